@@ -1,0 +1,28 @@
+# Every target sets itself up: a fresh clone with Python 3.11 and pip is enough.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint serve clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy --strict src
+
+test: lint
+	$(BIN)/pytest -q
+
+serve: $(STAMP)
+	$(BIN)/tradewire serve
+
+clean:
+	rm -rf $(VENV) tradewire-data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,58 @@
+"""Injected clocks: every timeout, heartbeat, ban and backoff reads one of these.
+
+Production code takes a :class:`Clock`; tests pass a :class:`ManualClock` and move time by hand,
+so schedules are asserted exactly without sleeping (DESIGN.md, conventions).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """What tradewire needs to know about time."""
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary origin; never goes backwards (timeouts, intervals)."""
+        ...
+
+    def time(self) -> float:
+        """Wall-clock seconds since the Unix epoch (bans that survive restarts, timestamps)."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
+
+
+class ManualClock:
+    """A clock that only moves when told to; for tests."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self._wall = start
+        self._mono = 1000.0
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def time(self) -> float:
+        return self._wall
+
+    def advance(self, seconds: float) -> None:
+        """Move both clocks forward by ``seconds``."""
+        if seconds < 0:
+            raise ValueError("a clock cannot go backwards")
+        self._wall += seconds
+        self._mono += seconds
+
+
+def now_ms(clock: Clock) -> int:
+    """Wall-clock time in integer Unix milliseconds, the wire's unit."""
+    return int(clock.time() * 1000)

@@ -1,0 +1,139 @@
+"""The TOML configuration (PROTOCOL.md section 4): every key optional, validated at start.
+
+A bad key or value raises :class:`ConfigError` whose message names the key, e.g.
+``hub.port: Expected `int` <= 65535``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+
+from tradewire.exceptions import ConfigError
+
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+Positive = Annotated[float, msgspec.Meta(gt=0)]
+Count = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class _Section(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    pass
+
+
+class HubSettings(_Section, frozen=True):
+    host: str = "0.0.0.0"
+    port: Port = 7400
+    max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024, le=16 * 1024 * 1024)] = 65_536
+    auth_timeout_s: Positive = 10.0
+    heartbeat_s: Positive = 15.0
+    # Silence longer than this closes an authenticated session; 0 means 3 x heartbeat_s.
+    idle_timeout_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    max_connections: Count = 20_000
+    max_connections_per_address: Count = 200
+    max_subscriptions: Count = 256
+    # Logins waiting for a password check; beyond this the hub answers server_busy.
+    max_pending_logins: Count = 256
+    auth_workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
+    # Per-connection bytes queued in the hub before a subscriber counts as slow (conflation).
+    write_buffer_bytes: Annotated[int, msgspec.Meta(ge=4096)] = 262_144
+
+    @property
+    def idle_timeout(self) -> float:
+        return self.idle_timeout_s or 3 * self.heartbeat_s
+
+
+class TlsSettings(_Section, frozen=True):
+    cert: str | None = None
+    key: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.cert is not None
+
+
+class BanSettings(_Section, frozen=True):
+    max_failures: Count = 5
+    window_s: Positive = 600.0
+    duration_s: Positive = 600.0
+    max_duration_s: Positive = 86_400.0
+    exempt: list[str] = []
+    # Per user name, across addresses: after this many failures in window_s, each further
+    # check of that name waits (doubling from name_delay_s up to name_max_delay_s).
+    name_throttle_after: Count = 10
+    name_delay_s: Positive = 0.25
+    name_max_delay_s: Positive = 5.0
+
+
+class AuthSettings(_Section, frozen=True):
+    # argon2id cost; the defaults are OWASP's minimum recommendation (19 MiB, 2 passes).
+    argon2_time_cost: Annotated[int, msgspec.Meta(ge=1, le=20)] = 2
+    argon2_memory_kib: Annotated[int, msgspec.Meta(ge=1024, le=4 * 1024 * 1024)] = 19_456
+    argon2_parallelism: Annotated[int, msgspec.Meta(ge=1, le=16)] = 1
+
+
+class Config(_Section, frozen=True):
+    hub: HubSettings = HubSettings()
+    tls: TlsSettings = TlsSettings()
+    ban: BanSettings = BanSettings()
+    auth: AuthSettings = AuthSettings()
+
+
+_AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+
+
+def parse_config(data: dict[str, Any], source: str = "config") -> Config:
+    """Validate a parsed TOML mapping. Raises :class:`ConfigError` naming the bad key."""
+    try:
+        config = msgspec.convert(data, Config)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        match = _AT.search(text)
+        where = match.group("path") if match else ""
+        reason = _AT.sub("", text)
+        if reason.startswith("Object contains unknown field"):
+            field = reason.split("`")[1]
+            where = f"{where}.{field}" if where else field
+            reason = "unknown key (see docs/configuration.md for the keys there are)"
+        raise ConfigError(f"{source}: {where or '(top level)'}: {reason}") from None
+    _check(config, source)
+    return config
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate a TOML file; ``None`` gives the embedded defaults."""
+    if path is None:
+        return Config()
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_config(data, str(path))
+
+
+def _check(config: Config, source: str) -> None:
+    for index, entry in enumerate(config.ban.exempt):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{source}: ban.exempt[{index}]: {entry!r} is not an address or CIDR block"
+            ) from None
+    tls = config.tls
+    if (tls.cert is None) != (tls.key is None):
+        raise ConfigError(f"{source}: tls: set both tls.cert and tls.key, or neither")
+    for name in ("cert", "key"):
+        file = getattr(tls, name)
+        if file is not None and not Path(file).is_file():
+            raise ConfigError(f"{source}: tls.{name}: file {file!r} does not exist")
+    if config.ban.max_duration_s < config.ban.duration_s:
+        raise ConfigError(f"{source}: ban.max_duration_s: must be >= ban.duration_s")

@@ -1,0 +1,83 @@
+"""The one exception tree of tradewire.
+
+Every error tradewire raises on purpose derives from :class:`TradewireError`; library and OS
+errors are converted at the adapter boundary with ``raise ... from exc``::
+
+    TradewireError
+    ├── ConfigError                  a config file, key or CLI value is wrong (names the key)
+    ├── ProtocolError                bytes from a peer break the wire contract (PROTOCOL.md 1)
+    │   ├── FrameTooLarge            a line longer than max_frame_bytes
+    │   └── FrameError               one frame refused; carries the wire error code and "re"
+    ├── IllegalTransition            a session event not allowed in the current state
+    ├── StoreError                   the state database could not be read or written
+    ├── UserError                    user management refused (duplicate, unknown, bad role)
+    └── ClientError                  raised by the Python clients
+        ├── HubRefused               the hub answered with an error frame (has .code)
+        └── ConnectionLost           the connection dropped before an answer came
+"""
+
+from __future__ import annotations
+
+
+class TradewireError(Exception):
+    """Root of every error tradewire raises on purpose."""
+
+
+class ConfigError(TradewireError):
+    """A configuration file, key or command-line value is invalid."""
+
+
+class ProtocolError(TradewireError):
+    """Bytes received from a peer violate the wire protocol."""
+
+
+class FrameTooLarge(ProtocolError):
+    """A line exceeded ``max_frame_bytes`` before its newline arrived."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"frame longer than {limit} bytes")
+        self.limit = limit
+
+
+class FrameError(ProtocolError):
+    """One frame is refused with a wire error ``code``; nothing it asked for was applied."""
+
+    def __init__(self, code: str, msg: str, re: int | str | None = None) -> None:
+        super().__init__(f"{code}: {msg}")
+        self.code = code
+        self.msg = msg
+        self.re = re
+
+
+class IllegalTransition(TradewireError):
+    """A session received an event that its current state does not allow."""
+
+    def __init__(self, state: str, event: str) -> None:
+        super().__init__(f"event {event!r} is not allowed in state {state!r}")
+        self.state = state
+        self.event = event
+
+
+class StoreError(TradewireError):
+    """The state database could not be opened, read or written."""
+
+
+class UserError(TradewireError):
+    """A user-management request was refused (duplicate name, unknown user, bad role)."""
+
+
+class ClientError(TradewireError):
+    """Raised by tradewire's Python clients."""
+
+
+class HubRefused(ClientError):
+    """The hub answered a request with an error frame."""
+
+    def __init__(self, code: str, msg: str = "") -> None:
+        super().__init__(f"hub refused: {code}" + (f" ({msg})" if msg else ""))
+        self.code = code
+        self.msg = msg
+
+
+class ConnectionLost(ClientError):
+    """The connection to the hub dropped before the answer arrived."""

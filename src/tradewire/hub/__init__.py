@@ -1,0 +1,1 @@
+"""The hub: asyncio servers that authenticate clients and fan out signal channels."""

@@ -1,0 +1,130 @@
+"""Decoding and encoding of frames; every failure becomes one :class:`FrameError`.
+
+Decoders and encoders are created once and reused (DESIGN.md). A frame is refused whole: either
+it decodes and validates completely, or the caller gets a ``FrameError`` carrying the wire code
+(``bad_frame``, ``invalid_state``, ``unsupported_version``), a message, and the frame's ``id`` to
+echo as ``re``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from tradewire.exceptions import FrameError
+from tradewire.protocol.messages import (
+    CLIENT_FRAME_TYPES,
+    ClientFrame,
+    Error,
+    Position,
+    PublishState,
+    RequestId,
+    ServerFrame,
+    StateUpdate,
+)
+from tradewire.protocol.names import is_channel, is_finite, is_symbol
+
+MAX_POSITIONS = 1000
+
+_client_decoder: msgspec.json.Decoder[ClientFrame] = msgspec.json.Decoder(ClientFrame)
+_server_decoder: msgspec.json.Decoder[ServerFrame] = msgspec.json.Decoder(ServerFrame)
+_encoder = msgspec.json.Encoder()
+
+
+class _Envelope(msgspec.Struct):
+    """Just enough of any JSON object to classify a frame that failed to decode."""
+
+    t: Any = None
+    id: Any = None
+
+
+_envelope_decoder = msgspec.json.Decoder(_Envelope)
+
+
+def encode(frame: msgspec.Struct) -> bytes:
+    """Encode one frame as a ``\\n``-terminated line."""
+    buf = _encoder.encode(frame)
+    return buf + b"\n"
+
+
+def error_line(code: str, msg: str = "", re: RequestId = None, **extra: Any) -> bytes:
+    """Encode an error frame."""
+    return encode(Error(code=code, msg=msg, re=re, **extra))
+
+
+def decode_client_frame(line: bytes) -> ClientFrame:
+    """Decode and validate one line from a client.
+
+    Raises :class:`FrameError` with code ``bad_frame`` (not UTF-8 JSON, not an object, missing
+    or unknown ``t``, wrong field types), or ``invalid_state`` (a ``state`` frame that breaks the
+    rules of PROTOCOL.md 1.1).
+    """
+    try:
+        frame = _client_decoder.decode(line)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise _classify(line, exc) from None
+    if isinstance(frame, PublishState):
+        problem = state_problem(frame.ch, frame.positions, frame.account.mode)
+        if problem is None and not (is_finite(frame.account.balance)
+                                    and is_finite(frame.account.equity)):
+            problem = "account balance and equity must be finite"
+        if problem is not None:
+            raise FrameError("invalid_state", problem, frame.id)
+    return frame
+
+
+def decode_server_frame(line: bytes) -> ServerFrame:
+    """Decode one line from the hub (client side). Raises :class:`FrameError` (``bad_frame``)."""
+    try:
+        return _server_decoder.decode(line)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise FrameError("bad_frame", str(exc)) from None
+
+
+def _classify(line: bytes, exc: Exception) -> FrameError:
+    try:
+        env = _envelope_decoder.decode(line)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return FrameError("bad_frame", "expected one UTF-8 JSON object per line")
+    re = env.id if isinstance(env.id, int | str) and not isinstance(env.id, bool) else None
+    if env.t is None:
+        return FrameError("bad_frame", 'missing "t"', re)
+    if not isinstance(env.t, str) or env.t not in CLIENT_FRAME_TYPES:
+        return FrameError("bad_frame", f"unknown frame type {str(env.t)[:40]!r}", re)
+    code = "invalid_state" if env.t == "state" else "bad_frame"
+    return FrameError(code, f"{env.t}: {exc}", re)
+
+
+def state_problem(channel: str, positions: list[Position], mode: str) -> str | None:
+    """The first rule of PROTOCOL.md 1.1 a state breaks, or ``None`` when it is valid."""
+    if not is_channel(channel):
+        return "channel name must match [A-Za-z0-9_.-]{1,64}"
+    if len(positions) > MAX_POSITIONS:
+        return f"at most {MAX_POSITIONS} positions"
+    ids: set[str] = set()
+    symbols: set[str] = set()
+    for index, pos in enumerate(positions):
+        where = f"positions[{index}]"
+        if not is_symbol(pos.symbol):
+            return f"{where}.symbol must match [A-Za-z0-9_.#+-]{{1,32}}"
+        if not (is_finite(pos.volume) and pos.volume > 0):
+            return f"{where}.volume must be finite and > 0"
+        for name in ("price", "sl", "tp"):
+            value = getattr(pos, name)
+            if not (is_finite(value) and value >= 0):
+                return f"{where}.{name} must be finite and >= 0"
+        if pos.id in ids:
+            return f"{where}.id {pos.id!r} is not unique"
+        ids.add(pos.id)
+        if mode == "netting":
+            if pos.symbol in symbols:
+                return f"{where}: netting mode allows one position per symbol ({pos.symbol})"
+            symbols.add(pos.symbol)
+    return None
+
+
+def stamp(frame: PublishState, seq: int) -> StateUpdate:
+    """The hub's copy of a provider's state, stamped with the channel sequence number."""
+    return StateUpdate(ch=frame.ch, seq=seq, ts=frame.ts, account=frame.account,
+                       positions=frame.positions)

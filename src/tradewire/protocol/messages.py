@@ -1,0 +1,159 @@
+"""Every frame of protocol v1 as an immutable, tagged ``msgspec.Struct`` (PROTOCOL.md 1, 1.1).
+
+The tag field is ``"t"``. Client frames form :data:`ClientFrame`, server frames
+:data:`ServerFrame`; decoders and encoders for them live in :mod:`tradewire.protocol.codec`.
+Unknown fields are ignored so that newer clients can talk to this server.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+
+# Correlation ids are echoed back as "re": keep them small enough to echo safely.
+RequestId = (
+    Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+    | Annotated[str, msgspec.Meta(max_length=128)]
+    | None
+)
+Role = Literal["provider", "follower", "admin"]
+ROLES: tuple[Role, ...] = ("provider", "follower", "admin")
+
+
+class _Frame(msgspec.Struct, frozen=True, tag_field="t", omit_defaults=True):
+    """Base of all frames."""
+
+
+# ---- shared values -------------------------------------------------------------------------
+
+
+class Account(msgspec.Struct, frozen=True):
+    """A provider account's summary, part of every state."""
+
+    login: str
+    currency: str
+    balance: float
+    equity: float
+    leverage: int
+    mode: Literal["netting", "hedging"]
+
+
+class Position(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One open position of a provider account."""
+
+    id: str
+    symbol: str
+    side: Literal["buy", "sell"]
+    volume: float
+    price: float
+    time: int
+    sl: float = 0.0
+    tp: float = 0.0
+    magic: int = 0
+    comment: str = ""
+
+
+# ---- client -> server ----------------------------------------------------------------------
+
+
+class Hello(_Frame, frozen=True, tag="hello"):
+    v: int
+    user: str
+    password: str
+    agent: str = ""
+    id: RequestId = None
+
+
+class Ping(_Frame, frozen=True, tag="ping"):
+    id: RequestId = None
+
+
+class Pong(_Frame, frozen=True, tag="pong"):
+    re: RequestId = None
+
+
+class Sub(_Frame, frozen=True, tag="sub"):
+    ch: str
+    id: RequestId = None
+
+
+class Unsub(_Frame, frozen=True, tag="unsub"):
+    ch: str
+    id: RequestId = None
+
+
+class PublishState(_Frame, frozen=True, tag="state"):
+    """A provider's full position state for channel ``ch``."""
+
+    ch: str
+    ts: int
+    account: Account
+    positions: list[Position]
+    id: RequestId = None
+
+
+class Bye(_Frame, frozen=True, tag="bye"):
+    reason: str = ""
+
+
+ClientFrame = Hello | Ping | Pong | Sub | Unsub | PublishState | Bye
+CLIENT_FRAME_TYPES = frozenset({"hello", "ping", "pong", "sub", "unsub", "state", "bye"})
+
+# ---- server -> client ----------------------------------------------------------------------
+
+
+class Welcome(_Frame, frozen=True, tag="welcome"):
+    v: int
+    server: str
+    session: str
+    heartbeat_s: float
+    roles: list[str]
+    re: RequestId = None
+
+
+class Ack(_Frame, frozen=True, tag="ack"):
+    re: RequestId = None
+    seq: int | None = None
+
+
+class Error(_Frame, frozen=True, tag="error"):
+    code: str
+    msg: str = ""
+    re: RequestId = None
+    retry_after_s: float | None = None
+    supported: list[int] | None = None
+
+
+class StateUpdate(_Frame, frozen=True, tag="state"):
+    """A channel's state as the hub sends it: the provider's state stamped with ``seq``."""
+
+    ch: str
+    seq: int
+    ts: int
+    account: Account
+    positions: list[Position]
+
+
+ServerFrame = Welcome | Ack | Error | StateUpdate | Ping | Pong | Bye
+
+ERROR_CODES = frozenset(
+    {
+        "bad_frame",
+        "frame_too_large",
+        "auth_failed",
+        "auth_timeout",
+        "banned",
+        "unsupported_version",
+        "forbidden",
+        "not_found",
+        "invalid_state",
+        "invalid_ticks",
+        "rate_limited",
+        "server_busy",
+        "internal",
+    }
+)

@@ -1,0 +1,1 @@
+"""Durable state: users, grants, channel states, bans, audit log (SQLite under --data)."""
