@@ -73,10 +73,11 @@ class ClientError(TradewireError):
 class HubRefused(ClientError):
     """The hub answered a request with an error frame."""
 
-    def __init__(self, code: str, msg: str = "") -> None:
+    def __init__(self, code: str, msg: str = "", retry_after_s: float | None = None) -> None:
         super().__init__(f"hub refused: {code}" + (f" ({msg})" if msg else ""))
         self.code = code
         self.msg = msg
+        self.retry_after_s = retry_after_s
 
 
 class ConnectionLost(ClientError):

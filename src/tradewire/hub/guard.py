@@ -31,9 +31,16 @@ class BanBook:
         self._bans: dict[str, BanRecord] = {}
 
     def load(self, bans: list[BanRecord]) -> None:
-        """Restore bans persisted by an earlier run."""
+        """Merge bans read from the database (at start, then periodically).
+
+        The database wins for the same offense count, so ``tradewire ban lift`` (which keeps
+        the count and ends the ban) reaches a running hub; a ban this hub made and has not yet
+        stored has a higher count and is kept.
+        """
         for ban in bans:
-            self._bans[ban.address] = ban
+            known = self._bans.get(ban.address)
+            if known is None or ban.offenses >= known.offenses:
+                self._bans[ban.address] = ban
 
     def is_exempt(self, address: str) -> bool:
         try:

@@ -38,6 +38,7 @@ from tradewire.store.writer import BatchWriter
 log = logging.getLogger(__name__)
 
 SHUTDOWN_DRAIN_S = 2.0
+BAN_RELOAD_S = 5.0  # how soon `tradewire ban lift` reaches a running hub
 
 
 class Hub:
@@ -135,9 +136,13 @@ class Hub:
     async def _sweep_forever(self) -> None:
         hub = self.config.hub
         interval = min(1.0, hub.heartbeat_s / 3, hub.auth_timeout_s / 4)
+        next_reload = self.clock.monotonic() + BAN_RELOAD_S
         while True:
             await asyncio.sleep(interval)
             self.sweep()
+            if self.clock.monotonic() >= next_reload:
+                next_reload = self.clock.monotonic() + BAN_RELOAD_S
+                self.auth.bans.load(await self.writer.call(self.db.load_bans))
 
     def sweep(self) -> None:
         """Apply every connection's timers once (the sweeper calls this periodically)."""

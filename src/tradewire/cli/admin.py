@@ -1,0 +1,155 @@
+"""``tradewire user ...`` and ``tradewire ban ...``: manage the state database directly.
+
+They work while the hub runs (SQLite WAL): a new user can log in at once, a deleted user
+cannot log in again, a lifted ban reaches the hub within ``BAN_RELOAD_S`` (5 s).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from tradewire.cli.common import config_option, console, data_option, fail, reports_errors
+from tradewire.config import load_config
+from tradewire.protocol.messages import ROLES
+from tradewire.protocol.names import is_channel
+from tradewire.store.db import StateDB
+from tradewire.store.passwords import Passwords
+
+_USER_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+MIN_PASSWORD = 8
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD:
+        fail(f"the password must have at least {MIN_PASSWORD} characters")
+    return password
+
+
+@click.group("user")
+def user_group() -> None:
+    """Create, list and delete users (passwords never on the command line)."""
+
+
+@user_group.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True,
+              help="provider: publishes its channels; follower: subscribes to its channels; "
+                   "admin: everything.")
+@click.option("--channel", "channels", multiple=True, metavar="CH",
+              help="A channel this user may use (repeat for several).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of stdin (implied when stdin is "
+                   "not a terminal).")
+@data_option
+@config_option
+@reports_errors
+def user_add(name: str, role: str, channels: tuple[str, ...], password_stdin: bool,
+             data_dir: Path, config_path: Path | None) -> None:
+    """Create user NAME. The password is read from stdin or prompted for, never from argv.
+
+    Example: echo 's3cret-pass' | tradewire user add alice --role provider --channel alpha
+    """
+    if not _USER_RE.fullmatch(name):
+        fail(f"user name {name!r} must match [A-Za-z0-9_.@-]{{1,64}}")
+    for channel in channels:
+        if not is_channel(channel):
+            fail(f"channel {channel!r} must match [A-Za-z0-9_.-]{{1,64}}")
+    if role != "admin" and not channels:
+        console.print(f"[yellow]note:[/] {name} has no channel yet; add --channel to grant one")
+    config = load_config(config_path)
+    password = _read_password(password_stdin)
+    db = StateDB(data_dir)
+    try:
+        db.add_user(name, Passwords(config.auth).hash(password), role, channels, _now_ms())
+    finally:
+        db.close()
+    console.print(f"created {role} [bold]{name}[/]" +
+                  (f" on {', '.join(channels)}" if channels else ""))
+
+
+@user_group.command("list")
+@data_option
+@reports_errors
+def user_list(data_dir: Path) -> None:
+    """List users with their roles and channels."""
+    db = StateDB(data_dir)
+    try:
+        users = db.list_users()
+    finally:
+        db.close()
+    table = Table("user", "role", "channels")
+    for user in users:
+        table.add_row(user.name, user.role, ", ".join(user.channels) or "-")
+    console.print(table if users else "no users yet: tradewire user add NAME --role ROLE")
+
+
+@user_group.command("del")
+@click.argument("name")
+@data_option
+@reports_errors
+def user_del(name: str, data_dir: Path) -> None:
+    """Delete user NAME and its grants."""
+    db = StateDB(data_dir)
+    try:
+        db.delete_user(name, _now_ms())
+    finally:
+        db.close()
+    console.print(f"deleted {name}")
+
+
+@click.group("ban")
+def ban_group() -> None:
+    """Show and lift address bans made by password-guessing protection."""
+
+
+@ban_group.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include expired bans (offense history).")
+@data_option
+@reports_errors
+def ban_list(show_all: bool, data_dir: Path) -> None:
+    """List banned addresses."""
+    db = StateDB(data_dir)
+    try:
+        bans = db.load_bans()
+    finally:
+        db.close()
+    now = _now_ms()
+    table = Table("address", "banned for", "offenses")
+    shown = 0
+    for ban in sorted(bans, key=lambda b: -b.until_ms):
+        left = (ban.until_ms - now) / 1000
+        if left <= 0 and not show_all:
+            continue
+        shown += 1
+        table.add_row(ban.address, f"{left:.0f} s" if left > 0 else "expired", str(ban.offenses))
+    console.print(table if shown else "no active bans")
+
+
+@ban_group.command("lift")
+@click.argument("address")
+@data_option
+@reports_errors
+def ban_lift(address: str, data_dir: Path) -> None:
+    """Lift the ban of ADDRESS (a running hub applies it within 5 seconds)."""
+    db = StateDB(data_dir)
+    try:
+        lifted = db.lift_ban(address, _now_ms())
+    finally:
+        db.close()
+    if not lifted:
+        fail(f"{address} is not banned")
+    console.print(f"lifted the ban of {address}")

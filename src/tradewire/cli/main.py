@@ -1,0 +1,80 @@
+"""``tradewire``: the command-line entry point."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import click
+import msgspec
+import uvloop
+from rich.logging import RichHandler
+
+from tradewire import __version__
+from tradewire.cli.admin import ban_group, user_group
+from tradewire.cli.common import config_option, console, data_option, reports_errors
+from tradewire.config import Config, load_config
+from tradewire.hub.server import Hub
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tradewire")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True,
+              help="How much to log on stderr.")
+def cli(log_level: str) -> None:
+    """tradewire: connect trading terminals to each other over sockets.
+
+    Start a hub with `tradewire serve`, create users with `tradewire user add`, then point
+    providers and followers (or any TCP client speaking docs/protocol.md) at it.
+    """
+    logging.basicConfig(level=log_level.upper(), format="%(message)s", datefmt="[%X]",
+                        handlers=[RichHandler(console=console.__class__(stderr=True),
+                                              show_path=False)])
+
+
+@cli.command()
+@config_option
+@data_option
+@click.option("--host", default=None, help="Listen address (overrides hub.host).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Listen port (overrides hub.port; 0 picks a free one).")
+@reports_errors
+def serve(config_path: Path | None, data_dir: Path, host: str | None, port: int | None) -> None:
+    """Run the hub until SIGINT or SIGTERM, then shut down gracefully (exit 0).
+
+    On shutdown every client gets {"t":"bye","reason":"shutdown"} and storage is flushed.
+    """
+    config = load_config(config_path)
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    config = msgspec.structs.replace(config, hub=msgspec.structs.replace(config.hub, **overrides))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_serve(config, data_dir.resolve()))
+
+
+async def _serve(config: Config, data_dir: Path) -> None:
+    hub = Hub(config, data_dir)
+    addresses = await hub.start()
+    scheme = "tls" if config.tls.enabled else "tcp"
+    for host, port in addresses:
+        console.print(f"tradewire hub listening on {scheme}://{host}:{port}", highlight=False)
+    console.print(f"data in {data_dir}; Ctrl-C to stop", highlight=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    console.print("shutting down…")
+    await hub.stop()
+    console.print("stopped")
+
+
+cli.add_command(user_group)
+cli.add_command(ban_group)
+
+
+def main() -> None:
+    cli(prog_name="tradewire")

@@ -1,0 +1,5 @@
+"""Python clients of the hub."""
+
+from tradewire.clients.hub_client import HubClient
+
+__all__ = ["HubClient"]

@@ -1,0 +1,297 @@
+"""An async client of the hub: connect, hello, sub/unsub, publish_state, ping.
+
+It reconnects by itself with exponential backoff and jitter and, once logged in again,
+re-subscribes to every channel it was subscribed to. Wrong credentials stop it for good
+(:class:`HubRefused` with code ``auth_failed``); a ban makes it wait ``retry_after_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import ssl as ssl_module
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import msgspec
+
+from tradewire import __version__
+from tradewire.clients.backoff import Backoff
+from tradewire.exceptions import ConnectionLost, FrameError, HubRefused
+from tradewire.protocol.codec import decode_server_frame, encode
+from tradewire.protocol.messages import (
+    PROTOCOL_VERSION,
+    Account,
+    Ack,
+    Bye,
+    Error,
+    Hello,
+    Ping,
+    Pong,
+    Position,
+    PublishState,
+    StateUpdate,
+    Sub,
+    Unsub,
+    Welcome,
+)
+
+log = logging.getLogger(__name__)
+
+_PERMANENT = frozenset({"auth_failed", "unsupported_version"})
+
+
+class HubClient:
+    """One logical session with the hub that survives disconnects."""
+
+    def __init__(self, host: str, port: int, user: str, password: str, *,
+                 ssl: ssl_module.SSLContext | None = None, server_hostname: str | None = None,
+                 agent: str = f"tradewire/{__version__}", backoff: Backoff | None = None,
+                 connect_timeout: float = 5.0,
+                 on_state: Callable[[StateUpdate], None] | None = None) -> None:
+        self.host, self.port, self.user = host, port, user
+        self._password = password
+        self._ssl, self._server_hostname, self._agent = ssl, server_hostname, agent
+        self._backoff = backoff or Backoff()
+        self._connect_timeout = connect_timeout
+        self._on_state = on_state
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future[Any]] = {}
+        self._channels: set[str] = set()
+        self._latest: dict[str, StateUpdate] = {}
+        self._fresh = asyncio.Condition()
+        self._writer: asyncio.StreamWriter | None = None
+        self._connected = asyncio.Event()
+        self._closed = False
+        self._fatal: HubRefused | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self.welcome: Welcome | None = None
+        self.reconnects = 0
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect and log in once (raising on failure), then keep the session up."""
+        reader = await self._open()
+        self._runner = asyncio.get_running_loop().create_task(self._run(reader))
+
+    async def close(self) -> None:
+        """Say bye and stop reconnecting."""
+        self._closed = True
+        if self._writer is not None:
+            with contextlib.suppress(OSError, RuntimeError):
+                self._writer.write(encode(Bye(reason="client closing")))
+            self._writer.close()
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+        self._fail_waiting(ConnectionLost("client closed"))
+
+    async def __aenter__(self) -> HubClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    # ---- requests -------------------------------------------------------------------------------
+
+    async def subscribe(self, channel: str) -> None:
+        """Subscribe to ``channel`` (kept across reconnects). Raises :class:`HubRefused`."""
+        self._channels.add(channel)  # before the request: the first state follows the ack
+        try:
+            await self._request(Sub(ch=channel))
+        except HubRefused:
+            self._channels.discard(channel)
+            raise
+
+    async def unsubscribe(self, channel: str) -> None:
+        self._channels.discard(channel)
+        self._latest.pop(channel, None)
+        await self._request(Unsub(ch=channel))
+
+    async def publish_state(self, channel: str, account: Account, positions: list[Position],
+                            ts: int) -> int:
+        """Publish a full state; returns the hub's ``seq`` once the hub stored it.
+
+        A state is the whole truth, so if the connection drops before the ack the same state is
+        sent again after the reconnect.
+        """
+        frame = PublishState(ch=channel, ts=ts, account=account, positions=positions)
+        while True:
+            try:
+                ack = await self._request(frame)
+            except ConnectionLost:
+                if self._closed:
+                    raise
+                continue
+            assert isinstance(ack, Ack) and ack.seq is not None
+            return ack.seq
+
+    async def ping(self) -> float:
+        """Round-trip time to the hub in seconds."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await self._request(Ping())
+        return loop.time() - started
+
+    def latest(self, channel: str) -> StateUpdate | None:
+        """The newest state received on ``channel``."""
+        return self._latest.get(channel)
+
+    async def updates(self) -> AsyncIterator[StateUpdate]:
+        """Yield states as they arrive; a slow consumer gets the newest state of each channel."""
+        seen: dict[str, int] = {}
+        while True:
+            async with self._fresh:
+                await self._fresh.wait_for(
+                    lambda: any(seen.get(c) != s.seq for c, s in self._latest.items()))
+                fresh = [s for c, s in self._latest.items() if seen.get(c) != s.seq]
+            for state in fresh:
+                seen[state.ch] = state.seq
+                yield state
+
+    async def _request(self, frame: msgspec.Struct) -> Any:
+        while True:
+            if self._fatal is not None:
+                raise self._fatal
+            if self._closed:
+                raise ConnectionLost("client closed")
+            await self._connected.wait()
+            if self._writer is not None and not self._writer.is_closing():
+                break
+        request_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting[request_id] = future
+        try:
+            self._writer.write(encode(msgspec.structs.replace(frame, id=request_id)))
+            return await future
+        finally:
+            self._waiting.pop(request_id, None)
+
+    # ---- connection ----------------------------------------------------------------------------
+
+    async def _open(self) -> asyncio.StreamReader:
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(
+                self.host, self.port, ssl=self._ssl, limit=64 * 1024 * 1024,
+                server_hostname=self._server_hostname if self._ssl else None),
+                self._connect_timeout)
+        except (OSError, TimeoutError) as exc:
+            raise ConnectionLost(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+        writer.write(encode(Hello(v=PROTOCOL_VERSION, user=self.user, password=self._password,
+                                  agent=self._agent)))
+        try:
+            line = await asyncio.wait_for(reader.readline(), self._connect_timeout + 30)
+            frame = decode_server_frame(line) if line else None
+        except (OSError, TimeoutError, FrameError) as exc:
+            writer.close()
+            raise ConnectionLost(f"login to {self.host}:{self.port} failed: {exc}") from exc
+        if isinstance(frame, Error):
+            writer.close()
+            refused = HubRefused(frame.code, frame.msg, frame.retry_after_s)
+            if frame.code in _PERMANENT:
+                self._fatal = refused
+            raise refused
+        if not isinstance(frame, Welcome):
+            writer.close()
+            raise ConnectionLost("the hub closed the connection during login")
+        self.welcome = frame
+        self._writer = writer
+        self._backoff.reset()
+        self._connected.set()
+        return reader
+
+    async def _run(self, reader: asyncio.StreamReader) -> None:
+        while not self._closed:
+            try:
+                await self._read(reader)
+            except (OSError, FrameError, TimeoutError) as exc:
+                log.info("hub connection lost: %s", exc)
+            self._connected.clear()
+            if self._writer is not None:
+                self._writer.close()
+            self._fail_waiting(ConnectionLost("connection to the hub lost"))
+            reader = await self._reconnect()
+
+    async def _reconnect(self) -> asyncio.StreamReader:
+        while True:
+            delay = self._backoff.next_delay()
+            await asyncio.sleep(delay)
+            try:
+                reader = await self._open()
+            except HubRefused as exc:
+                if exc.code in _PERMANENT:
+                    log.error("hub refused login for good: %s", exc)
+                    self._fail_waiting(exc)
+                    raise
+                if exc.retry_after_s:
+                    await asyncio.sleep(exc.retry_after_s)
+                continue
+            except ConnectionLost as exc:
+                log.info("reconnect failed (retry in ~%.1fs): %s", delay * 2, exc)
+                continue
+            self.reconnects += 1
+            # Re-subscribe without waiting here: acks arrive through the read loop.
+            for channel in self._channels:
+                asyncio.get_running_loop().create_task(self._resubscribe(channel))
+            return reader
+
+    async def _resubscribe(self, channel: str) -> None:
+        with contextlib.suppress(ConnectionLost, HubRefused):
+            await self._request(Sub(ch=channel))
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        heartbeat = self.welcome.heartbeat_s if self.welcome else 15.0
+        while True:
+            # The hub pings an idle connection every heartbeat_s: 3 silent periods mean it is gone.
+            line = await asyncio.wait_for(reader.readline(), 3 * heartbeat)
+            if not line:
+                return
+            frame = decode_server_frame(line)
+            if isinstance(frame, StateUpdate):
+                await self._deliver(frame)
+            elif isinstance(frame, Ping):
+                if self._writer is not None:
+                    self._writer.write(encode(Pong(re=frame.id)))
+            elif isinstance(frame, Ack | Pong):
+                self._resolve(frame.re, frame)
+            elif isinstance(frame, Error):
+                if frame.re is None:
+                    log.warning("hub error: %s %s", frame.code, frame.msg)
+                self._resolve(frame.re, HubRefused(frame.code, frame.msg))
+            elif isinstance(frame, Bye):
+                log.info("hub said bye: %s", frame.reason)
+                return
+
+    async def _deliver(self, state: StateUpdate) -> None:
+        if state.ch not in self._channels:
+            return  # a state that crossed our unsub on the wire
+        self._latest[state.ch] = state
+        if self._on_state is not None:
+            self._on_state(state)
+        async with self._fresh:
+            self._fresh.notify_all()
+
+    def _resolve(self, request_id: object, outcome: object) -> None:
+        if not isinstance(request_id, int):
+            return
+        future = self._waiting.get(request_id)
+        if future is None or future.done():
+            return
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+    def _fail_waiting(self, exc: Exception) -> None:
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(exc)
