@@ -87,13 +87,21 @@ def _classify(line: bytes, exc: Exception) -> FrameError:
         env = _envelope_decoder.decode(line)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return FrameError("bad_frame", "expected one UTF-8 JSON object per line")
-    re = env.id if isinstance(env.id, int | str) and not isinstance(env.id, bool) else None
+    re = env.id if _echoable(env.id) else None
     if env.t is None:
         return FrameError("bad_frame", 'missing "t"', re)
     if not isinstance(env.t, str) or env.t not in CLIENT_FRAME_TYPES:
         return FrameError("bad_frame", f"unknown frame type {str(env.t)[:40]!r}", re)
     code = "invalid_state" if env.t == "state" else "bad_frame"
     return FrameError(code, f"{env.t}: {exc}", re)
+
+
+def _echoable(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, str) and len(value) <= 128
 
 
 def state_problem(channel: str, positions: list[Position], mode: str) -> str | None:

@@ -1,0 +1,131 @@
+"""Shared fixtures: a real hub on 127.0.0.1 port 0 with its data in tmp_path, users, raw clients."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+import uvloop
+
+from tradewire.config import AuthSettings, Config, HubSettings
+from tradewire.hub.server import Hub
+from tradewire.store.db import StateDB
+from tradewire.store.passwords import Passwords
+
+# Cheap argon2 for tests: the cost is a setting, the code path is the same.
+FAST_AUTH = AuthSettings(argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1)
+PASSWORD = "correct horse battery"
+
+
+def pytest_asyncio_loop_factories(config: Any, item: Any) -> dict[str, Any]:
+    """Run every async test on uvloop, the loop the hub runs on in production."""
+    return {"uvloop": uvloop.new_event_loop}
+
+
+def make_config(**hub: Any) -> Config:
+    sections = {k: hub.pop(k) for k in ("tls", "ban") if k in hub}
+    return Config(hub=HubSettings(host="127.0.0.1", port=0, **hub), auth=FAST_AUTH, **sections)
+
+
+def add_user(data_dir: Path, name: str, role: str, channels: list[str] | tuple[str, ...] = (),
+             password: str = PASSWORD) -> None:
+    db = StateDB(data_dir)
+    try:
+        db.add_user(name, Passwords(FAST_AUTH).hash(password), role, channels, 0)
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    add_user(path, "alice", "provider", ["alpha"])
+    add_user(path, "carol", "provider", ["beta"])
+    add_user(path, "bob", "follower", ["alpha"])
+    add_user(path, "root", "admin")
+    return path
+
+
+HubFactory = Callable[..., Awaitable[Hub]]
+
+
+@pytest.fixture
+async def start_hub(data_dir: Path) -> AsyncIterator[HubFactory]:
+    """``await start_hub(**hub_settings)`` starts a hub on the test's data directory."""
+    hubs: list[Hub] = []
+
+    async def start(config: Config | None = None, **hub: Any) -> Hub:
+        instance = Hub(config or make_config(**hub), data_dir)
+        await instance.start()
+        hubs.append(instance)
+        return instance
+
+    yield start
+    for instance in hubs:
+        await instance.stop()
+
+
+class Raw:
+    """A raw-socket client speaking NDJSON, the way an MQL5 program would."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def connect(cls, hub: Hub | tuple[str, int], local_host: str | None = None,
+                      **kwargs: Any) -> Raw:
+        host, port = hub.addresses[0] if isinstance(hub, Hub) else hub
+        local = (local_host, 0) if local_host else None
+        reader, writer = await asyncio.open_connection(host, port, local_addr=local,
+                                                       limit=2**24, **kwargs)
+        return cls(reader, writer)
+
+    def send(self, frame: dict[str, Any] | bytes) -> None:
+        self.writer.write(frame if isinstance(frame, bytes) else msgspec.json.encode(frame) + b"\n")
+
+    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        line = await asyncio.wait_for(self.reader.readline(), timeout)
+        if not line:
+            raise EOFError("connection closed by the hub")
+        result: dict[str, Any] = msgspec.json.decode(line)
+        return result
+
+    async def closed(self, timeout: float = 5.0) -> bool:
+        """True when the hub closes the connection within ``timeout`` (other data discarded)."""
+        try:
+            while await asyncio.wait_for(self.reader.read(65536), timeout):
+                pass
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        return True
+
+    async def login(self, user: str, password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
+        self.send({"t": "hello", "v": 1, "user": user, "password": password, **extra})
+        return await self.recv()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def logged_in(hub: Hub, user: str, **kwargs: Any) -> Raw:
+    raw = await Raw.connect(hub, **kwargs)
+    welcome = await raw.login(user)
+    assert welcome["t"] == "welcome", welcome
+    return raw
+
+
+def state_frame(ch: str = "alpha", n: int = 1, positions: int = 1, **extra: Any) -> dict[str, Any]:
+    """A valid provider state whose first position's volume encodes ``n``."""
+    return {
+        "t": "state", "ch": ch, "ts": 1_700_000_000_000 + n,
+        "account": {"login": "5012345", "currency": "USD", "balance": 10000.0,
+                    "equity": 10012.5, "leverage": 100, "mode": "hedging"},
+        "positions": [{"id": str(9000 + i), "symbol": "EURUSD", "side": "buy",
+                       "volume": round(0.01 * n + i, 2), "price": 1.08345,
+                       "time": 1_700_000_000_000} for i in range(positions)],
+        **extra,
+    }
