@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tradewire.config import Config, load_config, parse_config
+from tradewire.exceptions import ConfigError
+
+
+def test_defaults_match_the_contract() -> None:
+    config = Config()
+    assert (config.hub.port, config.hub.max_frame_bytes, config.hub.auth_timeout_s) == (
+        7400, 65536, 10)
+    assert (config.hub.max_connections, config.hub.max_connections_per_address) == (20000, 200)
+    assert (config.ban.max_failures, config.ban.window_s, config.ban.duration_s,
+            config.ban.max_duration_s, config.ban.exempt) == (5, 600, 600, 86400, [])
+    assert config.hub.idle_timeout == 45
+
+
+@pytest.mark.parametrize(("data", "named"), [
+    ({"hub": {"port": "x"}}, "hub.port"),
+    ({"hub": {"port": 70000}}, "hub.port"),
+    ({"hub": {"heartbeat_s": 0}}, "hub.heartbeat_s"),
+    ({"hub": {"max_frame_bytes": 10}}, "hub.max_frame_bytes"),
+    ({"hub": {"prot": 1}}, "hub.prot"),
+    ({"hubb": {}}, "hubb"),
+    ({"ban": {"exempt": ["not-an-ip"]}}, "ban.exempt[0]"),
+    ({"ban": {"max_duration_s": 10}}, "ban.max_duration_s"),
+    ({"tls": {"cert": "only-cert.pem"}}, "tls"),
+    ({"tls": {"cert": "/nonexistent.pem", "key": "/nonexistent.key"}}, "tls.cert"),
+    ({"auth": {"argon2_time_cost": 0}}, "auth.argon2_time_cost"),
+])
+def test_bad_values_name_the_key(data: dict[str, object], named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "t.toml")
+    assert f"t.toml: {named}:" in str(caught.value)
+
+
+def test_file_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[hub\nport = 1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+    good = tmp_path / "good.toml"
+    good.write_text('[hub]\nport = 7500\n[ban]\nexempt = ["127.0.0.1"]\n')
+    config = load_config(good)
+    assert config.hub.port == 7500 and config.ban.exempt == ["127.0.0.1"]

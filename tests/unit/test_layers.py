@@ -1,0 +1,47 @@
+"""DESIGN.md: protocol/ is sans-I/O; imports point downwards only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import tradewire
+
+ROOT = Path(tradewire.__file__).parent
+IO_MODULES = {"asyncio", "socket", "ssl", "selectors", "uvloop", "sqlite3", "threading"}
+# layer -> packages it must not import (those above it)
+FORBIDDEN = {
+    "protocol": {"hub", "clients", "cli", "store", "brokers", "copy", "mql5", "web", "bus"},
+    "store": {"hub", "clients", "cli", "mql5", "web"},
+    "hub": {"cli", "web", "clients"},
+    "clients": {"cli", "web", "hub"},
+}
+
+
+def imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_protocol_imports_no_io() -> None:
+    files = list((ROOT / "protocol").rglob("*.py"))
+    assert files
+    for path in files:
+        bad = {n for n in imports(path) if n.split(".")[0] in IO_MODULES}
+        assert not bad, f"{path.name} imports {bad}"
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_imports_point_downwards(layer: str) -> None:
+    for path in (ROOT / layer).rglob("*.py"):
+        for name in imports(path):
+            parts = name.split(".")
+            if parts[0] == "tradewire" and len(parts) > 1:
+                assert parts[1] not in FORBIDDEN[layer], f"{path} imports {name}"
