@@ -28,7 +28,8 @@ def pytest_asyncio_loop_factories(config: Any, item: Any) -> dict[str, Any]:
 
 def make_config(**hub: Any) -> Config:
     sections = {k: hub.pop(k) for k in ("tls", "ban") if k in hub}
-    return Config(hub=HubSettings(host="127.0.0.1", port=0, **hub), auth=FAST_AUTH, **sections)
+    settings = HubSettings(**{"host": "127.0.0.1", "port": 0, **hub})
+    return Config(hub=settings, auth=FAST_AUTH, **sections)
 
 
 def add_user(data_dir: Path, name: str, role: str, channels: list[str] | tuple[str, ...] = (),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import time
 
@@ -67,7 +68,7 @@ async def test_two_hundred_subscribers_see_increasing_seq_and_end_on_the_last(
         return seqs
 
     for seqs in await asyncio.gather(*(drain(f) for f in followers)):
-        assert all(a < b for a, b in zip(seqs, seqs[1:], strict=False))
+        assert all(a < b for a, b in itertools.pairwise(seqs))
         assert seqs[-1] == total
 
 
@@ -124,7 +125,7 @@ async def test_a_stalled_subscriber_delays_nobody_and_stays_bounded(
     seqs = []
     while not seqs or seqs[-1] < states:
         seqs.append((await stalled_lines.next())["seq"])
-    assert all(a < b for a, b in zip(seqs, seqs[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(seqs))
     assert len(seqs) < states  # intermediate states were dropped, not queued
 
 

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import state_frame
 from tradewire.exceptions import FrameError
 from tradewire.protocol.codec import decode_client_frame, decode_server_frame, encode, stamp
 from tradewire.protocol.messages import (
@@ -22,7 +23,6 @@ from tradewire.protocol.messages import (
     Unsub,
     Welcome,
 )
-from tests.conftest import state_frame
 
 
 def line(obj: Any) -> bytes:

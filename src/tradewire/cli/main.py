@@ -56,16 +56,18 @@ def serve(config_path: Path | None, data_dir: Path, host: str | None, port: int 
 
 
 async def _serve(config: Config, data_dir: Path) -> None:
+    # Handlers first: a signal that arrives as soon as the address is printed must still
+    # lead to a graceful shutdown.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     hub = Hub(config, data_dir)
     addresses = await hub.start()
     scheme = "tls" if config.tls.enabled else "tcp"
     for host, port in addresses:
         console.print(f"tradewire hub listening on {scheme}://{host}:{port}", highlight=False)
     console.print(f"data in {data_dir}; Ctrl-C to stop", highlight=False)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     console.print("shutting down…")
     await hub.stop()

@@ -72,9 +72,15 @@ class Hub:
         self.channels.load(await self.writer.call(self.db.load_states))
         self.auth.bans.load(await self.writer.call(self.db.load_bans))
         hub = self.config.hub
-        self._server = await loop.create_server(
-            lambda: Connection(self), hub.host, hub.port, ssl=self._tls_context(),
-            backlog=4096, reuse_address=True)
+        try:
+            self._server = await loop.create_server(
+                lambda: Connection(self), hub.host, hub.port, ssl=self._tls_context(),
+                backlog=4096, reuse_address=True)
+        except OSError as exc:
+            await loop.run_in_executor(None, self._release)
+            raise ConfigError(f"hub.host/hub.port: cannot listen on {hub.host}:{hub.port}: "
+                              f"{exc.strerror} (another hub running? pick another port "
+                              "with --port)") from exc
         self.addresses = [sock.getsockname()[:2] for sock in self._server.sockets]
         self.spawn(self._sweep_forever())
         log.info("hub listening on %s", ", ".join(f"{h}:{p}" for h, p in self.addresses))
