@@ -67,6 +67,15 @@ def test_serve_then_raw_clients_log_in_subscribe_and_receive(
     assert "'t': 'welcome'" in reader.stdout.readline()
     assert "'t': 'ack'" in reader.stdout.readline()
 
+    # The README's publisher, run exactly as documented.
+    published = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "publish_state.py"), f"127.0.0.1:{port}"],
+        capture_output=True, text=True, timeout=30, check=False,
+        env={**os.environ, "TRADEWIRE_PASSWORD": PASSWORD})
+    assert published.stdout.strip() == "seq 1", published.stderr
+    first = reader.stdout.readline()
+    assert "'seq': 1" in first and "EURUSD" in first
+
     provider = socket.create_connection(("127.0.0.1", port))
     lines = provider.makefile("rb")
     send(provider, {"t": "hello", "v": 1, "user": "alice", "password": PASSWORD})
@@ -76,9 +85,9 @@ def test_serve_then_raw_clients_log_in_subscribe_and_receive(
                                 "equity": 1e4, "leverage": 100, "mode": "netting"},
                     "positions": [{"id": "1", "symbol": "GBPUSD", "side": "sell",
                                    "volume": 0.1, "price": 1.26, "time": 1700000000000}]})
-    assert json.loads(lines.readline()) == {"t": "ack", "re": 5, "seq": 1}
+    assert json.loads(lines.readline()) == {"t": "ack", "re": 5, "seq": 2}
     state = reader.stdout.readline()
-    assert "'seq': 1" in state and "GBPUSD" in state
+    assert "'seq': 2" in state and "GBPUSD" in state
 
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
