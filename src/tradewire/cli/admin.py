@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -72,11 +73,8 @@ def user_add(name: str, role: str, channels: tuple[str, ...], password_stdin: bo
         console.print(f"[yellow]note:[/] {name} has no channel yet; add --channel to grant one")
     config = load_config(config_path)
     password = _read_password(password_stdin)
-    db = StateDB(data_dir)
-    try:
+    with closing(StateDB(data_dir)) as db:
         db.add_user(name, Passwords(config.auth).hash(password), role, channels, _now_ms())
-    finally:
-        db.close()
     console.print(f"created {role} [bold]{name}[/]" +
                   (f" on {', '.join(channels)}" if channels else ""))
 
@@ -86,11 +84,8 @@ def user_add(name: str, role: str, channels: tuple[str, ...], password_stdin: bo
 @reports_errors
 def user_list(data_dir: Path) -> None:
     """List users with their roles and channels."""
-    db = StateDB(data_dir)
-    try:
+    with closing(StateDB(data_dir)) as db:
         users = db.list_users()
-    finally:
-        db.close()
     table = Table("user", "role", "channels")
     for user in users:
         table.add_row(user.name, user.role, ", ".join(user.channels) or "-")
@@ -103,11 +98,8 @@ def user_list(data_dir: Path) -> None:
 @reports_errors
 def user_del(name: str, data_dir: Path) -> None:
     """Delete user NAME and its grants."""
-    db = StateDB(data_dir)
-    try:
+    with closing(StateDB(data_dir)) as db:
         db.delete_user(name, _now_ms())
-    finally:
-        db.close()
     console.print(f"deleted {name}")
 
 
@@ -122,11 +114,8 @@ def ban_group() -> None:
 @reports_errors
 def ban_list(show_all: bool, data_dir: Path) -> None:
     """List banned addresses."""
-    db = StateDB(data_dir)
-    try:
+    with closing(StateDB(data_dir)) as db:
         bans = db.load_bans()
-    finally:
-        db.close()
     now = _now_ms()
     table = Table("address", "banned for", "offenses")
     shown = 0
@@ -145,11 +134,8 @@ def ban_list(show_all: bool, data_dir: Path) -> None:
 @reports_errors
 def ban_lift(address: str, data_dir: Path) -> None:
     """Lift the ban of ADDRESS (a running hub applies it within 5 seconds)."""
-    db = StateDB(data_dir)
-    try:
+    with closing(StateDB(data_dir)) as db:
         lifted = db.lift_ban(address, _now_ms())
-    finally:
-        db.close()
     if not lifted:
         fail(f"{address} is not banned")
     console.print(f"lifted the ban of {address}")

@@ -68,6 +68,7 @@ class HubClient:
         self._closed = False
         self._fatal: HubRefused | None = None
         self._runner: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # re-subscriptions in flight
         self.welcome: Welcome | None = None
         self.reconnects = 0
 
@@ -85,10 +86,10 @@ class HubClient:
             with contextlib.suppress(OSError, RuntimeError):
                 self._writer.write(encode(Bye(reason="client closing")))
             self._writer.close()
-        if self._runner is not None:
-            self._runner.cancel()
+        for task in [*self._tasks, *([self._runner] if self._runner else [])]:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
+                await task
         self._fail_waiting(ConnectionLost("client closed"))
 
     async def __aenter__(self) -> HubClient:
@@ -241,7 +242,9 @@ class HubClient:
             self.reconnects += 1
             # Re-subscribe without waiting here: acks arrive through the read loop.
             for channel in self._channels:
-                asyncio.get_running_loop().create_task(self._resubscribe(channel))
+                task = asyncio.get_running_loop().create_task(self._resubscribe(channel))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
             return reader
 
     async def _resubscribe(self, channel: str) -> None:
