@@ -11,6 +11,8 @@ errors are converted at the adapter boundary with ``raise ... from exc``::
     ├── IllegalTransition            a session event not allowed in the current state
     ├── StoreError                   the state database could not be read or written
     ├── UserError                    user management refused (duplicate, unknown, bad role)
+    ├── BrokerError                  a broker adapter failed (connection, storage)
+    │   └── OrderRejected            the broker refused an order (.reason, .retryable)
     └── ClientError                  raised by the Python clients
         ├── HubRefused               the hub answered with an error frame (has .code)
         └── ConnectionLost           the connection dropped before an answer came
@@ -64,6 +66,21 @@ class StoreError(TradewireError):
 
 class UserError(TradewireError):
     """A user-management request was refused (duplicate name, unknown user, bad role)."""
+
+
+class BrokerError(TradewireError):
+    """A broker adapter could not do what was asked."""
+
+
+class OrderRejected(BrokerError):
+    """The broker refused an order. ``reason`` is a stable code; ``retryable`` says whether the
+    same intent may succeed later (requote, market closed, margin) or never will (off-step)."""
+
+    def __init__(self, reason: str, detail: str = "", retryable: bool = False) -> None:
+        super().__init__(f"order rejected: {reason}" + (f" ({detail})" if detail else ""))
+        self.reason = reason
+        self.detail = detail
+        self.retryable = retryable
 
 
 class ClientError(TradewireError):

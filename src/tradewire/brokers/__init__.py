@@ -1,0 +1,1 @@
+"""Broker adapters behind one protocol: the paper broker (embedded default) and later MT5."""

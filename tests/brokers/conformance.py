@@ -1,0 +1,101 @@
+"""The conformance suite every Broker adapter must pass.
+
+A test module provides a ``broker_factory`` fixture: ``await broker_factory(mode)`` returns a
+fresh, empty account in that mode trading EURUSD and GBPUSD. Then it imports these tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from tradewire.brokers.base import Broker, OrderRequest
+from tradewire.exceptions import OrderRejected
+
+BrokerFactory = Callable[[str], Awaitable[Broker]]
+
+
+def net(positions: list, symbol: str) -> float:
+    return round(sum(p.volume if p.side == "buy" else -p.volume
+                     for p in positions if p.symbol == symbol), 8)
+
+
+@pytest.mark.parametrize("mode", ["netting", "hedging"])
+async def test_account_and_quotes(broker_factory: BrokerFactory, mode: str) -> None:
+    broker = await broker_factory(mode)
+    account = await broker.account()
+    assert account.mode == mode and account.balance > 0 and account.equity == account.balance
+    assert account.margin == 0 and await broker.positions() == []
+    quote = await broker.quote("EURUSD")
+    assert 0 < quote.bid < quote.ask
+    spec = await broker.symbol("EURUSD")
+    assert spec is not None and spec.volume_step > 0 and spec.contract_size > 0
+    assert await broker.symbol("NOSUCH") is None
+
+
+@pytest.mark.parametrize("mode", ["netting", "hedging"])
+async def test_open_fills_at_the_ask_and_shows_up(broker_factory: BrokerFactory,
+                                                  mode: str) -> None:
+    broker = await broker_factory(mode)
+    quote = await broker.quote("EURUSD")
+    fill = await broker.market_order(OrderRequest("EURUSD", "buy", 0.1, magic=7, comment="tw:1"))
+    assert fill.volume == 0.1 and abs(fill.price - quote.ask) < 0.001
+    (pos,) = await broker.positions()
+    assert (pos.symbol, pos.side, pos.volume, pos.id) == ("EURUSD", "buy", 0.1, fill.position_id)
+    assert pos.magic == 7 and pos.comment == "tw:1"
+    account = await broker.account()
+    assert account.margin > 0
+
+
+async def test_netting_nets_and_reverses(broker_factory: BrokerFactory) -> None:
+    broker = await broker_factory("netting")
+    await broker.market_order(OrderRequest("EURUSD", "buy", 0.1))
+    await broker.market_order(OrderRequest("EURUSD", "buy", 0.2))
+    assert [(p.side, p.volume) for p in await broker.positions()] == [("buy", 0.3)]
+    await broker.market_order(OrderRequest("EURUSD", "sell", 0.5))
+    assert [(p.side, p.volume) for p in await broker.positions()] == [("sell", 0.2)]
+    await broker.market_order(OrderRequest("EURUSD", "buy", 0.2))
+    assert await broker.positions() == []
+
+
+async def test_hedging_keeps_positions_apart_and_closes_by_id(
+        broker_factory: BrokerFactory) -> None:
+    broker = await broker_factory("hedging")
+    first = await broker.market_order(OrderRequest("EURUSD", "buy", 0.3))
+    await broker.market_order(OrderRequest("EURUSD", "sell", 0.1))
+    assert len(await broker.positions()) == 2
+    await broker.market_order(OrderRequest("EURUSD", "sell", 0.1, position_id=first.position_id))
+    volumes = {p.id: p.volume for p in await broker.positions()}
+    assert volumes[first.position_id] == 0.2
+    await broker.market_order(OrderRequest("EURUSD", "sell", 0.2, position_id=first.position_id))
+    assert [p.side for p in await broker.positions()] == ["sell"]
+
+
+@pytest.mark.parametrize(("order", "reason"), [
+    (OrderRequest("NOSUCH", "buy", 0.1), "unknown_symbol"),
+    (OrderRequest("EURUSD", "buy", 0.015), "volume_step"),
+    (OrderRequest("EURUSD", "buy", 0.0), "volume_range"),
+    (OrderRequest("EURUSD", "buy", 1000.0), "volume_range"),
+    (OrderRequest("EURUSD", "sell", 0.1, position_id="999999"), "position_not_found"),
+])
+async def test_rejections_change_nothing(broker_factory: BrokerFactory, order: OrderRequest,
+                                         reason: str) -> None:
+    broker = await broker_factory("hedging")
+    await broker.market_order(OrderRequest("GBPUSD", "buy", 0.1))
+    before = await broker.positions()
+    with pytest.raises(OrderRejected) as caught:
+        await broker.market_order(order)
+    assert caught.value.reason == reason
+    assert await broker.positions() == before
+
+
+async def test_changes_are_announced(broker_factory: BrokerFactory) -> None:
+    broker = await broker_factory("hedging")
+    changes = broker.changes()
+    waiter = asyncio.ensure_future(anext(changes))
+    await asyncio.sleep(0.01)
+    assert not waiter.done()
+    await broker.market_order(OrderRequest("EURUSD", "buy", 0.1))
+    await asyncio.wait_for(waiter, 2)
