@@ -10,7 +10,7 @@ import ipaddress
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
@@ -86,10 +86,13 @@ class Config(_Section, frozen=True):
 _AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 
 
-def parse_config(data: dict[str, Any], source: str = "config") -> Config:
-    """Validate a parsed TOML mapping. Raises :class:`ConfigError` naming the bad key."""
+S = TypeVar("S")
+
+
+def parse_section(data: dict[str, Any], kind: type[S], source: str) -> S:
+    """Convert ``data`` to ``kind``; raises :class:`ConfigError` naming the bad key."""
     try:
-        config = msgspec.convert(data, Config)
+        return msgspec.convert(data, kind)
     except msgspec.ValidationError as exc:
         text = str(exc)
         match = _AT.search(text)
@@ -100,6 +103,11 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
             where = f"{where}.{field}" if where else field
             reason = "unknown key (see docs/configuration.md for the keys there are)"
         raise ConfigError(f"{source}: {where or '(top level)'}: {reason}") from None
+
+
+def parse_config(data: dict[str, Any], source: str = "config") -> Config:
+    """Validate a parsed TOML mapping. Raises :class:`ConfigError` naming the bad key."""
+    config = parse_section(data, Config, source)
     _check(config, source)
     return config
 

@@ -1,0 +1,190 @@
+"""``plan``: what the follower account should hold, given the provider's state and the rules.
+
+Keys identify target positions: on a netting follower the follower symbol; on a hedging
+follower ``p<id>`` (one per provider position, hedging provider) or ``s<symbol>`` (one per
+symbol, netting provider). Follower positions carry the key in their comment as ``tw:<key>``
+so the link survives restarts (the broker stores it).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from tradewire.copy.mapping import map_symbol
+from tradewire.copy.rules import CopyRules
+from tradewire.copy.sizing import floor_to_step, limit, raw_volume, round_to_step
+from tradewire.model import AccountInfo, BrokerPosition, Quote, Side, SymbolSpec
+from tradewire.protocol.messages import Account, Position
+
+TAG = "tw:"
+
+
+class ProviderState(msgspec.Struct, frozen=True):
+    account: Account
+    positions: list[Position]
+    ts: int
+    seq: int = 0
+
+
+class FollowerView(msgspec.Struct, frozen=True):
+    """The follower account as read from its broker just now."""
+
+    account: AccountInfo
+    positions: list[BrokerPosition]
+    specs: dict[str, SymbolSpec | None]  # follower symbol -> spec (None: not offered)
+    quotes: dict[str, Quote]
+
+
+class TargetPosition(msgspec.Struct, frozen=True):
+    key: str
+    symbol: str
+    side: Side
+    volume: float
+    ref_price: float  # the provider's entry price (deviation guard, slippage)
+
+
+class Skip(msgspec.Struct, frozen=True):
+    symbol: str
+    reason: str
+
+
+class Plan(msgspec.Struct, frozen=True):
+    target: dict[str, TargetPosition]
+    skips: list[Skip]
+    stopped: bool = False  # equity below stop_equity: everything copied is closed
+    reduce_only: bool = False  # close_only or a stale signal
+
+
+def managed(positions: list[BrokerPosition], rules: CopyRules) -> list[BrokerPosition]:
+    """The follower positions tradewire manages (its magic number)."""
+    return [p for p in positions if p.magic == rules.magic]
+
+
+def key_of(position: BrokerPosition, mode: str) -> str:
+    if mode == "netting":
+        return position.symbol
+    if position.comment.startswith(TAG):
+        return position.comment[len(TAG):]
+    return f"orphan{position.id}"  # ours by magic but unlinked: it will be closed
+
+
+def groups(positions: list[BrokerPosition], mode: str) -> dict[str, tuple[str, float]]:
+    """Signed net volume per key of managed positions: key -> (symbol, net)."""
+    out: dict[str, tuple[str, float]] = {}
+    for p in positions:
+        key = key_of(p, mode)
+        signed = p.volume if p.side == "buy" else -p.volume
+        out[key] = (p.symbol, round(out.get(key, (p.symbol, 0.0))[1] + signed, 8))
+    return out
+
+
+def plan(state: ProviderState, follower: FollowerView, rules: CopyRules, now_ms: int) -> Plan:
+    """The target of the follower account. Pure: same inputs, same plan."""
+    ours = managed(follower.positions, rules)
+    actual = groups(ours, follower.account.mode)
+    if rules.stop_equity is not None and follower.account.equity < rules.stop_equity:
+        return Plan({}, [Skip("*", f"equity {follower.account.equity:.2f} below stop_equity "
+                                   f"{rules.stop_equity:.2f}: closing everything copied")],
+                    stopped=True)
+    desired, skips = _desired(state, follower, rules)
+    stale = (rules.max_signal_age_s is not None
+             and now_ms - state.ts > rules.max_signal_age_s * 1000)
+    reduce_only = rules.close_only or stale
+    if stale:
+        skips.append(Skip("*", f"signal is {(now_ms - state.ts) / 1000:.1f} s old: "
+                               "only reducing exposure"))
+    target: dict[str, TargetPosition] = {}
+    for key in desired.keys() | actual.keys():
+        want = desired.get(key)
+        have = actual.get(key, ("", 0.0))[1]
+        blocked = reduce_only
+        if not blocked and want is not None and _adds(want, have):
+            reason = _deviation(want, follower, rules)
+            if reason:
+                skips.append(Skip(want.symbol, reason))
+                blocked = True
+        kept = _reduce_only(want, have) if blocked else want
+        if kept is not None:
+            target[key] = kept
+    return Plan(target, skips, reduce_only=reduce_only)
+
+
+def _desired(state: ProviderState, follower: FollowerView,
+             rules: CopyRules) -> tuple[dict[str, TargetPosition], list[Skip]]:
+    skips: list[Skip] = []
+    per_key: dict[str, list[tuple[Position, str]]] = {}
+    for pos in sorted(state.positions, key=lambda p: (p.time, p.id)):
+        symbol, reason = map_symbol(pos.symbol, rules)
+        if symbol is None:
+            skips.append(Skip(pos.symbol, reason))
+            continue
+        if follower.specs.get(symbol) is None:
+            skips.append(Skip(pos.symbol, f"{symbol} is not offered by the follower's broker"))
+            continue
+        if follower.account.mode == "netting":
+            key = symbol
+        else:
+            key = f"p{pos.id}" if state.account.mode == "hedging" else f"s{pos.symbol}"
+        per_key.setdefault(key, []).append((pos, symbol))
+    desired: dict[str, TargetPosition] = {}
+    totals: dict[str, float] = {}
+    for key, members in per_key.items():
+        symbol = members[0][1]
+        spec = follower.specs[symbol]
+        assert spec is not None
+        net = sum(p.volume if p.side == "buy" else -p.volume for p, _ in members)
+        if abs(net) < 1e-9:
+            continue
+        side: Side = "buy" if net > 0 else "sell"
+        same = [p for p, _ in members if p.side == side]
+        ref = sum(p.price * p.volume for p in same) / sum(p.volume for p in same)
+        if rules.reverse:
+            side = "sell" if side == "buy" else "buy"
+        volume = round_to_step(raw_volume(abs(net), state.account, follower.account, rules), spec)
+        volume, reason = limit(volume, spec, rules)
+        if rules.max_total_volume is not None and volume:
+            room = floor_to_step(rules.max_total_volume - totals.get(symbol, 0.0), spec)
+            if volume > room:
+                volume, reason = limit(room, spec, rules)
+                reason = reason or ""
+                if not volume:
+                    reason = f"max_total_volume {rules.max_total_volume:g} reached on {symbol}"
+        if not volume:
+            skips.append(Skip(members[0][0].symbol, reason))
+            continue
+        totals[symbol] = totals.get(symbol, 0.0) + volume
+        desired[key] = TargetPosition(key, symbol, side, volume, ref)
+    return desired, skips
+
+
+def _adds(want: TargetPosition, have: float) -> bool:
+    """True when reaching ``want`` adds exposure (opens, grows or flips)."""
+    signed = want.volume if want.side == "buy" else -want.volume
+    return abs(signed) > abs(have) + 1e-9 or signed * have < 0
+
+
+def _deviation(want: TargetPosition, follower: FollowerView, rules: CopyRules) -> str:
+    if rules.max_deviation_points is None:
+        return ""
+    spec, quote = follower.specs.get(want.symbol), follower.quotes.get(want.symbol)
+    if spec is None or quote is None:
+        return f"no quote for {want.symbol}"
+    price = quote.ask if want.side == "buy" else quote.bid
+    worse = (price - want.ref_price) if want.side == "buy" else (want.ref_price - price)
+    points = worse / spec.point
+    if points > rules.max_deviation_points:
+        return (f"{want.symbol} price {price} is {points:.0f} points worse than the provider's "
+                f"{want.ref_price} (max_deviation_points {rules.max_deviation_points:g})")
+    return ""
+
+
+def _reduce_only(want: TargetPosition | None, have: float) -> TargetPosition | None:
+    """The target when exposure may only shrink: keep, shrink or close what is held."""
+    if abs(have) < 1e-9:
+        return None
+    held_side: Side = "buy" if have > 0 else "sell"
+    if want is None or want.side != held_side:
+        return None  # close; never open the other way
+    if want.volume <= abs(have) + 1e-9:
+        return want
+    return msgspec.structs.replace(want, volume=round(abs(have), 8))
