@@ -1,0 +1,207 @@
+"""The follower: turns a channel's provider state into orders on its own broker account.
+
+Every round reads the broker's actual positions, computes ``plan`` and ``reconcile`` (pure),
+and sends at most one order per symbol at a time. Nothing is remembered about what was sent:
+after a reconnect, a restart or a rejection the next round asks only for what is still
+missing, so no sequence of those can duplicate an order. Rejected orders are retried with
+backoff, against the newest state. Rounds run when a state arrives, when an order completes,
+when the broker reports a change, when a retry is due, and every ``resync_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import msgspec
+
+from tradewire.brokers.base import Broker
+from tradewire.clients.backoff import Backoff
+from tradewire.clients.journal import Journal
+from tradewire.clock import Clock, SystemClock, now_ms
+from tradewire.copy import CopyOrder, CopyRules, FollowerView, Plan, ProviderState, plan, reconcile
+from tradewire.copy.mapping import map_symbol
+from tradewire.copy.plan import managed
+from tradewire.exceptions import BrokerError, OrderRejected
+from tradewire.model import OrderRequest, Quote, SymbolSpec
+from tradewire.protocol.messages import StateUpdate
+
+log = logging.getLogger(__name__)
+
+
+class Follower:
+    """Copies one channel onto one broker account."""
+
+    def __init__(self, broker: Broker, channel: str, rules: CopyRules, *,
+                 journal: Journal | None = None, clock: Clock | None = None,
+                 resync_s: float = 5.0, retry_initial_s: float = 0.2,
+                 retry_max_s: float = 10.0) -> None:
+        self.broker = broker
+        self.channel = channel
+        self.rules = rules
+        self.journal = journal or Journal()
+        self.clock: Clock = clock or SystemClock()
+        self.resync_s = resync_s
+        self.state: ProviderState | None = None
+        self.last_plan: Plan | None = None
+        self.pending_orders: list[CopyOrder] = []
+        self.in_flight: set[str] = set()
+        self._retry_initial, self._retry_max = retry_initial_s, retry_max_s
+        self._backoff: dict[str, Backoff] = {}
+        self._retry_at: dict[str, float] = {}
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._last_skips: list[tuple[str, str]] = []
+        self._completed: dict[str, int] = {}  # symbol -> orders finished (any outcome)
+        self.rounds = 0
+
+    # ---- inputs ---------------------------------------------------------------------------------
+
+    def on_state(self, update: StateUpdate) -> None:
+        """HubClient callback: a new state of the channel arrived."""
+        if update.ch != self.channel:
+            return
+        self.state = ProviderState(update.account, update.positions, update.ts, update.seq)
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # ---- the loop -------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Copy until cancelled."""
+        watcher = asyncio.ensure_future(self._watch_broker())
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.resync_s)
+                self._wake.clear()
+                try:
+                    await self.sync_once()
+                except BrokerError as exc:
+                    log.warning("follower round failed: %s", exc)
+        finally:
+            watcher.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(watcher, *self._tasks, return_exceptions=True)
+
+    async def _watch_broker(self) -> None:
+        async for _ in self.broker.changes():
+            self._wake.set()
+
+    async def view(self) -> FollowerView:
+        """Read the follower account, with specs and quotes of every symbol involved."""
+        account, positions = await asyncio.gather(self.broker.account(), self.broker.positions())
+        symbols = {p.symbol for p in managed(positions, self.rules)}
+        if self.state is not None:
+            for pos in self.state.positions:
+                mapped, _ = map_symbol(pos.symbol, self.rules)
+                if mapped is not None:
+                    symbols.add(mapped)
+        specs: dict[str, SymbolSpec | None] = {s: await self.broker.symbol(s) for s in symbols}
+        quotes: dict[str, Quote] = {}
+        if self.rules.max_deviation_points is not None:
+            for symbol, spec in specs.items():
+                if spec is not None:
+                    quotes[symbol] = await self.broker.quote(symbol)
+        return FollowerView(account, positions, specs, quotes)
+
+    async def sync_once(self) -> list[CopyOrder]:
+        """One round: plan, reconcile, start the orders that may start. Returns all orders."""
+        if self.state is None:
+            return []  # no signal yet: never act on our own
+        self.rounds += 1
+        state = self.state
+        # A symbol whose order was in flight when this round began, or finished while the
+        # broker was being read, is left to the next round: the positions read here may be
+        # from before that fill, and acting on them would duplicate the order.
+        busy_at_start = set(self.in_flight)
+        completed_at_start = dict(self._completed)
+        view = await self.view()
+        stamp = now_ms(self.clock)
+        result = plan(state, view, self.rules, stamp)
+        orders = reconcile(result.target, managed(view.positions, self.rules),
+                           view.account.mode, view.specs, self.rules.magic)
+        self.last_plan, self.pending_orders = result, orders
+        self._journal_skips(result, stamp, state.seq)
+        now = self.clock.monotonic()
+        started: set[str] = set()
+        for order in orders:
+            symbol = order.symbol
+            if (symbol in self.in_flight or symbol in started or symbol in busy_at_start
+                    or self._completed.get(symbol, 0) != completed_at_start.get(symbol, 0)):
+                continue  # at most one order in flight per symbol, and never on stale reads
+            if self._retry_at.get(symbol, 0.0) > now:
+                continue
+            started.add(symbol)
+            self.in_flight.add(symbol)
+            task = asyncio.get_running_loop().create_task(self._execute(order, state, result))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return orders
+
+    async def _execute(self, order: CopyOrder, state: ProviderState, result: Plan) -> None:
+        symbol = order.symbol
+        request = OrderRequest(symbol, order.side, order.volume, order.position_id,
+                               order.magic, order.comment)
+        details: dict[str, Any] = {"key": order.key, "action": order.action, "symbol": symbol,
+                                   "side": order.side, "volume": order.volume,
+                                   "position_id": order.position_id, "seq": state.seq}
+        try:
+            fill = await self.broker.market_order(request)
+        except OrderRejected as exc:
+            delay = self._backoff.setdefault(
+                symbol, Backoff(self._retry_initial, self._retry_max)).next_delay()
+            self._retry_at[symbol] = self.clock.monotonic() + delay
+            self.journal.write("reject", now_ms(self.clock), **details, reason=exc.reason,
+                               detail=exc.detail, retry_in_s=round(delay, 3))
+            asyncio.get_running_loop().call_later(delay, self._wake.set)
+        except BrokerError as exc:
+            self._retry_at[symbol] = self.clock.monotonic() + self._retry_initial
+            self.journal.write("error", now_ms(self.clock), **details, detail=str(exc))
+            asyncio.get_running_loop().call_later(self._retry_initial, self._wake.set)
+        else:
+            self._backoff.pop(symbol, None)
+            self._retry_at.pop(symbol, None)
+            target = result.target.get(order.key)
+            slippage = None
+            if target is not None and order.action in ("open", "increase", "reverse"):
+                spec = await self.broker.symbol(symbol)
+                if spec is not None:
+                    worse = (fill.price - target.ref_price if order.side == "buy"
+                             else target.ref_price - fill.price)
+                    slippage = round(worse / spec.point, 1)
+            self.journal.write("fill", fill.time_ms, **details, price=fill.price,
+                               order_id=fill.order_id, latency_ms=fill.time_ms - state.ts,
+                               slippage_points=slippage)
+        finally:
+            self._completed[symbol] = self._completed.get(symbol, 0) + 1
+            self.in_flight.discard(symbol)
+            self._wake.set()
+
+    def _journal_skips(self, result: Plan, stamp: int, seq: int) -> None:
+        skips = [(s.symbol, s.reason) for s in result.skips]
+        if skips != self._last_skips:  # a skip is written when it starts, not every round
+            for symbol, reason in skips:
+                if (symbol, reason) not in self._last_skips:
+                    self.journal.write("skip", stamp, symbol=symbol, reason=reason, seq=seq)
+            self._last_skips = skips
+        if result.stopped:
+            log.warning("stop_equity reached: closing every copied position")
+
+    def in_sync(self) -> bool:
+        """True when the last round found nothing to do and nothing is in flight."""
+        return self.last_plan is not None and not self.pending_orders and not self.in_flight
+
+    def status(self) -> dict[str, Any]:
+        """A JSON-ready snapshot for ``tradewire follow --status`` and the live view."""
+        target = self.last_plan.target if self.last_plan else {}
+        return {"channel": self.channel, "seq": self.state.seq if self.state else None,
+                "target": {k: msgspec.to_builtins(t) for k, t in target.items()},
+                "pending": [msgspec.to_builtins(o) for o in self.pending_orders],
+                "stopped": bool(self.last_plan and self.last_plan.stopped),
+                "recent": list(self.journal.recent)[-20:]}

@@ -1,0 +1,69 @@
+"""The provider: publishes its broker account's full position state to a hub channel.
+
+It publishes on every change the broker announces and at least every ``refresh_s`` (a keepalive
+that also refreshes ``ts`` so followers can tell a live signal from a stale one). Changes that
+arrive while a publication is under way are coalesced: the next publication reads the newest
+state, so nothing is lost and nothing is sent twice for nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from tradewire.brokers.base import Broker
+from tradewire.clients.hub_client import HubClient
+from tradewire.clock import Clock, SystemClock, now_ms
+from tradewire.model import AccountInfo, BrokerPosition
+from tradewire.protocol.messages import Account, Position
+
+log = logging.getLogger(__name__)
+
+
+def to_account(info: AccountInfo) -> Account:
+    return Account(info.login, info.currency, info.balance, info.equity, info.leverage, info.mode)
+
+
+def to_position(p: BrokerPosition) -> Position:
+    return Position(p.id, p.symbol, p.side, p.volume, p.price, p.time_ms, p.sl, p.tp, p.magic,
+                    p.comment)
+
+
+class Provider:
+    """Keeps one hub channel equal to one broker account."""
+
+    def __init__(self, broker: Broker, hub: HubClient, channel: str, *,
+                 refresh_s: float = 30.0, clock: Clock | None = None) -> None:
+        self.broker = broker
+        self.hub = hub
+        self.channel = channel
+        self.refresh_s = refresh_s
+        self.clock: Clock = clock or SystemClock()
+        self.published = 0
+        self.last_seq = 0
+
+    async def publish_now(self) -> int:
+        """Read the account and publish it; returns the hub's seq."""
+        stamp = now_ms(self.clock)  # the moment the change was seen: followers' latency base
+        account, positions = await asyncio.gather(self.broker.account(), self.broker.positions())
+        self.last_seq = await self.hub.publish_state(
+            self.channel, to_account(account), [to_position(p) for p in positions], stamp)
+        self.published += 1
+        return self.last_seq
+
+    async def run(self) -> None:
+        """Publish until cancelled."""
+        changes = self.broker.changes()
+        pending: asyncio.Future[None] | None = None
+        try:
+            while True:
+                await self.publish_now()
+                if pending is None or pending.done():
+                    pending = asyncio.ensure_future(anext(changes))
+                await asyncio.wait({pending}, timeout=self.refresh_s)
+        finally:
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await pending

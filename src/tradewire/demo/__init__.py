@@ -1,0 +1,1 @@
+"""`tradewire demo`: the whole system on one machine."""
