@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 
 from tradewire.exceptions import ConfigError
+from tradewire.protocol.names import is_channel
 
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 Positive = Annotated[float, msgspec.Meta(gt=0)]
@@ -76,8 +77,23 @@ class AuthSettings(_Section, frozen=True):
     argon2_parallelism: Annotated[int, msgspec.Meta(ge=1, le=16)] = 1
 
 
+class ArticleSignalSettings(_Section, frozen=True):
+    """``[listeners.signal]``: the article's <<SYMBOL|NET>> stream of one channel."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Port = 8081
+    channel: str = "alpha"
+    allow: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
+
+
+class ListenerSettings(_Section, frozen=True):
+    signal: ArticleSignalSettings = ArticleSignalSettings()
+
+
 class Config(_Section, frozen=True):
     hub: HubSettings = HubSettings()
+    listeners: ListenerSettings = ListenerSettings()
     tls: TlsSettings = TlsSettings()
     ban: BanSettings = BanSettings()
     auth: AuthSettings = AuthSettings()
@@ -136,6 +152,14 @@ def _check(config: Config, source: str) -> None:
             raise ConfigError(
                 f"{source}: ban.exempt[{index}]: {entry!r} is not an address or CIDR block"
             ) from None
+    for index, entry in enumerate(config.listeners.signal.allow):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"{source}: listeners.signal.allow[{index}]: {entry!r} is not an "
+                              "address or CIDR block") from None
+    if not is_channel(config.listeners.signal.channel):
+        raise ConfigError(f"{source}: listeners.signal.channel: not a channel name")
     tls = config.tls
     if (tls.cert is None) != (tls.key is None):
         raise ConfigError(f"{source}: tls: set both tls.cert and tls.key, or neither")

@@ -17,6 +17,7 @@ from tradewire.clock import Clock, SystemClock, now_ms
 from tradewire.config import Config
 from tradewire.exceptions import ConfigError
 from tradewire.hub.acl import may_publish, may_subscribe
+from tradewire.hub.article_signal import ArticleSignalListener
 from tradewire.hub.auth import Authenticator
 from tradewire.hub.channels import ChannelRegistry
 from tradewire.hub.connection import Connection
@@ -82,6 +83,11 @@ class Hub:
                               f"{exc.strerror} (another hub running? pick another port "
                               "with --port)") from exc
         self.addresses = [sock.getsockname()[:2] for sock in self._server.sockets]
+        self.article_signal: ArticleSignalListener | None = None
+        if self.config.listeners.signal.enabled:
+            self.article_signal = ArticleSignalListener(self.config.listeners.signal,
+                                                        self.channels)
+            self.addresses.append(await self.article_signal.start())
         self.spawn(self._sweep_forever())
         log.info("hub listening on %s", ", ".join(f"{h}:{p}" for h, p in self.addresses))
         return self.addresses
@@ -106,6 +112,8 @@ class Hub:
         self._stopping = True
         if self._server is not None:
             self._server.close()
+        if self.article_signal is not None:
+            self.article_signal.stop()
         bye = encode(Bye(reason="shutdown"))
         for conn in list(self.connections):
             conn.close(bye)

@@ -1,0 +1,111 @@
+"""The article-compatible signal listener (PROTOCOL.md section 2, port 8081, off by default).
+
+An unmodified article SignalClient connects and receives ``<<SYMBOL|NET>>`` for every symbol of
+the mapped channel on connect and on every change. The listener carries no authentication, so
+it binds to 127.0.0.1 by default and accepts only source addresses on its allow-list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from typing import cast
+
+from tradewire.config import ArticleSignalSettings
+from tradewire.hub.channels import ChannelRegistry
+from tradewire.protocol.codec import decode_server_frame
+from tradewire.protocol.legacy import net_volumes, signal_update
+from tradewire.protocol.messages import StateUpdate
+
+log = logging.getLogger(__name__)
+
+MAX_BUFFERED = 1 << 20  # a reader this far behind is dropped (article clients are local)
+
+
+class ArticleSignalListener:
+    """Serves one channel's net volumes to article SignalClients."""
+
+    def __init__(self, settings: ArticleSignalSettings, channels: ChannelRegistry) -> None:
+        self.settings = settings
+        self._allow = [ipaddress.ip_network(a, strict=False) for a in settings.allow]
+        self._channels = channels
+        self._clients: set[asyncio.Transport] = set()
+        self._nets: dict[str, float] = {}
+        self._server: asyncio.Server | None = None
+        self.refused = 0
+
+    async def start(self) -> tuple[str, int]:
+        channel = self._channels.subscribe(self.settings.channel, self)
+        if channel.latest is not None:
+            self.send_state(channel.name, channel.latest)
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _ArticleClient(self), self.settings.host, self.settings.port,
+            reuse_address=True)
+        host, port = self._server.sockets[0].getsockname()[:2]
+        log.info("article signal listener on %s:%d for channel %s", host, port,
+                 self.settings.channel)
+        return host, port
+
+    def stop(self) -> None:
+        self._channels.unsubscribe(self.settings.channel, self)
+        if self._server is not None:
+            self._server.close()
+        for transport in list(self._clients):
+            transport.close()
+
+    def allowed(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self._allow)
+
+    def send_state(self, channel: str, line: bytes) -> None:
+        """Channel subscriber callback: broadcast the new nets to every article client."""
+        frame = decode_server_frame(line)
+        assert isinstance(frame, StateUpdate)
+        nets = net_volumes(frame.positions)
+        message = signal_update(nets, self._nets)
+        self._nets = nets
+        for transport in list(self._clients):
+            self._write(transport, message)
+
+    def join(self, transport: asyncio.Transport) -> None:
+        self._clients.add(transport)
+        message = signal_update(self._nets, {})
+        if message:
+            self._write(transport, message)
+
+    def leave(self, transport: asyncio.Transport) -> None:
+        self._clients.discard(transport)
+
+    def _write(self, transport: asyncio.Transport, message: bytes) -> None:
+        if transport.get_write_buffer_size() > MAX_BUFFERED:
+            log.warning("dropping an article signal client that stopped reading")
+            transport.abort()
+            return
+        transport.write(message)
+
+
+class _ArticleClient(asyncio.Protocol):
+    def __init__(self, listener: ArticleSignalListener) -> None:
+        self.listener = listener
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        peer = transport.get_extra_info("peername")
+        if not peer or not self.listener.allowed(str(peer[0])):
+            self.listener.refused += 1
+            transport.close()
+            self.transport = None
+            return
+        self.listener.join(self.transport)
+
+    def data_received(self, data: bytes) -> None:
+        pass  # the article's client sends nothing we need
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.listener.leave(self.transport)
