@@ -95,6 +95,9 @@ async def test_suffix_symbols(tmp_path: Path) -> None:
     with pytest.raises(OrderRejected):
         await broker.market_order(OrderRequest("EURUSD", "sell", 0.1))
     await broker.close()
+    again = await PaperBroker.open(tmp_path / "m.db")  # the suffix belongs to the account
+    assert (await again.account()).equity > 0 and await again.symbol("EURUSD.m") is not None
+    await again.close()
 
 
 async def test_order_log_records_fills_and_rejections(broker_factory: BrokerFactory) -> None:

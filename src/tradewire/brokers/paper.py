@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import msgspec
 
@@ -39,7 +39,7 @@ T = TypeVar("T")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS account (id INTEGER PRIMARY KEY CHECK (id = 1), login TEXT NOT NULL,
     currency TEXT NOT NULL, balance REAL NOT NULL, leverage INTEGER NOT NULL, mode TEXT NOT NULL,
-    next_id INTEGER NOT NULL);
+    next_id INTEGER NOT NULL, suffix TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS positions (id TEXT PRIMARY KEY, symbol TEXT NOT NULL,
     side TEXT NOT NULL, volume REAL NOT NULL, price REAL NOT NULL, time_ms INTEGER NOT NULL,
     magic INTEGER NOT NULL, comment TEXT NOT NULL, sl REAL NOT NULL, tp REAL NOT NULL);
@@ -51,18 +51,19 @@ CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, time_ms INTEGER NOT N
 
 
 class PaperSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """How a paper account behaves. ``mode``, ``balance``, ``leverage`` apply when the account
-    is created; an existing account keeps its own."""
+    """How a paper account behaves. ``mode``, ``balance``, ``leverage``, ``suffix`` apply when
+    the account is created; an existing account keeps its own."""
 
     login: str = "paper"
     mode: Mode = "hedging"
-    balance: float = 10_000.0
-    leverage: int = 100
+    balance: Annotated[float, msgspec.Meta(gt=0)] = 10_000.0
+    leverage: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     suffix: str = ""  # broker symbol suffix, e.g. ".m" for EURUSD.m
     seed: int = 1  # price feed seed: same seed, same prices in every process
-    latency_ms: float = 0.0
-    slippage_points: float = 0.0  # adverse slippage drawn uniformly from [0, this]
-    requote_probability: float = 0.0
+    latency_ms: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    # adverse slippage drawn uniformly from [0, this]
+    slippage_points: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    requote_probability: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
     market_closed: bool = False
 
 
@@ -130,13 +131,15 @@ class PaperBroker:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=5000")
             db.executescript(SCHEMA)
-            row = db.execute("SELECT mode FROM account").fetchone()
+            row = db.execute("SELECT mode, suffix FROM account").fetchone()
             if row is None:
                 s = self.settings
-                db.execute("INSERT INTO account VALUES (1,?,?,?,?,?,1)",
-                           (s.login, "USD", s.balance, s.leverage, s.mode))
-            else:
+                db.execute("INSERT INTO account VALUES (1,?,?,?,?,?,1,?)",
+                           (s.login, "USD", s.balance, s.leverage, s.mode, s.suffix))
+            else:  # the account's own mode and symbol suffix win over the settings
                 self.mode = row[0]
+                self.settings = msgspec.structs.replace(self.settings, mode=row[0],
+                                                        suffix=row[1])
         except sqlite3.Error as exc:
             raise BrokerError(f"paper account {self.path}: {exc}") from exc
         self._db = db

@@ -46,3 +46,29 @@ def reports_errors(func: F) -> F:
         except TradewireError as exc:
             fail(str(exc))
     return wrapper  # type: ignore[return-value]
+
+
+def client_password(password_stdin: bool) -> str:
+    """A client's password: stdin with --password-stdin, else $TRADEWIRE_PASSWORD, else a
+    prompt on a terminal. Never from argv."""
+    import os
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif "TRADEWIRE_PASSWORD" in os.environ:
+        password = os.environ["TRADEWIRE_PASSWORD"]
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True)
+    else:
+        fail("no password: use --password-stdin or set TRADEWIRE_PASSWORD")
+    if not password:
+        fail("the password is empty")
+    return password
+
+
+def parse_hub(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` -> (host, port), or exit with a clear error."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        fail(f"--hub {value!r}: expected HOST:PORT, e.g. 127.0.0.1:7400")
+    return host.strip("[]"), int(port)

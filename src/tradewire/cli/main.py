@@ -15,6 +15,8 @@ from rich.logging import RichHandler
 from tradewire import __version__
 from tradewire.cli.admin import ban_group, user_group
 from tradewire.cli.common import config_option, console, data_option, reports_errors
+from tradewire.cli.copy import follow, provide
+from tradewire.cli.paper import paper_group
 from tradewire.config import Config, load_config
 from tradewire.hub.server import Hub
 
@@ -74,6 +76,9 @@ async def _serve(config: Config, data_dir: Path) -> None:
     console.print("stopped")
 
 
+cli.add_command(provide)
+cli.add_command(paper_group)
+cli.add_command(follow)
 cli.add_command(user_group)
 cli.add_command(ban_group)
 

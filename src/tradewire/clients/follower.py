@@ -193,6 +193,15 @@ class Follower:
         if result.stopped:
             log.warning("stop_equity reached: closing every copied position")
 
+    async def drift(self) -> list[CopyOrder]:
+        """The orders the account still needs for the current state (read now, none sent)."""
+        if self.state is None:
+            return []
+        view = await self.view()
+        result = plan(self.state, view, self.rules, now_ms(self.clock))
+        return reconcile(result.target, managed(view.positions, self.rules), view.account.mode,
+                         view.specs, self.rules.magic)
+
     def in_sync(self) -> bool:
         """True when the last round found nothing to do and nothing is in flight."""
         return self.last_plan is not None and not self.pending_orders and not self.in_flight

@@ -1,0 +1,259 @@
+"""``tradewire provide`` and ``tradewire follow``: publish an account, or copy a channel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import ssl
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+import uvloop
+from rich.table import Table
+
+from tradewire.brokers.spec import open_broker, parse_paper_spec
+from tradewire.cli.common import client_password, console, fail, parse_hub, reports_errors
+from tradewire.clients import HubClient
+from tradewire.clients.follower import Follower
+from tradewire.clients.journal import Journal, percentile
+from tradewire.clients.provider import Provider
+from tradewire.copy.rules import CopyRules, parse_rules
+from tradewire.exceptions import ConfigError
+
+
+def hub_options(func: Any) -> Any:
+    for option in reversed([
+        click.option("--hub", "hub_address", required=True, metavar="HOST:PORT",
+                     help="The hub's native listener."),
+        click.option("--user", required=True, help="Your hub user name."),
+        click.option("--channel", required=True, help="The signal channel."),
+        click.option("--broker", "broker_spec", required=True, metavar="SPEC",
+                     help="The account: paper:FILE[?mode=netting|hedging&balance=N&suffix=.m"
+                          "&seed=N&latency_ms=N&slippage_points=N&requote_probability=P]."),
+        click.option("--password-stdin", is_flag=True,
+                     help="Read the password from stdin (else $TRADEWIRE_PASSWORD or a prompt)."),
+        click.option("--tls-ca", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                     default=None, help="Speak TLS, trusting this CA file (self-signed hubs)."),
+        click.option("--tls", "use_tls", is_flag=True, help="Speak TLS with the system's CAs."),
+    ]):
+        func = option(func)
+    return func
+
+
+def _ssl(use_tls: bool, ca: Path | None) -> ssl.SSLContext | None:
+    if not use_tls and ca is None:
+        return None
+    context = ssl.create_default_context(cafile=str(ca) if ca else None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+async def _until_signalled(*tasks: asyncio.Task[None]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    waiter = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({waiter, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (waiter, *tasks):
+        task.cancel()
+    for task in (waiter, *tasks):
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    for task in done:
+        if task is not waiter and not task.cancelled() and task.exception():
+            raise task.exception()  # type: ignore[misc]
+
+
+@click.command()
+@hub_options
+@click.option("--refresh-s", type=click.FloatRange(min=1), default=30.0, show_default=True,
+              help="Publish at least this often even without changes (a keepalive).")
+@reports_errors
+def provide(hub_address: str, user: str, channel: str, broker_spec: str, password_stdin: bool,
+            tls_ca: Path | None, use_tls: bool, refresh_s: float) -> None:
+    """Publish a broker account's positions to a channel on every change."""
+    host, port = parse_hub(hub_address)
+    parse_paper_spec(broker_spec)  # fail on a bad spec before asking for a password
+    password = client_password(password_stdin)
+
+    async def run() -> None:
+        broker = await open_broker(broker_spec)
+        client = HubClient(host, port, user, password, ssl=_ssl(use_tls, tls_ca),
+                           server_hostname=host)
+        try:
+            await client.start()
+            provider = Provider(broker, client, channel, refresh_s=refresh_s)
+            console.print(f"providing {broker_spec} on channel {channel} via {host}:{port}")
+            await _until_signalled(asyncio.create_task(provider.run()))
+            console.print(f"stopped after {provider.published} publications "
+                          f"(last seq {provider.last_seq})")
+        finally:
+            await client.close()
+            await broker.close()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run())
+
+
+RULE_FLAGS = {
+    "sizing": click.option("--sizing", type=click.Choice(["multiplier", "fixed", "balance",
+                                                          "equity"]),
+                           help="How volumes are sized [default: multiplier]."),
+    "multiplier": click.option("--multiplier", type=float, help="Volume factor."),
+    "fixed_volume": click.option("--fixed-volume", type=float, help="Lots with --sizing fixed."),
+    "min_volume": click.option("--min-volume", type=float, help="Skip sized volumes below."),
+    "max_volume": click.option("--max-volume", type=float, help="Cap per position."),
+    "max_total_volume": click.option("--max-total-volume", type=float, help="Cap per symbol."),
+    "reverse": click.option("--reverse", is_flag=True, default=None, help="Buy <-> sell."),
+    "symbol_map": click.option("--map", "symbol_map", multiple=True, metavar="SRC=DST",
+                               help="Map a provider symbol (repeatable)."),
+    "prefix": click.option("--prefix", help="Add to provider symbols."),
+    "suffix": click.option("--suffix", help="Add to provider symbols, e.g. .m"),
+    "strip_prefix": click.option("--strip-prefix", help="Remove from provider symbols first."),
+    "strip_suffix": click.option("--strip-suffix", help="Remove from provider symbols first."),
+    "include": click.option("--include", multiple=True, help="Only these symbols (globs)."),
+    "exclude": click.option("--exclude", multiple=True, help="Never these symbols (globs)."),
+    "max_deviation_points": click.option("--max-deviation-points", type=float,
+                                         help="Do not add exposure this far from entry."),
+    "max_signal_age_s": click.option("--max-signal-age-s", type=float,
+                                     help="Older states may only reduce exposure."),
+    "stop_equity": click.option("--stop-equity", type=float,
+                                help="Below this equity close everything copied."),
+    "close_only": click.option("--close-only", is_flag=True, default=None,
+                               help="Only reduce and close."),
+}
+
+
+def rules_from(rules_file: Path | None, flags: dict[str, Any]) -> CopyRules:
+    """Rules from a TOML file (its [rules] table or top level), overridden by flags."""
+    data: dict[str, Any] = {}
+    if rules_file is not None:
+        try:
+            with rules_file.open("rb") as fh:
+                loaded = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{rules_file}: {exc}") from None
+        data = loaded.get("rules", loaded)
+    for key, value in flags.items():
+        if value is None or value == ():
+            continue
+        if key == "symbol_map":
+            pairs = {}
+            for item in value:
+                src, sep, dst = item.partition("=")
+                if not sep:
+                    raise ConfigError(f"--map {item!r}: expected SRC=DST")
+                pairs[src] = dst
+            value = {**data.get("symbol_map", {}), **pairs}
+        data[key] = list(value) if isinstance(value, tuple) else value
+    return parse_rules(data, str(rules_file) if rules_file else "copy options")
+
+
+def _status_path(journal: Path) -> Path:
+    return journal.with_suffix(".status.json")
+
+
+@click.command()
+@hub_options
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML file of copy rules (docs/copying.md); flags override it.")
+@click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Decision journal (JSON lines) [default: follow-USER-CHANNEL.jsonl].")
+@click.option("--status", "show_status", is_flag=True,
+              help="Print positions vs target and the last decisions, then exit.")
+def follow(**kwargs: Any) -> None:
+    """Copy a channel onto a broker account, sized and mapped by your rules."""
+    _follow(**kwargs)
+
+
+for _flag in reversed(list(RULE_FLAGS.values())):
+    follow = _flag(follow)
+
+
+@reports_errors
+def _follow(hub_address: str, user: str, channel: str, broker_spec: str, password_stdin: bool,
+            tls_ca: Path | None, use_tls: bool, rules_file: Path | None, journal: Path | None,
+            show_status: bool, **flags: Any) -> None:
+    journal_path = journal or Path(f"follow-{user}-{channel}.jsonl")
+    rules = rules_from(rules_file, flags)
+    parse_paper_spec(broker_spec)
+    if show_status:
+        _print_status(journal_path, broker_spec)
+        return
+    host, port = parse_hub(hub_address)
+    password = client_password(password_stdin)
+
+    async def run() -> None:
+        broker = await open_broker(broker_spec)
+        follower = Follower(broker, channel, rules, journal=Journal(journal_path))
+        client = HubClient(host, port, user, password, ssl=_ssl(use_tls, tls_ca),
+                           server_hostname=host, on_state=follower.on_state)
+        try:
+            await client.start()
+            await client.subscribe(channel)
+            console.print(f"following {channel} via {host}:{port} onto {broker_spec}; "
+                          f"journal {journal_path}")
+            await _until_signalled(asyncio.create_task(follower.run()),
+                                   asyncio.create_task(_write_status(follower, journal_path)))
+        finally:
+            await client.close()
+            await broker.close()
+            follower.journal.close()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run())
+
+
+async def _write_status(follower: Follower, journal: Path) -> None:
+    path = _status_path(journal)
+    while True:
+        await asyncio.sleep(1.0)
+        status = follower.status()
+        status["latency_ms_p50"] = percentile(follower.journal.latencies_ms, 0.5)
+        status["latency_ms_p99"] = percentile(follower.journal.latencies_ms, 0.99)
+        text = json.dumps(status)
+        tmp = path.with_suffix(".tmp")
+        await asyncio.to_thread(tmp.write_text, text)
+        await asyncio.to_thread(tmp.replace, path)
+
+
+def _print_status(journal: Path, broker_spec: str) -> None:
+    path = _status_path(journal)
+    if not path.exists():
+        fail(f"no status at {path}: is `tradewire follow` running with --journal {journal}?")
+    status = json.loads(path.read_text())
+
+    async def positions() -> list[Any]:
+        broker = await open_broker(broker_spec)
+        try:
+            return await broker.positions()
+        finally:
+            await broker.close()
+
+    held = asyncio.run(positions())
+    table = Table("key", "symbol", "target", "held", title=f"channel {status['channel']} "
+                  f"(seq {status['seq']})")
+    targets = status["target"]
+    held_by_symbol: dict[str, float] = {}
+    for p in held:
+        held_by_symbol[p.symbol] = held_by_symbol.get(p.symbol, 0) + (
+            p.volume if p.side == "buy" else -p.volume)
+    for key, t in sorted(targets.items()):
+        signed = t["volume"] if t["side"] == "buy" else -t["volume"]
+        table.add_row(key, t["symbol"], f"{signed:+.2f}",
+                      f"{held_by_symbol.get(t['symbol'], 0.0):+.2f}")
+    console.print(table)
+    console.print(f"pending orders: {len(status['pending'])}; stopped: {status['stopped']}; "
+                  f"latency p50/p99 ms: {status.get('latency_ms_p50')}/"
+                  f"{status.get('latency_ms_p99')}")
+    decisions = Table("time_ms", "event", "symbol", "detail", title="last decisions")
+    for entry in status["recent"][-10:]:
+        detail = entry.get("reason") or f"{entry.get('action', '')} {entry.get('side', '')} " \
+                 f"{entry.get('volume', '')}"
+        decisions.add_row(str(entry["time_ms"]), entry["event"], entry.get("symbol", ""), detail)
+    console.print(decisions)
