@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint serve clean
+.PHONY: demo test lint serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q
+
+demo: $(STAMP)
+	$(BIN)/tradewire demo
 
 serve: $(STAMP)
 	$(BIN)/tradewire serve

@@ -16,6 +16,7 @@ from tradewire import __version__
 from tradewire.cli.admin import ban_group, user_group
 from tradewire.cli.common import config_option, console, data_option, reports_errors
 from tradewire.cli.copy import follow, provide
+from tradewire.cli.demo import demo
 from tradewire.cli.paper import paper_group
 from tradewire.config import Config, load_config
 from tradewire.hub.server import Hub
@@ -76,6 +77,7 @@ async def _serve(config: Config, data_dir: Path) -> None:
     console.print("stopped")
 
 
+cli.add_command(demo)
 cli.add_command(provide)
 cli.add_command(paper_group)
 cli.add_command(follow)

@@ -1,0 +1,146 @@
+"""The demo: hub, provider, three followers and a trader, on one machine, in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.clients import HubClient
+from tradewire.clients.follower import Follower
+from tradewire.clients.provider import Provider
+from tradewire.config import Config, HubSettings
+from tradewire.copy import CopyRules
+from tradewire.demo.trader import RandomTrader
+from tradewire.hub.server import Hub
+from tradewire.store.db import StateDB
+from tradewire.store.passwords import Passwords
+
+CHANNEL = "demo"
+PASSWORD = "demo-password-not-secret"
+
+
+@dataclass(frozen=True)
+class FollowerSpec:
+    name: str
+    description: str
+    settings: PaperSettings
+    rules: CopyRules
+
+
+FOLLOWERS = (
+    FollowerSpec("netting-x2", "netting account, multiplier 2",
+                 PaperSettings(mode="netting", balance=20_000), CopyRules(multiplier=2)),
+    FollowerSpec("hedging-balance-m", "hedging, balance-proportional, .m symbols",
+                 PaperSettings(mode="hedging", balance=5_000, suffix=".m"),
+                 CopyRules(sizing="balance", suffix=".m")),
+    FollowerSpec("reverse-fixed", "netting, reverse, fixed 0.10 lots",
+                 PaperSettings(mode="netting", balance=10_000),
+                 CopyRules(sizing="fixed", fixed_volume=0.1, reverse=True)),
+)
+
+
+@dataclass
+class RunningFollower:
+    spec: FollowerSpec
+    broker: PaperBroker
+    client: HubClient
+    follower: Follower
+    task: asyncio.Task[None]
+    in_sync: bool = False
+
+
+@dataclass
+class Demo:
+    hub: Hub
+    provider_broker: PaperBroker
+    provider: Provider
+    provider_client: HubClient
+    trader: RandomTrader
+    followers: list[RunningFollower]
+    started: float = field(default_factory=time.monotonic)
+    last_action: str = ""
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+async def start(data_dir: Path, seed: int) -> Demo:
+    """Start everything; the trader is not started yet."""
+    def create_users() -> None:
+        db = StateDB(data_dir)
+        passwords = Passwords()
+        existing = {u.name for u in db.list_users()}
+        now = int(time.time() * 1000)
+        for name, role in [("provider", "provider")] + [(f.name, "follower") for f in FOLLOWERS]:
+            if name not in existing:
+                db.add_user(name, passwords.hash(PASSWORD), role, [CHANNEL], now)
+        db.close()
+
+    await asyncio.to_thread(create_users)
+    hub = Hub(Config(hub=HubSettings(host="127.0.0.1", port=0)), data_dir)
+    host, port = (await hub.start())[0]
+    provider_broker = await PaperBroker.open(data_dir / "provider.db",
+                                             PaperSettings(mode="hedging", seed=seed))
+    provider_client = HubClient(host, port, "provider", PASSWORD)
+    await provider_client.start()
+    provider = Provider(provider_broker, provider_client, CHANNEL, refresh_s=5)
+    demo = Demo(hub, provider_broker, provider, provider_client,
+                RandomTrader(provider_broker, "hedging", seed=seed), [])
+    demo.tasks.append(asyncio.create_task(provider.run()))
+    for spec in FOLLOWERS:
+        settings = msgspec.structs.replace(spec.settings, seed=seed)
+        broker = await PaperBroker.open(data_dir / f"{spec.name}.db", settings)
+        follower = Follower(broker, CHANNEL, spec.rules, resync_s=1.0)
+        client = HubClient(host, port, spec.name, PASSWORD, on_state=follower.on_state)
+        await client.start()
+        await client.subscribe(CHANNEL)
+        demo.followers.append(RunningFollower(spec, broker, client, follower,
+                                              asyncio.create_task(follower.run())))
+    return demo
+
+
+async def trade(demo: Demo, until: float, seed: int, on_tick: Callable[[], None]) -> None:
+    """About one change a second until monotonic time ``until``."""
+    rng = random.Random(seed)
+    next_change = time.monotonic() + 0.5
+    while time.monotonic() < until:
+        if time.monotonic() >= next_change:
+            demo.last_action = await demo.trader.step()
+            next_change = time.monotonic() + rng.uniform(0.5, 1.5)
+        on_tick()
+        await asyncio.sleep(0.1)
+
+
+async def settle(demo: Demo, within_s: float = 10.0) -> None:
+    """Wait until every follower holds the target of the provider's last state."""
+    deadline = time.monotonic() + within_s
+    while True:
+        await demo.provider.publish_now()
+        seq = demo.provider.last_seq
+        await asyncio.sleep(0.3)
+        for running in demo.followers:
+            f = running.follower
+            running.in_sync = (f.state is not None and f.state.seq == seq and not f.in_flight
+                               and not await f.drift())
+        if all(r.in_sync for r in demo.followers) or time.monotonic() > deadline:
+            return
+
+
+async def stop(demo: Demo) -> None:
+    for task in demo.tasks + [r.task for r in demo.followers]:
+        task.cancel()
+    for task in demo.tasks + [r.task for r in demo.followers]:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    for running in demo.followers:
+        await running.client.close()
+        await running.broker.close()
+    await demo.provider_client.close()
+    await demo.provider_broker.close()
+    await demo.hub.stop()

@@ -1,0 +1,98 @@
+"""Copying from the command line: the demo, and provide/follow as separate processes with a
+follower killed with SIGKILL mid-run."""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TRADEWIRE = str(Path(sys.executable).parent / "tradewire")
+PASSWORD = "copy-system-password"
+
+
+def test_demo_runs_and_every_follower_ends_in_sync(tmp_path: Path) -> None:
+    done = subprocess.run([TRADEWIRE, "demo", "--duration", "15"], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "every follower ended in sync" in done.stdout
+    rows = [line for line in done.stdout.splitlines() if line.startswith("│ ")]
+    assert len(rows) == 3 and all("│ yes " in row for row in rows), done.stdout
+    fills = [int(row.split("│")[3]) for row in rows]
+    assert all(n > 0 for n in fills)
+
+
+def spawn(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([TRADEWIRE, *args], cwd=cwd, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT,
+                            env={**os.environ, "TRADEWIRE_PASSWORD": PASSWORD})
+
+
+def run(*args: str, cwd: Path, stdin: str = "") -> str:
+    done = subprocess.run([TRADEWIRE, *args], cwd=cwd, input=stdin, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def positions(db: Path) -> list[tuple[str, str, float]]:
+    with sqlite3.connect(db) as conn:
+        return sorted(conn.execute("SELECT symbol, side, volume FROM positions"))
+
+
+def test_follower_killed_with_sigkill_restarts_without_duplicates(tmp_path: Path) -> None:
+    run("user", "add", "prov", "--role", "provider", "--channel", "alpha", cwd=tmp_path,
+        stdin=PASSWORD + "\n")
+    run("user", "add", "fol", "--role", "follower", "--channel", "alpha", cwd=tmp_path,
+        stdin=PASSWORD + "\n")
+    hub = spawn("serve", "--host", "127.0.0.1", "--port", "0", cwd=tmp_path)
+    assert hub.stdout is not None
+    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
+    address = f"127.0.0.1:{port}"
+    provider = spawn("provide", "--hub", address, "--user", "prov", "--channel", "alpha",
+                     "--broker", "paper:prov.db?mode=hedging", cwd=tmp_path)
+    follow_args = ("follow", "--hub", address, "--user", "fol", "--channel", "alpha",
+                   "--broker", "paper:fol.db?mode=hedging&suffix=.m", "--suffix", ".m")
+    follower = spawn(*follow_args, cwd=tmp_path)
+    try:
+        time.sleep(1.5)
+        trades = [("EURUSD", "buy", "0.3"), ("XAUUSD", "sell", "0.2"), ("US30", "buy", "1.5")]
+        for symbol, side, volume in trades:
+            run("paper", "order", "--broker", "paper:prov.db", symbol, side, volume, cwd=tmp_path)
+        time.sleep(1.0)
+        follower.send_signal(signal.SIGKILL)  # no goodbye, orders possibly in flight
+        follower.wait(timeout=10)
+        run("paper", "order", "--broker", "paper:prov.db", "GBPUSD", "sell", "0.4", cwd=tmp_path)
+        run("paper", "order", "--broker", "paper:prov.db", "EURUSD", "sell", "0.1",
+            "--position", "1", cwd=tmp_path)  # partial close while the follower is down
+        follower = spawn(*follow_args, cwd=tmp_path)
+        expected = [(s + ".m", side, v) for s, side, v in positions(tmp_path / "prov.db")]
+        deadline = time.monotonic() + 20
+        while positions(tmp_path / "fol.db") != expected:
+            assert time.monotonic() < deadline, (positions(tmp_path / "fol.db"), expected)
+            time.sleep(0.2)
+        with sqlite3.connect(tmp_path / "fol.db") as conn:
+            opens = collections.Counter(c for (c,) in conn.execute(
+                "SELECT comment FROM orders WHERE status='filled' AND position_id IS NULL"))
+        assert len(opens) == 4 and max(opens.values()) == 1, opens
+        deadline = time.monotonic() + 10  # the running follower refreshes its status each second
+        while True:
+            status = subprocess.run([TRADEWIRE, *follow_args, "--status"], cwd=tmp_path,
+                                    capture_output=True, text=True, timeout=30, check=False)
+            assert status.returncode == 0, status.stderr
+            if "GBPUSD.m" in status.stdout:
+                break
+            assert time.monotonic() < deadline, status.stdout
+            time.sleep(0.5)
+        assert "pending orders: 0" in status.stdout
+    finally:
+        for proc in (follower, provider, hub):
+            proc.send_signal(signal.SIGTERM)
+        for proc in (follower, provider, hub):
+            assert proc.wait(timeout=10) == 0
