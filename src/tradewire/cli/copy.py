@@ -200,6 +200,9 @@ def _follow(hub_address: str, user: str, channel: str, broker_spec: str, passwor
                           f"journal {journal_path}")
             await _until_signalled(asyncio.create_task(follower.run()),
                                    asyncio.create_task(_write_status(follower, journal_path)))
+            if follower.stopped:
+                fail("stop_equity reached: every copied position is closed and copying has "
+                     "stopped. Check the account, then start `tradewire follow` again.", 3)
         finally:
             await client.close()
             await broker.close()

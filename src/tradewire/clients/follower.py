@@ -21,7 +21,15 @@ from tradewire.brokers.base import Broker
 from tradewire.clients.backoff import Backoff
 from tradewire.clients.journal import Journal
 from tradewire.clock import Clock, SystemClock, now_ms
-from tradewire.copy import CopyOrder, CopyRules, FollowerView, Plan, ProviderState, plan, reconcile
+from tradewire.copy import (
+    CopyOrder,
+    CopyRules,
+    FollowerView,
+    Plan,
+    ProviderState,
+    plan,
+    reconcile,
+)
 from tradewire.copy.mapping import map_symbol
 from tradewire.copy.plan import managed
 from tradewire.exceptions import BrokerError, OrderRejected
@@ -56,6 +64,7 @@ class Follower:
         self._last_skips: list[tuple[str, str]] = []
         self._completed: dict[str, int] = {}  # symbol -> orders finished (any outcome)
         self.rounds = 0
+        self.stopped = False  # stop_equity was reached: close everything copied, then stop
 
     # ---- inputs ---------------------------------------------------------------------------------
 
@@ -83,6 +92,12 @@ class Follower:
                     await self.sync_once()
                 except BrokerError as exc:
                     log.warning("follower round failed: %s", exc)
+                    continue
+                if self.stopped and not self.pending_orders and not self.in_flight:
+                    self.journal.write("stopped", now_ms(self.clock),
+                                       reason="stop_equity reached; every copied position "
+                                              "is closed")
+                    return
         finally:
             watcher.cancel()
             for task in list(self._tasks):
@@ -124,6 +139,9 @@ class Follower:
         view = await self.view()
         stamp = now_ms(self.clock)
         result = plan(state, view, self.rules, stamp)
+        if result.stopped or self.stopped:  # sticky: a recovery does not reopen anything
+            self.stopped = True
+            result = Plan({}, result.skips if result.stopped else [], stopped=True)
         orders = reconcile(result.target, managed(view.positions, self.rules),
                            view.account.mode, view.specs, self.rules.magic)
         self.last_plan, self.pending_orders = result, orders
