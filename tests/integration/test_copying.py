@@ -19,7 +19,7 @@ from tradewire.clients.backoff import Backoff
 from tradewire.clients.follower import Follower
 from tradewire.clients.provider import Provider
 from tradewire.copy import CopyRules, plan, reconcile
-from tradewire.copy.plan import managed
+from tradewire.copy.plan import managed, parse_link
 from tradewire.demo.trader import RandomTrader
 from tradewire.hub.server import Hub
 
@@ -125,6 +125,12 @@ async def trade(rig: Rig, changes: int, seed: int, pause: float = 0.005) -> Rand
     return trader
 
 
+def link_key(comment: str) -> str:
+    link = parse_link(comment)
+    assert link is not None, comment
+    return link.key
+
+
 async def assert_no_duplicates(rig: Rig) -> None:
     """From the order logs: no link opened twice on the hedging follower, and no netting
     follower filled more orders on a symbol than the provider made changes to it."""
@@ -133,7 +139,8 @@ async def assert_no_duplicates(rig: Rig) -> None:
     for name, copier in rig.copiers.items():
         fills = [r for r in await copier.broker.order_log() if r.status == "filled"]
         if name == "f_hedge_m":
-            opens = collections.Counter(r.comment for r in fills if r.position_id is None)
+            opens = collections.Counter(parse_link(r.comment).key  # type: ignore[union-attr]
+                                        for r in fills if r.position_id is None)
             assert opens and max(opens.values()) == 1, opens.most_common(3)
         else:
             per_symbol = collections.Counter(r.symbol for r in fills)
@@ -148,8 +155,8 @@ async def test_two_hundred_changes_converge_without_duplicates(rig: Rig) -> None
     hedge = rig.copiers["f_hedge_m"]
     held = await hedge.broker.positions()
     provider_positions = await rig.provider_broker.positions()
-    assert sorted((p.comment, p.symbol, p.side, p.volume) for p in held) == sorted(
-        (f"tw:p{p.id}", f"{p.symbol}.m", p.side, p.volume) for p in provider_positions)
+    assert sorted((link_key(p.comment), p.symbol, p.side, p.volume) for p in held) == sorted(
+        (f"p{p.id}", f"{p.symbol}.m", p.side, p.volume) for p in provider_positions)
     fills = [e for e in hedge.follower.journal.recent if e["event"] == "fill"]
     assert fills and all(e["latency_ms"] >= 0 for e in fills)
 

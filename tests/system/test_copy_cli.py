@@ -78,7 +78,7 @@ def test_follower_killed_with_sigkill_restarts_without_duplicates(tmp_path: Path
             assert time.monotonic() < deadline, (positions(tmp_path / "fol.db"), expected)
             time.sleep(0.2)
         with sqlite3.connect(tmp_path / "fol.db") as conn:
-            opens = collections.Counter(c for (c,) in conn.execute(
+            opens = collections.Counter(c.split(":")[1] for (c,) in conn.execute(
                 "SELECT comment FROM orders WHERE status='filled' AND position_id IS NULL"))
         assert len(opens) == 4 and max(opens.values()) == 1, opens
         deadline = time.monotonic() + 10  # the running follower refreshes its status each second

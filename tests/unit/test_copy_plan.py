@@ -193,3 +193,31 @@ def test_bad_rules_name_the_key(data: dict[str, object], named: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_rules(data)
     assert named in str(caught.value)
+
+
+def test_a_hedging_link_is_sized_once_then_follows_partial_closes_in_proportion() -> None:
+    rules = CopyRules(sizing="balance")
+    fresh = plan(provider(pos("9", volume=1.0)), follower("hedging", balance=5_000), rules, NOW)
+    (target,) = fresh.target.values()
+    assert (target.volume, target.comment) == (0.5, "tw:p9:1:0.5")
+    # Held at 0.5 and the follower's balance has since doubled: no drift, no churn.
+    have = [BrokerPosition("70", "EURUSD", "buy", 0.5, 1.0, 1, DEFAULT_MAGIC, "tw:p9:1:0.5")]
+    same = plan(provider(pos("9", volume=1.0)), follower("hedging", balance=10_000,
+                                                         positions=have), rules, NOW)
+    assert volumes(same) == {"p9": ("EURUSD", "buy", 0.5)}
+    # The provider closes 60 %: the follower closes 60 % of its copy.
+    partial = plan(provider(pos("9", volume=0.4)), follower("hedging", balance=10_000,
+                                                            positions=have), rules, NOW)
+    assert volumes(partial) == {"p9": ("EURUSD", "buy", 0.2)}
+    assert partial.target["p9"].comment == "tw:p9:1:0.5"  # further copies keep the link
+
+
+def test_links_parse_and_long_ids_fall_back_to_the_bare_key() -> None:
+    from tradewire.copy.plan import Link, link_comment, parse_link
+
+    assert parse_link("tw:p12:1.5:0.75") == Link("p12", 1.5, 0.75)
+    assert parse_link("tw:sEURUSD") == Link("sEURUSD")
+    assert parse_link("tw:p1:x:y") == Link("p1")
+    assert parse_link("manual") is None
+    assert link_comment("p" + "9" * 30, 1.0, 1.0) == "tw:p" + "9" * 30
+    assert len(link_comment("p123456789", 12.34, 5.67)) <= 31

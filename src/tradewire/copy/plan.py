@@ -2,8 +2,10 @@
 
 Keys identify target positions: on a netting follower the follower symbol; on a hedging
 follower ``p<id>`` (one per provider position, hedging provider) or ``s<symbol>`` (one per
-symbol, netting provider). Follower positions carry the key in their comment as ``tw:<key>``
-so the link survives restarts (the broker stores it).
+symbol, netting provider). Hedging follower positions carry the link in their comment as
+``tw:<key>:<provider volume at open>:<follower volume at open>``, so the link survives restarts
+(the broker stores it) and a linked position is sized once, when it opens, then follows the
+provider's partial closes in proportion, without drifting with the accounts' balances.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from tradewire.model import AccountInfo, BrokerPosition, Quote, Side, SymbolSpec
 from tradewire.protocol.messages import Account, Position
 
 TAG = "tw:"
+MAX_COMMENT = 31  # MT5's limit on an order comment
 
 
 class ProviderState(msgspec.Struct, frozen=True):
@@ -41,6 +44,35 @@ class TargetPosition(msgspec.Struct, frozen=True):
     side: Side
     volume: float
     ref_price: float  # the provider's entry price (deviation guard, slippage)
+    comment: str = ""  # the link written on positions opened for this target
+
+
+class Link(msgspec.Struct, frozen=True):
+    """What a hedging follower's position comment says about its link."""
+
+    key: str
+    provider_volume: float | None = None  # the provider's volume when the link opened
+    follower_volume: float | None = None  # the follower's volume when it opened
+
+
+def parse_link(comment: str) -> Link | None:
+    """``tw:p9:1.5:0.75`` -> Link("p9", 1.5, 0.75); ``tw:p9`` -> Link("p9")."""
+    if not comment.startswith(TAG):
+        return None
+    key, *volumes = comment[len(TAG):].split(":")
+    if len(volumes) == 2:
+        try:
+            pv, fv = float(volumes[0]), float(volumes[1])
+        except ValueError:
+            return Link(key)
+        if pv > 0 and fv > 0:
+            return Link(key, pv, fv)
+    return Link(key)
+
+
+def link_comment(key: str, provider_volume: float, follower_volume: float) -> str:
+    full = f"{TAG}{key}:{provider_volume:g}:{follower_volume:g}"
+    return full if len(full) <= MAX_COMMENT else f"{TAG}{key}"
 
 
 class Skip(msgspec.Struct, frozen=True):
@@ -63,9 +95,9 @@ def managed(positions: list[BrokerPosition], rules: CopyRules) -> list[BrokerPos
 def key_of(position: BrokerPosition, mode: str) -> str:
     if mode == "netting":
         return position.symbol
-    if position.comment.startswith(TAG):
-        return position.comment[len(TAG):]
-    return f"orphan{position.id}"  # ours by magic but unlinked: it will be closed
+    link = parse_link(position.comment)
+    # Ours by magic but unlinked: the key matches no target, so it will be closed.
+    return link.key if link is not None else f"orphan{position.id}"
 
 
 def groups(positions: list[BrokerPosition], mode: str) -> dict[str, tuple[str, float]]:
@@ -86,7 +118,9 @@ def plan(state: ProviderState, follower: FollowerView, rules: CopyRules, now_ms:
         return Plan({}, [Skip("*", f"equity {follower.account.equity:.2f} below stop_equity "
                                    f"{rules.stop_equity:.2f}: closing everything copied")],
                     stopped=True)
-    desired, skips = _desired(state, follower, rules)
+    links = ({key_of(p, "hedging"): parse_link(p.comment) for p in ours}
+             if follower.account.mode == "hedging" else {})
+    desired, skips = _desired(state, follower, rules, links, actual)
     stale = (rules.max_signal_age_s is not None
              and now_ms - state.ts > rules.max_signal_age_s * 1000)
     reduce_only = rules.close_only or stale
@@ -109,8 +143,9 @@ def plan(state: ProviderState, follower: FollowerView, rules: CopyRules, now_ms:
     return Plan(target, skips, reduce_only=reduce_only)
 
 
-def _desired(state: ProviderState, follower: FollowerView,
-             rules: CopyRules) -> tuple[dict[str, TargetPosition], list[Skip]]:
+def _desired(state: ProviderState, follower: FollowerView, rules: CopyRules,
+             links: dict[str, Link | None], actual: dict[str, tuple[str, float]],
+             ) -> tuple[dict[str, TargetPosition], list[Skip]]:
     skips: list[Skip] = []
     per_key: dict[str, list[tuple[Position, str]]] = {}
     for pos in sorted(state.positions, key=lambda p: (p.time, p.id)):
@@ -140,8 +175,18 @@ def _desired(state: ProviderState, follower: FollowerView,
         ref = sum(p.price * p.volume for p in same) / sum(p.volume for p in same)
         if rules.reverse:
             side = "sell" if side == "buy" else "buy"
-        volume = round_to_step(raw_volume(abs(net), state.account, follower.account, rules), spec)
-        volume, reason = limit(volume, spec, rules)
+        link = links.get(key)
+        held = actual.get(key, ("", 0.0))[1]
+        held_side = "buy" if held > 0 else "sell" if held < 0 else None
+        if (link is not None and link.provider_volume and link.follower_volume
+                and held_side == side):
+            # Sized when it opened; since then it follows the provider in proportion.
+            raw = link.follower_volume * abs(net) / link.provider_volume
+            comment = link_comment(key, link.provider_volume, link.follower_volume)
+        else:
+            raw = raw_volume(abs(net), state.account, follower.account, rules)
+            comment = ""
+        volume, reason = limit(round_to_step(raw, spec), spec, rules)
         if rules.max_total_volume is not None and volume:
             room = floor_to_step(rules.max_total_volume - totals.get(symbol, 0.0), spec)
             if volume > room:
@@ -153,7 +198,9 @@ def _desired(state: ProviderState, follower: FollowerView,
             skips.append(Skip(members[0][0].symbol, reason))
             continue
         totals[symbol] = totals.get(symbol, 0.0) + volume
-        desired[key] = TargetPosition(key, symbol, side, volume, ref)
+        if follower.account.mode == "hedging" and not comment:
+            comment = link_comment(key, abs(net), volume)
+        desired[key] = TargetPosition(key, symbol, side, volume, ref, comment)
     return desired, skips
 
 

@@ -107,7 +107,8 @@ def _hedging(target: dict[str, TargetPosition], actual: list[BrokerPosition],
         if want.volume - total >= step / 2:
             volume = round_to_step(want.volume - total, spec) if spec else want.volume - total
             orders.append(CopyOrder(key, "increase" if right else "open", want.symbol, want.side,
-                                    _capped(volume, spec), comment=f"{TAG}{key}", magic=magic))
+                                    _capped(volume, spec),
+                                    comment=want.comment or f"{TAG}{key}", magic=magic))
         excess = round(total - want.volume, 8)
         for p in sorted(right, key=lambda p: (p.time_ms, p.id), reverse=True):
             if excess < step / 2:
