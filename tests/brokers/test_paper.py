@@ -153,3 +153,21 @@ def test_replay_feed_plays_an_mt5_export(tmp_path: Path) -> None:
     assert q is not None and (q.bid, q.ask) == (1.1043, 1.1045)
     q = feed.quote(spec, "EURUSD", 2501 + 100)  # it loops
     assert q is not None and (q.bid, q.ask) == (1.1041, 1.1042)
+
+
+async def test_a_broker_spec_can_replay_an_mt5_export(tmp_path: Path) -> None:
+    from tradewire.brokers.spec import open_broker
+
+    csv = tmp_path / "EURUSD.csv"
+    csv.write_text("<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>\n"
+                   "2024.01.02\t00:00:00.000\t1.20000\t1.20010\t\t\t6\n")
+    broker = await open_broker(f"paper:{tmp_path / 'r.db'}?replay_csv={csv}"
+                               "&replay_symbol=EURUSD")
+    quote = await broker.quote("EURUSD")
+    assert (quote.bid, quote.ask) == (1.2, 1.2001)
+    fill = await broker.market_order(OrderRequest("EURUSD", "buy", 0.1))
+    assert fill.price == 1.2001
+    await broker.close()
+    from tradewire.exceptions import BrokerError
+    with pytest.raises(BrokerError, match="replay_symbol"):
+        await open_broker(f"paper:{tmp_path / 'x.db'}?replay_csv={csv}")

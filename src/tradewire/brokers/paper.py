@@ -28,7 +28,7 @@ from tradewire.brokers.base import (
     Quote,
     SymbolSpec,
 )
-from tradewire.brokers.feed import Feed, SeededFeed
+from tradewire.brokers.feed import Feed, ReplayFeed, SeededFeed
 from tradewire.brokers.ledger import apply_fill, check_volume, fill_price, margin, profit
 from tradewire.brokers.symbols import base_name, resolve
 from tradewire.clock import Clock, SystemClock, now_ms
@@ -65,6 +65,22 @@ class PaperSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     slippage_points: Annotated[float, msgspec.Meta(ge=0)] = 0.0
     requote_probability: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
     market_closed: bool = False
+    # Replay an MT5 tick export for one symbol instead of the seeded feed (others stay seeded).
+    replay_csv: str = ""
+    replay_symbol: str = ""
+
+
+def _feed_for(settings: PaperSettings, clock: Clock) -> Feed:
+    seeded = SeededFeed(settings.seed)
+    if not settings.replay_csv:
+        return seeded
+    if not settings.replay_symbol:
+        raise BrokerError("replay_csv needs replay_symbol (the symbol the export is of)")
+    try:
+        return ReplayFeed(Path(settings.replay_csv), settings.replay_symbol, now_ms(clock),
+                          seeded)
+    except (OSError, ValueError) as exc:
+        raise BrokerError(f"replay_csv {settings.replay_csv}: {exc}") from exc
 
 
 class OrderRecord(msgspec.Struct, frozen=True):
@@ -90,7 +106,7 @@ class PaperBroker:
         self.path = path
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
-        self.feed: Feed = feed or SeededFeed(settings.seed)
+        self.feed: Feed = feed or _feed_for(settings, clock or SystemClock())
         self._rng = random.Random(settings.seed * 7919 + 17)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="tw-paper")
         self._db: sqlite3.Connection | None = None

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tradewire.protocol.mt5csv import CsvTick, Mt5CsvError, read_ticks
+
+EXPORT = [
+    "<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>\n",
+    "2024.01.02\t00:00:00.057\t1.10410\t\t\t\t2\n",  # no ask yet: skipped
+    "2024.01.02\t00:00:00.100\t\t1.10420\t\t\t4\n",
+    "2024.01.02\t00:00:01.5\t1.10400\t\t\t\t2\r\n",
+    "\n",
+    "2024.01.02\t00:00:02\t1.10390\t1.10395\t1.1039\t3\t134\n",
+]
+
+
+def test_unchanged_fields_are_carried_forward() -> None:
+    assert list(read_ticks(EXPORT)) == [
+        CsvTick(1704153600100, 1.1041, 1.1042, 0.0, 0.0, 4),
+        CsvTick(1704153601500, 1.104, 1.1042, 0.0, 0.0, 2),
+        CsvTick(1704153602000, 1.1039, 1.10395, 1.1039, 3.0, 134),
+    ]
+
+
+@pytest.mark.parametrize(("line", "fragment"), [
+    ("2024.13.02\t00:00:00\t1\t1\n", "bad date"),
+    ("2024.01.02\tnoon\t1\t1\n", "bad date"),
+    ("2024.01.02\t00:00:00\tabc\t1\n", "BID"),
+    ("2024.01.02\t00:00:00\t-1\t1\n", "BID must be finite"),
+    ("2024.01.02\t00:00:00\tnan\t1\n", "BID must be finite"),
+    ("2024.01.02\t00:00:00\t1\n", "4 to 7"),
+    ("2024.01.02\t00:00:00\t1\t1\t\t\tx\n", "FLAGS"),
+])
+def test_bad_lines_are_named(line: str, fragment: str) -> None:
+    with pytest.raises(Mt5CsvError) as caught:
+        list(read_ticks([EXPORT[0], line]))
+    assert caught.value.line == 2 and fragment in str(caught.value)
+
+
+@given(st.lists(st.text(max_size=60), max_size=10))
+def test_any_text_gives_ticks_or_one_named_error(lines: list[str]) -> None:
+    try:
+        for tick in read_ticks(lines):
+            assert tick.bid >= 0 and tick.ask >= 0
+    except Mt5CsvError as exc:
+        assert exc.line >= 1
