@@ -85,8 +85,11 @@ class Follower:
         watcher = asyncio.ensure_future(self._watch_broker())
         try:
             while True:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that lands as the wait completes, and this loop would never end.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.resync_s)
+                    async with asyncio.timeout(self.resync_s):
+                        await self._wake.wait()
                 self._wake.clear()
                 try:
                     await self.sync_once()

@@ -181,16 +181,17 @@ class HubClient:
 
     async def _open(self) -> asyncio.StreamReader:
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(
-                self.host, self.port, ssl=self._ssl, limit=64 * 1024 * 1024,
-                server_hostname=self._server_hostname if self._ssl else None),
-                self._connect_timeout)
+            async with asyncio.timeout(self._connect_timeout):
+                reader, writer = await asyncio.open_connection(
+                    self.host, self.port, ssl=self._ssl, limit=64 * 1024 * 1024,
+                    server_hostname=self._server_hostname if self._ssl else None)
         except (OSError, TimeoutError) as exc:
             raise ConnectionLost(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
         writer.write(encode(Hello(v=PROTOCOL_VERSION, user=self.user, password=self._password,
                                   agent=self._agent)))
         try:
-            line = await asyncio.wait_for(reader.readline(), self._connect_timeout + 30)
+            async with asyncio.timeout(self._connect_timeout + 30):
+                line = await reader.readline()
             frame = decode_server_frame(line) if line else None
         except (OSError, TimeoutError, FrameError) as exc:
             writer.close()
@@ -255,7 +256,9 @@ class HubClient:
         heartbeat = self.welcome.heartbeat_s if self.welcome else 15.0
         while True:
             # The hub pings an idle connection every heartbeat_s: 3 silent periods mean it is gone.
-            line = await asyncio.wait_for(reader.readline(), 3 * heartbeat)
+            # asyncio.timeout, not wait_for (which can swallow a cancellation on 3.11).
+            async with asyncio.timeout(3 * heartbeat):
+                line = await reader.readline()
             if not line:
                 return
             frame = decode_server_frame(line)

@@ -119,7 +119,8 @@ class Hub:
             conn.close(bye)
         if self.connections:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._all_gone.wait(), SHUTDOWN_DRAIN_S)
+                async with asyncio.timeout(SHUTDOWN_DRAIN_S):
+                    await self._all_gone.wait()
         for conn in list(self.connections):
             if conn.transport is not None:
                 conn.transport.abort()
