@@ -81,7 +81,8 @@ async def test_market_closed_requotes_latency_and_slippage(tmp_path: Path) -> No
     assert asyncio.get_running_loop().time() - started >= 0.045
     assert quote.ask - 0.0001 <= fill.price <= quote.ask + 0.0003
     log = await broker.order_log()
-    assert [r.status for r in log] == ["filled"]  # rejections before the thread are not logged
+    assert [(r.status, r.reason) for r in log] == [
+        ("rejected", "market_closed"), ("rejected", "requote"), ("filled", None)]
     await broker.close()
 
 

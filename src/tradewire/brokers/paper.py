@@ -199,10 +199,13 @@ class PaperBroker:
             raise OrderRejected("unknown_symbol", f"{symbol} is not traded on this account")
         return spec, quote
 
-    def _execute(self, order: OrderRequest, slip_points: float) -> Fill:
+    def _execute(self, order: OrderRequest, slip_points: float,
+                 refusal: OrderRejected | None = None) -> Fill:
         db = self._conn()
         stamp = now_ms(self.clock)
         try:
+            if refusal is not None:
+                raise refusal
             spec, quote = self._spec_quote(order.symbol)
             check_volume(spec, order.volume)
             price = fill_price(order.side, quote.bid, quote.ask)
@@ -278,13 +281,14 @@ class PaperBroker:
         s = self.settings
         if s.latency_ms > 0:
             await asyncio.sleep(s.latency_ms / 1000)
+        refusal = None
         if s.market_closed:
-            raise OrderRejected("market_closed", "the market is closed", retryable=True)
-        if s.requote_probability and self._rng.random() < s.requote_probability:
-            raise OrderRejected("requote", "price changed", retryable=True)
+            refusal = OrderRejected("market_closed", "the market is closed", retryable=True)
+        elif s.requote_probability and self._rng.random() < s.requote_probability:
+            refusal = OrderRejected("requote", "price changed", retryable=True)
         slip = self._rng.uniform(0, s.slippage_points) if s.slippage_points else 0.0
         try:
-            return await self._run(self._execute, order, slip)
+            return await self._run(self._execute, order, slip, refusal)
         finally:
             await self._notify()
 
