@@ -87,8 +87,19 @@ class ArticleSignalSettings(_Section, frozen=True):
     allow: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
 
 
+class TickListenerSettings(_Section, frozen=True):
+    """``[listeners.udp_ticks]`` and ``[listeners.tcp_ticks]``: text ticks."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Port = 0
+    allow: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
+
+
 class ListenerSettings(_Section, frozen=True):
     signal: ArticleSignalSettings = ArticleSignalSettings()
+    udp_ticks: TickListenerSettings = TickListenerSettings(port=8082)
+    tcp_ticks: TickListenerSettings = TickListenerSettings(port=7401)
 
 
 class Config(_Section, frozen=True):
@@ -152,12 +163,13 @@ def _check(config: Config, source: str) -> None:
             raise ConfigError(
                 f"{source}: ban.exempt[{index}]: {entry!r} is not an address or CIDR block"
             ) from None
-    for index, entry in enumerate(config.listeners.signal.allow):
-        try:
-            ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            raise ConfigError(f"{source}: listeners.signal.allow[{index}]: {entry!r} is not an "
-                              "address or CIDR block") from None
+    for name in ("signal", "udp_ticks", "tcp_ticks"):
+        for index, entry in enumerate(getattr(config.listeners, name).allow):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(f"{source}: listeners.{name}.allow[{index}]: {entry!r} is "
+                                  "not an address or CIDR block") from None
     if not is_channel(config.listeners.signal.channel):
         raise ConfigError(f"{source}: listeners.signal.channel: not a channel name")
     tls = config.tls

@@ -6,7 +6,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -31,7 +31,7 @@ config_option = click.option(
     help="TOML configuration file (see docs/configuration.md); defaults are built in.")
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print a one-line reason on stderr and exit non-zero."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     sys.exit(code)

@@ -18,6 +18,7 @@ from tradewire.cli.common import config_option, console, data_option, reports_er
 from tradewire.cli.copy import follow, provide
 from tradewire.cli.demo import demo
 from tradewire.cli.paper import paper_group
+from tradewire.cli.ticks import ticks_group
 from tradewire.config import Config, load_config
 from tradewire.hub.server import Hub
 
@@ -78,6 +79,7 @@ async def _serve(config: Config, data_dir: Path) -> None:
 
 
 cli.add_command(demo)
+cli.add_command(ticks_group)
 cli.add_command(provide)
 cli.add_command(paper_group)
 cli.add_command(follow)

@@ -33,6 +33,7 @@ from tradewire.protocol.messages import (
     Pong,
     Position,
     PublishState,
+    PublishTicks,
     StateUpdate,
     Sub,
     Unsub,
@@ -59,7 +60,7 @@ class HubClient:
         self._connect_timeout = connect_timeout
         self._on_state = on_state
         self._ids = itertools.count(1)
-        self._waiting: dict[int, asyncio.Future[Any]] = {}
+        self._waiting: dict[int | str, asyncio.Future[Any]] = {}
         self._channels: set[str] = set()
         self._latest: dict[str, StateUpdate] = {}
         self._fresh = asyncio.Condition()
@@ -159,7 +160,23 @@ class HubClient:
                 seen[state.ch] = state.seq
                 yield state
 
-    async def _request(self, frame: msgspec.Struct) -> Any:
+    async def send_ticks(self, rows: list[list[Any]], batch_id: str) -> int:
+        """Send one batch of tick rows; returns the count the hub stored durably.
+
+        ``batch_id`` must be unique per user: if the connection drops before the ack the batch
+        is sent again with the same id after the reconnect, and the hub stores it once.
+        """
+        while True:
+            try:
+                ack = await self._request(PublishTicks(rows=rows), request_id=batch_id)
+            except ConnectionLost:
+                if self._closed:
+                    raise
+                continue
+            assert isinstance(ack, Ack) and ack.n is not None
+            return ack.n
+
+    async def _request(self, frame: msgspec.Struct, request_id: int | str | None = None) -> Any:
         while True:
             if self._fatal is not None:
                 raise self._fatal
@@ -168,7 +185,8 @@ class HubClient:
             await self._connected.wait()
             if self._writer is not None and not self._writer.is_closing():
                 break
-        request_id = next(self._ids)
+        if request_id is None:
+            request_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = future
         try:
@@ -287,7 +305,7 @@ class HubClient:
             self._fresh.notify_all()
 
     def _resolve(self, request_id: object, outcome: object) -> None:
-        if not isinstance(request_id, int):
+        if not isinstance(request_id, int | str):
             return
         future = self._waiting.get(request_id)
         if future is None or future.done():

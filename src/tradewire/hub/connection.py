@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from tradewire.exceptions import FrameError, FrameTooLarge
 from tradewire.protocol.codec import decode_client_frame, encode, error_line
@@ -24,10 +24,13 @@ from tradewire.protocol.messages import (
     Ping,
     Pong,
     PublishState,
+    PublishTicks,
     Sub,
+    TicksUpdate,
     Unsub,
 )
 from tradewire.protocol.session import SessionEvent, SessionMachine, SessionState
+from tradewire.protocol.ticks import TickRow
 from tradewire.store.db import UserRecord
 
 if TYPE_CHECKING:
@@ -54,6 +57,8 @@ class Connection(asyncio.Protocol):
         self.session_id = ""
         self.subscriptions: set[str] = set()
         self.conflated: dict[str, bytes] = {}
+        self.tick_symbols: set[str] = set()
+        self.tick_backlog: dict[str, list[Any]] = {}  # newest tick per symbol while slow
         self.registered = False
         self.opened_at = self.last_rx = self.last_ping = self.closing_since = 0.0
         self._bad_frames = 0
@@ -107,6 +112,9 @@ class Connection(asyncio.Protocol):
         pending, self.conflated = self.conflated, {}
         for line in pending.values():
             self._write(line)
+        if self.tick_backlog:
+            backlog, self.tick_backlog = self.tick_backlog, {}
+            self._write(encode(TicksUpdate(rows=list(backlog.values()))))
         if not self._write_paused and self._held is None and self.transport is not None:
             self.transport.resume_reading()
 
@@ -125,6 +133,14 @@ class Connection(asyncio.Protocol):
         """Deliver a channel state; while the client is slow, keep only the newest per channel."""
         if self._write_paused:
             self.conflated[channel] = line
+        elif self.machine.state is S.AUTHENTICATED:
+            self._write(line)
+
+    def send_ticks(self, line: bytes, rows: list[TickRow]) -> None:
+        """Deliver live ticks; while the client is slow, keep only the newest per symbol."""
+        if self._write_paused:
+            for row in rows:
+                self.tick_backlog[row[0]] = list(row)
         elif self.machine.state is S.AUTHENTICATED:
             self._write(line)
 
@@ -180,6 +196,8 @@ class Connection(asyncio.Protocol):
             pass  # its arrival already refreshed last_rx
         elif isinstance(frame, PublishState):
             self.hub.publish(self, frame)
+        elif isinstance(frame, PublishTicks):
+            self.hub.publish_ticks(self, frame)
         elif isinstance(frame, Sub):
             self.hub.subscribe(self, frame)
         elif isinstance(frame, Unsub):

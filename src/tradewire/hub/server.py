@@ -21,6 +21,9 @@ from tradewire.hub.article_signal import ArticleSignalListener
 from tradewire.hub.auth import Authenticator
 from tradewire.hub.channels import ChannelRegistry
 from tradewire.hub.connection import Connection
+from tradewire.hub.tcp_ticks import TcpTickListener
+from tradewire.hub.ticks import TickService
+from tradewire.hub.udp_ticks import UdpTickListener
 from tradewire.protocol.codec import encode, error_line, stamp
 from tradewire.protocol.messages import (
     PROTOCOL_VERSION,
@@ -29,12 +32,15 @@ from tradewire.protocol.messages import (
     Bye,
     Hello,
     PublishState,
+    PublishTicks,
     Sub,
     Unsub,
     Welcome,
 )
+from tradewire.protocol.names import is_symbol
 from tradewire.store.db import StateDB
 from tradewire.store.writer import BatchWriter
+from tradewire.ticks.store import SqliteTickStore
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +89,21 @@ class Hub:
                               f"{exc.strerror} (another hub running? pick another port "
                               "with --port)") from exc
         self.addresses = [sock.getsockname()[:2] for sock in self._server.sockets]
+        self.ticks = TickService(self.data_dir, self.clock)
+        self.ticks.start(loop)
+        self._tick_listeners: list[UdpTickListener | TcpTickListener] = []
+        listeners = self.config.listeners
+        assert self.ticks.writer is not None
+        if listeners.udp_ticks.enabled:
+            udp = UdpTickListener(listeners.udp_ticks, self.ticks.writer)
+            self.addresses.append(udp.start())
+            self._tick_listeners.append(udp)
+            self.ticks.listeners.append(udp.counters)
+        if listeners.tcp_ticks.enabled:
+            tcp = TcpTickListener(listeners.tcp_ticks, self.ticks.writer)
+            self.addresses.append(await tcp.start())
+            self._tick_listeners.append(tcp)
+            self.ticks.listeners.append(tcp.counters)
         self.article_signal: ArticleSignalListener | None = None
         if self.config.listeners.signal.enabled:
             self.article_signal = ArticleSignalListener(self.config.listeners.signal,
@@ -114,6 +135,8 @@ class Hub:
             self._server.close()
         if self.article_signal is not None:
             self.article_signal.stop()
+        for listener in self._tick_listeners:
+            await asyncio.to_thread(listener.stop)
         bye = encode(Bye(reason="shutdown"))
         for conn in list(self.connections):
             conn.close(bye)
@@ -128,6 +151,8 @@ class Hub:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.writer.flush()
+        await asyncio.to_thread(self.ticks.stop)  # commits what is queued
+        await asyncio.to_thread(self._save_listener_stats)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._release)
         self._stopped.set()
@@ -158,6 +183,20 @@ class Hub:
             if self.clock.monotonic() >= next_reload:
                 next_reload = self.clock.monotonic() + BAN_RELOAD_S
                 self.auth.bans.load(await self.writer.call(self.db.load_bans))
+                if self.ticks.listeners:
+                    await asyncio.to_thread(self._save_listener_stats)
+
+    def _save_listener_stats(self) -> None:
+        """For `tradewire ticks stats`, which reads the database, not the hub."""
+        if not self.ticks.listeners:
+            return
+        store = SqliteTickStore(self.data_dir)
+        try:
+            stamp = now_ms(self.clock)
+            store.put_listener_stats([(c.name, c.received, c.malformed, c.kernel_drops, stamp)
+                                      for c in self.ticks.listeners])
+        finally:
+            store.close()
 
     def sweep(self) -> None:
         """Apply every connection's timers once (the sweeper calls this periodically)."""
@@ -198,6 +237,8 @@ class Hub:
         for name in conn.subscriptions:
             self.channels.unsubscribe(name, conn)
         conn.subscriptions.clear()
+        if conn.tick_symbols:
+            self.ticks.unsubscribe(conn)
         if self._stopping and not self.connections:
             self._all_gone.set()
 
@@ -232,8 +273,20 @@ class Hub:
 
         self.writer.submit(StateDB.put_state_op(frame.ch, seq, frame.ts, line, stored_at), stored)
 
+    def publish_ticks(self, conn: Connection, frame: PublishTicks) -> None:
+        assert conn.user is not None
+        if conn.user.role not in ("provider", "admin"):
+            conn.send(error_line("forbidden", "only providers and admins may send ticks",
+                                 frame.id))
+            return
+        self.ticks.submit_native(conn, conn.user.name, frame)
+
     def subscribe(self, conn: Connection, frame: Sub) -> None:
         assert conn.user is not None
+        if frame.ticks is not None:
+            self._subscribe_ticks(conn, frame, frame.ticks)
+            return
+        assert frame.ch is not None
         if not may_subscribe(conn.user, frame.ch):
             conn.send(error_line("forbidden", f"you may not subscribe to {frame.ch!r}", frame.id))
             return
@@ -252,7 +305,28 @@ class Hub:
         if channel.latest is not None:
             conn.send_state(frame.ch, channel.latest)
 
+    def _subscribe_ticks(self, conn: Connection, frame: Sub, symbols: list[str]) -> None:
+        bad = [s for s in symbols if s != "*" and not is_symbol(s)]
+        if bad or not symbols:
+            conn.send(error_line("bad_frame", f"ticks: symbols or \"*\", not {bad[:3]}",
+                                 frame.id))
+            return
+        limit = self.config.hub.max_subscriptions
+        wanted = set(symbols) - conn.tick_symbols
+        if len(conn.subscriptions) + len(conn.tick_symbols) + len(wanted) > limit:
+            conn.send(error_line("rate_limited", f"at most {limit} subscriptions per session",
+                                 frame.id))
+            return
+        conn.tick_symbols |= wanted
+        self.ticks.subscribe(conn, sorted(wanted))
+        conn.send(encode(Ack(re=frame.id)))
+
     def unsubscribe(self, conn: Connection, frame: Unsub) -> None:
+        if frame.ticks is not None:
+            conn.tick_symbols -= set(frame.ticks)
+            self.ticks.unsubscribe(conn, frame.ticks)
+            return
+        assert frame.ch is not None
         conn.subscriptions.discard(frame.ch)
         conn.conflated.pop(frame.ch, None)
         self.channels.unsubscribe(frame.ch, conn)

@@ -22,6 +22,8 @@ from tradewire.protocol.messages import (
     RequestId,
     ServerFrame,
     StateUpdate,
+    Sub,
+    Unsub,
 )
 from tradewire.protocol.names import is_channel, is_finite, is_symbol
 
@@ -64,6 +66,9 @@ def decode_client_frame(line: bytes) -> ClientFrame:
         frame = _client_decoder.decode(line)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise _classify(line, exc) from None
+    if isinstance(frame, Sub | Unsub) and (frame.ch is None) == (frame.ticks is None):
+        raise FrameError("bad_frame", f'{frame.__class__.__name__.lower()}: give "ch" or '
+                         '"ticks", not both', frame.id)
     if isinstance(frame, PublishState):
         problem = state_problem(frame.ch, frame.positions, frame.account.mode)
         if problem is None and not (is_finite(frame.account.balance)
@@ -92,7 +97,7 @@ def _classify(line: bytes, exc: Exception) -> FrameError:
         return FrameError("bad_frame", 'missing "t"', re)
     if not isinstance(env.t, str) or env.t not in CLIENT_FRAME_TYPES:
         return FrameError("bad_frame", f"unknown frame type {str(env.t)[:40]!r}", re)
-    code = "invalid_state" if env.t == "state" else "bad_frame"
+    code = {"state": "invalid_state", "ticks": "invalid_ticks"}.get(env.t, "bad_frame")
     return FrameError(code, f"{env.t}: {exc}", re)
 
 

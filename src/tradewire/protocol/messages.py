@@ -7,7 +7,7 @@ Unknown fields are ignored so that newer clients can talk to this server.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -77,12 +77,16 @@ class Pong(_Frame, frozen=True, tag="pong"):
 
 
 class Sub(_Frame, frozen=True, tag="sub"):
-    ch: str
+    """Subscribe to a signal channel (``ch``) or to live ticks (``ticks``: symbols or "*")."""
+
+    ch: str | None = None
+    ticks: list[str] | None = None
     id: RequestId = None
 
 
 class Unsub(_Frame, frozen=True, tag="unsub"):
-    ch: str
+    ch: str | None = None
+    ticks: list[str] | None = None
     id: RequestId = None
 
 
@@ -100,8 +104,17 @@ class Bye(_Frame, frozen=True, tag="bye"):
     reason: str = ""
 
 
-ClientFrame = Hello | Ping | Pong | Sub | Unsub | PublishState | Bye
-CLIENT_FRAME_TYPES = frozenset({"hello", "ping", "pong", "sub", "unsub", "state", "bye"})
+class PublishTicks(_Frame, frozen=True, tag="ticks"):
+    """Rows ``[symbol, time_ms, bid, ask, last?, volume?]``; acked once all are durable.
+    A frame resent with the same ``id`` by the same user is stored once."""
+
+    rows: list[list[Any]]
+    id: RequestId = None
+
+
+ClientFrame = Hello | Ping | Pong | Sub | Unsub | PublishState | Bye | PublishTicks
+CLIENT_FRAME_TYPES = frozenset({"hello", "ping", "pong", "sub", "unsub", "state", "bye",
+                                "ticks"})
 
 # ---- server -> client ----------------------------------------------------------------------
 
@@ -118,6 +131,7 @@ class Welcome(_Frame, frozen=True, tag="welcome"):
 class Ack(_Frame, frozen=True, tag="ack"):
     re: RequestId = None
     seq: int | None = None
+    n: int | None = None
 
 
 class Error(_Frame, frozen=True, tag="error"):
@@ -138,7 +152,13 @@ class StateUpdate(_Frame, frozen=True, tag="state"):
     positions: list[Position]
 
 
-ServerFrame = Welcome | Ack | Error | StateUpdate | Ping | Pong | Bye
+class TicksUpdate(_Frame, frozen=True, tag="ticks"):
+    """Live ticks for a subscriber: rows ``[symbol, time_ms, bid, ask, last, volume]``."""
+
+    rows: list[list[Any]]
+
+
+ServerFrame = Welcome | Ack | Error | StateUpdate | Ping | Pong | Bye | TicksUpdate
 
 ERROR_CODES = frozenset(
     {

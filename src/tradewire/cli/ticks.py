@@ -1,0 +1,247 @@
+"""``tradewire ticks``: send, query, bars, export, stats."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import itertools
+import json
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import uvloop
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tradewire.cli.common import (
+    client_password,
+    console,
+    data_option,
+    fail,
+    parse_hub,
+    reports_errors,
+)
+from tradewire.protocol.names import is_symbol
+from tradewire.ticks.bars import TIMEFRAMES_MS, bars
+from tradewire.ticks.sender import TickSender
+from tradewire.ticks.sources import from_mt5_csv, random_walk
+from tradewire.ticks.store import SqliteTickStore
+
+COLUMNS = ["symbol", "time_ms", "bid", "ask", "last", "volume"]
+
+
+def parse_time(value: str | None, default: int) -> int:
+    """Unix milliseconds, or an ISO date/time (UTC unless it says otherwise)."""
+    if value is None:
+        return default
+    if value.lstrip("-").isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"time {value!r}: give Unix milliseconds or an ISO date such as 2024-01-02T10:00")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _symbol(value: str) -> str:
+    if not is_symbol(value):
+        fail(f"symbol {value!r} must match [A-Za-z0-9_.#+-]{{1,32}}")
+    return value
+
+
+@click.group("ticks")
+def ticks_group() -> None:
+    """Feed, read and export ticks (stored under --data, default ./tradewire-data)."""
+
+
+@ticks_group.command("send")
+@click.option("--to", "target", required=True, metavar="HOST:PORT",
+              help="The hub's UDP (8082), TCP lines (7401) or native (7400) listener.")
+@click.option("--via", type=click.Choice(["udp", "tcp", "native"]), default="native",
+              show_default=True, help="Datagrams, text lines, or acknowledged native frames.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="An MT5 tick export (tab-separated <DATE> <TIME> <BID> <ASK> ...).")
+@click.option("--symbol", help="The symbol of the --csv file.")
+@click.option("--random-walk", "walk", type=click.IntRange(min=1), metavar="N",
+              help="Send N generated ticks instead of a file.")
+@click.option("--symbols", default="EURUSD,GBPUSD,XAUUSD", show_default=True,
+              help="Symbols of the random walk.")
+@click.option("--rate", type=click.FloatRange(min=1), default=None,
+              help="Ticks per second [default: as fast as possible].")
+@click.option("--batch", type=click.IntRange(1, 10_000), default=500, show_default=True,
+              help="Rows per native frame / per send.")
+@click.option("--user", default="", help="Hub user (native only; a provider or admin).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@reports_errors
+def ticks_send(target: str, via: str, csv_path: Path | None, symbol: str | None,
+               walk: int | None, symbols: str, rate: float | None, batch: int, user: str,
+               password_stdin: bool) -> None:
+    """Replay an MT5 tick export, or a random walk, to a hub; prints sent and acked counts."""
+    host, port = parse_hub(target)
+    if (csv_path is None) == (walk is None):
+        fail("give either --csv FILE --symbol S or --random-walk N")
+    if csv_path is not None:
+        if symbol is None:
+            fail("--csv needs --symbol (an MT5 export holds one symbol)")
+        rows = list(from_mt5_csv(csv_path, _symbol(symbol)))
+    else:
+        assert walk is not None
+        rows = list(random_walk([_symbol(s) for s in symbols.split(",")], walk))
+    password = ""
+    if via == "native":
+        if not user:
+            fail("--via native needs --user (and the password on stdin or TRADEWIRE_PASSWORD)")
+        password = client_password(password_stdin)
+    sender = TickSender(via, host, port, user=user, password=password)  # type: ignore[arg-type]
+
+    async def run() -> float:
+        await sender.start()
+        started = time.perf_counter()
+        with Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True) as progress:
+            task = progress.add_task("ticks", total=len(rows))
+            for index in range(0, len(rows), batch):
+                chunk = rows[index:index + batch]
+                await sender.send(chunk)
+                progress.advance(task, len(chunk))
+                if rate is not None:
+                    ahead = (index + len(chunk)) / rate - (time.perf_counter() - started)
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)
+            await sender.close()
+        return time.perf_counter() - started
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        elapsed = runner.run(run())
+    acked = f", acked {sender.acked}" if via == "native" else " (no acks over " + via + ")"
+    console.print(f"sent {sender.sent}{acked} in {elapsed:.2f} s "
+                  f"({sender.sent / max(elapsed, 1e-9):,.0f} ticks/s)")
+
+
+def _print_rows(rows: Iterator[tuple[object, ...]], columns: list[str], fmt: str) -> None:
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif fmt == "json":
+        for row in rows:
+            sys.stdout.write(json.dumps(dict(zip(columns, row, strict=True))) + "\n")
+    else:
+        table = Table(*columns)
+        for row in itertools.islice(rows, 10_000):
+            table.add_row(*("" if v is None else str(v) for v in row))
+        console.print(table)
+
+
+format_option = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
+                             default="table", show_default=True, help="Output format.")
+
+
+@ticks_group.command("query")
+@click.option("--symbol", required=True)
+@click.option("--from", "from_", help="Start (Unix ms or ISO time, inclusive).")
+@click.option("--to", help="End (Unix ms or ISO time, exclusive).")
+@click.option("--limit", type=click.IntRange(min=1), default=None)
+@format_option
+@data_option
+@reports_errors
+def ticks_query(symbol: str, from_: str | None, to: str | None, limit: int | None, fmt: str,
+                data_dir: Path) -> None:
+    """Print stored ticks of one symbol."""
+    store = SqliteTickStore(data_dir, readonly=True)
+    try:
+        _print_rows(store.query(_symbol(symbol), parse_time(from_, 0), parse_time(to, 2**62),
+                                limit), COLUMNS, fmt)
+    finally:
+        store.close()
+
+
+@ticks_group.command("bars")
+@click.option("--symbol", required=True)
+@click.option("--timeframe", type=click.Choice(list(TIMEFRAMES_MS)), default="M1",
+              show_default=True)
+@click.option("--from", "from_", help="Start (Unix ms or ISO time).")
+@click.option("--to", help="End (Unix ms or ISO time, exclusive).")
+@format_option
+@data_option
+@reports_errors
+def ticks_bars(symbol: str, timeframe: str, from_: str | None, to: str | None, fmt: str,
+               data_dir: Path) -> None:
+    """OHLC bars from bids, with the tick count of each bar."""
+    store = SqliteTickStore(data_dir, readonly=True)
+    try:
+        rows = store.query(_symbol(symbol), parse_time(from_, 0), parse_time(to, 2**62))
+        out = ((b.time_ms, b.open, b.high, b.low, b.close, b.ticks)
+               for b in bars(rows, TIMEFRAMES_MS[timeframe]))
+        _print_rows(out, ["time_ms", "open", "high", "low", "close", "ticks"], fmt)
+    finally:
+        store.close()
+
+
+@ticks_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv",
+              show_default=True, help="parquet needs the 'parquet' extra (pyarrow).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--symbol", default=None, help="Only this symbol [default: all].")
+@data_option
+@reports_errors
+def ticks_export(fmt: str, out: Path, symbol: str | None, data_dir: Path) -> None:
+    """Write stored ticks to a CSV or Parquet file."""
+    store = SqliteTickStore(data_dir, readonly=True)
+    try:
+        rows = (store.query(_symbol(symbol), 0, 2**62) if symbol else store.all_rows())
+        if fmt == "csv":
+            with out.open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh, lineterminator="\n")
+                writer.writerow(COLUMNS)
+                count = 0
+                for count, row in enumerate(rows, start=1):  # noqa: B007 (count is used after)
+                    writer.writerow(row)
+        else:
+            try:
+                import pyarrow
+                import pyarrow.parquet
+            except ImportError:
+                fail("parquet export needs pyarrow: .venv/bin/pip install 'tradewire[parquet]'")
+            materialised = list(rows)
+            count = len(materialised)
+            table = pyarrow.table({name: [r[i] for r in materialised]
+                                   for i, name in enumerate(COLUMNS)})
+            pyarrow.parquet.write_table(table, out)
+    finally:
+        store.close()
+    console.print(f"wrote {count} ticks to {out}")
+
+
+@ticks_group.command("stats")
+@data_option
+@reports_errors
+def ticks_stats(data_dir: Path) -> None:
+    """Per symbol: count, first/last time, rate; per listener: received, malformed, drops."""
+    store = SqliteTickStore(data_dir, readonly=True)
+    try:
+        symbols, listeners = store.symbol_stats(), store.listener_stats()
+    finally:
+        store.close()
+    table = Table("symbol", "ticks", "first (UTC)", "last (UTC)", "ticks/s")
+    for symbol, count, first, last in symbols:
+        span = max(last - first, 1) / 1000
+        table.add_row(symbol, str(count), _utc(first), _utc(last), f"{count / span:,.1f}")
+    console.print(table if symbols else "no ticks stored yet")
+    if listeners:
+        lt = Table("listener", "received", "malformed", "kernel drops", "as of (UTC)")
+        for name, received, malformed, drops, updated in listeners:
+            lt.add_row(name, str(received), str(malformed), str(drops), _utc(updated))
+        console.print(lt)
+
+
+def _utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+

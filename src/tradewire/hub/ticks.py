@@ -1,0 +1,127 @@
+"""Tick ingest in the hub: native ``ticks`` frames (acked once durable, deduplicated by user
+and frame id), the text listeners, and live tick subscriptions (PROTOCOL.md 1.2)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from tradewire.clock import Clock, now_ms
+from tradewire.protocol.codec import encode, error_line
+from tradewire.protocol.messages import Ack, PublishTicks, TicksUpdate
+from tradewire.protocol.ticks import TickRow, check_rows
+from tradewire.ticks.store import SqliteTickStore
+from tradewire.ticks.writer import TickWriter
+
+log = logging.getLogger(__name__)
+
+ALL = "*"
+
+
+class TickSubscriber(Protocol):
+    def send_ticks(self, line: bytes, rows: list[TickRow]) -> None:
+        """Deliver an encoded ticks frame (``rows`` is what it holds, for conflation)."""
+        ...
+
+    def send(self, line: bytes) -> None:
+        ...
+
+
+class ListenerCounters:
+    """What a text listener saw: datagrams/lines received and malformed ones."""
+
+    def __init__(self, name: str, kernel_drops: Callable[[], int] | None = None) -> None:
+        self.name = name
+        self.received = 0
+        self.malformed = 0
+        self.reasons: dict[str, int] = {}
+        self._kernel_drops = kernel_drops
+
+    def bad(self, reason: str) -> None:
+        self.malformed += 1
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+    @property
+    def kernel_drops(self) -> int:
+        return self._kernel_drops() if self._kernel_drops else 0
+
+
+class TickService:
+    """Owns the tick writer and the live subscriptions."""
+
+    def __init__(self, data_dir: Path, clock: Clock) -> None:
+        self._data_dir = data_dir
+        self.clock = clock
+        self.writer: TickWriter | None = None
+        self.listeners: list[ListenerCounters] = []
+        self._by_symbol: dict[str, set[TickSubscriber]] = {}
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.writer = TickWriter(lambda: SqliteTickStore(self._data_dir), loop, self._publish)
+        self.writer.start()
+
+    def stop(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
+
+    # ---- native frames -----------------------------------------------------------------------
+
+    def submit_native(self, sender: TickSubscriber, user: str, frame: PublishTicks) -> None:
+        """Validate the whole frame, store it durably, then ack (or refuse it whole)."""
+        checked = check_rows(frame.rows, now_ms(self.clock))
+        if isinstance(checked, tuple):
+            index, reason = checked
+            sender.send(error_line("invalid_ticks", f"row {index}: {reason}", frame.id,
+                                   row=index))
+            return
+        key = (user, str(frame.id)) if frame.id is not None else None
+
+        def stored(result: int | Exception) -> None:
+            if isinstance(result, Exception):
+                sender.send(error_line("internal", "ticks not stored; storage unavailable",
+                                       frame.id))
+            else:
+                sender.send(encode(Ack(re=frame.id, n=result)))
+
+        assert self.writer is not None
+        self.writer.put(checked, key, stored)
+
+    # ---- live subscriptions ------------------------------------------------------------------
+
+    def subscribe(self, subscriber: TickSubscriber, symbols: list[str]) -> None:
+        for symbol in symbols:
+            self._by_symbol.setdefault(symbol, set()).add(subscriber)
+
+    def unsubscribe(self, subscriber: TickSubscriber, symbols: list[str] | None = None) -> None:
+        for symbol in list(self._by_symbol) if symbols is None else symbols:
+            members = self._by_symbol.get(symbol)
+            if members is not None:
+                members.discard(subscriber)
+                if not members:
+                    del self._by_symbol[symbol]
+
+    def _publish(self, rows: list[TickRow]) -> None:
+        """Newly stored rows go to every live subscriber whose symbols they match."""
+        if not self._by_symbol:
+            return
+        everyone = self._by_symbol.get(ALL, set())
+        if everyone:
+            line = encode(TicksUpdate(rows=[list(r) for r in rows]))
+            for subscriber in everyone:
+                subscriber.send_ticks(line, rows)
+        picked: dict[TickSubscriber, list[TickRow]] = {}
+        for row in rows:
+            for subscriber in self._by_symbol.get(row[0], ()):
+                if subscriber not in everyone:
+                    picked.setdefault(subscriber, []).append(row)
+        for subscriber, mine in picked.items():
+            subscriber.send_ticks(encode(TicksUpdate(rows=[list(r) for r in mine])), mine)
+
+    def stats(self) -> dict[str, Any]:
+        w = self.writer
+        return {"stored_rows": w.stored_rows if w else 0, "commits": w.commits if w else 0,
+                "listeners": {c.name: {"received": c.received, "malformed": c.malformed,
+                                       "kernel_drops": c.kernel_drops} for c in self.listeners}}

@@ -1,0 +1,110 @@
+"""The article's UDP tick collector, made real (PROTOCOL.md section 2, port 8082, opt-in).
+
+asyncio's datagram endpoint costs a callback per datagram and drops under load, so a dedicated
+thread receives in a blocking loop on a socket with a large receive buffer, parses, and hands
+rows to the tick writer in batches. Datagrams the kernel dropped are read from /proc/net/udp;
+malformed ones are counted by reason and dropped.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from pathlib import Path
+
+from tradewire.config import TickListenerSettings
+from tradewire.hub.ticks import ListenerCounters
+from tradewire.protocol.ticks import TickError, TickRow, parse_text
+from tradewire.ticks.writer import TickWriter
+
+log = logging.getLogger(__name__)
+
+RCVBUF = 32 * 1024 * 1024
+SO_RCVBUFFORCE = 33  # Linux: lets root exceed net.core.rmem_max
+FLUSH_ROWS = 2_000
+FLUSH_S = 0.002
+
+
+def kernel_drops(port: int, family: int = socket.AF_INET) -> int:
+    """The drops column of /proc/net/udp for the socket bound to ``port``."""
+    path = Path("/proc/net/udp" if family == socket.AF_INET else "/proc/net/udp6")
+    try:
+        lines = path.read_text().splitlines()[1:]
+    except OSError:
+        return 0
+    total = 0
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 13 and int(fields[1].rsplit(":", 1)[1], 16) == port:
+            total += int(fields[-1])
+    return total
+
+
+class UdpTickListener:
+    """Receives tick datagrams on its own thread."""
+
+    def __init__(self, settings: TickListenerSettings, writer: TickWriter) -> None:
+        self.settings = settings
+        self._writer = writer
+        self._allow = [ipaddress.ip_network(a, strict=False) for a in settings.allow]
+        self._allowed: dict[str, bool] = {}
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
+        except OSError:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        self._sock.bind((settings.host, settings.port))
+        self._sock.settimeout(0.05)
+        self.port = self._sock.getsockname()[1]
+        self.counters = ListenerCounters("udp", lambda: kernel_drops(self.port))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tw-udp", daemon=True)
+
+    def start(self) -> tuple[str, int]:
+        self._thread.start()
+        log.info("UDP tick listener on %s:%d", self.settings.host, self.port)
+        return self.settings.host, self.port
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sock.close()
+
+    def _is_allowed(self, address: str) -> bool:
+        known = self._allowed.get(address)
+        if known is None:
+            ip = ipaddress.ip_address(address)
+            known = self._allowed[address] = any(ip in net for net in self._allow)
+        return known
+
+    def _run(self) -> None:
+        rows: list[TickRow] = []
+        counters = self.counters
+        recv = self._sock.recvfrom
+        last_flush = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                data, (address, _) = recv(2048)
+            except TimeoutError:
+                data = b""
+            except OSError:
+                break
+            if data:
+                counters.received += 1
+                if not self._is_allowed(address):
+                    counters.bad("address not allowed")
+                else:
+                    try:
+                        rows.append(parse_text(data, int(time.time() * 1000)))
+                    except TickError as exc:
+                        counters.bad(exc.reason)
+            now = time.monotonic()
+            if rows and (len(rows) >= FLUSH_ROWS or now - last_flush >= FLUSH_S or not data):
+                self._writer.put(rows)
+                rows = []
+                last_flush = now
+        if rows:
+            self._writer.put(rows)

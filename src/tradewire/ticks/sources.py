@@ -1,0 +1,36 @@
+"""Tick sources for ``tradewire ticks send``: an MT5 tick export, or a seeded random walk."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from tradewire.brokers.symbols import REFERENCE_MID, resolve
+from tradewire.protocol.mt5csv import read_ticks
+from tradewire.protocol.ticks import TickRow
+
+
+def from_mt5_csv(path: Path, symbol: str) -> Iterator[TickRow]:
+    """Rows of an MT5 tick export (raises Mt5CsvError naming a bad line)."""
+    with path.open(encoding="utf-8") as fh:
+        for tick in read_ticks(fh):
+            yield (symbol, tick.time_ms, tick.bid, tick.ask, tick.last or None,
+                   tick.volume or None)
+
+
+def random_walk(symbols: list[str], count: int, seed: int = 1,
+                start_ms: int | None = None) -> Iterator[TickRow]:
+    """``count`` ticks spread over ``symbols``, 1 ms apart, walking from reference prices."""
+    rng = random.Random(seed)
+    t = start_ms if start_ms is not None else int(time.time() * 1000) - count
+    mids = {s: REFERENCE_MID.get(s, (1.0, 10))[0] for s in symbols}
+    for i in range(count):
+        symbol = symbols[i % len(symbols)]
+        spec = resolve(symbol)
+        digits = spec.digits if spec else 5
+        mids[symbol] *= 1 + rng.gauss(0, 0.00005)
+        spread = REFERENCE_MID.get(symbol, (1.0, 10))[1] * 10.0 ** -digits
+        bid = round(mids[symbol] - spread / 2, digits)
+        yield (symbol, t + i, bid, round(bid + spread, digits), None, None)
