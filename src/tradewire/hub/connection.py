@@ -169,7 +169,11 @@ class Connection(asyncio.Protocol):
             if self.machine.state is not S.AWAITING_HELLO and \
                     self.machine.state is not S.AUTHENTICATED:
                 return
-            self._handle_line(line)
+            try:
+                self._handle_line(line)
+            except Exception:  # a bug must cost one frame, not the connection or the hub
+                log.exception("internal error handling a frame from %s", self.address)
+                self.send(error_line("internal", "internal error; the frame was not applied"))
 
     def _handle_line(self, line: bytes) -> None:
         try:

@@ -74,8 +74,7 @@ class TickService:
         checked = check_rows(frame.rows, now_ms(self.clock))
         if isinstance(checked, tuple):
             index, reason = checked
-            sender.send(error_line("invalid_ticks", f"row {index}: {reason}", frame.id,
-                                   row=index))
+            sender.send(error_line("invalid_ticks", f"row {index}: {reason}", frame.id))
             return
         key = (user, str(frame.id)) if frame.id is not None else None
 
