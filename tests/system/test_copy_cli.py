@@ -26,6 +26,10 @@ def test_demo_runs_and_every_follower_ends_in_sync(tmp_path: Path) -> None:
     assert len(rows) == 3 and all("│ yes " in row for row in rows), done.stdout
     fills = [int(row.split("│")[3]) for row in rows]
     assert all(n > 0 for n in fills)
+    stored = re.search(r"ticks stored: (.*)", done.stdout)
+    assert stored, done.stdout
+    counts = dict(item.rsplit(" ", 1) for item in stored.group(1).split(", "))
+    assert len(counts) == 5 and all(int(n) > 10 for n in counts.values()), counts
 
 
 def spawn(*args: str, cwd: Path) -> subprocess.Popen[str]:

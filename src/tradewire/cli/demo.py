@@ -72,6 +72,11 @@ async def _demo(duration: float, seed: int, path: Path) -> bool:
         if console.is_terminal:
             console.print(await render(d, duration))
         console.print(summary(d))
+        if d.tick_sender is not None:
+            await d.tick_sender.flush()
+        ticks = await asyncio.to_thread(demo_run.stored_ticks, d.data_dir)
+        console.print("ticks stored: " + (", ".join(f"{s} {n}" for s, n, _, _ in ticks)
+                                          or "none"), highlight=False)
         ok = all(r.in_sync for r in d.followers)
         console.print("[green]every follower ended in sync[/]" if ok
                       else "[red]a follower did not end in sync[/]")

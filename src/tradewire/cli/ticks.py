@@ -154,10 +154,10 @@ format_option = click.option("--format", "fmt", type=click.Choice(["table", "csv
 def ticks_query(symbol: str, from_: str | None, to: str | None, limit: int | None, fmt: str,
                 data_dir: Path) -> None:
     """Print stored ticks of one symbol."""
+    symbol, start, end = _symbol(symbol), parse_time(from_, 0), parse_time(to, 2**62)
     store = SqliteTickStore(data_dir, readonly=True)
     try:
-        _print_rows(store.query(_symbol(symbol), parse_time(from_, 0), parse_time(to, 2**62),
-                                limit), COLUMNS, fmt)
+        _print_rows(store.query(symbol, start, end, limit), COLUMNS, fmt)
     finally:
         store.close()
 
@@ -174,9 +174,10 @@ def ticks_query(symbol: str, from_: str | None, to: str | None, limit: int | Non
 def ticks_bars(symbol: str, timeframe: str, from_: str | None, to: str | None, fmt: str,
                data_dir: Path) -> None:
     """OHLC bars from bids, with the tick count of each bar."""
+    symbol, start, end = _symbol(symbol), parse_time(from_, 0), parse_time(to, 2**62)
     store = SqliteTickStore(data_dir, readonly=True)
     try:
-        rows = store.query(_symbol(symbol), parse_time(from_, 0), parse_time(to, 2**62))
+        rows = store.query(symbol, start, end)
         out = ((b.time_ms, b.open, b.high, b.low, b.close, b.ticks)
                for b in bars(rows, TIMEFRAMES_MS[timeframe]))
         _print_rows(out, ["time_ms", "open", "high", "low", "close", "ticks"], fmt)
@@ -193,9 +194,11 @@ def ticks_bars(symbol: str, timeframe: str, from_: str | None, to: str | None, f
 @reports_errors
 def ticks_export(fmt: str, out: Path, symbol: str | None, data_dir: Path) -> None:
     """Write stored ticks to a CSV or Parquet file."""
+    if symbol is not None:
+        _symbol(symbol)
     store = SqliteTickStore(data_dir, readonly=True)
     try:
-        rows = (store.query(_symbol(symbol), 0, 2**62) if symbol else store.all_rows())
+        rows = (store.query(symbol, 0, 2**62) if symbol else store.all_rows())
         if fmt == "csv":
             with out.open("w", newline="", encoding="utf-8") as fh:
                 writer = csv.writer(fh, lineterminator="\n")

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import msgspec
 
+from tradewire.brokers.feed import SeededFeed
 from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.brokers.symbols import resolve
 from tradewire.clients import HubClient
 from tradewire.clients.follower import Follower
 from tradewire.clients.provider import Provider
@@ -20,8 +22,11 @@ from tradewire.config import Config, HubSettings
 from tradewire.copy import CopyRules
 from tradewire.demo.trader import RandomTrader
 from tradewire.hub.server import Hub
+from tradewire.protocol.ticks import TickRow
 from tradewire.store.db import StateDB
 from tradewire.store.passwords import Passwords
+from tradewire.ticks.sender import TickSender
+from tradewire.ticks.store import SqliteTickStore
 
 CHANNEL = "demo"
 PASSWORD = "demo-password-not-secret"
@@ -68,6 +73,8 @@ class Demo:
     started: float = field(default_factory=time.monotonic)
     last_action: str = ""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    tick_sender: TickSender | None = None
+    data_dir: Path = Path()
 
 
 async def start(data_dir: Path, seed: int) -> Demo:
@@ -92,7 +99,12 @@ async def start(data_dir: Path, seed: int) -> Demo:
     provider = Provider(provider_broker, provider_client, CHANNEL, refresh_s=5)
     demo = Demo(hub, provider_broker, provider, provider_client,
                 RandomTrader(provider_broker, "hedging", seed=seed), [])
+    demo.data_dir = data_dir
     demo.tasks.append(asyncio.create_task(provider.run()))
+    demo.tick_sender = TickSender("native", host, port, user="provider", password=PASSWORD,
+                                  client_name="demo-feed")
+    await demo.tick_sender.start()
+    demo.tasks.append(asyncio.create_task(stream_ticks(demo, seed)))
     for spec in FOLLOWERS:
         settings = msgspec.structs.replace(spec.settings, seed=seed)
         broker = await PaperBroker.open(data_dir / f"{spec.name}.db", settings)
@@ -103,6 +115,34 @@ async def start(data_dir: Path, seed: int) -> Demo:
         demo.followers.append(RunningFollower(spec, broker, client, follower,
                                               asyncio.create_task(follower.run())))
     return demo
+
+
+async def stream_ticks(demo: Demo, seed: int, every_s: float = 0.1) -> None:
+    """The provider's price feed, sampled every ``every_s``, as native ticks to the hub."""
+    feed = SeededFeed(seed)
+    assert demo.tick_sender is not None
+    last: dict[str, tuple[float, float]] = {}
+    while True:
+        stamp = int(time.time() * 1000)
+        rows: list[TickRow] = []
+        for symbol in demo.trader.symbols:
+            spec = resolve(symbol)
+            quote = feed.quote(spec, symbol, stamp) if spec else None
+            if quote is not None and last.get(symbol) != (quote.bid, quote.ask):
+                last[symbol] = (quote.bid, quote.ask)  # a tick is a change of price
+                rows.append((symbol, stamp, quote.bid, quote.ask, None, None))
+        if rows:
+            await demo.tick_sender.send(rows)
+        await asyncio.sleep(every_s)
+
+
+def stored_ticks(data_dir: Path) -> list[tuple[str, int, int, int]]:
+    """(symbol, count, first, last) of the ticks the demo's hub stored."""
+    store = SqliteTickStore(data_dir, readonly=True)
+    try:
+        return store.symbol_stats()
+    finally:
+        store.close()
 
 
 async def trade(demo: Demo, until: float, seed: int, on_tick: Callable[[], None]) -> None:
@@ -138,6 +178,8 @@ async def stop(demo: Demo) -> None:
     for task in demo.tasks + [r.task for r in demo.followers]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    if demo.tick_sender is not None:
+        await demo.tick_sender.close()
     for running in demo.followers:
         await running.client.close()
         await running.broker.close()
