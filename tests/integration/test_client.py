@@ -72,3 +72,14 @@ async def test_reconnects_after_hub_restart_and_resubscribes(start_hub: HubFacto
         update = await wait_for_seq(follower, "alpha", 2)
         assert update.ts == 2
         assert follower.reconnects >= 1 and provider.reconnects >= 1
+
+
+async def test_a_frame_over_the_hubs_limit_is_refused_at_once(start_hub: HubFactory) -> None:
+    hub = await start_hub(max_frame_bytes=4096)
+    async with client(hub.addresses[0], "alice") as provider:
+        assert provider.max_frame_bytes == 4096  # announced in the welcome
+        many = [msgspec.structs.replace(POSITIONS[0], id=str(i)) for i in range(100)]
+        with pytest.raises(HubRefused) as refused:
+            await asyncio.wait_for(provider.publish_state("alpha", ACCOUNT, many, ts=1), 5)
+        assert refused.value.code == "frame_too_large"
+        assert await provider.publish_state("alpha", ACCOUNT, POSITIONS, ts=2) == 1  # still fine

@@ -192,3 +192,18 @@ async def test_unsubscribing_ticks(start_hub: HubFactory, symbols: list[str]) ->
     await feeder.recv()
     raw.send({"t": "ping", "id": 3})
     assert await raw.recv() == {"t": "pong", "re": 3}
+
+
+async def test_tick_sender_splits_batches_to_fit_the_hub(start_hub: HubFactory,
+                                                         data_dir: Path) -> None:
+    from tradewire.ticks.sender import TickSender
+    from tradewire.ticks.sources import random_walk
+
+    hub = await start_hub(max_frame_bytes=8192)
+    host, port = hub.addresses[0]
+    sender = TickSender("native", host, port, user="alice", password=PASSWORD)
+    await sender.start()
+    await sender.send(list(random_walk(["EURUSD"], 5000, start_ms=1_700_000_000_000)))
+    await asyncio.wait_for(sender.close(), 30)
+    assert (sender.sent, sender.acked) == (5000, 5000)
+    assert len(stored(data_dir, "EURUSD")) == 5000

@@ -160,6 +160,10 @@ class HubClient:
                 seen[state.ch] = state.seq
                 yield state
 
+    @property
+    def max_frame_bytes(self) -> int:
+        return self.welcome.max_frame_bytes if self.welcome else 65_536
+
     async def send_ticks(self, rows: list[list[Any]], batch_id: str) -> int:
         """Send one batch of tick rows; returns the count the hub stored durably.
 
@@ -185,12 +189,21 @@ class HubClient:
             await self._connected.wait()
             if self._writer is not None and not self._writer.is_closing():
                 break
+            # Connected in name only: the read loop has not noticed the close yet. Clear the
+            # flag (the reconnect sets it again) rather than spin without yielding.
+            self._connected.clear()
         if request_id is None:
             request_id = next(self._ids)
+        line = encode(msgspec.structs.replace(frame, id=request_id))
+        limit = self.welcome.max_frame_bytes if self.welcome else 65_536
+        if len(line) - 1 > limit:
+            # The hub would answer frame_too_large and close; resending could never succeed.
+            raise HubRefused("frame_too_large", f"{len(line) - 1} bytes; the hub accepts "
+                             f"{limit} per frame")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = future
         try:
-            self._writer.write(encode(msgspec.structs.replace(frame, id=request_id)))
+            self._writer.write(line)
             return await future
         finally:
             self._waiting.pop(request_id, None)

@@ -246,7 +246,8 @@ class Hub:
         assert conn.user is not None
         return encode(Welcome(v=PROTOCOL_VERSION, server=f"tradewire/{__version__}",
                               session=conn.session_id, heartbeat_s=self.config.hub.heartbeat_s,
-                              roles=[conn.user.role], re=hello.id))
+                              roles=[conn.user.role], re=hello.id,
+                              max_frame_bytes=self.config.hub.max_frame_bytes))
 
     # ---- channels (PROTOCOL.md 1.1) -------------------------------------------------------------
 

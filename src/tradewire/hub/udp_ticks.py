@@ -59,7 +59,8 @@ class UdpTickListener:
         self._sock.bind((settings.host, settings.port))
         self._sock.settimeout(0.05)
         self.port = self._sock.getsockname()[1]
-        self.counters = ListenerCounters("udp", lambda: kernel_drops(self.port))
+        self._final_drops: int | None = None  # read before the socket (and its row) goes
+        self.counters = ListenerCounters("udp", self._kernel_drops)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tw-udp", daemon=True)
 
@@ -68,9 +69,13 @@ class UdpTickListener:
         log.info("UDP tick listener on %s:%d", self.settings.host, self.port)
         return self.settings.host, self.port
 
+    def _kernel_drops(self) -> int:
+        return self._final_drops if self._final_drops is not None else kernel_drops(self.port)
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+        self._final_drops = kernel_drops(self.port)
         self._sock.close()
 
     def _is_allowed(self, address: str) -> bool:

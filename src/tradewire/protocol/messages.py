@@ -126,6 +126,7 @@ class Welcome(_Frame, frozen=True, tag="welcome"):
     heartbeat_s: float
     roles: list[str]
     re: RequestId = None
+    max_frame_bytes: int = 65_536  # the longest line the hub accepts from this client
 
 
 class Ack(_Frame, frozen=True, tag="ack"):

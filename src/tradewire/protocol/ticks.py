@@ -54,26 +54,48 @@ def check_row(symbol: object, time_ms: object, bid: object, ask: object, last: o
             _price(volume, "volume", True))
 
 
+_KNOWN_SYMBOLS: dict[bytes, str] = {}  # validated symbol bytes -> str (hot path cache)
+_MAX_KNOWN = 10_000
+
+
+def _symbol(raw: bytes) -> str:
+    symbol = _KNOWN_SYMBOLS.get(raw)
+    if symbol is None:
+        try:
+            symbol = raw.decode("ascii")
+        except UnicodeDecodeError:
+            raise TickError("not ASCII") from None
+        if not is_symbol(symbol):
+            raise TickError("symbol must match [A-Za-z0-9_.#+-]{1,32}")
+        if len(_KNOWN_SYMBOLS) < _MAX_KNOWN:
+            _KNOWN_SYMBOLS[raw] = symbol
+    return symbol
+
+
 def parse_text(data: bytes, now_ms: int) -> TickRow:
-    """One text tick (a datagram or a line). Raises :class:`TickError`."""
-    try:
-        text = data.rstrip(b"\x00 \t\r\n").decode("ascii")
-    except UnicodeDecodeError:
-        raise TickError("not ASCII") from None
-    fields = text.split()
-    if len(fields) == 2:
-        symbol, bid, ask, stamp = fields[0], fields[1], None, None
-    elif len(fields) == 4:
-        symbol, bid, ask, stamp = fields
-    else:
+    """One text tick (a datagram or a line). Raises :class:`TickError`.
+
+    The hot path of the UDP and TCP listeners: it works on bytes (``float`` parses them
+    directly) and remembers validated symbols, but applies exactly the rules of check_row.
+    """
+    fields = data.rstrip(b"\x00 \t\r\n").split()
+    count = len(fields)
+    if count != 2 and count != 4:
         raise TickError("expected SYMBOL BID or SYMBOL BID ASK TIME_MS")
+    symbol = _symbol(fields[0])
     try:
-        bid_value = float(bid)
-        ask_value = float(ask) if ask is not None else None
-        time_ms = int(stamp) if stamp is not None else now_ms
+        bid = float(fields[1])
+        ask = float(fields[2]) if count == 4 else None
+        time_ms = int(fields[3]) if count == 4 else now_ms
     except ValueError:
         raise TickError("a field is not a number") from None
-    return check_row(symbol, time_ms, bid_value, ask_value, None, None, now_ms)
+    if not (bid >= 0 and bid != math.inf) or (ask is not None and not (ask >= 0
+                                                                        and ask != math.inf)):
+        raise TickError("bid must be finite and >= 0" if not (bid >= 0 and bid != math.inf)
+                        else "ask must be finite and >= 0")
+    if time_ms < 0 or time_ms > now_ms + DAY_MS:
+        raise TickError("time_ms is before 1970 or more than a day ahead")
+    return (symbol, time_ms, bid, ask, None, None)
 
 
 def check_rows(rows: list[list[Any]], now_ms: int) -> list[TickRow] | tuple[int, str]:

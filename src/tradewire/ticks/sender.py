@@ -68,12 +68,31 @@ class TickSender:
             self.sent += len(rows)
             await self._tcp.drain()
         else:
-            await self._window.acquire()
-            self._batches += 1
-            task = asyncio.get_running_loop().create_task(
-                self._send_native(rows, f"{self._prefix}-{self._batches}"))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            for chunk in self._fitting(rows):
+                await self._window.acquire()
+                self._batches += 1
+                task = asyncio.get_running_loop().create_task(
+                    self._send_native(chunk, f"{self._prefix}-{self._batches}"))
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
+
+    def _fitting(self, rows: list[TickRow]) -> list[list[TickRow]]:
+        """Split ``rows`` into frames that fit the hub's ``max_frame_bytes``."""
+        assert self._hub is not None
+        budget = self._hub.max_frame_bytes - 200  # the frame's envelope and id
+        chunks: list[list[TickRow]] = []
+        chunk: list[TickRow] = []
+        size = 0
+        for row in rows:
+            cost = len(repr(row)) + 2  # an upper bound of the row's JSON size
+            if chunk and size + cost > budget:
+                chunks.append(chunk)
+                chunk, size = [], 0
+            chunk.append(row)
+            size += cost
+        if chunk:
+            chunks.append(chunk)
+        return chunks
 
     async def _send_native(self, rows: list[TickRow], batch_id: str) -> None:
         assert self._hub is not None
