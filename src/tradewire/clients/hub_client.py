@@ -127,16 +127,10 @@ class HubClient:
         A state is the whole truth, so if the connection drops before the ack the same state is
         sent again after the reconnect.
         """
-        frame = PublishState(ch=channel, ts=ts, account=account, positions=positions)
-        while True:
-            try:
-                ack = await self._request(frame)
-            except ConnectionLost:
-                if self._closed:
-                    raise
-                continue
-            assert isinstance(ack, Ack) and ack.seq is not None
-            return ack.seq
+        ack = await self._until_acked(PublishState(ch=channel, ts=ts, account=account,
+                                                   positions=positions))
+        assert ack.seq is not None
+        return ack.seq
 
     async def ping(self) -> float:
         """Round-trip time to the hub in seconds."""
@@ -170,15 +164,21 @@ class HubClient:
         ``batch_id`` must be unique per user: if the connection drops before the ack the batch
         is sent again with the same id after the reconnect, and the hub stores it once.
         """
+        ack = await self._until_acked(PublishTicks(rows=rows), batch_id)
+        assert ack.n is not None
+        return ack.n
+
+    async def _until_acked(self, frame: msgspec.Struct, request_id: str | None = None) -> Ack:
+        """Send ``frame`` until acked, again after every reconnect (for idempotent frames)."""
         while True:
             try:
-                ack = await self._request(PublishTicks(rows=rows), request_id=batch_id)
+                ack = await self._request(frame, request_id)
             except ConnectionLost:
                 if self._closed:
                     raise
                 continue
-            assert isinstance(ack, Ack) and ack.n is not None
-            return ack.n
+            assert isinstance(ack, Ack)
+            return ack
 
     async def _request(self, frame: msgspec.Struct, request_id: int | str | None = None) -> Any:
         while True:

@@ -8,11 +8,11 @@ it binds to 127.0.0.1 by default and accepts only source addresses on its allow-
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from typing import cast
 
 from tradewire.config import ArticleSignalSettings
+from tradewire.hub.addresses import AddressList
 from tradewire.hub.channels import ChannelRegistry
 from tradewire.protocol.codec import decode_server_frame
 from tradewire.protocol.legacy import net_volumes, signal_update
@@ -28,7 +28,7 @@ class ArticleSignalListener:
 
     def __init__(self, settings: ArticleSignalSettings, channels: ChannelRegistry) -> None:
         self.settings = settings
-        self._allow = [ipaddress.ip_network(a, strict=False) for a in settings.allow]
+        self._allow = AddressList(settings.allow)
         self._channels = channels
         self._clients: set[asyncio.Transport] = set()
         self._nets: dict[str, float] = {}
@@ -55,11 +55,7 @@ class ArticleSignalListener:
             transport.close()
 
     def allowed(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in net for net in self._allow)
+        return address in self._allow
 
     def send_state(self, channel: str, line: bytes) -> None:
         """Channel subscriber callback: broadcast the new nets to every article client."""

@@ -10,11 +10,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections import deque
 
 from tradewire.clock import Clock
 from tradewire.config import BanSettings
+from tradewire.hub.addresses import AddressList
 from tradewire.store.db import BanRecord
 
 _MAX_TRACKED = 100_000  # addresses or names with recent failures held in memory at most
@@ -26,7 +26,7 @@ class BanBook:
     def __init__(self, settings: BanSettings, clock: Clock) -> None:
         self._s = settings
         self._clock = clock
-        self._exempt = [ipaddress.ip_network(e, strict=False) for e in settings.exempt]
+        self._exempt = AddressList(settings.exempt)
         self._failures: dict[str, deque[float]] = {}
         self._bans: dict[str, BanRecord] = {}
 
@@ -43,11 +43,7 @@ class BanBook:
                 self._bans[ban.address] = ban
 
     def is_exempt(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in net for net in self._exempt)
+        return address in self._exempt
 
     def retry_after(self, address: str) -> float | None:
         """Seconds until the ban of ``address`` ends, or ``None`` when it is not banned."""

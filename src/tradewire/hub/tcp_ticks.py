@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from typing import cast
 
 from tradewire.config import TickListenerSettings
 from tradewire.exceptions import FrameTooLarge
+from tradewire.hub.addresses import AddressList
 from tradewire.hub.ticks import ListenerCounters
 from tradewire.protocol.framing import LineFramer
 from tradewire.protocol.ticks import TickError, TickRow, parse_text
@@ -21,7 +21,7 @@ class TcpTickListener:
     def __init__(self, settings: TickListenerSettings, writer: TickWriter) -> None:
         self.settings = settings
         self.writer = writer
-        self.allow = [ipaddress.ip_network(a, strict=False) for a in settings.allow]
+        self.allow = AddressList(settings.allow)
         self.counters = ListenerCounters("tcp")
         self._server: asyncio.Server | None = None
 
@@ -46,8 +46,7 @@ class _TickLines(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
-        ip = ipaddress.ip_address(peer[0]) if peer else None
-        if ip is None or not any(ip in net for net in self.listener.allow):
+        if not peer or str(peer[0]) not in self.listener.allow:
             self.listener.counters.bad("address not allowed")
             transport.close()
 

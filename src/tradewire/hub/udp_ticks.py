@@ -8,7 +8,6 @@ malformed ones are counted by reason and dropped.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import threading
@@ -16,6 +15,7 @@ import time
 from pathlib import Path
 
 from tradewire.config import TickListenerSettings
+from tradewire.hub.addresses import AddressList
 from tradewire.hub.ticks import ListenerCounters
 from tradewire.protocol.ticks import TickError, TickRow, parse_text
 from tradewire.ticks.writer import TickWriter
@@ -49,8 +49,7 @@ class UdpTickListener:
     def __init__(self, settings: TickListenerSettings, writer: TickWriter) -> None:
         self.settings = settings
         self._writer = writer
-        self._allow = [ipaddress.ip_network(a, strict=False) for a in settings.allow]
-        self._allowed: dict[str, bool] = {}
+        self._allow = AddressList(settings.allow)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             self._sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
@@ -78,13 +77,6 @@ class UdpTickListener:
         self._final_drops = kernel_drops(self.port)
         self._sock.close()
 
-    def _is_allowed(self, address: str) -> bool:
-        known = self._allowed.get(address)
-        if known is None:
-            ip = ipaddress.ip_address(address)
-            known = self._allowed[address] = any(ip in net for net in self._allow)
-        return known
-
     def _run(self) -> None:
         rows: list[TickRow] = []
         counters = self.counters
@@ -99,7 +91,7 @@ class UdpTickListener:
                 break
             if data:
                 counters.received += 1
-                if not self._is_allowed(address):
+                if address not in self._allow:
                     counters.bad("address not allowed")
                 else:
                     try:
