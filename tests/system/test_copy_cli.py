@@ -100,3 +100,27 @@ def test_follower_killed_with_sigkill_restarts_without_duplicates(tmp_path: Path
             proc.send_signal(signal.SIGTERM)
         for proc in (follower, provider, hub):
             assert proc.wait(timeout=10) == 0
+
+
+def test_bad_copy_arguments_are_one_line_errors(tmp_path: Path) -> None:
+    base = ("follow", "--hub", "127.0.0.1:7400", "--user", "u", "--channel", "alpha")
+    for args, fragment in [
+        ((*base, "--broker", "paper:f.db", "--multiplier", "0"), "multiplier"),
+        ((*base, "--broker", "paper:f.db", "--map", "EURUSD"), "SRC=DST"),
+        ((*base, "--broker", "paper:f.db", "--suffix", "m m"), "suffix"),
+        ((*base, "--broker", "mt9:f.db"), "paper:FILE"),
+        ((*base, "--broker", "paper:f.db?mode=sideways"), "mode"),
+        (("provide", "--hub", "nohost", "--user", "u", "--channel", "a", "--broker",
+          "paper:f.db"), "HOST:PORT"),
+        (("paper", "order", "--broker", "paper:f.db", "EURUSD", "buy", "0.015"), "volume_step"),
+    ]:
+        done = subprocess.run([TRADEWIRE, *args], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=60, check=False, env={**os.environ,
+                                                            "TRADEWIRE_PASSWORD": "x"})
+        assert done.returncode == 1, (args, done.stdout, done.stderr)
+        assert fragment in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[rules]\nsizing = 'kelly'\n")
+    done = subprocess.run([TRADEWIRE, *base, "--broker", "paper:f.db", "--rules", str(rules)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and "sizing" in done.stderr and "rules.toml" in done.stderr

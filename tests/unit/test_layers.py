@@ -17,6 +17,8 @@ FORBIDDEN = {
     "store": {"hub", "clients", "cli", "mql5", "web"},
     "hub": {"cli", "web", "clients"},
     "clients": {"cli", "web", "hub"},
+    "copy": {"brokers", "store", "hub", "clients", "cli", "demo", "ticks", "mql5", "web"},
+    "brokers": {"hub", "clients", "cli", "demo", "web"},
 }
 
 
@@ -30,8 +32,9 @@ def imports(path: Path) -> set[str]:
     return names
 
 
-def test_protocol_imports_no_io() -> None:
-    files = list((ROOT / "protocol").rglob("*.py"))
+@pytest.mark.parametrize("layer", ["protocol", "copy"])
+def test_pure_layers_import_no_io(layer: str) -> None:
+    files = list((ROOT / layer).rglob("*.py")) + ([ROOT / "model.py"] if layer == "copy" else [])
     assert files
     for path in files:
         bad = {n for n in imports(path) if n.split(".")[0] in IO_MODULES}
