@@ -30,6 +30,10 @@ def test_defaults_match_the_contract() -> None:
     ({"tls": {"cert": "only-cert.pem"}}, "tls"),
     ({"tls": {"cert": "/nonexistent.pem", "key": "/nonexistent.key"}}, "tls.cert"),
     ({"auth": {"argon2_time_cost": 0}}, "auth.argon2_time_cost"),
+    ({"listeners": {"udp_ticks": {"allow": ["x"]}}}, "listeners.udp_ticks.allow[0]"),
+    ({"listeners": {"tcp_ticks": {"port": -1}}}, "listeners.tcp_ticks.port"),
+    ({"listeners": {"signal": {"channel": "bad channel"}}}, "listeners.signal.channel"),
+    ({"listeners": {"template": {}}}, "listeners.template"),
 ])
 def test_bad_values_name_the_key(data: dict[str, object], named: str) -> None:
     with pytest.raises(ConfigError) as caught:
