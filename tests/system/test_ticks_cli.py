@@ -86,6 +86,10 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path) -> None:
         (("ticks", "send", "--to", "nohost", "--random-walk", "5"), "HOST:PORT"),
         (("ticks", "send", "--to", "127.0.0.1:1", "--via", "udp"), "either --csv"),
         (("ticks", "send", "--to", "127.0.0.1:1", "--csv", "x.csv"), "does not exist"),
+        (("ticks", "send", "--to", "127.0.0.1:1", "--via", "tcp", "--random-walk", "5"),
+         "is the hub running"),
+        (("ticks", "send", "--to", "127.0.0.1:1", "--via", "udp", "--random-walk", "50000"),
+         "is the hub running"),
     ]:
         done = run(*args, cwd=tmp_path)
         assert done.returncode != 0 and fragment in done.stderr, (args, done.stderr)

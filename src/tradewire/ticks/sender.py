@@ -13,6 +13,7 @@ import uuid
 from typing import Literal
 
 from tradewire.clients.hub_client import HubClient
+from tradewire.exceptions import ConnectionLost
 from tradewire.protocol.ticks import TickRow
 
 Via = Literal["udp", "tcp", "native"]
@@ -44,17 +45,32 @@ class TickSender:
             self._hub = HubClient(host, port, user, password)
 
     async def start(self) -> None:
-        if self.via == "udp":
-            self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self._udp.connect((self.host, self.port))
-        elif self.via == "tcp":
-            _, self._tcp = await asyncio.open_connection(self.host, self.port)
-        else:
-            assert self._hub is not None
-            await self._hub.start()
+        """Connect. Raises ConnectionLost (nothing listening) or HubRefused (native login)."""
+        try:
+            if self.via == "udp":
+                self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                self._udp.connect((self.host, self.port))
+            elif self.via == "tcp":
+                _, self._tcp = await asyncio.open_connection(self.host, self.port)
+            else:
+                assert self._hub is not None
+                await self._hub.start()
+        except OSError as exc:
+            raise self._lost(exc) from exc
+
+    def _lost(self, exc: OSError) -> ConnectionLost:
+        return ConnectionLost(f"{self.via} {self.host}:{self.port}: {exc.strerror or exc} "
+                              "(is the hub running with that listener enabled?)")
 
     async def send(self, rows: list[TickRow]) -> None:
-        """Send a batch (native: waits only when ``in_flight`` batches await their ack)."""
+        """Send a batch (native: waits only when ``in_flight`` batches await their ack).
+        Raises ConnectionLost when the UDP or TCP peer is gone."""
+        try:
+            await self._send(rows)
+        except OSError as exc:
+            raise self._lost(exc) from exc
+
+    async def _send(self, rows: list[TickRow]) -> None:
         if self._udp is not None:
             for row in rows:
                 try:
