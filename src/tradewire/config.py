@@ -10,7 +10,7 @@ import ipaddress
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -96,15 +96,91 @@ class TickListenerSettings(_Section, frozen=True):
     allow: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
 
 
+class TemplateListenerSettings(_Section, frozen=True):
+    """``[listeners.template]``: the article's chart-template transfer of one stored file."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Port = 8080
+    name: str = "chart"
+    allow: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
+
+
+class FileSettings(_Section, frozen=True):
+    """``[files]``: files distributed through the hub (file_put / file_get)."""
+
+    # Largest file accepted; 0 means as large as fits in one frame (3/4 of max_frame_bytes).
+    max_bytes: Annotated[int, msgspec.Meta(ge=0)] = 0
+    # Versions kept per name; older ones are deleted when a new one is stored.
+    keep_versions: Count = 10
+
+
 class ListenerSettings(_Section, frozen=True):
     signal: ArticleSignalSettings = ArticleSignalSettings()
+    template: TemplateListenerSettings = TemplateListenerSettings()
     udp_ticks: TickListenerSettings = TickListenerSettings(port=8082)
     tcp_ticks: TickListenerSettings = TickListenerSettings(port=7401)
+
+
+class SmtpSettings(_Section, frozen=True):
+    """``[mql5.mail]``: where ``SendMail`` delivers (the terminal's Email tab)."""
+
+    enabled: bool = True
+    host: str = ""
+    port: Port = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    login: str = ""
+    password: str = ""
+    # Name of an environment variable holding the password (keeps it out of the file).
+    password_env: str = ""
+    from_addr: str = msgspec.field(default="", name="from")
+    to: list[str] = []
+    timeout_s: Positive = 30.0
+
+
+class FtpSettings(_Section, frozen=True):
+    """``[mql5.ftp]``: where ``SendFTP`` uploads (the terminal's FTP tab)."""
+
+    enabled: bool = True
+    host: str = ""
+    port: Port = 21
+    login: str = "anonymous"
+    password: str = ""
+    password_env: str = ""
+    path: str = "/"
+    passive: bool = True
+    timeout_s: Positive = 30.0
+
+
+class NotificationSettings(_Section, frozen=True):
+    """``[mql5.notifications]``: ``SendNotification`` targets as apprise URLs."""
+
+    enabled: bool = True
+    urls: list[str] = []
+
+
+class Mql5Settings(_Section, frozen=True):
+    """``[mql5]``: the user's settings for ``tradewire.mql5``; programs cannot change them."""
+
+    # Addresses SocketConnect and WebRequest may reach: "host", "host:port", an IP or CIDR
+    # block, or a URL prefix such as "https://api.example.com/v1/". Empty: nothing is reachable.
+    allow: list[str] = []
+    # SocketCreate/SocketRead/SendFTP work with files under this folder (MQL5/Files).
+    files_dir: str = "mql5-files"
+    # SocketConnect to one of these ports performs the TLS handshake by itself.
+    tls_ports: list[Port] = msgspec.field(default_factory=lambda: [443])
+    # Extra CA certificates (PEM) trusted by TLS sockets and WebRequest, besides the system's.
+    ca_file: str | None = None
+    mail: SmtpSettings = SmtpSettings()
+    ftp: FtpSettings = FtpSettings()
+    notifications: NotificationSettings = NotificationSettings()
 
 
 class Config(_Section, frozen=True):
     hub: HubSettings = HubSettings()
     listeners: ListenerSettings = ListenerSettings()
+    files: FileSettings = FileSettings()
+    mql5: Mql5Settings = Mql5Settings()
     tls: TlsSettings = TlsSettings()
     ban: BanSettings = BanSettings()
     auth: AuthSettings = AuthSettings()
@@ -163,7 +239,7 @@ def _check(config: Config, source: str) -> None:
             raise ConfigError(
                 f"{source}: ban.exempt[{index}]: {entry!r} is not an address or CIDR block"
             ) from None
-    for name in ("signal", "udp_ticks", "tcp_ticks"):
+    for name in ("signal", "template", "udp_ticks", "tcp_ticks"):
         for index, entry in enumerate(getattr(config.listeners, name).allow):
             try:
                 ipaddress.ip_network(entry, strict=False)
@@ -179,5 +255,32 @@ def _check(config: Config, source: str) -> None:
         file = getattr(tls, name)
         if file is not None and not Path(file).is_file():
             raise ConfigError(f"{source}: tls.{name}: file {file!r} does not exist")
+    _check_mql5(config.mql5, source)
+    limit = config.files.max_bytes
+    if limit and limit > file_limit(config):
+        raise ConfigError(f"{source}: files.max_bytes: {limit} does not fit in one frame; raise "
+                          f"hub.max_frame_bytes to at least {limit * 4 // 3 + 1024}")
     if config.ban.max_duration_s < config.ban.duration_s:
         raise ConfigError(f"{source}: ban.max_duration_s: must be >= ban.duration_s")
+
+
+def file_limit(config: Config) -> int:
+    """The largest file the hub stores: ``files.max_bytes`` or what base64 fits in a frame."""
+    fits = (config.hub.max_frame_bytes - 1024) * 3 // 4
+    return min(config.files.max_bytes or fits, fits)
+
+
+def _check_mql5(settings: Mql5Settings, source: str) -> None:
+    from tradewire.mql5.allow import AllowEntry  # the parser lives with its only user
+
+    for index, entry in enumerate(settings.allow):
+        try:
+            AllowEntry.parse(entry)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: mql5.allow[{index}]: {exc}") from None
+    if settings.ca_file is not None and not Path(settings.ca_file).is_file():
+        raise ConfigError(f"{source}: mql5.ca_file: file {settings.ca_file!r} does not exist")
+    for index, url in enumerate(settings.notifications.urls):
+        if "://" not in url:
+            raise ConfigError(f"{source}: mql5.notifications.urls[{index}]: {url!r} is not an "
+                              "apprise URL such as ntfy://topic or json://host:port/path")

@@ -13,9 +13,10 @@ errors are converted at the adapter boundary with ``raise ... from exc``::
     ├── UserError                    user management refused (duplicate, unknown, bad role)
     ├── BrokerError                  a broker adapter failed (connection, storage)
     │   └── OrderRejected            the broker refused an order (.reason, .retryable)
-    └── ClientError                  raised by the Python clients
-        ├── HubRefused               the hub answered with an error frame (has .code)
-        └── ConnectionLost           the connection dropped before an answer came
+    ├── ClientError                  raised by the Python clients
+    │   ├── HubRefused               the hub answered with an error frame (has .code)
+    │   └── ConnectionLost           the connection dropped before an answer came
+    └── Mql5Error                    an MQL5 network function failed; .code is the MQL5 error
 """
 
 from __future__ import annotations
@@ -99,3 +100,15 @@ class HubRefused(ClientError):
 
 class ConnectionLost(ClientError):
     """The connection to the hub dropped before the answer arrived."""
+
+
+class Mql5Error(TradewireError):
+    """An MQL5 network function failed with the documented error ``code`` (e.g. 5272).
+
+    The ``tradewire.mql5`` facade never lets it escape: it becomes the function's failure value
+    and ``GetLastError()``."""
+
+    def __init__(self, code: int, detail: str) -> None:
+        super().__init__(f"MQL5 error {code}: {detail}")
+        self.code = code
+        self.detail = detail
