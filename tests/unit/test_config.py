@@ -33,7 +33,17 @@ def test_defaults_match_the_contract() -> None:
     ({"listeners": {"udp_ticks": {"allow": ["x"]}}}, "listeners.udp_ticks.allow[0]"),
     ({"listeners": {"tcp_ticks": {"port": -1}}}, "listeners.tcp_ticks.port"),
     ({"listeners": {"signal": {"channel": "bad channel"}}}, "listeners.signal.channel"),
-    ({"listeners": {"template": {}}}, "listeners.template"),
+    ({"listeners": {"template": {"allow": ["nope"]}}}, "listeners.template.allow[0]"),
+    ({"listeners": {"template": {"colour": 1}}}, "listeners.template.colour"),
+    ({"mql5": {"allow": ["ok.example", "bad host"]}}, "mql5.allow[1]"),
+    ({"mql5": {"allow": ["example.com:99999"]}}, "mql5.allow[0]"),
+    ({"mql5": {"allow": ["ftp://example.com/"]}}, "mql5.allow[0]"),
+    ({"mql5": {"mail": {"security": "ssl"}}}, "mql5.mail.security"),
+    ({"mql5": {"ftp": {"port": 70000}}}, "mql5.ftp.port"),
+    ({"mql5": {"notifications": {"urls": ["no-scheme"]}}}, "mql5.notifications.urls[0]"),
+    ({"mql5": {"ca_file": "/no/such.pem"}}, "mql5.ca_file"),
+    ({"files": {"max_bytes": 10_000_000}}, "files.max_bytes"),
+    ({"files": {"keep_versions": 0}}, "files.keep_versions"),
 ])
 def test_bad_values_name_the_key(data: dict[str, object], named: str) -> None:
     with pytest.raises(ConfigError) as caught:
