@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -72,3 +73,28 @@ def parse_hub(value: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         fail(f"--hub {value!r}: expected HOST:PORT, e.g. 127.0.0.1:7400")
     return host.strip("[]"), int(port)
+
+
+def connection_options(func: F) -> F:
+    """--hub, --user, --password-stdin, --tls-ca and --tls: how a client reaches the hub."""
+    for option in reversed([
+        click.option("--hub", "hub_address", required=True, metavar="HOST:PORT",
+                     help="The hub's native listener."),
+        click.option("--user", required=True, help="Your hub user name."),
+        click.option("--password-stdin", is_flag=True,
+                     help="Read the password from stdin (else $TRADEWIRE_PASSWORD or a prompt)."),
+        click.option("--tls-ca", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                     default=None, help="Speak TLS, trusting this CA file (self-signed hubs)."),
+        click.option("--tls", "use_tls", is_flag=True, help="Speak TLS with the system's CAs."),
+    ]):
+        func = option(func)
+    return func
+
+
+def client_ssl(use_tls: bool, ca: Path | None) -> ssl.SSLContext | None:
+    """The client TLS context for --tls / --tls-ca (TLS 1.2 or newer), or None for plain TCP."""
+    if not use_tls and ca is None:
+        return None
+    context = ssl.create_default_context(cafile=str(ca) if ca else None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context

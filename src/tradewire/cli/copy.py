@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import ssl
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,15 @@ import uvloop
 from rich.table import Table
 
 from tradewire.brokers.spec import open_broker, parse_paper_spec
-from tradewire.cli.common import client_password, console, fail, parse_hub, reports_errors
+from tradewire.cli.common import (
+    client_password,
+    client_ssl,
+    connection_options,
+    console,
+    fail,
+    parse_hub,
+    reports_errors,
+)
 from tradewire.clients import HubClient
 from tradewire.clients.follower import Follower
 from tradewire.clients.journal import Journal, percentile
@@ -27,29 +34,13 @@ from tradewire.exceptions import ConfigError
 
 def hub_options(func: Any) -> Any:
     for option in reversed([
-        click.option("--hub", "hub_address", required=True, metavar="HOST:PORT",
-                     help="The hub's native listener."),
-        click.option("--user", required=True, help="Your hub user name."),
         click.option("--channel", required=True, help="The signal channel."),
         click.option("--broker", "broker_spec", required=True, metavar="SPEC",
                      help="The account: paper:FILE[?mode=netting|hedging&balance=N&suffix=.m"
                           "&seed=N&latency_ms=N&slippage_points=N&requote_probability=P]."),
-        click.option("--password-stdin", is_flag=True,
-                     help="Read the password from stdin (else $TRADEWIRE_PASSWORD or a prompt)."),
-        click.option("--tls-ca", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                     default=None, help="Speak TLS, trusting this CA file (self-signed hubs)."),
-        click.option("--tls", "use_tls", is_flag=True, help="Speak TLS with the system's CAs."),
     ]):
         func = option(func)
-    return func
-
-
-def _ssl(use_tls: bool, ca: Path | None) -> ssl.SSLContext | None:
-    if not use_tls and ca is None:
-        return None
-    context = ssl.create_default_context(cafile=str(ca) if ca else None)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
+    return connection_options(func)
 
 
 async def _until_signalled(*tasks: asyncio.Task[None]) -> None:
@@ -83,7 +74,7 @@ def provide(hub_address: str, user: str, channel: str, broker_spec: str, passwor
 
     async def run() -> None:
         broker = await open_broker(broker_spec)
-        client = HubClient(host, port, user, password, ssl=_ssl(use_tls, tls_ca),
+        client = HubClient(host, port, user, password, ssl=client_ssl(use_tls, tls_ca),
                            server_hostname=host)
         try:
             await client.start()
@@ -191,7 +182,7 @@ def _follow(hub_address: str, user: str, channel: str, broker_spec: str, passwor
     async def run() -> None:
         broker = await open_broker(broker_spec)
         follower = Follower(broker, channel, rules, journal=Journal(journal_path))
-        client = HubClient(host, port, user, password, ssl=_ssl(use_tls, tls_ca),
+        client = HubClient(host, port, user, password, ssl=client_ssl(use_tls, tls_ca),
                            server_hostname=host, on_state=follower.on_state)
         try:
             await client.start()

@@ -17,6 +17,7 @@ from tradewire.cli.admin import ban_group, user_group
 from tradewire.cli.common import config_option, console, data_option, reports_errors
 from tradewire.cli.copy import follow, provide
 from tradewire.cli.demo import demo
+from tradewire.cli.files import files_group
 from tradewire.cli.paper import paper_group
 from tradewire.cli.ticks import ticks_group
 from tradewire.config import Config, load_config
@@ -85,6 +86,7 @@ cli.add_command(paper_group)
 cli.add_command(follow)
 cli.add_command(user_group)
 cli.add_command(ban_group)
+cli.add_command(files_group)
 
 
 def main() -> None:

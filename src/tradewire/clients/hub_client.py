@@ -28,7 +28,14 @@ from tradewire.protocol.messages import (
     Ack,
     Bye,
     Error,
+    FileData,
+    FileGet,
+    FileInfo,
+    FileList,
+    FileListing,
+    FilePut,
     Hello,
+    MetaValue,
     Ping,
     Pong,
     Position,
@@ -168,6 +175,24 @@ class HubClient:
         assert ack.n is not None
         return ack.n
 
+    async def put_file(self, name: str, data: bytes,
+                       meta: dict[str, MetaValue] | None = None) -> int:
+        """Store a new version of file ``name``; returns its version number."""
+        ack = await self._request(FilePut(name=name, data=data, meta=meta or {}))
+        assert isinstance(ack, Ack) and ack.seq is not None
+        return ack.seq
+
+    async def get_file(self, name: str, version: int | None = None) -> FileData:
+        """The latest (or the given) version of file ``name``; ``HubRefused("not_found")``."""
+        found = await self._request(FileGet(name=name, version=version))
+        assert isinstance(found, FileData)
+        return found
+
+    async def list_files(self) -> list[FileInfo]:
+        listing = await self._request(FileList())
+        assert isinstance(listing, FileListing)
+        return listing.files
+
     async def _until_acked(self, frame: msgspec.Struct, request_id: str | None = None) -> Ack:
         """Send ``frame`` until acked, again after every reconnect (for idempotent frames)."""
         while True:
@@ -298,7 +323,7 @@ class HubClient:
             elif isinstance(frame, Ping):
                 if self._writer is not None:
                     self._writer.write(encode(Pong(re=frame.id)))
-            elif isinstance(frame, Ack | Pong):
+            elif isinstance(frame, Ack | Pong | FileData | FileListing):
                 self._resolve(frame.re, frame)
             elif isinstance(frame, Error):
                 if frame.re is None:

@@ -20,6 +20,9 @@ from tradewire.protocol.framing import LineFramer
 from tradewire.protocol.messages import (
     Ack,
     Bye,
+    FileGet,
+    FileList,
+    FilePut,
     Hello,
     Ping,
     Pong,
@@ -207,6 +210,12 @@ class Connection(asyncio.Protocol):
         elif isinstance(frame, Unsub):
             self.hub.unsubscribe(self, frame)
             self.send(encode(Ack(re=frame.id)))
+        elif isinstance(frame, FilePut):
+            self.hub.files.put(self, frame)
+        elif isinstance(frame, FileGet):
+            self.hub.files.get(self, frame)
+        elif isinstance(frame, FileList):
+            self.hub.files.list(self, frame)
         else:  # a second hello
             self.send(error_line("invalid_state", "already authenticated", frame.id))
 

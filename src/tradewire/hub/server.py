@@ -21,7 +21,9 @@ from tradewire.hub.article_signal import ArticleSignalListener
 from tradewire.hub.auth import Authenticator
 from tradewire.hub.channels import ChannelRegistry
 from tradewire.hub.connection import Connection
+from tradewire.hub.files import FileService
 from tradewire.hub.tcp_ticks import TcpTickListener
+from tradewire.hub.template import TemplateListener
 from tradewire.hub.ticks import TickService
 from tradewire.hub.udp_ticks import UdpTickListener
 from tradewire.protocol.codec import encode, error_line, stamp
@@ -109,6 +111,11 @@ class Hub:
             self.article_signal = ArticleSignalListener(self.config.listeners.signal,
                                                         self.channels)
             self.addresses.append(await self.article_signal.start())
+        self.files = FileService(self)
+        self.template: TemplateListener | None = None
+        if listeners.template.enabled:
+            self.template = TemplateListener(listeners.template, self.files, self.spawn)
+            self.addresses.append(await self.template.start())
         self.spawn(self._sweep_forever())
         log.info("hub listening on %s", ", ".join(f"{h}:{p}" for h, p in self.addresses))
         return self.addresses
@@ -135,6 +142,8 @@ class Hub:
             self._server.close()
         if self.article_signal is not None:
             self.article_signal.stop()
+        if self.template is not None:
+            self.template.stop()
         for listener in self._tick_listeners:
             await asyncio.to_thread(listener.stop)
         bye = encode(Bye(reason="shutdown"))

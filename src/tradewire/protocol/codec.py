@@ -17,6 +17,9 @@ from tradewire.protocol.messages import (
     CLIENT_FRAME_TYPES,
     ClientFrame,
     Error,
+    FileGet,
+    FilePut,
+    MetaValue,
     Position,
     PublishState,
     RequestId,
@@ -69,6 +72,10 @@ def decode_client_frame(line: bytes) -> ClientFrame:
     if isinstance(frame, Sub | Unsub) and (frame.ch is None) == (frame.ticks is None):
         raise FrameError("bad_frame", f'{frame.__class__.__name__.lower()}: give "ch" or '
                          '"ticks", not both', frame.id)
+    if isinstance(frame, FilePut | FileGet):
+        problem = file_problem(frame.name, frame.meta if isinstance(frame, FilePut) else {})
+        if problem is not None:
+            raise FrameError("bad_frame", problem, frame.id)
     if isinstance(frame, PublishState):
         problem = state_problem(frame.ch, frame.positions, frame.account.mode)
         if problem is None and not (is_finite(frame.account.balance)
@@ -107,6 +114,26 @@ def _echoable(value: object) -> bool:
     if isinstance(value, int):
         return -(2**63) <= value < 2**63
     return isinstance(value, str) and len(value) <= 128
+
+
+MAX_META_KEYS = 32
+MAX_META_TEXT = 256
+
+
+def file_problem(name: str, meta: dict[str, MetaValue]) -> str | None:
+    """What is wrong with a file name or its metadata, or ``None``."""
+    if not is_channel(name):
+        return "file name must match [A-Za-z0-9_.-]{1,64}"
+    if len(meta) > MAX_META_KEYS:
+        return f"meta: at most {MAX_META_KEYS} keys"
+    for key, value in meta.items():
+        if not is_channel(key):
+            return f"meta key {key[:40]!r} must match [A-Za-z0-9_.-]{{1,64}}"
+        if isinstance(value, str) and len(value) > MAX_META_TEXT:
+            return f"meta.{key}: at most {MAX_META_TEXT} characters"
+        if isinstance(value, float) and not is_finite(value):
+            return f"meta.{key}: must be finite"
+    return None
 
 
 def state_problem(channel: str, positions: list[Position], mode: str) -> str | None:

@@ -3,7 +3,7 @@ provider" (PROTOCOL.md section 2). Pure functions over values."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from tradewire.protocol.messages import Position
 
@@ -29,3 +29,37 @@ def signal_update(nets: dict[str, float], previous: dict[str, float]) -> bytes:
     flat = [s for s in previous if s not in nets and abs(previous[s]) >= 0.005]
     return b"".join([signal_message(s, nets[s]) for s in sorted(nets)] +
                     [signal_message(s, 0.0) for s in sorted(flat)])
+
+
+TEMPLATE_FIELD = 10  # bytes of each NUL-padded header field of the template transfer
+
+
+def template_header_problem(meta: Mapping[str, object]) -> str | None:
+    """Why ``meta`` cannot head a template transfer, or ``None``: it needs ``symbol`` (1-10
+    ASCII characters) and ``period`` (minutes, 1 to 43200 as in MT5's monthly chart)."""
+    symbol, period = meta.get("symbol"), meta.get("period")
+    if not isinstance(symbol, str) or not 0 < len(symbol) <= TEMPLATE_FIELD \
+            or not symbol.isascii() or "\0" in symbol:
+        return 'meta needs "symbol": 1 to 10 ASCII characters'
+    if isinstance(period, bool) or not isinstance(period, int) or not 0 < period <= 43_200:
+        return 'meta needs "period": whole minutes from 1 to 43200'
+    return None
+
+
+def template_payload(symbol: str, period: int, template: bytes) -> bytes:
+    """What the template listener sends: symbol and period as NUL-padded 10-byte fields, then
+    the template file's bytes unchanged."""
+    return (symbol.encode("ascii").ljust(TEMPLATE_FIELD, b"\0")
+            + str(period).encode("ascii").ljust(TEMPLATE_FIELD, b"\0") + template)
+
+
+def parse_template_payload(payload: bytes) -> tuple[str, int, bytes]:
+    """The client side: ``(symbol, period, template bytes)``; raises ``ValueError``."""
+    if len(payload) < 2 * TEMPLATE_FIELD:
+        raise ValueError(f"a template transfer starts with {2 * TEMPLATE_FIELD} header bytes; "
+                         f"got {len(payload)}")
+    symbol = payload[:TEMPLATE_FIELD].rstrip(b"\0").decode("ascii")
+    period_text = payload[TEMPLATE_FIELD:2 * TEMPLATE_FIELD].rstrip(b"\0")
+    if not symbol or not period_text.isdigit():
+        raise ValueError("the template header needs a symbol and a period in minutes")
+    return symbol, int(period_text), payload[2 * TEMPLATE_FIELD:]

@@ -112,9 +112,34 @@ class PublishTicks(_Frame, frozen=True, tag="ticks"):
     id: RequestId = None
 
 
-ClientFrame = Hello | Ping | Pong | Sub | Unsub | PublishState | Bye | PublishTicks
+MetaValue = str | int | float | bool
+
+
+class FilePut(_Frame, frozen=True, tag="file_put"):
+    """Store a new version of file ``name`` (providers and admins). ``data`` is base64 in JSON."""
+
+    name: str
+    data: bytes
+    meta: dict[str, MetaValue] = {}
+    id: RequestId = None
+
+
+class FileGet(_Frame, frozen=True, tag="file_get"):
+    """Fetch the latest version of ``name``, or ``version`` when given."""
+
+    name: str
+    version: int | None = None
+    id: RequestId = None
+
+
+class FileList(_Frame, frozen=True, tag="file_list"):
+    id: RequestId = None
+
+
+ClientFrame = (Hello | Ping | Pong | Sub | Unsub | PublishState | Bye | PublishTicks | FilePut
+               | FileGet | FileList)
 CLIENT_FRAME_TYPES = frozenset({"hello", "ping", "pong", "sub", "unsub", "state", "bye",
-                                "ticks"})
+                                "ticks", "file_put", "file_get", "file_list"})
 
 # ---- server -> client ----------------------------------------------------------------------
 
@@ -159,7 +184,37 @@ class TicksUpdate(_Frame, frozen=True, tag="ticks"):
     rows: list[list[Any]]
 
 
-ServerFrame = Welcome | Ack | Error | StateUpdate | Ping | Pong | Bye | TicksUpdate
+class FileInfo(msgspec.Struct, frozen=True):
+    name: str
+    version: int
+    size: int
+    sha256: str
+    ts: int
+    user: str
+    meta: dict[str, MetaValue] = {}
+
+
+class FileData(_Frame, frozen=True, tag="file"):
+    """The answer to ``file_get``: the bytes (base64 in JSON), their SHA-256 and metadata."""
+
+    name: str
+    version: int
+    data: bytes
+    sha256: str
+    ts: int
+    meta: dict[str, MetaValue] = {}
+    re: RequestId = None
+
+
+class FileListing(_Frame, frozen=True, tag="files"):
+    """The answer to ``file_list``: the latest version of every stored file."""
+
+    files: list[FileInfo]
+    re: RequestId = None
+
+
+ServerFrame = (Welcome | Ack | Error | StateUpdate | Ping | Pong | Bye | TicksUpdate | FileData
+               | FileListing)
 
 ERROR_CODES = frozenset(
     {
@@ -174,6 +229,7 @@ ERROR_CODES = frozenset(
         "invalid_state",
         "invalid_ticks",
         "rate_limited",
+        "file_too_large",
         "server_busy",
         "internal",
     }

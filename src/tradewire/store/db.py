@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, event TEXT NOT NULL,
     user TEXT, address TEXT, detail TEXT);
 CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts_ms);
+CREATE TABLE IF NOT EXISTS files (
+    name TEXT NOT NULL, version INTEGER NOT NULL, data BLOB NOT NULL, sha256 TEXT NOT NULL,
+    meta TEXT NOT NULL, user TEXT NOT NULL, stored_ms INTEGER NOT NULL,
+    PRIMARY KEY (name, version));
 """
 
 

@@ -1,0 +1,119 @@
+"""``tradewire files put|get|list``: distribute chart templates and other files via the hub."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import uvloop
+from rich.table import Table
+
+from tradewire.cli.common import (
+    client_password,
+    client_ssl,
+    connection_options,
+    console,
+    fail,
+    parse_hub,
+    reports_errors,
+)
+from tradewire.clients import HubClient
+from tradewire.protocol.codec import file_problem
+from tradewire.protocol.messages import MetaValue
+
+T = TypeVar("T")
+
+
+def _meta(pairs: tuple[str, ...], symbol: str | None, period: int | None) -> dict[str, MetaValue]:
+    meta: dict[str, MetaValue] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(f"--meta {pair!r}: expected KEY=VALUE")
+        meta[key] = int(value) if value.lstrip("-").isdigit() else value
+    if symbol is not None:
+        meta["symbol"] = symbol
+    if period is not None:
+        meta["period"] = period
+    return meta
+
+
+def _with_client(hub_address: str, user: str, password_stdin: bool, tls_ca: Path | None,
+                 use_tls: bool, action: Callable[[HubClient], Awaitable[T]]) -> T:
+    host, port = parse_hub(hub_address)
+    password = client_password(password_stdin)
+
+    async def run() -> T:
+        client = HubClient(host, port, user, password, ssl=client_ssl(use_tls, tls_ca),
+                           server_hostname=host)
+        async with client:
+            return await action(client)
+    return uvloop.run(run())
+
+
+@click.group("files")
+def files_group() -> None:
+    """Store and fetch files (chart templates, presets, reports) through the hub.
+
+    A file stored under the name set in [listeners.template] name is what the article's
+    TplClient receives on port 8080; store it with --symbol and --period.
+    """
+
+
+@files_group.command("put")
+@click.argument("name")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--symbol", help="Chart symbol sent with a template (up to 10 characters).")
+@click.option("--period", type=click.IntRange(1, 43_200),
+              help="Chart period in minutes sent with a template (60 = H1).")
+@click.option("--meta", "meta_pairs", multiple=True, metavar="KEY=VALUE",
+              help="More metadata; repeatable.")
+@connection_options
+@reports_errors
+def put(name: str, file: Path, symbol: str | None, period: int | None,
+        meta_pairs: tuple[str, ...], **connection: Any) -> None:
+    """Store FILE as a new version of NAME (providers and admins)."""
+    meta = _meta(meta_pairs, symbol, period)
+    problem = file_problem(name, meta)
+    if problem:
+        fail(problem)
+    data = file.read_bytes()
+    version = _with_client(**connection, action=lambda c: c.put_file(name, data, meta))
+    console.print(f"stored {name} version {version} ({len(data)} bytes, sha256 "
+                  f"{hashlib.sha256(data).hexdigest()[:16]}…)", highlight=False)
+
+
+@files_group.command("get")
+@click.argument("name")
+@click.option("--version", type=click.IntRange(min=1), help="A given version (default: latest).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here (default: NAME in the current folder).")
+@connection_options
+@reports_errors
+def get(name: str, version: int | None, output: Path | None, **connection: Any) -> None:
+    """Fetch NAME and check its SHA-256."""
+    found = _with_client(**connection, action=lambda c: c.get_file(name, version))
+    if hashlib.sha256(found.data).hexdigest() != found.sha256:
+        fail(f"{name} v{found.version}: the SHA-256 does not match; nothing written")
+    target = output or Path(name)
+    target.write_bytes(found.data)
+    console.print(f"wrote {target} ({name} version {found.version}, {len(found.data)} bytes)",
+                  highlight=False)
+
+
+@files_group.command("list")
+@connection_options
+@reports_errors
+def list_files(**connection: Any) -> None:
+    """The latest version of every stored file."""
+    files = _with_client(**connection, action=lambda c: c.list_files())
+    table = Table("name", "version", "bytes", "stored (UTC)", "by", "meta")
+    for info in files:
+        stored = datetime.fromtimestamp(info.ts / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        meta = " ".join(f"{k}={v}" for k, v in sorted(info.meta.items()))
+        table.add_row(info.name, str(info.version), str(info.size), stored, info.user, meta)
+    console.print(table)

@@ -1,0 +1,114 @@
+"""file_put / file_get / file_list on a real hub, and the article's template listener (8080)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+from pathlib import Path
+
+from tests.conftest import HubFactory, logged_in, make_config
+from tradewire.config import FileSettings, ListenerSettings, TemplateListenerSettings
+from tradewire.protocol.legacy import parse_template_payload
+from tradewire.store.db import StateDB
+from tradewire.store.files import list_files_op
+
+TEMPLATE = "<chart>\r\nsymbol=EURUSD\r\n</chart>\r\n".encode("utf-16-le")
+
+
+def put_frame(name: str, data: bytes, rid: int, **meta: object) -> dict[str, object]:
+    return {"t": "file_put", "name": name, "data": base64.b64encode(data).decode(),
+            "meta": meta, "id": rid}
+
+
+async def test_put_get_versions_and_list(start_hub: HubFactory) -> None:
+    hub = await start_hub()
+    alice = await logged_in(hub, "alice")
+    alice.send(put_frame("preset.set", b"v1", 1, kind="preset"))
+    assert await alice.recv() == {"t": "ack", "re": 1, "seq": 1}
+    alice.send(put_frame("preset.set", b"v2", 2, kind="preset"))
+    assert await alice.recv() == {"t": "ack", "re": 2, "seq": 2}
+    bob = await logged_in(hub, "bob")  # followers may read
+    bob.send({"t": "file_get", "name": "preset.set", "id": 3})
+    got = await bob.recv()
+    assert got["t"] == "file" and got["version"] == 2 and got["re"] == 3
+    assert base64.b64decode(got["data"]) == b"v2"
+    assert got["sha256"] == hashlib.sha256(b"v2").hexdigest()
+    assert got["meta"] == {"kind": "preset"}
+    bob.send({"t": "file_get", "name": "preset.set", "version": 1, "id": 4})
+    assert base64.b64decode((await bob.recv())["data"]) == b"v1"
+    bob.send({"t": "file_list", "id": 5})
+    listing = await bob.recv()
+    assert [(f["name"], f["version"], f["size"], f["user"]) for f in listing["files"]] == [
+        ("preset.set", 2, 2, "alice")]
+
+
+async def test_refusals_store_nothing(start_hub: HubFactory, data_dir: Path) -> None:
+    hub = await start_hub(make_config(files=FileSettings(max_bytes=1000)))
+    alice = await logged_in(hub, "alice")
+    bob = await logged_in(hub, "bob")
+    carol = await logged_in(hub, "carol")
+    bob.send(put_frame("x", b"data", 1))
+    assert (await bob.recv())["code"] == "forbidden"  # followers cannot store
+    alice.send(put_frame("big", b"x" * 1001, 2))
+    assert (await alice.recv())["code"] == "file_too_large"
+    alice.send({"t": "file_put", "name": "bad", "data": "%%%not base64", "id": 3})
+    assert (await alice.recv())["code"] == "bad_frame"
+    alice.send({"t": "ping", "id": 40})  # three bad frames in a row would close the session
+    assert (await alice.recv())["t"] == "pong"
+    alice.send(put_frame("../etc/passwd", b"x", 4))
+    assert (await alice.recv())["code"] == "bad_frame"
+    alice.send(put_frame("nul", b"x", 5, **{"k\u0000": "v"}))
+    assert (await alice.recv())["code"] == "bad_frame"
+    alice.send(put_frame("mine", b"a", 6))
+    assert (await alice.recv())["t"] == "ack"
+    carol.send(put_frame("mine", b"stolen", 7))  # another provider cannot replace it
+    refused = await carol.recv()
+    assert refused["code"] == "forbidden" and "alice" in refused["msg"]
+    bob.send({"t": "file_get", "name": "nothing", "id": 8})
+    assert (await bob.recv())["code"] == "not_found"
+    await hub.writer.flush()
+    db = StateDB(data_dir)
+    try:
+        files = db.run(list_files_op)
+    finally:
+        db.close()
+    assert [(f.name, f.version, f.size) for f in files] == [("mine", 1, 1)]
+
+
+async def test_old_versions_are_pruned(start_hub: HubFactory) -> None:
+    hub = await start_hub(make_config(files=FileSettings(keep_versions=2)))
+    alice = await logged_in(hub, "alice")
+    for version in range(1, 5):
+        alice.send(put_frame("f", str(version).encode(), version))
+        assert (await alice.recv())["seq"] == version
+    alice.send({"t": "file_get", "name": "f", "version": 2, "id": 9})
+    assert (await alice.recv())["code"] == "not_found"
+    alice.send({"t": "file_get", "name": "f", "version": 3, "id": 10})
+    assert base64.b64decode((await alice.recv())["data"]) == b"3"
+
+
+async def read_until_closed(host: str, port: int) -> bytes:
+    reader, writer = await asyncio.open_connection(host, port)
+    async with asyncio.timeout(5):
+        payload = await reader.read()
+    writer.close()
+    return payload
+
+
+async def test_template_listener_serves_the_latest_template(start_hub: HubFactory) -> None:
+    listeners = ListenerSettings(template=TemplateListenerSettings(enabled=True, port=0,
+                                                                   name="chart"))
+    hub = await start_hub(make_config(listeners=listeners))
+    host, port = hub.addresses[-1]
+    assert await read_until_closed(host, port) == b""  # nothing stored yet: closed at once
+    alice = await logged_in(hub, "alice")
+    alice.send(put_frame("chart", TEMPLATE, 1))  # the served name needs symbol and period
+    refused = await alice.recv()
+    assert refused["code"] == "bad_frame" and "symbol" in refused["msg"]
+    alice.send(put_frame("chart", TEMPLATE, 2, symbol="EURUSD", period=60))
+    assert (await alice.recv())["seq"] == 1
+    payload = await read_until_closed(host, port)
+    assert payload[:20] == b"EURUSD\0\0\0\0" + b"60\0\0\0\0\0\0\0\0"
+    assert parse_template_payload(payload) == ("EURUSD", 60, TEMPLATE)
+    assert hub.template is not None and hub.template.served == 1
