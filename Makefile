@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/mypy --strict src
+	$(BIN)/ruff check src tests examples
+	$(BIN)/mypy --strict src examples/article
 
 test: lint
 	$(BIN)/pytest -q
