@@ -34,7 +34,7 @@ config_option = click.option(
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print a one-line reason on stderr and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
