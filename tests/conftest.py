@@ -130,3 +130,13 @@ def state_frame(ch: str = "alpha", n: int = 1, positions: int = 1, **extra: Any)
                        "time": 1_700_000_000_000} for i in range(positions)],
         **extra,
     }
+
+
+def article_state() -> dict[str, Any]:
+    """The article's example: GBPUSD net +0.25 (0.35 bought, 0.10 sold), EURUSD -0.10."""
+    frame = state_frame()
+    frame["positions"] = [
+        {"id": "1", "symbol": "GBPUSD", "side": "buy", "volume": 0.35, "price": 1.26, "time": 1},
+        {"id": "2", "symbol": "GBPUSD", "side": "sell", "volume": 0.1, "price": 1.27, "time": 2},
+        {"id": "3", "symbol": "EURUSD", "side": "sell", "volume": 0.1, "price": 1.08, "time": 3}]
+    return frame

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.conftest import HubFactory, logged_in, make_config, state_frame
+from tests.conftest import HubFactory, article_state, logged_in, make_config
 from tradewire.config import ArticleSignalSettings, ListenerSettings
 
 
@@ -25,11 +25,7 @@ async def test_article_client_gets_net_volumes_on_connect_and_on_change(
                                                               channel="alpha"))
     hub = await start_hub(make_config(listeners=listeners))
     provider = await logged_in(hub, "alice")
-    frame = state_frame()
-    frame["positions"] = [
-        {"id": "1", "symbol": "GBPUSD", "side": "buy", "volume": 0.35, "price": 1.26, "time": 1},
-        {"id": "2", "symbol": "GBPUSD", "side": "sell", "volume": 0.1, "price": 1.27, "time": 2},
-        {"id": "3", "symbol": "EURUSD", "side": "sell", "volume": 0.1, "price": 1.08, "time": 3}]
+    frame = article_state()
     provider.send({**frame, "id": 1})
     await provider.recv()
     host, port = hub.addresses[1]

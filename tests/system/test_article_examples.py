@@ -8,7 +8,7 @@ import base64
 import sys
 from pathlib import Path
 
-from tests.conftest import HubFactory, logged_in, make_config, state_frame
+from tests.conftest import HubFactory, article_state, logged_in, make_config
 from tests.integration.test_ticks import port_of, wait_stored
 from tradewire.brokers.spec import open_broker
 from tradewire.config import (
@@ -81,11 +81,7 @@ async def test_tpl_client_outside_the_allow_list_fails_cleanly(start_hub: HubFac
 async def test_signal_client_syncs_net_volumes(start_hub: HubFactory, tmp_path: Path) -> None:
     hub = await start_hub(make_config(listeners=LISTENERS))
     provider = await logged_in(hub, "alice")
-    frame = state_frame()
-    frame["positions"] = [
-        {"id": "1", "symbol": "GBPUSD", "side": "buy", "volume": 0.35, "price": 1.26, "time": 1},
-        {"id": "2", "symbol": "GBPUSD", "side": "sell", "volume": 0.1, "price": 1.27, "time": 2},
-        {"id": "3", "symbol": "EURUSD", "side": "sell", "volume": 0.1, "price": 1.08, "time": 3}]
+    frame = article_state()
     provider.send({**frame, "id": 1})
     assert (await provider.recv())["t"] == "ack"
     account = tmp_path / "follower.db"
