@@ -57,6 +57,7 @@ class Rig:
     provider_client: HubClient
     provider_task: asyncio.Task[None]
     copiers: dict[str, Copier] = field(default_factory=dict)
+    follower_address: tuple[str, int] | None = None  # e.g. a fault proxy in front of the hub
 
     async def start_follower(self, name: str, **overrides: object) -> Copier:
         settings, rules = FOLLOWERS[name]
@@ -65,7 +66,7 @@ class Rig:
             broker.configure(**overrides)
         follower = Follower(broker, "alpha", rules, resync_s=0.5, retry_initial_s=0.02,
                             retry_max_s=0.2)
-        host, port = self.hub.addresses[0]
+        host, port = self.follower_address or self.hub.addresses[0]
         client = HubClient(host, port, name, PASSWORD, on_state=follower.on_state,
                            backoff=Backoff(0.05, 0.3))
         await client.start()
@@ -94,27 +95,37 @@ class Rig:
             await asyncio.sleep(0.05)
 
 
-@pytest.fixture
-async def rig(start_hub: HubFactory, data_dir: Path, tmp_path: Path) -> AsyncIterator[Rig]:
+@contextlib.asynccontextmanager
+async def open_rig(hub: Hub, data_dir: Path, tmp_path: Path,
+                   follower_address: tuple[str, int] | None = None) -> AsyncIterator[Rig]:
+    """A provider trading on a paper account and the FOLLOWERS copying it through ``hub``."""
     for name in FOLLOWERS:
         add_user(data_dir, name, "follower", ["alpha"])
-    hub = await start_hub()
     broker = await PaperBroker.open(tmp_path / "provider.db", PaperSettings(mode="hedging"))
     host, port = hub.addresses[0]
     client = HubClient(host, port, "alice", PASSWORD, backoff=Backoff(0.05, 0.3))
     await client.start()
     provider = Provider(broker, client, "alpha", refresh_s=1.0)
-    rig = Rig(hub, tmp_path, broker, provider, client, asyncio.create_task(provider.run()))
+    rig = Rig(hub, tmp_path, broker, provider, client, asyncio.create_task(provider.run()),
+              follower_address=follower_address)
     for name in FOLLOWERS:
         await rig.start_follower(name)
-    yield rig
-    for copier in list(rig.copiers.values()):
-        await copier.stop()
-    rig.provider_task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await rig.provider_task
-    await client.close()
-    await broker.close()
+    try:
+        yield rig
+    finally:
+        for copier in list(rig.copiers.values()):
+            await copier.stop()
+        rig.provider_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await rig.provider_task
+        await client.close()
+        await broker.close()
+
+
+@pytest.fixture
+async def rig(start_hub: HubFactory, data_dir: Path, tmp_path: Path) -> AsyncIterator[Rig]:
+    async with open_rig(await start_hub(), data_dir, tmp_path) as opened:
+        yield opened
 
 
 async def trade(rig: Rig, changes: int, seed: int, pause: float = 0.005) -> RandomTrader:

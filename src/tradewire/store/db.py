@@ -7,6 +7,7 @@ connection; WAL mode lets the password-check threads read while the writer write
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -63,6 +64,16 @@ class StoredState:
     frame: bytes
 
 
+def check_writable(data_dir: Path) -> None:
+    """Raise :class:`StoreError` saying so if the hub cannot write in ``data_dir``."""
+    if os.access(data_dir, os.W_OK):
+        return
+    read_only_mount = bool(os.statvfs(data_dir).f_flag & os.ST_RDONLY)
+    why = "is on a read-only file system" if read_only_mount else "is not writable by this user"
+    raise StoreError(f"data directory {data_dir} {why}; the hub must write there (remount it "
+                     "read-write, fix its permissions, or choose another --data)")
+
+
 class StateDB:
     """Users, grants, channel states, bans and the audit log in ``<data>/state.db``."""
 
@@ -71,6 +82,7 @@ class StateDB:
             data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create data directory {data_dir}: {exc.strerror}") from exc
+        check_writable(data_dir)
         self.path = data_dir / "state.db"
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
