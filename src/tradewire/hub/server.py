@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_DRAIN_S = 2.0
 BAN_RELOAD_S = 5.0  # how soon `tradewire ban lift` reaches a running hub
+SWEEP_SLICE = 250  # connections whose timers are applied per event-loop iteration
 
 
 class Hub:
@@ -188,7 +189,15 @@ class Hub:
         next_reload = self.clock.monotonic() + BAN_RELOAD_S
         while True:
             await asyncio.sleep(interval)
-            self.sweep()
+            now = self.clock.monotonic()
+            connections = list(self.connections)
+            # In slices, yielding between them: closing thousands of timed-out connections
+            # (a slowloris wave) in one go would stall every other client for that long.
+            for start in range(0, len(connections), SWEEP_SLICE):
+                for conn in connections[start:start + SWEEP_SLICE]:
+                    conn.tick(now)
+                await asyncio.sleep(0)
+            self.auth.bans.prune()
             if self.clock.monotonic() >= next_reload:
                 next_reload = self.clock.monotonic() + BAN_RELOAD_S
                 self.auth.bans.load(await self.writer.call(self.db.load_bans))
