@@ -141,9 +141,11 @@ json_values = st.recursive(
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=300)
-@given(st.sampled_from(["hello", "ping", "pong", "sub", "unsub", "state", "bye", "zz"]),
+@given(st.sampled_from(["hello", "ping", "pong", "sub", "unsub", "state", "bye", "zz",
+                        "ticks", "file_put", "file_get", "file_list"]),
        st.dictionaries(st.sampled_from(["v", "user", "password", "id", "ch", "ts", "account",
-                                        "positions", "re"]), json_values, max_size=6))
+                                        "positions", "re", "rows", "name", "data", "meta",
+                                        "version", "ticks"]), json_values, max_size=6))
 def test_any_json_object_gives_a_frame_or_a_documented_error(t: str,
                                                               fields: dict[str, Any]) -> None:
     try:
@@ -154,3 +156,36 @@ def test_any_json_object_gives_a_frame_or_a_documented_error(t: str,
         decode_client_frame(raw)
     except FrameError as exc:
         assert exc.code in ERROR_CODES
+
+
+@pytest.mark.parametrize("line", [
+    b'{"t":"state","ch":"a","account":' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+    b'{"t":"ticks","id":"b","rows":[' + b"[" * 30_000 + b"]" * 30_000 + b"]}",
+    b'{"t":"ping","x":' + b'{"a":' * 30_000 + b"1" + b"}" * 30_000 + b"}",
+])
+def test_deep_nesting_is_a_bad_frame_not_a_recursion_error(line: bytes) -> None:
+    with pytest.raises(FrameError) as caught:
+        decode_client_frame(line)
+    assert caught.value.code in ("bad_frame", "invalid_state", "invalid_ticks")
+
+
+@pytest.mark.parametrize("line", [
+    b'{"t":"state","ch":"al\xff\xfepha"}',
+    b'{"t":"ping","id":"\xc3\x28"}',
+    b'{"t":"hello","v":1,"user":"\xed\xa0\x80","password":"x"}',
+    b'{"t":"\xff"}',
+])
+def test_invalid_utf8_is_a_bad_frame(line: bytes) -> None:
+    with pytest.raises(FrameError) as caught:
+        decode_client_frame(line)
+    assert caught.value.code in ("bad_frame", "invalid_state")
+
+
+def test_integers_beyond_64_bits_are_refused_not_stored() -> None:
+    huge = 2**64
+    frame = {**state_frame(), "ts": huge}
+    with pytest.raises(FrameError) as caught:
+        decode_client_frame(msgspec.json.encode(frame))
+    assert caught.value.code == "invalid_state"
+    with pytest.raises(FrameError):
+        decode_client_frame(b'{"t":"file_get","name":"x","version":%d}' % huge)

@@ -31,6 +31,8 @@ from tradewire.protocol.messages import (
 from tradewire.protocol.names import is_channel, is_finite, is_symbol
 
 MAX_POSITIONS = 1000
+TOO_DEEP = "JSON nested too deeply"
+NOT_UTF8 = "not valid UTF-8"
 
 _client_decoder: msgspec.json.Decoder[ClientFrame] = msgspec.json.Decoder(ClientFrame)
 _server_decoder: msgspec.json.Decoder[ServerFrame] = msgspec.json.Decoder(ServerFrame)
@@ -69,6 +71,10 @@ def decode_client_frame(line: bytes) -> ClientFrame:
         frame = _client_decoder.decode(line)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise _classify(line, exc) from None
+    except RecursionError:  # "[[[[..." inside a free-form field
+        raise FrameError("bad_frame", TOO_DEEP) from None
+    except UnicodeDecodeError:  # msgspec raises it for bad bytes inside a string
+        raise FrameError("bad_frame", NOT_UTF8) from None
     if isinstance(frame, Sub | Unsub) and (frame.ch is None) == (frame.ticks is None):
         raise FrameError("bad_frame", f'{frame.__class__.__name__.lower()}: give "ch" or '
                          '"ticks", not both', frame.id)
@@ -92,6 +98,10 @@ def decode_server_frame(line: bytes) -> ServerFrame:
         return _server_decoder.decode(line)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise FrameError("bad_frame", str(exc)) from None
+    except RecursionError:
+        raise FrameError("bad_frame", TOO_DEEP) from None
+    except UnicodeDecodeError:
+        raise FrameError("bad_frame", NOT_UTF8) from None
 
 
 def _classify(line: bytes, exc: Exception) -> FrameError:
@@ -99,6 +109,10 @@ def _classify(line: bytes, exc: Exception) -> FrameError:
         env = _envelope_decoder.decode(line)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return FrameError("bad_frame", "expected one UTF-8 JSON object per line")
+    except RecursionError:
+        return FrameError("bad_frame", TOO_DEEP)
+    except UnicodeDecodeError:
+        return FrameError("bad_frame", NOT_UTF8)
     re = env.id if _echoable(env.id) else None
     if env.t is None:
         return FrameError("bad_frame", 'missing "t"', re)

@@ -20,6 +20,8 @@ RequestId = (
     | Annotated[str, msgspec.Meta(max_length=128)]
     | None
 )
+# Every integer a client sends fits in SQLite's INTEGER (signed 64 bits), or the frame is refused.
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 Role = Literal["provider", "follower", "admin"]
 ROLES: tuple[Role, ...] = ("provider", "follower", "admin")
 
@@ -38,7 +40,7 @@ class Account(msgspec.Struct, frozen=True):
     currency: str
     balance: float
     equity: float
-    leverage: int
+    leverage: Int64
     mode: Literal["netting", "hedging"]
 
 
@@ -50,10 +52,10 @@ class Position(msgspec.Struct, frozen=True, omit_defaults=True):
     side: Literal["buy", "sell"]
     volume: float
     price: float
-    time: int
+    time: Int64
     sl: float = 0.0
     tp: float = 0.0
-    magic: int = 0
+    magic: Int64 = 0
     comment: str = ""
 
 
@@ -61,7 +63,7 @@ class Position(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class Hello(_Frame, frozen=True, tag="hello"):
-    v: int
+    v: Int64
     user: str
     password: str
     agent: str = ""
@@ -94,7 +96,7 @@ class PublishState(_Frame, frozen=True, tag="state"):
     """A provider's full position state for channel ``ch``."""
 
     ch: str
-    ts: int
+    ts: Int64
     account: Account
     positions: list[Position]
     id: RequestId = None
@@ -128,7 +130,7 @@ class FileGet(_Frame, frozen=True, tag="file_get"):
     """Fetch the latest version of ``name``, or ``version`` when given."""
 
     name: str
-    version: int | None = None
+    version: Int64 | None = None
     id: RequestId = None
 
 
