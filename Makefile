@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint serve clean
+.PHONY: demo test lint serve clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff check src tests examples fuzzing
 	$(BIN)/mypy --strict src examples/article
 
 test: lint
@@ -27,5 +27,20 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/tradewire serve
 
+# Coverage-guided fuzzing (atheris) of every parser, FUZZ_RUNS inputs each; outside `make test`.
+FUZZ_RUNS ?= 1000000
+FUZZ_HARNESSES := frames signals template ticks mt5csv
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'atheris>=2.3'
+	$(BIN)/python fuzzing/seeds.py .fuzz-corpus
+	@mkdir -p fuzzing/results
+	@for h in $(FUZZ_HARNESSES); do \
+	  echo "== $$h: $(FUZZ_RUNS) inputs"; \
+	  (cd fuzzing && ../$(BIN)/python fuzz.py $$h -runs=$(FUZZ_RUNS) -print_final_stats=1 \
+	    -artifact_prefix=results/$$h- ../.fuzz-corpus/$$h > results/$$h.log 2>&1) \
+	    || { tail -40 fuzzing/results/$$h.log; echo "fuzzing $$h failed: see fuzzing/results/"; exit 1; }; \
+	  grep -E "^Done|stat::number_of_executed_units|stat::peak_rss_mb" fuzzing/results/$$h.log; \
+	done
+
 clean:
-	rm -rf $(VENV) tradewire-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tradewire-data .pytest_cache .mypy_cache .ruff_cache .fuzz-corpus

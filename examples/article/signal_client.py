@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,6 @@ from pathlib import Path
 from tradewire.brokers.spec import open_broker
 from tradewire.model import OrderRequest, Side
 from tradewire.mql5 import (
-    CharArrayToString,
     GetLastError,
     NetworkContext,
     SocketClose,
@@ -34,8 +32,7 @@ from tradewire.mql5 import (
     SocketRead,
     use_context,
 )
-
-MESSAGE = re.compile(r"<<([^|<>]+)\|(-?\d+(?:\.\d+)?)>>")
+from tradewire.protocol.legacy import parse_signals
 
 
 class PaperTerminal:
@@ -76,12 +73,10 @@ def OnTimer(socket: int, pending: bytearray, terminal: PaperTerminal) -> None:
     available = SocketIsReadable(socket)
     if available > 0:
         SocketRead(socket, pending, available, 100)
-    text = CharArrayToString(pending)
-    last_end = 0
-    for match in MESSAGE.finditer(text):
-        Sync(terminal, match.group(1), float(match.group(2)))
-        last_end = match.end()
-    del pending[:len(text[:last_end].encode())]  # keep an incomplete message for next time
+    messages, rest = parse_signals(bytes(pending))  # the article splits on "<<" and ">>"
+    for symbol, net in messages:
+        Sync(terminal, symbol, net)
+    pending[:] = rest  # keep an incomplete message for next time
 
 
 def main() -> int:

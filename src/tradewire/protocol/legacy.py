@@ -3,9 +3,11 @@ provider" (PROTOCOL.md section 2). Pure functions over values."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 
 from tradewire.protocol.messages import Position
+from tradewire.protocol.names import is_symbol
 
 
 def net_volumes(positions: Iterable[Position]) -> dict[str, float]:
@@ -63,3 +65,30 @@ def parse_template_payload(payload: bytes) -> tuple[str, int, bytes]:
     if not symbol or not period_text.isdigit():
         raise ValueError("the template header needs a symbol and a period in minutes")
     return symbol, int(period_text), payload[2 * TEMPLATE_FIELD:]
+
+
+MAX_SIGNAL_MESSAGE = 64  # "<<" + symbol (32) + "|" + a volume, with room to spare
+
+
+def parse_signals(buffer: bytes) -> tuple[list[tuple[str, float]], bytes]:
+    """The client side of the signal stream: complete ``<<SYMBOL|NET>>`` messages in
+    ``buffer`` and the bytes to keep for the next read (an unfinished message). Garbage
+    between messages is skipped; a message that is not SYMBOL|number is dropped whole; an
+    unfinished tail longer than any message can be is dropped too (bounded memory)."""
+    found: list[tuple[str, float]] = []
+    position = 0
+    while (start := buffer.find(b"<<", position)) >= 0:
+        end = buffer.find(b">>", start + 2)
+        if end < 0:
+            tail = buffer[start:]
+            return found, tail if len(tail) <= MAX_SIGNAL_MESSAGE else b""
+        symbol, sep, net = buffer[start + 2:end].partition(b"|")
+        position = end + 2
+        try:
+            name = symbol.decode("ascii")
+            value = float(net)
+        except (UnicodeDecodeError, ValueError):
+            continue
+        if sep and is_symbol(name) and math.isfinite(value):
+            found.append((name, value))
+    return found, b"<" if buffer.endswith(b"<") else b""
