@@ -1,12 +1,14 @@
-"""Fan-out latency of a running hub: provider publish -> last subscriber received.
+"""Fan-out: 1 provider, N subscribers, the same 10-position state, across tradewire, nats-server,
+Redis pub/sub and a plain asyncio server — publish -> last subscriber received.
 
-Starts `tradewire serve` on a free port with a throwaway data directory, connects N subscribers
-as raw non-blocking sockets spread over worker processes (cheap per connection, so the load
-generator is not what gets measured), publishes S states of a realistic 10-position state one at
-a time, and reports p50/p99/max of (last subscriber's receive time - publish time), using
-CLOCK_MONOTONIC, which all processes share. Usage:
+Subscribers are raw non-blocking sockets in worker processes (a few microseconds each per
+message), so the load generator costs little per connection. The provider publishes the next
+state only when every subscriber has the previous one (closed loop), so states never queue in
+the load generator and each latency is one state's. Latencies use CLOCK_MONOTONIC, shared by all
+processes. Server CPU comes from /proc, as does the workers' CPU (to show whether the load
+generator was saturated).
 
-    .venv/bin/python benchmarks/fanout.py --subscribers 1000 --states 200
+    .venv/bin/python benchmarks/fanout.py --subscribers 100 1000 --systems tradewire nats
 """
 
 from __future__ import annotations
@@ -14,150 +16,163 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import os
 import re
 import selectors
 import socket
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
+from typing import Any
 
-PASSWORD = "bench-password"
-TRADEWIRE = str(Path(sys.executable).parent / "tradewire")
+from common import cpu_seconds, percentile, raise_fd_limit, rss_kib, stop, write_result
+from peers import Peer, start
 
-
-def state(n: int) -> bytes:
-    positions = [{"id": str(9000 + i), "symbol": sym, "side": "buy" if i % 2 else "sell",
-                  "volume": round(0.1 + 0.01 * (n % 50), 2), "price": 1.08345 + i,
-                  "sl": 0.0, "tp": 0.0, "time": 1_700_000_000_000 + i, "magic": 7,
-                  "comment": "copy"}
-                 for i, sym in enumerate(["EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "US30",
-                                          "AUDUSD", "USDCAD", "NZDUSD", "EURJPY", "GBPJPY"])]
-    frame = {"t": "state", "id": n, "ch": "bench", "ts": time.time_ns() // 1_000_000,
-             "account": {"login": "1", "currency": "USD", "balance": 1e4, "equity": 1e4,
-                         "leverage": 100, "mode": "hedging"}, "positions": positions}
-    return json.dumps(frame).encode() + b"\n"
+SYMBOLS = ["EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "US30", "AUDUSD", "USDCAD", "NZDUSD",
+           "EURJPY", "GBPJPY"]
+SEQ = re.compile(rb'"seq":(\d+)')
 
 
-def hello(user: str) -> bytes:
-    return json.dumps({"t": "hello", "v": 1, "user": user, "password": PASSWORD}).encode() + b"\n"
+def state_line(n: int, with_seq: bool) -> bytes:
+    """A realistic provider state (10 positions, ~1.4 KB), as the hub would forward it."""
+    frame: dict[str, Any] = {
+        "t": "state", "id": n, "ch": "bench", "ts": time.time_ns() // 1_000_000,
+        "account": {"login": "1", "currency": "USD", "balance": 1e4, "equity": 1e4,
+                    "leverage": 100, "mode": "hedging"},
+        "positions": [{"id": str(9000 + i), "symbol": s, "side": "buy" if i % 2 else "sell",
+                       "volume": round(0.1 + 0.01 * (n % 50), 2), "price": 1.08345 + i,
+                       "sl": 0.0, "tp": 0.0, "time": 1_700_000_000_000 + i, "magic": 7,
+                       "comment": "copy"} for i, s in enumerate(SYMBOLS)]}
+    if with_seq:
+        frame["seq"] = n  # the hub stamps seq itself; the others carry it in the payload
+    return json.dumps(frame, separators=(",", ":")).encode() + b"\n"
 
 
-def subscriber_worker(port: int, count: int, states: int, ready: mp.Queue, out: mp.Queue) -> None:
+def subscriber_worker(peer: Peer, count: int, progress: Any, ready: Any, out: Any) -> None:
+    raise_fd_limit()
     sel = selectors.DefaultSelector()
-    buffers: dict[socket.socket, bytes] = {}
-    for start in range(0, count, 100):  # in batches, below the hub's pending-login cap
-        batch = []
-        for _ in range(min(100, count - start)):
-            sock = socket.create_connection(("127.0.0.1", port))
-            sock.sendall(hello("follower") + b'{"t":"sub","id":1,"ch":"bench"}\n')
-            batch.append(sock)
+    request, marker = peer.subscribe_request(), peer.subscribed_marker()
+    tails: dict[socket.socket, bytes] = {}
+    for start_at in range(0, count, 200):
+        batch = [socket.create_connection(("127.0.0.1", peer.port))
+                 for _ in range(min(200, count - start_at))]
         for sock in batch:
-            reader = sock.makefile("rb")
-            assert b"welcome" in reader.readline()
-            assert b"ack" in reader.readline()
+            sock.sendall(request)
+        for sock in batch:
+            seen = b""
+            while marker not in seen:
+                seen += sock.recv(65536)
             sock.setblocking(False)
             sel.register(sock, selectors.EVENT_READ)
-            buffers[sock] = b""
+            tails[sock] = b""
     ready.put(count)
-    last_seen: dict[int, int] = {}  # seq -> latest receive time over this worker's sockets
-    done = 0
-    pattern = re.compile(rb'"seq":(\d+)')
-    while done < count:
-        for key, _ in sel.select(timeout=30):
+    received: dict[int, int] = {}  # seq -> latest receive time in this worker
+    counts: dict[int, int] = {}
+    while True:
+        events = sel.select(timeout=5)
+        if not events and received:
+            break  # the run is over (or stuck): report what arrived
+        for key, _ in events:
             sock = key.fileobj
             assert isinstance(sock, socket.socket)
-            data = sock.recv(1 << 20)
+            try:
+                data = sock.recv(1 << 20)
+            except BlockingIOError:
+                continue
             now = time.monotonic_ns()
             if not data:
-                raise SystemExit("hub closed a subscriber")
-            buf = buffers[sock] + data
-            *lines, buffers[sock] = buf.split(b"\n")
-            for line in lines:
-                match = pattern.search(line)
-                if match:
-                    seq = int(match.group(1))
-                    last_seen[seq] = max(last_seen.get(seq, 0), now)
-                    if seq == states:
-                        done += 1
-    out.put(last_seen)
+                sel.unregister(sock)
+                continue
+            text = tails[sock] + data
+            cut = text.rfind(b"\n") + 1
+            tails[sock] = text[cut:]
+            for match in SEQ.finditer(text, 0, cut):
+                seq = int(match.group(1))
+                received[seq] = max(received.get(seq, 0), now)
+                counts[seq] = counts.get(seq, 0) + 1
+                if counts[seq] == count:
+                    with progress.get_lock():
+                        progress.value += count
+    out.put((received, counts))
+
+
+def run_one(system: str, subscribers: int, states: int, workers: int) -> dict[str, Any]:
+    peer = start(system, subscribers)
+    try:
+        base_rss = rss_kib(peer.proc.pid)
+        ctx = mp.get_context("fork")
+        progress, ready, out = ctx.Value("q", 0), ctx.Queue(), ctx.Queue()
+        shares = [subscribers // workers + (i < subscribers % workers) for i in range(workers)]
+        procs = [ctx.Process(target=subscriber_worker, args=(peer, n, progress, ready, out))
+                 for n in shares if n]
+        for proc in procs:
+            proc.start()
+        for _ in procs:
+            ready.get(timeout=600)
+        publisher = peer.open_publisher()
+        time.sleep(0.5)
+        cpu_before = cpu_seconds(peer.proc.pid)
+        workers_before = sum(cpu_seconds(p.pid) for p in procs if p.pid)
+        sent: dict[int, int] = {}
+        started = time.monotonic()
+        timeouts = 0
+        for n in range(1, states + 1):
+            line = state_line(n, with_seq=system != "tradewire")
+            sent[n] = time.monotonic_ns()
+            peer.publish(publisher, line)
+            deadline = time.monotonic() + 10
+            while progress.value < n * subscribers:
+                if time.monotonic() > deadline:
+                    timeouts += 1
+                    break
+                time.sleep(0.0002)
+        wall = time.monotonic() - started
+        cpu = cpu_seconds(peer.proc.pid) - cpu_before
+        worker_cpu = sum(cpu_seconds(p.pid) for p in procs if p.pid) - workers_before
+        rss = rss_kib(peer.proc.pid)
+        merged: dict[int, int] = {}
+        delivered = 0
+        for _ in procs:
+            received, counts = out.get(timeout=120)
+            delivered += sum(counts.values())
+            for seq, at in received.items():
+                merged[seq] = max(merged.get(seq, 0), at)
+        for proc in procs:
+            proc.join()
+        publisher.close()
+    finally:
+        stop(peer.proc)
+    latencies = [(merged[n] - sent[n]) / 1e6 for n in sent if n in merged]
+    return {
+        "system": system, "subscribers": subscribers, "states": states,
+        "delivered": delivered, "expected": states * subscribers, "timeouts": timeouts,
+        "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99),
+        "max_ms": max(latencies) if latencies else float("nan"),
+        "cpu_s_per_1000": cpu / max(1, delivered) * 1000,
+        "rss_mib": rss / 1024, "rss_kib_per_subscriber": (rss - base_rss) / subscribers,
+        "generator_cpu_share": worker_cpu / (wall * len(procs)),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--subscribers", type=int, nargs="+", default=[100, 1000, 5000, 10000])
+    parser.add_argument("--systems", nargs="+", default=["tradewire", "nats", "redis", "asyncio"])
     parser.add_argument("--states", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--interval", type=float, default=0.01,
-                        help="seconds between publications (after each ack)")
     args = parser.parse_args()
-    data = Path(tempfile.mkdtemp(prefix="tw-bench-"))
-    env = {**os.environ, "TRADEWIRE_DATA": str(data)}
-    for user, role in (("provider", "provider"), ("follower", "follower")):
-        subprocess.run([TRADEWIRE, "user", "add", user, "--role", role, "--channel", "bench"],
-                       input=PASSWORD + "\n", text=True, env=env, check=True,
-                       capture_output=True)
-    config = data / "hub.toml"
-    config.write_text('[hub]\nhost="127.0.0.1"\nport=0\nmax_connections_per_address=20000\n'
-                      '[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n')
-    hub = subprocess.Popen([TRADEWIRE, "--log-level", "warning", "serve", "--config",
-                            str(config)], env=env, stdout=subprocess.PIPE, text=True)
-    assert hub.stdout is not None
-    port = int(re.search(r":(\d+)$", hub.stdout.readline().strip()).group(1))  # type: ignore[union-attr]
-    ready: mp.Queue = mp.Queue()
-    out: mp.Queue = mp.Queue()
-    share = [args.subscribers // args.workers + (i < args.subscribers % args.workers)
-             for i in range(args.workers)]
-    workers = [mp.Process(target=subscriber_worker, args=(port, n, args.states, ready, out))
-               for n in share if n]
-    for w in workers:
-        w.start()
-    for _ in workers:
-        ready.get(timeout=300)
-    provider = socket.create_connection(("127.0.0.1", port))
-    provider.sendall(hello("provider"))
-    reader = provider.makefile("rb")
-    reader.readline()
-    cpu_before = _cpu_seconds(hub.pid)
-    sent: dict[int, int] = {}
-    for n in range(1, args.states + 1):
-        payload = state(n)
-        sent[n] = time.monotonic_ns()
-        provider.sendall(payload)
-        reader.readline()  # the ack
-        time.sleep(args.interval)
-    cpu = _cpu_seconds(hub.pid) - cpu_before
-    merged: dict[int, int] = {}
-    for _ in workers:
-        for seq, t in out.get(timeout=120).items():
-            merged[seq] = max(merged.get(seq, 0), t)
-    for w in workers:
-        w.join()
-    rss_kib = _rss_kib(hub.pid)
-    hub.terminate()
-    hub.wait()
-    lat = sorted((merged[n] - sent[n]) / 1e6 for n in sent if n in merged)
-    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]  # noqa: E731
-    print(f"subscribers={args.subscribers} states={args.states} delivered_states={len(lat)}")
-    print(f"publish->last subscriber ms: p50={p(0.5):.2f} p99={p(0.99):.2f} max={lat[-1]:.2f} "
-          f"mean={statistics.mean(lat):.2f}")
-    print(f"hub CPU s per 1000 deliveries: {cpu / (args.states * args.subscribers) * 1000:.4f}")
-    print(f"hub RSS: {rss_kib / 1024:.1f} MiB ({rss_kib / args.subscribers:.1f} KiB/subscriber)")
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+    raise_fd_limit()
+    rows = []
+    print(f"{'system':10} {'subs':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+          f"{'CPU s/1k':>9} {'RSS MiB':>8} {'KiB/sub':>8} {'gen CPU':>8} delivered")
+    for subscribers in args.subscribers:
+        for system in args.systems:
+            row = run_one(system, subscribers, args.states, args.workers)
+            rows.append(row)
+            print(f"{system:10} {subscribers:6} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} "
+                  f"{row['max_ms']:8.2f} {row['cpu_s_per_1000']:9.4f} {row['rss_mib']:8.1f} "
+                  f"{row['rss_kib_per_subscriber']:8.1f} {row['generator_cpu_share']:8.0%} "
+                  f"{row['delivered']}/{row['expected']}", flush=True)
+    path = write_result("fanout", {"args": vars(args), "rows": rows})
+    print(f"wrote {path}")
+    print(json.dumps({"done": len(rows)}))
 
 
 if __name__ == "__main__":

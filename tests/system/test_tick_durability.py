@@ -80,6 +80,8 @@ def test_every_acknowledged_tick_survives_kill_9(tmp_path: Path) -> None:
         assert counts[0] == counts[1]  # no row stored twice
         assert counts[0] % ROWS == 0  # whole batches only: nothing half-written
         assert len(acked) <= counts[0] // ROWS <= sent
+        print(f"\nkill -9 during native ingest: {len(acked)} batches ({len(acked) * ROWS} rows) "
+              f"acknowledged, {counts[0]} rows stored after restart, acknowledged rows lost: 0")
     finally:
         restarted.send_signal(signal.SIGTERM)
         assert restarted.wait(timeout=10) == 0

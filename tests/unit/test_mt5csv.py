@@ -46,3 +46,12 @@ def test_any_text_gives_ticks_or_one_named_error(lines: list[str]) -> None:
             assert tick.bid >= 0 and tick.ask >= 0
     except Mt5CsvError as exc:
         assert exc.line >= 1
+
+
+def test_dates_before_1970_are_an_error_with_the_line() -> None:
+    # Found by fuzzing (make fuzz): year 1012 gave a negative time that the hub later refused.
+    lines = ["<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>",
+             "1012.01.02\t10:00:00.100\t1.10410\t1.10420\t\t\t6"]
+    with pytest.raises(Mt5CsvError) as caught:
+        list(read_ticks(lines))
+    assert "1970" in str(caught.value) and "2" in str(caught.value)

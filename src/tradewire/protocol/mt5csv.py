@@ -55,6 +55,8 @@ def _time_ms(date: str, clock: str, line: int) -> int:
         millis = int(frac.ljust(3, "0")[:3]) if frac else 0
     except ValueError:
         raise Mt5CsvError(line, f"bad date/time {date[:12]!r} {clock[:14]!r}") from None
+    if moment.year < 1970:  # found by fuzzing: negative times were read, then refused later
+        raise Mt5CsvError(line, f"date {date[:12]!r} is before 1970")
     return int(moment.timestamp()) * 1000 + millis
 
 
