@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples fuzzing
+	$(BIN)/ruff check src tests examples fuzzing benchmarks
 	$(BIN)/mypy --strict src examples/article
 
 test: lint

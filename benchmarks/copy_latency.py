@@ -32,14 +32,15 @@ PASSWORD = "bench-password"
 def run_one(followers: int, changes: int) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="tw-copy-"))
     env = {**os.environ, "TRADEWIRE_PASSWORD": PASSWORD, "TRADEWIRE_DATA": str(data / "hub")}
-    users = [("prov", "provider")] + [(f"f{i}", "follower") for i in range(followers)]
-    for user, role in users:
-        subprocess.run([str(BIN / "tradewire"), "user", "add", user, "--role", role,
-                        "--channel", "alpha"], input=PASSWORD + "\n", text=True, env=env,
-                       check=True, capture_output=True)
     port = free_port()
     (data / "hub.toml").write_text(f'[hub]\nhost="127.0.0.1"\nport={port}\n'
                                    '[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n')
+    users = [("prov", "provider")] + [(f"f{i}", "follower") for i in range(followers)]
+    for user, role in users:
+        subprocess.run([str(BIN / "tradewire"), "user", "add", user, "--role", role,
+                        "--channel", "alpha", "--config", str(data / "hub.toml")],
+                       input=PASSWORD + "\n", text=True, env=env, check=True,
+                       capture_output=True)
     hub = subprocess.Popen([str(BIN / "tradewire"), "--log-level", "warning", "serve",
                             "--config", str(data / "hub.toml")], env=env,
                            stdout=subprocess.DEVNULL)

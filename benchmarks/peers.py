@@ -116,16 +116,17 @@ def start(name: str, max_clients: int) -> Peer:
 
 def _start_tradewire(port: int) -> subprocess.Popen[bytes]:
     data = Path(tempfile.mkdtemp(prefix="tw-bench-"))
-    for user, role in (("provider", "provider"), ("follower", "follower")):
-        subprocess.run([str(BIN / "tradewire"), "user", "add", user, "--role", role,
-                        "--channel", "bench", "--data", str(data)], input=PASSWORD + "\n",
-                       text=True, check=True, capture_output=True)
     config = data / "hub.toml"
     # Cheap password hashing: the benchmark measures fan-out, not 10,000 logins (see
-    # connections.py for those at the real cost).
+    # connections.py for those at the real cost). Hashes keep the cost they were made with, so
+    # the users are created with this config too.
     config.write_text(f'[hub]\nhost="127.0.0.1"\nport={port}\nmax_connections_per_address=30000\n'
                       'max_pending_logins=4096\n'
                       '[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n')
+    for user, role in (("provider", "provider"), ("follower", "follower")):
+        subprocess.run([str(BIN / "tradewire"), "user", "add", user, "--role", role,
+                        "--channel", "bench", "--data", str(data), "--config", str(config)],
+                       input=PASSWORD + "\n", text=True, check=True, capture_output=True)
     return subprocess.Popen([str(BIN / "tradewire"), "--log-level", "warning", "serve",
                              "--config", str(config), "--data", str(data)],
                             stdout=subprocess.DEVNULL)

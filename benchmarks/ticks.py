@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import re
 import socket
 import sqlite3
 import subprocess
