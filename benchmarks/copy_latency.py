@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import free_port, percentile, raise_fd_limit, stop, wait_port, write_result
+from common import cpu_seconds, free_port, percentile, raise_fd_limit, stop, wait_port, write_result
 
 BIN = Path(sys.executable).parent
 PASSWORD = "bench-password"
@@ -53,6 +53,7 @@ def run_one(followers: int, changes: int) -> dict[str, Any]:
              for i in range(followers)]
     try:
         asyncio.run(provide(port, data, changes, followers))
+        follower_cpu = sum(cpu_seconds(proc.pid) for proc in procs)
     finally:
         for proc in procs:
             proc.terminate()
@@ -69,7 +70,8 @@ def run_one(followers: int, changes: int) -> dict[str, Any]:
                     latencies.append(float(entry["latency_ms"]))
     return {"followers": followers, "fills": len(latencies),
             "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99),
-            "max_ms": max(latencies) if latencies else float("nan")}
+            "max_ms": max(latencies) if latencies else float("nan"),
+            "follower_cpu_ms_per_fill": follower_cpu * 1000 / max(1, len(latencies))}
 
 
 async def provide(port: int, data: Path, changes: int, followers: int) -> None:
