@@ -58,6 +58,10 @@ async def test_refusals_store_nothing(start_hub: HubFactory, data_dir: Path) -> 
     assert (await alice.recv())["t"] == "pong"
     alice.send(put_frame("../etc/passwd", b"x", 4))
     assert (await alice.recv())["code"] == "bad_frame"
+    alice.send(put_frame("..", b"x", 41))
+    assert (await alice.recv())["code"] == "bad_frame"
+    alice.send({"t": "ping", "id": 42})
+    assert (await alice.recv())["t"] == "pong"
     alice.send(put_frame("nul", b"x", 5, **{"k\u0000": "v"}))
     assert (await alice.recv())["code"] == "bad_frame"
     alice.send(put_frame("mine", b"a", 6))

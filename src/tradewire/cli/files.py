@@ -100,7 +100,10 @@ def get(name: str, version: int | None, output: Path | None, **connection: Any) 
     if hashlib.sha256(found.data).hexdigest() != found.sha256:
         fail(f"{name} v{found.version}: the SHA-256 does not match; nothing written")
     target = output or Path(name)
-    target.write_bytes(found.data)
+    try:
+        target.write_bytes(found.data)
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc.strerror}")
     console.print(f"wrote {target} ({name} version {found.version}, {len(found.data)} bytes)",
                   highlight=False)
 

@@ -136,8 +136,8 @@ MAX_META_TEXT = 256
 
 def file_problem(name: str, meta: dict[str, MetaValue]) -> str | None:
     """What is wrong with a file name or its metadata, or ``None``."""
-    if not is_channel(name):
-        return "file name must match [A-Za-z0-9_.-]{1,64}"
+    if not is_channel(name) or name.strip(".") == "":
+        return "file name must match [A-Za-z0-9_.-]{1,64} and not be only dots"
     if len(meta) > MAX_META_KEYS:
         return f"meta: at most {MAX_META_KEYS} keys"
     for key, value in meta.items():
