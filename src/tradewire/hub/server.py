@@ -70,6 +70,7 @@ class Hub:
         self._stopping = False
         self._stopped = asyncio.Event()
         self._all_gone = asyncio.Event()  # set when stopping and the last connection is gone
+        self.template: TemplateListener | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -79,6 +80,7 @@ class Hub:
         self.db = await loop.run_in_executor(None, StateDB, self.data_dir)
         self.writer = BatchWriter(self.db)
         self.auth = Authenticator(self.config, self.db, self.writer, self.clock)
+        self.files = FileService(self)  # before listening: a file frame may come at once
         self.channels.load(await self.writer.call(self.db.load_states))
         self.auth.bans.load(await self.writer.call(self.db.load_bans))
         hub = self.config.hub
@@ -112,8 +114,6 @@ class Hub:
             self.article_signal = ArticleSignalListener(self.config.listeners.signal,
                                                         self.channels)
             self.addresses.append(await self.article_signal.start())
-        self.files = FileService(self)
-        self.template: TemplateListener | None = None
         if listeners.template.enabled:
             self.template = TemplateListener(listeners.template, self.files, self.spawn)
             self.addresses.append(await self.template.start())
