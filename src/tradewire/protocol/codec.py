@@ -8,7 +8,8 @@ echo as ``re``.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -31,6 +32,7 @@ from tradewire.protocol.messages import (
 from tradewire.protocol.names import is_channel, is_finite, is_symbol
 
 MAX_POSITIONS = 1000
+T = TypeVar("T")
 TOO_DEEP = "JSON nested too deeply"
 NOT_UTF8 = "not valid UTF-8"
 
@@ -68,13 +70,9 @@ def decode_client_frame(line: bytes) -> ClientFrame:
     rules of PROTOCOL.md 1.1).
     """
     try:
-        frame = _client_decoder.decode(line)
+        frame = _guarded(_client_decoder.decode, line)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise _classify(line, exc) from None
-    except RecursionError:  # "[[[[..." inside a free-form field
-        raise FrameError("bad_frame", TOO_DEEP) from None
-    except UnicodeDecodeError:  # msgspec raises it for bad bytes inside a string
-        raise FrameError("bad_frame", NOT_UTF8) from None
     if isinstance(frame, Sub | Unsub) and (frame.ch is None) == (frame.ticks is None):
         raise FrameError("bad_frame", f'{frame.__class__.__name__.lower()}: give "ch" or '
                          '"ticks", not both', frame.id)
@@ -95,9 +93,16 @@ def decode_client_frame(line: bytes) -> ClientFrame:
 def decode_server_frame(line: bytes) -> ServerFrame:
     """Decode one line from the hub (client side). Raises :class:`FrameError` (``bad_frame``)."""
     try:
-        return _server_decoder.decode(line)
+        return _guarded(_server_decoder.decode, line)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise FrameError("bad_frame", str(exc)) from None
+
+
+def _guarded(decode: Callable[[bytes], T], line: bytes) -> T:
+    """``decode(line)``, with the two failures msgspec reports outside its own errors turned
+    into ``bad_frame``: deep nesting in a free-form field, and bad UTF-8 inside a string."""
+    try:
+        return decode(line)
     except RecursionError:
         raise FrameError("bad_frame", TOO_DEEP) from None
     except UnicodeDecodeError:
@@ -106,13 +111,11 @@ def decode_server_frame(line: bytes) -> ServerFrame:
 
 def _classify(line: bytes, exc: Exception) -> FrameError:
     try:
-        env = _envelope_decoder.decode(line)
+        env = _guarded(_envelope_decoder.decode, line)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return FrameError("bad_frame", "expected one UTF-8 JSON object per line")
-    except RecursionError:
-        return FrameError("bad_frame", TOO_DEEP)
-    except UnicodeDecodeError:
-        return FrameError("bad_frame", NOT_UTF8)
+    except FrameError as problem:
+        return problem
     re = env.id if _echoable(env.id) else None
     if env.t is None:
         return FrameError("bad_frame", 'missing "t"', re)
