@@ -84,3 +84,17 @@ def stop(proc: subprocess.Popen[Any]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def build_c(name: str) -> Path | None:
+    """Compile ``benchmarks/NAME.c`` (load generators cheaper than Python); None without cc."""
+    source = Path(__file__).parent / f"{name}.c"
+    binary = source.with_suffix("")
+    if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
+        return binary
+    done = subprocess.run(["cc", "-O2", "-o", str(binary), str(source)], capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        print(f"cannot build {source.name} ({done.stderr.strip()[:80]}); using Python")
+        return None
+    return binary

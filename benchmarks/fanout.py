@@ -21,10 +21,9 @@ import selectors
 import socket
 import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
-from common import cpu_seconds, percentile, raise_fd_limit, rss_kib, stop, write_result
+from common import build_c, cpu_seconds, percentile, raise_fd_limit, rss_kib, stop, write_result
 from peers import Peer, start
 
 END = b"]}\n"
@@ -98,25 +97,12 @@ def subscriber_worker(peer: Peer, count: int, progress: Any, ready: Any, out: An
     out.put((received, counts))
 
 
-C_GENERATOR = Path(__file__).parent / "subscriber"
-
-
-def build_c_generator() -> bool:
-    """Compile subscriber.c (a C epoll subscriber, ~10x cheaper per delivery than Python)."""
-    source = C_GENERATOR.with_suffix(".c")
-    if C_GENERATOR.exists() and C_GENERATOR.stat().st_mtime >= source.stat().st_mtime:
-        return True
-    done = subprocess.run(["cc", "-O2", "-o", str(C_GENERATOR), str(source)],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        print(f"no C compiler ({done.stderr.strip()[:80]}); using Python subscribers")
-    return done.returncode == 0
-
-
 def run_one_c(peer: Peer, subscribers: int, states: int, workers: int) -> dict[str, Any]:
     """The same measurement with C subscriber processes; they report progress on stdout."""
     shares = [subscribers // workers + (i < subscribers % workers) for i in range(workers)]
-    procs = [subprocess.Popen([str(C_GENERATOR), str(peer.port), str(n),
+    generator = build_c("subscriber")
+    assert generator is not None
+    procs = [subprocess.Popen([str(generator), str(peer.port), str(n),
                                peer.subscribe_request().hex(),
                                peer.subscribed_marker().decode(), str(states),
                                *([b'{"t":"pong"}\n'.hex()] if peer.name == "tradewire" else [])],
@@ -160,7 +146,7 @@ def run_one_c(peer: Peer, subscribers: int, states: int, workers: int) -> dict[s
 
 def run_one(system: str, subscribers: int, states: int, workers: int) -> dict[str, Any]:
     peer = start(system, subscribers)
-    if build_c_generator():
+    if build_c("subscriber") is not None:
         try:
             base_rss = rss_kib(peer.proc.pid)
             m = run_one_c(peer, subscribers, states, workers)
