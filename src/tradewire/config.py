@@ -7,6 +7,7 @@ A bad key or value raises :class:`ConfigError` whose message names the key, e.g.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
+from tradewire.allowlist import AllowEntry
 from tradewire.exceptions import ConfigError
 from tradewire.protocol.names import is_channel
 
@@ -264,6 +266,11 @@ def _check(config: Config, source: str) -> None:
         raise ConfigError(f"{source}: ban.max_duration_s: must be >= ban.duration_s")
 
 
+def secret(password: str, password_env: str) -> str:
+    """A password from the environment variable named by ``*_env`` if set, else the literal."""
+    return os.environ.get(password_env, "") if password_env else password
+
+
 def file_limit(config: Config) -> int:
     """The largest file the hub stores: ``files.max_bytes`` or what base64 fits in a frame."""
     fits = (config.hub.max_frame_bytes - 1024) * 3 // 4
@@ -271,8 +278,6 @@ def file_limit(config: Config) -> int:
 
 
 def _check_mql5(settings: Mql5Settings, source: str) -> None:
-    from tradewire.mql5.allow import AllowEntry  # the parser lives with its only user
-
     for index, entry in enumerate(settings.allow):
         try:
             AllowEntry.parse(entry)

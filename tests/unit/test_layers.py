@@ -19,7 +19,18 @@ FORBIDDEN = {
     "clients": {"cli", "web", "hub"},
     "copy": {"brokers", "store", "hub", "clients", "cli", "demo", "ticks", "mql5", "web"},
     "brokers": {"hub", "clients", "cli", "demo", "web"},
+    "mql5": {"hub", "clients", "cli", "demo", "store", "brokers", "copy", "ticks", "web"},
 }
+
+
+def test_base_modules_import_no_layer() -> None:
+    """config, allowlist, model, clock, exceptions sit below every package."""
+    packages = {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    for base in ("config", "allowlist", "model", "clock", "exceptions"):
+        for name in imports(ROOT / f"{base}.py"):
+            parts = name.split(".")
+            if parts[0] == "tradewire" and len(parts) > 1:
+                assert parts[1] not in packages - {"protocol"}, f"{base}.py imports {name}"
 
 
 def imports(path: Path) -> set[str]:

@@ -216,13 +216,6 @@ class Hub:
         finally:
             store.close()
 
-    def sweep(self) -> None:
-        """Apply every connection's timers once (the sweeper calls this periodically)."""
-        now = self.clock.monotonic()
-        for conn in list(self.connections):
-            conn.tick(now)
-        self.auth.bans.prune()
-
     # ---- admission ------------------------------------------------------------------------------
 
     def admit(self, conn: Connection) -> bytes | None:

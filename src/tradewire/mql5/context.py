@@ -10,9 +10,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tradewire.allowlist import AllowList
 from tradewire.clock import Clock, SystemClock
 from tradewire.config import Mql5Settings, load_config
-from tradewire.mql5.allow import AllowList
 from tradewire.mql5.ftp import send_ftp
 from tradewire.mql5.mail import Mailer
 from tradewire.mql5.notify import Notifier

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import ftplib
-import os
 from pathlib import Path
 
-from tradewire.config import FtpSettings
+from tradewire.config import FtpSettings, secret
 from tradewire.exceptions import Mql5Error
 from tradewire.mql5.errors import (
     ERR_FTP_CHANGEDIR,
@@ -15,11 +14,6 @@ from tradewire.mql5.errors import (
     ERR_FTP_NOLOGIN,
     ERR_FTP_NOSERVER,
 )
-
-
-def secret(password: str, password_env: str) -> str:
-    """The password from the environment variable named in the config, else the literal."""
-    return os.environ.get(password_env, "") if password_env else password
 
 
 def files_path(files_dir: Path, filename: str) -> Path:

@@ -16,10 +16,9 @@ import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from tradewire.config import SmtpSettings
+from tradewire.config import SmtpSettings, secret
 from tradewire.exceptions import Mql5Error
 from tradewire.mql5.errors import ERR_MAIL_SEND_FAILED
-from tradewire.mql5.ftp import secret
 
 log = logging.getLogger(__name__)
 

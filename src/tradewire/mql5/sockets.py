@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 from typing import cast
 
+from tradewire.allowlist import AllowList
 from tradewire.exceptions import Mql5Error
-from tradewire.mql5.allow import AllowList
 from tradewire.mql5.errors import (
     ERR_NETSOCKET_CANNOT_CONNECT,
     ERR_NETSOCKET_INVALIDHANDLE,

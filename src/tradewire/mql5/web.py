@@ -13,8 +13,8 @@ import time
 from typing import TYPE_CHECKING
 
 from tradewire import __version__
+from tradewire.allowlist import AllowList
 from tradewire.exceptions import Mql5Error
-from tradewire.mql5.allow import AllowList
 from tradewire.mql5.errors import ERR_WEBREQUEST_INVALID_ADDRESS, ERR_WEBREQUEST_TIMEOUT
 
 if TYPE_CHECKING:

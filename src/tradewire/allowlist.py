@@ -1,4 +1,5 @@
-"""The user's allow-list for ``SocketConnect`` and ``WebRequest`` (``[mql5] allow``).
+"""The user's allow-list for ``SocketConnect`` and ``WebRequest`` (``[mql5] allow``); shared by
+the config check and ``tradewire.mql5``, so it sits below both.
 
 Entries, as in the terminal's settings:
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tradewire.allowlist import AllowList
 from tradewire.exceptions import Mql5Error
-from tradewire.mql5.allow import AllowList
 
 
 def allowed_socket(entries: list[str], host: str, port: int) -> bool:
