@@ -1,11 +1,13 @@
 """Fan-out: 1 provider, N subscribers, the same 10-position state, across tradewire, nats-server,
 Redis pub/sub and a plain asyncio server — publish -> last subscriber received.
 
-Subscribers are raw non-blocking sockets in worker processes (a few microseconds each per
-message), so the load generator costs little per connection. The provider publishes the next
+Subscribers are the C epoll program ``subscriber.c`` in worker processes (it counts state ends
+without parsing), so the load generator costs little per delivery; without a C compiler, Python
+worker processes with raw non-blocking sockets stand in (slower: they set the pace from about
+1,000 subscribers). The provider publishes the next
 state only when every subscriber has the previous one (closed loop), so states never queue in
 the load generator and each latency is one state's. Latencies use CLOCK_MONOTONIC, shared by all
-processes. Server CPU comes from /proc, as does the workers' CPU (to show whether the load
+processes. Server CPU comes from /proc, as does the workers' CPU (``gen CPU``: whether the load
 generator was saturated).
 
     .venv/bin/python benchmarks/fanout.py --subscribers 100 1000 --systems tradewire nats

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tradewire.mql5 import (
     ERR_NETSOCKET_IO_ERROR,
+    INVALID_HANDLE,
     CharArrayToString,
     GetLastError,
     NetworkContext,
@@ -28,8 +29,6 @@ from tradewire.mql5 import (
     current_context,
     use_context,
 )
-
-INVALID_HANDLE = -1
 
 
 def OnStart(server: str, port: int, name: str) -> int:

@@ -53,6 +53,7 @@ async def test_dropped_and_reset_connections(proxied: tuple[Rig, FaultProxy],
     await trade(rig, 20, seed=59)
     await rig.converged(timeout=30)
     await assert_no_duplicates(rig)
+    print(f"\n{fault}: {reconnects(rig)} reconnects over 3 faults x {len(rig.copiers)} followers")
     assert reconnects(rig) >= 3 * len(rig.copiers)
 
 

@@ -15,6 +15,7 @@ from tests.conftest import PASSWORD, HubFactory, Raw, logged_in, state_frame
 from tradewire.hub.server import Hub
 from tradewire.store.db import StateDB
 from tradewire.store.files import list_files_op
+from tradewire.ticks.store import SqliteTickStore
 
 
 def stored_states(data_dir: Path) -> list[tuple[str, int]]:
@@ -104,7 +105,12 @@ async def test_hostile_frames_get_a_clear_error_and_store_nothing(
     assert (await raw.recv()) == {"t": "pong", "re": 7}
     await hub.writer.flush()
     assert stored_states(data_dir) == []
-    assert hub.ticks.writer is not None
+    await hub.stop()  # flushes the tick writer: nothing of a refused ticks frame may be there
+    store = SqliteTickStore(data_dir, readonly=True)
+    try:
+        assert store.symbol_stats() == []
+    finally:
+        store.close()
 
 
 async def test_authorization(start_hub: HubFactory, data_dir: Path) -> None:

@@ -7,6 +7,7 @@
 """
 
 from tradewire.mql5.api import (
+    INVALID_HANDLE,
     MAX_READ,
     SOCKET_DEFAULT,
     GetLastError,
@@ -40,7 +41,8 @@ from tradewire.mql5.errors import error_code
 from tradewire.mql5.strings import CharArrayToString, StringToCharArray
 
 __all__ = [
-    "MAX_READ", "SOCKET_DEFAULT", "CharArrayToString", "GetLastError", "NetworkContext",
+    "INVALID_HANDLE", "MAX_READ", "SOCKET_DEFAULT", "CharArrayToString", "GetLastError",
+    "NetworkContext",
     "ResetLastError", "SendFTP", "SendMail", "SendNotification", "SocketClose",
     "SocketConnect", "SocketCreate", "SocketIsConnected", "SocketIsReadable",
     "SocketIsWritable", "SocketRead", "SocketSend", "SocketTimeouts", "SocketTlsCertificate",

@@ -24,6 +24,7 @@ from tradewire.mql5.web import parse_headers
 log = logging.getLogger("tradewire.mql5")
 
 SOCKET_DEFAULT = 0
+INVALID_HANDLE = -1  # what SocketCreate returns on failure
 MAX_READ = 2_147_483_647
 T = TypeVar("T")
 Bytes = bytes | bytearray | memoryview
