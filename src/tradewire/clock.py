@@ -56,3 +56,8 @@ class ManualClock:
 def now_ms(clock: Clock) -> int:
     """Wall-clock time in integer Unix milliseconds, the wire's unit."""
     return int(clock.time() * 1000)
+
+
+def format_ms(stamp_ms: int) -> str:
+    """A wall-clock stamp for people: ``2026-11-25 16:45:22 UTC``."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(stamp_ms / 1000))

@@ -29,8 +29,10 @@ class _Section(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
 
 
 class HubSettings(_Section, frozen=True):
-    host: str = "0.0.0.0"
+    # Loopback unless told otherwise; another address without TLS needs allow_plaintext.
+    host: str = "127.0.0.1"
     port: Port = 7400
+    allow_plaintext: bool = False
     max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024, le=16 * 1024 * 1024)] = 65_536
     auth_timeout_s: Positive = 10.0
     heartbeat_s: Positive = 15.0
@@ -70,6 +72,16 @@ class BanSettings(_Section, frozen=True):
     name_throttle_after: Count = 10
     name_delay_s: Positive = 0.25
     name_max_delay_s: Positive = 5.0
+    # Failures are counted and bans made per source: an IPv4 address (/32) or an IPv6 /64.
+    ipv4_prefix: Annotated[int, msgspec.Meta(ge=8, le=32)] = 32
+    ipv6_prefix: Annotated[int, msgspec.Meta(ge=16, le=128)] = 64
+
+
+class AuditSettings(_Section, frozen=True):
+    """``[audit]``: how much of the audit log is kept (older rows are deleted hourly)."""
+
+    max_age_days: Positive = 365.0
+    max_rows: Annotated[int, msgspec.Meta(ge=1000)] = 1_000_000
 
 
 class AuthSettings(_Section, frozen=True):
@@ -186,6 +198,7 @@ class Config(_Section, frozen=True):
     tls: TlsSettings = TlsSettings()
     ban: BanSettings = BanSettings()
     auth: AuthSettings = AuthSettings()
+    audit: AuditSettings = AuditSettings()
 
 
 _AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
@@ -264,6 +277,20 @@ def _check(config: Config, source: str) -> None:
                           f"hub.max_frame_bytes to at least {limit * 4 // 3 + 1024}")
     if config.ban.max_duration_s < config.ban.duration_s:
         raise ConfigError(f"{source}: ban.max_duration_s: must be >= ban.duration_s")
+
+
+def plaintext_problem(config: Config) -> str | None:
+    """Why listening as configured would send passwords in clear, or ``None``."""
+    host = config.hub.host
+    if config.tls.enabled or host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name or "" (every address): it may be reachable from anywhere
+    return (f"hub.host {host!r} is not a loopback address and TLS is off, so passwords would "
+            "cross the network in clear: set [tls] cert and key, or hub.allow_plaintext = true")
 
 
 def secret(password: str, password_env: str) -> str:

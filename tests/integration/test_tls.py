@@ -42,7 +42,7 @@ async def test_login_and_ping_over_tls(start_hub: HubFactory, ca: trustme.CA,
 async def test_tls_below_1_2_is_refused(start_hub: HubFactory, ca: trustme.CA,
                                         tls_settings: TlsSettings) -> None:
     hub = await start_hub(make_config(tls=tls_settings))
-    server_context = hub._tls_context()
+    server_context = hub.tls_context
     assert server_context is not None
     assert server_context.minimum_version == ssl.TLSVersion.TLSv1_2
     context = ssl.create_default_context()

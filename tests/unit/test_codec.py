@@ -122,7 +122,8 @@ def test_server_frames_encode_without_empty_optionals() -> None:
 def test_error_codes_are_the_documented_ones() -> None:
     assert {"bad_frame", "frame_too_large", "auth_failed", "auth_timeout", "banned",
             "unsupported_version", "forbidden", "not_found", "invalid_state", "invalid_ticks",
-            "rate_limited", "server_busy", "internal", "file_too_large"} == ERROR_CODES
+            "rate_limited", "server_busy", "internal", "file_too_large", "channel_busy",
+            "revoked"} == ERROR_CODES
 
 
 @given(st.binary(max_size=512))

@@ -62,3 +62,10 @@ def test_file_errors_are_clear(tmp_path: Path) -> None:
     good.write_text('[hub]\nport = 7500\n[ban]\nexempt = ["127.0.0.1"]\n')
     config = load_config(good)
     assert config.hub.port == 7500 and config.ban.exempt == ["127.0.0.1"]
+
+
+def test_ban_prefixes_are_validated() -> None:
+    from tradewire.config import parse_config
+
+    with pytest.raises(ConfigError, match="ban.ipv6_prefix"):
+        parse_config({"ban": {"ipv6_prefix": 200}})

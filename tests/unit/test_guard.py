@@ -91,3 +91,36 @@ def test_name_throttle_delays_but_never_refuses_and_decays() -> None:
         throttle.record_failure("alice")
     throttle.record_success("alice")
     assert throttle.delay_for("alice") == 0
+
+
+def test_ipv6_sources_are_counted_and_banned_per_64() -> None:
+    book = BanBook(SETTINGS, ManualClock())
+    for n in range(1, 6):  # five addresses of one /64
+        ban = book.record_failure(f"2001:db8:1:2::{n}")
+    assert ban is not None and ban.address == "2001:db8:1:2::/64"
+    assert book.retry_after("2001:db8:1:2:ffff::1") is not None  # the whole /64
+    assert book.retry_after("2001:db8:1:3::1") is None  # the next /64 is not
+    assert book.key("::ffff:10.0.0.1") == "10.0.0.1"  # IPv4-mapped counts as IPv4
+
+
+def test_prefix_lengths_are_settings() -> None:
+    wide = BanSettings(ipv4_prefix=24, ipv6_prefix=48)
+    book = BanBook(wide, ManualClock())
+    assert book.key("10.1.2.3") == "10.1.2.0/24"
+    assert book.key("2001:db8:1:2::1") == "2001:db8:1::/48"
+
+
+def test_checks_left_counts_failures_and_bans() -> None:
+    book = BanBook(SETTINGS, ManualClock())
+    assert book.checks_left("10.0.0.1") == 5
+    fail_n(book, "10.0.0.1", 3)
+    assert book.checks_left("10.0.0.1") == 2
+    fail_n(book, "10.0.0.1", 2)
+    assert book.checks_left("10.0.0.1") == 0  # banned
+
+
+def test_the_name_throttle_is_capped_after_thousands_of_failures() -> None:
+    throttle = NameThrottle(SETTINGS, ManualClock())
+    for _ in range(5000):  # 2 ** 5000 overflows a float; the exponent is capped
+        throttle.record_failure("bob")
+    assert throttle.delay_for("bob") == SETTINGS.name_max_delay_s

@@ -1,14 +1,24 @@
-"""Logins: ban check, per-name throttle, argon2 verification on bounded worker threads.
+"""Logins: per-name throttle, per-source check budget, argon2 verification on worker threads.
 
-The event loop never hashes: checks run on ``auth_workers`` threads, and at most
-``max_pending_logins`` may wait for one; beyond that :meth:`Authenticator.login` raises
-``FrameError("server_busy")`` instead of queueing without bound.
+The order of a login, each step bounded:
+
+1. the per-name throttle's delay (it holds no shared slot, so a name under attack slows only
+   the logins of that name);
+2. the source's *check budget*: the ban book is consulted right before each password check,
+   and checks in flight count against ``ban.max_failures``, so one source gets at most that
+   many checks per window however many connections it opens at once. Extra logins from the
+   source wait for a running check to finish, then see its outcome (a ban, usually);
+3. one of ``max_pending_logins`` global slots (``server_busy`` beyond), held only while the
+   password is checked on one of ``auth_workers`` threads. The event loop never hashes.
+
+A check that has started always completes and is counted, even if its connection is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from concurrent.futures import ThreadPoolExecutor
 
 from tradewire.clock import Clock, now_ms
@@ -20,6 +30,8 @@ from tradewire.store.passwords import Passwords
 from tradewire.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
+
+AUDIT_NAME_CHARS = 64  # longer attempted names are cut in the audit log (valid ones are <= 64)
 
 
 class Authenticator:
@@ -34,7 +46,9 @@ class Authenticator:
         self._pool = ThreadPoolExecutor(config.hub.auth_workers, thread_name_prefix="tw-auth")
         self.bans = BanBook(config.ban, clock)
         self.throttle = NameThrottle(config.ban, clock)
-        self.pending = 0
+        self.pending = 0  # logins holding a global slot (waiting for or in a check)
+        self._in_flight: dict[str, int] = {}  # source -> checks running
+        self._turns: dict[str, asyncio.Event] = {}  # source -> set when one of them ends
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -42,36 +56,70 @@ class Authenticator:
     async def login(self, name: str, password: str, address: str) -> UserRecord | None:
         """The user when ``password`` is right, else ``None`` (failure counted, maybe a ban).
 
-        Raises ``FrameError("server_busy")`` when too many logins are already waiting.
+        Raises ``FrameError`` with ``banned`` (the source used its budget) or ``server_busy``.
+        Cancelling it before the check starts costs nothing; after, the check still counts.
         """
+        delay = self.throttle.delay_for(name)
+        if delay:
+            await asyncio.sleep(delay)
+        source = self.bans.key(address)
+        while (left := self.bans.checks_left(address)) <= self._in_flight.get(source, 0):
+            if left <= 0:
+                self._writer.submit(StateDB.audit_op(now_ms(self._clock), "refused", None,
+                                                     address, "banned"))
+                retry_after = self.bans.retry_after(address) or self._config.ban.duration_s
+                raise FrameError("banned", "too many failed logins from your address",
+                                 retry_after_s=max(1, math.ceil(retry_after)))
+            # All of this source's checks are in flight: wait for one to end, then look again.
+            await self._turns.setdefault(source, asyncio.Event()).wait()
         if self.pending >= self._config.hub.max_pending_logins:
+            self._writer.submit(StateDB.audit_op(now_ms(self._clock), "refused", None, address,
+                                                 "server_busy: logins pending"))
             raise FrameError("server_busy", "too many logins in progress; retry in a moment")
         self.pending += 1
+        self._in_flight[source] = self._in_flight.get(source, 0) + 1
+        check = asyncio.ensure_future(self._check_and_count(name, password, address, source))
+        return await asyncio.shield(check)
+
+    async def _check_and_count(self, name: str, password: str, address: str,
+                               source: str) -> UserRecord | None:
         try:
-            delay = self.throttle.delay_for(name)
-            if delay:
-                await asyncio.sleep(delay)
             loop = asyncio.get_running_loop()
             user = await loop.run_in_executor(self._pool, self._check, name, password)
+            self._count(user, name, address)
+            return user
         finally:
             self.pending -= 1
+            left = self._in_flight[source] - 1
+            if left:
+                self._in_flight[source] = left
+            else:
+                del self._in_flight[source]
+            turn = self._turns.pop(source, None)
+            if turn is not None:
+                turn.set()  # every waiter of this source looks again
+
+    def _count(self, user: UserRecord | None, name: str, address: str) -> None:
         stamp = now_ms(self._clock)
         if user is not None:
             self.bans.record_success(address)
             self.throttle.record_success(name)
             self._writer.submit(StateDB.audit_op(stamp, "login", name, address, None))
-            return user
+            return
         self.throttle.record_failure(name)
         ban = self.bans.record_failure(address)
-        # The audit names the attempted user but never the password.
-        self._writer.submit(StateDB.audit_op(stamp, "login_failed", name, address, None))
+        # The audit names the attempted user (cut short) but never the password.
+        self._writer.submit(StateDB.audit_op(stamp, "login_failed", name[:AUDIT_NAME_CHARS],
+                                             address, None))
         if ban is not None:
-            log.warning("banning %s until %d ms (offense %d)", address, ban.until_ms,
+            log.warning("banning %s until %d ms (offense %d)", ban.address, ban.until_ms,
                         ban.offenses)
             self._writer.submit(StateDB.put_ban_op(ban, stamp))
-        return None
 
     def _check(self, name: str, password: str) -> UserRecord | None:  # on a worker thread
         user = self._db.get_user(name)
+        if user is not None and user.disabled:
+            user = None  # still hashed, so timing does not tell disabled users apart
         ok = self._passwords.verify(user.hash if user else None, password)
         return user if ok else None
+

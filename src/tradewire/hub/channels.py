@@ -18,15 +18,46 @@ class Subscriber(Protocol):
 
 
 class Channel:
-    """One channel: the last sequence number given out and the last state stored."""
+    """One channel: the last sequence number given out, the last state stored, and its one
+    live publisher."""
 
-    __slots__ = ("latest", "name", "seq", "subscribers")
+    __slots__ = ("latest", "name", "publisher", "publisher_key", "publisher_since_ms", "seq",
+                 "subscribers")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.seq = 0  # last sequence number stamped (stored or not yet)
         self.latest: bytes | None = None  # last state durably stored, encoded, with newline
         self.subscribers: set[Subscriber] = set()
+        self.publisher: object | None = None  # the session publishing, while it lives
+        self.publisher_key: tuple[str, str] = ("", "")  # its (user, account login)
+        self.publisher_since_ms = 0
+
+    def claim(self, session: object, key: tuple[str, str], takeover: bool,
+              now_ms: int) -> str | None:
+        """May ``session`` publish here? ``"busy"`` if not; otherwise it is the publisher from
+        now on, and the answer says how: ``None`` (it was, or nobody was), ``"reconnect"`` or
+        ``"takeover"`` (it replaced another live session).
+
+        The same user with the same account login always takes over: that is a reconnect
+        (the old connection may not have timed out yet) and publishes the same account.
+        """
+        if self.publisher is None or self.publisher is session:
+            outcome = None
+        elif key == self.publisher_key:
+            outcome = "reconnect"
+        elif takeover:
+            outcome = "takeover"
+        else:
+            return "busy"
+        if self.publisher is not session:
+            self.publisher, self.publisher_key, self.publisher_since_ms = session, key, now_ms
+        return outcome
+
+    def release(self, session: object) -> None:
+        """``session`` is gone or may no longer publish here."""
+        if self.publisher is session:
+            self.publisher = None
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -70,3 +101,6 @@ class ChannelRegistry:
 
     def __len__(self) -> int:
         return len(self._channels)
+
+    def published_by(self, session: object) -> list[Channel]:
+        return [c for c in self._channels.values() if c.publisher is session]

@@ -14,7 +14,9 @@ import logging
 import secrets
 from typing import TYPE_CHECKING, Any, cast
 
+from tradewire.clock import now_ms
 from tradewire.exceptions import FrameError, FrameTooLarge
+from tradewire.hub.revocation import kick, list_sessions
 from tradewire.protocol.codec import decode_client_frame, encode, error_line
 from tradewire.protocol.framing import LineFramer
 from tradewire.protocol.messages import (
@@ -24,10 +26,12 @@ from tradewire.protocol.messages import (
     FileList,
     FilePut,
     Hello,
+    Kick,
     Ping,
     Pong,
     PublishState,
     PublishTicks,
+    Sessions,
     Sub,
     TicksUpdate,
     Unsub,
@@ -56,8 +60,13 @@ class Connection(asyncio.Protocol):
         self.framer = LineFramer(hub.config.hub.max_frame_bytes)
         self.transport: asyncio.Transport | None = None
         self.address = "unknown"
+        self.source = "unknown"  # the address as bans and per-address limits count it
         self.user: UserRecord | None = None
         self.session_id = ""
+        self.agent = ""
+        self.since_ms = 0  # wall clock of the login
+        self.end_reason = "closed by the client"
+        self._login_task: asyncio.Task[None] | None = None
         self.subscriptions: set[str] = set()
         self.conflated: dict[str, bytes] = {}
         self.tick_symbols: set[str] = set()
@@ -70,18 +79,40 @@ class Connection(asyncio.Protocol):
 
     # ---- asyncio callbacks -------------------------------------------------------------------
 
+    def admit(self, address: str) -> bytes | None:
+        """Count this connection from ``address`` (at TCP accept, before any TLS handshake),
+        or return the line that refuses it."""
+        self.address = address
+        self.source = self.hub.auth.bans.key(address)
+        self.opened_at = self.last_rx = self.hub.clock.monotonic()
+        refusal = self.hub.admit(self)
+        self.registered = refusal is None
+        return refusal
+
+    def start_handshake(self) -> None:
+        """The listener speaks TLS: the loop's handshake runs before connection_made."""
+        self.machine.handle(SessionEvent.TLS)
+
+    def handshake_failed(self) -> None:
+        if self.machine.state is not S.CLOSED:
+            self.machine.handle(SessionEvent.TRANSPORT_CLOSED)
+        if self.registered:
+            self.registered = False
+            self.hub.forget(self)
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport, but they implement it.
         transport = cast(asyncio.Transport, transport)
         self.transport = transport
-        peer = transport.get_extra_info("peername")
-        self.address = str(peer[0]) if peer else "unknown"
-        self.opened_at = self.last_rx = self.hub.clock.monotonic()
-        refusal = self.hub.admit(self)
-        if refusal is not None:
-            self.close(refusal)
-            return
-        self.registered = True
+        if self.machine.state is S.HANDSHAKING:
+            self.machine.handle(SessionEvent.TLS_OK)
+            self.opened_at = self.last_rx = self.hub.clock.monotonic()  # login time from here
+        elif not self.registered:  # plain TCP: counted now, at accept
+            peer = transport.get_extra_info("peername")
+            refusal = self.admit(str(peer[0]) if peer else "unknown")
+            if refusal is not None:
+                self.close(refusal)
+                return
         transport.set_write_buffer_limits(high=self.hub.config.hub.write_buffer_bytes)
 
     def data_received(self, data: bytes) -> None:
@@ -101,6 +132,8 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.machine.state is not S.CLOSED:
             self.machine.handle(SessionEvent.TRANSPORT_CLOSED)
+        if self._login_task is not None:
+            self._login_task.cancel()  # a check already running still completes and counts
         if self.registered:
             self.registered = False
             self.hub.forget(self)
@@ -153,6 +186,7 @@ class Connection(asyncio.Protocol):
         if not self.machine.can(event) or self.machine.state is S.CLOSING:
             return
         if last_line is not None:
+            self.end_reason = last_line.decode(errors="replace").strip()[:200]
             self._write(last_line)
         self.machine.handle(event)
         self.closing_since = self.hub.clock.monotonic()
@@ -216,6 +250,10 @@ class Connection(asyncio.Protocol):
             self.hub.files.get(self, frame)
         elif isinstance(frame, FileList):
             self.hub.files.list(self, frame)
+        elif isinstance(frame, Sessions):
+            list_sessions(self.hub, self, frame)
+        elif isinstance(frame, Kick):
+            kick(self.hub, self, frame)
         else:  # a second hello
             self.send(error_line("invalid_state", "already authenticated", frame.id))
 
@@ -226,13 +264,15 @@ class Connection(asyncio.Protocol):
                                   hello.id, supported=list(self.hub.supported_versions)),
                        SessionEvent.AUTH_FAILED)
             return
-        self.hub.spawn(self._login(hello))
+        self._login_task = self.hub.spawn(self._login(hello))
 
     async def _login(self, hello: Hello) -> None:
         try:
             user = await self.hub.auth.login(hello.user, hello.password, self.address)
-        except FrameError as exc:  # server_busy
-            self.close(error_line(exc.code, exc.msg, hello.id), SessionEvent.AUTH_FAILED)
+        except FrameError as exc:  # banned, server_busy
+            extra = {"retry_after_s": exc.retry_after_s} if exc.retry_after_s else {}
+            self.close(error_line(exc.code, exc.msg, hello.id, **extra),
+                       SessionEvent.AUTH_FAILED)
             return
         if self.machine.state is not S.AUTHENTICATING:
             return  # closed meanwhile (shutdown, peer gone)
@@ -243,6 +283,8 @@ class Connection(asyncio.Protocol):
         self.machine.handle(SessionEvent.AUTH_OK)
         self.user = user
         self.session_id = secrets.token_hex(8)
+        self.agent = hello.agent[:64]
+        self.since_ms = now_ms(self.hub.clock)
         self.send(self.hub.welcome(self, hello))
         held, self._held = self._held, None
         if held:
@@ -257,7 +299,8 @@ class Connection(asyncio.Protocol):
         """Enforce auth timeout, heartbeats and idle timeout at monotonic time ``now``."""
         state = self.machine.state
         hub = self.hub.config.hub
-        if state is S.AWAITING_HELLO:
+        if state in (S.AWAITING_HELLO, S.AUTHENTICATING):
+            # A pending login is bounded too: every hello gets an answer within the timeout.
             if now - self.opened_at >= hub.auth_timeout_s:
                 self.close(error_line("auth_timeout", f"no login within {hub.auth_timeout_s} s"))
         elif state is S.AUTHENTICATED:

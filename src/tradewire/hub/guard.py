@@ -6,10 +6,15 @@
 * :class:`NameThrottle`: per user name, across addresses: past ``name_throttle_after`` failures
   within the window, each further check of that name is delayed (doubling from ``name_delay_s``
   up to ``name_max_delay_s``). A delay, never a refusal, so the real user always gets in.
+
+Addresses are counted and banned by *source*: an IPv4 address (``ipv4_prefix`` = 32) or an IPv6
+/64 (``ipv6_prefix``), since one IPv6 host usually holds a whole /64. :func:`source_key` maps an
+address to the string the ban table stores.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections import deque
 
 from tradewire.clock import Clock
@@ -18,6 +23,24 @@ from tradewire.hub.addresses import AddressList
 from tradewire.store.db import BanRecord
 
 _MAX_TRACKED = 100_000  # addresses or names with recent failures held in memory at most
+_MAX_EXPONENT = 32  # 2**32 * any delay is far past name_max_delay_s; beyond it floats overflow
+
+
+def source_key(address: str, ipv4_prefix: int = 32, ipv6_prefix: int = 64) -> str:
+    """The source an address belongs to: itself for IPv4 /32, else its network (``a::/64``).
+
+    IPv4-mapped IPv6 addresses count as IPv4; a string that is no address is its own key.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = ipv4_prefix if ip.version == 4 else ipv6_prefix
+    if prefix == ip.max_prefixlen:
+        return str(ip)
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
 class BanBook:
@@ -29,6 +52,17 @@ class BanBook:
         self._exempt = AddressList(settings.exempt)
         self._failures: dict[str, deque[float]] = {}
         self._bans: dict[str, BanRecord] = {}
+        self._keys: dict[str, str] = {}
+
+    def key(self, address: str) -> str:
+        """The source (address or network) ``address`` is counted and banned as."""
+        known = self._keys.get(address)
+        if known is None:
+            known = source_key(address, self._s.ipv4_prefix, self._s.ipv6_prefix)
+            if len(self._keys) >= _MAX_TRACKED:
+                self._keys.clear()
+            self._keys[address] = known
+        return known
 
     def load(self, bans: list[BanRecord]) -> None:
         """Merge bans read from the database (at start, then periodically).
@@ -42,12 +76,27 @@ class BanBook:
             if known is None or ban.offenses >= known.offenses:
                 self._bans[ban.address] = ban
 
+    def checks_left(self, address: str) -> int:
+        """How many password checks ``address`` may still start in this window: the ban is
+        consulted before each check, and checks in flight count against it (the caller's)."""
+        if self.is_exempt(address):
+            return self._s.max_failures
+        if self.retry_after(address) is not None:
+            return 0
+        window = self._failures.get(self.key(address))
+        if window is None:
+            return self._s.max_failures
+        horizon = self._clock.time() - self._s.window_s
+        while window and window[0] <= horizon:
+            window.popleft()
+        return self._s.max_failures - len(window)
+
     def is_exempt(self, address: str) -> bool:
         return address in self._exempt
 
     def retry_after(self, address: str) -> float | None:
         """Seconds until the ban of ``address`` ends, or ``None`` when it is not banned."""
-        ban = self._bans.get(address)
+        ban = self._bans.get(self.key(address))
         if ban is None:
             return None
         left = ban.until_ms / 1000 - self._clock.time()
@@ -57,6 +106,7 @@ class BanBook:
         """Count one failed login; return the new ban to persist if this one makes it."""
         if self.is_exempt(address):
             return None
+        address = self.key(address)
         now = self._clock.time()
         window = self._failures.get(address)
         if window is None:
@@ -78,18 +128,25 @@ class BanBook:
 
     def record_success(self, address: str) -> None:
         """A good login clears that address's failure count (not its offense history)."""
-        self._failures.pop(address, None)
+        self._failures.pop(self.key(address), None)
 
     def lift(self, address: str) -> None:
-        ban = self._bans.get(address)
+        key = self.key(address)
+        ban = self._bans.get(key)
         if ban is not None:
-            self._bans[address] = BanRecord(address, 0, ban.offenses)
+            self._bans[key] = BanRecord(key, 0, ban.offenses)
 
     def prune(self) -> None:
-        """Forget failure windows that have expired."""
-        horizon = self._clock.time() - self._s.window_s
+        """Forget failure windows and bans that have expired."""
+        now = self._clock.time()
+        horizon = now - self._s.window_s
         for address in [a for a, w in self._failures.items() if not w or w[-1] <= horizon]:
             del self._failures[address]
+        # An expired ban still carries the offense count that doubles the next one, for as
+        # long as the database keeps it (see StateDB.prune_bans).
+        memory_ms = (now - self._s.max_duration_s) * 1000
+        for address in [a for a, b in self._bans.items() if b.until_ms < memory_ms]:
+            del self._bans[address]
 
 
 class NameThrottle:
@@ -117,7 +174,8 @@ class NameThrottle:
         excess = self._recent(name) - self._s.name_throttle_after
         if excess < 0:
             return 0.0
-        return float(min(self._s.name_delay_s * 2 ** excess, self._s.name_max_delay_s))
+        exponent = min(excess, _MAX_EXPONENT)
+        return float(min(self._s.name_delay_s * 2 ** exponent, self._s.name_max_delay_s))
 
     def record_failure(self, name: str) -> None:
         if name not in self._failures and len(self._failures) >= _MAX_TRACKED:
@@ -125,7 +183,9 @@ class NameThrottle:
                 self._failures.pop(stale, None)
             if len(self._failures) >= _MAX_TRACKED:  # still full: drop the oldest entry
                 self._failures.pop(next(iter(self._failures)))
-        self._failures.setdefault(name, deque()).append(self._clock.time())
+        # Bounded: counts past the exponent cap change nothing, so they are not kept.
+        limit = self._s.name_throttle_after + _MAX_EXPONENT + 1
+        self._failures.setdefault(name, deque(maxlen=limit)).append(self._clock.time())
 
     def record_success(self, name: str) -> None:
         self._failures.pop(name, None)

@@ -13,18 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from tradewire import __version__
-from tradewire.clock import Clock, SystemClock, now_ms
-from tradewire.config import Config
-from tradewire.exceptions import ConfigError
+from tradewire.clock import Clock, SystemClock, format_ms, now_ms
+from tradewire.config import Config, plaintext_problem
+from tradewire.exceptions import ConfigError, StoreError
 from tradewire.hub.acl import may_publish, may_subscribe
 from tradewire.hub.article_signal import ArticleSignalListener
 from tradewire.hub.auth import Authenticator
-from tradewire.hub.channels import ChannelRegistry
+from tradewire.hub.channels import Channel, ChannelRegistry
 from tradewire.hub.connection import Connection
 from tradewire.hub.files import FileService
+from tradewire.hub.revocation import apply_user_changes
 from tradewire.hub.tcp_ticks import TcpTickListener
 from tradewire.hub.template import TemplateListener
 from tradewire.hub.ticks import TickService
+from tradewire.hub.tls import TlsListener, tls_context
 from tradewire.hub.udp_ticks import UdpTickListener
 from tradewire.protocol.codec import encode, error_line, stamp
 from tradewire.protocol.messages import (
@@ -35,12 +37,14 @@ from tradewire.protocol.messages import (
     Hello,
     PublishState,
     PublishTicks,
+    RequestId,
     Sub,
     Unsub,
     Welcome,
 )
 from tradewire.protocol.names import is_symbol
 from tradewire.store.db import StateDB
+from tradewire.store.private import DataLock, loose_modes
 from tradewire.store.writer import BatchWriter
 from tradewire.ticks.store import SqliteTickStore
 
@@ -48,6 +52,7 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_DRAIN_S = 2.0
 BAN_RELOAD_S = 5.0  # how soon `tradewire ban lift` reaches a running hub
+PRUNE_S = 3600.0  # expired bans and old audit rows are deleted this often
 SWEEP_SLICE = 250  # connections whose timers are applied per event-loop iteration
 
 
@@ -71,29 +76,52 @@ class Hub:
         self._stopped = asyncio.Event()
         self._all_gone = asyncio.Event()  # set when stopping and the last connection is gone
         self.template: TemplateListener | None = None
+        self.tls_context: ssl.SSLContext | None = None
+        self._tls_listener: TlsListener | None = None
+        self._lock = DataLock(data_dir)
+        self._users_rev = -1
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> list[tuple[str, int]]:
         """Open storage, restore state and bans, listen. Returns the (host, port) pairs bound."""
         loop = asyncio.get_running_loop()
+        hub = self.config.hub
+        problem = plaintext_problem(self.config)
+        if problem is not None and not hub.allow_plaintext:
+            raise ConfigError(problem)
+        self.tls_context = tls_context(self.config.tls)
         self.db = await loop.run_in_executor(None, StateDB, self.data_dir)
+        try:
+            self._lock.acquire()
+        except StoreError:
+            await loop.run_in_executor(None, self.db.close)
+            raise
+        if problem is not None:
+            log.warning("%s (allowed by hub.allow_plaintext)", problem)
+        for line in loose_modes(self.data_dir):
+            log.warning("%s", line)
         self.writer = BatchWriter(self.db)
         self.auth = Authenticator(self.config, self.db, self.writer, self.clock)
         self.files = FileService(self)  # before listening: a file frame may come at once
         self.channels.load(await self.writer.call(self.db.load_states))
+        self._bans_loaded_ms = now_ms(self.clock)
         self.auth.bans.load(await self.writer.call(self.db.load_bans))
-        hub = self.config.hub
+        self._users_rev = await self.writer.call(self.db.users_rev)
         try:
-            self._server = await loop.create_server(
-                lambda: Connection(self), hub.host, hub.port, ssl=self._tls_context(),
-                backlog=4096, reuse_address=True)
+            if self.tls_context is None:
+                self._server = await loop.create_server(
+                    lambda: Connection(self), hub.host, hub.port, backlog=4096,
+                    reuse_address=True)
+                self.addresses = [sock.getsockname()[:2] for sock in self._server.sockets]
+            else:
+                self._tls_listener = TlsListener(self, self.tls_context)
+                self.addresses = self._tls_listener.start(hub.host, hub.port)
         except OSError as exc:
             await loop.run_in_executor(None, self._release)
             raise ConfigError(f"hub.host/hub.port: cannot listen on {hub.host}:{hub.port}: "
                               f"{exc.strerror} (another hub running? pick another port "
                               "with --port)") from exc
-        self.addresses = [sock.getsockname()[:2] for sock in self._server.sockets]
         self.ticks = TickService(self.data_dir, self.clock)
         self.ticks.start(loop)
         self._tick_listeners: list[UdpTickListener | TcpTickListener] = []
@@ -121,18 +149,6 @@ class Hub:
         log.info("hub listening on %s", ", ".join(f"{h}:{p}" for h, p in self.addresses))
         return self.addresses
 
-    def _tls_context(self) -> ssl.SSLContext | None:
-        tls = self.config.tls
-        if tls.cert is None or tls.key is None:
-            return None
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        try:
-            context.load_cert_chain(tls.cert, tls.key)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"tls.cert/tls.key: cannot load: {exc}") from exc
-        return context
-
     async def stop(self) -> None:
         """Stop accepting, say bye to everyone, flush storage, release everything."""
         if self._stopping:
@@ -141,6 +157,8 @@ class Hub:
         self._stopping = True
         if self._server is not None:
             self._server.close()
+        if self._tls_listener is not None:
+            self._tls_listener.close()
         if self.article_signal is not None:
             self.article_signal.stop()
         if self.template is not None:
@@ -171,12 +189,19 @@ class Hub:
         self.auth.close()
         self.writer.close()
         self.db.close()
+        self._lock.release()
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run ``coro`` as a task the hub owns (cancelled on stop)."""
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
+
+    def audit(self, event: str, user: str | None, address: str | None,
+              detail: str | None = None) -> None:
+        """Append to the audit log (group-committed with everything else)."""
+        self.writer.submit(StateDB.audit_op(now_ms(self.clock), event, user, address, detail))
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -187,6 +212,7 @@ class Hub:
         hub = self.config.hub
         interval = min(1.0, hub.heartbeat_s / 3, hub.auth_timeout_s / 4)
         next_reload = self.clock.monotonic() + BAN_RELOAD_S
+        next_prune = self.clock.monotonic()
         while True:
             await asyncio.sleep(interval)
             now = self.clock.monotonic()
@@ -198,11 +224,43 @@ class Hub:
                     conn.tick(now)
                 await asyncio.sleep(0)
             self.auth.bans.prune()
+            await self._apply_user_changes()
             if self.clock.monotonic() >= next_reload:
                 next_reload = self.clock.monotonic() + BAN_RELOAD_S
-                self.auth.bans.load(await self.writer.call(self.db.load_bans))
+                await self._reload_bans()
                 if self.ticks.listeners:
                     await asyncio.to_thread(self._save_listener_stats)
+            if self.clock.monotonic() >= next_prune:
+                next_prune = self.clock.monotonic() + PRUNE_S
+                self._prune()
+
+    async def _reload_bans(self) -> None:
+        """Read the ban rows changed since the last reload (a lift, another hub's ban): cheap
+        however many bans the table holds."""
+        since = self._bans_loaded_ms - int(BAN_RELOAD_S * 1000)  # overlap: clocks, commits
+        self._bans_loaded_ms = now_ms(self.clock)
+        self.auth.bans.load(await self.writer.call(lambda: self.db.load_bans(since)))
+
+    def _prune(self) -> None:
+        ban, audit = self.config.ban, self.config.audit
+        op = StateDB.prune_op(now_ms(self.clock), int(ban.max_duration_s * 1000),
+                              int(audit.max_age_days * 86_400_000), audit.max_rows)
+
+        def pruned(result: object) -> None:
+            if isinstance(result, tuple) and any(result):
+                log.info("pruned %d expired bans and %d audit rows", *result)
+        self.writer.submit(op, pruned)
+
+    async def _apply_user_changes(self) -> None:
+        """Within a sweep of ``tradewire user del|passwd|disable|revoke…``, live sessions of
+        the changed users are closed or get their new grants (revocation)."""
+        rev = await self.writer.call(self.db.users_rev)
+        if rev == self._users_rev:
+            return
+        self._users_rev = rev
+        names = {conn.user.name for conn in self.connections if conn.user is not None}
+        users = await self.writer.call(lambda: {name: self.db.get_user(name) for name in names})
+        apply_user_changes(self, users)
 
     def _save_listener_stats(self) -> None:
         """For `tradewire ticks stats`, which reads the database, not the hub."""
@@ -222,29 +280,42 @@ class Hub:
         """Register a new connection, or return the frame to refuse it with."""
         if self._stopping:
             return encode(Bye(reason="shutdown"))
+        refusal = self._refusal(conn)
+        if refusal is not None:
+            reason, line = refusal
+            self.stats[f"refused_{reason}"] += 1
+            self.audit("refused", None, conn.address, reason)
+            return line
+        self.connections.add(conn)
+        self.per_address[conn.source] += 1
+        return None
+
+    def _refusal(self, conn: Connection) -> tuple[str, bytes] | None:
         retry_after = self.auth.bans.retry_after(conn.address)
         if retry_after is not None:
-            self.stats["refused_banned"] += 1
-            return error_line("banned", "too many failed logins from your address",
-                              retry_after_s=math.ceil(retry_after))
+            return "banned", error_line("banned", "too many failed logins from your address",
+                                        retry_after_s=math.ceil(retry_after))
         hub = self.config.hub
         if len(self.connections) >= hub.max_connections:
-            self.stats["refused_busy"] += 1
-            return error_line("server_busy", f"connection limit ({hub.max_connections}) reached")
-        if self.per_address[conn.address] >= hub.max_connections_per_address:
-            self.stats["refused_per_address"] += 1
-            return error_line("rate_limited", "too many connections from your address "
-                              f"(limit {hub.max_connections_per_address})")
-        self.connections.add(conn)
-        self.per_address[conn.address] += 1
+            return "busy", error_line("server_busy",
+                                      f"connection limit ({hub.max_connections}) reached")
+        if self.per_address[conn.source] >= hub.max_connections_per_address:
+            return "per_address", error_line(
+                "rate_limited", "too many connections from your address "
+                f"(limit {hub.max_connections_per_address})")
         return None
 
     def forget(self, conn: Connection) -> None:
         """A registered connection is gone: drop it from every table."""
         self.connections.discard(conn)
-        self.per_address[conn.address] -= 1
-        if self.per_address[conn.address] <= 0:
-            del self.per_address[conn.address]
+        self.per_address[conn.source] -= 1
+        if self.per_address[conn.source] <= 0:
+            del self.per_address[conn.source]
+        for channel in self.channels.published_by(conn):
+            channel.release(conn)
+        if conn.user is not None:
+            self.audit("session_end", conn.user.name, conn.address,
+                       f"session={conn.session_id} {conn.end_reason}")
         for name in conn.subscriptions:
             self.channels.unsubscribe(name, conn)
         conn.subscriptions.clear()
@@ -266,9 +337,11 @@ class Hub:
         """Stamp, store durably, then fan out and acknowledge (in that order)."""
         assert conn.user is not None
         if not may_publish(conn.user, frame.ch):
-            conn.send(error_line("forbidden", f"you may not publish to {frame.ch!r}", frame.id))
+            self.forbidden(conn, f"you may not publish to {frame.ch!r}", frame.id)
             return
         channel = self.channels.get(frame.ch)
+        if not self._claim(conn, channel, frame):
+            return
         seq = channel.next_seq()
         line = encode(stamp(frame, seq))
         stored_at = now_ms(self.clock)
@@ -285,11 +358,39 @@ class Hub:
 
         self.writer.submit(StateDB.put_state_op(frame.ch, seq, frame.ts, line, stored_at), stored)
 
+    def _claim(self, conn: Connection, channel: Channel, frame: PublishState) -> bool:
+        """One live publisher per channel (see Channel.claim); False when refused."""
+        assert conn.user is not None
+        key = (conn.user.name, frame.account.login)
+        previous = channel.publisher_key
+        outcome = channel.claim(conn, key, frame.takeover, now_ms(self.clock))
+        if outcome == "busy":
+            since = channel.publisher_since_ms
+            self.audit("refused", conn.user.name, conn.address,
+                       f"channel_busy ch={frame.ch} publisher={previous[0]}")
+            conn.send(error_line(
+                "channel_busy", f"{frame.ch!r} is published by {previous[0]!r} (account "
+                f"{previous[1]}) since {format_ms(since)}; stop that publisher, or take over "
+                "explicitly (\"takeover\": true, tradewire provide --takeover)", frame.id,
+                since_ms=since))
+            return False
+        if outcome is not None:
+            log.warning("%s of channel %s: %s (account %s) replaces %s (account %s)", outcome,
+                        frame.ch, key[0], key[1], previous[0], previous[1])
+            self.audit(outcome, conn.user.name, conn.address,
+                       f"ch={frame.ch} replaced={previous[0]}/{previous[1]}")
+        return True
+
+    def forbidden(self, conn: Connection, msg: str, re: RequestId) -> None:
+        """Refuse one request with ``forbidden``, audited."""
+        assert conn.user is not None
+        self.audit("forbidden", conn.user.name, conn.address, msg)
+        conn.send(error_line("forbidden", msg, re))
+
     def publish_ticks(self, conn: Connection, frame: PublishTicks) -> None:
         assert conn.user is not None
         if conn.user.role not in ("provider", "admin"):
-            conn.send(error_line("forbidden", "only providers and admins may send ticks",
-                                 frame.id))
+            self.forbidden(conn, "only providers and admins may send ticks", frame.id)
             return
         self.ticks.submit_native(conn, conn.user.name, frame)
 
@@ -300,7 +401,7 @@ class Hub:
             return
         assert frame.ch is not None
         if not may_subscribe(conn.user, frame.ch):
-            conn.send(error_line("forbidden", f"you may not subscribe to {frame.ch!r}", frame.id))
+            self.forbidden(conn, f"you may not subscribe to {frame.ch!r}", frame.id)
             return
         if frame.ch in conn.subscriptions:
             conn.send(encode(Ack(re=frame.id)))
@@ -339,6 +440,9 @@ class Hub:
             self.ticks.unsubscribe(conn, frame.ticks)
             return
         assert frame.ch is not None
-        conn.subscriptions.discard(frame.ch)
-        conn.conflated.pop(frame.ch, None)
-        self.channels.unsubscribe(frame.ch, conn)
+        self.unsubscribe_channel(conn, frame.ch)
+
+    def unsubscribe_channel(self, conn: Connection, name: str) -> None:
+        conn.subscriptions.discard(name)
+        conn.conflated.pop(name, None)
+        self.channels.unsubscribe(name, conn)

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 class TemplateListener:
     def __init__(self, settings: TemplateListenerSettings, files: FileService,
-                 spawn: Callable[[Coroutine[Any, Any, None]], None]) -> None:
+                 spawn: Callable[[Coroutine[Any, Any, None]], object]) -> None:
         self.settings = settings
         self._allow = AddressList(settings.allow)
         self._files = files

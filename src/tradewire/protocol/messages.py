@@ -100,6 +100,8 @@ class PublishState(_Frame, frozen=True, tag="state"):
     account: Account
     positions: list[Position]
     id: RequestId = None
+    # Replace a live publisher of another account or user (audited); see PROTOCOL.md 1.1.
+    takeover: bool = False
 
 
 class Bye(_Frame, frozen=True, tag="bye"):
@@ -138,10 +140,26 @@ class FileList(_Frame, frozen=True, tag="file_list"):
     id: RequestId = None
 
 
+class Sessions(_Frame, frozen=True, tag="sessions"):
+    """Admins: list the hub's live sessions (answered with ``session_list``)."""
+
+    id: RequestId = None
+
+
+class Kick(_Frame, frozen=True, tag="kick"):
+    """Admins: close the session ``session``, or every session of ``user`` (``bye`` with
+    reason ``kicked``). Answered with ``ack`` whose ``n`` is the number closed."""
+
+    session: str | None = None
+    user: str | None = None
+    id: RequestId = None
+
+
 ClientFrame = (Hello | Ping | Pong | Sub | Unsub | PublishState | Bye | PublishTicks | FilePut
-               | FileGet | FileList)
+               | FileGet | FileList | Sessions | Kick)
 CLIENT_FRAME_TYPES = frozenset({"hello", "ping", "pong", "sub", "unsub", "state", "bye",
-                                "ticks", "file_put", "file_get", "file_list"})
+                                "ticks", "file_put", "file_get", "file_list", "sessions",
+                                "kick"})
 
 # ---- server -> client ----------------------------------------------------------------------
 
@@ -168,6 +186,8 @@ class Error(_Frame, frozen=True, tag="error"):
     re: RequestId = None
     retry_after_s: float | None = None
     supported: list[int] | None = None
+    since_ms: int | None = None  # channel_busy: when the live publisher started publishing
+    ch: str | None = None  # revoked: the channel whose grant was withdrawn
 
 
 class StateUpdate(_Frame, frozen=True, tag="state"):
@@ -215,8 +235,24 @@ class FileListing(_Frame, frozen=True, tag="files"):
     re: RequestId = None
 
 
+class SessionInfo(msgspec.Struct, frozen=True):
+    session: str
+    user: str
+    role: str
+    address: str
+    since_ms: int
+    agent: str = ""
+    subscribed: list[str] = []
+    publishing: list[str] = []
+
+
+class SessionList(_Frame, frozen=True, tag="session_list"):
+    sessions: list[SessionInfo]
+    re: RequestId = None
+
+
 ServerFrame = (Welcome | Ack | Error | StateUpdate | Ping | Pong | Bye | TicksUpdate | FileData
-               | FileListing)
+               | FileListing | SessionList)
 
 ERROR_CODES = frozenset(
     {
@@ -233,6 +269,8 @@ ERROR_CODES = frozenset(
         "rate_limited",
         "file_too_large",
         "server_busy",
+        "channel_busy",
+        "revoked",
         "internal",
     }
 )

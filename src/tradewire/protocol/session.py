@@ -2,12 +2,15 @@
 
 ::
 
+    (handshaking --tls_ok-->)
     awaiting_hello --hello--> authenticating --auth_ok--> authenticated --request--> (same)
           |                        |                            |
           +------ close -----------+---- auth_failed/close -----+--> closing
                                                                       |
                                                       transport_closed +--> closed
 
+With TLS, a connection starts in ``handshaking`` (entered by ``tls`` right after accept, once
+limits and bans have let it in) and reaches ``awaiting_hello`` when the handshake completes.
 Any state but ``closed`` may go straight to ``closed`` when the transport drops. An event that is
 not in :data:`TRANSITIONS` for the current state raises :class:`IllegalTransition`.
 """
@@ -20,6 +23,7 @@ from tradewire.exceptions import IllegalTransition
 
 
 class SessionState(StrEnum):
+    HANDSHAKING = "handshaking"
     AWAITING_HELLO = "awaiting_hello"
     AUTHENTICATING = "authenticating"
     AUTHENTICATED = "authenticated"
@@ -28,6 +32,8 @@ class SessionState(StrEnum):
 
 
 class SessionEvent(StrEnum):
+    TLS = "tls"  # the listener speaks TLS: the handshake starts
+    TLS_OK = "tls_ok"  # it completed
     HELLO = "hello"  # a hello frame arrived
     AUTH_OK = "auth_ok"  # the password check passed
     AUTH_FAILED = "auth_failed"  # it did not, or the address is banned
@@ -39,14 +45,18 @@ class SessionEvent(StrEnum):
 S, E = SessionState, SessionEvent
 
 TRANSITIONS: dict[tuple[SessionState, SessionEvent], SessionState] = {
+    (S.AWAITING_HELLO, E.TLS): S.HANDSHAKING,
+    (S.HANDSHAKING, E.TLS_OK): S.AWAITING_HELLO,
     (S.AWAITING_HELLO, E.HELLO): S.AUTHENTICATING,
     (S.AUTHENTICATING, E.AUTH_OK): S.AUTHENTICATED,
     (S.AUTHENTICATING, E.AUTH_FAILED): S.CLOSING,
     (S.AUTHENTICATED, E.REQUEST): S.AUTHENTICATED,
-    **{(state, E.CLOSE): S.CLOSING for state in (S.AWAITING_HELLO, S.AUTHENTICATING,
-                                                  S.AUTHENTICATED, S.CLOSING)},
-    **{(state, E.TRANSPORT_CLOSED): S.CLOSED for state in (S.AWAITING_HELLO, S.AUTHENTICATING,
-                                                            S.AUTHENTICATED, S.CLOSING)},
+    **{(state, E.CLOSE): S.CLOSING for state in (S.HANDSHAKING, S.AWAITING_HELLO,
+                                                  S.AUTHENTICATING, S.AUTHENTICATED,
+                                                  S.CLOSING)},
+    **{(state, E.TRANSPORT_CLOSED): S.CLOSED for state in (S.HANDSHAKING, S.AWAITING_HELLO,
+                                                            S.AUTHENTICATING, S.AUTHENTICATED,
+                                                            S.CLOSING)},
 }
 
 

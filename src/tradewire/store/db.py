@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from tradewire.exceptions import StoreError, UserError
 from tradewire.protocol.messages import ROLES
+from tradewire.store.private import private_dir, private_file
 
 T = TypeVar("T")
 
@@ -35,11 +36,26 @@ CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, event TEXT NOT NULL,
     user TEXT, address TEXT, detail TEXT);
 CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts_ms);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('users_rev', 0);
 CREATE TABLE IF NOT EXISTS files (
     name TEXT NOT NULL, version INTEGER NOT NULL, data BLOB NOT NULL, sha256 TEXT NOT NULL,
     meta TEXT NOT NULL, user TEXT NOT NULL, stored_ms INTEGER NOT NULL,
     PRIMARY KEY (name, version));
 """
+
+# Columns added after the first release, applied to older databases at open.
+MIGRATIONS = (
+    ("users", "disabled", "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0"),
+    ("bans", "changed_ms", "ALTER TABLE bans ADD COLUMN changed_ms INTEGER NOT NULL DEFAULT 0"),
+)
+
+# Any change to users or grants, by whichever process, bumps users_rev: a running hub polls it
+# and re-reads the users of its live sessions (revocation within a second).
+_BUMP = "BEGIN UPDATE meta SET value = value + 1 WHERE key = 'users_rev'; END;"
+TRIGGERS = "\n".join(
+    f"CREATE TRIGGER IF NOT EXISTS {table}_{when.lower()} AFTER {when} ON {table} {_BUMP}"
+    for table in ("users", "grants") for when in ("INSERT", "UPDATE", "DELETE"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +64,7 @@ class UserRecord:
     hash: str
     role: str
     channels: tuple[str, ...]
+    disabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,17 +95,22 @@ class StateDB:
     """Users, grants, channel states, bans and the audit log in ``<data>/state.db``."""
 
     def __init__(self, data_dir: Path) -> None:
-        try:
-            data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create data directory {data_dir}: {exc.strerror}") from exc
+        private_dir(data_dir)
         check_writable(data_dir)
         self.path = data_dir / "state.db"
+        private_file(self.path)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         try:
-            self._conn().executescript(SCHEMA)
+            conn = self._conn()
+            conn.executescript(SCHEMA)
+            for table, column, ddl in MIGRATIONS:
+                columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                if column not in columns:
+                    conn.execute(ddl)
+            conn.executescript(TRIGGERS + "\nCREATE INDEX IF NOT EXISTS bans_changed "
+                               "ON bans(changed_ms);")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot initialise {self.path}: {exc}") from exc
 
@@ -156,40 +178,74 @@ class StateDB:
     # ---- users ---------------------------------------------------------------------------
 
     def add_user(self, name: str, password_hash: str, role: str, channels: Iterable[str],
-                 now_ms: int) -> None:
+                 now_ms: int, by: str | None = None) -> None:
         if role not in ROLES:
             raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
 
         def op(conn: sqlite3.Connection) -> None:
             if conn.execute("SELECT 1 FROM users WHERE name=?", (name,)).fetchone():
                 raise UserError(f"user {name!r} already exists (delete it first)")
-            conn.execute("INSERT INTO users VALUES (?,?,?,?)", (name, password_hash, role, now_ms))
+            conn.execute("INSERT INTO users (name, hash, role, created_ms) VALUES (?,?,?,?)",
+                         (name, password_hash, role, now_ms))
             conn.executemany("INSERT OR IGNORE INTO grants VALUES (?,?)",
                              [(name, ch) for ch in channels])
-            _audit(conn, now_ms, "user_add", name, None, f"role={role}")
+            _audit(conn, now_ms, "user_add", name, None, " ".join(filter(None, [
+                f"role={role}", _by(by)])))
 
         self.run(op)
 
-    def delete_user(self, name: str, now_ms: int) -> None:
+    def delete_user(self, name: str, now_ms: int, by: str | None = None) -> None:
         def op(conn: sqlite3.Connection) -> None:
             if conn.execute("DELETE FROM users WHERE name=?", (name,)).rowcount == 0:
                 raise UserError(f"no user named {name!r}")
-            _audit(conn, now_ms, "user_del", name, None, None)
+            _audit(conn, now_ms, "user_del", name, None, _by(by) or None)
 
         self.run(op)
 
+    def change_user(self, name: str, now_ms: int, event: str, *, by: str | None = None,
+                    password_hash: str | None = None, disabled: bool | None = None,
+                    grant: Iterable[str] = (), revoke: Iterable[str] = ()) -> UserRecord:
+        """Change one user in one transaction, audited as ``event``; returns the new record.
+
+        Raises :class:`UserError` when there is no such user or nothing would change.
+        """
+        grant, revoke = tuple(grant), tuple(revoke)
+
+        def op(conn: sqlite3.Connection) -> UserRecord:
+            before = _user(conn, name)
+            if before is None:
+                raise UserError(f"no user named {name!r}")
+            if password_hash is not None:
+                conn.execute("UPDATE users SET hash=? WHERE name=?", (password_hash, name))
+            if disabled is not None:
+                conn.execute("UPDATE users SET disabled=? WHERE name=?", (int(disabled), name))
+            conn.executemany("INSERT OR IGNORE INTO grants VALUES (?,?)",
+                             [(name, ch) for ch in grant])
+            conn.executemany("DELETE FROM grants WHERE user=? AND channel=?",
+                             [(name, ch) for ch in revoke])
+            after = _user(conn, name)
+            assert after is not None
+            if after == before:
+                raise UserError(f"{name}: nothing to change")
+            detail = " ".join(filter(None, [
+                f"grant={','.join(grant)}" if grant else "",
+                f"revoke={','.join(revoke)}" if revoke else "", _by(by)]))
+            _audit(conn, now_ms, event, name, None, detail or None)
+            return after
+
+        return self.run(op)
+
     def get_user(self, name: str) -> UserRecord | None:
-        conn = self._conn()
-        row = conn.execute("SELECT name, hash, role FROM users WHERE name=?", (name,)).fetchone()
-        if row is None:
-            return None
-        channels = tuple(ch for (ch,) in conn.execute(
-            "SELECT channel FROM grants WHERE user=? ORDER BY channel", (name,)))
-        return UserRecord(row[0], row[1], row[2], channels)
+        return _user(self._conn(), name)
 
     def list_users(self) -> list[UserRecord]:
         names = [n for (n,) in self._conn().execute("SELECT name FROM users ORDER BY name")]
         return [u for u in map(self.get_user, names) if u is not None]
+
+    def users_rev(self) -> int:
+        """A number that changes whenever any user or grant does."""
+        row = self._conn().execute("SELECT value FROM meta WHERE key='users_rev'").fetchone()
+        return int(row[0]) if row else 0
 
     # ---- channel states --------------------------------------------------------------------
 
@@ -210,24 +266,47 @@ class StateDB:
     @staticmethod
     def put_ban_op(ban: BanRecord, now_ms: int) -> Callable[[sqlite3.Connection], None]:
         def op(conn: sqlite3.Connection) -> None:
-            conn.execute("INSERT OR REPLACE INTO bans VALUES (?,?,?)",
-                         (ban.address, ban.until_ms, ban.offenses))
+            conn.execute("INSERT OR REPLACE INTO bans VALUES (?,?,?,?)",
+                         (ban.address, ban.until_ms, ban.offenses, now_ms))
             _audit(conn, now_ms, "ban", None, ban.address,
                    f"until_ms={ban.until_ms} offenses={ban.offenses}")
         return op
 
-    def load_bans(self) -> list[BanRecord]:
-        rows = self._conn().execute("SELECT address, until_ms, offenses FROM bans")
+    def load_bans(self, changed_since_ms: int | None = None) -> list[BanRecord]:
+        """Every ban row, or (for a running hub's reload) those changed since a time."""
+        if changed_since_ms is None:
+            rows = self._conn().execute("SELECT address, until_ms, offenses FROM bans")
+        else:
+            rows = self._conn().execute("SELECT address, until_ms, offenses FROM bans "
+                                        "WHERE changed_ms >= ?", (changed_since_ms,))
         return [BanRecord(*row) for row in rows]
 
-    def lift_ban(self, address: str, now_ms: int) -> bool:
-        """Lift the ban of ``address`` (its offense count is kept). True if one was active."""
+    def lift_ban(self, address: str, now_ms: int, by: str | None = None) -> bool:
+        """Lift the ban of ``address`` (its offense count is kept). True if one was active;
+        nothing is written (or audited) otherwise."""
         def op(conn: sqlite3.Connection) -> bool:
-            cur = conn.execute("UPDATE bans SET until_ms=0 WHERE address=? AND until_ms>?",
-                               (address, now_ms))
-            _audit(conn, now_ms, "ban_lift", None, address, None)
-            return cur.rowcount > 0
+            cur = conn.execute("UPDATE bans SET until_ms=0, changed_ms=? "
+                               "WHERE address=? AND until_ms>?", (now_ms, address, now_ms))
+            if cur.rowcount == 0:
+                return False
+            _audit(conn, now_ms, "ban_lift", None, address, _by(by))
+            return True
         return self.run(op)
+
+    @staticmethod
+    def prune_op(now_ms: int, ban_memory_ms: int, audit_max_age_ms: int,
+                 audit_max_rows: int) -> Callable[[sqlite3.Connection], tuple[int, int]]:
+        """Delete bans expired longer than ``ban_memory_ms`` ago (their offense count no
+        longer doubles anything) and audit rows past the age or count limit."""
+        def op(conn: sqlite3.Connection) -> tuple[int, int]:
+            bans = conn.execute("DELETE FROM bans WHERE until_ms < ?",
+                                (now_ms - ban_memory_ms,)).rowcount
+            audit = conn.execute("DELETE FROM audit WHERE ts_ms < ?",
+                                 (now_ms - audit_max_age_ms,)).rowcount
+            audit += conn.execute("DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?",
+                                  (audit_max_rows,)).rowcount
+            return bans, audit
+        return op
 
     # ---- audit -----------------------------------------------------------------------------
 
@@ -242,6 +321,20 @@ class StateDB:
             "SELECT ts_ms, event, user, address, detail FROM audit ORDER BY id DESC LIMIT ?",
             (limit,))
         return list(rows)
+
+
+def _user(conn: sqlite3.Connection, name: str) -> UserRecord | None:
+    row = conn.execute("SELECT name, hash, role, disabled FROM users WHERE name=?",
+                       (name,)).fetchone()
+    if row is None:
+        return None
+    channels = tuple(ch for (ch,) in conn.execute(
+        "SELECT channel FROM grants WHERE user=? ORDER BY channel", (name,)))
+    return UserRecord(row[0], row[1], row[2], channels, bool(row[3]))
+
+
+def _by(actor: str | None) -> str:
+    return f"by={actor}" if actor else ""
 
 
 def _audit(conn: sqlite3.Connection, now_ms: int, event: str, user: str | None,

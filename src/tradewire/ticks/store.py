@@ -11,6 +11,7 @@ from typing import Protocol
 
 from tradewire.exceptions import StoreError
 from tradewire.protocol.ticks import TickRow
+from tradewire.store.private import private_dir, private_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ticks (symbol TEXT NOT NULL, time_ms INTEGER NOT NULL,
@@ -51,7 +52,8 @@ class SqliteTickStore:
                 self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
                                            check_same_thread=False)
             else:
-                data_dir.mkdir(parents=True, exist_ok=True)
+                private_dir(data_dir)
+                private_file(self.path)
                 self._db = sqlite3.connect(self.path, isolation_level=None,
                                            check_same_thread=False)
                 self._db.execute("PRAGMA journal_mode=WAL")
