@@ -92,8 +92,8 @@ async def test_throttled_guesses_do_not_starve_other_users(start_hub: HubFactory
     print(f"\nwith 260 throttled guesses in flight, another user's login: {outcome} in "
           f"{(time.perf_counter() - started) * 1000:.0f} ms")
     assert outcome == "welcome"
-    results = await guesses
-    assert set(results) == {"auth_failed"} and len(results) == 260
+    results = await guesses  # all wake together: beyond 256 checks at once, server_busy
+    assert set(results) <= {"auth_failed", "server_busy"} and len(results) == 260
 
 
 async def test_one_address_holds_at_most_max_failures_global_slots(

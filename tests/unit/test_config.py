@@ -67,5 +67,5 @@ def test_file_errors_are_clear(tmp_path: Path) -> None:
 def test_ban_prefixes_are_validated() -> None:
     from tradewire.config import parse_config
 
-    with pytest.raises(ConfigError, match="ban.ipv6_prefix"):
+    with pytest.raises(ConfigError, match=r"ban\.ipv6_prefix"):
         parse_config({"ban": {"ipv6_prefix": 200}})

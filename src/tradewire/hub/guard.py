@@ -145,7 +145,7 @@ class BanBook:
         # An expired ban still carries the offense count that doubles the next one, for as
         # long as the database keeps it (see StateDB.prune_bans).
         memory_ms = (now - self._s.max_duration_s) * 1000
-        for address in [a for a, b in self._bans.items() if b.until_ms < memory_ms]:
+        for address in [a for a, b in self._bans.items() if 0 < b.until_ms < memory_ms]:
             del self._bans[address]
 
 

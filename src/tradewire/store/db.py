@@ -299,7 +299,7 @@ class StateDB:
         """Delete bans expired longer than ``ban_memory_ms`` ago (their offense count no
         longer doubles anything) and audit rows past the age or count limit."""
         def op(conn: sqlite3.Connection) -> tuple[int, int]:
-            bans = conn.execute("DELETE FROM bans WHERE until_ms < ?",
+            bans = conn.execute("DELETE FROM bans WHERE max(until_ms, changed_ms) < ?",
                                 (now_ms - ban_memory_ms,)).rowcount
             audit = conn.execute("DELETE FROM audit WHERE ts_ms < ?",
                                  (now_ms - audit_max_age_ms,)).rowcount
