@@ -1,11 +1,15 @@
 """``tradewire user ...`` and ``tradewire ban ...``: manage the state database directly.
 
-They work while the hub runs (SQLite WAL): a new user can log in at once, a deleted user
-cannot log in again, a lifted ban reaches the hub within ``BAN_RELOAD_S`` (5 s).
+They work while the hub runs (SQLite WAL): a new user can log in at once; a deleted, disabled
+or re-passworded user's live sessions end within about a second (``bye``, reason ``revoked``),
+a withdrawn grant ends that subscription; a lifted ban reaches the hub within 5 s. Every command
+is audited with the acting operating-system user (``by=os:NAME``).
 """
 
 from __future__ import annotations
 
+import getpass
+import os
 import re
 import sys
 import time
@@ -17,6 +21,7 @@ from rich.table import Table
 
 from tradewire.cli.common import config_option, console, data_option, fail, reports_errors
 from tradewire.config import load_config
+from tradewire.hub.guard import source_key
 from tradewire.protocol.messages import ROLES
 from tradewire.protocol.names import is_channel
 from tradewire.store.db import StateDB
@@ -28,6 +33,20 @@ MIN_PASSWORD = 8
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _actor() -> str:
+    """Who runs this admin command, for the audit log."""
+    try:
+        return f"os:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"os:uid{os.getuid()}"
+
+
+def _check_channels(channels: tuple[str, ...]) -> None:
+    for channel in channels:
+        if not is_channel(channel):
+            fail(f"channel {channel!r} must match [A-Za-z0-9_.-]{{1,64}}")
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -66,15 +85,14 @@ def user_add(name: str, role: str, channels: tuple[str, ...], password_stdin: bo
     """
     if not _USER_RE.fullmatch(name):
         fail(f"user name {name!r} must match [A-Za-z0-9_.@-]{{1,64}}")
-    for channel in channels:
-        if not is_channel(channel):
-            fail(f"channel {channel!r} must match [A-Za-z0-9_.-]{{1,64}}")
+    _check_channels(channels)
     if role != "admin" and not channels:
         console.print(f"[yellow]note:[/] {name} has no channel yet; add --channel to grant one")
     config = load_config(config_path)
     password = _read_password(password_stdin)
     with closing(StateDB(data_dir)) as db:
-        db.add_user(name, Passwords(config.auth).hash(password), role, channels, _now_ms())
+        db.add_user(name, Passwords(config.auth).hash(password), role, channels, _now_ms(),
+                    by=_actor())
     console.print(f"created {role} [bold]{name}[/]" +
                   (f" on {', '.join(channels)}" if channels else ""))
 
@@ -86,9 +104,10 @@ def user_list(data_dir: Path) -> None:
     """List users with their roles and channels."""
     with closing(StateDB(data_dir)) as db:
         users = db.list_users()
-    table = Table("user", "role", "channels")
+    table = Table("user", "role", "channels", "status")
     for user in users:
-        table.add_row(user.name, user.role, ", ".join(user.channels) or "-")
+        table.add_row(user.name, user.role, ", ".join(user.channels) or "-",
+                      "disabled" if user.disabled else "active")
     console.print(table if users else "no users yet: tradewire user add NAME --role ROLE")
 
 
@@ -97,10 +116,78 @@ def user_list(data_dir: Path) -> None:
 @data_option
 @reports_errors
 def user_del(name: str, data_dir: Path) -> None:
-    """Delete user NAME and its grants."""
+    """Delete user NAME and its grants; its live sessions end within a second."""
     with closing(StateDB(data_dir)) as db:
-        db.delete_user(name, _now_ms())
+        db.delete_user(name, _now_ms(), by=_actor())
     console.print(f"deleted {name}")
+
+
+@user_group.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the new password from the first line of stdin.")
+@data_option
+@config_option
+@reports_errors
+def user_passwd(name: str, password_stdin: bool, data_dir: Path,
+                config_path: Path | None) -> None:
+    """Set a new password for NAME; sessions logged in with the old one end."""
+    config = load_config(config_path)
+    with closing(StateDB(data_dir)) as db:
+        if db.get_user(name) is None:
+            fail(f"no user named {name!r}")
+        password = _read_password(password_stdin)
+        db.change_user(name, _now_ms(), "user_passwd", by=_actor(),
+                       password_hash=Passwords(config.auth).hash(password))
+    console.print(f"changed the password of {name}")
+
+
+@user_group.command("grant")
+@click.argument("name")
+@click.argument("channels", nargs=-1, required=True, metavar="CH...")
+@data_option
+@reports_errors
+def user_grant(name: str, channels: tuple[str, ...], data_dir: Path) -> None:
+    """Let NAME use channels CH... (at once, also in live sessions)."""
+    _check_channels(channels)
+    with closing(StateDB(data_dir)) as db:
+        user = db.change_user(name, _now_ms(), "user_grant", by=_actor(), grant=channels)
+    console.print(f"{name} may now use {', '.join(user.channels)}")
+
+
+@user_group.command("revoke")
+@click.argument("name")
+@click.argument("channels", nargs=-1, required=True, metavar="CH...")
+@data_option
+@reports_errors
+def user_revoke(name: str, channels: tuple[str, ...], data_dir: Path) -> None:
+    """Withdraw channels CH... from NAME; live subscriptions to them end within a second."""
+    _check_channels(channels)
+    with closing(StateDB(data_dir)) as db:
+        user = db.change_user(name, _now_ms(), "user_revoke", by=_actor(), revoke=channels)
+    console.print(f"{name} may now use {', '.join(user.channels) or 'no channel'}")
+
+
+@user_group.command("disable")
+@click.argument("name")
+@data_option
+@reports_errors
+def user_disable(name: str, data_dir: Path) -> None:
+    """Stop NAME from logging in, keeping its grants; live sessions end within a second."""
+    with closing(StateDB(data_dir)) as db:
+        db.change_user(name, _now_ms(), "user_disable", by=_actor(), disabled=True)
+    console.print(f"disabled {name}")
+
+
+@user_group.command("enable")
+@click.argument("name")
+@data_option
+@reports_errors
+def user_enable(name: str, data_dir: Path) -> None:
+    """Let a disabled user log in again."""
+    with closing(StateDB(data_dir)) as db:
+        db.change_user(name, _now_ms(), "user_enable", by=_actor(), disabled=False)
+    console.print(f"enabled {name}")
 
 
 @click.group("ban")
@@ -131,11 +218,16 @@ def ban_list(show_all: bool, data_dir: Path) -> None:
 @ban_group.command("lift")
 @click.argument("address")
 @data_option
+@config_option
 @reports_errors
-def ban_lift(address: str, data_dir: Path) -> None:
-    """Lift the ban of ADDRESS (a running hub applies it within 5 seconds)."""
+def ban_lift(address: str, data_dir: Path, config_path: Path | None) -> None:
+    """Lift the ban of ADDRESS: an address or a banned network as `ban list` shows it, such
+    as 2001:db8:1:2::/64 (a running hub applies it within 5 seconds)."""
+    ban = load_config(config_path).ban
+    source = source_key(address, ban.ipv4_prefix, ban.ipv6_prefix)
     with closing(StateDB(data_dir)) as db:
-        lifted = db.lift_ban(address, _now_ms())
+        lifted = db.lift_ban(address, _now_ms(), by=_actor()) or (
+            source != address and db.lift_ban(source, _now_ms(), by=_actor()))
     if not lifted:
-        fail(f"{address} is not banned")
-    console.print(f"lifted the ban of {address}")
+        fail(f"{address} is not banned (see `tradewire ban list`)")
+    console.print(f"lifted the ban of {address if source == address else source}")

@@ -5,16 +5,21 @@ from __future__ import annotations
 import functools
 import ssl
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
+import uvloop
 from rich.console import Console
 
 from tradewire.exceptions import TradewireError
 
+if TYPE_CHECKING:
+    from tradewire.clients import HubClient
+
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -98,3 +103,19 @@ def client_ssl(use_tls: bool, ca: Path | None) -> ssl.SSLContext | None:
     context = ssl.create_default_context(cafile=str(ca) if ca else None)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
+
+
+def with_client(hub_address: str, user: str, password_stdin: bool, tls_ca: Path | None,
+                use_tls: bool, action: Callable[[HubClient], Awaitable[T]]) -> T:
+    """Log in to the hub as the connection options say, run ``action``, log out."""
+    from tradewire.clients import HubClient
+
+    host, port = parse_hub(hub_address)
+    password = client_password(password_stdin)
+
+    async def run() -> T:
+        client = HubClient(host, port, user, password, ssl=client_ssl(use_tls, tls_ca),
+                           server_hostname=host)
+        async with client:
+            return await action(client)
+    return uvloop.run(run())

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import uvloop
 from rich.table import Table
 
 from tradewire.cli.common import (
-    client_password,
-    client_ssl,
     connection_options,
     console,
     fail,
-    parse_hub,
     reports_errors,
+    with_client,
 )
-from tradewire.clients import HubClient
 from tradewire.protocol.codec import file_problem
 from tradewire.protocol.messages import MetaValue
 
@@ -40,19 +35,6 @@ def _meta(pairs: tuple[str, ...], symbol: str | None, period: int | None) -> dic
     if period is not None:
         meta["period"] = period
     return meta
-
-
-def _with_client(hub_address: str, user: str, password_stdin: bool, tls_ca: Path | None,
-                 use_tls: bool, action: Callable[[HubClient], Awaitable[T]]) -> T:
-    host, port = parse_hub(hub_address)
-    password = client_password(password_stdin)
-
-    async def run() -> T:
-        client = HubClient(host, port, user, password, ssl=client_ssl(use_tls, tls_ca),
-                           server_hostname=host)
-        async with client:
-            return await action(client)
-    return uvloop.run(run())
 
 
 @click.group("files")
@@ -82,7 +64,7 @@ def put(name: str, file: Path, symbol: str | None, period: int | None,
     if problem:
         fail(problem)
     data = file.read_bytes()
-    version = _with_client(**connection, action=lambda c: c.put_file(name, data, meta))
+    version = with_client(**connection, action=lambda c: c.put_file(name, data, meta))
     console.print(f"stored {name} version {version} ({len(data)} bytes, sha256 "
                   f"{hashlib.sha256(data).hexdigest()[:16]}…)", highlight=False)
 
@@ -96,7 +78,7 @@ def put(name: str, file: Path, symbol: str | None, period: int | None,
 @reports_errors
 def get(name: str, version: int | None, output: Path | None, **connection: Any) -> None:
     """Fetch NAME and check its SHA-256."""
-    found = _with_client(**connection, action=lambda c: c.get_file(name, version))
+    found = with_client(**connection, action=lambda c: c.get_file(name, version))
     if hashlib.sha256(found.data).hexdigest() != found.sha256:
         fail(f"{name} v{found.version}: the SHA-256 does not match; nothing written")
     target = output or Path(name)
@@ -113,7 +95,7 @@ def get(name: str, version: int | None, output: Path | None, **connection: Any) 
 @reports_errors
 def list_files(**connection: Any) -> None:
     """The latest version of every stored file."""
-    files = _with_client(**connection, action=lambda c: c.list_files())
+    files = with_client(**connection, action=lambda c: c.list_files())
     table = Table("name", "version", "bytes", "stored (UTC)", "by", "meta")
     for info in files:
         stored = datetime.fromtimestamp(info.ts / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")

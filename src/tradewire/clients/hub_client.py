@@ -35,12 +35,16 @@ from tradewire.protocol.messages import (
     FileListing,
     FilePut,
     Hello,
+    Kick,
     MetaValue,
     Ping,
     Pong,
     Position,
     PublishState,
     PublishTicks,
+    SessionInfo,
+    SessionList,
+    Sessions,
     StateUpdate,
     Sub,
     Unsub,
@@ -193,6 +197,18 @@ class HubClient:
         assert isinstance(listing, FileListing)
         return listing.files
 
+    async def sessions(self) -> list[SessionInfo]:
+        """The hub's live sessions (admins only, else ``HubRefused("forbidden")``)."""
+        listing = await self._request(Sessions())
+        assert isinstance(listing, SessionList)
+        return listing.sessions
+
+    async def kick(self, *, session: str | None = None, user: str | None = None) -> int:
+        """Close one session, or every session of a user (admins only); returns how many."""
+        ack = await self._request(Kick(session=session, user=user))
+        assert isinstance(ack, Ack) and ack.n is not None
+        return ack.n
+
     async def _until_acked(self, frame: msgspec.Struct, request_id: str | None = None) -> Ack:
         """Send ``frame`` until acked, again after every reconnect (for idempotent frames)."""
         while True:
@@ -323,7 +339,7 @@ class HubClient:
             elif isinstance(frame, Ping):
                 if self._writer is not None:
                     self._writer.write(encode(Pong(re=frame.id)))
-            elif isinstance(frame, Ack | Pong | FileData | FileListing):
+            elif isinstance(frame, Ack | Pong | FileData | FileListing | SessionList):
                 self._resolve(frame.re, frame)
             elif isinstance(frame, Error):
                 if frame.re is None:

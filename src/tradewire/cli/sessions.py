@@ -1,0 +1,65 @@
+"""``tradewire session list|kick``: see and end the sessions of a running hub, as an admin
+(over the native protocol, logged in like any other client)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from tradewire.cli.common import connection_options, console, fail, reports_errors, with_client
+from tradewire.clients import HubClient
+from tradewire.protocol.messages import SessionInfo
+
+
+@click.group("session")
+def session_group() -> None:
+    """List and kick the live sessions of a running hub (admin users only)."""
+
+
+@session_group.command("list")
+@connection_options
+@reports_errors
+def session_list(hub_address: str, user: str, password_stdin: bool, tls_ca: Path | None,
+                 use_tls: bool) -> None:
+    """Show every logged-in session: user, role, address, since, channels.
+
+    Example: TRADEWIRE_PASSWORD=... tradewire session list --hub 127.0.0.1:7400 --user root
+    """
+    async def action(client: HubClient) -> list[SessionInfo]:
+        return await client.sessions()
+
+    sessions = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    table = Table("session", "user", "role", "address", "since (UTC)", "subscribed",
+                  "publishing", "agent")
+    for info in sessions:
+        since = datetime.fromtimestamp(info.since_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(info.session, info.user, info.role, info.address, since,
+                      ", ".join(info.subscribed) or "-", ", ".join(info.publishing) or "-",
+                      info.agent)
+    console.print(table)
+
+
+@session_group.command("kick")
+@click.argument("target")
+@connection_options
+@reports_errors
+def session_kick(target: str, hub_address: str, user: str, password_stdin: bool,
+                 tls_ca: Path | None, use_tls: bool) -> None:
+    """End TARGET: a session id from `session list`, or user:NAME for all of NAME's sessions.
+
+    A kicked client may log in again: to keep a user out, also run `tradewire user disable`.
+    """
+    name = target.removeprefix("user:") if target.startswith("user:") else None
+
+    async def action(client: HubClient) -> int:
+        if name is not None:
+            return await client.kick(user=name)
+        return await client.kick(session=target)
+
+    closed = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    if not closed:
+        fail(f"no live session matches {target!r} (see `tradewire session list`)")
+    console.print(f"closed {closed} session{'s' if closed != 1 else ''}")

@@ -1,0 +1,147 @@
+"""Access that can be taken back at once (issue 12, item 6): user changes made with the admin
+CLI reach live sessions within 2 s, and admins list and kick sessions over the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import PASSWORD, HubFactory, Raw, logged_in, state_frame
+from tests.system.test_cli import TRADEWIRE
+from tradewire.hub.server import Hub
+
+
+def admin(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """The admin CLI as an operator runs it, on the hub's data directory."""
+    return subprocess.run([TRADEWIRE, "user", *args, "--data", str(data_dir)], input=stdin,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+async def until(raw: Raw, wanted: dict[str, Any], timeout: float = 2.0) -> float:
+    """Seconds until a frame containing ``wanted`` arrives (other frames skipped)."""
+    started = time.perf_counter()
+    while True:
+        frame = await raw.recv(timeout - (time.perf_counter() - started))
+        if wanted.items() <= frame.items():
+            return time.perf_counter() - started
+
+
+async def subscribed(hub: Hub, user: str = "bob") -> Raw:
+    raw = await logged_in(hub, user)
+    raw.send({"t": "sub", "id": 1, "ch": "alpha"})
+    assert (await raw.recv())["t"] == "ack"
+    return raw
+
+
+async def test_deleted_disabled_or_repassworded_users_lose_their_sessions(
+        start_hub: HubFactory, data_dir: Path) -> None:
+    hub = await start_hub()
+    figures = {}
+    for change in (["disable", "bob"], ["passwd", "bob", "--password-stdin"], ["del", "bob"]):
+        follower = await subscribed(hub)
+        # The same password again: a new hash all the same, so old sessions end.
+        done = await asyncio.to_thread(admin, data_dir, *change, stdin=PASSWORD + "\n")
+        assert done.returncode == 0, done.stderr
+        figures[change[0]] = await until(follower, {"t": "bye", "reason": "revoked"})
+        assert await follower.closed()
+        if change[0] == "disable":
+            again = await Raw.connect(hub)
+            assert (await again.login("bob"))["code"] == "auth_failed"
+            assert (await asyncio.to_thread(admin, data_dir, "enable", "bob")).returncode == 0
+    print("\nrevocation reached the live session in " +
+          ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in figures.items()))
+    assert max(figures.values()) < 2.0
+
+
+async def test_a_deleted_provider_can_no_longer_publish(start_hub: HubFactory,
+                                                        data_dir: Path) -> None:
+    hub = await start_hub()
+    provider = await logged_in(hub, "alice")
+    done = await asyncio.to_thread(admin, data_dir, "del", "alice")
+    assert done.returncode == 0, done.stderr
+    assert await until(provider, {"t": "bye", "reason": "revoked"}) < 2.0
+    provider.send(state_frame(n=7))
+    assert await provider.closed()
+    assert hub.channels.get("alpha").latest is None  # nothing was published
+
+
+async def test_a_withdrawn_grant_ends_that_subscription_only(start_hub: HubFactory,
+                                                              data_dir: Path) -> None:
+    hub = await start_hub()
+    done = await asyncio.to_thread(admin, data_dir, "grant", "bob", "beta")
+    assert done.returncode == 0 and "alpha, beta" in done.stdout, done.stderr
+    follower = await subscribed(hub)
+    follower.send({"t": "sub", "id": 2, "ch": "beta"})
+    assert (await follower.recv())["t"] == "ack"
+    done = await asyncio.to_thread(admin, data_dir, "revoke", "bob", "alpha")
+    assert done.returncode == 0, done.stderr
+    assert await until(follower, {"t": "error", "code": "revoked", "ch": "alpha"}) < 2.0
+    provider = await logged_in(hub, "alice")
+    provider.send(state_frame(n=1, id=5))
+    assert (await provider.recv())["t"] == "ack"
+    beta = await logged_in(hub, "carol")
+    beta.send(state_frame(ch="beta", n=2, id=6))
+    assert (await beta.recv())["t"] == "ack"
+    frame = await follower.recv()  # the beta state; never an alpha one
+    assert frame["t"] == "state" and frame["ch"] == "beta"
+    follower.send({"t": "ping", "id": 9})
+    assert (await follower.recv())["t"] == "pong"  # the session goes on
+    follower.send({"t": "sub", "id": 3, "ch": "alpha"})
+    assert (await follower.recv())["code"] == "forbidden"
+
+
+async def test_admins_list_and_kick_sessions(start_hub: HubFactory, data_dir: Path) -> None:
+    hub = await start_hub()
+    follower = await subscribed(hub)
+    root = await logged_in(hub, "root")
+    root.send({"t": "sessions", "id": 1})
+    listing = await root.recv()
+    assert listing["t"] == "session_list" and listing["re"] == 1
+    bob = next(s for s in listing["sessions"] if s["user"] == "bob")
+    assert bob["subscribed"] == ["alpha"] and bob["role"] == "follower"
+    nosy = await logged_in(hub, "alice")
+    nosy.send({"t": "sessions", "id": 2})
+    assert (await nosy.recv())["code"] == "forbidden"
+    root.send({"t": "kick", "id": 3, "session": bob["session"]})
+    assert await root.recv() == {"t": "ack", "re": 3, "n": 1}
+    assert await until(follower, {"t": "bye", "reason": "kicked"}) < 1.0
+    await hub.writer.flush()
+    log = hub.db.audit_log(20)
+    assert any(e[1] == "kick" and e[2] == "root" for e in log)
+    assert any(e[1] == "forbidden" and e[2] == "alice" for e in log)
+    assert any(e[1] == "session_end" and e[2] == "bob" and "kicked by root" in (e[4] or "")
+               for e in log)
+
+
+def test_session_cli_lists_and_kicks(tmp_path: Path) -> None:
+    from tests.security.hubproc import hub_process
+
+    data = tmp_path / "data"
+    for name, role in (("ops", "admin"), ("bob", "follower")):
+        done = subprocess.run([TRADEWIRE, "user", "add", name, "--role", role, "--channel",
+                               "alpha", "--data", str(data)], input=PASSWORD + "\n",
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+    env = {"TRADEWIRE_PASSWORD": PASSWORD, "PATH": "/usr/bin:/bin"}
+    with hub_process(tmp_path, "") as port:
+        async def follower_session() -> None:
+            raw = await Raw.connect(("127.0.0.1", port))
+            assert (await raw.login("bob"))["t"] == "welcome"
+            hub = ["--hub", f"127.0.0.1:{port}", "--user", "ops"]
+            listed = await asyncio.to_thread(subprocess.run, [TRADEWIRE, "session", "list", *hub],
+                                             capture_output=True, text=True, env=env)
+            assert listed.returncode == 0 and "bob" in listed.stdout, listed.stderr
+            kicked = await asyncio.to_thread(
+                subprocess.run, [TRADEWIRE, "session", "kick", "user:bob", *hub],
+                capture_output=True, text=True, env=env)
+            assert kicked.returncode == 0 and "closed 1 session" in kicked.stdout, kicked.stderr
+            assert await raw.closed()
+            again = await asyncio.to_thread(
+                subprocess.run, [TRADEWIRE, "session", "kick", "nosuch", *hub],
+                capture_output=True, text=True, env=env)
+            assert again.returncode == 1 and "no live session" in again.stderr
+
+        asyncio.run(follower_session())
