@@ -64,10 +64,17 @@ async def _until_signalled(*tasks: asyncio.Task[None]) -> None:
 @hub_options
 @click.option("--refresh-s", type=click.FloatRange(min=1), default=30.0, show_default=True,
               help="Publish at least this often even without changes (a keepalive).")
+@click.option("--takeover", is_flag=True,
+              help="Replace a live publisher of another account on the channel (audited); "
+                   "without it such a channel is refused as channel_busy.")
 @reports_errors
 def provide(hub_address: str, user: str, channel: str, broker_spec: str, password_stdin: bool,
-            tls_ca: Path | None, use_tls: bool, refresh_s: float) -> None:
-    """Publish a broker account's positions to a channel on every change."""
+            tls_ca: Path | None, use_tls: bool, refresh_s: float, takeover: bool) -> None:
+    """Publish a broker account's positions to a channel on every change.
+
+    A channel has one publisher at a time: the same user and account reconnecting takes over
+    at once; another account is refused (channel_busy) unless --takeover is given.
+    """
     host, port = parse_hub(hub_address)
     parse_paper_spec(broker_spec)  # fail on a bad spec before asking for a password
     password = client_password(password_stdin)
@@ -78,7 +85,8 @@ def provide(hub_address: str, user: str, channel: str, broker_spec: str, passwor
                            server_hostname=host)
         try:
             await client.start()
-            provider = Provider(broker, client, channel, refresh_s=refresh_s)
+            provider = Provider(broker, client, channel, refresh_s=refresh_s,
+                                takeover=takeover)
             console.print(f"providing {broker_spec} on channel {channel} via {host}:{port}")
             await _until_signalled(asyncio.create_task(provider.run()))
             console.print(f"stopped after {provider.published} publications "

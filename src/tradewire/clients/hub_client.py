@@ -132,14 +132,15 @@ class HubClient:
         await self._request(Unsub(ch=channel))
 
     async def publish_state(self, channel: str, account: Account, positions: list[Position],
-                            ts: int) -> int:
+                            ts: int, takeover: bool = False) -> int:
         """Publish a full state; returns the hub's ``seq`` once the hub stored it.
 
         A state is the whole truth, so if the connection drops before the ack the same state is
-        sent again after the reconnect.
+        sent again after the reconnect. Another live publisher on the channel (another user or
+        account) makes it ``HubRefused("channel_busy")`` unless ``takeover`` is set.
         """
         ack = await self._until_acked(PublishState(ch=channel, ts=ts, account=account,
-                                                   positions=positions))
+                                                   positions=positions, takeover=takeover))
         assert ack.seq is not None
         return ack.seq
 

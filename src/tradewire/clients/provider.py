@@ -34,11 +34,13 @@ class Provider:
     """Keeps one hub channel equal to one broker account."""
 
     def __init__(self, broker: Broker, hub: HubClient, channel: str, *,
-                 refresh_s: float = 30.0, clock: Clock | None = None) -> None:
+                 refresh_s: float = 30.0, clock: Clock | None = None,
+                 takeover: bool = False) -> None:
         self.broker = broker
         self.hub = hub
         self.channel = channel
         self.refresh_s = refresh_s
+        self.takeover = takeover
         self.clock: Clock = clock or SystemClock()
         self.published = 0
         self.last_seq = 0
@@ -48,7 +50,8 @@ class Provider:
         stamp = now_ms(self.clock)  # the moment the change was seen: followers' latency base
         account, positions = await asyncio.gather(self.broker.account(), self.broker.positions())
         self.last_seq = await self.hub.publish_state(
-            self.channel, to_account(account), [to_position(p) for p in positions], stamp)
+            self.channel, to_account(account), [to_position(p) for p in positions], stamp,
+            self.takeover)
         self.published += 1
         return self.last_seq
 
