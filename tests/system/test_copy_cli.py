@@ -85,16 +85,21 @@ def test_follower_killed_with_sigkill_restarts_without_duplicates(tmp_path: Path
             opens = collections.Counter(c.split(":")[1] for (c,) in conn.execute(
                 "SELECT comment FROM orders WHERE status='filled' AND position_id IS NULL"))
         assert len(opens) == 4 and max(opens.values()) == 1, opens
+        # A manual trade on the follower account (magic 0): --status shows only tradewire's.
+        run("paper", "order", "--broker", "paper:fol.db", "EURUSD.m", "buy", "0.5", cwd=tmp_path)
         deadline = time.monotonic() + 10  # the running follower refreshes its status each second
         while True:
-            status = subprocess.run([TRADEWIRE, *follow_args, "--status"], cwd=tmp_path,
-                                    capture_output=True, text=True, timeout=30, check=False)
+            status = subprocess.run(  # needs no --hub or --broker
+                [TRADEWIRE, "follow", "--user", "fol", "--channel", "alpha", "--status"],
+                cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False)
             assert status.returncode == 0, status.stderr
             if "GBPUSD.m" in status.stdout:
                 break
             assert time.monotonic() < deadline, status.stdout
             time.sleep(0.5)
         assert "pending orders: 0" in status.stdout
+        eurusd = next(line for line in status.stdout.splitlines() if "EURUSD.m" in line)
+        assert eurusd.count("+0.20") == 2, status.stdout  # target +0.20, held +0.20 (not +0.70)
     finally:
         for proc in (follower, provider, hub):
             proc.send_signal(signal.SIGTERM)

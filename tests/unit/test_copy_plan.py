@@ -221,3 +221,16 @@ def test_links_parse_and_long_ids_fall_back_to_the_bare_key() -> None:
     assert parse_link("manual") is None
     assert link_comment("p" + "9" * 30, 1.0, 1.0) == "tw:p" + "9" * 30
     assert len(link_comment("p123456789", 12.34, 5.67)) <= 31
+
+
+def test_by_default_a_state_older_than_a_minute_opens_nothing() -> None:
+    """A follower started today must not open a provider's state from 2023 (issue 12, 8)."""
+    from_2023 = provider(pos("1", volume=1.0), ts=1_690_000_000_000)
+    result = plan(from_2023, follower(), CopyRules(), NOW)
+    assert result.target == {} and result.reduce_only
+    assert "only reducing exposure" in result.skips[-1].reason
+    assert "max_signal_age_s" in result.skips[-1].reason  # says why, and what to change
+    minute_old = plan(provider(pos("1"), ts=NOW - 59_000), follower(), CopyRules(), NOW)
+    assert len(minute_old.target) == 1  # within the default 60 s it is copied
+    unguarded = plan(from_2023, follower(), CopyRules(max_signal_age_s=0), NOW)
+    assert len(unguarded.target) == 1  # 0 turns the guard off, on purpose

@@ -80,10 +80,10 @@ def parse_hub(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def connection_options(func: F) -> F:
+def connection_options(func: F, hub_required: bool = True) -> F:
     """--hub, --user, --password-stdin, --tls-ca and --tls: how a client reaches the hub."""
     for option in reversed([
-        click.option("--hub", "hub_address", required=True, metavar="HOST:PORT",
+        click.option("--hub", "hub_address", required=hub_required, metavar="HOST:PORT",
                      help="The hub's native listener."),
         click.option("--user", required=True, help="Your hub user name."),
         click.option("--password-stdin", is_flag=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import signal
 import tomllib
@@ -32,15 +33,15 @@ from tradewire.copy.rules import CopyRules, parse_rules
 from tradewire.exceptions import ConfigError
 
 
-def hub_options(func: Any) -> Any:
+def hub_options(func: Any, required: bool = True) -> Any:
     for option in reversed([
         click.option("--channel", required=True, help="The signal channel."),
-        click.option("--broker", "broker_spec", required=True, metavar="SPEC",
+        click.option("--broker", "broker_spec", required=required, metavar="SPEC",
                      help="The account: paper:FILE[?mode=netting|hedging&balance=N&suffix=.m"
                           "&seed=N&latency_ms=N&slippage_points=N&requote_probability=P]."),
     ]):
         func = option(func)
-    return connection_options(func)
+    return connection_options(func, hub_required=required)
 
 
 async def _until_signalled(*tasks: asyncio.Task[None]) -> None:
@@ -84,7 +85,7 @@ def provide(hub_address: str, user: str, channel: str, broker_spec: str, passwor
         client = HubClient(host, port, user, password, ssl=client_ssl(use_tls, tls_ca),
                            server_hostname=host)
         try:
-            await client.start()
+            await client.start(wait=True)  # banned, or no hub yet: wait, logging why
             provider = Provider(broker, client, channel, refresh_s=refresh_s,
                                 takeover=takeover)
             console.print(f"providing {broker_spec} on channel {channel} via {host}:{port}")
@@ -158,15 +159,20 @@ def _status_path(journal: Path) -> Path:
 
 
 @click.command()
-@hub_options
+@functools.partial(hub_options, required=False)
 @click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML file of copy rules (docs/copying.md); flags override it.")
 @click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Decision journal (JSON lines) [default: follow-USER-CHANNEL.jsonl].")
 @click.option("--status", "show_status", is_flag=True,
-              help="Print positions vs target and the last decisions, then exit.")
+              help="Print the running follower's positions vs target and last decisions (from "
+                   "its status file, next to the journal), then exit. Needs no --hub or "
+                   "--broker.")
 def follow(**kwargs: Any) -> None:
-    """Copy a channel onto a broker account, sized and mapped by your rules."""
+    """Copy a channel onto a broker account, sized and mapped by your rules.
+
+    --hub and --broker are required unless --status is given.
+    """
     _follow(**kwargs)
 
 
@@ -175,15 +181,17 @@ for _flag in reversed(list(RULE_FLAGS.values())):
 
 
 @reports_errors
-def _follow(hub_address: str, user: str, channel: str, broker_spec: str, password_stdin: bool,
-            tls_ca: Path | None, use_tls: bool, rules_file: Path | None, journal: Path | None,
-            show_status: bool, **flags: Any) -> None:
+def _follow(hub_address: str | None, user: str, channel: str, broker_spec: str | None,
+            password_stdin: bool, tls_ca: Path | None, use_tls: bool, rules_file: Path | None,
+            journal: Path | None, show_status: bool, **flags: Any) -> None:
     journal_path = journal or Path(f"follow-{user}-{channel}.jsonl")
+    if show_status:
+        _print_status(journal_path)
+        return
+    if hub_address is None or broker_spec is None:
+        fail("follow needs --hub HOST:PORT and --broker SPEC (only --status works without)")
     rules = rules_from(rules_file, flags)
     parse_paper_spec(broker_spec)
-    if show_status:
-        _print_status(journal_path, broker_spec)
-        return
     host, port = parse_hub(hub_address)
     password = client_password(password_stdin)
 
@@ -193,7 +201,7 @@ def _follow(hub_address: str, user: str, channel: str, broker_spec: str, passwor
         client = HubClient(host, port, user, password, ssl=client_ssl(use_tls, tls_ca),
                            server_hostname=host, on_state=follower.on_state)
         try:
-            await client.start()
+            await client.start(wait=True)  # banned, or no hub yet: wait, logging why
             await client.subscribe(channel)
             console.print(f"following {channel} via {host}:{port} onto {broker_spec}; "
                           f"journal {journal_path}")
@@ -224,31 +232,20 @@ async def _write_status(follower: Follower, journal: Path) -> None:
         await asyncio.to_thread(tmp.replace, path)
 
 
-def _print_status(journal: Path, broker_spec: str) -> None:
+def _print_status(journal: Path) -> None:
     path = _status_path(journal)
     if not path.exists():
         fail(f"no status at {path}: is `tradewire follow` running with --journal {journal}?")
     status = json.loads(path.read_text())
-
-    async def positions() -> list[Any]:
-        broker = await open_broker(broker_spec)
-        try:
-            return await broker.positions()
-        finally:
-            await broker.close()
-
-    held = asyncio.run(positions())
-    table = Table("key", "symbol", "target", "held", title=f"channel {status['channel']} "
-                  f"(seq {status['seq']})")
-    targets = status["target"]
-    held_by_symbol: dict[str, float] = {}
-    for p in held:
-        held_by_symbol[p.symbol] = held_by_symbol.get(p.symbol, 0) + (
-            p.volume if p.side == "buy" else -p.volume)
-    for key, t in sorted(targets.items()):
-        signed = t["volume"] if t["side"] == "buy" else -t["volume"]
-        table.add_row(key, t["symbol"], f"{signed:+.2f}",
-                      f"{held_by_symbol.get(t['symbol'], 0.0):+.2f}")
+    table = Table("link", "symbol", "target", "held", title=f"channel {status['channel']} "
+                  f"(seq {status['seq']}); held: positions with magic {status.get('magic')}")
+    targets, held = status["target"], status.get("held", {})
+    for key in sorted(targets.keys() | held.keys()):
+        t = targets.get(key)
+        signed = (t["volume"] if t["side"] == "buy" else -t["volume"]) if t else 0.0
+        symbol = t["symbol"] if t else held[key]["symbol"]
+        table.add_row(key, symbol, f"{signed:+.2f}",
+                      f"{held.get(key, {}).get('volume', 0.0):+.2f}")
     console.print(table)
     console.print(f"pending orders: {len(status['pending'])}; stopped: {status['stopped']}; "
                   f"latency p50/p99 ms: {status.get('latency_ms_p50')}/"

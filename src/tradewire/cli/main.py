@@ -69,10 +69,9 @@ async def _serve(config: Config, data_dir: Path) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     hub = Hub(config, data_dir)
-    addresses = await hub.start()
-    scheme = "tls" if config.tls.enabled else "tcp"
-    for host, port in addresses:
-        console.print(f"tradewire hub listening on {scheme}://{host}:{port}", highlight=False)
+    await hub.start()
+    for line in hub.listening:
+        console.print(f"tradewire hub listening on {line}", highlight=False)
     console.print(f"data in {data_dir}; Ctrl-C to stop", highlight=False)
     await stop.wait()
     console.print("shutting down…")

@@ -31,7 +31,7 @@ from tradewire.copy import (
     reconcile,
 )
 from tradewire.copy.mapping import map_symbol
-from tradewire.copy.plan import managed
+from tradewire.copy.plan import groups, managed
 from tradewire.exceptions import BrokerError, OrderRejected
 from tradewire.model import OrderRequest, Quote, SymbolSpec
 from tradewire.protocol.messages import StateUpdate
@@ -54,6 +54,7 @@ class Follower:
         self.resync_s = resync_s
         self.state: ProviderState | None = None
         self.last_plan: Plan | None = None
+        self.held: dict[str, tuple[str, float]] = {}  # link key -> (symbol, signed volume)
         self.pending_orders: list[CopyOrder] = []
         self.in_flight: set[str] = set()
         self._retry_initial, self._retry_max = retry_initial_s, retry_max_s
@@ -145,9 +146,10 @@ class Follower:
         if result.stopped or self.stopped:  # sticky: a recovery does not reopen anything
             self.stopped = True
             result = Plan({}, result.skips if result.stopped else [], stopped=True)
-        orders = reconcile(result.target, managed(view.positions, self.rules),
-                           view.account.mode, view.specs, self.rules.magic)
+        ours = managed(view.positions, self.rules)
+        orders = reconcile(result.target, ours, view.account.mode, view.specs, self.rules.magic)
         self.last_plan, self.pending_orders = result, orders
+        self.held = groups(ours, view.account.mode)
         self._journal_skips(result, stamp, state.seq)
         now = self.clock.monotonic()
         started: set[str] = set()
@@ -232,6 +234,8 @@ class Follower:
         target = self.last_plan.target if self.last_plan else {}
         return {"channel": self.channel, "seq": self.state.seq if self.state else None,
                 "target": {k: msgspec.to_builtins(t) for k, t in target.items()},
+                "held": {k: {"symbol": s, "volume": v} for k, (s, v) in self.held.items()},
+                "magic": self.rules.magic,
                 "pending": [msgspec.to_builtins(o) for o in self.pending_orders],
                 "stopped": bool(self.last_plan and self.last_plan.stopped),
                 "recent": list(self.journal.recent)[-20:]}

@@ -54,6 +54,7 @@ from tradewire.protocol.messages import (
 log = logging.getLogger(__name__)
 
 _PERMANENT = frozenset({"auth_failed", "unsupported_version"})
+MAX_REFUSED_WAIT_S = 30.0  # a ban says how long it lasts; retry at least this often anyway
 
 
 class HubClient:
@@ -63,13 +64,15 @@ class HubClient:
                  ssl: ssl_module.SSLContext | None = None, server_hostname: str | None = None,
                  agent: str = f"tradewire/{__version__}", backoff: Backoff | None = None,
                  connect_timeout: float = 5.0,
-                 on_state: Callable[[StateUpdate], None] | None = None) -> None:
+                 on_state: Callable[[StateUpdate], None] | None = None,
+                 max_refused_wait_s: float = MAX_REFUSED_WAIT_S) -> None:
         self.host, self.port, self.user = host, port, user
         self._password = password
         self._ssl, self._server_hostname, self._agent = ssl, server_hostname, agent
         self._backoff = backoff or Backoff()
         self._connect_timeout = connect_timeout
         self._on_state = on_state
+        self._max_refused_wait_s = max_refused_wait_s
         self._ids = itertools.count(1)
         self._waiting: dict[int | str, asyncio.Future[Any]] = {}
         self._channels: set[str] = set()
@@ -86,9 +89,13 @@ class HubClient:
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Connect and log in once (raising on failure), then keep the session up."""
-        reader = await self._open()
+    async def start(self, wait: bool = False) -> None:
+        """Connect and log in, then keep the session up.
+
+        Raises on failure, unless ``wait``: then it keeps trying (logging each refusal) until
+        it is in; only a permanent refusal (wrong password, unsupported version) raises.
+        """
+        reader = await (self._reconnect(first=True) if wait else self._open())
         self._runner = asyncio.get_running_loop().create_task(self._run(reader))
 
     async def close(self) -> None:
@@ -287,18 +294,24 @@ class HubClient:
     async def _run(self, reader: asyncio.StreamReader) -> None:
         while not self._closed:
             try:
-                await self._read(reader)
+                reason = await self._read(reader)
             except (OSError, FrameError, TimeoutError) as exc:
-                log.info("hub connection lost: %s", exc)
+                reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            if self._closed:
+                return
+            log.info("disconnected from hub %s:%d (%s); reconnecting", self.host, self.port,
+                     reason)
             self._connected.clear()
             if self._writer is not None:
                 self._writer.close()
             self._fail_waiting(ConnectionLost("connection to the hub lost"))
             reader = await self._reconnect()
 
-    async def _reconnect(self) -> asyncio.StreamReader:
+    async def _reconnect(self, first: bool = False) -> asyncio.StreamReader:
+        initial = first
         while True:
-            delay = self._backoff.next_delay()
+            delay = 0.0 if first else self._backoff.next_delay()
+            first = False
             await asyncio.sleep(delay)
             try:
                 reader = await self._open()
@@ -307,13 +320,18 @@ class HubClient:
                     log.error("hub refused login for good: %s", exc)
                     self._fail_waiting(exc)
                     raise
-                if exc.retry_after_s:
-                    await asyncio.sleep(exc.retry_after_s)
+                # A ban may last a day, but `tradewire ban lift` can end it any moment.
+                wait = min(exc.retry_after_s or self._backoff.next_delay(),
+                           self._max_refused_wait_s)
+                log.info("hub %s:%d refused the login (%s: %s); retrying in %.1f s", self.host,
+                         self.port, exc.code, exc.msg, wait)
+                await asyncio.sleep(wait)
                 continue
             except ConnectionLost as exc:
-                log.info("reconnect failed (retry in ~%.1fs): %s", delay * 2, exc)
+                log.info("cannot reach the hub (%s); retrying", exc)
                 continue
-            self.reconnects += 1
+            self.reconnects += 0 if initial else 1
+            log.info("connected to hub %s:%d as %s", self.host, self.port, self.user)
             # Re-subscribe without waiting here: acks arrive through the read loop.
             for channel in self._channels:
                 task = asyncio.get_running_loop().create_task(self._resubscribe(channel))
@@ -325,7 +343,8 @@ class HubClient:
         with contextlib.suppress(ConnectionLost, HubRefused):
             await self._request(Sub(ch=channel))
 
-    async def _read(self, reader: asyncio.StreamReader) -> None:
+    async def _read(self, reader: asyncio.StreamReader) -> str:
+        """Read until the connection ends; returns why it ended."""
         heartbeat = self.welcome.heartbeat_s if self.welcome else 15.0
         while True:
             # The hub pings an idle connection every heartbeat_s: 3 silent periods mean it is gone.
@@ -333,7 +352,7 @@ class HubClient:
             async with asyncio.timeout(3 * heartbeat):
                 line = await reader.readline()
             if not line:
-                return
+                return "the hub closed the connection"
             frame = decode_server_frame(line)
             if isinstance(frame, StateUpdate):
                 await self._deliver(frame)
@@ -347,8 +366,7 @@ class HubClient:
                     log.warning("hub error: %s %s", frame.code, frame.msg)
                 self._resolve(frame.re, HubRefused(frame.code, frame.msg))
             elif isinstance(frame, Bye):
-                log.info("hub said bye: %s", frame.reason)
-                return
+                return f"the hub said bye: {frame.reason}"
 
     async def _deliver(self, state: StateUpdate) -> None:
         if state.ch not in self._channels:

@@ -121,12 +121,12 @@ def plan(state: ProviderState, follower: FollowerView, rules: CopyRules, now_ms:
     links = ({key_of(p, "hedging"): parse_link(p.comment) for p in ours}
              if follower.account.mode == "hedging" else {})
     desired, skips = _desired(state, follower, rules, links, actual)
-    stale = (rules.max_signal_age_s is not None
-             and now_ms - state.ts > rules.max_signal_age_s * 1000)
+    stale = bool(rules.max_signal_age_s) and now_ms - state.ts > rules.max_signal_age_s * 1000
     reduce_only = rules.close_only or stale
     if stale:
-        skips.append(Skip("*", f"signal is {(now_ms - state.ts) / 1000:.1f} s old: "
-                               "only reducing exposure"))
+        skips.append(Skip("*", f"signal is {(now_ms - state.ts) / 1000:.1f} s old (more than "
+                               f"max_signal_age_s = {rules.max_signal_age_s:g}): only reducing "
+                               "exposure until a fresh state arrives"))
     target: dict[str, TargetPosition] = {}
     for key in desired.keys() | actual.keys():
         want = desired.get(key)

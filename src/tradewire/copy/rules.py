@@ -35,7 +35,8 @@ class CopyRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     exclude: list[str] = []
     # guards
     max_deviation_points: NonNegative | None = None
-    max_signal_age_s: Positive | None = None
+    # A state older than this may only reduce exposure (0: no limit, at your own risk).
+    max_signal_age_s: NonNegative = 60.0
     stop_equity: NonNegative | None = None
     close_only: bool = False
     magic: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] = DEFAULT_MAGIC

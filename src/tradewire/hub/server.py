@@ -70,6 +70,7 @@ class Hub:
         self.per_address: Counter[str] = Counter()
         self.stats: Counter[str] = Counter()
         self.addresses: list[tuple[str, int]] = []
+        self.listening: list[str] = []  # one line per listener for the start banner
         self._tasks: set[asyncio.Task[Any]] = set()
         self._server: asyncio.Server | None = None
         self._stopping = False
@@ -114,9 +115,13 @@ class Hub:
                     lambda: Connection(self), hub.host, hub.port, backlog=4096,
                     reuse_address=True)
                 self.addresses = [sock.getsockname()[:2] for sock in self._server.sockets]
+                self.listening = [f"tcp://{h}:{p}"
+                                  for h, p in self.addresses]
             else:
                 self._tls_listener = TlsListener(self, self.tls_context)
                 self.addresses = self._tls_listener.start(hub.host, hub.port)
+                self.listening = [f"tls://{h}:{p}"
+                                  for h, p in self.addresses]
         except OSError as exc:
             await loop.run_in_executor(None, self._release)
             raise ConfigError(f"hub.host/hub.port: cannot listen on {hub.host}:{hub.port}: "
@@ -129,22 +134,22 @@ class Hub:
         assert self.ticks.writer is not None
         if listeners.udp_ticks.enabled:
             udp = UdpTickListener(listeners.udp_ticks, self.ticks.writer)
-            self.addresses.append(udp.start())
+            self._legacy("udp", "UDP ticks", udp.start())
             self._tick_listeners.append(udp)
             self.ticks.listeners.append(udp.counters)
         if listeners.tcp_ticks.enabled:
             tcp = TcpTickListener(listeners.tcp_ticks, self.ticks.writer)
-            self.addresses.append(await tcp.start())
+            self._legacy("tcp", "text ticks", await tcp.start())
             self._tick_listeners.append(tcp)
             self.ticks.listeners.append(tcp.counters)
         self.article_signal: ArticleSignalListener | None = None
         if self.config.listeners.signal.enabled:
             self.article_signal = ArticleSignalListener(self.config.listeners.signal,
                                                         self.channels)
-            self.addresses.append(await self.article_signal.start())
+            self._legacy("tcp", "article signals", await self.article_signal.start())
         if listeners.template.enabled:
             self.template = TemplateListener(listeners.template, self.files, self.spawn)
-            self.addresses.append(await self.template.start())
+            self._legacy("tcp", "chart template", await self.template.start())
         self.spawn(self._sweep_forever())
         log.info("hub listening on %s", ", ".join(f"{h}:{p}" for h, p in self.addresses))
         return self.addresses
@@ -184,6 +189,12 @@ class Hub:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._release)
         self._stopped.set()
+
+    def _legacy(self, scheme: str, what: str, address: tuple[str, int]) -> None:
+        """An article-compatible listener: its banner line says it has no authentication."""
+        self.addresses.append(address)
+        self.listening.append(f"{scheme}://{address[0]}:{address[1]} ({what}, article format: "
+                              "no authentication, source-address allow-list only)")
 
     def _release(self) -> None:
         self.auth.close()
@@ -446,3 +457,4 @@ class Hub:
         conn.subscriptions.discard(name)
         conn.conflated.pop(name, None)
         self.channels.unsubscribe(name, conn)
+
