@@ -107,11 +107,15 @@ async def test_template_listener_serves_the_latest_template(start_hub: HubFactor
     host, port = hub.addresses[-1]
     assert await read_until_closed(host, port) == b""  # nothing stored yet: closed at once
     alice = await logged_in(hub, "alice")
-    alice.send(put_frame("chart", TEMPLATE, 1))  # the served name needs symbol and period
-    refused = await alice.recv()
+    alice.send(put_frame("chart", TEMPLATE, 0, symbol="EURUSD", period=60))
+    refused = await alice.recv()  # served to everyone without a login: admins only
+    assert refused["code"] == "forbidden" and "only an admin" in refused["msg"]
+    root = await logged_in(hub, "root")
+    root.send(put_frame("chart", TEMPLATE, 1))  # the served name needs symbol and period
+    refused = await root.recv()
     assert refused["code"] == "bad_frame" and "symbol" in refused["msg"]
-    alice.send(put_frame("chart", TEMPLATE, 2, symbol="EURUSD", period=60))
-    assert (await alice.recv())["seq"] == 1
+    root.send(put_frame("chart", TEMPLATE, 2, symbol="EURUSD", period=60))
+    assert (await root.recv())["seq"] == 1
     payload = await read_until_closed(host, port)
     assert payload[:20] == b"EURUSD\0\0\0\0" + b"60\0\0\0\0\0\0\0\0"
     assert parse_template_payload(payload) == ("EURUSD", 60, TEMPLATE)

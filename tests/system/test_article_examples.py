@@ -54,10 +54,10 @@ async def test_tpl_client_saves_the_served_template(start_hub: HubFactory,
                                                     tmp_path: Path) -> None:
     hub = await start_hub(make_config(listeners=LISTENERS))
     template = "<chart>\r\nperiod_type=1\r\n</chart>\r\n".encode("utf-16-le")
-    alice = await logged_in(hub, "alice")
-    alice.send({"t": "file_put", "name": "chart", "data": base64.b64encode(template).decode(),
-                "meta": {"symbol": "GBPUSD", "period": 240}, "id": 1})
-    assert (await alice.recv())["t"] == "ack"
+    root = await logged_in(hub, "root")  # only an admin stores the served template
+    root.send({"t": "file_put", "name": "chart", "data": base64.b64encode(template).decode(),
+               "meta": {"symbol": "GBPUSD", "period": 240}, "id": 1})
+    assert (await root.recv())["t"] == "ack"
     port = listener_port(hub, TemplateListener)
     code, output = await run_example("tpl_client.py", "--config",
                                      str(mql5_config(tmp_path)), "--port", str(port))

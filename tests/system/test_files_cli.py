@@ -25,6 +25,8 @@ def test_put_get_list_and_the_template_listener(tmp_path: Path) -> None:
                stdin=PASSWORD + "\n").returncode == 0
     assert run("user", "add", "bob", "--role", "follower", cwd=tmp_path,
                stdin=PASSWORD + "\n").returncode == 0
+    assert run("user", "add", "ops", "--role", "admin", cwd=tmp_path,
+               stdin=PASSWORD + "\n").returncode == 0
     template_port = free_port()
     (tmp_path / "hub.toml").write_text(
         f'[listeners.template]\nenabled = true\nport = {template_port}\nname = "chart"\n')
@@ -38,9 +40,12 @@ def test_put_get_list_and_the_template_listener(tmp_path: Path) -> None:
     try:
         put = run("files", "put", "chart", "chart.tpl", "--symbol", "EURUSD", "--period", "60",
                   *hub_at, "--user", "alice", cwd=tmp_path)
+        assert put.returncode == 1 and "only an admin" in put.stderr  # the served template
+        put = run("files", "put", "chart", "chart.tpl", "--symbol", "EURUSD", "--period", "60",
+                  *hub_at, "--user", "ops", cwd=tmp_path)
         assert put.returncode == 0, put.stderr
         assert "stored chart version 1" in put.stdout
-        missing_meta = run("files", "put", "chart", "chart.tpl", *hub_at, "--user", "alice",
+        missing_meta = run("files", "put", "chart", "chart.tpl", *hub_at, "--user", "ops",
                            cwd=tmp_path)
         assert missing_meta.returncode == 1 and "symbol" in missing_meta.stderr
         assert len(missing_meta.stderr.strip().splitlines()) == 1

@@ -41,14 +41,19 @@ class FileService:
         assert conn.user is not None
         user = conn.user
         if user.role not in ("provider", "admin"):
-            conn.send(error_line("forbidden", "only providers and admins may store files",
-                                 frame.id))
+            self._hub.forbidden(conn, "only providers and admins may store files", frame.id)
+            return
+        template = self._hub.config.listeners.template
+        if frame.name == template.name and user.role != "admin":
+            # Served without authentication to every terminal that asks: only an admin
+            # decides what it is (whether or not the listener is enabled right now).
+            self._hub.forbidden(conn, f"{frame.name!r} is the file the chart-template "
+                                "listener serves: only an admin may store it", frame.id)
             return
         if len(frame.data) > self.limit:
             conn.send(error_line("file_too_large", f"{len(frame.data)} bytes; the hub stores "
                                  f"files of at most {self.limit} bytes", frame.id))
             return
-        template = self._hub.config.listeners.template
         if template.enabled and frame.name == template.name:
             problem = template_header_problem(frame.meta)
             if problem is not None:
@@ -58,7 +63,7 @@ class FileService:
 
         def stored(result: object) -> None:
             if isinstance(result, UserError):
-                conn.send(error_line("forbidden", str(result), frame.id))
+                self._hub.forbidden(conn, str(result), frame.id)
             elif isinstance(result, FileInfo):
                 log.info("file %s v%d stored by %s (%d bytes)", result.name, result.version,
                          user.name, result.size)

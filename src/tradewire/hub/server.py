@@ -183,6 +183,7 @@ class Hub:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.sleep(0)  # aborted connections' connection_lost (their audit rows) runs
         await self.writer.flush()
         await asyncio.to_thread(self.ticks.stop)  # commits what is queued
         await asyncio.to_thread(self._save_listener_stats)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from tradewire.exceptions import StoreError
 from tradewire.store.db import StateDB
 
 T = TypeVar("T")
@@ -30,9 +31,15 @@ class BatchWriter:
         self._running: asyncio.Future[list[object]] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        self._closed = False
 
     def submit(self, op: Op, done: Done | None = None) -> None:
-        """Queue ``op``; ``done`` is called on the loop with its result or exception."""
+        """Queue ``op``; ``done`` is called on the loop with its result or exception (a
+        :class:`StoreError` once the writer is closed)."""
+        if self._closed:
+            if done is not None:
+                done(StoreError("the store is closed"))
+            return
         self._pending.append((op, done))
         self._idle.clear()
         if self._running is None:
@@ -67,4 +74,5 @@ class BatchWriter:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     def close(self) -> None:
+        self._closed = True
         self._executor.shutdown(wait=True)
