@@ -110,6 +110,18 @@ class TickListenerSettings(_Section, frozen=True):
     allow: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
 
 
+class UdpTickListenerSettings(TickListenerSettings, frozen=True):
+    """``[listeners.udp_ticks]``: the documented port applies whenever ``port`` is absent."""
+
+    port: Port = 8082
+
+
+class TcpTickListenerSettings(TickListenerSettings, frozen=True):
+    """``[listeners.tcp_ticks]``."""
+
+    port: Port = 7401
+
+
 class TemplateListenerSettings(_Section, frozen=True):
     """``[listeners.template]``: the article's chart-template transfer of one stored file."""
 
@@ -132,8 +144,8 @@ class FileSettings(_Section, frozen=True):
 class ListenerSettings(_Section, frozen=True):
     signal: ArticleSignalSettings = ArticleSignalSettings()
     template: TemplateListenerSettings = TemplateListenerSettings()
-    udp_ticks: TickListenerSettings = TickListenerSettings(port=8082)
-    tcp_ticks: TickListenerSettings = TickListenerSettings(port=7401)
+    udp_ticks: UdpTickListenerSettings = UdpTickListenerSettings()
+    tcp_ticks: TcpTickListenerSettings = TcpTickListenerSettings()
 
 
 class SmtpSettings(_Section, frozen=True):

@@ -18,6 +18,7 @@ from typing import Protocol
 from tradewire.brokers.base import Quote, SymbolSpec
 from tradewire.brokers.symbols import REFERENCE_MID
 from tradewire.protocol.mt5csv import read_ticks
+from tradewire.ticks.sources import open_export
 
 # (period in ms, amplitude relative to the mid)
 _OCTAVES = ((1_500, 0.00012), (20_000, 0.0006), (300_000, 0.003))
@@ -70,7 +71,7 @@ class ReplayFeed:
     back to ``fallback``."""
 
     def __init__(self, path: Path, symbol: str, start_ms: int, fallback: Feed) -> None:
-        with path.open(encoding="utf-8") as fh:
+        with open_export(path) as fh:
             ticks = list(read_ticks(fh))
         if not ticks:
             raise ValueError(f"{path}: no ticks with both bid and ask")

@@ -10,6 +10,7 @@ the order log that tests count duplicates from.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -56,13 +57,13 @@ class PaperSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
     login: str = "paper"
     mode: Mode = "hedging"
-    balance: Annotated[float, msgspec.Meta(gt=0)] = 10_000.0
+    balance: Annotated[float, msgspec.Meta(gt=0, le=1e12)] = 10_000.0
     leverage: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     suffix: str = ""  # broker symbol suffix, e.g. ".m" for EURUSD.m
     seed: int = 1  # price feed seed: same seed, same prices in every process
-    latency_ms: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    latency_ms: Annotated[float, msgspec.Meta(ge=0, le=60_000)] = 0.0
     # adverse slippage drawn uniformly from [0, this]
-    slippage_points: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    slippage_points: Annotated[float, msgspec.Meta(ge=0, le=1e6)] = 0.0
     requote_probability: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
     market_closed: bool = False
     # Replay an MT5 tick export for one symbol instead of the seeded feed (others stay seeded).
@@ -118,9 +119,19 @@ class PaperBroker:
 
     @classmethod
     async def open(cls, path: Path, settings: PaperSettings | None = None,
-                   clock: Clock | None = None, feed: Feed | None = None) -> PaperBroker:
+                   clock: Clock | None = None, feed: Feed | None = None, *,
+                   create: bool = True, given: frozenset[str] = frozenset()) -> PaperBroker:
+        """Open the account in ``path``, creating it if ``create`` (its directory must exist).
+
+        ``given``: the settings the user spelled out; one that contradicts an existing account
+        (``mode``, ``suffix``, ``leverage``, ``login``) is an error, not silently ignored.
+        """
         broker = cls(path, settings or PaperSettings(), clock, feed)
-        await broker._run(broker._init_db)
+        try:
+            await broker._run(broker._init_db, create, given)
+        except BrokerError:
+            broker._executor.shutdown(wait=False)
+            raise
         broker._data_version = await broker._run(broker._data_version_now)
         broker._poller = asyncio.get_running_loop().create_task(broker._poll_external())
         return broker
@@ -139,20 +150,34 @@ class PaperBroker:
 
     # ---- database (on the broker thread) -------------------------------------------------------
 
-    def _init_db(self) -> None:
+    def _init_db(self, create: bool, given: frozenset[str]) -> None:
+        if not self.path.exists():
+            if not create:
+                raise BrokerError(f"no paper account at {self.path} (trade on it first, e.g. "
+                                  "`tradewire paper order`, or check the file name)")
+            if not self.path.parent.is_dir():
+                raise BrokerError(f"paper account {self.path}: directory {self.path.parent} "
+                                  "does not exist (create it first)")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=5000")
             db.executescript(SCHEMA)
-            row = db.execute("SELECT mode, suffix FROM account").fetchone()
+            row = db.execute("SELECT mode, suffix, leverage, login FROM account").fetchone()
             if row is None:
                 s = self.settings
                 db.execute("INSERT INTO account VALUES (1,?,?,?,?,?,1,?)",
                            (s.login, "USD", s.balance, s.leverage, s.mode, s.suffix))
             else:  # the account's own mode and symbol suffix win over the settings
+                for key, value in zip(("mode", "suffix", "leverage", "login"), row,
+                                      strict=True):
+                    if key in given and getattr(self.settings, key) != value:
+                        db.close()
+                        raise BrokerError(
+                            f"paper account {self.path} has {key}={value}; "
+                            f"?{key}={getattr(self.settings, key)} contradicts it (leave it "
+                            "out, or use another file for a new account)")
                 self.mode = row[0]
                 self.settings = msgspec.structs.replace(self.settings, mode=row[0],
                                                         suffix=row[1])
@@ -278,6 +303,9 @@ class PaperBroker:
 
     async def market_order(self, order: OrderRequest) -> Fill:
         """Execute ``order`` at market after the configured latency. Raises OrderRejected."""
+        if not math.isfinite(order.volume) or order.volume <= 0:
+            # Refused before the order log: a NaN volume cannot even be recorded.
+            raise OrderRejected("volume_range", f"{order.volume} is not a positive number of lots")
         s = self.settings
         if s.latency_ms > 0:
             await asyncio.sleep(s.latency_ms / 1000)

@@ -19,6 +19,12 @@ SCHEMES = ("paper",)
 
 
 def parse_paper_spec(spec: str) -> tuple[Path, PaperSettings]:
+    path, settings, _ = parse_paper_spec_keys(spec)
+    return path, settings
+
+
+def parse_paper_spec_keys(spec: str) -> tuple[Path, PaperSettings, frozenset[str]]:
+    """The path, the settings, and which settings the spec spelled out."""
     scheme, sep, rest = spec.partition(":")
     if not sep or scheme not in SCHEMES:
         raise ConfigError(f"--broker {spec!r}: expected paper:FILE[?key=value&...] "
@@ -33,10 +39,10 @@ def parse_paper_spec(spec: str) -> tuple[Path, PaperSettings]:
         raise ConfigError(f"--broker {spec!r}: {exc}".replace("$.", "")) from None
     except ValueError as exc:
         raise ConfigError(f"--broker {spec!r}: {exc}") from None
-    return Path(path_text), settings
+    return Path(path_text), settings, frozenset(options)
 
 
-async def open_broker(spec: str) -> PaperBroker:
-    """Open the account a ``--broker`` spec names."""
-    path, settings = parse_paper_spec(spec)
-    return await PaperBroker.open(path, settings)
+async def open_broker(spec: str, create: bool = True) -> PaperBroker:
+    """Open the account a ``--broker`` spec names (``create=False``: it must exist)."""
+    path, settings, given = parse_paper_spec_keys(spec)
+    return await PaperBroker.open(path, settings, create=create, given=given)

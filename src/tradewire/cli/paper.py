@@ -54,7 +54,7 @@ def paper_positions(broker_spec: str) -> None:
     parse_paper_spec(broker_spec)
 
     async def run() -> None:
-        broker = await open_broker(broker_spec)
+        broker = await open_broker(broker_spec, create=False)
         try:
             account, positions = await broker.account(), await broker.positions()
         finally:

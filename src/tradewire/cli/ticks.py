@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import itertools
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 import click
 import uvloop
@@ -82,7 +85,11 @@ def ticks_group() -> None:
 def ticks_send(target: str, via: str, csv_path: Path | None, symbol: str | None,
                walk: int | None, symbols: str, rate: float | None, batch: int, user: str,
                password_stdin: bool) -> None:
-    """Replay an MT5 tick export, or a random walk, to a hub; prints sent and acked counts."""
+    """Replay an MT5 tick export, or a random walk, to a hub; prints sent and acked counts.
+
+    Sending the same file again over --via native stores nothing twice: its batches are named
+    after the file's content, and the hub stores a batch once per user.
+    """
     host, port = parse_hub(target)
     if (csv_path is None) == (walk is None):
         fail("give either --csv FILE --symbol S or --random-walk N")
@@ -90,7 +97,11 @@ def ticks_send(target: str, via: str, csv_path: Path | None, symbol: str | None,
         if symbol is None:
             fail("--csv needs --symbol (an MT5 export holds one symbol)")
         rows = list(from_mt5_csv(csv_path, _symbol(symbol)))
+        digest = hashlib.sha256(csv_path.read_bytes())
+        digest.update(f"\0{symbol}\0{batch}".encode())
+        import_name: str | None = f"import-{digest.hexdigest()[:24]}"
     else:
+        import_name = None
         assert walk is not None
         rows = list(random_walk([_symbol(s) for s in symbols.split(",")], walk))
     password = ""
@@ -98,7 +109,8 @@ def ticks_send(target: str, via: str, csv_path: Path | None, symbol: str | None,
         if not user:
             fail("--via native needs --user (and the password on stdin or TRADEWIRE_PASSWORD)")
         password = client_password(password_stdin)
-    sender = TickSender(via, host, port, user=user, password=password)  # type: ignore[arg-type]
+    sender = TickSender(via, host, port, user=user, password=password,  # type: ignore[arg-type]
+                        client_name=import_name)
 
     async def run() -> float:
         await sender.start()
@@ -125,6 +137,21 @@ def ticks_send(target: str, via: str, csv_path: Path | None, symbol: str | None,
 
 
 def _print_rows(rows: Iterator[tuple[object, ...]], columns: list[str], fmt: str) -> None:
+    """Print ``rows``; a reader that stops early (``| head``) ends the command quietly."""
+    try:
+        _write_rows(rows, columns, fmt)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Nothing more can be printed; point stdout at /dev/null so that Python's own flush
+        # at exit does not complain, and stop reading the database.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()  # the query's cursor, before its database is closed
+
+
+def _write_rows(rows: Iterator[tuple[object, ...]], columns: list[str], fmt: str) -> None:
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
@@ -196,11 +223,13 @@ def ticks_export(fmt: str, out: Path, symbol: str | None, data_dir: Path) -> Non
     """Write stored ticks to a CSV or Parquet file."""
     if symbol is not None:
         _symbol(symbol)
+    if not out.parent.is_dir():
+        fail(f"--out {out}: directory {out.parent} does not exist (create it first)")
     store = SqliteTickStore(data_dir, readonly=True)
     try:
         rows = (store.query(symbol, 0, 2**62) if symbol else store.all_rows())
         if fmt == "csv":
-            with out.open("w", newline="", encoding="utf-8") as fh:
+            with _writable(out) as fh:
                 writer = csv.writer(fh, lineterminator="\n")
                 writer.writerow(COLUMNS)
                 count = 0
@@ -216,7 +245,10 @@ def ticks_export(fmt: str, out: Path, symbol: str | None, data_dir: Path) -> Non
             count = len(materialised)
             table = pyarrow.table({name: [r[i] for r in materialised]
                                    for i, name in enumerate(COLUMNS)})
-            pyarrow.parquet.write_table(table, out)
+            try:
+                pyarrow.parquet.write_table(table, out)
+            except OSError as exc:
+                fail(f"--out {out}: cannot write: {exc}")
     finally:
         store.close()
     console.print(f"wrote {count} ticks to {out}")
@@ -242,6 +274,13 @@ def ticks_stats(data_dir: Path) -> None:
         for name, received, malformed, drops, updated in listeners:
             lt.add_row(name, str(received), str(malformed), str(drops), _utc(updated))
         console.print(lt)
+
+
+def _writable(path: Path) -> TextIO:
+    try:
+        return path.open("w", newline="", encoding="utf-8")
+    except OSError as exc:
+        fail(f"--out {path}: cannot write: {exc.strerror}")
 
 
 def _utc(ms: int) -> str:

@@ -10,8 +10,12 @@ from tradewire.config import parse_section
 from tradewire.exceptions import ConfigError
 from tradewire.protocol.names import is_symbol
 
-Positive = Annotated[float, msgspec.Meta(gt=0)]
-NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+# Upper bounds keep every value finite: inf (or 1e400 in TOML, which reads as inf) is refused
+# here rather than overflowing in the sizing arithmetic.
+Factor = Annotated[float, msgspec.Meta(gt=0, le=1000)]
+Lots = Annotated[float, msgspec.Meta(gt=0, le=1_000_000)]
+NonNegativeLots = Annotated[float, msgspec.Meta(ge=0, le=1_000_000)]
+Amount = Annotated[float, msgspec.Meta(ge=0, le=1e15)]
 
 DEFAULT_MAGIC = 7_400_001  # marks the positions tradewire manages on a follower account
 
@@ -19,11 +23,11 @@ DEFAULT_MAGIC = 7_400_001  # marks the positions tradewire manages on a follower
 class CopyRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     # sizing
     sizing: Literal["multiplier", "fixed", "balance", "equity"] = "multiplier"
-    multiplier: Positive = 1.0
-    fixed_volume: Positive = 0.1
-    min_volume: NonNegative = 0.0  # sized volumes below this are not copied
-    max_volume: Positive | None = None  # per position
-    max_total_volume: Positive | None = None  # per symbol, all copied positions together
+    multiplier: Factor = 1.0
+    fixed_volume: Lots | None = None  # required with sizing = "fixed"
+    min_volume: NonNegativeLots = 0.0  # sized volumes below this are not copied
+    max_volume: Lots | None = None  # per position
+    max_total_volume: Lots | None = None  # per symbol, all copied positions together
     # direction and symbols
     reverse: bool = False
     symbol_map: dict[str, str] = {}  # provider symbol -> follower symbol, checked first
@@ -34,12 +38,23 @@ class CopyRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     include: list[str] = []  # provider symbols or fnmatch patterns; empty means all
     exclude: list[str] = []
     # guards
-    max_deviation_points: NonNegative | None = None
+    max_deviation_points: Amount | None = None
     # A state older than this may only reduce exposure (0: no limit, at your own risk).
-    max_signal_age_s: NonNegative = 60.0
-    stop_equity: NonNegative | None = None
+    max_signal_age_s: Annotated[float, msgspec.Meta(ge=0, le=365 * 86_400)] = 60.0
+    stop_equity: Amount | None = None
     close_only: bool = False
     magic: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] = DEFAULT_MAGIC
+
+    def __post_init__(self) -> None:
+        """Rules that could never be satisfied are refused at start (ValueError; from TOML or
+        flags a ConfigError naming the keys)."""
+        if self.sizing == "fixed" and self.fixed_volume is None:
+            raise ValueError('sizing = "fixed" needs fixed_volume (lots)')
+        for cap in ("max_volume", "max_total_volume"):
+            limit = getattr(self, cap)
+            if limit is not None and self.min_volume > limit:
+                raise ValueError(f"min_volume {self.min_volume:g} is above {cap} {limit:g}, "
+                                 "so nothing could ever be copied")
 
 
 def parse_rules(data: dict[str, object], source: str = "rules") -> CopyRules:

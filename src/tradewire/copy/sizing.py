@@ -13,6 +13,7 @@ def raw_volume(provider_volume: float, provider: Account, follower: AccountInfo,
                rules: CopyRules) -> float:
     """The follower volume before rounding and limits (``provider_volume`` > 0)."""
     if rules.sizing == "fixed":
+        assert rules.fixed_volume is not None  # parse_rules insists on it
         return rules.fixed_volume
     if rules.sizing == "balance":
         ratio = follower.balance / provider.balance if provider.balance > 0 else 0.0

@@ -77,6 +77,8 @@ class Hub:
         self._stopped = asyncio.Event()
         self._all_gone = asyncio.Event()  # set when stopping and the last connection is gone
         self.template: TemplateListener | None = None
+        self.article_signal: ArticleSignalListener | None = None
+        self._tick_listeners: list[UdpTickListener | TcpTickListener] = []
         self.tls_context: ssl.SSLContext | None = None
         self._tls_listener: TlsListener | None = None
         self._lock = DataLock(data_dir)
@@ -129,27 +131,11 @@ class Hub:
                               "with --port)") from exc
         self.ticks = TickService(self.data_dir, self.clock)
         self.ticks.start(loop)
-        self._tick_listeners: list[UdpTickListener | TcpTickListener] = []
-        listeners = self.config.listeners
-        assert self.ticks.writer is not None
-        if listeners.udp_ticks.enabled:
-            udp = UdpTickListener(listeners.udp_ticks, self.ticks.writer)
-            self._legacy("udp", "UDP ticks", udp.start())
-            self._tick_listeners.append(udp)
-            self.ticks.listeners.append(udp.counters)
-        if listeners.tcp_ticks.enabled:
-            tcp = TcpTickListener(listeners.tcp_ticks, self.ticks.writer)
-            self._legacy("tcp", "text ticks", await tcp.start())
-            self._tick_listeners.append(tcp)
-            self.ticks.listeners.append(tcp.counters)
-        self.article_signal: ArticleSignalListener | None = None
-        if self.config.listeners.signal.enabled:
-            self.article_signal = ArticleSignalListener(self.config.listeners.signal,
-                                                        self.channels)
-            self._legacy("tcp", "article signals", await self.article_signal.start())
-        if listeners.template.enabled:
-            self.template = TemplateListener(listeners.template, self.files, self.spawn)
-            self._legacy("tcp", "chart template", await self.template.start())
+        try:
+            await self._start_legacy_listeners()
+        except ConfigError:
+            await self.stop()
+            raise
         self.spawn(self._sweep_forever())
         log.info("hub listening on %s", ", ".join(f"{h}:{p}" for h, p in self.addresses))
         return self.addresses
@@ -190,6 +176,38 @@ class Hub:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._release)
         self._stopped.set()
+
+    async def _start_legacy_listeners(self) -> None:
+        """The article-compatible listeners that are enabled; a port in use is a ConfigError
+        naming the listener."""
+        listeners = self.config.listeners
+        assert self.ticks.writer is not None
+        for key in ("udp_ticks", "tcp_ticks", "signal", "template"):
+            settings = getattr(listeners, key)
+            if not settings.enabled:
+                continue
+            try:
+                if key == "udp_ticks":
+                    udp = UdpTickListener(listeners.udp_ticks, self.ticks.writer)
+                    self._legacy("udp", "UDP ticks", udp.start())
+                    self._tick_listeners.append(udp)
+                    self.ticks.listeners.append(udp.counters)
+                elif key == "tcp_ticks":
+                    tcp = TcpTickListener(listeners.tcp_ticks, self.ticks.writer)
+                    self._legacy("tcp", "text ticks", await tcp.start())
+                    self._tick_listeners.append(tcp)
+                    self.ticks.listeners.append(tcp.counters)
+                elif key == "signal":
+                    self.article_signal = ArticleSignalListener(listeners.signal, self.channels)
+                    self._legacy("tcp", "article signals", await self.article_signal.start())
+                else:
+                    self.template = TemplateListener(listeners.template, self.files, self.spawn)
+                    self._legacy("tcp", "chart template", await self.template.start())
+            except OSError as exc:
+                raise ConfigError(
+                    f"listeners.{key}: cannot listen on {settings.host}:{settings.port}: "
+                    f"{exc.strerror or exc} (another program has it? set listeners.{key}.port "
+                    "to a free port)") from exc
 
     def _legacy(self, scheme: str, what: str, address: tuple[str, int]) -> None:
         """An article-compatible listener: its banner line says it has no authentication."""

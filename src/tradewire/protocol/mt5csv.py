@@ -60,6 +60,27 @@ def _time_ms(date: str, clock: str, line: int) -> int:
     return int(moment.timestamp()) * 1000 + millis
 
 
+def detect_encoding(head: bytes) -> str:
+    """The encoding of an export from its first bytes, as MetaTrader may have written it:
+    UTF-16 (with a byte-order mark, or without one: NULs between ASCII), UTF-8 (with or
+    without a mark), else the terminal's ANSI code page (read as Latin-1: every field that
+    matters is ASCII)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4:
+        return "utf-16-le"
+    if len(head) >= 4 and head[0::2].count(0) > len(head) // 4:
+        return "utf-16-be"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not just a character cut at the end of the sample
+            return "latin-1"
+    return "utf-8"
+
+
 def read_ticks(lines: Iterable[str]) -> Iterator[CsvTick]:
     """Yield ticks in file order. Raises :class:`Mt5CsvError` naming the first bad line."""
     bid: float | None = None

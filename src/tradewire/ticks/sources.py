@@ -6,15 +6,23 @@ import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from tradewire.brokers.symbols import REFERENCE_MID, resolve
-from tradewire.protocol.mt5csv import read_ticks
+from tradewire.protocol.mt5csv import detect_encoding, read_ticks
 from tradewire.protocol.ticks import TickRow
+
+
+def open_export(path: Path) -> TextIO:
+    """An MT5 export opened as text in whatever encoding the terminal wrote it."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    return path.open(encoding=detect_encoding(head), errors="replace", newline="")
 
 
 def from_mt5_csv(path: Path, symbol: str) -> Iterator[TickRow]:
     """Rows of an MT5 tick export (raises Mt5CsvError naming a bad line)."""
-    with path.open(encoding="utf-8") as fh:
+    with open_export(path) as fh:
         for tick in read_ticks(fh):
             yield (symbol, tick.time_ms, tick.bid, tick.ask, tick.last or None,
                    tick.volume or None)
