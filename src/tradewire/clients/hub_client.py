@@ -362,6 +362,9 @@ class HubClient:
             elif isinstance(frame, Ack | Pong | FileData | FileListing | SessionList):
                 self._resolve(frame.re, frame)
             elif isinstance(frame, Error):
+                if frame.code == "revoked" and frame.ch is not None:
+                    self._channels.discard(frame.ch)  # not re-subscribed after a reconnect
+                    self._latest.pop(frame.ch, None)
                 if frame.re is None:
                     log.warning("hub error: %s %s", frame.code, frame.msg)
                 self._resolve(frame.re, HubRefused(frame.code, frame.msg))

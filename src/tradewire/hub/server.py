@@ -22,12 +22,12 @@ from tradewire.hub.auth import Authenticator
 from tradewire.hub.channels import Channel, ChannelRegistry
 from tradewire.hub.connection import Connection
 from tradewire.hub.files import FileService
-from tradewire.hub.revocation import apply_user_changes
 from tradewire.hub.tcp_ticks import TcpTickListener
 from tradewire.hub.template import TemplateListener
 from tradewire.hub.ticks import TickService
 from tradewire.hub.tls import TlsListener, tls_context
 from tradewire.hub.udp_ticks import UdpTickListener
+from tradewire.hub.upkeep import Upkeep
 from tradewire.protocol.codec import encode, error_line, stamp
 from tradewire.protocol.messages import (
     PROTOCOL_VERSION,
@@ -46,14 +46,10 @@ from tradewire.protocol.names import is_symbol
 from tradewire.store.db import StateDB
 from tradewire.store.private import DataLock, loose_modes
 from tradewire.store.writer import BatchWriter
-from tradewire.ticks.store import SqliteTickStore
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_DRAIN_S = 2.0
-BAN_RELOAD_S = 5.0  # how soon `tradewire ban lift` reaches a running hub
-PRUNE_S = 3600.0  # expired bans and old audit rows are deleted this often
-SWEEP_SLICE = 250  # connections whose timers are applied per event-loop iteration
 
 
 class Hub:
@@ -82,7 +78,6 @@ class Hub:
         self.tls_context: ssl.SSLContext | None = None
         self._tls_listener: TlsListener | None = None
         self._lock = DataLock(data_dir)
-        self._users_rev = -1
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -108,9 +103,8 @@ class Hub:
         self.auth = Authenticator(self.config, self.db, self.writer, self.clock)
         self.files = FileService(self)  # before listening: a file frame may come at once
         self.channels.load(await self.writer.call(self.db.load_states))
-        self._bans_loaded_ms = now_ms(self.clock)
-        self.auth.bans.load(await self.writer.call(self.db.load_bans))
-        self._users_rev = await self.writer.call(self.db.users_rev)
+        self.upkeep = Upkeep(self)
+        await self.upkeep.load()
         try:
             if self.tls_context is None:
                 self._server = await loop.create_server(
@@ -136,7 +130,7 @@ class Hub:
         except ConfigError:
             await self.stop()
             raise
-        self.spawn(self._sweep_forever())
+        self.spawn(self.upkeep.run())
         log.info("hub listening on %s", ", ".join(f"{h}:{p}" for h, p in self.addresses))
         return self.addresses
 
@@ -172,7 +166,7 @@ class Hub:
         await asyncio.sleep(0)  # aborted connections' connection_lost (their audit rows) runs
         await self.writer.flush()
         await asyncio.to_thread(self.ticks.stop)  # commits what is queued
-        await asyncio.to_thread(self._save_listener_stats)
+        await asyncio.to_thread(self.upkeep.save_listener_stats)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._release)
         self._stopped.set()
@@ -237,72 +231,6 @@ class Hub:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("hub task failed", exc_info=task.exception())
-
-    async def _sweep_forever(self) -> None:
-        hub = self.config.hub
-        interval = min(1.0, hub.heartbeat_s / 3, hub.auth_timeout_s / 4)
-        next_reload = self.clock.monotonic() + BAN_RELOAD_S
-        next_prune = self.clock.monotonic()
-        while True:
-            await asyncio.sleep(interval)
-            now = self.clock.monotonic()
-            connections = list(self.connections)
-            # In slices, yielding between them: closing thousands of timed-out connections
-            # (a slowloris wave) in one go would stall every other client for that long.
-            for start in range(0, len(connections), SWEEP_SLICE):
-                for conn in connections[start:start + SWEEP_SLICE]:
-                    conn.tick(now)
-                await asyncio.sleep(0)
-            self.auth.bans.prune()
-            await self._apply_user_changes()
-            if self.clock.monotonic() >= next_reload:
-                next_reload = self.clock.monotonic() + BAN_RELOAD_S
-                await self._reload_bans()
-                if self.ticks.listeners:
-                    await asyncio.to_thread(self._save_listener_stats)
-            if self.clock.monotonic() >= next_prune:
-                next_prune = self.clock.monotonic() + PRUNE_S
-                self._prune()
-
-    async def _reload_bans(self) -> None:
-        """Read the ban rows changed since the last reload (a lift, another hub's ban): cheap
-        however many bans the table holds."""
-        since = self._bans_loaded_ms - int(BAN_RELOAD_S * 1000)  # overlap: clocks, commits
-        self._bans_loaded_ms = now_ms(self.clock)
-        self.auth.bans.load(await self.writer.call(lambda: self.db.load_bans(since)))
-
-    def _prune(self) -> None:
-        ban, audit = self.config.ban, self.config.audit
-        op = StateDB.prune_op(now_ms(self.clock), int(ban.max_duration_s * 1000),
-                              int(audit.max_age_days * 86_400_000), audit.max_rows)
-
-        def pruned(result: object) -> None:
-            if isinstance(result, tuple) and any(result):
-                log.info("pruned %d expired bans and %d audit rows", *result)
-        self.writer.submit(op, pruned)
-
-    async def _apply_user_changes(self) -> None:
-        """Within a sweep of ``tradewire user del|passwd|disable|revoke…``, live sessions of
-        the changed users are closed or get their new grants (revocation)."""
-        rev = await self.writer.call(self.db.users_rev)
-        if rev == self._users_rev:
-            return
-        self._users_rev = rev
-        names = {conn.user.name for conn in self.connections if conn.user is not None}
-        users = await self.writer.call(lambda: {name: self.db.get_user(name) for name in names})
-        apply_user_changes(self, users)
-
-    def _save_listener_stats(self) -> None:
-        """For `tradewire ticks stats`, which reads the database, not the hub."""
-        if not self.ticks.listeners:
-            return
-        store = SqliteTickStore(self.data_dir)
-        try:
-            stamp = now_ms(self.clock)
-            store.put_listener_stats([(c.name, c.received, c.malformed, c.kernel_drops, stamp)
-                                      for c in self.ticks.listeners])
-        finally:
-            store.close()
 
     # ---- admission ------------------------------------------------------------------------------
 

@@ -104,6 +104,10 @@ class TlsListener:
             log.debug("TLS handshake with %s failed: %s", conn.address, exc)
             sock.close()
             conn.handshake_failed()
+        except asyncio.CancelledError:  # the hub stops mid-handshake
+            sock.close()
+            conn.handshake_failed()
+            raise
 
 
 def _family(host: str) -> socket.AddressFamily:

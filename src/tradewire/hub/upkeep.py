@@ -1,0 +1,106 @@
+"""The hub's upkeep, once per sweep (about a second): connection timers, revocation of changed
+users, and every few seconds or hours the ban reload, pruning and listener counters."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from tradewire.clock import now_ms
+from tradewire.hub.revocation import apply_user_changes
+from tradewire.store.db import StateDB
+from tradewire.ticks.store import SqliteTickStore
+
+if TYPE_CHECKING:
+    from tradewire.hub.server import Hub
+
+log = logging.getLogger(__name__)
+
+BAN_RELOAD_S = 5.0  # how soon `tradewire ban lift` reaches a running hub
+PRUNE_S = 3600.0  # expired bans and old audit rows are deleted this often
+SWEEP_SLICE = 250  # connections whose timers are applied per event-loop iteration
+
+
+class Upkeep:
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self._bans_loaded_ms = 0
+        self._users_rev = -1
+
+    async def load(self) -> None:
+        """At start: every ban, and the users' revision."""
+        hub = self._hub
+        self._bans_loaded_ms = now_ms(hub.clock)
+        hub.auth.bans.load(await hub.writer.call(hub.db.load_bans))
+        self._users_rev = await hub.writer.call(hub.db.users_rev)
+
+    async def run(self) -> None:
+        hub, settings = self._hub, self._hub.config.hub
+        interval = min(1.0, settings.heartbeat_s / 3, settings.auth_timeout_s / 4)
+        next_reload = hub.clock.monotonic() + BAN_RELOAD_S
+        next_prune = hub.clock.monotonic()
+        while True:
+            await asyncio.sleep(interval)
+            now = hub.clock.monotonic()
+            connections = list(hub.connections)
+            # In slices, yielding between them: closing thousands of timed-out connections
+            # (a slowloris wave) in one go would stall every other client for that long.
+            for start in range(0, len(connections), SWEEP_SLICE):
+                for conn in connections[start:start + SWEEP_SLICE]:
+                    conn.tick(now)
+                await asyncio.sleep(0)
+            hub.auth.bans.prune()
+            await self.apply_user_changes()
+            if hub.clock.monotonic() >= next_reload:
+                next_reload = hub.clock.monotonic() + BAN_RELOAD_S
+                await self.reload_bans()
+                if hub.ticks.listeners:
+                    await asyncio.to_thread(self.save_listener_stats)
+            if hub.clock.monotonic() >= next_prune:
+                next_prune = hub.clock.monotonic() + PRUNE_S
+                self.prune()
+
+    async def reload_bans(self) -> None:
+        """Read the ban rows changed since the last reload (a lift, another hub's ban): cheap
+        however many bans the table holds."""
+        hub = self._hub
+        since = self._bans_loaded_ms - int(BAN_RELOAD_S * 1000)  # overlap: clocks, commits
+        self._bans_loaded_ms = now_ms(hub.clock)
+        hub.auth.bans.load(await hub.writer.call(lambda: hub.db.load_bans(since)))
+
+    def prune(self) -> None:
+        hub = self._hub
+        ban, audit = hub.config.ban, hub.config.audit
+        op = StateDB.prune_op(now_ms(hub.clock), int(ban.max_duration_s * 1000),
+                              int(audit.max_age_days * 86_400_000), audit.max_rows)
+
+        def pruned(result: object) -> None:
+            if isinstance(result, tuple) and any(result):
+                log.info("pruned %d expired bans and %d audit rows", *result)
+        hub.writer.submit(op, pruned)
+
+    async def apply_user_changes(self) -> None:
+        """Within a sweep of ``tradewire user del|passwd|disable|revoke…``, live sessions of
+        the changed users are closed or get their new grants (revocation)."""
+        hub = self._hub
+        rev = await hub.writer.call(hub.db.users_rev)
+        if rev == self._users_rev:
+            return
+        self._users_rev = rev
+        names = {conn.user.name for conn in hub.connections if conn.user is not None}
+        users = await hub.writer.call(lambda: {name: hub.db.get_user(name) for name in names})
+        apply_user_changes(hub, users)
+
+    def save_listener_stats(self) -> None:
+        """For `tradewire ticks stats`, which reads the database, not the hub."""
+        hub = self._hub
+        if not hub.ticks.listeners:
+            return
+        store = SqliteTickStore(hub.data_dir)
+        try:
+            stamp = now_ms(hub.clock)
+            store.put_listener_stats([(c.name, c.received, c.malformed, c.kernel_drops, stamp)
+                                      for c in hub.ticks.listeners])
+        finally:
+            store.close()
