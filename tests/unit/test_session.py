@@ -47,3 +47,15 @@ def test_every_state_but_closed_can_close_and_lose_its_transport() -> None:
             continue
         assert TRANSITIONS[(state, E.TRANSPORT_CLOSED)] is S.CLOSED
         assert TRANSITIONS[(state, E.CLOSE)] is S.CLOSING
+
+
+def test_a_tls_session_handshakes_before_awaiting_hello() -> None:
+    from tradewire.protocol.session import SessionEvent, SessionMachine, SessionState
+
+    machine = SessionMachine()
+    assert machine.handle(SessionEvent.TLS) is SessionState.HANDSHAKING
+    assert not machine.can(SessionEvent.HELLO)  # nothing is read before the handshake ends
+    assert machine.handle(SessionEvent.TLS_OK) is SessionState.AWAITING_HELLO
+    stalled = SessionMachine()
+    stalled.handle(SessionEvent.TLS)
+    assert stalled.handle(SessionEvent.CLOSE) is SessionState.CLOSING

@@ -2,7 +2,9 @@
 
 It reconnects by itself with exponential backoff and jitter and, once logged in again,
 re-subscribes to every channel it was subscribed to. Wrong credentials stop it for good
-(:class:`HubRefused` with code ``auth_failed``); a ban makes it wait ``retry_after_s``.
+(:class:`HubRefused` with code ``auth_failed``); a ban makes it wait ``retry_after_s``, but
+never more than 30 s between tries (a ban can be lifted any moment). Every disconnect, refusal
+and reconnect is logged at INFO with its reason.
 """
 
 from __future__ import annotations
