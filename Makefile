@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 lint: $(STAMP)
+	$(BIN)/ruff format --check src tests examples fuzzing benchmarks
 	$(BIN)/ruff check src tests examples fuzzing benchmarks
 	$(BIN)/mypy --strict src examples/article
 

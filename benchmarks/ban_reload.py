@@ -26,8 +26,10 @@ RUNS = 7
 def main() -> None:
     db = StateDB(Path(tempfile.mkdtemp()) / "data")
     now = int(time.time() * 1000)
-    rows = [(f"10.{n >> 16}.{(n >> 8) & 255}.{n & 255}", now + 600_000, 1, now - 60_000)
-            for n in range(ROWS)]
+    rows = [
+        (f"10.{n >> 16}.{(n >> 8) & 255}.{n & 255}", now + 600_000, 1, now - 60_000)
+        for n in range(ROWS)
+    ]
     db.run(lambda conn: conn.executemany("INSERT INTO bans VALUES (?,?,?,?)", rows))
     book = BanBook(BanSettings(), SystemClock())
     results = {}
@@ -38,8 +40,7 @@ def main() -> None:
             book.load(db.load_bans(since))
             times.append((time.perf_counter() - started) * 1000)
         results[name] = round(statistics.median(times), 2)
-        print(f"{name.replace('_', ' ')}: median {results[name]} ms of {RUNS} "
-              f"({ROWS:,} ban rows)")
+        print(f"{name.replace('_', ' ')}: median {results[name]} ms of {RUNS} ({ROWS:,} ban rows)")
     db.close()
     write_result("ban_reload", {"rows": ROWS, **results})
 

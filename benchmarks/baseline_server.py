@@ -30,8 +30,7 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 
 
 async def main(port: int) -> None:
-    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=4096,
-                                        limit=1 << 20)
+    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=4096, limit=1 << 20)
     async with server:
         await server.serve_forever()
 

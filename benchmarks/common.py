@@ -58,9 +58,14 @@ def machine() -> dict[str, Any]:
             cpu = line.split(":", 1)[1].strip()
             break
     mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kib / 2**20, 1),
-            "kernel": platform.release(), "python": platform.python_version(),
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kib / 2**20, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
 
 
 def write_result(name: str, data: dict[str, Any]) -> Path:
@@ -92,8 +97,9 @@ def build_c(name: str) -> Path | None:
     binary = source.with_suffix("")
     if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
         return binary
-    done = subprocess.run(["cc", "-O2", "-o", str(binary), str(source)], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        ["cc", "-O2", "-o", str(binary), str(source)], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         print(f"cannot build {source.name} ({done.stderr.strip()[:80]}); using Python")
         return None

@@ -24,8 +24,7 @@ def idle_worker(port: int, count: int, ready: Any, done: Any) -> None:
 
     held = []
     for at in range(0, count, 200):
-        batch = [socket.create_connection(("127.0.0.1", port))
-                 for _ in range(min(200, count - at))]
+        batch = [socket.create_connection(("127.0.0.1", port)) for _ in range(min(200, count - at))]
         for sock in batch:
             sock.sendall(_hello("follower") + b'{"t":"sub","id":1,"ch":"bench"}\n')
         for sock in batch:
@@ -43,8 +42,10 @@ def idle_subscribers(count: int, workers: int = 2) -> dict[str, Any]:
         base = rss_kib(peer.proc.pid)
         ctx = mp.get_context("fork")
         ready, done = ctx.Queue(), ctx.Event()
-        procs = [ctx.Process(target=idle_worker, args=(peer.port, count // workers, ready, done))
-                 for _ in range(workers)]
+        procs = [
+            ctx.Process(target=idle_worker, args=(peer.port, count // workers, ready, done))
+            for _ in range(workers)
+        ]
         for proc in procs:
             proc.start()
         held = sum(ready.get(timeout=600) for _ in procs)
@@ -54,8 +55,12 @@ def idle_subscribers(count: int, workers: int = 2) -> dict[str, Any]:
             proc.join()
     finally:
         stop(peer.proc)
-    return {"subscribers": held, "rss_mib": rss / 1024, "base_rss_mib": base / 1024,
-            "kib_per_subscriber": (rss - base) / held}
+    return {
+        "subscribers": held,
+        "rss_mib": rss / 1024,
+        "base_rss_mib": base / 1024,
+        "kib_per_subscriber": (rss - base) / held,
+    }
 
 
 def main() -> None:
@@ -65,12 +70,24 @@ def main() -> None:
     args = parser.parse_args()
     raise_fd_limit()
     idle = idle_subscribers(args.idle)
-    print(f"{idle['subscribers']:,} idle authenticated subscribers: hub RSS "
-          f"{idle['rss_mib']:.1f} MiB ({idle['base_rss_mib']:.1f} MiB before, "
-          f"{idle['kib_per_subscriber']:.1f} KiB each)", flush=True)
-    storm = subprocess.run([sys.executable, str(Path(__file__).parent / "logins.py"),
-                            "--clients", str(args.logins), "--json"], capture_output=True,
-                           text=True, check=True)
+    print(
+        f"{idle['subscribers']:,} idle authenticated subscribers: hub RSS "
+        f"{idle['rss_mib']:.1f} MiB ({idle['base_rss_mib']:.1f} MiB before, "
+        f"{idle['kib_per_subscriber']:.1f} KiB each)",
+        flush=True,
+    )
+    storm = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).parent / "logins.py"),
+            "--clients",
+            str(args.logins),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     print(storm.stdout.strip().splitlines()[0])
     print(storm.stdout.strip().splitlines()[1])
     import json

@@ -33,24 +33,68 @@ def run_one(followers: int, changes: int) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="tw-copy-"))
     env = {**os.environ, "TRADEWIRE_PASSWORD": PASSWORD, "TRADEWIRE_DATA": str(data / "hub")}
     port = free_port()
-    (data / "hub.toml").write_text(f'[hub]\nhost="127.0.0.1"\nport={port}\n'
-                                   '[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n')
+    (data / "hub.toml").write_text(
+        f'[hub]\nhost="127.0.0.1"\nport={port}\n'
+        "[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n"
+    )
     users = [("prov", "provider")] + [(f"f{i}", "follower") for i in range(followers)]
     for user, role in users:
-        subprocess.run([str(BIN / "tradewire"), "user", "add", user, "--role", role,
-                        "--channel", "alpha", "--config", str(data / "hub.toml")],
-                       input=PASSWORD + "\n", text=True, env=env, check=True,
-                       capture_output=True)
-    hub = subprocess.Popen([str(BIN / "tradewire"), "--log-level", "warning", "serve",
-                            "--config", str(data / "hub.toml")], env=env,
-                           stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                str(BIN / "tradewire"),
+                "user",
+                "add",
+                user,
+                "--role",
+                role,
+                "--channel",
+                "alpha",
+                "--config",
+                str(data / "hub.toml"),
+            ],
+            input=PASSWORD + "\n",
+            text=True,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    hub = subprocess.Popen(
+        [
+            str(BIN / "tradewire"),
+            "--log-level",
+            "warning",
+            "serve",
+            "--config",
+            str(data / "hub.toml"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     wait_port(port)
-    procs = [subprocess.Popen([str(BIN / "tradewire"), "--log-level", "warning", "follow",
-                               "--hub", f"127.0.0.1:{port}", "--user", f"f{i}", "--channel",
-                               "alpha", "--broker", f"paper:{data}/f{i}.db?mode=hedging",
-                               "--journal", str(data / f"f{i}.jsonl")], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for i in range(followers)]
+    procs = [
+        subprocess.Popen(
+            [
+                str(BIN / "tradewire"),
+                "--log-level",
+                "warning",
+                "follow",
+                "--hub",
+                f"127.0.0.1:{port}",
+                "--user",
+                f"f{i}",
+                "--channel",
+                "alpha",
+                "--broker",
+                f"paper:{data}/f{i}.db?mode=hedging",
+                "--journal",
+                str(data / f"f{i}.jsonl"),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i in range(followers)
+    ]
     try:
         asyncio.run(provide(port, data, changes, followers))
         follower_cpu = sum(cpu_seconds(proc.pid) for proc in procs)
@@ -68,10 +112,14 @@ def run_one(followers: int, changes: int) -> dict[str, Any]:
                 entry = json.loads(line)
                 if entry.get("event") == "fill" and entry.get("latency_ms") is not None:
                     latencies.append(float(entry["latency_ms"]))
-    return {"followers": followers, "fills": len(latencies),
-            "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99),
-            "max_ms": max(latencies) if latencies else float("nan"),
-            "follower_cpu_ms_per_fill": follower_cpu * 1000 / max(1, len(latencies))}
+    return {
+        "followers": followers,
+        "fills": len(latencies),
+        "p50_ms": percentile(latencies, 0.5),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": max(latencies) if latencies else float("nan"),
+        "follower_cpu_ms_per_fill": follower_cpu * 1000 / max(1, len(latencies)),
+    }
 
 
 async def provide(port: int, data: Path, changes: int, followers: int) -> None:
@@ -92,12 +140,18 @@ async def provide(port: int, data: Path, changes: int, followers: int) -> None:
         positions = await broker.positions()
         if positions and rng.random() < 0.4:
             victim = rng.choice(positions)
-            await broker.market_order(OrderRequest(victim.symbol, "sell" if victim.side == "buy"
-                                                   else "buy", victim.volume,
-                                                   position_id=victim.id))
+            await broker.market_order(
+                OrderRequest(
+                    victim.symbol,
+                    "sell" if victim.side == "buy" else "buy",
+                    victim.volume,
+                    position_id=victim.id,
+                )
+            )
         else:
-            await broker.market_order(OrderRequest(rng.choice(symbols), rng.choice(
-                ["buy", "sell"]), 0.1))
+            await broker.market_order(
+                OrderRequest(rng.choice(symbols), rng.choice(["buy", "sell"]), 0.1)
+            )
         await asyncio.sleep(0.4)
     await asyncio.sleep(2)
     task.cancel()
@@ -118,8 +172,11 @@ def main() -> None:
         started = time.monotonic()
         row = run_one(count, args.changes)
         rows.append(row)
-        print(f"{count:9} {row['fills']:6} {row['p50_ms']:7.1f} {row['p99_ms']:7.1f} "
-              f"{row['max_ms']:7.1f}   ({time.monotonic() - started:.0f} s)", flush=True)
+        print(
+            f"{count:9} {row['fills']:6} {row['p50_ms']:7.1f} {row['p99_ms']:7.1f} "
+            f"{row['max_ms']:7.1f}   ({time.monotonic() - started:.0f} s)",
+            flush=True,
+        )
     print(f"wrote {write_result('copy_latency', {'args': vars(args), 'rows': rows})}")
 
 

@@ -29,20 +29,51 @@ from common import build_c, cpu_seconds, percentile, raise_fd_limit, rss_kib, st
 from peers import Peer, start
 
 END = b"]}\n"
-SYMBOLS = ["EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "US30", "AUDUSD", "USDCAD", "NZDUSD",
-           "EURJPY", "GBPJPY"]
+SYMBOLS = [
+    "EURUSD",
+    "GBPUSD",
+    "USDJPY",
+    "XAUUSD",
+    "US30",
+    "AUDUSD",
+    "USDCAD",
+    "NZDUSD",
+    "EURJPY",
+    "GBPJPY",
+]
 
 
 def state_line(n: int) -> bytes:
     """A realistic provider state (10 positions, ~1.4 KB), as the hub would forward it."""
     frame: dict[str, Any] = {
-        "t": "state", "id": n, "ch": "bench", "ts": time.time_ns() // 1_000_000,
-        "account": {"login": "1", "currency": "USD", "balance": 1e4, "equity": 1e4,
-                    "leverage": 100, "mode": "hedging"},
-        "positions": [{"id": str(9000 + i), "symbol": s, "side": "buy" if i % 2 else "sell",
-                       "volume": round(0.1 + 0.01 * (n % 50), 2), "price": 1.08345 + i,
-                       "sl": 0.0, "tp": 0.0, "time": 1_700_000_000_000 + i, "magic": 7,
-                       "comment": "copy"} for i, s in enumerate(SYMBOLS)]}
+        "t": "state",
+        "id": n,
+        "ch": "bench",
+        "ts": time.time_ns() // 1_000_000,
+        "account": {
+            "login": "1",
+            "currency": "USD",
+            "balance": 1e4,
+            "equity": 1e4,
+            "leverage": 100,
+            "mode": "hedging",
+        },
+        "positions": [
+            {
+                "id": str(9000 + i),
+                "symbol": s,
+                "side": "buy" if i % 2 else "sell",
+                "volume": round(0.1 + 0.01 * (n % 50), 2),
+                "price": 1.08345 + i,
+                "sl": 0.0,
+                "tp": 0.0,
+                "time": 1_700_000_000_000 + i,
+                "magic": 7,
+                "comment": "copy",
+            }
+            for i, s in enumerate(SYMBOLS)
+        ],
+    }
     return json.dumps(frame, separators=(",", ":")).encode() + b"\n"
 
 
@@ -52,8 +83,10 @@ def subscriber_worker(peer: Peer, count: int, progress: Any, ready: Any, out: An
     request, marker = peer.subscribe_request(), peer.subscribed_marker()
     tails: dict[socket.socket, bytes] = {}
     for start_at in range(0, count, 200):
-        batch = [socket.create_connection(("127.0.0.1", peer.port))
-                 for _ in range(min(200, count - start_at))]
+        batch = [
+            socket.create_connection(("127.0.0.1", peer.port))
+            for _ in range(min(200, count - start_at))
+        ]
         for sock in batch:
             sock.sendall(request)
         for sock in batch:
@@ -104,12 +137,23 @@ def run_one_c(peer: Peer, subscribers: int, states: int, workers: int) -> dict[s
     shares = [subscribers // workers + (i < subscribers % workers) for i in range(workers)]
     generator = build_c("subscriber")
     assert generator is not None
-    procs = [subprocess.Popen([str(generator), str(peer.port), str(n),
-                               peer.subscribe_request().hex(),
-                               peer.subscribed_marker().decode(), str(states),
-                               *([b'{"t":"pong"}\n'.hex()] if peer.name == "tradewire" else [])],
-                              stdout=subprocess.PIPE, bufsize=0)  # unbuffered: select works
-             for n in shares if n]
+    procs = [
+        subprocess.Popen(
+            [
+                str(generator),
+                str(peer.port),
+                str(n),
+                peer.subscribe_request().hex(),
+                peer.subscribed_marker().decode(),
+                str(states),
+                *([b'{"t":"pong"}\n'.hex()] if peer.name == "tradewire" else []),
+            ],
+            stdout=subprocess.PIPE,
+            bufsize=0,
+        )  # unbuffered: select works
+        for n in shares
+        if n
+    ]
     for proc in procs:
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
     publisher = peer.open_publisher()
@@ -141,9 +185,17 @@ def run_one_c(peer: Peer, subscribers: int, states: int, workers: int) -> dict[s
             if line.startswith("t "):
                 _, seq, at = line.split()
                 merged[int(seq)] = max(merged.get(int(seq), 0), int(at))
-    return {"sent": sent, "merged": merged, "timeouts": timeouts, "wall": wall, "cpu": cpu,
-            "worker_cpu": worker_cpu, "rss": rss, "workers": len(procs),
-            "delivered": subscribers * len(merged)}
+    return {
+        "sent": sent,
+        "merged": merged,
+        "timeouts": timeouts,
+        "wall": wall,
+        "cpu": cpu,
+        "worker_cpu": worker_cpu,
+        "rss": rss,
+        "workers": len(procs),
+        "delivered": subscribers * len(merged),
+    }
 
 
 def run_one(system: str, subscribers: int, states: int, workers: int) -> dict[str, Any]:
@@ -154,25 +206,33 @@ def run_one(system: str, subscribers: int, states: int, workers: int) -> dict[st
             m = run_one_c(peer, subscribers, states, workers)
         finally:
             stop(peer.proc)
-        latencies = [(m["merged"][n] - m["sent"][n]) / 1e6 for n in m["sent"]
-                     if n in m["merged"]]
+        latencies = [(m["merged"][n] - m["sent"][n]) / 1e6 for n in m["sent"] if n in m["merged"]]
         return {
-            "system": system, "subscribers": subscribers, "states": states,
-            "generator": "c", "delivered": m["delivered"], "expected": states * subscribers,
-            "timeouts": m["timeouts"], "p50_ms": percentile(latencies, 0.5),
+            "system": system,
+            "subscribers": subscribers,
+            "states": states,
+            "generator": "c",
+            "delivered": m["delivered"],
+            "expected": states * subscribers,
+            "timeouts": m["timeouts"],
+            "p50_ms": percentile(latencies, 0.5),
             "p99_ms": percentile(latencies, 0.99),
             "max_ms": max(latencies) if latencies else float("nan"),
             "cpu_s_per_1000": m["cpu"] / max(1, m["delivered"]) * 1000,
             "rss_mib": m["rss"] / 1024,
             "rss_kib_per_subscriber": (m["rss"] - base_rss) / subscribers,
-            "generator_cpu_share": m["worker_cpu"] / (m["wall"] * m["workers"])}
+            "generator_cpu_share": m["worker_cpu"] / (m["wall"] * m["workers"]),
+        }
     try:
         base_rss = rss_kib(peer.proc.pid)
         ctx = mp.get_context("fork")
         progress, ready, out = ctx.Value("q", 0), ctx.Queue(), ctx.Queue()
         shares = [subscribers // workers + (i < subscribers % workers) for i in range(workers)]
-        procs = [ctx.Process(target=subscriber_worker, args=(peer, n, progress, ready, out))
-                 for n in shares if n]
+        procs = [
+            ctx.Process(target=subscriber_worker, args=(peer, n, progress, ready, out))
+            for n in shares
+            if n
+        ]
         for proc in procs:
             proc.start()
         for _ in procs:
@@ -212,13 +272,20 @@ def run_one(system: str, subscribers: int, states: int, workers: int) -> dict[st
         stop(peer.proc)
     latencies = [(merged[n] - sent[n]) / 1e6 for n in sent if n in merged]
     return {
-        "system": system, "subscribers": subscribers, "states": states,
-        "delivered": delivered, "expected": states * subscribers, "timeouts": timeouts,
-        "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99),
+        "system": system,
+        "subscribers": subscribers,
+        "states": states,
+        "delivered": delivered,
+        "expected": states * subscribers,
+        "timeouts": timeouts,
+        "p50_ms": percentile(latencies, 0.5),
+        "p99_ms": percentile(latencies, 0.99),
         "max_ms": max(latencies) if latencies else float("nan"),
         "cpu_s_per_1000": cpu / max(1, delivered) * 1000,
-        "rss_mib": rss / 1024, "rss_kib_per_subscriber": (rss - base_rss) / subscribers,
-        "generator_cpu_share": worker_cpu / (wall * len(procs)), "generator": "python",
+        "rss_mib": rss / 1024,
+        "rss_kib_per_subscriber": (rss - base_rss) / subscribers,
+        "generator_cpu_share": worker_cpu / (wall * len(procs)),
+        "generator": "python",
     }
 
 
@@ -231,16 +298,21 @@ def main() -> None:
     args = parser.parse_args()
     raise_fd_limit()
     rows = []
-    print(f"{'system':10} {'subs':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-          f"{'CPU s/1k':>9} {'RSS MiB':>8} {'KiB/sub':>8} {'gen CPU':>8} delivered")
+    print(
+        f"{'system':10} {'subs':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+        f"{'CPU s/1k':>9} {'RSS MiB':>8} {'KiB/sub':>8} {'gen CPU':>8} delivered"
+    )
     for subscribers in args.subscribers:
         for system in args.systems:
             row = run_one(system, subscribers, args.states, args.workers)
             rows.append(row)
-            print(f"{system:10} {subscribers:6} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} "
-                  f"{row['max_ms']:8.2f} {row['cpu_s_per_1000']:9.4f} {row['rss_mib']:8.1f} "
-                  f"{row['rss_kib_per_subscriber']:8.1f} {row['generator_cpu_share']:8.0%} "
-                  f"{row['delivered']}/{row['expected']}", flush=True)
+            print(
+                f"{system:10} {subscribers:6} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} "
+                f"{row['max_ms']:8.2f} {row['cpu_s_per_1000']:9.4f} {row['rss_mib']:8.1f} "
+                f"{row['rss_kib_per_subscriber']:8.1f} {row['generator_cpu_share']:8.0%} "
+                f"{row['delivered']}/{row['expected']}",
+                flush=True,
+            )
     path = write_result("fanout", {"args": vars(args), "rows": rows})
     print(f"wrote {path}")
     print(json.dumps({"done": len(rows)}))

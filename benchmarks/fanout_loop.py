@@ -29,16 +29,21 @@ async def run(subscribers: int, states: int) -> None:
     db = StateDB(data)
     db.add_user("f", Passwords(auth).hash("pw"), "follower", ["a"], 0)
     db.close()
-    hub = Hub(Config(hub=HubSettings(host="127.0.0.1", port=0,
-                                     max_connections_per_address=subscribers + 10),
-                     auth=auth), data)
+    hub = Hub(
+        Config(
+            hub=HubSettings(host="127.0.0.1", port=0, max_connections_per_address=subscribers + 10),
+            auth=auth,
+        ),
+        data,
+    )
     host, port = (await hub.start())[0]
     readers = []
     writers = []  # kept referenced: a collected StreamWriter closes its connection
     for _ in range(subscribers):
         reader, writer = await asyncio.open_connection(host, port)
-        writer.write(b'{"t":"hello","v":1,"user":"f","password":"pw"}\n'
-                     b'{"t":"sub","id":1,"ch":"a"}\n')
+        writer.write(
+            b'{"t":"hello","v":1,"user":"f","password":"pw"}\n{"t":"sub","id":1,"ch":"a"}\n'
+        )
         await reader.readline()
         await reader.readline()
         readers.append(reader)
@@ -54,8 +59,10 @@ async def run(subscribers: int, states: int) -> None:
             await reader.readexactly(len(line))
     times.sort()
     p50 = times[len(times) // 2]
-    print(f"commit to {subscribers} subscribers: p50 {p50 * 1e3:.2f} ms "
-          f"({p50 / subscribers * 1e6:.1f} us per subscriber), max {times[-1] * 1e3:.2f} ms")
+    print(
+        f"commit to {subscribers} subscribers: p50 {p50 * 1e3:.2f} ms "
+        f"({p50 / subscribers * 1e6:.1f} us per subscriber), max {times[-1] * 1e3:.2f} ms"
+    )
     await hub.stop()
 
 

@@ -26,8 +26,11 @@ PASSWORD = "bench-password"
 
 async def run(clients: int, as_json: bool) -> None:
     data = Path(tempfile.mkdtemp(prefix="tw-logins-"))
-    config = Config(hub=HubSettings(host="127.0.0.1", port=0, max_connections_per_address=50_000,
-                                    max_pending_logins=clients))
+    config = Config(
+        hub=HubSettings(
+            host="127.0.0.1", port=0, max_connections_per_address=50_000, max_pending_logins=clients
+        )
+    )
     db = StateDB(data)
     db.add_user("bob", Passwords(config.auth).hash(PASSWORD), "follower", ["alpha"], 0)
     db.close()
@@ -57,20 +60,32 @@ async def run(clients: int, as_json: bool) -> None:
     await probe_task
     await hub.stop()
     lags.sort()
-    print(f"clients={clients} welcomed={sum(results)} in {elapsed:.2f} s "
-          f"-> {sum(results) / elapsed:.0f} logins/s "
-          f"(argon2id t={config.auth.argon2_time_cost} m={config.auth.argon2_memory_kib} KiB, "
-          f"{config.hub.auth_workers} workers)")
-    print(f"event-loop lag during the storm: p50={lags[len(lags) // 2] * 1e3:.2f} ms "
-          f"p99={lags[int(len(lags) * 0.99)] * 1e3:.2f} ms max={lags[-1] * 1e3:.2f} ms")
+    print(
+        f"clients={clients} welcomed={sum(results)} in {elapsed:.2f} s "
+        f"-> {sum(results) / elapsed:.0f} logins/s "
+        f"(argon2id t={config.auth.argon2_time_cost} m={config.auth.argon2_memory_kib} KiB, "
+        f"{config.hub.auth_workers} workers)"
+    )
+    print(
+        f"event-loop lag during the storm: p50={lags[len(lags) // 2] * 1e3:.2f} ms "
+        f"p99={lags[int(len(lags) * 0.99)] * 1e3:.2f} ms max={lags[-1] * 1e3:.2f} ms"
+    )
     if as_json:
         import json
 
-        print(json.dumps({"clients": clients, "welcomed": sum(results), "seconds": elapsed,
-                          "logins_per_s": sum(results) / elapsed,
-                          "lag_p50_ms": lags[len(lags) // 2] * 1e3,
-                          "lag_p99_ms": lags[int(len(lags) * 0.99)] * 1e3,
-                          "lag_max_ms": lags[-1] * 1e3}))
+        print(
+            json.dumps(
+                {
+                    "clients": clients,
+                    "welcomed": sum(results),
+                    "seconds": elapsed,
+                    "logins_per_s": sum(results) / elapsed,
+                    "lag_p50_ms": lags[len(lags) // 2] * 1e3,
+                    "lag_p99_ms": lags[int(len(lags) * 0.99)] * 1e3,
+                    "lag_max_ms": lags[-1] * 1e3,
+                }
+            )
+        )
 
 
 def main() -> None:

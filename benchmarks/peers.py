@@ -50,8 +50,9 @@ class Peer:
         }[self.name]
 
     def subscribed_marker(self) -> bytes:
-        return {"tradewire": b'"ack"', "nats": b"PONG", "redis": b"subscribe",
-                "asyncio": b"ok\n"}[self.name]
+        return {"tradewire": b'"ack"', "nats": b"PONG", "redis": b"subscribe", "asyncio": b"ok\n"}[
+            self.name
+        ]
 
     # ---- publisher side ------------------------------------------------------------------------
 
@@ -99,17 +100,36 @@ def start(name: str, max_clients: int) -> Peer:
     if name == "tradewire":
         proc = _start_tradewire(port)
     elif name == "nats":
-        proc = subprocess.Popen([str(BIN / "nats-server"), "-a", "127.0.0.1", "-p", str(port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [str(BIN / "nats-server"), "-a", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     elif name == "redis":
         redis = shutil.which("redis-server") or "/usr/bin/redis-server"
-        proc = subprocess.Popen([redis, "--port", str(port), "--bind", "127.0.0.1",
-                                 "--save", "", "--appendonly", "no", "--protected-mode", "no",
-                                 "--maxclients", str(max_clients + 100)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                redis,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "no",
+                "--maxclients",
+                str(max_clients + 100),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     else:
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).parent /
-                                                     "baseline_server.py"), str(port)])
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).parent / "baseline_server.py"), str(port)]
+        )
     wait_port(port)
     return Peer(name, proc, port)
 
@@ -120,13 +140,42 @@ def _start_tradewire(port: int) -> subprocess.Popen[bytes]:
     # Cheap password hashing: the benchmark measures fan-out, not 10,000 logins (see
     # connections.py for those at the real cost). Hashes keep the cost they were made with, so
     # the users are created with this config too.
-    config.write_text(f'[hub]\nhost="127.0.0.1"\nport={port}\nmax_connections_per_address=30000\n'
-                      'max_pending_logins=4096\n'
-                      '[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n')
+    config.write_text(
+        f'[hub]\nhost="127.0.0.1"\nport={port}\nmax_connections_per_address=30000\n'
+        "max_pending_logins=4096\n"
+        "[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n"
+    )
     for user, role in (("provider", "provider"), ("follower", "follower")):
-        subprocess.run([str(BIN / "tradewire"), "user", "add", user, "--role", role,
-                        "--channel", "bench", "--data", str(data), "--config", str(config)],
-                       input=PASSWORD + "\n", text=True, check=True, capture_output=True)
-    return subprocess.Popen([str(BIN / "tradewire"), "--log-level", "warning", "serve",
-                             "--config", str(config), "--data", str(data)],
-                            stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                str(BIN / "tradewire"),
+                "user",
+                "add",
+                user,
+                "--role",
+                role,
+                "--channel",
+                "bench",
+                "--data",
+                str(data),
+                "--config",
+                str(config),
+            ],
+            input=PASSWORD + "\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
+    return subprocess.Popen(
+        [
+            str(BIN / "tradewire"),
+            "--log-level",
+            "warning",
+            "serve",
+            "--config",
+            str(config),
+            "--data",
+            str(data),
+        ],
+        stdout=subprocess.DEVNULL,
+    )

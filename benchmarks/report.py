@@ -1,6 +1,6 @@
 """Turn ``benchmarks/results/*.json`` into ``benchmarks/RESULTS.md`` and PNG plots.
 
-    .venv/bin/python benchmarks/report.py
+.venv/bin/python benchmarks/report.py
 """
 
 from __future__ import annotations
@@ -29,37 +29,51 @@ def verdict(ok: bool) -> str:
 
 def fanout_section(data: dict[str, Any], targets: list[str]) -> list[str]:
     rows = data["rows"]
-    lines = ["## Fan-out: provider publish -> last subscriber", "",
-             "Closed loop: the next state is published when every subscriber has the previous "
-             "one. CPU per 1,000 deliveries and RSS are the server's, from /proc. `gen CPU` is "
-             "the load generator's busy share: near 100% would mean it, not the server, set the "
-             "pace.", "",
-             "| system | subscribers | p50 ms | p99 ms | max ms | server CPU s / 1k deliveries "
-             "| server RSS MiB | KiB / subscriber | gen CPU | delivered |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "## Fan-out: provider publish -> last subscriber",
+        "",
+        "Closed loop: the next state is published when every subscriber has the previous "
+        "one. CPU per 1,000 deliveries and RSS are the server's, from /proc. `gen CPU` is "
+        "the load generator's busy share: near 100% would mean it, not the server, set the "
+        "pace.",
+        "",
+        "| system | subscribers | p50 ms | p99 ms | max ms | server CPU s / 1k deliveries "
+        "| server RSS MiB | KiB / subscriber | gen CPU | delivered |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in rows:
-        lines.append(f"| {r['system']} | {r['subscribers']:,} | {r['p50_ms']:.2f} | "
-                     f"{r['p99_ms']:.2f} | {r['max_ms']:.2f} | {r['cpu_s_per_1000']:.4f} | "
-                     f"{r['rss_mib']:.1f} | {r['rss_kib_per_subscriber']:.1f} | "
-                     f"{r['generator_cpu_share']:.0%} | {r['delivered']:,}/{r['expected']:,} |")
+        lines.append(
+            f"| {r['system']} | {r['subscribers']:,} | {r['p50_ms']:.2f} | "
+            f"{r['p99_ms']:.2f} | {r['max_ms']:.2f} | {r['cpu_s_per_1000']:.4f} | "
+            f"{r['rss_mib']:.1f} | {r['rss_kib_per_subscriber']:.1f} | "
+            f"{r['generator_cpu_share']:.0%} | {r['delivered']:,}/{r['expected']:,} |"
+        )
     by = {(r["system"], r["subscribers"]): r for r in rows}
     for n in (1000, 5000):
         tw, nats = by.get(("tradewire", n)), by.get(("nats", n))
         if tw and nats:
-            targets.append(f"| fan-out p99 at {n:,} <= nats-server's | {tw['p99_ms']:.2f} ms vs "
-                           f"{nats['p99_ms']:.2f} ms | {verdict(tw['p99_ms'] <= nats['p99_ms'])} |")
+            targets.append(
+                f"| fan-out p99 at {n:,} <= nats-server's | {tw['p99_ms']:.2f} ms vs "
+                f"{nats['p99_ms']:.2f} ms | {verdict(tw['p99_ms'] <= nats['p99_ms'])} |"
+            )
             ratio = tw["cpu_s_per_1000"] / nats["cpu_s_per_1000"]
-            targets.append(f"| hub CPU per delivery <= 2x nats-server's ({n:,}) | {ratio:.2f}x | "
-                           f"{verdict(ratio <= 2)} |")
+            targets.append(
+                f"| hub CPU per delivery <= 2x nats-server's ({n:,}) | {ratio:.2f}x | "
+                f"{verdict(ratio <= 2)} |"
+            )
         redis, base = by.get(("redis", n)), by.get(("asyncio", n))
         if tw and redis:
             better = tw["p99_ms"] < redis["p99_ms"]
-            targets.append(f"| fan-out p99 better than Redis ({n:,}) | {tw['p99_ms']:.2f} vs "
-                           f"{redis['p99_ms']:.2f} ms | {verdict(better)} |")
+            targets.append(
+                f"| fan-out p99 better than Redis ({n:,}) | {tw['p99_ms']:.2f} vs "
+                f"{redis['p99_ms']:.2f} ms | {verdict(better)} |"
+            )
         if tw and base:
-            targets.append(f"| far better than plain asyncio ({n:,}) | {tw['p99_ms']:.2f} vs "
-                           f"{base['p99_ms']:.2f} ms | "
-                           f"{verdict(tw['p99_ms'] * 2 <= base['p99_ms'])} |")
+            targets.append(
+                f"| far better than plain asyncio ({n:,}) | {tw['p99_ms']:.2f} vs "
+                f"{base['p99_ms']:.2f} ms | "
+                f"{verdict(tw['p99_ms'] * 2 <= base['p99_ms'])} |"
+            )
     systems = sorted({r["system"] for r in rows})
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for system in systems:
@@ -67,8 +81,11 @@ def fanout_section(data: dict[str, Any], targets: list[str]) -> list[str]:
         xs = [r["subscribers"] for r in mine]
         axes[0].plot(xs, [r["p99_ms"] for r in mine], marker="o", label=system)
         axes[1].plot(xs, [r["cpu_s_per_1000"] for r in mine], marker="o", label=system)
-    for ax, title in zip(axes, ("p99 publish -> last subscriber (ms)",
-                                "server CPU s per 1,000 deliveries"), strict=True):
+    for ax, title in zip(
+        axes,
+        ("p99 publish -> last subscriber (ms)", "server CPU s per 1,000 deliveries"),
+        strict=True,
+    ):
         ax.set_xscale("log")
         ax.set_xlabel("subscribers")
         ax.set_title(title)
@@ -82,81 +99,118 @@ def fanout_section(data: dict[str, Any], targets: list[str]) -> list[str]:
 
 def copy_section(data: dict[str, Any], targets: list[str]) -> list[str]:
     rows = data["rows"]
-    lines = ["## Copy latency: provider change -> follower fill (paper brokers)", "",
-             "Hub and followers are separate processes; latency is per fill, from the provider's "
-             "published state to the follower's fill, in whole milliseconds.", "",
-             "| followers | fills | p50 ms | p99 ms | max ms |",
-             "| ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "## Copy latency: provider change -> follower fill (paper brokers)",
+        "",
+        "Hub and followers are separate processes; latency is per fill, from the provider's "
+        "published state to the follower's fill, in whole milliseconds.",
+        "",
+        "| followers | fills | p50 ms | p99 ms | max ms |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in rows:
-        lines.append(f"| {r['followers']} | {r['fills']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
-                     f"| {r['max_ms']:.1f} |")
+        lines.append(
+            f"| {r['followers']} | {r['fills']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
+            f"| {r['max_ms']:.1f} |"
+        )
     for n, limit in ((10, 5.0), (100, 20.0)):
         row = next((r for r in rows if r["followers"] == n), None)
         if row:
-            targets.append(f"| copy latency p99 <= {limit:g} ms at {n} followers | "
-                           f"{row['p99_ms']:.1f} ms | {verdict(row['p99_ms'] <= limit)} |")
+            targets.append(
+                f"| copy latency p99 <= {limit:g} ms at {n} followers | "
+                f"{row['p99_ms']:.1f} ms | {verdict(row['p99_ms'] <= limit)} |"
+            )
     return [*lines, ""]
 
 
 def ticks_section(data: dict[str, Any], targets: list[str]) -> list[str]:
-    lines = ["## Tick ingest", "",
-             "| path | figure |", "| --- | ---: |",
-             f"| UDP, tradewire listener, highest rate with zero loss (stored) | "
-             f"{data['udp_tradewire_zero_loss']:,.0f} ticks/s |",
-             f"| UDP, stdlib asyncio datagram endpoint, same ladder (counted only) | "
-             f"{data['udp_asyncio_zero_loss']:,.0f} ticks/s |",
-             f"| native batches, acknowledged durable | "
-             f"{data['native']['rows_per_s']:,.0f} rows/s |",
-             f"| TCP text lines, stored | {data['tcp']['rows_per_s']:,.0f} rows/s |",
-             f"| storage alone (SQLite append, 5,000-row batches) | "
-             f"{data['storage']['rows_per_s']:,.0f} rows/s |", "",
-             "UDP ladder (offered rate, 3 s each):", "",
-             "| offered/s | tradewire received | asyncio received |", "| ---: | ---: | ---: |"]
+    lines = [
+        "## Tick ingest",
+        "",
+        "| path | figure |",
+        "| --- | ---: |",
+        f"| UDP, tradewire listener, highest rate with zero loss (stored) | "
+        f"{data['udp_tradewire_zero_loss']:,.0f} ticks/s |",
+        f"| UDP, stdlib asyncio datagram endpoint, same ladder (counted only) | "
+        f"{data['udp_asyncio_zero_loss']:,.0f} ticks/s |",
+        f"| native batches, acknowledged durable | {data['native']['rows_per_s']:,.0f} rows/s |",
+        f"| TCP text lines, stored | {data['tcp']['rows_per_s']:,.0f} rows/s |",
+        f"| storage alone (SQLite append, 5,000-row batches) | "
+        f"{data['storage']['rows_per_s']:,.0f} rows/s |",
+        "",
+        "UDP ladder (offered rate, 3 s each):",
+        "",
+        "| offered/s | tradewire received | asyncio received |",
+        "| ---: | ---: | ---: |",
+    ]
     asyncio_by_rate = {s["rate"]: s for s in data["udp_asyncio"]}
     for step in data["udp_tradewire"]:
         other = asyncio_by_rate.get(step["rate"])
-        lines.append(f"| {step['rate']:,.0f} | {step['received']:,} / {step['offered']:,} | "
-                     + (f"{other['received']:,} / {other['offered']:,}" if other else "—") + " |")
-    targets.append(f"| UDP ingest >= 250,000 ticks/s, zero loss | "
-                   f"{data['udp_tradewire_zero_loss']:,.0f}/s | "
-                   f"{verdict(data['udp_tradewire_zero_loss'] >= 250_000)} |")
-    targets.append(f"| native durable ingest >= 500,000 ticks/s | "
-                   f"{data['native']['rows_per_s']:,.0f}/s | "
-                   f"{verdict(data['native']['rows_per_s'] >= 500_000)} |")
+        lines.append(
+            f"| {step['rate']:,.0f} | {step['received']:,} / {step['offered']:,} | "
+            + (f"{other['received']:,} / {other['offered']:,}" if other else "—")
+            + " |"
+        )
+    targets.append(
+        f"| UDP ingest >= 250,000 ticks/s, zero loss | "
+        f"{data['udp_tradewire_zero_loss']:,.0f}/s | "
+        f"{verdict(data['udp_tradewire_zero_loss'] >= 250_000)} |"
+    )
+    targets.append(
+        f"| native durable ingest >= 500,000 ticks/s | "
+        f"{data['native']['rows_per_s']:,.0f}/s | "
+        f"{verdict(data['native']['rows_per_s'] >= 500_000)} |"
+    )
     return [*lines, ""]
 
 
 def connections_section(data: dict[str, Any], targets: list[str]) -> list[str]:
     idle, storm = data["idle"], data["login_storm"]
-    targets.append(f"| {idle['subscribers']:,} idle subscribers in <= 300 MB hub RSS | "
-                   f"{idle['rss_mib']:.1f} MiB | {verdict(idle['rss_mib'] * 1.048576 <= 300)} |")
-    targets.append(f"| event-loop lag p99 < 50 ms during a login storm | "
-                   f"{storm['lag_p99_ms']:.2f} ms | {verdict(storm['lag_p99_ms'] < 50)} |")
-    return ["## Connections", "",
-            f"- {idle['subscribers']:,} idle authenticated subscribers: hub RSS "
-            f"{idle['rss_mib']:.1f} MiB ({idle['base_rss_mib']:.1f} MiB before; "
-            f"{idle['kib_per_subscriber']:.1f} KiB each).",
-            f"- {storm['clients']:,} clients logging in at once, default argon2id cost "
-            f"(19 MiB, 2 passes), 2 worker threads: {storm['logins_per_s']:.0f} logins/s; "
-            f"event-loop lag p50 {storm['lag_p50_ms']:.2f} ms, p99 {storm['lag_p99_ms']:.2f} ms, "
-            f"max {storm['lag_max_ms']:.1f} ms.", ""]
+    targets.append(
+        f"| {idle['subscribers']:,} idle subscribers in <= 300 MB hub RSS | "
+        f"{idle['rss_mib']:.1f} MiB | {verdict(idle['rss_mib'] * 1.048576 <= 300)} |"
+    )
+    targets.append(
+        f"| event-loop lag p99 < 50 ms during a login storm | "
+        f"{storm['lag_p99_ms']:.2f} ms | {verdict(storm['lag_p99_ms'] < 50)} |"
+    )
+    return [
+        "## Connections",
+        "",
+        f"- {idle['subscribers']:,} idle authenticated subscribers: hub RSS "
+        f"{idle['rss_mib']:.1f} MiB ({idle['base_rss_mib']:.1f} MiB before; "
+        f"{idle['kib_per_subscriber']:.1f} KiB each).",
+        f"- {storm['clients']:,} clients logging in at once, default argon2id cost "
+        f"(19 MiB, 2 passes), 2 worker threads: {storm['logins_per_s']:.0f} logins/s; "
+        f"event-loop lag p50 {storm['lag_p50_ms']:.2f} ms, p99 {storm['lag_p99_ms']:.2f} ms, "
+        f"max {storm['lag_max_ms']:.1f} ms.",
+        "",
+    ]
 
 
 def ban_reload_section(data: dict[str, Any], targets: list[str]) -> list[str]:
     del targets
-    return ["## Ban reload", "",
-            f"The hub's periodic ban reload with {data['rows']:,} ban rows: a full reload (before "
-            f"issue 12) median {data['full_reload_ms']:.1f} ms on the writer thread; the reload "
-            f"of changed rows (now) median {data['incremental_reload_ms']:.2f} ms.", ""]
+    return [
+        "## Ban reload",
+        "",
+        f"The hub's periodic ban reload with {data['rows']:,} ban rows: a full reload (before "
+        f"issue 12) median {data['full_reload_ms']:.1f} ms on the writer thread; the reload "
+        f"of changed rows (now) median {data['incremental_reload_ms']:.2f} ms.",
+        "",
+    ]
 
 
 def main() -> None:
     targets: list[str] = []
     body: list[str] = []
     machine: dict[str, Any] = {}
-    sections = (("fanout", fanout_section), ("copy_latency", copy_section),
-                ("ticks", ticks_section), ("connections", connections_section),
-                ("ban_reload", ban_reload_section))
+    sections = (
+        ("fanout", fanout_section),
+        ("copy_latency", copy_section),
+        ("ticks", ticks_section),
+        ("connections", connections_section),
+        ("ban_reload", ban_reload_section),
+    )
     for name, render in sections:
         data = load(name)
         if data is None:
@@ -164,12 +218,21 @@ def main() -> None:
             continue
         machine = machine or data["machine"]  # the main run; later sections may be newer
         body += render(data, targets)
-    head = ["# Benchmark results", "",
-            "Produced by `make bench` (every peer started on 127.0.0.1 by the benchmark). "
-            f"Machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, "
-            f"{machine.get('memory_gib', '?')} GiB, Linux {machine.get('kernel', '?')}, "
-            f"Python {machine.get('python', '?')}; run {machine.get('date', '?')}.", "",
-            "## Targets", "", "| target | measured | |", "| --- | ---: | --- |", *targets, ""]
+    head = [
+        "# Benchmark results",
+        "",
+        "Produced by `make bench` (every peer started on 127.0.0.1 by the benchmark). "
+        f"Machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, "
+        f"{machine.get('memory_gib', '?')} GiB, Linux {machine.get('kernel', '?')}, "
+        f"Python {machine.get('python', '?')}; run {machine.get('date', '?')}.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | |",
+        "| --- | ---: | --- |",
+        *targets,
+        "",
+    ]
     (HERE / "RESULTS.md").write_text("\n".join(head + body))
     print(f"wrote {HERE / 'RESULTS.md'}")
 

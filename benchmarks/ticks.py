@@ -48,11 +48,14 @@ def udp_sender(port: int, rate: float, seconds: float, offset: int) -> None:
 def offer(port: int, rate: float, senders: int = 2) -> int:
     sender = build_c("udp_sender")
     if sender is not None:  # one C process with sendmmsg: leaves a core to the receiver
-        subprocess.run([str(sender), str(port), str(rate), str(SECONDS)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [str(sender), str(port), str(rate), str(SECONDS)], check=True, capture_output=True
+        )
         return int(rate * SECONDS)
-    procs = [mp.Process(target=udp_sender, args=(port, rate / senders, SECONDS, i * 1000))
-             for i in range(senders)]
+    procs = [
+        mp.Process(target=udp_sender, args=(port, rate / senders, SECONDS, i * 1000))
+        for i in range(senders)
+    ]
     for proc in procs:
         proc.start()
     for proc in procs:
@@ -62,18 +65,44 @@ def offer(port: int, rate: float, senders: int = 2) -> int:
 
 def tradewire_hub(listeners: str) -> tuple[subprocess.Popen[bytes], Path, int, int]:
     data = Path(tempfile.mkdtemp(prefix="tw-ticks-"))
-    subprocess.run([str(BIN / "tradewire"), "user", "add", "feeder", "--role", "provider",
-                    "--data", str(data)], input=PASSWORD + "\n", text=True, check=True,
-                   capture_output=True)
-    port, side = free_port(), free_port(socket.SOCK_DGRAM if listeners == "udp" else
-                                        socket.SOCK_STREAM)
+    subprocess.run(
+        [
+            str(BIN / "tradewire"),
+            "user",
+            "add",
+            "feeder",
+            "--role",
+            "provider",
+            "--data",
+            str(data),
+        ],
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    port, side = (
+        free_port(),
+        free_port(socket.SOCK_DGRAM if listeners == "udp" else socket.SOCK_STREAM),
+    )
     section = "udp_ticks" if listeners == "udp" else "tcp_ticks"
     (data / "hub.toml").write_text(
         f'[hub]\nhost="127.0.0.1"\nport={port}\n[auth]\nargon2_time_cost=1\n'
-        f'argon2_memory_kib=1024\n[listeners.{section}]\nenabled=true\nport={side}\n')
-    hub = subprocess.Popen([str(BIN / "tradewire"), "--log-level", "warning", "serve",
-                            "--config", str(data / "hub.toml"), "--data", str(data)],
-                           stdout=subprocess.DEVNULL)
+        f"argon2_memory_kib=1024\n[listeners.{section}]\nenabled=true\nport={side}\n"
+    )
+    hub = subprocess.Popen(
+        [
+            str(BIN / "tradewire"),
+            "--log-level",
+            "warning",
+            "serve",
+            "--config",
+            str(data / "hub.toml"),
+            "--data",
+            str(data),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     wait_port(port)
     return hub, data, port, side
 
@@ -111,8 +140,11 @@ asyncio.run(main(int(sys.argv[1]), float(sys.argv[2])))
 
 def udp_asyncio(rate: float) -> dict[str, Any]:
     port = free_port(socket.SOCK_DGRAM)
-    receiver = subprocess.Popen([sys.executable, "-c", ASYNCIO_RECEIVER, str(port),
-                                 str(SECONDS + 2)], stdout=subprocess.PIPE, text=True)
+    receiver = subprocess.Popen(
+        [sys.executable, "-c", ASYNCIO_RECEIVER, str(port), str(SECONDS + 2)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert receiver.stdout is not None
     receiver.stdout.readline()
     offered = offer(port, rate)
@@ -126,8 +158,11 @@ def ladder(measure: Any) -> tuple[float, list[dict[str, Any]]]:
     for rate in RATES:
         step = measure(rate)
         steps.append(step)
-        print(f"  offered {rate:>8,.0f}/s: received {step['received']:>9,} of "
-              f"{step['offered']:,} (lost {step['lost']:,})", flush=True)
+        print(
+            f"  offered {rate:>8,.0f}/s: received {step['received']:>9,} of "
+            f"{step['offered']:,} (lost {step['lost']:,})",
+            flush=True,
+        )
         if step["lost"] == 0:
             best = rate
         elif step["lost"] > step["offered"] * 0.2:
@@ -147,11 +182,16 @@ def send_stream(via: str, rows: int) -> dict[str, Any]:
     ticks = list(random_walk(["EURUSD", "GBPUSD", "XAUUSD"], rows, seed=3))
 
     async def run() -> None:
-        sender = TickSender(via, "127.0.0.1", side if via == "tcp" else port,  # type: ignore[arg-type]
-                            user="feeder", password=PASSWORD)
+        sender = TickSender(
+            via,
+            "127.0.0.1",
+            side if via == "tcp" else port,  # type: ignore[arg-type]
+            user="feeder",
+            password=PASSWORD,
+        )
         await sender.start()
         for at in range(0, rows, 5000):
-            await sender.send(ticks[at:at + 5000])
+            await sender.send(ticks[at : at + 5000])
         await sender.flush()
         await sender.close()
 
@@ -191,12 +231,17 @@ def main() -> None:
     results["udp_asyncio_zero_loss"], results["udp_asyncio"] = ladder(udp_asyncio)
     for via in ("native", "tcp"):
         results[via] = send_stream(via, args.rows)
-        print(f"{via}: {results[via]['stored']:,} rows in {results[via]['seconds']:.1f} s -> "
-              f"{results[via]['rows_per_s']:,.0f} rows/s", flush=True)
+        print(
+            f"{via}: {results[via]['stored']:,} rows in {results[via]['seconds']:.1f} s -> "
+            f"{results[via]['rows_per_s']:,.0f} rows/s",
+            flush=True,
+        )
     results["storage"] = storage_only(args.rows)
     print(f"storage alone: {results['storage']['rows_per_s']:,.0f} rows/s")
-    print(f"UDP zero loss: tradewire {results['udp_tradewire_zero_loss']:,.0f}/s, "
-          f"asyncio {results['udp_asyncio_zero_loss']:,.0f}/s")
+    print(
+        f"UDP zero loss: tradewire {results['udp_tradewire_zero_loss']:,.0f}/s, "
+        f"asyncio {results['udp_asyncio_zero_loss']:,.0f}/s"
+    )
     print(f"wrote {write_result('ticks', results)}")
 
 

@@ -15,10 +15,17 @@ host, port = (sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:7400").rsplit(":"
 
 async def main() -> None:
     async with HubClient(host, int(port), "alice", os.environ["TRADEWIRE_PASSWORD"]) as hub:
-        account = Account(login="5012345", currency="USD", balance=10_000, equity=10_000,
-                          leverage=100, mode="netting")
-        eurusd = Position(id="1", symbol="EURUSD", side="buy", volume=0.25, price=1.08345,
-                          time=1_700_000_000_000)
+        account = Account(
+            login="5012345",
+            currency="USD",
+            balance=10_000,
+            equity=10_000,
+            leverage=100,
+            mode="netting",
+        )
+        eurusd = Position(
+            id="1", symbol="EURUSD", side="buy", volume=0.25, price=1.08345, time=1_700_000_000_000
+        )
         print("seq", await hub.publish_state("alpha", account, [eurusd], ts=1_700_000_000_123))
 
 

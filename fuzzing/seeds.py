@@ -19,15 +19,21 @@ SEEDS: dict[str, list[bytes]] = {
         b'"period":60},"id":5}\n{"t":"file_get","name":"chart","version":1}\n'
         b'{"t":"file_list"}\n',
     ],
-    "signals": [b"<<GBPUSD|0.25>><<EURUSD|-0.10>>", b"<<XAUUSD|0.00>><<US30|1.50>><<BAD",
-                b"junk<<A|x>>"],
-    "template": [b"EURUSD\0\0\0\0" + b"60\0\0\0\0\0\0\0\0" + "<chart>\r\n</chart>".encode(
-        "utf-16-le"), b"GBPUSD\0\0\0\0" + b"1440\0\0\0\0\0\0"],
-    "ticks": [b"EURUSD 1.10410\0", b"EURUSD 1.10410 1.10420 1700000000000",
-              b"XAUUSD 2034.55  \n"],
-    "mt5csv": [b"<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>\n"
-               b"2024.01.02\t10:00:00.100\t1.10410\t1.10420\t\t\t6\n"
-               b"2024.01.02\t10:00:30.250\t1.10430\t\t\t\t2\n"],
+    "signals": [
+        b"<<GBPUSD|0.25>><<EURUSD|-0.10>>",
+        b"<<XAUUSD|0.00>><<US30|1.50>><<BAD",
+        b"junk<<A|x>>",
+    ],
+    "template": [
+        b"EURUSD\0\0\0\0" + b"60\0\0\0\0\0\0\0\0" + "<chart>\r\n</chart>".encode("utf-16-le"),
+        b"GBPUSD\0\0\0\0" + b"1440\0\0\0\0\0\0",
+    ],
+    "ticks": [b"EURUSD 1.10410\0", b"EURUSD 1.10410 1.10420 1700000000000", b"XAUUSD 2034.55  \n"],
+    "mt5csv": [
+        b"<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>\n"
+        b"2024.01.02\t10:00:00.100\t1.10410\t1.10420\t\t\t6\n"
+        b"2024.01.02\t10:00:30.250\t1.10430\t\t\t\t2\n"
+    ],
 }
 
 

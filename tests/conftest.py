@@ -32,8 +32,13 @@ def make_config(**hub: Any) -> Config:
     return Config(hub=settings, auth=FAST_AUTH, **sections)
 
 
-def add_user(data_dir: Path, name: str, role: str, channels: list[str] | tuple[str, ...] = (),
-             password: str = PASSWORD) -> None:
+def add_user(
+    data_dir: Path,
+    name: str,
+    role: str,
+    channels: list[str] | tuple[str, ...] = (),
+    password: str = PASSWORD,
+) -> None:
     db = StateDB(data_dir)
     try:
         db.add_user(name, Passwords(FAST_AUTH).hash(password), role, channels, 0)
@@ -77,12 +82,14 @@ class Raw:
         self.reader, self.writer = reader, writer
 
     @classmethod
-    async def connect(cls, hub: Hub | tuple[str, int], local_host: str | None = None,
-                      **kwargs: Any) -> Raw:
+    async def connect(
+        cls, hub: Hub | tuple[str, int], local_host: str | None = None, **kwargs: Any
+    ) -> Raw:
         host, port = hub.addresses[0] if isinstance(hub, Hub) else hub
         local = (local_host, 0) if local_host else None
-        reader, writer = await asyncio.open_connection(host, port, local_addr=local,
-                                                       limit=2**24, **kwargs)
+        reader, writer = await asyncio.open_connection(
+            host, port, local_addr=local, limit=2**24, **kwargs
+        )
         return cls(reader, writer)
 
     def send(self, frame: dict[str, Any] | bytes) -> None:
@@ -122,12 +129,28 @@ async def logged_in(hub: Hub, user: str, **kwargs: Any) -> Raw:
 def state_frame(ch: str = "alpha", n: int = 1, positions: int = 1, **extra: Any) -> dict[str, Any]:
     """A valid provider state whose first position's volume encodes ``n``."""
     return {
-        "t": "state", "ch": ch, "ts": 1_700_000_000_000 + n,
-        "account": {"login": "5012345", "currency": "USD", "balance": 10000.0,
-                    "equity": 10012.5, "leverage": 100, "mode": "hedging"},
-        "positions": [{"id": str(9000 + i), "symbol": "EURUSD", "side": "buy",
-                       "volume": round(0.01 * n + i, 2), "price": 1.08345,
-                       "time": 1_700_000_000_000} for i in range(positions)],
+        "t": "state",
+        "ch": ch,
+        "ts": 1_700_000_000_000 + n,
+        "account": {
+            "login": "5012345",
+            "currency": "USD",
+            "balance": 10000.0,
+            "equity": 10012.5,
+            "leverage": 100,
+            "mode": "hedging",
+        },
+        "positions": [
+            {
+                "id": str(9000 + i),
+                "symbol": "EURUSD",
+                "side": "buy",
+                "volume": round(0.01 * n + i, 2),
+                "price": 1.08345,
+                "time": 1_700_000_000_000,
+            }
+            for i in range(positions)
+        ],
         **extra,
     }
 
@@ -138,5 +161,6 @@ def article_state() -> dict[str, Any]:
     frame["positions"] = [
         {"id": "1", "symbol": "GBPUSD", "side": "buy", "volume": 0.35, "price": 1.26, "time": 1},
         {"id": "2", "symbol": "GBPUSD", "side": "sell", "volume": 0.1, "price": 1.27, "time": 2},
-        {"id": "3", "symbol": "EURUSD", "side": "sell", "volume": 0.1, "price": 1.08, "time": 3}]
+        {"id": "3", "symbol": "EURUSD", "side": "sell", "volume": 0.1, "price": 1.08, "time": 3},
+    ]
     return frame

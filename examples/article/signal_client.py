@@ -44,14 +44,21 @@ class PaperTerminal:
 
     def net_volume(self, symbol: str) -> float:
         positions = self.loop.run_until_complete(self.broker.positions())
-        return round(sum(p.volume if p.side == "buy" else -p.volume
-                         for p in positions if p.symbol == symbol), 2)
+        return round(
+            sum(
+                p.volume if p.side == "buy" else -p.volume for p in positions if p.symbol == symbol
+            ),
+            2,
+        )
 
     def order(self, symbol: str, volume: float) -> bool:
         side: Side = "buy" if volume > 0 else "sell"
         try:
-            self.loop.run_until_complete(self.broker.market_order(
-                OrderRequest(symbol=symbol, side=side, volume=round(abs(volume), 2))))
+            self.loop.run_until_complete(
+                self.broker.market_order(
+                    OrderRequest(symbol=symbol, side=side, volume=round(abs(volume), 2))
+                )
+            )
             return True
         except Exception as exc:  # the EA logs a failed order and retries on the next signal
             print(f"order {side} {abs(volume):.2f} {symbol} failed: {exc}")
@@ -88,8 +95,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=0, help="stop after this long")
     parser.add_argument("--timer-ms", type=int, default=100, help="EventSetMillisecondTimer")
     args = parser.parse_args()
-    spec = args.broker if "mode=" in args.broker else args.broker + (
-        "&" if "?" in args.broker else "?") + "mode=netting"
+    spec = (
+        args.broker
+        if "mode=" in args.broker
+        else args.broker + ("&" if "?" in args.broker else "?") + "mode=netting"
+    )
     with use_context(NetworkContext.from_config(args.config)):
         socket = SocketCreate()
         if not SocketConnect(socket, args.server, args.port, 1000):

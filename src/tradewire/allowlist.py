@@ -94,8 +94,9 @@ def _host_or_network(host: str) -> tuple[str | None, IpNetwork | None]:
     except ValueError:
         pass
     name = host.lower().rstrip(".")
-    if not name or not all(label and (label.replace("-", "").isalnum()) for label in
-                           name.split(".")):
+    if not name or not all(
+        label and (label.replace("-", "").isalnum()) for label in name.split(".")
+    ):
         raise ValueError(f"{host!r} is not a host name, address or URL")
     return name, None
 
@@ -109,12 +110,18 @@ class AllowList:
     def check_socket(self, host: str, port: int) -> None:
         """Raise :class:`Mql5Error` (5272) naming the missing entry unless host:port is listed."""
         if not any(e.covers_address(host, port) for e in self._entries):
-            raise Mql5Error(5272, f"{host}:{port} is not in the allow-list; the user can add "
-                                  f'"{host}:{port}" to [mql5] allow')
+            raise Mql5Error(
+                5272,
+                f"{host}:{port} is not in the allow-list; the user can add "
+                f'"{host}:{port}" to [mql5] allow',
+            )
 
     def check_url(self, scheme: str, host: str, port: int | None, path: str) -> None:
         """Raise :class:`Mql5Error` (4014) naming the missing entry unless the URL is listed."""
         port = port or DEFAULT_PORTS.get(scheme, 0)
         if not any(e.covers_url(scheme, host, port, path) for e in self._entries):
-            raise Mql5Error(4014, f"{scheme}://{host}:{port}{path} is not in the allow-list; "
-                                  f'the user can add "{scheme}://{host}:{port}/" to [mql5] allow')
+            raise Mql5Error(
+                4014,
+                f"{scheme}://{host}:{port}{path} is not in the allow-list; "
+                f'the user can add "{scheme}://{host}:{port}/" to [mql5] allow',
+            )

@@ -271,8 +271,10 @@ def _check(config: Config, source: str) -> None:
             try:
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
-                raise ConfigError(f"{source}: listeners.{name}.allow[{index}]: {entry!r} is "
-                                  "not an address or CIDR block") from None
+                raise ConfigError(
+                    f"{source}: listeners.{name}.allow[{index}]: {entry!r} is "
+                    "not an address or CIDR block"
+                ) from None
     if not is_channel(config.listeners.signal.channel):
         raise ConfigError(f"{source}: listeners.signal.channel: not a channel name")
     tls = config.tls
@@ -285,8 +287,10 @@ def _check(config: Config, source: str) -> None:
     _check_mql5(config.mql5, source)
     limit = config.files.max_bytes
     if limit and limit > file_limit(config):
-        raise ConfigError(f"{source}: files.max_bytes: {limit} does not fit in one frame; raise "
-                          f"hub.max_frame_bytes to at least {limit * 4 // 3 + 1024}")
+        raise ConfigError(
+            f"{source}: files.max_bytes: {limit} does not fit in one frame; raise "
+            f"hub.max_frame_bytes to at least {limit * 4 // 3 + 1024}"
+        )
     if config.ban.max_duration_s < config.ban.duration_s:
         raise ConfigError(f"{source}: ban.max_duration_s: must be >= ban.duration_s")
 
@@ -301,8 +305,10 @@ def plaintext_problem(config: Config) -> str | None:
             return None
     except ValueError:
         pass  # a host name or "" (every address): it may be reachable from anywhere
-    return (f"hub.host {host!r} is not a loopback address and TLS is off, so passwords would "
-            "cross the network in clear: set [tls] cert and key, or hub.allow_plaintext = true")
+    return (
+        f"hub.host {host!r} is not a loopback address and TLS is off, so passwords would "
+        "cross the network in clear: set [tls] cert and key, or hub.allow_plaintext = true"
+    )
 
 
 def secret(password: str, password_env: str) -> str:
@@ -326,5 +332,7 @@ def _check_mql5(settings: Mql5Settings, source: str) -> None:
         raise ConfigError(f"{source}: mql5.ca_file: file {settings.ca_file!r} does not exist")
     for index, url in enumerate(settings.notifications.urls):
         if "://" not in url:
-            raise ConfigError(f"{source}: mql5.notifications.urls[{index}]: {url!r} is not an "
-                              "apprise URL such as ntfy://topic or json://host:port/path")
+            raise ConfigError(
+                f"{source}: mql5.notifications.urls[{index}]: {url!r} is not an "
+                "apprise URL such as ntfy://topic or json://host:port/path"
+            )

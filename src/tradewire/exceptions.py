@@ -45,8 +45,9 @@ class FrameTooLarge(ProtocolError):
 class FrameError(ProtocolError):
     """One frame is refused with a wire error ``code``; nothing it asked for was applied."""
 
-    def __init__(self, code: str, msg: str, re: int | str | None = None,
-                 retry_after_s: int | None = None) -> None:
+    def __init__(
+        self, code: str, msg: str, re: int | str | None = None, retry_after_s: int | None = None
+    ) -> None:
         super().__init__(f"{code}: {msg}")
         self.code = code
         self.msg = msg

@@ -24,7 +24,7 @@ class SymbolSpec(msgspec.Struct, frozen=True):
 
     @property
     def point(self) -> float:
-        return float(10.0 ** -self.digits)
+        return float(10.0**-self.digits)
 
 
 class Quote(msgspec.Struct, frozen=True):

@@ -18,8 +18,9 @@ BrokerFactory = Callable[[str], Awaitable[Broker]]
 
 
 def net(positions: list, symbol: str) -> float:
-    return round(sum(p.volume if p.side == "buy" else -p.volume
-                     for p in positions if p.symbol == symbol), 8)
+    return round(
+        sum(p.volume if p.side == "buy" else -p.volume for p in positions if p.symbol == symbol), 8
+    )
 
 
 @pytest.mark.parametrize("mode", ["netting", "hedging"])
@@ -36,8 +37,7 @@ async def test_account_and_quotes(broker_factory: BrokerFactory, mode: str) -> N
 
 
 @pytest.mark.parametrize("mode", ["netting", "hedging"])
-async def test_open_fills_at_the_ask_and_shows_up(broker_factory: BrokerFactory,
-                                                  mode: str) -> None:
+async def test_open_fills_at_the_ask_and_shows_up(broker_factory: BrokerFactory, mode: str) -> None:
     broker = await broker_factory(mode)
     quote = await broker.quote("EURUSD")
     fill = await broker.market_order(OrderRequest("EURUSD", "buy", 0.1, magic=7, comment="tw:1"))
@@ -61,7 +61,8 @@ async def test_netting_nets_and_reverses(broker_factory: BrokerFactory) -> None:
 
 
 async def test_hedging_keeps_positions_apart_and_closes_by_id(
-        broker_factory: BrokerFactory) -> None:
+    broker_factory: BrokerFactory,
+) -> None:
     broker = await broker_factory("hedging")
     first = await broker.market_order(OrderRequest("EURUSD", "buy", 0.3))
     await broker.market_order(OrderRequest("EURUSD", "sell", 0.1))
@@ -73,15 +74,19 @@ async def test_hedging_keeps_positions_apart_and_closes_by_id(
     assert [p.side for p in await broker.positions()] == ["sell"]
 
 
-@pytest.mark.parametrize(("order", "reason"), [
-    (OrderRequest("NOSUCH", "buy", 0.1), "unknown_symbol"),
-    (OrderRequest("EURUSD", "buy", 0.015), "volume_step"),
-    (OrderRequest("EURUSD", "buy", 0.0), "volume_range"),
-    (OrderRequest("EURUSD", "buy", 1000.0), "volume_range"),
-    (OrderRequest("EURUSD", "sell", 0.1, position_id="999999"), "position_not_found"),
-])
-async def test_rejections_change_nothing(broker_factory: BrokerFactory, order: OrderRequest,
-                                         reason: str) -> None:
+@pytest.mark.parametrize(
+    ("order", "reason"),
+    [
+        (OrderRequest("NOSUCH", "buy", 0.1), "unknown_symbol"),
+        (OrderRequest("EURUSD", "buy", 0.015), "volume_step"),
+        (OrderRequest("EURUSD", "buy", 0.0), "volume_range"),
+        (OrderRequest("EURUSD", "buy", 1000.0), "volume_range"),
+        (OrderRequest("EURUSD", "sell", 0.1, position_id="999999"), "position_not_found"),
+    ],
+)
+async def test_rejections_change_nothing(
+    broker_factory: BrokerFactory, order: OrderRequest, reason: str
+) -> None:
     broker = await broker_factory("hedging")
     await broker.market_order(OrderRequest("GBPUSD", "buy", 0.1))
     before = await broker.positions()

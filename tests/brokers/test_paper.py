@@ -82,7 +82,10 @@ async def test_market_closed_requotes_latency_and_slippage(tmp_path: Path) -> No
     assert quote.ask - 0.0001 <= fill.price <= quote.ask + 0.0003
     log = await broker.order_log()
     assert [(r.status, r.reason) for r in log] == [
-        ("rejected", "market_closed"), ("rejected", "requote"), ("filled", None)]
+        ("rejected", "market_closed"),
+        ("rejected", "requote"),
+        ("filled", None),
+    ]
     await broker.close()
 
 
@@ -108,7 +111,9 @@ async def test_order_log_records_fills_and_rejections(broker_factory: BrokerFact
         await broker.market_order(OrderRequest("EURUSD", "buy", 0.015))
     log = await broker.order_log()  # type: ignore[attr-defined]
     assert [(r.status, r.reason, r.comment) for r in log] == [
-        ("filled", None, "tw:1"), ("rejected", "volume_step", "")]
+        ("filled", None, "tw:1"),
+        ("rejected", "volume_step", ""),
+    ]
 
 
 async def test_changes_made_by_another_process_are_noticed(tmp_path: Path) -> None:
@@ -138,16 +143,20 @@ def test_seeded_feed_is_deterministic_and_plausible() -> None:
 
 def test_replay_feed_plays_an_mt5_export(tmp_path: Path) -> None:
     csv = tmp_path / "EURUSD.csv"
-    csv.write_text("<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>\n"
-                   "2024.01.02\t00:00:00.000\t1.10410\t1.10420\t\t\t6\n"
-                   "2024.01.02\t00:00:01.000\t1.10430\t\t\t\t2\n"
-                   "2024.01.02\t00:00:02.500\t\t1.10450\t\t\t4\n")
+    csv.write_text(
+        "<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>\n"
+        "2024.01.02\t00:00:00.000\t1.10410\t1.10420\t\t\t6\n"
+        "2024.01.02\t00:00:01.000\t1.10430\t\t\t\t2\n"
+        "2024.01.02\t00:00:02.500\t\t1.10450\t\t\t4\n"
+    )
     spec = resolve("EURUSD")
     assert spec is not None
     feed = ReplayFeed(csv, "EURUSD", start_ms=0, fallback=SeededFeed())
     assert feed.quote(spec, "EURUSD", 500) is not None
     assert (feed.quote(spec, "EURUSD", 500).bid, feed.quote(spec, "EURUSD", 500).ask) == (  # type: ignore[union-attr]
-        1.1041, 1.1042)
+        1.1041,
+        1.1042,
+    )
     q = feed.quote(spec, "EURUSD", 1500)
     assert q is not None and (q.bid, q.ask) == (1.1043, 1.1042)
     q = feed.quote(spec, "EURUSD", 2500)
@@ -160,15 +169,17 @@ async def test_a_broker_spec_can_replay_an_mt5_export(tmp_path: Path) -> None:
     from tradewire.brokers.spec import open_broker
 
     csv = tmp_path / "EURUSD.csv"
-    csv.write_text("<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>\n"
-                   "2024.01.02\t00:00:00.000\t1.20000\t1.20010\t\t\t6\n")
-    broker = await open_broker(f"paper:{tmp_path / 'r.db'}?replay_csv={csv}"
-                               "&replay_symbol=EURUSD")
+    csv.write_text(
+        "<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>\n"
+        "2024.01.02\t00:00:00.000\t1.20000\t1.20010\t\t\t6\n"
+    )
+    broker = await open_broker(f"paper:{tmp_path / 'r.db'}?replay_csv={csv}&replay_symbol=EURUSD")
     quote = await broker.quote("EURUSD")
     assert (quote.bid, quote.ask) == (1.2, 1.2001)
     fill = await broker.market_order(OrderRequest("EURUSD", "buy", 0.1))
     assert fill.price == 1.2001
     await broker.close()
     from tradewire.exceptions import BrokerError
+
     with pytest.raises(BrokerError, match="replay_symbol"):
         await open_broker(f"paper:{tmp_path / 'x.db'}?replay_csv={csv}")

@@ -23,8 +23,7 @@ class _Pipe:
             if reset and sock is not None:
                 # SO_LINGER 0: close sends RST instead of FIN.
                 with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                    struct.pack("ii", 1, 0))
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             writer.transport.abort() if reset else writer.close()
         for task in self.tasks:
             task.cancel()
@@ -98,11 +97,14 @@ class FaultProxy:
             return
         pipe = _Pipe(writer, up_writer)
         self.pipes.append(pipe)
-        pipe.tasks = [asyncio.create_task(self._pump(reader, up_writer, pipe)),
-                      asyncio.create_task(self._pump(up_reader, writer, pipe))]
+        pipe.tasks = [
+            asyncio.create_task(self._pump(reader, up_writer, pipe)),
+            asyncio.create_task(self._pump(up_reader, writer, pipe)),
+        ]
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                    pipe: _Pipe) -> None:
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pipe: _Pipe
+    ) -> None:
         with contextlib.suppress(OSError, asyncio.CancelledError):
             while data := await reader.read(65536):
                 if pipe.stalled.is_set():

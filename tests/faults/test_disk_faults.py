@@ -23,8 +23,12 @@ from tradewire.hub.server import Hub
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount_point = tmp_path / "small"
     mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs",
-                              str(mount_point)], capture_output=True, text=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs for the disk-full test: {mounted.stderr.strip()}")
     try:
@@ -44,8 +48,11 @@ def fill(directory: Path) -> Path:
 
 
 def ticks_frame(batch: str, n: int = 50) -> dict[str, object]:
-    return {"t": "ticks", "id": batch,
-            "rows": [["EURUSD", 1_700_000_000_000 + i, 1.1, 1.1001] for i in range(n)]}
+    return {
+        "t": "ticks",
+        "id": batch,
+        "rows": [["EURUSD", 1_700_000_000_000 + i, 1.1, 1.1001] for i in range(n)],
+    }
 
 
 async def answers(raw: Raw, frames: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -75,10 +82,19 @@ async def run_fault(data: Path, break_disk: object, heal: object) -> tuple[int, 
         assert [a["t"] for a in ok] == ["ack", "ack"], ok
         last_seq = ok[0]["seq"]
         break_disk()  # type: ignore[operator]
-        refused = await answers(alice, [
-            {**state_frame(n=2, positions=50), "id": 2}, ticks_frame("b2", 1000),
-            {"t": "file_put", "name": "f", "data": base64.b64encode(b"x" * 40000).decode(),
-             "id": 3}])
+        refused = await answers(
+            alice,
+            [
+                {**state_frame(n=2, positions=50), "id": 2},
+                ticks_frame("b2", 1000),
+                {
+                    "t": "file_put",
+                    "name": "f",
+                    "data": base64.b64encode(b"x" * 40000).decode(),
+                    "id": 3,
+                },
+            ],
+        )
         assert [a["t"] for a in refused] == ["error"] * 3, refused
         assert all(a["code"] == "internal" for a in refused), refused
         heal()  # type: ignore[operator]
@@ -99,8 +115,9 @@ async def run_fault(data: Path, break_disk: object, heal: object) -> tuple[int, 
 async def test_disk_full_refuses_then_recovers(small_disk: Path) -> None:
     data = small_disk / "data"
     holder: list[Path] = []
-    _, stored = await run_fault(data, lambda: holder.append(fill(small_disk)),
-                                  lambda: holder[0].unlink())
+    _, stored = await run_fault(
+        data, lambda: holder.append(fill(small_disk)), lambda: holder[0].unlink()
+    )
     assert stored == 100  # batches b1 and b4; nothing of the refused b2
 
 
@@ -111,12 +128,17 @@ def test_read_only_data_directory_is_a_clear_error_at_start(small_disk: Path) ->
     data = small_disk / "data"
     add_user(data, "alice", "provider", ["alpha"])
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
-    refused = subprocess.run([TRADEWIRE, "serve", "--data", str(data), "--host", "127.0.0.1",
-                              "--port", "0"], capture_output=True, text=True, timeout=30,
-                             check=False)
+    refused = subprocess.run(
+        [TRADEWIRE, "serve", "--data", str(data), "--host", "127.0.0.1", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert refused.returncode != 0
-    assert "read-only" in refused.stderr.lower() or "readonly" in refused.stderr.lower(), \
+    assert "read-only" in refused.stderr.lower() or "readonly" in refused.stderr.lower(), (
         refused.stderr
+    )
     assert "Traceback" not in refused.stderr
     subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
     assert integrity(data / "state.db") == "ok"

@@ -19,8 +19,9 @@ HEARTBEAT_S = 0.5  # silence for 3 heartbeats (1.5 s) means the connection is go
 
 
 @pytest.fixture
-async def proxied(start_hub: HubFactory, data_dir: Path,
-                  tmp_path: Path) -> AsyncIterator[tuple[Rig, FaultProxy]]:
+async def proxied(
+    start_hub: HubFactory, data_dir: Path, tmp_path: Path
+) -> AsyncIterator[tuple[Rig, FaultProxy]]:
     hub = await start_hub(heartbeat_s=HEARTBEAT_S)
     proxy = await FaultProxy.start(*hub.addresses[0])
     try:
@@ -44,8 +45,7 @@ async def test_delay_of_200_ms_each_way(proxied: tuple[Rig, FaultProxy]) -> None
 
 
 @pytest.mark.parametrize("fault", ["drop", "reset"])
-async def test_dropped_and_reset_connections(proxied: tuple[Rig, FaultProxy],
-                                             fault: str) -> None:
+async def test_dropped_and_reset_connections(proxied: tuple[Rig, FaultProxy], fault: str) -> None:
     rig, proxy = proxied
     for round_ in range(3):
         await trade(rig, 20, seed=50 + round_)
@@ -58,7 +58,8 @@ async def test_dropped_and_reset_connections(proxied: tuple[Rig, FaultProxy],
 
 
 async def test_half_open_and_stalled_connections_are_detected_by_heartbeat(
-        proxied: tuple[Rig, FaultProxy]) -> None:
+    proxied: tuple[Rig, FaultProxy],
+) -> None:
     """The proxy keeps the followers' sockets open but forwards nothing, for as long as the test
     lasts (a 60 s stall, or a far end that vanished without FIN/RST). Followers must notice the
     silence within 3 heartbeats, reconnect, and converge while the old sockets still hang."""
@@ -73,7 +74,6 @@ async def test_half_open_and_stalled_connections_are_detected_by_heartbeat(
     await assert_no_duplicates(rig)
     assert all(c.client.reconnects == 1 for c in rig.copiers.values())
     assert recovered_s < 60  # well inside the stall: detection, not the stall ending
-    print(f"stall detected and converged after {recovered_s:.2f} s "
-          f"(heartbeat {HEARTBEAT_S} s)")
+    print(f"stall detected and converged after {recovered_s:.2f} s (heartbeat {HEARTBEAT_S} s)")
     await asyncio.sleep(0)
     proxy.release_stalled()

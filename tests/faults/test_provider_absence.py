@@ -31,9 +31,9 @@ def book(positions: list) -> list[tuple[str, str, float]]:
     return sorted((p.symbol, p.side, p.volume) for p in positions)
 
 
-async def test_followers_hold_for_ten_minutes_then_resync(start_hub: HubFactory,
-                                                          data_dir: Path,
-                                                          tmp_path: Path) -> None:
+async def test_followers_hold_for_ten_minutes_then_resync(
+    start_hub: HubFactory, data_dir: Path, tmp_path: Path
+) -> None:
     clock = ManualClock()
     for name in ("hold", "aged"):
         add_user(data_dir, name, "follower", ["alpha"])
@@ -44,8 +44,9 @@ async def test_followers_hold_for_ten_minutes_then_resync(start_hub: HubFactory,
     for name, rules in (("hold", CopyRules()), ("aged", CopyRules(max_signal_age_s=120))):
         broker = await PaperBroker.open(tmp_path / f"{name}.db", PaperSettings(mode="hedging"))
         follower = Follower(broker, "alpha", rules, clock=clock, resync_s=0.05)
-        client = HubClient(host, port, name, PASSWORD, on_state=follower.on_state,
-                           backoff=Backoff(0.05, 0.3))
+        client = HubClient(
+            host, port, name, PASSWORD, on_state=follower.on_state, backoff=Backoff(0.05, 0.3)
+        )
         await client.start()
         await client.subscribe("alpha")
         followers[name] = (broker, client, follower, asyncio.create_task(follower.run()))
@@ -83,8 +84,7 @@ async def test_followers_hold_for_ten_minutes_then_resync(start_hub: HubFactory,
             assert len(await broker.order_log()) == orders_before[name], name
             assert not follower.pending_orders
         aged_plan = followers["aged"][2].last_plan
-        assert aged_plan is not None and any("only reducing" in s.reason
-                                             for s in aged_plan.skips)
+        assert aged_plan is not None and any("only reducing" in s.reason for s in aged_plan.skips)
 
         await provider_broker.market_order(OrderRequest("GBPUSD", "sell", 0.4))
         client, task = await provide()  # it comes back with a changed account

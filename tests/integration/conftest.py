@@ -19,8 +19,7 @@ async def _asyncio_task_watchdog() -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
 
     def dump() -> None:
-        print(f"\n=== still running after {WATCHDOG_S:.0f} s: asyncio tasks ===",
-              file=sys.stderr)
+        print(f"\n=== still running after {WATCHDOG_S:.0f} s: asyncio tasks ===", file=sys.stderr)
         for task in asyncio.all_tasks(loop):
             task.print_stack(file=sys.stderr)
         sys.stderr.flush()

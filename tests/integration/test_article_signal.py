@@ -20,9 +20,11 @@ async def read_messages(reader: asyncio.StreamReader, count: int) -> list[str]:
 
 
 async def test_article_client_gets_net_volumes_on_connect_and_on_change(
-        start_hub: HubFactory) -> None:
-    listeners = ListenerSettings(signal=ArticleSignalSettings(enabled=True, port=0,
-                                                              channel="alpha"))
+    start_hub: HubFactory,
+) -> None:
+    listeners = ListenerSettings(
+        signal=ArticleSignalSettings(enabled=True, port=0, channel="alpha")
+    )
     hub = await start_hub(make_config(listeners=listeners))
     provider = await logged_in(hub, "alice")
     frame = article_state()
@@ -43,8 +45,9 @@ async def test_article_client_gets_net_volumes_on_connect_and_on_change(
 
 
 async def test_addresses_off_the_allow_list_are_refused(start_hub: HubFactory) -> None:
-    listeners = ListenerSettings(signal=ArticleSignalSettings(enabled=True, port=0,
-                                                              allow=["127.0.0.1/32"]))
+    listeners = ListenerSettings(
+        signal=ArticleSignalSettings(enabled=True, port=0, allow=["127.0.0.1/32"])
+    )
     hub = await start_hub(make_config(listeners=listeners))
     host, port = hub.addresses[1]
     reader, writer = await asyncio.open_connection(host, port, local_addr=("127.0.0.2", 0))

@@ -32,12 +32,16 @@ async def test_wrong_password_and_unknown_user_get_the_same_error(start_hub: Hub
     hub = await start_hub()
     wrong = await attempt(hub, "alice", "not the password")
     unknown = await attempt(hub, "nobody", PASSWORD)
-    assert wrong == unknown == {"t": "error", "code": "auth_failed",
-                                "msg": "wrong user name or password", "re": 1}
+    assert (
+        wrong
+        == unknown
+        == {"t": "error", "code": "auth_failed", "msg": "wrong user name or password", "re": 1}
+    )
 
 
 async def test_sixth_wrong_password_is_banned_and_the_ban_survives_restart(
-        start_hub: HubFactory, data_dir: Path) -> None:
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     hub = await start_hub()
     for _ in range(5):
         assert (await attempt(hub, "alice", "guess"))["code"] == "auth_failed"
@@ -121,8 +125,11 @@ async def test_deleted_user_cannot_log_in_again(start_hub: HubFactory, data_dir:
 async def test_frames_sent_with_hello_are_processed_after_welcome(start_hub: HubFactory) -> None:
     hub = await start_hub()
     raw = await Raw.connect(hub)
-    raw.send(b'{"t":"hello","v":1,"user":"bob","password":"' + PASSWORD.encode() +
-             b'"}\n{"t":"sub","id":2,"ch":"alpha"}\n{"t":"ping","id":3}\n')
+    raw.send(
+        b'{"t":"hello","v":1,"user":"bob","password":"'
+        + PASSWORD.encode()
+        + b'"}\n{"t":"sub","id":2,"ch":"alpha"}\n{"t":"ping","id":3}\n'
+    )
     assert (await raw.recv())["t"] == "welcome"
     assert await raw.recv() == {"t": "ack", "re": 2}
     assert await raw.recv() == {"t": "pong", "re": 3}

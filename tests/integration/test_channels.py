@@ -47,7 +47,8 @@ async def test_publish_is_acked_with_seq_and_fanned_out(start_hub: HubFactory) -
 
 
 async def test_two_hundred_subscribers_see_increasing_seq_and_end_on_the_last(
-        start_hub: HubFactory) -> None:
+    start_hub: HubFactory,
+) -> None:
     hub = await start_hub(max_connections_per_address=500)
     followers = [await logged_in(hub, "bob") for _ in range(200)]
     for f in followers:
@@ -72,8 +73,7 @@ async def test_two_hundred_subscribers_see_increasing_seq_and_end_on_the_last(
         assert seqs[-1] == total
 
 
-async def test_a_stalled_subscriber_delays_nobody_and_stays_bounded(
-        start_hub: HubFactory) -> None:
+async def test_a_stalled_subscriber_delays_nobody_and_stays_bounded(start_hub: HubFactory) -> None:
     buffer_limit = 65_536
     hub = await start_hub(write_buffer_bytes=buffer_limit)
     # The stalled client: a bare socket with a tiny receive buffer that is never read.
@@ -83,8 +83,12 @@ async def test_a_stalled_subscriber_delays_nobody_and_stays_bounded(
     stalled_sock.setblocking(False)
     await loop.sock_connect(stalled_sock, hub.addresses[0])
     stalled_lines = SocketLines(stalled_sock)
-    await loop.sock_sendall(stalled_sock, b'{"t":"hello","v":1,"user":"bob","password":"'
-                            + PASSWORD.encode() + b'"}\n{"t":"sub","id":1,"ch":"alpha"}\n')
+    await loop.sock_sendall(
+        stalled_sock,
+        b'{"t":"hello","v":1,"user":"bob","password":"'
+        + PASSWORD.encode()
+        + b'"}\n{"t":"sub","id":1,"ch":"alpha"}\n',
+    )
     assert (await stalled_lines.next())["t"] == "welcome"
     assert await stalled_lines.next() == {"t": "ack", "re": 1}
     stalled_conn = next(c for c in hub.connections if c.user and c.subscriptions)

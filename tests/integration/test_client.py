@@ -29,13 +29,16 @@ async def wait_for_seq(c: HubClient, channel: str, seq: int) -> StateUpdate:
             if update.ch == channel and update.seq >= seq:
                 return update
         raise AssertionError("unreachable")
+
     return await asyncio.wait_for(wait(), 5)
 
 
 async def test_publish_subscribe_ping(start_hub: HubFactory) -> None:
     hub = await start_hub()
-    async with client(hub.addresses[0], "alice") as provider, \
-            client(hub.addresses[0], "bob") as follower:
+    async with (
+        client(hub.addresses[0], "alice") as provider,
+        client(hub.addresses[0], "bob") as follower,
+    ):
         await follower.subscribe("alpha")
         assert await provider.publish_state("alpha", ACCOUNT, POSITIONS, ts=1) == 1
         update = await wait_for_seq(follower, "alpha", 1)

@@ -25,10 +25,14 @@ from tradewire.hub.server import Hub
 
 FOLLOWERS = {
     "f_net2": (PaperSettings(mode="netting", balance=20_000), CopyRules(multiplier=2)),
-    "f_hedge_m": (PaperSettings(mode="hedging", suffix=".m", balance=10_000),
-                  CopyRules(suffix=".m")),
-    "f_rev": (PaperSettings(mode="netting", balance=5_000),
-              CopyRules(sizing="fixed", fixed_volume=0.1, reverse=True)),
+    "f_hedge_m": (
+        PaperSettings(mode="hedging", suffix=".m", balance=10_000),
+        CopyRules(suffix=".m"),
+    ),
+    "f_rev": (
+        PaperSettings(mode="netting", balance=5_000),
+        CopyRules(sizing="fixed", fixed_volume=0.1, reverse=True),
+    ),
 }
 
 
@@ -64,11 +68,13 @@ class Rig:
         broker = await PaperBroker.open(self.tmp / f"{name}.db", settings)
         if overrides:
             broker.configure(**overrides)
-        follower = Follower(broker, "alpha", rules, resync_s=0.5, retry_initial_s=0.02,
-                            retry_max_s=0.2)
+        follower = Follower(
+            broker, "alpha", rules, resync_s=0.5, retry_initial_s=0.02, retry_max_s=0.2
+        )
         host, port = self.follower_address or self.hub.addresses[0]
-        client = HubClient(host, port, name, PASSWORD, on_state=follower.on_state,
-                           backoff=Backoff(0.05, 0.3))
+        client = HubClient(
+            host, port, name, PASSWORD, on_state=follower.on_state, backoff=Backoff(0.05, 0.3)
+        )
         await client.start()
         await client.subscribe("alpha")
         copier = Copier(name, broker, client, follower, asyncio.create_task(follower.run()))
@@ -77,6 +83,7 @@ class Rig:
 
     async def converged(self, timeout: float = 15.0) -> None:
         """Wait until every follower has the provider's last state and nothing left to do."""
+
         async def check() -> bool:
             for copier in self.copiers.values():
                 f = copier.follower
@@ -84,8 +91,13 @@ class Rig:
                     return False
                 view = await f.view()
                 target = plan(f.state, view, f.rules, 0).target
-                if reconcile(target, managed(view.positions, f.rules), view.account.mode,
-                             view.specs, f.rules.magic):
+                if reconcile(
+                    target,
+                    managed(view.positions, f.rules),
+                    view.account.mode,
+                    view.specs,
+                    f.rules.magic,
+                ):
                     return False
             return True
 
@@ -96,8 +108,9 @@ class Rig:
 
 
 @contextlib.asynccontextmanager
-async def open_rig(hub: Hub, data_dir: Path, tmp_path: Path,
-                   follower_address: tuple[str, int] | None = None) -> AsyncIterator[Rig]:
+async def open_rig(
+    hub: Hub, data_dir: Path, tmp_path: Path, follower_address: tuple[str, int] | None = None
+) -> AsyncIterator[Rig]:
     """A provider trading on a paper account and the FOLLOWERS copying it through ``hub``."""
     for name in FOLLOWERS:
         add_user(data_dir, name, "follower", ["alpha"])
@@ -106,8 +119,15 @@ async def open_rig(hub: Hub, data_dir: Path, tmp_path: Path,
     client = HubClient(host, port, "alice", PASSWORD, backoff=Backoff(0.05, 0.3))
     await client.start()
     provider = Provider(broker, client, "alpha", refresh_s=1.0)
-    rig = Rig(hub, tmp_path, broker, provider, client, asyncio.create_task(provider.run()),
-              follower_address=follower_address)
+    rig = Rig(
+        hub,
+        tmp_path,
+        broker,
+        provider,
+        client,
+        asyncio.create_task(provider.run()),
+        follower_address=follower_address,
+    )
     for name in FOLLOWERS:
         await rig.start_follower(name)
     try:
@@ -146,12 +166,16 @@ async def assert_no_duplicates(rig: Rig) -> None:
     """From the order logs: no link opened twice on the hedging follower, and no netting
     follower filled more orders on a symbol than the provider made changes to it."""
     provider_changes: collections.Counter[str] = collections.Counter(
-        r.symbol for r in await rig.provider_broker.order_log() if r.status == "filled")
+        r.symbol for r in await rig.provider_broker.order_log() if r.status == "filled"
+    )
     for name, copier in rig.copiers.items():
         fills = [r for r in await copier.broker.order_log() if r.status == "filled"]
         if name == "f_hedge_m":
-            opens = collections.Counter(parse_link(r.comment).key  # type: ignore[union-attr]
-                                        for r in fills if r.position_id is None)
+            opens = collections.Counter(
+                parse_link(r.comment).key  # type: ignore[union-attr]
+                for r in fills
+                if r.position_id is None
+            )
             assert opens and max(opens.values()) == 1, opens.most_common(3)
         else:
             per_symbol = collections.Counter(r.symbol for r in fills)
@@ -167,7 +191,8 @@ async def test_two_hundred_changes_converge_without_duplicates(rig: Rig) -> None
     held = await hedge.broker.positions()
     provider_positions = await rig.provider_broker.positions()
     assert sorted((link_key(p.comment), p.symbol, p.side, p.volume) for p in held) == sorted(
-        (f"p{p.id}", f"{p.symbol}.m", p.side, p.volume) for p in provider_positions)
+        (f"p{p.id}", f"{p.symbol}.m", p.side, p.volume) for p in provider_positions
+    )
     fills = [e for e in hedge.follower.journal.recent if e["event"] == "fill"]
     assert fills and all(e["latency_ms"] >= 0 for e in fills)
 
@@ -209,6 +234,10 @@ async def test_rejections_and_requotes_are_retried_to_convergence(rig: Rig) -> N
     rig.copiers["f_net2"].broker.configure(market_closed=False)
     await rig.converged(timeout=30)
     await assert_no_duplicates(rig)
-    rejects = collections.Counter(e.get("reason") for c in rig.copiers.values()
-                                  for e in c.follower.journal.recent if e["event"] == "reject")
+    rejects = collections.Counter(
+        e.get("reason")
+        for c in rig.copiers.values()
+        for e in c.follower.journal.recent
+        if e["event"] == "reject"
+    )
     assert rejects["requote"] > 0 and rejects["market_closed"] > 0

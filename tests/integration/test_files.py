@@ -17,8 +17,13 @@ TEMPLATE = "<chart>\r\nsymbol=EURUSD\r\n</chart>\r\n".encode("utf-16-le")
 
 
 def put_frame(name: str, data: bytes, rid: int, **meta: object) -> dict[str, object]:
-    return {"t": "file_put", "name": name, "data": base64.b64encode(data).decode(),
-            "meta": meta, "id": rid}
+    return {
+        "t": "file_put",
+        "name": name,
+        "data": base64.b64encode(data).decode(),
+        "meta": meta,
+        "id": rid,
+    }
 
 
 async def test_put_get_versions_and_list(start_hub: HubFactory) -> None:
@@ -40,7 +45,8 @@ async def test_put_get_versions_and_list(start_hub: HubFactory) -> None:
     bob.send({"t": "file_list", "id": 5})
     listing = await bob.recv()
     assert [(f["name"], f["version"], f["size"], f["user"]) for f in listing["files"]] == [
-        ("preset.set", 2, 2, "alice")]
+        ("preset.set", 2, 2, "alice")
+    ]
 
 
 async def test_refusals_store_nothing(start_hub: HubFactory, data_dir: Path) -> None:
@@ -101,8 +107,9 @@ async def read_until_closed(host: str, port: int) -> bytes:
 
 
 async def test_template_listener_serves_the_latest_template(start_hub: HubFactory) -> None:
-    listeners = ListenerSettings(template=TemplateListenerSettings(enabled=True, port=0,
-                                                                   name="chart"))
+    listeners = ListenerSettings(
+        template=TemplateListenerSettings(enabled=True, port=0, name="chart")
+    )
     hub = await start_hub(make_config(listeners=listeners))
     host, port = hub.addresses[-1]
     assert await read_until_closed(host, port) == b""  # nothing stored yet: closed at once

@@ -28,12 +28,16 @@ async def test_no_state_means_no_action(tmp_path: Path) -> None:
 
 
 async def test_stop_equity_closes_everything_copied_and_stops_for_good(tmp_path: Path) -> None:
-    broker = await PaperBroker.open(tmp_path / "f.db", PaperSettings(mode="hedging",
-                                                                      balance=1_000))
+    broker = await PaperBroker.open(tmp_path / "f.db", PaperSettings(mode="hedging", balance=1_000))
     follower = Follower(broker, "alpha", CopyRules(stop_equity=800), resync_s=0.05)
     task = asyncio.create_task(follower.run())
-    follower.on_state(update(1, Position("1", "EURUSD", "buy", 0.5, 1.08, 1),
-                             Position("2", "XAUUSD", "sell", 0.1, 2300, 2)))
+    follower.on_state(
+        update(
+            1,
+            Position("1", "EURUSD", "buy", 0.5, 1.08, 1),
+            Position("2", "XAUUSD", "sell", 0.1, 2300, 2),
+        )
+    )
     for _ in range(100):
         if len(await broker.positions()) == 2:
             break

@@ -18,7 +18,7 @@ async def test_frame_too_large_is_answered_then_closed(start_hub: HubFactory) ->
 async def test_three_bad_frames_in_a_row_close(start_hub: HubFactory) -> None:
     hub = await start_hub()
     raw = await logged_in(hub, "bob")
-    raw.send(b"nonsense\n{\"t\":\"warp\"}\n")
+    raw.send(b'nonsense\n{"t":"warp"}\n')
     assert (await raw.recv())["code"] == "bad_frame"
     assert (await raw.recv())["code"] == "bad_frame"
     raw.send({"t": "ping", "id": 1})  # a good frame resets the count

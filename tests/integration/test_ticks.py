@@ -20,14 +20,19 @@ from tradewire.hub.udp_ticks import UdpTickListener
 from tradewire.ticks.store import SqliteTickStore
 
 TRADEWIRE = str(Path(sys.executable).parent / "tradewire")
-LISTENERS = ListenerSettings(udp_ticks=TickListenerSettings(enabled=True, port=0),
-                             tcp_ticks=TickListenerSettings(enabled=True, port=0))
+LISTENERS = ListenerSettings(
+    udp_ticks=TickListenerSettings(enabled=True, port=0),
+    tcp_ticks=TickListenerSettings(enabled=True, port=0),
+)
 
 
 def port_of(hub: Hub, kind: type) -> int:
     listener = next(x for x in hub._tick_listeners if isinstance(x, kind))
-    return int(listener.port) if isinstance(listener, UdpTickListener) else int(
-        listener._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+    return (
+        int(listener.port)
+        if isinstance(listener, UdpTickListener)
+        else int(listener._server.sockets[0].getsockname()[1])
+    )  # type: ignore[union-attr]
 
 
 def stored(data_dir: Path, symbol: str) -> list[tuple]:
@@ -48,13 +53,18 @@ async def wait_stored(data_dir: Path, symbol: str, count: int, within: float = 1
 
 
 async def test_article_datagrams_with_nul_are_stored_with_receive_time(
-        start_hub: HubFactory, data_dir: Path) -> None:
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     hub = await start_hub(make_config(listeners=LISTENERS))
     port = port_of(hub, UdpTickListener)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     before = int(time.time() * 1000)
-    for datagram in (b"EURUSD 1.08345\x00", b"not a tick\x00", b"EURUSD -1\x00",
-                     b"EURUSD 1.08350 1.08360 1700000000000"):
+    for datagram in (
+        b"EURUSD 1.08345\x00",
+        b"not a tick\x00",
+        b"EURUSD -1\x00",
+        b"EURUSD 1.08350 1.08360 1700000000000",
+    ):
         sock.sendto(datagram, ("127.0.0.1", port))
     rows = await wait_stored(data_dir, "EURUSD", 2)
     assert len(rows) == 2
@@ -66,14 +76,33 @@ async def test_article_datagrams_with_nul_are_stored_with_receive_time(
 
 
 async def test_hundred_thousand_udp_ticks_arrive_without_loss(
-        start_hub: HubFactory, data_dir: Path) -> None:
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     hub = await start_hub(make_config(listeners=LISTENERS))
     port = port_of(hub, UdpTickListener)
     # The sender is a separate process (the CLI), so it does not share this process's GIL.
-    done = await asyncio.to_thread(subprocess.run, [
-        TRADEWIRE, "ticks", "send", "--to", f"127.0.0.1:{port}", "--via", "udp",
-        "--random-walk", "100000", "--symbols", "XAUUSD", "--rate", "50000"],
-        capture_output=True, text=True, timeout=120, check=False)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [
+            TRADEWIRE,
+            "ticks",
+            "send",
+            "--to",
+            f"127.0.0.1:{port}",
+            "--via",
+            "udp",
+            "--random-walk",
+            "100000",
+            "--symbols",
+            "XAUUSD",
+            "--rate",
+            "50000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "sent 100000" in done.stdout
     rows = await wait_stored(data_dir, "XAUUSD", 100_000, within=20)
@@ -97,12 +126,16 @@ async def test_tcp_lines(start_hub: HubFactory, data_dir: Path) -> None:
 
 
 def frame(batch_id: str, n: int, symbol: str = "EURUSD", start: int = 1_700_000_000_000) -> dict:
-    return {"t": "ticks", "id": batch_id,
-            "rows": [[symbol, start + i, 1.1 + i * 1e-5, 1.1001 + i * 1e-5] for i in range(n)]}
+    return {
+        "t": "ticks",
+        "id": batch_id,
+        "rows": [[symbol, start + i, 1.1 + i * 1e-5, 1.1001 + i * 1e-5] for i in range(n)],
+    }
 
 
 async def test_native_batches_are_acked_and_a_resent_batch_is_stored_once(
-        start_hub: HubFactory, data_dir: Path) -> None:
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     hub = await start_hub()
     feeder = await logged_in(hub, "alice")
     feeder.send(frame("b1", 500))
@@ -120,8 +153,9 @@ async def test_native_batches_are_acked_and_a_resent_batch_is_stored_once(
     assert (await other.recv())["n"] == 5
 
 
-async def test_an_invalid_row_refuses_the_whole_frame(start_hub: HubFactory,
-                                                      data_dir: Path) -> None:
+async def test_an_invalid_row_refuses_the_whole_frame(
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     hub = await start_hub()
     feeder = await logged_in(hub, "alice")
     bad = frame("x", 5)
@@ -144,8 +178,16 @@ async def test_live_subscribers_get_ticks(start_hub: HubFactory) -> None:
     everything.send({"t": "sub", "id": 1, "ticks": ["*"]})
     assert (await eur.recv())["t"] == (await everything.recv())["t"] == "ack"
     feeder = await logged_in(hub, "alice")
-    feeder.send({"t": "ticks", "id": 1, "rows": [["EURUSD", 1_700_000_000_000, 1.1, 1.2],
-                                                 ["GBPUSD", 1_700_000_000_001, 1.3, 1.4]]})
+    feeder.send(
+        {
+            "t": "ticks",
+            "id": 1,
+            "rows": [
+                ["EURUSD", 1_700_000_000_000, 1.1, 1.2],
+                ["GBPUSD", 1_700_000_000_001, 1.3, 1.4],
+            ],
+        }
+    )
     await feeder.recv()
     assert (await eur.recv())["rows"] == [["EURUSD", 1_700_000_000_000, 1.1, 1.2, None, None]]
     got = await everything.recv()
@@ -161,15 +203,21 @@ async def test_a_stalled_tick_subscriber_does_not_slow_ingest(start_hub: HubFact
     sock.setblocking(False)
     loop = asyncio.get_running_loop()
     await loop.sock_connect(sock, hub.addresses[0])
-    await loop.sock_sendall(sock, b'{"t":"hello","v":1,"user":"bob","password":"' +
-                            PASSWORD.encode() + b'"}\n{"t":"sub","id":1,"ticks":["*"]}\n')
+    await loop.sock_sendall(
+        sock,
+        b'{"t":"hello","v":1,"user":"bob","password":"'
+        + PASSWORD.encode()
+        + b'"}\n{"t":"sub","id":1,"ticks":["*"]}\n',
+    )
     await asyncio.sleep(0.2)  # logged in and subscribed; it never reads again
     stalled = next(c for c in hub.connections if c.tick_symbols)
     feeder = await logged_in(hub, "alice")
     started = time.perf_counter()
     for n in range(150):  # about 12 MB of live ticks: far past every socket buffer
-        rows = [[s, 1_700_000_000_000 + n * 1000 + i, 1.1, 1.2]
-                for i, s in enumerate(["EURUSD", "GBPUSD", "XAUUSD"] * 500)]
+        rows = [
+            [s, 1_700_000_000_000 + n * 1000 + i, 1.1, 1.2]
+            for i, s in enumerate(["EURUSD", "GBPUSD", "XAUUSD"] * 500)
+        ]
         feeder.send({"t": "ticks", "id": n, "rows": rows})
         assert (await feeder.recv())["n"] == 1500
     elapsed = time.perf_counter() - started
@@ -194,8 +242,9 @@ async def test_unsubscribing_ticks(start_hub: HubFactory, symbols: list[str]) ->
     assert await raw.recv() == {"t": "pong", "re": 3}
 
 
-async def test_tick_sender_splits_batches_to_fit_the_hub(start_hub: HubFactory,
-                                                         data_dir: Path) -> None:
+async def test_tick_sender_splits_batches_to_fit_the_hub(
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     from tradewire.ticks.sender import TickSender
     from tradewire.ticks.sources import random_walk
 

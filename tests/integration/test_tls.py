@@ -26,8 +26,9 @@ def tls_settings(ca: trustme.CA, tmp_path: Path) -> TlsSettings:
     return TlsSettings(cert=str(cert_path), key=str(key_path))
 
 
-async def test_login_and_ping_over_tls(start_hub: HubFactory, ca: trustme.CA,
-                                       tls_settings: TlsSettings) -> None:
+async def test_login_and_ping_over_tls(
+    start_hub: HubFactory, ca: trustme.CA, tls_settings: TlsSettings
+) -> None:
     hub = await start_hub(make_config(tls=tls_settings))
     context = ssl.create_default_context()
     ca.configure_trust(context)
@@ -39,8 +40,9 @@ async def test_login_and_ping_over_tls(start_hub: HubFactory, ca: trustme.CA,
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # TLS 1.1 on purpose
-async def test_tls_below_1_2_is_refused(start_hub: HubFactory, ca: trustme.CA,
-                                        tls_settings: TlsSettings) -> None:
+async def test_tls_below_1_2_is_refused(
+    start_hub: HubFactory, ca: trustme.CA, tls_settings: TlsSettings
+) -> None:
     hub = await start_hub(make_config(tls=tls_settings))
     server_context = hub.tls_context
     assert server_context is not None
@@ -54,8 +56,9 @@ async def test_tls_below_1_2_is_refused(start_hub: HubFactory, ca: trustme.CA,
         await Raw.connect(hub, ssl=context, server_hostname="localhost")
 
 
-async def test_plaintext_to_the_tls_port_fails_cleanly(start_hub: HubFactory,
-                                                       tls_settings: TlsSettings) -> None:
+async def test_plaintext_to_the_tls_port_fails_cleanly(
+    start_hub: HubFactory, tls_settings: TlsSettings
+) -> None:
     hub = await start_hub(make_config(tls=tls_settings))
     raw = await Raw.connect(hub)
     raw.send({"t": "hello", "v": 1, "user": "bob", "password": "x"})

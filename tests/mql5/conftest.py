@@ -109,8 +109,14 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _record(self, body: bytes) -> None:
-        self.requests.append({"method": self.command, "path": self.path, "body": body,
-                              "headers": dict(self.headers.items())})
+        self.requests.append(
+            {
+                "method": self.command,
+                "path": self.path,
+                "body": body,
+                "headers": dict(self.headers.items()),
+            }
+        )
 
     def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -131,8 +137,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self) -> None:
         if self.path == "/echo":
             last = self.requests[-1]
-            self._reply(200, json.dumps({**last, "body": last["body"].decode()}).encode(),
-                        {"Content-Type": "application/json"})
+            self._reply(
+                200,
+                json.dumps({**last, "body": last["body"].decode()}).encode(),
+                {"Content-Type": "application/json"},
+            )
         elif self.path == "/missing":
             self._reply(404, b"not here")
         elif self.path == "/moved":

@@ -61,8 +61,7 @@ def ftp_root(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     authorizer.add_user("trader", "s3cret-pass", str(root), perm="elradfmw")
     handler = type("Handler", (FTPHandler,), {"authorizer": authorizer})
     server = FTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.05},
-                              daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.05}, daemon=True)
     thread.start()
     yield server.address[1], root
     server.close_all()
@@ -70,13 +69,20 @@ def ftp_root(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 
 
 def ftp_settings(port: int, /, **overrides: Any) -> dict[str, Any]:
-    base = {"host": "127.0.0.1", "port": port, "login": "trader", "password": "s3cret-pass",
-            "path": "/reports", "timeout_s": 5.0}
+    base = {
+        "host": "127.0.0.1",
+        "port": port,
+        "login": "trader",
+        "password": "s3cret-pass",
+        "path": "/reports",
+        "timeout_s": 5.0,
+    }
     return {"ftp": base | overrides}
 
 
-def test_send_ftp_uploads_into_the_configured_path(make_context: MakeContext,
-                                                   ftp_root: tuple[int, Path]) -> None:
+def test_send_ftp_uploads_into_the_configured_path(
+    make_context: MakeContext, ftp_root: tuple[int, Path]
+) -> None:
     port, root = ftp_root
     context = make_context(**ftp_settings(port))
     context.files_dir.mkdir(parents=True)
@@ -92,16 +98,20 @@ def test_send_ftp_errors(make_context: MakeContext, ftp_root: tuple[int, Path]) 
     context = make_context(**ftp_settings(port))
     context.files_dir.mkdir(parents=True)
     (context.files_dir / "a.txt").write_text("a")
-    cases = [(lambda: SendFTP("missing.txt"), ERR_FTP_FILE_ERROR),
-             (lambda: SendFTP("a.txt", "/no/such/dir"), ERR_FTP_CHANGEDIR),
-             (lambda: SendFTP("../outside.txt"), ERR_INVALID_PARAMETER)]
+    cases = [
+        (lambda: SendFTP("missing.txt"), ERR_FTP_FILE_ERROR),
+        (lambda: SendFTP("a.txt", "/no/such/dir"), ERR_FTP_CHANGEDIR),
+        (lambda: SendFTP("../outside.txt"), ERR_INVALID_PARAMETER),
+    ]
     for call, code in cases:
         ResetLastError()
         assert not call()
         assert GetLastError() == code
-    for overrides, code in (({"password": "wrong"}, ERR_FTP_NOLOGIN),
-                            ({"port": free_port()}, ERR_FTP_CONNECT_FAILED),
-                            ({"host": ""}, ERR_FTP_NOSERVER)):
+    for overrides, code in (
+        ({"password": "wrong"}, ERR_FTP_NOLOGIN),
+        ({"port": free_port()}, ERR_FTP_CONNECT_FAILED),
+        ({"host": ""}, ERR_FTP_NOSERVER),
+    ):
         other = make_context(**ftp_settings(port, **overrides))
         other.files_dir.mkdir(parents=True, exist_ok=True)
         (other.files_dir / "a.txt").write_text("a")
@@ -121,8 +131,9 @@ class Inbox:
         return "250 OK"
 
 
-def _accept_trader(server: Any, session: Any, envelope: Any, mechanism: str,
-                   auth_data: Any) -> AuthResult:
+def _accept_trader(
+    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"mail-pass"
     return AuthResult(success=ok)
 
@@ -134,23 +145,37 @@ def smtp_server(server_cert: trustme.LeafCert) -> Iterator[tuple[int, Inbox]]:
     server_cert.configure_cert(tls)
     inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=tls,
-                            require_starttls=True, authenticator=_accept_trader,
-                            auth_require_tls=True)
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=tls,
+        require_starttls=True,
+        authenticator=_accept_trader,
+        auth_require_tls=True,
+    )
     controller.start()
     yield port, inbox
     controller.stop()
 
 
 def mail_settings(port: int, /, **overrides: Any) -> dict[str, Any]:
-    base = {"host": "localhost", "port": port, "security": "starttls", "login": "trader",
-            "password": "mail-pass", "from": "ea@example.com", "to": ["me@example.com"],
-            "timeout_s": 5.0}
+    base = {
+        "host": "localhost",
+        "port": port,
+        "security": "starttls",
+        "login": "trader",
+        "password": "mail-pass",
+        "from": "ea@example.com",
+        "to": ["me@example.com"],
+        "timeout_s": 5.0,
+    }
     return {"mail": base | overrides}
 
 
-def test_send_mail_is_queued_then_delivered(make_context: MakeContext,
-                                            smtp_server: tuple[int, Inbox]) -> None:
+def test_send_mail_is_queued_then_delivered(
+    make_context: MakeContext, smtp_server: tuple[int, Inbox]
+) -> None:
     port, inbox = smtp_server
     context = make_context(**mail_settings(port))
     assert SendMail("EURUSD opened", "Bought 0.10 EURUSD at 1.08500")
@@ -175,8 +200,7 @@ def test_send_mail_bad_settings(make_context: MakeContext) -> None:
     assert GetLastError() == ERR_INVALID_PARAMETER
 
 
-def test_send_notification_reaches_a_webhook(make_context: MakeContext,
-                                             http_server: Http) -> None:
+def test_send_notification_reaches_a_webhook(make_context: MakeContext, http_server: Http) -> None:
     make_context(notifications={"urls": [http_server.base.replace("http", "json") + "/hook"]})
     assert SendNotification("EURUSD buy 0.10 filled"), GetLastError()
     hook = [r for r in http_server.requests if r["path"].startswith("/hook")]
@@ -184,8 +208,7 @@ def test_send_notification_reaches_a_webhook(make_context: MakeContext,
     assert json.loads(hook[0]["body"])["message"] == "EURUSD buy 0.10 filled"
 
 
-def test_notification_limits_and_parameters(make_context: MakeContext,
-                                            http_server: Http) -> None:
+def test_notification_limits_and_parameters(make_context: MakeContext, http_server: Http) -> None:
     make_context(notifications={"urls": [http_server.base.replace("http", "json") + "/hook"]})
     assert SendNotification("one") and SendNotification("two")
     ResetLastError()
@@ -206,7 +229,9 @@ def test_notification_minute_budget(http_server: Http) -> None:
     clock = ManualClock()
     settings = parse_section(
         {"notifications": {"urls": [http_server.base.replace("http", "json") + "/hook"]}},
-        Mql5Settings, "test")
+        Mql5Settings,
+        "test",
+    )
     with NetworkContext(settings, clock=clock) as context:
         use_context(context)
         for _ in range(10):

@@ -98,8 +98,9 @@ def test_send_and_read_with_partial_reads(make_context: MakeContext, peer: Peer)
     assert SocketClose(handle)
 
 
-def test_read_timeout_with_nothing_keeps_the_connection(make_context: MakeContext,
-                                                         peer: Peer) -> None:
+def test_read_timeout_with_nothing_keeps_the_connection(
+    make_context: MakeContext, peer: Peer
+) -> None:
     make_context(allow=["127.0.0.1"])
     handle, conn = connected(peer)
     started = time.monotonic()
@@ -129,8 +130,12 @@ def test_read_after_peer_closed(make_context: MakeContext, peer: Peer) -> None:
 
 def test_invalid_handles_and_arguments(make_context: MakeContext, peer: Peer) -> None:
     make_context(allow=["127.0.0.1"])
-    for call in (lambda: SocketClose(999), lambda: SocketSend(999, b"x", 1),
-                 lambda: SocketIsConnected(999), lambda: SocketRead(999, bytearray(), 1, 1)):
+    for call in (
+        lambda: SocketClose(999),
+        lambda: SocketSend(999, b"x", 1),
+        lambda: SocketIsConnected(999),
+        lambda: SocketRead(999, bytearray(), 1, 1),
+    ):
         ResetLastError()
         assert call() in (False, -1)
         assert GetLastError() == ERR_NETSOCKET_INVALIDHANDLE
@@ -159,8 +164,9 @@ def test_128_sockets_then_5271(make_context: MakeContext) -> None:
     assert SocketCreate() >= 1
 
 
-def test_unlisted_address_fails_before_any_traffic(make_context: MakeContext, peer: Peer,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_unlisted_address_fails_before_any_traffic(
+    make_context: MakeContext, peer: Peer, caplog: pytest.LogCaptureFixture
+) -> None:
     make_context(allow=["127.0.0.1:1", "example.org"])
     peer.listener.settimeout(0.3)
     handle = SocketCreate()
@@ -193,8 +199,9 @@ def test_connect_refused_and_timeout(make_context: MakeContext) -> None:
     full.close()
 
 
-def test_tls_handshake_certificate_and_data(make_context: MakeContext, tls_server: TlsServer,
-                                            server_cert: trustme.LeafCert) -> None:
+def test_tls_handshake_certificate_and_data(
+    make_context: MakeContext, tls_server: TlsServer, server_cert: trustme.LeafCert
+) -> None:
     make_context(allow=[f"localhost:{tls_server.port}"])
     handle = SocketCreate()
     assert SocketConnect(handle, "localhost", tls_server.port, 1000)
@@ -210,8 +217,11 @@ def test_tls_handshake_certificate_and_data(make_context: MakeContext, tls_serve
         assert f"={attribute.value}" in subject
     assert cert.issuer.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value in issuer
     assert int(serial, 16) == cert.serial_number
-    der = cert.public_bytes(encoding=__import__("cryptography.hazmat.primitives.serialization",
-                                                fromlist=["Encoding"]).Encoding.DER)
+    der = cert.public_bytes(
+        encoding=__import__(
+            "cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]
+        ).Encoding.DER
+    )
     assert thumbprint == hashlib.sha1(der).hexdigest().upper()
     assert expiration == int(cert.not_valid_after_utc.replace(tzinfo=datetime.UTC).timestamp())
     greeting = bytearray()
@@ -225,8 +235,7 @@ def test_tls_handshake_certificate_and_data(make_context: MakeContext, tls_serve
     assert echoed == b"echo me"
 
 
-def test_tls_read_available_never_blocks(make_context: MakeContext,
-                                         tls_server: TlsServer) -> None:
+def test_tls_read_available_never_blocks(make_context: MakeContext, tls_server: TlsServer) -> None:
     make_context(allow=["localhost"])
     handle = SocketCreate()
     assert SocketConnect(handle, "localhost", tls_server.port, 1000)
@@ -238,8 +247,9 @@ def test_tls_read_available_never_blocks(make_context: MakeContext,
     assert time.monotonic() - started < 0.5
 
 
-def test_tls_wrong_host_name_fails_verification(make_context: MakeContext,
-                                                tls_server: TlsServer) -> None:
+def test_tls_wrong_host_name_fails_verification(
+    make_context: MakeContext, tls_server: TlsServer
+) -> None:
     make_context(allow=["127.0.0.1"])
     handle = SocketCreate()
     assert SocketConnect(handle, "127.0.0.1", tls_server.port, 1000)

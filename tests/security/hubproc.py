@@ -22,9 +22,24 @@ from tests.system.test_ticks_cli import TRADEWIRE
 def hub_process(tmp_path: Path, config: str) -> Iterator[int]:
     """Run ``tradewire serve`` with ``config`` (TOML text) on a free port; yields the port."""
     (tmp_path / "hub.toml").write_text(config)
-    hub = subprocess.Popen([TRADEWIRE, "serve", "--config", "hub.toml", "--host", "127.0.0.1",
-                            "--port", "0", "--data", "data"], cwd=tmp_path,
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    hub = subprocess.Popen(
+        [
+            TRADEWIRE,
+            "serve",
+            "--config",
+            "hub.toml",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data",
+            "data",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert hub.stdout is not None
     found = re.search(r":(\d+)\s*$", hub.stdout.readline())
     assert found, "the hub did not start"
@@ -35,12 +50,15 @@ def hub_process(tmp_path: Path, config: str) -> Iterator[int]:
         assert hub.wait(timeout=30) == 0, "the hub did not stop cleanly"
 
 
-async def login(port: int, user: str, password: str = PASSWORD, local_host: str | None = None
-                ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, dict[str, object]]:
+async def login(
+    port: int, user: str, password: str = PASSWORD, local_host: str | None = None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, dict[str, object]]:
     reader, writer = await asyncio.open_connection(
-        "127.0.0.1", port, local_addr=(local_host, 0) if local_host else None)
-    writer.write(json.dumps({"t": "hello", "v": 1, "user": user, "password": password})
-                 .encode() + b"\n")
+        "127.0.0.1", port, local_addr=(local_host, 0) if local_host else None
+    )
+    writer.write(
+        json.dumps({"t": "hello", "v": 1, "user": user, "password": password}).encode() + b"\n"
+    )
     line = await reader.readline()
     return reader, writer, json.loads(line) if line else {}
 

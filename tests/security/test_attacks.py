@@ -20,6 +20,7 @@ async def test_ten_thousand_wrong_passwords_from_one_address(tmp_path: Path) -> 
     add_user(tmp_path / "data", "bob", "follower", ["alpha"])
     outcomes: dict[str, int] = {}
     with hub_process(tmp_path, "") as port:
+
         async def guess(n: int) -> None:
             _, writer, reply = await login(port, "bob", f"guess-{n}", local_host="127.0.0.2")
             code = str(reply.get("code", reply.get("t", "closed")))
@@ -38,12 +39,15 @@ async def test_ten_thousand_wrong_passwords_from_one_address(tmp_path: Path) -> 
                 writer.close()
         elapsed = time.perf_counter() - started
     with sqlite3.connect(tmp_path / "data" / "state.db") as conn:
-        checked = conn.execute("SELECT count(*) FROM audit WHERE event = 'login_failed' AND "
-                               "address = '127.0.0.2'").fetchone()[0]
+        checked = conn.execute(
+            "SELECT count(*) FROM audit WHERE event = 'login_failed' AND address = '127.0.0.2'"
+        ).fetchone()[0]
         banned = conn.execute("SELECT address FROM bans").fetchall()
-    print(f"\n{ATTEMPTS} wrong passwords: {outcomes}; password checks made: {checked}; "
-          f"{ATTEMPTS - 5} refused in {elapsed:.1f} s; real user from another address "
-          f"logged in: {legit_ok}")
+    print(
+        f"\n{ATTEMPTS} wrong passwords: {outcomes}; password checks made: {checked}; "
+        f"{ATTEMPTS - 5} refused in {elapsed:.1f} s; real user from another address "
+        f"logged in: {legit_ok}"
+    )
     assert outcomes == {"auth_failed": 5, "banned": ATTEMPTS - 5}
     assert checked == 5  # every attempt after the fifth was refused before any hashing
     assert banned == [("127.0.0.2",)]
@@ -55,8 +59,10 @@ async def test_thousand_simultaneous_logins(tmp_path: Path) -> None:
     checks at a time): 256 logins may wait for a check, the rest get server_busy."""
     add_user(tmp_path / "data", "bob", "follower", ["alpha"])
     add_user(tmp_path / "data", "probe", "follower", ["alpha"])
-    config = ('[hub]\nmax_connections_per_address = 5000\n'
-              '[auth]\nargon2_time_cost = 2\nargon2_memory_kib = 19456\n')
+    config = (
+        "[hub]\nmax_connections_per_address = 5000\n"
+        "[auth]\nargon2_time_cost = 2\nargon2_memory_kib = 19456\n"
+    )
     from tradewire.config import AuthSettings
     from tradewire.store.db import StateDB
     from tradewire.store.passwords import Passwords
@@ -70,8 +76,9 @@ async def test_thousand_simultaneous_logins(tmp_path: Path) -> None:
         async with PingProbe(port, "probe") as probe:
             await asyncio.sleep(0.2)
             started = time.perf_counter()
-            replies = await asyncio.gather(*(login(port, "bob", local_host=f"127.0.1.{n % 200 + 1}")
-                                             for n in range(1000)))
+            replies = await asyncio.gather(
+                *(login(port, "bob", local_host=f"127.0.1.{n % 200 + 1}") for n in range(1000))
+            )
             elapsed = time.perf_counter() - started
             await asyncio.sleep(0.2)
         for _, writer, _ in replies:
@@ -83,9 +90,11 @@ async def test_thousand_simultaneous_logins(tmp_path: Path) -> None:
         key = str(reply.get("code", reply.get("t")))
         codes[key] = codes.get(key, 0) + 1
     p50, p99, worst = probe.percentile(0.5), probe.percentile(0.99), max(probe.rtts_ms)
-    print(f"\n1000 simultaneous logins in {elapsed:.1f} s: {codes}; ping round trip during "
-          f"the storm p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {worst:.2f} ms "
-          f"({len(probe.rtts_ms)} pings)")
+    print(
+        f"\n1000 simultaneous logins in {elapsed:.1f} s: {codes}; ping round trip during "
+        f"the storm p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {worst:.2f} ms "
+        f"({len(probe.rtts_ms)} pings)"
+    )
     assert set(codes) <= {"welcome", "server_busy"} and codes.get("welcome", 0) >= 256
     assert codes.get("server_busy", 0) > 0
     assert after.get("t") == "welcome"
@@ -108,8 +117,11 @@ async def test_slowloris_five_thousand_connections(tmp_path: Path) -> None:
         _, provider, _ = await login(port, "alice")
         slow: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         for n in range(5000):  # 25 source addresses x 200 (the per-address limit)
-            slow.append(await asyncio.open_connection(
-                "127.0.0.1", port, local_addr=(f"127.0.1.{n % 25 + 1}", 0)))
+            slow.append(
+                await asyncio.open_connection(
+                    "127.0.0.1", port, local_addr=(f"127.0.1.{n % 25 + 1}", 0)
+                )
+            )
         latencies: list[float] = []
 
         async def drip() -> None:
@@ -117,7 +129,7 @@ async def test_slowloris_five_thousand_connections(tmp_path: Path) -> None:
             # writes would stall this test's own loop and be measured as hub latency).
             for _ in range(6):
                 for start in range(0, len(slow), 250):
-                    for _, writer in slow[start:start + 250]:
+                    for _, writer in slow[start : start + 250]:
                         if not writer.is_closing():
                             with contextlib.suppress(ConnectionError):
                                 writer.write(b" ")
@@ -149,8 +161,10 @@ async def test_slowloris_five_thousand_connections(tmp_path: Path) -> None:
             writer.close()
         provider.close()
     latencies.sort()
-    print(f"\nslowloris: 5000 connections dripping 1 byte/s; closed by auth_timeout: {closed}; "
-          f"states to 5 real subscribers meanwhile: p50 {latencies[len(latencies) // 2]:.1f} ms,"
-          f" max {latencies[-1]:.1f} ms")
+    print(
+        f"\nslowloris: 5000 connections dripping 1 byte/s; closed by auth_timeout: {closed}; "
+        f"states to 5 real subscribers meanwhile: p50 {latencies[len(latencies) // 2]:.1f} ms,"
+        f" max {latencies[-1]:.1f} ms"
+    )
     assert closed == 5000
     assert latencies[-1] < 100

@@ -16,7 +16,8 @@ def events(hub: Hub) -> list[tuple[int, str, str | None, str | None, str | None]
 
 
 async def test_refused_requests_and_connections_and_session_ends_are_audited(
-        start_hub: HubFactory) -> None:
+    start_hub: HubFactory,
+) -> None:
     hub = await start_hub(max_connections_per_address=2)
     bob = await logged_in(hub, "bob")
     bob.send(state_frame(id=1))
@@ -35,16 +36,17 @@ async def test_refused_requests_and_connections_and_session_ends_are_audited(
     log = events(hub)
     forbidden = [e for e in log if e[1] == "forbidden" and e[2] == "bob"]
     assert len(forbidden) == 3
-    assert {"publish", "subscribe", "store files"} <= {w for e in forbidden for w in
-                                                       ("publish", "subscribe", "store files")
-                                                       if w in (e[4] or "")}
+    assert {"publish", "subscribe", "store files"} <= {
+        w for e in forbidden for w in ("publish", "subscribe", "store files") if w in (e[4] or "")
+    }
     assert any(e[1] == "refused" and e[4] == "per_address" for e in log)
     ends = [e for e in log if e[1] == "session_end" and e[2] == "bob"]
     assert len(ends) == 1 and "session=" in (ends[0][4] or "")
 
 
-async def test_huge_failed_logins_cannot_grow_the_audit_log(start_hub: HubFactory,
-                                                             data_dir: Path) -> None:
+async def test_huge_failed_logins_cannot_grow_the_audit_log(
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     hub = await start_hub()
     await hub.writer.flush()
 
@@ -57,10 +59,13 @@ async def test_huge_failed_logins_cannot_grow_the_audit_log(start_hub: HubFactor
 
     before = size()
     for batch in range(8):  # 400 logins with 64 KB names from 80 addresses
-        raws = [await Raw.connect(hub, local_host=f"127.0.7.{batch * 10 + n // 5 + 1}")
-                for n in range(50)]
-        replies = await asyncio.gather(*(raw.login(f"{batch}-{n}-" + "n" * 64_000, "guess")
-                                         for n, raw in enumerate(raws)))
+        raws = [
+            await Raw.connect(hub, local_host=f"127.0.7.{batch * 10 + n // 5 + 1}")
+            for n in range(50)
+        ]
+        replies = await asyncio.gather(
+            *(raw.login(f"{batch}-{n}-" + "n" * 64_000, "guess") for n, raw in enumerate(raws))
+        )
         assert {r["code"] for r in replies} <= {"auth_failed", "banned"}
         for raw in raws:
             raw.close()

@@ -25,7 +25,8 @@ ACCOUNT = Account("5012345", "USD", 10_000, 10_000, 100, "netting")
 
 
 async def test_a_banned_client_logs_why_retries_and_resumes_after_a_lift(
-        start_hub: HubFactory, caplog: pytest.LogCaptureFixture) -> None:
+    start_hub: HubFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     hub = await start_hub()
     host, port = hub.addresses[0]
     client = HubClient(host, port, "alice", PASSWORD, max_refused_wait_s=0.5)
@@ -50,26 +51,55 @@ async def test_a_banned_client_logs_why_retries_and_resumes_after_a_lift(
     assert client.reconnects == 1
 
 
-def test_provide_keeps_running_while_banned_and_publishes_once_the_ban_ends(
-        tmp_path: Path) -> None:
+def test_provide_keeps_running_while_banned_and_publishes_once_the_ban_ends(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    done = subprocess.run([TRADEWIRE, "user", "add", "alice", "--role", "provider", "--channel",
-                           "alpha", "--data", str(data)], input=PASSWORD + "\n",
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [
+            TRADEWIRE,
+            "user",
+            "add",
+            "alice",
+            "--role",
+            "provider",
+            "--channel",
+            "alpha",
+            "--data",
+            str(data),
+        ],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     ban = BanSettings(duration_s=3)
     config = f"[ban]\nduration_s = {ban.duration_s}\n"
     with hub_process(tmp_path, config) as port:
+
         async def guesses() -> None:
             for n in range(5):
                 _, writer, _ = await login(port, "alice", f"wrong-{n}", local_host="127.0.0.1")
                 writer.close()
+
         asyncio.run(guesses())  # 127.0.0.1, where `provide` connects from, is banned for 3 s
         provide = subprocess.Popen(
-            [TRADEWIRE, "provide", "--hub", f"127.0.0.1:{port}", "--user", "alice",
-             "--channel", "alpha", "--broker", f"paper:{tmp_path / 'p.db'}"],
+            [
+                TRADEWIRE,
+                "provide",
+                "--hub",
+                f"127.0.0.1:{port}",
+                "--user",
+                "alice",
+                "--channel",
+                "alpha",
+                "--broker",
+                f"paper:{tmp_path / 'p.db'}",
+            ],
             env={"TRADEWIRE_PASSWORD": PASSWORD, "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 20
             seq = None

@@ -30,19 +30,23 @@ def _audit_count(data_dir: Path, event: str, address: str | None = None) -> int:
 
 
 async def test_concurrent_guesses_from_one_address_get_max_failures_checks(
-        start_hub: HubFactory, data_dir: Path) -> None:
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     hub = await start_hub()
     raws = [await Raw.connect(hub, local_host="127.0.0.5") for _ in range(150)]
     # Every connection is open before the first hello: 149 wrong passwords, then the real one.
-    replies = await asyncio.gather(*(
-        _hello(raw, "bob", PASSWORD if n == 149 else f"guess-{n}") for n, raw in enumerate(raws)))
+    replies = await asyncio.gather(
+        *(_hello(raw, "bob", PASSWORD if n == 149 else f"guess-{n}") for n, raw in enumerate(raws))
+    )
     await hub.writer.flush()
     outcomes = {code: replies.count(code) for code in set(replies)}
     checks = _audit_count(data_dir, "login_failed", "127.0.0.5")
     with sqlite3.connect(data_dir / "state.db") as conn:
         bans = conn.execute("SELECT address FROM bans").fetchall()
-    print(f"\n150 simultaneous hellos from one address: {outcomes}; password checks: {checks}; "
-          f"ban rows: {len(bans)}")
+    print(
+        f"\n150 simultaneous hellos from one address: {outcomes}; password checks: {checks}; "
+        f"ban rows: {len(bans)}"
+    )
     assert outcomes == {"auth_failed": 5, "banned": 145}
     assert checks == 5
     assert bans == [("127.0.0.5",)]
@@ -50,16 +54,20 @@ async def test_concurrent_guesses_from_one_address_get_max_failures_checks(
 
 
 async def test_thousands_of_guesses_on_one_name_never_overflow_or_hang(
-        start_hub: HubFactory, data_dir: Path) -> None:
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     ban = BanSettings(name_throttle_after=10, name_delay_s=0.01, name_max_delay_s=0.5)
     hub = await start_hub(make_config(ban=ban))
     started = time.perf_counter()
     replies: list[str] = []
     for round_ in range(5):  # 250 addresses x 5 guesses: 1,250 failures on "bob"
-        raws = [await Raw.connect(hub, local_host=f"127.0.{2 + n // 250}.{n % 250 + 1}")
-                for n in range(250)]
-        replies += await asyncio.gather(*(_hello(raw, "bob", f"guess-{round_}-{n}")
-                                          for n, raw in enumerate(raws)))
+        raws = [
+            await Raw.connect(hub, local_host=f"127.0.{2 + n // 250}.{n % 250 + 1}")
+            for n in range(250)
+        ]
+        replies += await asyncio.gather(
+            *(_hello(raw, "bob", f"guess-{round_}-{n}") for n, raw in enumerate(raws))
+        )
     attack_s = time.perf_counter() - started
     assert hub.auth.throttle.delay_for("bob") == ban.name_max_delay_s  # capped, no overflow
     legit = await Raw.connect(hub, local_host="127.0.9.9")
@@ -68,9 +76,11 @@ async def test_thousands_of_guesses_on_one_name_never_overflow_or_hang(
     waited = time.perf_counter() - started
     await hub.writer.flush()
     audited = _audit_count(data_dir, "login_failed")
-    print(f"\n1,250 guesses on one name from 250 addresses in {attack_s:.1f} s: "
-          f"{ {c: replies.count(c) for c in set(replies)} }; audited {audited}; the real user "
-          f"got in after {waited * 1000:.0f} ms (cap {ban.name_max_delay_s * 1000:.0f} ms)")
+    print(
+        f"\n1,250 guesses on one name from 250 addresses in {attack_s:.1f} s: "
+        f"{ {c: replies.count(c) for c in set(replies)} }; audited {audited}; the real user "
+        f"got in after {waited * 1000:.0f} ms (cap {ban.name_max_delay_s * 1000:.0f} ms)"
+    )
     assert replies.count("auth_failed") == 1250  # every hello answered, each one a check
     assert audited == 1250
     assert welcome["t"] == "welcome"
@@ -81,23 +91,26 @@ async def test_throttled_guesses_do_not_starve_other_users(start_hub: HubFactory
     ban = BanSettings(name_throttle_after=1, name_delay_s=2.0, name_max_delay_s=2.0)
     hub = await start_hub(make_config(ban=ban))
     for n in range(2):  # "alice" is now throttled: each check of it waits 2 s
-        assert await _hello(await Raw.connect(hub, local_host=f"127.0.3.{n + 1}"), "alice",
-                            "wrong") == "auth_failed"
+        assert (
+            await _hello(await Raw.connect(hub, local_host=f"127.0.3.{n + 1}"), "alice", "wrong")
+            == "auth_failed"
+        )
     raws = [await Raw.connect(hub, local_host=f"127.0.4.{n // 5 + 1}") for n in range(260)]
     guesses = asyncio.gather(*(_hello(raw, "alice", f"guess-{n}") for n, raw in enumerate(raws)))
     await asyncio.sleep(0.3)  # 260 guesses are now sleeping in the throttle
     assert hub.auth.pending == 0  # ...holding none of the 256 global slots
     started = time.perf_counter()
     outcome = await _hello(await Raw.connect(hub, local_host="127.0.5.1"), "bob", PASSWORD)
-    print(f"\nwith 260 throttled guesses in flight, another user's login: {outcome} in "
-          f"{(time.perf_counter() - started) * 1000:.0f} ms")
+    print(
+        f"\nwith 260 throttled guesses in flight, another user's login: {outcome} in "
+        f"{(time.perf_counter() - started) * 1000:.0f} ms"
+    )
     assert outcome == "welcome"
     results = await guesses  # all wake together: beyond 256 checks at once, server_busy
     assert set(results) <= {"auth_failed", "server_busy"} and len(results) == 260
 
 
-async def test_one_address_holds_at_most_max_failures_global_slots(
-        start_hub: HubFactory) -> None:
+async def test_one_address_holds_at_most_max_failures_global_slots(start_hub: HubFactory) -> None:
     hub = await start_hub(max_pending_logins=8)
     raws = [await Raw.connect(hub, local_host="127.0.6.1") for _ in range(60)]
     flood = asyncio.gather(*(_hello(raw, "bob", PASSWORD) for raw in raws))
@@ -137,10 +150,14 @@ def _closed(sock: socket.socket) -> bool:
 
 
 async def test_tls_limits_and_bans_apply_before_the_handshake(
-        start_hub: HubFactory, tmp_path: Path) -> None:
+    start_hub: HubFactory, tmp_path: Path
+) -> None:
     ca = trustme.CA()
-    hub = await start_hub(make_config(tls=_tls_settings(tmp_path, ca), auth_timeout_s=1.0,
-                                      max_connections_per_address=20))
+    hub = await start_hub(
+        make_config(
+            tls=_tls_settings(tmp_path, ca), auth_timeout_s=1.0, max_connections_per_address=20
+        )
+    )
     port = hub.addresses[0][1]
     socks = _silent_connections(port, "127.0.0.7", 60)
     await asyncio.sleep(0.3)
@@ -150,8 +167,10 @@ async def test_tls_limits_and_bans_apply_before_the_handshake(
     closed_later = sum(_closed(s) for s in socks)
     for sock in socks:
         sock.close()
-    print(f"\n60 silent TLS connections from one address (limit 20): {refused_at_once} refused "
-          f"at accept, {held} held, {closed_later} closed after the 1 s handshake timeout")
+    print(
+        f"\n60 silent TLS connections from one address (limit 20): {refused_at_once} refused "
+        f"at accept, {held} held, {closed_later} closed after the 1 s handshake timeout"
+    )
     assert refused_at_once == 40 and held == 20
     assert closed_later == 60 and not hub.connections
 

@@ -34,8 +34,9 @@ def rss_mib() -> float:
     return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
 
 
-async def test_ten_megabyte_line_is_refused_with_bounded_memory(start_hub: HubFactory,
-                                                                data_dir: Path) -> None:
+async def test_ten_megabyte_line_is_refused_with_bounded_memory(
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     hub = await start_hub()
     raw = await logged_in(hub, "alice")
     before = rss_mib()
@@ -53,29 +54,49 @@ async def test_ten_megabyte_line_is_refused_with_bounded_memory(start_hub: HubFa
         pass  # the hub closed with our unread bytes in its buffer: a reset may eat the error
     assert await raw.closed()
     grown = rss_mib() - before
-    print(f"\n10 MiB line: refused after {hub.config.hub.max_frame_bytes} bytes; RSS grew "
-          f"{grown:.1f} MiB (test process, hub included)")
+    print(
+        f"\n10 MiB line: refused after {hub.config.hub.max_frame_bytes} bytes; RSS grew "
+        f"{grown:.1f} MiB (test process, hub included)"
+    )
     assert grown < 8
     assert stored_states(data_dir) == []
 
 
-ACCOUNT = (b'"account":{"login":"1","currency":"USD","balance":BAL,"equity":1,"leverage":1,'
-           b'"mode":"hedging"}')
+ACCOUNT = (
+    b'"account":{"login":"1","currency":"USD","balance":BAL,"equity":1,"leverage":1,'
+    b'"mode":"hedging"}'
+)
 
 
 def state_line(positions: bytes = b"", balance: bytes = b"1", ch: bytes = b"alpha") -> bytes:
-    return (b'{"t":"state","ch":"' + ch + b'","ts":1,' + ACCOUNT.replace(b"BAL", balance) +
-            b',"positions":[' + positions + b"]}")
+    return (
+        b'{"t":"state","ch":"'
+        + ch
+        + b'","ts":1,'
+        + ACCOUNT.replace(b"BAL", balance)
+        + b',"positions":['
+        + positions
+        + b"]}"
+    )
 
 
 def position(volume: bytes = b"1", price: bytes = b"1", symbol: bytes = b"EURUSD") -> bytes:
-    return (b'{"id":"1","symbol":"' + symbol + b'","side":"buy","volume":' + volume +
-            b',"price":' + price + b',"time":1}')
+    return (
+        b'{"id":"1","symbol":"'
+        + symbol
+        + b'","side":"buy","volume":'
+        + volume
+        + b',"price":'
+        + price
+        + b',"time":1}'
+    )
 
 
 HOSTILE = [
-    ("deep nesting", b'{"t":"state","ch":"alpha","ts":1,"account":' + b"[" * 30_000 +
-     b"]" * 30_000 + b"}"),
+    (
+        "deep nesting",
+        b'{"t":"state","ch":"alpha","ts":1,"account":' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+    ),
     ("huge integer", b'{"t":"ping","id":' + b"9" * 5000 + b"}"),
     ("huge ts", state_line().replace(b'"ts":1', b'"ts":123456789012345678901234567890')),
     ("NaN volume", state_line(position(volume=b"NaN"))),
@@ -93,13 +114,17 @@ HOSTILE = [
 
 @pytest.mark.parametrize(("name", "line"), HOSTILE, ids=[h[0] for h in HOSTILE])
 async def test_hostile_frames_get_a_clear_error_and_store_nothing(
-        start_hub: HubFactory, data_dir: Path, name: str, line: bytes) -> None:
+    start_hub: HubFactory, data_dir: Path, name: str, line: bytes
+) -> None:
     hub = await start_hub()
     raw = await logged_in(hub, "alice")
     raw.send(line + b"\n")
     reply = await raw.recv()
     assert reply["t"] == "error" and reply["code"] in (
-        "bad_frame", "invalid_state", "invalid_ticks"), reply
+        "bad_frame",
+        "invalid_state",
+        "invalid_ticks",
+    ), reply
     assert reply["msg"]
     raw.send({"t": "ping", "id": 7})  # the session goes on
     assert (await raw.recv()) == {"t": "pong", "re": 7}
@@ -142,13 +167,15 @@ async def test_authorization(start_hub: HubFactory, data_dir: Path) -> None:
     db = StateDB(data_dir)
     try:
         assert [(f.name, f.version, f.user) for f in db.run(list_files_op)] == [
-            ("alices", 2, "root")]
+            ("alices", 2, "root")
+        ]
     finally:
         db.close()
 
 
 async def test_passwords_never_reach_logs_or_the_audit_table(
-        start_hub: HubFactory, data_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    start_hub: HubFactory, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     secret = "Wrong-But-Secret-Password-123"
     with caplog.at_level(logging.DEBUG):
         hub: Hub = await start_hub()
@@ -157,8 +184,13 @@ async def test_passwords_never_reach_logs_or_the_audit_table(
             await raw.login("alice", password)
             raw.close()
         raw = await Raw.connect(hub)
-        raw.send(b'{"t":"hello","v":1,"user":"alice","password":"' + secret.encode() +
-                 b'","agent":' + b"1" * 10 + b"x}\n")  # a malformed hello: nothing echoed
+        raw.send(
+            b'{"t":"hello","v":1,"user":"alice","password":"'
+            + secret.encode()
+            + b'","agent":'
+            + b"1" * 10
+            + b"x}\n"
+        )  # a malformed hello: nothing echoed
         await raw.recv()
         raw.close()
         await asyncio.sleep(0.1)

@@ -15,8 +15,9 @@ def other_account(n: int, **extra: object) -> dict[str, object]:
     return frame
 
 
-async def test_a_second_account_is_refused_unless_it_takes_over(start_hub: HubFactory,
-                                                                 data_dir: Path) -> None:
+async def test_a_second_account_is_refused_unless_it_takes_over(
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     add_user(data_dir, "dave", "provider", ["alpha"])
     hub = await start_hub()
     first = await logged_in(hub, "alice")
@@ -44,8 +45,7 @@ async def test_a_second_account_is_refused_unless_it_takes_over(start_hub: HubFa
     takeovers = [e for e in hub.db.audit_log(50) if e[1] == "takeover"]
     assert len(takeovers) == 1 and takeovers[0][2] == "dave"
     assert "replaced=alice/5012345" in (takeovers[0][4] or "")
-    assert any(e[1] == "refused" and "channel_busy" in (e[4] or "")
-               for e in hub.db.audit_log(50))
+    assert any(e[1] == "refused" and "channel_busy" in (e[4] or "") for e in hub.db.audit_log(50))
 
 
 async def test_the_same_provider_reconnecting_takes_over_at_once(start_hub: HubFactory) -> None:
@@ -59,8 +59,9 @@ async def test_the_same_provider_reconnecting_takes_over_at_once(start_hub: HubF
     assert (await new.recv())["seq"] == 2
 
 
-async def test_the_channel_is_free_once_its_publisher_is_gone(start_hub: HubFactory,
-                                                               data_dir: Path) -> None:
+async def test_the_channel_is_free_once_its_publisher_is_gone(
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     add_user(data_dir, "dave", "provider", ["alpha"])
     hub = await start_hub()
     first = await logged_in(hub, "alice")

@@ -16,8 +16,14 @@ from tradewire.hub.server import Hub
 
 def admin(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """The admin CLI as an operator runs it, on the hub's data directory."""
-    return subprocess.run([TRADEWIRE, "user", *args, "--data", str(data_dir)], input=stdin,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [TRADEWIRE, "user", *args, "--data", str(data_dir)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 async def until(raw: Raw, wanted: dict[str, Any], timeout: float = 2.0) -> float:
@@ -37,7 +43,8 @@ async def subscribed(hub: Hub, user: str = "bob") -> Raw:
 
 
 async def test_deleted_disabled_or_repassworded_users_lose_their_sessions(
-        start_hub: HubFactory, data_dir: Path) -> None:
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     hub = await start_hub()
     figures = {}
     for change in (["disable", "bob"], ["passwd", "bob", "--password-stdin"], ["del", "bob"]):
@@ -51,13 +58,16 @@ async def test_deleted_disabled_or_repassworded_users_lose_their_sessions(
             again = await Raw.connect(hub)
             assert (await again.login("bob"))["code"] == "auth_failed"
             assert (await asyncio.to_thread(admin, data_dir, "enable", "bob")).returncode == 0
-    print("\nrevocation reached the live session in " +
-          ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in figures.items()))
+    print(
+        "\nrevocation reached the live session in "
+        + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in figures.items())
+    )
     assert max(figures.values()) < 2.0
 
 
-async def test_a_deleted_provider_can_no_longer_publish(start_hub: HubFactory,
-                                                        data_dir: Path) -> None:
+async def test_a_deleted_provider_can_no_longer_publish(
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     hub = await start_hub()
     provider = await logged_in(hub, "alice")
     done = await asyncio.to_thread(admin, data_dir, "del", "alice")
@@ -68,8 +78,9 @@ async def test_a_deleted_provider_can_no_longer_publish(start_hub: HubFactory,
     assert hub.channels.get("alpha").latest is None  # nothing was published
 
 
-async def test_a_withdrawn_grant_ends_that_subscription_only(start_hub: HubFactory,
-                                                              data_dir: Path) -> None:
+async def test_a_withdrawn_grant_ends_that_subscription_only(
+    start_hub: HubFactory, data_dir: Path
+) -> None:
     hub = await start_hub()
     done = await asyncio.to_thread(admin, data_dir, "grant", "bob", "beta")
     assert done.returncode == 0 and "alpha, beta" in done.stdout, done.stderr
@@ -112,8 +123,9 @@ async def test_admins_list_and_kick_sessions(start_hub: HubFactory, data_dir: Pa
     log = hub.db.audit_log(20)
     assert any(e[1] == "kick" and e[2] == "root" for e in log)
     assert any(e[1] == "forbidden" and e[2] == "alice" for e in log)
-    assert any(e[1] == "session_end" and e[2] == "bob" and "kicked by root" in (e[4] or "")
-               for e in log)
+    assert any(
+        e[1] == "session_end" and e[2] == "bob" and "kicked by root" in (e[4] or "") for e in log
+    )
 
 
 def test_session_cli_lists_and_kicks(tmp_path: Path) -> None:
@@ -121,27 +133,56 @@ def test_session_cli_lists_and_kicks(tmp_path: Path) -> None:
 
     data = tmp_path / "data"
     for name, role in (("ops", "admin"), ("bob", "follower")):
-        done = subprocess.run([TRADEWIRE, "user", "add", name, "--role", role, "--channel",
-                               "alpha", "--data", str(data)], input=PASSWORD + "\n",
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [
+                TRADEWIRE,
+                "user",
+                "add",
+                name,
+                "--role",
+                role,
+                "--channel",
+                "alpha",
+                "--data",
+                str(data),
+            ],
+            input=PASSWORD + "\n",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
     env = {"TRADEWIRE_PASSWORD": PASSWORD, "PATH": "/usr/bin:/bin"}
     with hub_process(tmp_path, "") as port:
+
         async def follower_session() -> None:
             raw = await Raw.connect(("127.0.0.1", port))
             assert (await raw.login("bob"))["t"] == "welcome"
             hub = ["--hub", f"127.0.0.1:{port}", "--user", "ops"]
-            listed = await asyncio.to_thread(subprocess.run, [TRADEWIRE, "session", "list", *hub],
-                                             capture_output=True, text=True, env=env)
+            listed = await asyncio.to_thread(
+                subprocess.run,
+                [TRADEWIRE, "session", "list", *hub],
+                capture_output=True,
+                text=True,
+                env=env,
+            )
             assert listed.returncode == 0 and "bob" in listed.stdout, listed.stderr
             kicked = await asyncio.to_thread(
-                subprocess.run, [TRADEWIRE, "session", "kick", "user:bob", *hub],
-                capture_output=True, text=True, env=env)
+                subprocess.run,
+                [TRADEWIRE, "session", "kick", "user:bob", *hub],
+                capture_output=True,
+                text=True,
+                env=env,
+            )
             assert kicked.returncode == 0 and "closed 1 session" in kicked.stdout, kicked.stderr
             assert await raw.closed()
             again = await asyncio.to_thread(
-                subprocess.run, [TRADEWIRE, "session", "kick", "nosuch", *hub],
-                capture_output=True, text=True, env=env)
+                subprocess.run,
+                [TRADEWIRE, "session", "kick", "nosuch", *hub],
+                capture_output=True,
+                text=True,
+                env=env,
+            )
             assert again.returncode == 1 and "no live session" in again.stderr
 
         asyncio.run(follower_session())

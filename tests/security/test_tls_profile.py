@@ -27,8 +27,12 @@ def sslyze() -> Path:
     python = SSLYZE_VENV / "bin" / "python"
     if not (SSLYZE_VENV / ".installed").exists():
         subprocess.run([sys.executable, "-m", "venv", str(SSLYZE_VENV)], check=True)
-        done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", SSLYZE],
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", SSLYZE],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, f"cannot install {SSLYZE} from PyPI: {done.stderr[-2000:]}"
         (SSLYZE_VENV / ".installed").touch()
     return python
@@ -40,35 +44,50 @@ def write_pki(folder: Path) -> None:
     now = datetime.datetime.now(datetime.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tradewire test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - datetime.timedelta(days=1))
-          .not_valid_after(now + datetime.timedelta(days=365))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
-                                       False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
-                         critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    leaf = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=90))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
-            .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=90))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     pem = serialization.Encoding.PEM
     (folder / "ca.pem").write_bytes(ca.public_bytes(pem))
     (folder / "server.pem").write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
-    (folder / "server.key").write_bytes(key.private_bytes(
-        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (folder / "server.key").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
 
 
 def test_tls_is_mozilla_intermediate_compliant(tmp_path: Path) -> None:
@@ -77,10 +96,22 @@ def test_tls_is_mozilla_intermediate_compliant(tmp_path: Path) -> None:
     config = '[tls]\ncert = "server.pem"\nkey = "server.key"\n'
     with hub_process(tmp_path, config) as port:
         scan = subprocess.run(
-            [str(python), "-m", "sslyze", "--mozilla_config", "intermediate",
-             "--certinfo_ca_file", str(tmp_path / "ca.pem"), "--json_out",
-             str(tmp_path / "scan.json"), f"127.0.0.1:{port}"],
-            capture_output=True, text=True, timeout=300)
+            [
+                str(python),
+                "-m",
+                "sslyze",
+                "--mozilla_config",
+                "intermediate",
+                "--certinfo_ca_file",
+                str(tmp_path / "ca.pem"),
+                "--json_out",
+                str(tmp_path / "scan.json"),
+                f"127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     result = json.loads((tmp_path / "scan.json").read_text())["server_scan_results"][0]
     scan_result = result["scan_result"]
 
@@ -89,8 +120,10 @@ def test_tls_is_mozilla_intermediate_compliant(tmp_path: Path) -> None:
         return [s["cipher_suite"]["name"] for s in suites]
 
     curves = [c["name"] for c in scan_result["elliptic_curves"]["result"]["supported_curves"]]
-    print(f"\nsslyze: TLS 1.2 {accepted('tls_1_2')}; TLS 1.3 {accepted('tls_1_3')}; "
-          f"curves {curves}; {scan.stdout.strip().splitlines()[-1]}")
+    print(
+        f"\nsslyze: TLS 1.2 {accepted('tls_1_2')}; TLS 1.3 {accepted('tls_1_3')}; "
+        f"curves {curves}; {scan.stdout.strip().splitlines()[-1]}"
+    )
     assert scan.returncode == 0, scan.stdout[-3000:]
     assert "OK - Compliant." in scan.stdout
     assert not accepted("ssl_3_0") and not accepted("tls_1_0") and not accepted("tls_1_1")

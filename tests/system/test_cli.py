@@ -21,15 +21,31 @@ PASSWORD = "system-test-password"
 
 
 def run(*args: str, stdin: str = "", cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TRADEWIRE, *args], input=stdin, capture_output=True, text=True,
-                          cwd=cwd, timeout=60, check=False)
+    return subprocess.run(
+        [TRADEWIRE, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     for name, role in (("alice", "provider"), ("bob", "follower")):
-        done = run("user", "add", name, "--role", role, "--channel", "alpha",
-                   stdin=PASSWORD + "\n", cwd=tmp_path)
+        done = run(
+            "user",
+            "add",
+            name,
+            "--role",
+            role,
+            "--channel",
+            "alpha",
+            stdin=PASSWORD + "\n",
+            cwd=tmp_path,
+        )
         assert done.returncode == 0, done.stderr
         assert f"created {role} {name}" in done.stdout
     return tmp_path
@@ -39,8 +55,13 @@ def workdir(tmp_path: Path) -> Path:
 def served(workdir: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
     config = workdir / "tradewire.toml"
     config.write_text('[hub]\nhost = "127.0.0.1"\nport = 0\nheartbeat_s = 5\n')
-    proc = subprocess.Popen([TRADEWIRE, "serve", "--config", str(config)], cwd=workdir,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [TRADEWIRE, "serve", "--config", str(config)],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     match = re.search(r"listening on tcp://127\.0\.0\.1:(\d+)", line)
@@ -56,13 +77,23 @@ def send(sock: socket.socket, frame: dict[str, object]) -> None:
 
 
 def test_serve_then_raw_clients_log_in_subscribe_and_receive(
-        served: tuple[subprocess.Popen[str], int], workdir: Path) -> None:
+    served: tuple[subprocess.Popen[str], int], workdir: Path
+) -> None:
     proc, port = served
     # The README's raw client, run exactly as documented.
     reader = subprocess.Popen(
-        [sys.executable, str(ROOT / "examples" / "raw_client.py"), "127.0.0.1", str(port),
-         "bob", "alpha"], stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "TRADEWIRE_PASSWORD": PASSWORD})
+        [
+            sys.executable,
+            str(ROOT / "examples" / "raw_client.py"),
+            "127.0.0.1",
+            str(port),
+            "bob",
+            "alpha",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TRADEWIRE_PASSWORD": PASSWORD},
+    )
     assert reader.stdout is not None
     assert "'t': 'welcome'" in reader.stdout.readline()
     assert "'t': 'ack'" in reader.stdout.readline()
@@ -70,8 +101,12 @@ def test_serve_then_raw_clients_log_in_subscribe_and_receive(
     # The README's publisher, run exactly as documented.
     published = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "publish_state.py"), f"127.0.0.1:{port}"],
-        capture_output=True, text=True, timeout=30, check=False,
-        env={**os.environ, "TRADEWIRE_PASSWORD": PASSWORD})
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={**os.environ, "TRADEWIRE_PASSWORD": PASSWORD},
+    )
     assert published.stdout.strip() == "seq 1", published.stderr
     first = reader.stdout.readline()
     assert "'seq': 1" in first and "EURUSD" in first
@@ -80,11 +115,33 @@ def test_serve_then_raw_clients_log_in_subscribe_and_receive(
     lines = provider.makefile("rb")
     send(provider, {"t": "hello", "v": 1, "user": "alice", "password": PASSWORD})
     assert json.loads(lines.readline())["t"] == "welcome"
-    send(provider, {"t": "state", "id": 5, "ch": "alpha", "ts": 1700000000123,
-                    "account": {"login": "1", "currency": "USD", "balance": 1e4,
-                                "equity": 1e4, "leverage": 100, "mode": "netting"},
-                    "positions": [{"id": "1", "symbol": "GBPUSD", "side": "sell",
-                                   "volume": 0.1, "price": 1.26, "time": 1700000000000}]})
+    send(
+        provider,
+        {
+            "t": "state",
+            "id": 5,
+            "ch": "alpha",
+            "ts": 1700000000123,
+            "account": {
+                "login": "1",
+                "currency": "USD",
+                "balance": 1e4,
+                "equity": 1e4,
+                "leverage": 100,
+                "mode": "netting",
+            },
+            "positions": [
+                {
+                    "id": "1",
+                    "symbol": "GBPUSD",
+                    "side": "sell",
+                    "volume": 0.1,
+                    "price": 1.26,
+                    "time": 1700000000000,
+                }
+            ],
+        },
+    )
     assert json.loads(lines.readline()) == {"t": "ack", "re": 5, "seq": 2}
     state = reader.stdout.readline()
     assert "'seq': 2" in state and "GBPUSD" in state

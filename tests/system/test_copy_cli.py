@@ -18,8 +18,14 @@ PASSWORD = "copy-system-password"
 
 
 def test_demo_runs_and_every_follower_ends_in_sync(tmp_path: Path) -> None:
-    done = subprocess.run([TRADEWIRE, "demo", "--duration", "15"], capture_output=True,
-                          text=True, timeout=120, cwd=tmp_path, check=False)
+    done = subprocess.run(
+        [TRADEWIRE, "demo", "--duration", "15"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "every follower ended in sync" in done.stdout
     rows = [line for line in done.stdout.splitlines() if line.startswith("│ ")]
@@ -33,14 +39,26 @@ def test_demo_runs_and_every_follower_ends_in_sync(tmp_path: Path) -> None:
 
 
 def spawn(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([TRADEWIRE, *args], cwd=cwd, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT,
-                            env={**os.environ, "TRADEWIRE_PASSWORD": PASSWORD})
+    return subprocess.Popen(
+        [TRADEWIRE, *args],
+        cwd=cwd,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "TRADEWIRE_PASSWORD": PASSWORD},
+    )
 
 
 def run(*args: str, cwd: Path, stdin: str = "") -> str:
-    done = subprocess.run([TRADEWIRE, *args], cwd=cwd, input=stdin, capture_output=True,
-                          text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [TRADEWIRE, *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -51,18 +69,57 @@ def positions(db: Path) -> list[tuple[str, str, float]]:
 
 
 def test_follower_killed_with_sigkill_restarts_without_duplicates(tmp_path: Path) -> None:
-    run("user", "add", "prov", "--role", "provider", "--channel", "alpha", cwd=tmp_path,
-        stdin=PASSWORD + "\n")
-    run("user", "add", "fol", "--role", "follower", "--channel", "alpha", cwd=tmp_path,
-        stdin=PASSWORD + "\n")
+    run(
+        "user",
+        "add",
+        "prov",
+        "--role",
+        "provider",
+        "--channel",
+        "alpha",
+        cwd=tmp_path,
+        stdin=PASSWORD + "\n",
+    )
+    run(
+        "user",
+        "add",
+        "fol",
+        "--role",
+        "follower",
+        "--channel",
+        "alpha",
+        cwd=tmp_path,
+        stdin=PASSWORD + "\n",
+    )
     hub = spawn("serve", "--host", "127.0.0.1", "--port", "0", cwd=tmp_path)
     assert hub.stdout is not None
     port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
     address = f"127.0.0.1:{port}"
-    provider = spawn("provide", "--hub", address, "--user", "prov", "--channel", "alpha",
-                     "--broker", "paper:prov.db?mode=hedging", cwd=tmp_path)
-    follow_args = ("follow", "--hub", address, "--user", "fol", "--channel", "alpha",
-                   "--broker", "paper:fol.db?mode=hedging&suffix=.m", "--suffix", ".m")
+    provider = spawn(
+        "provide",
+        "--hub",
+        address,
+        "--user",
+        "prov",
+        "--channel",
+        "alpha",
+        "--broker",
+        "paper:prov.db?mode=hedging",
+        cwd=tmp_path,
+    )
+    follow_args = (
+        "follow",
+        "--hub",
+        address,
+        "--user",
+        "fol",
+        "--channel",
+        "alpha",
+        "--broker",
+        "paper:fol.db?mode=hedging&suffix=.m",
+        "--suffix",
+        ".m",
+    )
     follower = spawn(*follow_args, cwd=tmp_path)
     try:
         time.sleep(1.5)
@@ -73,8 +130,18 @@ def test_follower_killed_with_sigkill_restarts_without_duplicates(tmp_path: Path
         follower.send_signal(signal.SIGKILL)  # no goodbye, orders possibly in flight
         follower.wait(timeout=10)
         run("paper", "order", "--broker", "paper:prov.db", "GBPUSD", "sell", "0.4", cwd=tmp_path)
-        run("paper", "order", "--broker", "paper:prov.db", "EURUSD", "sell", "0.1",
-            "--position", "1", cwd=tmp_path)  # partial close while the follower is down
+        run(
+            "paper",
+            "order",
+            "--broker",
+            "paper:prov.db",
+            "EURUSD",
+            "sell",
+            "0.1",
+            "--position",
+            "1",
+            cwd=tmp_path,
+        )  # partial close while the follower is down
         follower = spawn(*follow_args, cwd=tmp_path)
         expected = [(s + ".m", side, v) for s, side, v in positions(tmp_path / "prov.db")]
         deadline = time.monotonic() + 20
@@ -82,8 +149,12 @@ def test_follower_killed_with_sigkill_restarts_without_duplicates(tmp_path: Path
             assert time.monotonic() < deadline, (positions(tmp_path / "fol.db"), expected)
             time.sleep(0.2)
         with sqlite3.connect(tmp_path / "fol.db") as conn:
-            opens = collections.Counter(c.split(":")[1] for (c,) in conn.execute(
-                "SELECT comment FROM orders WHERE status='filled' AND position_id IS NULL"))
+            opens = collections.Counter(
+                c.split(":")[1]
+                for (c,) in conn.execute(
+                    "SELECT comment FROM orders WHERE status='filled' AND position_id IS NULL"
+                )
+            )
         assert len(opens) == 4 and max(opens.values()) == 1, opens
         # A manual trade on the follower account (magic 0): --status shows only tradewire's.
         run("paper", "order", "--broker", "paper:fol.db", "EURUSD.m", "buy", "0.5", cwd=tmp_path)
@@ -91,7 +162,12 @@ def test_follower_killed_with_sigkill_restarts_without_duplicates(tmp_path: Path
         while True:
             status = subprocess.run(  # needs no --hub or --broker
                 [TRADEWIRE, "follow", "--user", "fol", "--channel", "alpha", "--status"],
-                cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False)
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
             assert status.returncode == 0, status.stderr
             if "GBPUSD.m" in status.stdout:
                 break
@@ -115,17 +191,41 @@ def test_bad_copy_arguments_are_one_line_errors(tmp_path: Path) -> None:
         ((*base, "--broker", "paper:f.db", "--suffix", "m m"), "suffix"),
         ((*base, "--broker", "mt9:f.db"), "paper:FILE"),
         ((*base, "--broker", "paper:f.db?mode=sideways"), "mode"),
-        (("provide", "--hub", "nohost", "--user", "u", "--channel", "a", "--broker",
-          "paper:f.db"), "HOST:PORT"),
+        (
+            (
+                "provide",
+                "--hub",
+                "nohost",
+                "--user",
+                "u",
+                "--channel",
+                "a",
+                "--broker",
+                "paper:f.db",
+            ),
+            "HOST:PORT",
+        ),
         (("paper", "order", "--broker", "paper:f.db", "EURUSD", "buy", "0.015"), "volume_step"),
     ]:
-        done = subprocess.run([TRADEWIRE, *args], cwd=tmp_path, capture_output=True, text=True,
-                              timeout=60, check=False, env={**os.environ,
-                                                            "TRADEWIRE_PASSWORD": "x"})
+        done = subprocess.run(
+            [TRADEWIRE, *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "TRADEWIRE_PASSWORD": "x"},
+        )
         assert done.returncode == 1, (args, done.stdout, done.stderr)
         assert fragment in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
     rules = tmp_path / "rules.toml"
     rules.write_text("[rules]\nsizing = 'kelly'\n")
-    done = subprocess.run([TRADEWIRE, *base, "--broker", "paper:f.db", "--rules", str(rules)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [TRADEWIRE, *base, "--broker", "paper:f.db", "--rules", str(rules)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 1 and "sizing" in done.stderr and "rules.toml" in done.stderr

@@ -21,9 +21,14 @@ from tests.system.test_cli import TRADEWIRE
 @contextmanager
 def serving(cwd: Path, *args: str) -> Iterator[tuple[list[str], subprocess.Popen[str]]]:
     """``tradewire serve`` until its banner's last line; yields the banner lines."""
-    proc = subprocess.Popen([TRADEWIRE, "serve", "--port", "0", *args], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "COLUMNS": "250"})
+    proc = subprocess.Popen(
+        [TRADEWIRE, "serve", "--port", "0", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "250"},
+    )
     assert proc.stdout is not None
     lines = []
     try:
@@ -46,8 +51,13 @@ def test_serve_listens_on_loopback_and_keeps_its_data_private(tmp_path: Path) ->
 
 
 def test_plaintext_on_the_network_needs_allow_plaintext(tmp_path: Path) -> None:
-    refused = subprocess.run([TRADEWIRE, "serve", "--host", "0.0.0.0", "--port", "0"],
-                             cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    refused = subprocess.run(
+        [TRADEWIRE, "serve", "--host", "0.0.0.0", "--port", "0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert refused.returncode == 1
     assert "allow_plaintext" in refused.stderr and "Traceback" not in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
@@ -66,7 +76,8 @@ def test_the_banner_names_each_listeners_real_scheme(tmp_path: Path) -> None:
     (tmp_path / "hub.toml").write_text(
         '[tls]\ncert = "server.pem"\nkey = "server.key"\n'
         "[listeners.udp_ticks]\nenabled = true\nport = 0\n"
-        "[listeners.signal]\nenabled = true\nport = 0\n")
+        "[listeners.signal]\nenabled = true\nport = 0\n"
+    )
     with serving(tmp_path, "--config", "hub.toml") as (banner, _):
         assert re.fullmatch(r"tradewire hub listening on tls://127\.0\.0\.1:\d+", banner[0])
         udp, signals = banner[1], banner[2]
@@ -77,8 +88,13 @@ def test_the_banner_names_each_listeners_real_scheme(tmp_path: Path) -> None:
 
 def test_one_hub_per_data_directory_and_loose_modes_are_warned(tmp_path: Path) -> None:
     with serving(tmp_path) as (_, first):
-        second = subprocess.run([TRADEWIRE, "serve", "--port", "0"], cwd=tmp_path,
-                                capture_output=True, text=True, timeout=30)
+        second = subprocess.run(
+            [TRADEWIRE, "serve", "--port", "0"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert second.returncode == 1
         assert f"another hub (pid {first.pid}) is running" in second.stderr
     os.chmod(tmp_path / "tradewire-data", 0o755)

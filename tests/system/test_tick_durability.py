@@ -21,9 +21,13 @@ ROWS = 200
 
 
 def start_hub(workdir: Path, port: int = 0) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen([TRADEWIRE, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
+    proc = subprocess.Popen(
+        [TRADEWIRE, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None
     match = re.search(r":(\d+)\s*$", proc.stdout.readline())
     assert match
@@ -31,14 +35,21 @@ def start_hub(workdir: Path, port: int = 0) -> tuple[subprocess.Popen[str], int]
 
 
 def test_every_acknowledged_tick_survives_kill_9(tmp_path: Path) -> None:
-    subprocess.run([TRADEWIRE, "user", "add", "feeder", "--role", "provider"], cwd=tmp_path,
-                   input=PASSWORD + "\n", text=True, check=True, capture_output=True)
+    subprocess.run(
+        [TRADEWIRE, "user", "add", "feeder", "--role", "provider"],
+        cwd=tmp_path,
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     hub, port = start_hub(tmp_path)
     acked: list[int] = []
     sock = socket.create_connection(("127.0.0.1", port))
     reader = sock.makefile("rb")
-    sock.sendall(json.dumps({"t": "hello", "v": 1, "user": "feeder",
-                             "password": PASSWORD}).encode() + b"\n")
+    sock.sendall(
+        json.dumps({"t": "hello", "v": 1, "user": "feeder", "password": PASSWORD}).encode() + b"\n"
+    )
     assert b"welcome" in reader.readline()
 
     def read_acks() -> None:
@@ -74,14 +85,15 @@ def test_every_acknowledged_tick_survives_kill_9(tmp_path: Path) -> None:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             times = {t for (t,) in db.execute("SELECT time_ms FROM ticks")}
             counts = db.execute("SELECT count(*), count(DISTINCT time_ms) FROM ticks").fetchone()
-        missing = [b for b in acked
-                   if not all(base + b * ROWS + i in times for i in range(ROWS))]
+        missing = [b for b in acked if not all(base + b * ROWS + i in times for i in range(ROWS))]
         assert missing == [], f"{len(missing)} acknowledged batches lost"
         assert counts[0] == counts[1]  # no row stored twice
         assert counts[0] % ROWS == 0  # whole batches only: nothing half-written
         assert len(acked) <= counts[0] // ROWS <= sent
-        print(f"\nkill -9 during native ingest: {len(acked)} batches ({len(acked) * ROWS} rows) "
-              f"acknowledged, {counts[0]} rows stored after restart, acknowledged rows lost: 0")
+        print(
+            f"\nkill -9 during native ingest: {len(acked)} batches ({len(acked) * ROWS} rows) "
+            f"acknowledged, {counts[0]} rows stored after restart, acknowledged rows lost: 0"
+        )
     finally:
         restarted.send_signal(signal.SIGTERM)
         assert restarted.wait(timeout=10) == 0

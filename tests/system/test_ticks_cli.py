@@ -27,50 +27,94 @@ EXPORT = """<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>
 
 
 def run(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TRADEWIRE, *args], cwd=cwd, input=stdin, capture_output=True,
-                          text=True, timeout=60, check=False,
-                          env={**os.environ, "TRADEWIRE_PASSWORD": PASSWORD})
+    return subprocess.run(
+        [TRADEWIRE, *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "TRADEWIRE_PASSWORD": PASSWORD},
+    )
 
 
 def test_send_a_csv_then_query_bars_and_export(tmp_path: Path) -> None:
-    assert run("user", "add", "feeder", "--role", "provider", cwd=tmp_path,
-               stdin=PASSWORD + "\n").returncode == 0
+    assert (
+        run(
+            "user", "add", "feeder", "--role", "provider", cwd=tmp_path, stdin=PASSWORD + "\n"
+        ).returncode
+        == 0
+    )
     (tmp_path / "EURUSD.csv").write_text(EXPORT)
-    hub = subprocess.Popen([TRADEWIRE, "serve", "--host", "127.0.0.1", "--port", "0"],
-                           cwd=tmp_path, stdout=subprocess.PIPE, text=True,
-                           stderr=subprocess.DEVNULL)
+    hub = subprocess.Popen(
+        [TRADEWIRE, "serve", "--host", "127.0.0.1", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+        stderr=subprocess.DEVNULL,
+    )
     assert hub.stdout is not None
     port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
     try:
-        sent = run("ticks", "send", "--to", f"127.0.0.1:{port}", "--user", "feeder",
-                   "--csv", "EURUSD.csv", "--symbol", "EURUSD", cwd=tmp_path)
+        sent = run(
+            "ticks",
+            "send",
+            "--to",
+            f"127.0.0.1:{port}",
+            "--user",
+            "feeder",
+            "--csv",
+            "EURUSD.csv",
+            "--symbol",
+            "EURUSD",
+            cwd=tmp_path,
+        )
         assert sent.returncode == 0, sent.stderr
         assert "sent 5, acked 5" in sent.stdout
     finally:
         hub.send_signal(signal.SIGTERM)
         assert hub.wait(timeout=10) == 0
 
-    query = run("ticks", "query", "--symbol", "EURUSD", "--from", "2024-01-02T10:00:30",
-                "--to", "2024-01-02T10:01:00", "--format", "json", cwd=tmp_path)
+    query = run(
+        "ticks",
+        "query",
+        "--symbol",
+        "EURUSD",
+        "--from",
+        "2024-01-02T10:00:30",
+        "--to",
+        "2024-01-02T10:01:00",
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
     assert query.returncode == 0, query.stderr
     rows = [json.loads(line) for line in query.stdout.splitlines()]
     assert [(r["bid"], r["ask"]) for r in rows] == [(1.1043, 1.1042), (1.1043, 1.1045)]
 
-    bars = run("ticks", "bars", "--symbol", "EURUSD", "--timeframe", "M1", "--format", "csv",
-               cwd=tmp_path)
+    bars = run(
+        "ticks", "bars", "--symbol", "EURUSD", "--timeframe", "M1", "--format", "csv", cwd=tmp_path
+    )
     assert bars.returncode == 0, bars.stderr
     assert list(csv.reader(bars.stdout.splitlines()))[1:] == [
         ["1704189600000", "1.1041", "1.1043", "1.1041", "1.1043", "3"],
         ["1704189660000", "1.1039", "1.1039", "1.1039", "1.1039", "1"],
-        ["1704189900000", "1.105", "1.105", "1.105", "1.105", "1"]]
+        ["1704189900000", "1.105", "1.105", "1.105", "1.105", "1"],
+    ]
 
-    assert run("ticks", "export", "--format", "csv", "--out", "all.csv",
-               cwd=tmp_path).returncode == 0
+    assert (
+        run("ticks", "export", "--format", "csv", "--out", "all.csv", cwd=tmp_path).returncode == 0
+    )
     exported = list(csv.reader((tmp_path / "all.csv").read_text().splitlines()))
     assert exported[0] == ["symbol", "time_ms", "bid", "ask", "last", "volume"]
     assert len(exported) == 6
-    assert run("ticks", "export", "--format", "parquet", "--out", "all.parquet",
-               cwd=tmp_path).returncode == 0
+    assert (
+        run(
+            "ticks", "export", "--format", "parquet", "--out", "all.parquet", cwd=tmp_path
+        ).returncode
+        == 0
+    )
     table = pyarrow.parquet.read_table(tmp_path / "all.parquet")
     assert table.num_rows == 5 and table.column("bid").to_pylist()[0] == 1.1041
 
@@ -86,10 +130,14 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path) -> None:
         (("ticks", "send", "--to", "nohost", "--random-walk", "5"), "HOST:PORT"),
         (("ticks", "send", "--to", "127.0.0.1:1", "--via", "udp"), "either --csv"),
         (("ticks", "send", "--to", "127.0.0.1:1", "--csv", "x.csv"), "does not exist"),
-        (("ticks", "send", "--to", "127.0.0.1:1", "--via", "tcp", "--random-walk", "5"),
-         "is the hub running"),
-        (("ticks", "send", "--to", "127.0.0.1:1", "--via", "udp", "--random-walk", "50000"),
-         "is the hub running"),
+        (
+            ("ticks", "send", "--to", "127.0.0.1:1", "--via", "tcp", "--random-walk", "5"),
+            "is the hub running",
+        ),
+        (
+            ("ticks", "send", "--to", "127.0.0.1:1", "--via", "udp", "--random-walk", "50000"),
+            "is the hub running",
+        ),
     ]:
         done = run(*args, cwd=tmp_path)
         assert done.returncode != 0 and fragment in done.stderr, (args, done.stderr)

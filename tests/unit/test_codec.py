@@ -29,34 +29,40 @@ def line(obj: Any) -> bytes:
     return msgspec.json.encode(obj)
 
 
-@pytest.mark.parametrize(("frame", "kind"), [
-    ({"t": "hello", "v": 1, "user": "a", "password": "p", "agent": "x", "id": 1}, Hello),
-    ({"t": "ping", "id": "abc"}, Ping),
-    ({"t": "pong", "re": 3}, Pong),
-    ({"t": "sub", "id": 1, "ch": "alpha"}, Sub),
-    ({"t": "unsub", "ch": "alpha"}, Unsub),
-    (state_frame(), PublishState),
-    ({"t": "bye"}, Bye),
-    ({"t": "ping", "unknown_field": [1, 2]}, Ping),  # newer clients may add fields
-])
+@pytest.mark.parametrize(
+    ("frame", "kind"),
+    [
+        ({"t": "hello", "v": 1, "user": "a", "password": "p", "agent": "x", "id": 1}, Hello),
+        ({"t": "ping", "id": "abc"}, Ping),
+        ({"t": "pong", "re": 3}, Pong),
+        ({"t": "sub", "id": 1, "ch": "alpha"}, Sub),
+        ({"t": "unsub", "ch": "alpha"}, Unsub),
+        (state_frame(), PublishState),
+        ({"t": "bye"}, Bye),
+        ({"t": "ping", "unknown_field": [1, 2]}, Ping),  # newer clients may add fields
+    ],
+)
 def test_every_client_frame_decodes(frame: dict[str, Any], kind: type) -> None:
     assert isinstance(decode_client_frame(line(frame)), kind)
 
 
-@pytest.mark.parametrize(("raw", "code", "re"), [
-    (b"\xff\xfe{}", "bad_frame", None),
-    (b"not json", "bad_frame", None),
-    (b"[1,2]", "bad_frame", None),
-    (b'"text"', "bad_frame", None),
-    (b'{"id":4}', "bad_frame", 4),
-    (b'{"t":"launch","id":"x"}', "bad_frame", "x"),
-    (b'{"t":7}', "bad_frame", None),
-    (b'{"t":"sub","id":5}', "bad_frame", 5),
-    (b'{"t":"hello","v":"one","user":"a","password":"b"}', "bad_frame", None),
-    (b'{"t":"ping","id":123456789012345678901234567890}', "bad_frame", None),
-    (b'{"t":"ping","id":NaN}', "bad_frame", None),
-    (b'{"t":"state","id":2,"ch":"a"}', "invalid_state", 2),
-])
+@pytest.mark.parametrize(
+    ("raw", "code", "re"),
+    [
+        (b"\xff\xfe{}", "bad_frame", None),
+        (b"not json", "bad_frame", None),
+        (b"[1,2]", "bad_frame", None),
+        (b'"text"', "bad_frame", None),
+        (b'{"id":4}', "bad_frame", 4),
+        (b'{"t":"launch","id":"x"}', "bad_frame", "x"),
+        (b'{"t":7}', "bad_frame", None),
+        (b'{"t":"sub","id":5}', "bad_frame", 5),
+        (b'{"t":"hello","v":"one","user":"a","password":"b"}', "bad_frame", None),
+        (b'{"t":"ping","id":123456789012345678901234567890}', "bad_frame", None),
+        (b'{"t":"ping","id":NaN}', "bad_frame", None),
+        (b'{"t":"state","id":2,"ch":"a"}', "invalid_state", 2),
+    ],
+)
 def test_bad_frames_get_a_code_and_echo_the_id(raw: bytes, code: str, re: Any) -> None:
     with pytest.raises(FrameError) as caught:
         decode_client_frame(raw)
@@ -71,26 +77,35 @@ def position(**override: Any) -> dict[str, Any]:
     return {**state_frame()["positions"][0], **override}
 
 
-@pytest.mark.parametrize(("change", "fragment"), [
-    ({"ch": "bad channel"}, "channel"),
-    ({"ch": "x" * 65}, "channel"),
-    ({"ch": "alpha\n"}, "channel"),
-    ({"positions": [position(symbol="EUR USD")]}, "symbol"),
-    ({"positions": [position(symbol="E\u0000")]}, "symbol"),
-    ({"positions": [position(volume=0)]}, "volume"),
-    ({"positions": [position(volume=-1)]}, "volume"),
-    ({"positions": [position(volume=INF)]}, "volume"),
-    ({"positions": [position(price=-0.5)]}, "price"),
-    ({"positions": [position(sl=INF)]}, "sl"),
-    ({"positions": [position(side="long")]}, "side"),
-    ({"positions": [position(), position()]}, "unique"),
-    ({"positions": [position(id=str(i)) for i in range(1001)]}, "1000"),
-    ({"account": {**state_frame()["account"], "mode": "netting"},
-      "positions": [position(id="1"), position(id="2")]}, "netting"),
-    ({"account": {**state_frame()["account"], "balance": INF}}, "balance"),
-])
-def test_invalid_states_are_refused_with_the_rule_named(change: dict[str, Any],
-                                                          fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"ch": "bad channel"}, "channel"),
+        ({"ch": "x" * 65}, "channel"),
+        ({"ch": "alpha\n"}, "channel"),
+        ({"positions": [position(symbol="EUR USD")]}, "symbol"),
+        ({"positions": [position(symbol="E\u0000")]}, "symbol"),
+        ({"positions": [position(volume=0)]}, "volume"),
+        ({"positions": [position(volume=-1)]}, "volume"),
+        ({"positions": [position(volume=INF)]}, "volume"),
+        ({"positions": [position(price=-0.5)]}, "price"),
+        ({"positions": [position(sl=INF)]}, "sl"),
+        ({"positions": [position(side="long")]}, "side"),
+        ({"positions": [position(), position()]}, "unique"),
+        ({"positions": [position(id=str(i)) for i in range(1001)]}, "1000"),
+        (
+            {
+                "account": {**state_frame()["account"], "mode": "netting"},
+                "positions": [position(id="1"), position(id="2")],
+            },
+            "netting",
+        ),
+        ({"account": {**state_frame()["account"], "balance": INF}}, "balance"),
+    ],
+)
+def test_invalid_states_are_refused_with_the_rule_named(
+    change: dict[str, Any], fragment: str
+) -> None:
     frame = {**state_frame(), **change, "id": 9}
     with pytest.raises(FrameError) as caught:
         decode_client_frame(line(frame).replace(b"424242.4242", b"1e999"))
@@ -120,10 +135,24 @@ def test_server_frames_encode_without_empty_optionals() -> None:
 
 
 def test_error_codes_are_the_documented_ones() -> None:
-    assert {"bad_frame", "frame_too_large", "auth_failed", "auth_timeout", "banned",
-            "unsupported_version", "forbidden", "not_found", "invalid_state", "invalid_ticks",
-            "rate_limited", "server_busy", "internal", "file_too_large", "channel_busy",
-            "revoked"} == ERROR_CODES
+    assert {
+        "bad_frame",
+        "frame_too_large",
+        "auth_failed",
+        "auth_timeout",
+        "banned",
+        "unsupported_version",
+        "forbidden",
+        "not_found",
+        "invalid_state",
+        "invalid_ticks",
+        "rate_limited",
+        "server_busy",
+        "internal",
+        "file_too_large",
+        "channel_busy",
+        "revoked",
+    } == ERROR_CODES
 
 
 @given(st.binary(max_size=512))
@@ -136,19 +165,58 @@ def test_any_bytes_give_a_frame_or_a_documented_error(data: bytes) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
-                                                                  max_size=4),
-    max_leaves=8)
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=300)
-@given(st.sampled_from(["hello", "ping", "pong", "sub", "unsub", "state", "bye", "zz",
-                        "ticks", "file_put", "file_get", "file_list"]),
-       st.dictionaries(st.sampled_from(["v", "user", "password", "id", "ch", "ts", "account",
-                                        "positions", "re", "rows", "name", "data", "meta",
-                                        "version", "ticks"]), json_values, max_size=6))
-def test_any_json_object_gives_a_frame_or_a_documented_error(t: str,
-                                                              fields: dict[str, Any]) -> None:
+@given(
+    st.sampled_from(
+        [
+            "hello",
+            "ping",
+            "pong",
+            "sub",
+            "unsub",
+            "state",
+            "bye",
+            "zz",
+            "ticks",
+            "file_put",
+            "file_get",
+            "file_list",
+        ]
+    ),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "v",
+                "user",
+                "password",
+                "id",
+                "ch",
+                "ts",
+                "account",
+                "positions",
+                "re",
+                "rows",
+                "name",
+                "data",
+                "meta",
+                "version",
+                "ticks",
+            ]
+        ),
+        json_values,
+        max_size=6,
+    ),
+)
+def test_any_json_object_gives_a_frame_or_a_documented_error(
+    t: str, fields: dict[str, Any]
+) -> None:
     try:
         raw = msgspec.json.encode({"t": t, **fields})
     except (OverflowError, msgspec.EncodeError):
@@ -159,23 +227,29 @@ def test_any_json_object_gives_a_frame_or_a_documented_error(t: str,
         assert exc.code in ERROR_CODES
 
 
-@pytest.mark.parametrize("line", [
-    b'{"t":"state","ch":"a","account":' + b"[" * 30_000 + b"]" * 30_000 + b"}",
-    b'{"t":"ticks","id":"b","rows":[' + b"[" * 30_000 + b"]" * 30_000 + b"]}",
-    b'{"t":"ping","x":' + b'{"a":' * 30_000 + b"1" + b"}" * 30_000 + b"}",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"t":"state","ch":"a","account":' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+        b'{"t":"ticks","id":"b","rows":[' + b"[" * 30_000 + b"]" * 30_000 + b"]}",
+        b'{"t":"ping","x":' + b'{"a":' * 30_000 + b"1" + b"}" * 30_000 + b"}",
+    ],
+)
 def test_deep_nesting_is_a_bad_frame_not_a_recursion_error(line: bytes) -> None:
     with pytest.raises(FrameError) as caught:
         decode_client_frame(line)
     assert caught.value.code in ("bad_frame", "invalid_state", "invalid_ticks")
 
 
-@pytest.mark.parametrize("line", [
-    b'{"t":"state","ch":"al\xff\xfepha"}',
-    b'{"t":"ping","id":"\xc3\x28"}',
-    b'{"t":"hello","v":1,"user":"\xed\xa0\x80","password":"x"}',
-    b'{"t":"\xff"}',
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"t":"state","ch":"al\xff\xfepha"}',
+        b'{"t":"ping","id":"\xc3\x28"}',
+        b'{"t":"hello","v":1,"user":"\xed\xa0\x80","password":"x"}',
+        b'{"t":"\xff"}',
+    ],
+)
 def test_invalid_utf8_is_a_bad_frame(line: bytes) -> None:
     with pytest.raises(FrameError) as caught:
         decode_client_frame(line)

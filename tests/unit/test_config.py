@@ -11,40 +11,51 @@ from tradewire.exceptions import ConfigError
 def test_defaults_match_the_contract() -> None:
     config = Config()
     assert (config.hub.port, config.hub.max_frame_bytes, config.hub.auth_timeout_s) == (
-        7400, 65536, 10)
+        7400,
+        65536,
+        10,
+    )
     assert (config.hub.max_connections, config.hub.max_connections_per_address) == (20000, 200)
-    assert (config.ban.max_failures, config.ban.window_s, config.ban.duration_s,
-            config.ban.max_duration_s, config.ban.exempt) == (5, 600, 600, 86400, [])
+    assert (
+        config.ban.max_failures,
+        config.ban.window_s,
+        config.ban.duration_s,
+        config.ban.max_duration_s,
+        config.ban.exempt,
+    ) == (5, 600, 600, 86400, [])
     assert config.hub.idle_timeout == 45
 
 
-@pytest.mark.parametrize(("data", "named"), [
-    ({"hub": {"port": "x"}}, "hub.port"),
-    ({"hub": {"port": 70000}}, "hub.port"),
-    ({"hub": {"heartbeat_s": 0}}, "hub.heartbeat_s"),
-    ({"hub": {"max_frame_bytes": 10}}, "hub.max_frame_bytes"),
-    ({"hub": {"prot": 1}}, "hub.prot"),
-    ({"hubb": {}}, "hubb"),
-    ({"ban": {"exempt": ["not-an-ip"]}}, "ban.exempt[0]"),
-    ({"ban": {"max_duration_s": 10}}, "ban.max_duration_s"),
-    ({"tls": {"cert": "only-cert.pem"}}, "tls"),
-    ({"tls": {"cert": "/nonexistent.pem", "key": "/nonexistent.key"}}, "tls.cert"),
-    ({"auth": {"argon2_time_cost": 0}}, "auth.argon2_time_cost"),
-    ({"listeners": {"udp_ticks": {"allow": ["x"]}}}, "listeners.udp_ticks.allow[0]"),
-    ({"listeners": {"tcp_ticks": {"port": -1}}}, "listeners.tcp_ticks.port"),
-    ({"listeners": {"signal": {"channel": "bad channel"}}}, "listeners.signal.channel"),
-    ({"listeners": {"template": {"allow": ["nope"]}}}, "listeners.template.allow[0]"),
-    ({"listeners": {"template": {"colour": 1}}}, "listeners.template.colour"),
-    ({"mql5": {"allow": ["ok.example", "bad host"]}}, "mql5.allow[1]"),
-    ({"mql5": {"allow": ["example.com:99999"]}}, "mql5.allow[0]"),
-    ({"mql5": {"allow": ["ftp://example.com/"]}}, "mql5.allow[0]"),
-    ({"mql5": {"mail": {"security": "ssl"}}}, "mql5.mail.security"),
-    ({"mql5": {"ftp": {"port": 70000}}}, "mql5.ftp.port"),
-    ({"mql5": {"notifications": {"urls": ["no-scheme"]}}}, "mql5.notifications.urls[0]"),
-    ({"mql5": {"ca_file": "/no/such.pem"}}, "mql5.ca_file"),
-    ({"files": {"max_bytes": 10_000_000}}, "files.max_bytes"),
-    ({"files": {"keep_versions": 0}}, "files.keep_versions"),
-])
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        ({"hub": {"port": "x"}}, "hub.port"),
+        ({"hub": {"port": 70000}}, "hub.port"),
+        ({"hub": {"heartbeat_s": 0}}, "hub.heartbeat_s"),
+        ({"hub": {"max_frame_bytes": 10}}, "hub.max_frame_bytes"),
+        ({"hub": {"prot": 1}}, "hub.prot"),
+        ({"hubb": {}}, "hubb"),
+        ({"ban": {"exempt": ["not-an-ip"]}}, "ban.exempt[0]"),
+        ({"ban": {"max_duration_s": 10}}, "ban.max_duration_s"),
+        ({"tls": {"cert": "only-cert.pem"}}, "tls"),
+        ({"tls": {"cert": "/nonexistent.pem", "key": "/nonexistent.key"}}, "tls.cert"),
+        ({"auth": {"argon2_time_cost": 0}}, "auth.argon2_time_cost"),
+        ({"listeners": {"udp_ticks": {"allow": ["x"]}}}, "listeners.udp_ticks.allow[0]"),
+        ({"listeners": {"tcp_ticks": {"port": -1}}}, "listeners.tcp_ticks.port"),
+        ({"listeners": {"signal": {"channel": "bad channel"}}}, "listeners.signal.channel"),
+        ({"listeners": {"template": {"allow": ["nope"]}}}, "listeners.template.allow[0]"),
+        ({"listeners": {"template": {"colour": 1}}}, "listeners.template.colour"),
+        ({"mql5": {"allow": ["ok.example", "bad host"]}}, "mql5.allow[1]"),
+        ({"mql5": {"allow": ["example.com:99999"]}}, "mql5.allow[0]"),
+        ({"mql5": {"allow": ["ftp://example.com/"]}}, "mql5.allow[0]"),
+        ({"mql5": {"mail": {"security": "ssl"}}}, "mql5.mail.security"),
+        ({"mql5": {"ftp": {"port": 70000}}}, "mql5.ftp.port"),
+        ({"mql5": {"notifications": {"urls": ["no-scheme"]}}}, "mql5.notifications.urls[0]"),
+        ({"mql5": {"ca_file": "/no/such.pem"}}, "mql5.ca_file"),
+        ({"files": {"max_bytes": 10_000_000}}, "files.max_bytes"),
+        ({"files": {"keep_versions": 0}}, "files.keep_versions"),
+    ],
+)
 def test_bad_values_name_the_key(data: dict[str, object], named: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(data, "t.toml")

@@ -17,24 +17,35 @@ from tradewire.protocol.messages import Account, Position
 NOW = 1_700_000_100_000
 
 
-def provider(*positions: Position, mode: str = "hedging", balance: float = 10_000,
-             ts: int = NOW) -> ProviderState:
+def provider(
+    *positions: Position, mode: str = "hedging", balance: float = 10_000, ts: int = NOW
+) -> ProviderState:
     account = Account("p", "USD", balance, balance, 100, mode)  # type: ignore[arg-type]
     return ProviderState(account, list(positions), ts)
 
 
-def pos(pid: str, symbol: str = "EURUSD", side: str = "buy", volume: float = 1.0,
-        price: float = 1.085, time: int = 1) -> Position:
+def pos(
+    pid: str,
+    symbol: str = "EURUSD",
+    side: str = "buy",
+    volume: float = 1.0,
+    price: float = 1.085,
+    time: int = 1,
+) -> Position:
     return Position(pid, symbol, side, volume, price, time)  # type: ignore[arg-type]
 
 
-def follower(mode: str = "netting", balance: float = 5_000, equity: float | None = None,
-             positions: list[BrokerPosition] | None = None, suffix: str = "",
-             quotes: dict[str, Quote] | None = None) -> FollowerView:
+def follower(
+    mode: str = "netting",
+    balance: float = 5_000,
+    equity: float | None = None,
+    positions: list[BrokerPosition] | None = None,
+    suffix: str = "",
+    quotes: dict[str, Quote] | None = None,
+) -> FollowerView:
     symbols = ["EURUSD", "GBPUSD", "XAUUSD", "US30", "USDJPY"]
     specs = {f"{s}{suffix}": resolve(f"{s}{suffix}", suffix) for s in symbols}
-    account = AccountInfo("f", "USD", balance, balance if equity is None else equity, 0, 100,
-                          mode)  # type: ignore[arg-type]
+    account = AccountInfo("f", "USD", balance, balance if equity is None else equity, 0, 100, mode)  # type: ignore[arg-type]
     return FollowerView(account, positions or [], specs, quotes or {})
 
 
@@ -42,20 +53,23 @@ def volumes(result: Any) -> dict[str, tuple[str, str, float]]:
     return {k: (t.symbol, t.side, t.volume) for k, t in result.target.items()}
 
 
-@pytest.mark.parametrize(("rules", "volume", "expected"), [
-    (CopyRules(), 1.0, 1.0),
-    (CopyRules(multiplier=2), 0.25, 0.5),
-    (CopyRules(multiplier=0.333), 1.0, 0.33),
-    (CopyRules(multiplier=0.335), 1.0, 0.33),  # ties round down: 0.335 -> 0.33
-    (CopyRules(multiplier=0.3351), 1.0, 0.34),
-    (CopyRules(sizing="fixed", fixed_volume=0.1), 7.0, 0.1),
-    (CopyRules(sizing="balance"), 1.0, 0.5),  # follower 5,000 vs provider 10,000
-    (CopyRules(sizing="balance", multiplier=3), 0.1, 0.15),
-    (CopyRules(sizing="equity"), 1.0, 0.25),  # follower equity 2,500
-    (CopyRules(max_volume=0.3), 1.0, 0.3),
-    (CopyRules(min_volume=0.5), 0.4, None),
-    (CopyRules(multiplier=0.001), 1.0, None),  # below the symbol's 0.01 minimum
-])
+@pytest.mark.parametrize(
+    ("rules", "volume", "expected"),
+    [
+        (CopyRules(), 1.0, 1.0),
+        (CopyRules(multiplier=2), 0.25, 0.5),
+        (CopyRules(multiplier=0.333), 1.0, 0.33),
+        (CopyRules(multiplier=0.335), 1.0, 0.33),  # ties round down: 0.335 -> 0.33
+        (CopyRules(multiplier=0.3351), 1.0, 0.34),
+        (CopyRules(sizing="fixed", fixed_volume=0.1), 7.0, 0.1),
+        (CopyRules(sizing="balance"), 1.0, 0.5),  # follower 5,000 vs provider 10,000
+        (CopyRules(sizing="balance", multiplier=3), 0.1, 0.15),
+        (CopyRules(sizing="equity"), 1.0, 0.25),  # follower equity 2,500
+        (CopyRules(max_volume=0.3), 1.0, 0.3),
+        (CopyRules(min_volume=0.5), 0.4, None),
+        (CopyRules(multiplier=0.001), 1.0, None),  # below the symbol's 0.01 minimum
+    ],
+)
 def test_sizing(rules: CopyRules, volume: float, expected: float | None) -> None:
     result = plan(provider(pos("1", volume=volume)), follower(equity=2_500), rules, NOW)
     if expected is None:
@@ -65,25 +79,32 @@ def test_sizing(rules: CopyRules, volume: float, expected: float | None) -> None
 
 
 def test_max_total_volume_caps_a_symbol_across_positions() -> None:
-    state = provider(pos("1", volume=0.4, time=1), pos("2", volume=0.4, time=2),
-                     pos("3", volume=0.4, time=3))
+    state = provider(
+        pos("1", volume=0.4, time=1), pos("2", volume=0.4, time=2), pos("3", volume=0.4, time=3)
+    )
     result = plan(state, follower("hedging"), CopyRules(max_total_volume=1.0), NOW)
     assert [t.volume for t in sorted(result.target.values(), key=lambda t: t.key)] == [
-        0.4, 0.4, 0.2]
+        0.4,
+        0.4,
+        0.2,
+    ]
     result = plan(state, follower("netting"), CopyRules(max_total_volume=1.0), NOW)
     assert volumes(result) == {"EURUSD": ("EURUSD", "buy", 1.0)}
 
 
-@pytest.mark.parametrize(("rules", "symbol", "expected"), [
-    (CopyRules(), "EURUSD", "EURUSD"),
-    (CopyRules(suffix=".m"), "EURUSD", "EURUSD.m"),
-    (CopyRules(strip_suffix=".pro", suffix=".m"), "EURUSD.pro", "EURUSD.m"),
-    (CopyRules(prefix="x", strip_prefix="#"), "#US30", "xUS30"),
-    (CopyRules(symbol_map={"GOLD": "XAUUSD"}, suffix=".m"), "GOLD", "XAUUSD"),
-    (CopyRules(include=["EUR*"]), "GBPUSD", None),
-    (CopyRules(include=["EUR*"]), "EURUSD", "EURUSD"),
-    (CopyRules(exclude=["XAU*"]), "XAUUSD", None),
-])
+@pytest.mark.parametrize(
+    ("rules", "symbol", "expected"),
+    [
+        (CopyRules(), "EURUSD", "EURUSD"),
+        (CopyRules(suffix=".m"), "EURUSD", "EURUSD.m"),
+        (CopyRules(strip_suffix=".pro", suffix=".m"), "EURUSD.pro", "EURUSD.m"),
+        (CopyRules(prefix="x", strip_prefix="#"), "#US30", "xUS30"),
+        (CopyRules(symbol_map={"GOLD": "XAUUSD"}, suffix=".m"), "GOLD", "XAUUSD"),
+        (CopyRules(include=["EUR*"]), "GBPUSD", None),
+        (CopyRules(include=["EUR*"]), "EURUSD", "EURUSD"),
+        (CopyRules(exclude=["XAU*"]), "XAUUSD", None),
+    ],
+)
 def test_symbol_mapping(rules: CopyRules, symbol: str, expected: str | None) -> None:
     assert map_symbol(symbol, rules)[0] == expected
 
@@ -99,31 +120,64 @@ def test_unknown_symbols_are_skipped_with_a_reason_not_guessed() -> None:
 
 
 def test_reverse_flips_sides() -> None:
-    result = plan(provider(pos("1", side="sell", volume=0.3)), follower(),
-                  CopyRules(reverse=True, sizing="fixed", fixed_volume=0.1), NOW)
+    result = plan(
+        provider(pos("1", side="sell", volume=0.3)),
+        follower(),
+        CopyRules(reverse=True, sizing="fixed", fixed_volume=0.1),
+        NOW,
+    )
     assert volumes(result) == {"EURUSD": ("EURUSD", "buy", 0.1)}
 
 
-@pytest.mark.parametrize(("provider_mode", "follower_mode", "expected"), [
-    ("netting", "netting", {"EURUSD": ("EURUSD", "buy", 0.5), "GBPUSD": ("GBPUSD", "sell", 0.2)}),
-    ("hedging", "netting", {"EURUSD": ("EURUSD", "buy", 0.2), "GBPUSD": ("GBPUSD", "sell", 0.2)}),
-    ("hedging", "hedging", {"p1": ("EURUSD", "buy", 0.5), "p2": ("EURUSD", "sell", 0.3),
-                            "p3": ("GBPUSD", "sell", 0.2)}),
-    ("netting", "hedging", {"sEURUSD": ("EURUSD", "buy", 0.5),
-                            "sGBPUSD": ("GBPUSD", "sell", 0.2)}),
-])
-def test_account_mode_pairs(provider_mode: str, follower_mode: str,
-                            expected: dict[str, tuple[str, str, float]]) -> None:
+@pytest.mark.parametrize(
+    ("provider_mode", "follower_mode", "expected"),
+    [
+        (
+            "netting",
+            "netting",
+            {"EURUSD": ("EURUSD", "buy", 0.5), "GBPUSD": ("GBPUSD", "sell", 0.2)},
+        ),
+        (
+            "hedging",
+            "netting",
+            {"EURUSD": ("EURUSD", "buy", 0.2), "GBPUSD": ("GBPUSD", "sell", 0.2)},
+        ),
+        (
+            "hedging",
+            "hedging",
+            {
+                "p1": ("EURUSD", "buy", 0.5),
+                "p2": ("EURUSD", "sell", 0.3),
+                "p3": ("GBPUSD", "sell", 0.2),
+            },
+        ),
+        (
+            "netting",
+            "hedging",
+            {"sEURUSD": ("EURUSD", "buy", 0.5), "sGBPUSD": ("GBPUSD", "sell", 0.2)},
+        ),
+    ],
+)
+def test_account_mode_pairs(
+    provider_mode: str, follower_mode: str, expected: dict[str, tuple[str, str, float]]
+) -> None:
     positions = [pos("1", volume=0.5), pos("3", "GBPUSD", "sell", 0.2)]
     if provider_mode == "hedging":
         positions.insert(1, pos("2", side="sell", volume=0.3))
-    result = plan(provider(*positions, mode=provider_mode), follower(follower_mode),
-                  CopyRules(), NOW)
+    result = plan(
+        provider(*positions, mode=provider_mode), follower(follower_mode), CopyRules(), NOW
+    )
     assert volumes(result) == expected
 
 
-def held(symbol: str, side: str, volume: float, key: str | None = None, magic: int = DEFAULT_MAGIC,
-         pid: str = "50") -> BrokerPosition:
+def held(
+    symbol: str,
+    side: str,
+    volume: float,
+    key: str | None = None,
+    magic: int = DEFAULT_MAGIC,
+    pid: str = "50",
+) -> BrokerPosition:
     comment = f"tw:{key}" if key else "tw"
     return BrokerPosition(pid, symbol, side, volume, 1.0, 1, magic, comment)  # type: ignore[arg-type]
 
@@ -131,27 +185,42 @@ def held(symbol: str, side: str, volume: float, key: str | None = None, magic: i
 def test_max_deviation_blocks_adding_but_not_reducing() -> None:
     quotes = {"EURUSD": Quote("EURUSD", 1.0870, 1.0871, NOW)}  # ask 260 points above entry
     rules = CopyRules(max_deviation_points=100)
-    result = plan(provider(pos("1", volume=1.0, price=1.0845)), follower(quotes=quotes), rules,
-                  NOW)
+    result = plan(provider(pos("1", volume=1.0, price=1.0845)), follower(quotes=quotes), rules, NOW)
     assert result.target == {} and "points worse" in result.skips[0].reason
     # Holding 0.5 of a target of 1.0: stays at 0.5 (no add), and a cut to 0.2 goes through.
     have = [held("EURUSD", "buy", 0.5)]
-    result = plan(provider(pos("1", volume=1.0, price=1.0845)),
-                  follower(positions=have, quotes=quotes), rules, NOW)
+    result = plan(
+        provider(pos("1", volume=1.0, price=1.0845)),
+        follower(positions=have, quotes=quotes),
+        rules,
+        NOW,
+    )
     assert volumes(result) == {"EURUSD": ("EURUSD", "buy", 0.5)}
-    result = plan(provider(pos("1", volume=0.2, price=1.0845)),
-                  follower(positions=have, quotes=quotes), rules, NOW)
+    result = plan(
+        provider(pos("1", volume=0.2, price=1.0845)),
+        follower(positions=have, quotes=quotes),
+        rules,
+        NOW,
+    )
     assert volumes(result) == {"EURUSD": ("EURUSD", "buy", 0.2)}
     ok_quotes = {"EURUSD": Quote("EURUSD", 1.0849, 1.0850, NOW)}  # 50 points: within 100
-    result = plan(provider(pos("1", volume=1.0, price=1.0845)),
-                  follower(positions=have, quotes=ok_quotes), rules, NOW)
+    result = plan(
+        provider(pos("1", volume=1.0, price=1.0845)),
+        follower(positions=have, quotes=ok_quotes),
+        rules,
+        NOW,
+    )
     assert volumes(result) == {"EURUSD": ("EURUSD", "buy", 1.0)}
 
 
 def test_stale_signals_and_close_only_may_only_reduce() -> None:
     have = [held("EURUSD", "buy", 0.5), held("GBPUSD", "sell", 0.3, pid="51")]
-    state = provider(pos("1", volume=1.0), pos("2", "GBPUSD", "buy", 0.3),
-                     pos("3", "XAUUSD", volume=0.1), ts=NOW - 60_000)
+    state = provider(
+        pos("1", volume=1.0),
+        pos("2", "GBPUSD", "buy", 0.3),
+        pos("3", "XAUUSD", volume=0.1),
+        ts=NOW - 60_000,
+    )
     for rules in (CopyRules(max_signal_age_s=30), CopyRules(close_only=True)):
         result = plan(state, follower(positions=have), rules, NOW)
         # EURUSD held, not grown; GBPUSD would flip: closed instead; XAUUSD not opened.
@@ -163,8 +232,9 @@ def test_stale_signals_and_close_only_may_only_reduce() -> None:
 
 def test_stop_equity_closes_everything_copied() -> None:
     have = [held("EURUSD", "buy", 0.5)]
-    result = plan(provider(pos("1")), follower(equity=900, positions=have),
-                  CopyRules(stop_equity=1000), NOW)
+    result = plan(
+        provider(pos("1")), follower(equity=900, positions=have), CopyRules(stop_equity=1000), NOW
+    )
     assert result.stopped and result.target == {}
     assert "below stop_equity" in result.skips[0].reason
 
@@ -182,13 +252,16 @@ def test_plan_is_pure() -> None:
     assert plan(state, view, CopyRules(), NOW) == plan(state, view, CopyRules(), NOW)
 
 
-@pytest.mark.parametrize(("data", "named"), [
-    ({"multiplier": 0}, "multiplier"),
-    ({"sizing": "kelly"}, "sizing"),
-    ({"symbol_map": {"EUR USD": "X"}}, "symbol_map"),
-    ({"suffix": "m m"}, "suffix"),
-    ({"max_volumes": 1}, "max_volumes"),
-])
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        ({"multiplier": 0}, "multiplier"),
+        ({"sizing": "kelly"}, "sizing"),
+        ({"symbol_map": {"EUR USD": "X"}}, "symbol_map"),
+        ({"suffix": "m m"}, "suffix"),
+        ({"max_volumes": 1}, "max_volumes"),
+    ],
+)
 def test_bad_rules_name_the_key(data: dict[str, object], named: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_rules(data)
@@ -202,12 +275,20 @@ def test_a_hedging_link_is_sized_once_then_follows_partial_closes_in_proportion(
     assert (target.volume, target.comment) == (0.5, "tw:p9:1:0.5")
     # Held at 0.5 and the follower's balance has since doubled: no drift, no churn.
     have = [BrokerPosition("70", "EURUSD", "buy", 0.5, 1.0, 1, DEFAULT_MAGIC, "tw:p9:1:0.5")]
-    same = plan(provider(pos("9", volume=1.0)), follower("hedging", balance=10_000,
-                                                         positions=have), rules, NOW)
+    same = plan(
+        provider(pos("9", volume=1.0)),
+        follower("hedging", balance=10_000, positions=have),
+        rules,
+        NOW,
+    )
     assert volumes(same) == {"p9": ("EURUSD", "buy", 0.5)}
     # The provider closes 60 %: the follower closes 60 % of its copy.
-    partial = plan(provider(pos("9", volume=0.4)), follower("hedging", balance=10_000,
-                                                            positions=have), rules, NOW)
+    partial = plan(
+        provider(pos("9", volume=0.4)),
+        follower("hedging", balance=10_000, positions=have),
+        rules,
+        NOW,
+    )
     assert volumes(partial) == {"p9": ("EURUSD", "buy", 0.2)}
     assert partial.target["p9"].comment == "tw:p9:1:0.5"  # further copies keep the link
 

@@ -25,10 +25,19 @@ def execute(orders: list, positions: list[BrokerPosition], mode: str) -> list[Br
     for order in orders:
         spec = SPECS[order.symbol]
         assert spec is not None
-        request = OrderRequest(order.symbol, order.side, order.volume, order.position_id,
-                               order.magic, order.comment)
-        positions = apply_fill(mode, positions, request, spec, 1.0, 1, lambda: str(next(ids)),  # type: ignore[arg-type]
-                               lambda _: 1.0).positions
+        request = OrderRequest(
+            order.symbol, order.side, order.volume, order.position_id, order.magic, order.comment
+        )
+        positions = apply_fill(
+            mode,
+            positions,
+            request,
+            spec,
+            1.0,
+            1,
+            lambda: str(next(ids)),  # type: ignore[arg-type]
+            lambda _: 1.0,
+        ).positions
     return positions
 
 
@@ -43,9 +52,13 @@ def on_step(symbol: str, volume: float) -> float:
 
 
 provider_positions = st.lists(
-    st.tuples(st.sampled_from(SYMBOLS), st.sampled_from(["buy", "sell"]),
-              st.integers(1, 400).map(lambda n: n / 100)),
-    max_size=8)
+    st.tuples(
+        st.sampled_from(SYMBOLS),
+        st.sampled_from(["buy", "sell"]),
+        st.integers(1, 400).map(lambda n: n / 100),
+    ),
+    max_size=8,
+)
 
 
 @st.composite
@@ -56,27 +69,42 @@ def scenario(draw: st.DrawFn) -> tuple[ProviderState, FollowerView, CopyRules]:
     if provider_mode == "netting":
         raw = list({s: (s, side, v) for s, side, v in raw}.values())
     positions = [Position(str(i), s, side, v, 1.0, i) for i, (s, side, v) in enumerate(raw)]  # type: ignore[arg-type]
-    state = ProviderState(Account("p", "USD", 10_000, 10_000, 100, provider_mode),  # type: ignore[arg-type]
-                          positions, 0)
+    state = ProviderState(
+        Account("p", "USD", 10_000, 10_000, 100, provider_mode),  # type: ignore[arg-type]
+        positions,
+        0,
+    )
     # Whatever the follower holds now: random managed positions, some linked, some not.
-    held = draw(st.lists(st.tuples(st.sampled_from(SYMBOLS), st.sampled_from(["buy", "sell"]),
-                                   st.integers(1, 300).map(lambda n: n / 100),
-                                   st.sampled_from(["p0", "p1", "sEURUSD", "x"])), max_size=5))
+    held = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(SYMBOLS),
+                st.sampled_from(["buy", "sell"]),
+                st.integers(1, 300).map(lambda n: n / 100),
+                st.sampled_from(["p0", "p1", "sEURUSD", "x"]),
+            ),
+            max_size=5,
+        )
+    )
     if follower_mode == "netting":
         held = list({s: (s, side, v, k) for s, side, v, k in held}.values())
     # Brokers only hold volumes on the symbol's step.
-    actual = [BrokerPosition(str(i), s, side, on_step(s, v), 1.0, i, MAGIC, f"tw:{k}")  # type: ignore[arg-type]
-              for i, (s, side, v, k) in enumerate(held)]
+    actual = [
+        BrokerPosition(str(i), s, side, on_step(s, v), 1.0, i, MAGIC, f"tw:{k}")  # type: ignore[arg-type]
+        for i, (s, side, v, k) in enumerate(held)
+    ]
     account = AccountInfo("f", "USD", 5_000, 5_000, 0, 100, follower_mode)  # type: ignore[arg-type]
-    rules = CopyRules(multiplier=draw(st.sampled_from([0.5, 1.0, 2.0, 0.37])),
-                      reverse=draw(st.booleans()))
+    rules = CopyRules(
+        multiplier=draw(st.sampled_from([0.5, 1.0, 2.0, 0.37])), reverse=draw(st.booleans())
+    )
     return state, FollowerView(account, actual, SPECS, {}), rules
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario())
 def test_applying_the_orders_reaches_the_target_and_then_nothing_is_left(
-        case: tuple[ProviderState, FollowerView, CopyRules]) -> None:
+    case: tuple[ProviderState, FollowerView, CopyRules],
+) -> None:
     state, view, rules = case
     mode = view.account.mode
     target = plan(state, view, rules, 0).target
@@ -88,15 +116,17 @@ def test_applying_the_orders_reaches_the_target_and_then_nothing_is_left(
         positions = execute(orders, positions, mode)
     else:
         raise AssertionError("did not converge in 10 rounds")
-    reached = {k: v for k, (_, v) in groups(managed(positions, rules), mode).items()
-               if abs(v) > 1e-9}
+    reached = {
+        k: v for k, (_, v) in groups(managed(positions, rules), mode).items() if abs(v) > 1e-9
+    }
     assert reached == signed_by_key(target, mode)
 
 
 @settings(max_examples=200)
 @given(scenario())
 def test_reconcile_of_a_reached_target_is_empty(
-        case: tuple[ProviderState, FollowerView, CopyRules]) -> None:
+    case: tuple[ProviderState, FollowerView, CopyRules],
+) -> None:
     state, view, rules = case
     mode = view.account.mode
     target = plan(state, view, rules, 0).target
@@ -107,12 +137,20 @@ def test_reconcile_of_a_reached_target_is_empty(
 def test_reductions_come_before_opens_and_partial_closes_keep_the_link() -> None:
     eur = SPECS["EURUSD"]
     assert eur is not None
-    positions = [BrokerPosition("1", "EURUSD", "buy", 1.0, 1.0, 1, MAGIC, "tw:p9"),
-                 BrokerPosition("2", "XAUUSD", "sell", 0.5, 1.0, 2, MAGIC, "tw:p8")]
+    positions = [
+        BrokerPosition("1", "EURUSD", "buy", 1.0, 1.0, 1, MAGIC, "tw:p9"),
+        BrokerPosition("2", "XAUUSD", "sell", 0.5, 1.0, 2, MAGIC, "tw:p8"),
+    ]
     from tradewire.copy import TargetPosition
-    target = {"p9": TargetPosition("p9", "EURUSD", "buy", 0.4, 1.0),
-              "p7": TargetPosition("p7", "US30", "buy", 1.0, 1.0)}
+
+    target = {
+        "p9": TargetPosition("p9", "EURUSD", "buy", 0.4, 1.0),
+        "p7": TargetPosition("p7", "US30", "buy", 1.0, 1.0),
+    }
     orders = reconcile(target, positions, "hedging", SPECS, MAGIC)
     assert [(o.action, o.key, o.position_id, o.volume) for o in orders] == [
-        ("close", "p8", "2", 0.5), ("reduce", "p9", "1", 0.6), ("open", "p7", None, 1.0)]
+        ("close", "p8", "2", 0.5),
+        ("reduce", "p9", "1", 0.6),
+        ("open", "p7", None, 1.0),
+    ]
     assert orders[-1].comment == "tw:p7" and all(o.magic == MAGIC for o in orders)

@@ -17,7 +17,7 @@ def test_whole_stream_gives_lines_without_terminators_and_skips_empty_lines() ->
 
 def test_byte_by_byte_gives_the_same_lines() -> None:
     framer = LineFramer()
-    lines = [line for i in range(len(STREAM)) for line in framer.feed(STREAM[i:i + 1])]
+    lines = [line for i in range(len(STREAM)) for line in framer.feed(STREAM[i : i + 1])]
     assert lines == EXPECTED
     assert framer.buffered == 0
 

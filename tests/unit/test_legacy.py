@@ -12,9 +12,11 @@ def test_signal_messages_match_the_article_format() -> None:
 
 
 def test_nets_and_updates() -> None:
-    positions = [Position("1", "EURUSD", "buy", 0.3, 1.0, 1),
-                 Position("2", "EURUSD", "sell", 0.1, 1.0, 2),
-                 Position("3", "US30", "sell", 1.5, 1.0, 3)]
+    positions = [
+        Position("1", "EURUSD", "buy", 0.3, 1.0, 1),
+        Position("2", "EURUSD", "sell", 0.1, 1.0, 2),
+        Position("3", "US30", "sell", 1.5, 1.0, 3),
+    ]
     nets = net_volumes(positions)
     assert nets == {"EURUSD": 0.2, "US30": -1.5}
     assert signal_update(nets, {}) == b"<<EURUSD|0.20>><<US30|-1.50>>"

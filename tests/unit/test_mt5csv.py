@@ -24,15 +24,18 @@ def test_unchanged_fields_are_carried_forward() -> None:
     ]
 
 
-@pytest.mark.parametrize(("line", "fragment"), [
-    ("2024.13.02\t00:00:00\t1\t1\n", "bad date"),
-    ("2024.01.02\tnoon\t1\t1\n", "bad date"),
-    ("2024.01.02\t00:00:00\tabc\t1\n", "BID"),
-    ("2024.01.02\t00:00:00\t-1\t1\n", "BID must be finite"),
-    ("2024.01.02\t00:00:00\tnan\t1\n", "BID must be finite"),
-    ("2024.01.02\t00:00:00\t1\n", "4 to 7"),
-    ("2024.01.02\t00:00:00\t1\t1\t\t\tx\n", "FLAGS"),
-])
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ("2024.13.02\t00:00:00\t1\t1\n", "bad date"),
+        ("2024.01.02\tnoon\t1\t1\n", "bad date"),
+        ("2024.01.02\t00:00:00\tabc\t1\n", "BID"),
+        ("2024.01.02\t00:00:00\t-1\t1\n", "BID must be finite"),
+        ("2024.01.02\t00:00:00\tnan\t1\n", "BID must be finite"),
+        ("2024.01.02\t00:00:00\t1\n", "4 to 7"),
+        ("2024.01.02\t00:00:00\t1\t1\t\t\tx\n", "FLAGS"),
+    ],
+)
 def test_bad_lines_are_named(line: str, fragment: str) -> None:
     with pytest.raises(Mt5CsvError) as caught:
         list(read_ticks([EXPORT[0], line]))
@@ -50,8 +53,10 @@ def test_any_text_gives_ticks_or_one_named_error(lines: list[str]) -> None:
 
 def test_dates_before_1970_are_an_error_with_the_line() -> None:
     # Found by fuzzing (make fuzz): year 1012 gave a negative time that the hub later refused.
-    lines = ["<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>",
-             "1012.01.02\t10:00:00.100\t1.10410\t1.10420\t\t\t6"]
+    lines = [
+        "<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>",
+        "1012.01.02\t10:00:00.100\t1.10410\t1.10420\t\t\t6",
+    ]
     with pytest.raises(Mt5CsvError) as caught:
         list(read_ticks(lines))
     assert "1970" in str(caught.value) and "2" in str(caught.value)

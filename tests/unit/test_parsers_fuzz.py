@@ -17,18 +17,37 @@ def mutated(draw: st.DrawFn, name: str) -> bytes:
     for _ in range(draw(st.integers(0, 8))):
         where = draw(st.integers(0, len(data)))
         action = draw(st.sampled_from(["insert", "delete", "replace", "splice"]))
-        chunk = draw(st.binary(min_size=1, max_size=8) | st.sampled_from(
-            [b"\0", b"\xff", b"\xc3\x28", b"NaN", b"1e999", b"-", b"[[[[", b'"', b"\\u0000",
-             b"99999999999999999999999", b"|", b"<<", b">>", b"\t", b"\n"]))
+        chunk = draw(
+            st.binary(min_size=1, max_size=8)
+            | st.sampled_from(
+                [
+                    b"\0",
+                    b"\xff",
+                    b"\xc3\x28",
+                    b"NaN",
+                    b"1e999",
+                    b"-",
+                    b"[[[[",
+                    b'"',
+                    b"\\u0000",
+                    b"99999999999999999999999",
+                    b"|",
+                    b"<<",
+                    b">>",
+                    b"\t",
+                    b"\n",
+                ]
+            )
+        )
         if action == "insert":
             data[where:where] = chunk
         elif action == "delete":
-            del data[where:where + len(chunk)]
+            del data[where : where + len(chunk)]
         elif action == "replace":
-            data[where:where + len(chunk)] = chunk
+            data[where : where + len(chunk)] = chunk
         else:
             other = draw(st.sampled_from(SEEDS[name]))
-            data[where:] = other[draw(st.integers(0, len(other))):]
+            data[where:] = other[draw(st.integers(0, len(other))) :]
     return bytes(data)
 
 

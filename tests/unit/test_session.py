@@ -24,16 +24,19 @@ def test_failed_login_closes() -> None:
     assert run(E.HELLO, E.AUTH_FAILED) is S.CLOSING
 
 
-@pytest.mark.parametrize("events", [
-    (E.REQUEST,),  # nothing but hello before welcome
-    (E.AUTH_OK,),
-    (E.HELLO, E.HELLO),
-    (E.HELLO, E.REQUEST),
-    (E.HELLO, E.AUTH_OK, E.HELLO),
-    (E.HELLO, E.AUTH_OK, E.AUTH_OK),
-    (E.TRANSPORT_CLOSED, E.CLOSE),
-    (E.TRANSPORT_CLOSED, E.TRANSPORT_CLOSED),
-])
+@pytest.mark.parametrize(
+    "events",
+    [
+        (E.REQUEST,),  # nothing but hello before welcome
+        (E.AUTH_OK,),
+        (E.HELLO, E.HELLO),
+        (E.HELLO, E.REQUEST),
+        (E.HELLO, E.AUTH_OK, E.HELLO),
+        (E.HELLO, E.AUTH_OK, E.AUTH_OK),
+        (E.TRANSPORT_CLOSED, E.CLOSE),
+        (E.TRANSPORT_CLOSED, E.TRANSPORT_CLOSED),
+    ],
+)
 def test_illegal_events_raise_one_error(events: tuple[SessionEvent, ...]) -> None:
     with pytest.raises(IllegalTransition) as caught:
         run(*events)

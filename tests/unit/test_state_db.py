@@ -50,8 +50,10 @@ def test_every_user_or_grant_change_bumps_the_revision(tmp_path: Path) -> None:
 def test_ban_reload_reads_only_changed_rows_and_pruning_drops_expired(tmp_path: Path) -> None:
     db = StateDB(tmp_path)
     now = 1_800_000_000_000
-    expired = [(f"10.{n >> 16}.{(n >> 8) & 255}.{n & 255}", now - 2 * DAY_MS, 1, now - 3 * DAY_MS)
-               for n in range(200_000)]
+    expired = [
+        (f"10.{n >> 16}.{(n >> 8) & 255}.{n & 255}", now - 2 * DAY_MS, 1, now - 3 * DAY_MS)
+        for n in range(200_000)
+    ]
     db.run(lambda conn: conn.executemany("INSERT INTO bans VALUES (?,?,?,?)", expired))
     db.run(StateDB.put_ban_op(BanRecord("10.9.9.9", now + 600_000, 1), now))
     assert db.load_bans(now - 5000) == [BanRecord("10.9.9.9", now + 600_000, 1)]
@@ -69,9 +71,12 @@ def test_ban_reload_reads_only_changed_rows_and_pruning_drops_expired(tmp_path: 
 def test_audit_rows_are_capped_by_count_and_age(tmp_path: Path) -> None:
     db = StateDB(tmp_path)
     now = 1_800_000_000_000
-    db.run(lambda conn: conn.executemany(
-        "INSERT INTO audit (ts_ms, event) VALUES (?, 'login_failed')",
-        [(now - (3000 - n) * 1000,) for n in range(3000)]))
+    db.run(
+        lambda conn: conn.executemany(
+            "INSERT INTO audit (ts_ms, event) VALUES (?, 'login_failed')",
+            [(now - (3000 - n) * 1000,) for n in range(3000)],
+        )
+    )
     _, audit = db.run(StateDB.prune_op(now, DAY_MS, 365 * DAY_MS, 1000))
     assert audit == 2000 and len(db.audit_log(5000)) == 1000
     _, audit = db.run(StateDB.prune_op(now, DAY_MS, 500_000, 1000))  # rows older than 500 s

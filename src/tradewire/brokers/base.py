@@ -19,8 +19,18 @@ from tradewire.model import (
     SymbolSpec,
 )
 
-__all__ = ["AccountInfo", "Broker", "BrokerPosition", "Fill", "Mode", "OrderRequest", "Quote",
-           "Side", "SymbolSpec"]
+__all__ = [
+    "AccountInfo",
+    "Broker",
+    "BrokerPosition",
+    "Fill",
+    "Mode",
+    "OrderRequest",
+    "Quote",
+    "Side",
+    "SymbolSpec",
+]
+
 
 class Broker(Protocol):
     """One trading account."""
@@ -49,5 +59,4 @@ class Broker(Protocol):
         """Yields each time positions or balance may have changed (coalesced)."""
         ...
 
-    async def close(self) -> None:
-        ...
+    async def close(self) -> None: ...

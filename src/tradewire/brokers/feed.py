@@ -53,8 +53,10 @@ class SeededFeed:
         reference = REFERENCE_MID.get(base)
         if reference is None:
             return None
-        move = sum(amp * _noise(self.seed + k, base, time_ms / period)
-                   for k, (period, amp) in enumerate(_OCTAVES))
+        move = sum(
+            amp * _noise(self.seed + k, base, time_ms / period)
+            for k, (period, amp) in enumerate(_OCTAVES)
+        )
         return reference[0] * (1 + move)
 
     def quote(self, spec: SymbolSpec, base: str, time_ms: int) -> Quote | None:
@@ -62,8 +64,9 @@ class SeededFeed:
         if mid is None:
             return None
         half = REFERENCE_MID[base][1] * spec.point / 2
-        return Quote(spec.name, round(mid - half, spec.digits), round(mid + half, spec.digits),
-                     time_ms)
+        return Quote(
+            spec.name, round(mid - half, spec.digits), round(mid + half, spec.digits), time_ms
+        )
 
 
 class ReplayFeed:

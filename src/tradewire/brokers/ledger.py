@@ -31,8 +31,9 @@ def to_usd(amount: float, currency: str, mid: Mid) -> float:
     raise OrderRejected("no_conversion", f"cannot convert {currency} to USD")
 
 
-def profit(pos: BrokerPosition, spec: SymbolSpec, close_price: float, volume: float,
-           mid: Mid) -> float:
+def profit(
+    pos: BrokerPosition, spec: SymbolSpec, close_price: float, volume: float, mid: Mid
+) -> float:
     """Profit in USD of closing ``volume`` of ``pos`` at ``close_price``."""
     sign = 1.0 if pos.side == "buy" else -1.0
     return to_usd(sign * (close_price - pos.price) * volume * spec.contract_size, spec.quote, mid)
@@ -52,8 +53,9 @@ def check_volume(spec: SymbolSpec, volume: float) -> None:
     if abs(steps - round(steps)) > 1e-6:
         raise OrderRejected("volume_step", f"{volume} is not a multiple of {spec.volume_step}")
     if volume < spec.volume_min - VOLUME_EPS or volume > spec.volume_max + VOLUME_EPS:
-        raise OrderRejected("volume_range",
-                            f"{volume} outside {spec.volume_min}..{spec.volume_max}")
+        raise OrderRejected(
+            "volume_range", f"{volume} outside {spec.volume_min}..{spec.volume_max}"
+        )
 
 
 @dataclass(frozen=True)
@@ -65,20 +67,43 @@ class Applied:
     position_id: str
 
 
-def apply_fill(mode: Mode, positions: list[BrokerPosition], order: OrderRequest,
-               spec: SymbolSpec, price: float, time_ms: int, new_id: Callable[[], str],
-               mid: Mid) -> Applied:
+def apply_fill(
+    mode: Mode,
+    positions: list[BrokerPosition],
+    order: OrderRequest,
+    spec: SymbolSpec,
+    price: float,
+    time_ms: int,
+    new_id: Callable[[], str],
+    mid: Mid,
+) -> Applied:
     """Positions after filling ``order`` at ``price``. Raises ``OrderRejected``."""
     if order.position_id is not None:
         return _reduce(positions, order, spec, price, mid)
     if mode == "hedging":
-        opened = BrokerPosition(new_id(), order.symbol, order.side, order.volume, price, time_ms,
-                                order.magic, order.comment)
+        opened = BrokerPosition(
+            new_id(),
+            order.symbol,
+            order.side,
+            order.volume,
+            price,
+            time_ms,
+            order.magic,
+            order.comment,
+        )
         return Applied([*positions, opened], 0.0, opened.id)
     current = next((p for p in positions if p.symbol == order.symbol), None)
     if current is None:
-        opened = BrokerPosition(new_id(), order.symbol, order.side, order.volume, price, time_ms,
-                                order.magic, order.comment)
+        opened = BrokerPosition(
+            new_id(),
+            order.symbol,
+            order.side,
+            order.volume,
+            price,
+            time_ms,
+            order.magic,
+            order.comment,
+        )
         return Applied([*positions, opened], 0.0, opened.id)
     others = [p for p in positions if p is not current]
     if current.side == order.side:
@@ -92,22 +117,25 @@ def apply_fill(mode: Mode, positions: list[BrokerPosition], order: OrderRequest,
     if rest > VOLUME_EPS:
         return Applied([*others, replace_pos(current, volume=rest)], realized, current.id)
     if rest < -VOLUME_EPS:  # reversal: the remainder opens the other way
-        flipped = BrokerPosition(new_id(), order.symbol, order.side, -rest, price, time_ms,
-                                 order.magic, order.comment)
+        flipped = BrokerPosition(
+            new_id(), order.symbol, order.side, -rest, price, time_ms, order.magic, order.comment
+        )
         return Applied([*others, flipped], realized, flipped.id)
     return Applied(others, realized, current.id)
 
 
-def _reduce(positions: list[BrokerPosition], order: OrderRequest, spec: SymbolSpec,
-            price: float, mid: Mid) -> Applied:
+def _reduce(
+    positions: list[BrokerPosition], order: OrderRequest, spec: SymbolSpec, price: float, mid: Mid
+) -> Applied:
     current = next((p for p in positions if p.id == order.position_id), None)
     if current is None or current.symbol != order.symbol:
         raise OrderRejected("position_not_found", f"no {order.symbol} position {order.position_id}")
     if current.side == order.side:
         raise OrderRejected("invalid_side", "closing a position takes the opposite side")
     if order.volume > current.volume + VOLUME_EPS:
-        raise OrderRejected("volume_range",
-                            f"closing {order.volume} of a {current.volume} position")
+        raise OrderRejected(
+            "volume_range", f"closing {order.volume} of a {current.volume} position"
+        )
     realized = profit(current, spec, price, order.volume, mid)
     others = [p for p in positions if p is not current]
     rest = _round(current.volume - order.volume)
@@ -127,4 +155,3 @@ def _round(volume: float) -> float:
 def fill_price(side: Side, bid: float, ask: float) -> float:
     """Buys fill at the ask, sells at the bid."""
     return ask if side == "buy" else bid
-

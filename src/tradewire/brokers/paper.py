@@ -78,8 +78,7 @@ def _feed_for(settings: PaperSettings, clock: Clock) -> Feed:
     if not settings.replay_symbol:
         raise BrokerError("replay_csv needs replay_symbol (the symbol the export is of)")
     try:
-        return ReplayFeed(Path(settings.replay_csv), settings.replay_symbol, now_ms(clock),
-                          seeded)
+        return ReplayFeed(Path(settings.replay_csv), settings.replay_symbol, now_ms(clock), seeded)
     except (OSError, ValueError) as exc:
         raise BrokerError(f"replay_csv {settings.replay_csv}: {exc}") from exc
 
@@ -102,8 +101,13 @@ class OrderRecord(msgspec.Struct, frozen=True):
 class PaperBroker:
     """A paper account in ``path``. Use ``await PaperBroker.open(...)``."""
 
-    def __init__(self, path: Path, settings: PaperSettings, clock: Clock | None = None,
-                 feed: Feed | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        settings: PaperSettings,
+        clock: Clock | None = None,
+        feed: Feed | None = None,
+    ) -> None:
         self.path = path
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
@@ -118,9 +122,16 @@ class PaperBroker:
         self.mode: Mode = settings.mode
 
     @classmethod
-    async def open(cls, path: Path, settings: PaperSettings | None = None,
-                   clock: Clock | None = None, feed: Feed | None = None, *,
-                   create: bool = True, given: frozenset[str] = frozenset()) -> PaperBroker:
+    async def open(
+        cls,
+        path: Path,
+        settings: PaperSettings | None = None,
+        clock: Clock | None = None,
+        feed: Feed | None = None,
+        *,
+        create: bool = True,
+        given: frozenset[str] = frozenset(),
+    ) -> PaperBroker:
         """Open the account in ``path``, creating it if ``create`` (its directory must exist).
 
         ``given``: the settings the user spelled out; one that contradicts an existing account
@@ -153,11 +164,15 @@ class PaperBroker:
     def _init_db(self, create: bool, given: frozenset[str]) -> None:
         if not self.path.exists():
             if not create:
-                raise BrokerError(f"no paper account at {self.path} (trade on it first, e.g. "
-                                  "`tradewire paper order`, or check the file name)")
+                raise BrokerError(
+                    f"no paper account at {self.path} (trade on it first, e.g. "
+                    "`tradewire paper order`, or check the file name)"
+                )
             if not self.path.parent.is_dir():
-                raise BrokerError(f"paper account {self.path}: directory {self.path.parent} "
-                                  "does not exist (create it first)")
+                raise BrokerError(
+                    f"paper account {self.path}: directory {self.path.parent} "
+                    "does not exist (create it first)"
+                )
         try:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
@@ -167,20 +182,21 @@ class PaperBroker:
             row = db.execute("SELECT mode, suffix, leverage, login FROM account").fetchone()
             if row is None:
                 s = self.settings
-                db.execute("INSERT INTO account VALUES (1,?,?,?,?,?,1,?)",
-                           (s.login, "USD", s.balance, s.leverage, s.mode, s.suffix))
+                db.execute(
+                    "INSERT INTO account VALUES (1,?,?,?,?,?,1,?)",
+                    (s.login, "USD", s.balance, s.leverage, s.mode, s.suffix),
+                )
             else:  # the account's own mode and symbol suffix win over the settings
-                for key, value in zip(("mode", "suffix", "leverage", "login"), row,
-                                      strict=True):
+                for key, value in zip(("mode", "suffix", "leverage", "login"), row, strict=True):
                     if key in given and getattr(self.settings, key) != value:
                         db.close()
                         raise BrokerError(
                             f"paper account {self.path} has {key}={value}; "
                             f"?{key}={getattr(self.settings, key)} contradicts it (leave it "
-                            "out, or use another file for a new account)")
+                            "out, or use another file for a new account)"
+                        )
                 self.mode = row[0]
-                self.settings = msgspec.structs.replace(self.settings, mode=row[0],
-                                                        suffix=row[1])
+                self.settings = msgspec.structs.replace(self.settings, mode=row[0], suffix=row[1])
         except sqlite3.Error as exc:
             raise BrokerError(f"paper account {self.path}: {exc}") from exc
         self._db = db
@@ -192,12 +208,16 @@ class PaperBroker:
     def _load_positions(self) -> list[BrokerPosition]:
         rows = self._conn().execute(
             "SELECT id, symbol, side, volume, price, time_ms, magic, comment, sl, tp "
-            "FROM positions ORDER BY time_ms, CAST(id AS INTEGER)")
+            "FROM positions ORDER BY time_ms, CAST(id AS INTEGER)"
+        )
         return [BrokerPosition(*row) for row in rows]
 
     def _account_row(self) -> tuple[str, str, float, int, str]:
-        row = self._conn().execute(
-            "SELECT login, currency, balance, leverage, mode FROM account").fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT login, currency, balance, leverage, mode FROM account")
+            .fetchone()
+        )
         return row  # type: ignore[no-any-return]
 
     def _mid(self, base: str) -> float | None:
@@ -213,8 +233,15 @@ class PaperBroker:
             close = q.bid if pos.side == "buy" else q.ask
             floating += profit(pos, spec, close, pos.volume, self._mid)
             used += margin(spec, pos.volume, pos.price, leverage, self._mid)
-        return AccountInfo(login, currency, round(balance, 2), round(balance + floating, 2),
-                           round(used, 2), leverage, mode)  # type: ignore[arg-type]
+        return AccountInfo(
+            login,
+            currency,
+            round(balance, 2),
+            round(balance + floating, 2),
+            round(used, 2),
+            leverage,
+            mode,  # type: ignore[arg-type]
+        )
 
     def _spec_quote(self, symbol: str) -> tuple[SymbolSpec, Quote]:
         spec = resolve(symbol, self.settings.suffix)
@@ -224,8 +251,9 @@ class PaperBroker:
             raise OrderRejected("unknown_symbol", f"{symbol} is not traded on this account")
         return spec, quote
 
-    def _execute(self, order: OrderRequest, slip_points: float,
-                 refusal: OrderRejected | None = None) -> Fill:
+    def _execute(
+        self, order: OrderRequest, slip_points: float, refusal: OrderRejected | None = None
+    ) -> Fill:
         db = self._conn()
         stamp = now_ms(self.clock)
         try:
@@ -234,8 +262,9 @@ class PaperBroker:
             spec, quote = self._spec_quote(order.symbol)
             check_volume(spec, order.volume)
             price = fill_price(order.side, quote.bid, quote.ask)
-            price = round(price + (1 if order.side == "buy" else -1) * slip_points * spec.point,
-                          spec.digits)
+            price = round(
+                price + (1 if order.side == "buy" else -1) * slip_points * spec.point, spec.digits
+            )
             db.execute("BEGIN IMMEDIATE")
             try:
                 fill = self._apply(order, spec, price, stamp)
@@ -245,10 +274,21 @@ class PaperBroker:
             db.execute("COMMIT")
             return fill
         except OrderRejected as exc:
-            db.execute("INSERT INTO orders (time_ms, symbol, side, volume, position_id, magic, "
-                        "comment, status, reason) VALUES (?,?,?,?,?,?,?,?,?)",
-                        (stamp, order.symbol, order.side, order.volume, order.position_id,
-                         order.magic, order.comment, "rejected", exc.reason))
+            db.execute(
+                "INSERT INTO orders (time_ms, symbol, side, volume, position_id, magic, "
+                "comment, status, reason) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    stamp,
+                    order.symbol,
+                    order.side,
+                    order.volume,
+                    order.position_id,
+                    order.magic,
+                    order.comment,
+                    "rejected",
+                    exc.reason,
+                ),
+            )
             raise
 
     def _apply(self, order: OrderRequest, spec: SymbolSpec, price: float, stamp: int) -> Fill:
@@ -263,22 +303,67 @@ class PaperBroker:
 
         applied = apply_fill(self.mode, positions, order, spec, price, stamp, new_id, self._mid)
         leverage = before.leverage
-        used_after = sum(margin(resolve(p.symbol, self.settings.suffix) or spec, p.volume,
-                                p.price, leverage, self._mid) for p in applied.positions)
+        used_after = sum(
+            margin(
+                resolve(p.symbol, self.settings.suffix) or spec,
+                p.volume,
+                p.price,
+                leverage,
+                self._mid,
+            )
+            for p in applied.positions
+        )
         if used_after > before.margin + 1e-9 and used_after > before.equity + applied.realized:
-            raise OrderRejected("no_money", f"margin {used_after:.2f} exceeds equity "
-                                f"{before.equity:.2f}", retryable=True)
+            raise OrderRejected(
+                "no_money",
+                f"margin {used_after:.2f} exceeds equity {before.equity:.2f}",
+                retryable=True,
+            )
         db.execute("DELETE FROM positions")
-        db.executemany("INSERT INTO positions VALUES (?,?,?,?,?,?,?,?,?,?)",
-                       [(p.id, p.symbol, p.side, p.volume, p.price, p.time_ms, p.magic,
-                         p.comment, p.sl, p.tp) for p in applied.positions])
+        db.executemany(
+            "INSERT INTO positions VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    p.id,
+                    p.symbol,
+                    p.side,
+                    p.volume,
+                    p.price,
+                    p.time_ms,
+                    p.magic,
+                    p.comment,
+                    p.sl,
+                    p.tp,
+                )
+                for p in applied.positions
+            ],
+        )
         db.execute("UPDATE account SET balance = balance + ?", (applied.realized,))
-        cur = db.execute("INSERT INTO orders (time_ms, symbol, side, volume, position_id, magic, "
-                         "comment, status, price, result_position) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         (stamp, order.symbol, order.side, order.volume, order.position_id,
-                          order.magic, order.comment, "filled", price, applied.position_id))
-        return Fill(str(cur.lastrowid), order.symbol, order.side, order.volume, price, stamp,
-                    applied.position_id)
+        cur = db.execute(
+            "INSERT INTO orders (time_ms, symbol, side, volume, position_id, magic, "
+            "comment, status, price, result_position) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                stamp,
+                order.symbol,
+                order.side,
+                order.volume,
+                order.position_id,
+                order.magic,
+                order.comment,
+                "filled",
+                price,
+                applied.position_id,
+            ),
+        )
+        return Fill(
+            str(cur.lastrowid),
+            order.symbol,
+            order.side,
+            order.volume,
+            price,
+            stamp,
+            applied.position_id,
+        )
 
     def _orders(self) -> list[OrderRecord]:
         rows = self._conn().execute("SELECT * FROM orders ORDER BY id")

@@ -27,8 +27,10 @@ def parse_paper_spec_keys(spec: str) -> tuple[Path, PaperSettings, frozenset[str
     """The path, the settings, and which settings the spec spelled out."""
     scheme, sep, rest = spec.partition(":")
     if not sep or scheme not in SCHEMES:
-        raise ConfigError(f"--broker {spec!r}: expected paper:FILE[?key=value&...] "
-                          f"(schemes: {', '.join(SCHEMES)})")
+        raise ConfigError(
+            f"--broker {spec!r}: expected paper:FILE[?key=value&...] "
+            f"(schemes: {', '.join(SCHEMES)})"
+        )
     path_text, _, query = rest.partition("?")
     if not path_text:
         raise ConfigError(f"--broker {spec!r}: the paper account needs a file, e.g. paper:acct.db")

@@ -66,19 +66,36 @@ def user_group() -> None:
 
 @user_group.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(ROLES), required=True,
-              help="provider: publishes its channels; follower: subscribes to its channels; "
-                   "admin: everything.")
-@click.option("--channel", "channels", multiple=True, metavar="CH",
-              help="A channel this user may use (repeat for several).")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from the first line of stdin (implied when stdin is "
-                   "not a terminal).")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    required=True,
+    help="provider: publishes its channels; follower: subscribes to its channels; "
+    "admin: everything.",
+)
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    metavar="CH",
+    help="A channel this user may use (repeat for several).",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of stdin (implied when stdin is not a terminal).",
+)
 @data_option
 @config_option
 @reports_errors
-def user_add(name: str, role: str, channels: tuple[str, ...], password_stdin: bool,
-             data_dir: Path, config_path: Path | None) -> None:
+def user_add(
+    name: str,
+    role: str,
+    channels: tuple[str, ...],
+    password_stdin: bool,
+    data_dir: Path,
+    config_path: Path | None,
+) -> None:
     """Create user NAME. The password is read from stdin or prompted for, never from argv.
 
     Example: echo 's3cret-pass' | tradewire user add alice --role provider --channel alpha
@@ -91,10 +108,12 @@ def user_add(name: str, role: str, channels: tuple[str, ...], password_stdin: bo
     config = load_config(config_path)
     password = _read_password(password_stdin)
     with closing(StateDB(data_dir)) as db:
-        db.add_user(name, Passwords(config.auth).hash(password), role, channels, _now_ms(),
-                    by=_actor())
-    console.print(f"created {role} [bold]{name}[/]" +
-                  (f" on {', '.join(channels)}" if channels else ""))
+        db.add_user(
+            name, Passwords(config.auth).hash(password), role, channels, _now_ms(), by=_actor()
+        )
+    console.print(
+        f"created {role} [bold]{name}[/]" + (f" on {', '.join(channels)}" if channels else "")
+    )
 
 
 @user_group.command("list")
@@ -106,8 +125,12 @@ def user_list(data_dir: Path) -> None:
         users = db.list_users()
     table = Table("user", "role", "channels", "status")
     for user in users:
-        table.add_row(user.name, user.role, ", ".join(user.channels) or "-",
-                      "disabled" if user.disabled else "active")
+        table.add_row(
+            user.name,
+            user.role,
+            ", ".join(user.channels) or "-",
+            "disabled" if user.disabled else "active",
+        )
     console.print(table if users else "no users yet: tradewire user add NAME --role ROLE")
 
 
@@ -124,21 +147,26 @@ def user_del(name: str, data_dir: Path) -> None:
 
 @user_group.command("passwd")
 @click.argument("name")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the new password from the first line of stdin.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the new password from the first line of stdin."
+)
 @data_option
 @config_option
 @reports_errors
-def user_passwd(name: str, password_stdin: bool, data_dir: Path,
-                config_path: Path | None) -> None:
+def user_passwd(name: str, password_stdin: bool, data_dir: Path, config_path: Path | None) -> None:
     """Set a new password for NAME; sessions logged in with the old one end."""
     config = load_config(config_path)
     with closing(StateDB(data_dir)) as db:
         if db.get_user(name) is None:
             fail(f"no user named {name!r}")
         password = _read_password(password_stdin)
-        db.change_user(name, _now_ms(), "user_passwd", by=_actor(),
-                       password_hash=Passwords(config.auth).hash(password))
+        db.change_user(
+            name,
+            _now_ms(),
+            "user_passwd",
+            by=_actor(),
+            password_hash=Passwords(config.auth).hash(password),
+        )
     console.print(f"changed the password of {name}")
 
 
@@ -227,7 +255,8 @@ def ban_lift(address: str, data_dir: Path, config_path: Path | None) -> None:
     source = source_key(address, ban.ipv4_prefix, ban.ipv6_prefix)
     with closing(StateDB(data_dir)) as db:
         lifted = db.lift_ban(address, _now_ms(), by=_actor()) or (
-            source != address and db.lift_ban(source, _now_ms(), by=_actor()))
+            source != address and db.lift_ban(source, _now_ms(), by=_actor())
+        )
     if not lifted:
         fail(f"{address} is not banned (see `tradewire ban list`)")
     console.print(f"lifted the ban of {address if source == address else source}")

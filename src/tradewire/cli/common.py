@@ -27,14 +27,23 @@ err_console = Console(stderr=True)
 DEFAULT_DATA = Path("tradewire-data")
 
 data_option = click.option(
-    "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_DATA, show_default=True, envvar="TRADEWIRE_DATA",
-    help="Directory holding the state database (users, bans, channel states, audit log).")
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DATA,
+    show_default=True,
+    envvar="TRADEWIRE_DATA",
+    help="Directory holding the state database (users, bans, channel states, audit log).",
+)
 
 config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     envvar="TRADEWIRE_CONFIG",
-    help="TOML configuration file (see docs/configuration.md); defaults are built in.")
+    help="TOML configuration file (see docs/configuration.md); defaults are built in.",
+)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -45,12 +54,14 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def reports_errors(func: F) -> F:
     """Turn a TradewireError into a one-line message and exit status 1."""
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except TradewireError as exc:
             fail(str(exc))
+
     return wrapper  # type: ignore[return-value]
 
 
@@ -82,16 +93,30 @@ def parse_hub(value: str) -> tuple[str, int]:
 
 def connection_options(func: F, hub_required: bool = True) -> F:
     """--hub, --user, --password-stdin, --tls-ca and --tls: how a client reaches the hub."""
-    for option in reversed([
-        click.option("--hub", "hub_address", required=hub_required, metavar="HOST:PORT",
-                     help="The hub's native listener."),
-        click.option("--user", required=True, help="Your hub user name."),
-        click.option("--password-stdin", is_flag=True,
-                     help="Read the password from stdin (else $TRADEWIRE_PASSWORD or a prompt)."),
-        click.option("--tls-ca", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                     default=None, help="Speak TLS, trusting this CA file (self-signed hubs)."),
-        click.option("--tls", "use_tls", is_flag=True, help="Speak TLS with the system's CAs."),
-    ]):
+    for option in reversed(
+        [
+            click.option(
+                "--hub",
+                "hub_address",
+                required=hub_required,
+                metavar="HOST:PORT",
+                help="The hub's native listener.",
+            ),
+            click.option("--user", required=True, help="Your hub user name."),
+            click.option(
+                "--password-stdin",
+                is_flag=True,
+                help="Read the password from stdin (else $TRADEWIRE_PASSWORD or a prompt).",
+            ),
+            click.option(
+                "--tls-ca",
+                type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                default=None,
+                help="Speak TLS, trusting this CA file (self-signed hubs).",
+            ),
+            click.option("--tls", "use_tls", is_flag=True, help="Speak TLS with the system's CAs."),
+        ]
+    ):
         func = option(func)
     return func
 
@@ -105,8 +130,14 @@ def client_ssl(use_tls: bool, ca: Path | None) -> ssl.SSLContext | None:
     return context
 
 
-def with_client(hub_address: str, user: str, password_stdin: bool, tls_ca: Path | None,
-                use_tls: bool, action: Callable[[HubClient], Awaitable[T]]) -> T:
+def with_client(
+    hub_address: str,
+    user: str,
+    password_stdin: bool,
+    tls_ca: Path | None,
+    use_tls: bool,
+    action: Callable[[HubClient], Awaitable[T]],
+) -> T:
     """Log in to the hub as the connection options say, run ``action``, log out."""
     from tradewire.clients import HubClient
 
@@ -114,8 +145,10 @@ def with_client(hub_address: str, user: str, password_stdin: bool, tls_ca: Path 
     password = client_password(password_stdin)
 
     async def run() -> T:
-        client = HubClient(host, port, user, password, ssl=client_ssl(use_tls, tls_ca),
-                           server_hostname=host)
+        client = HubClient(
+            host, port, user, password, ssl=client_ssl(use_tls, tls_ca), server_hostname=host
+        )
         async with client:
             return await action(client)
+
     return uvloop.run(run())

@@ -34,12 +34,19 @@ from tradewire.exceptions import ConfigError
 
 
 def hub_options(func: Any, required: bool = True) -> Any:
-    for option in reversed([
-        click.option("--channel", required=True, help="The signal channel."),
-        click.option("--broker", "broker_spec", required=required, metavar="SPEC",
-                     help="The account: paper:FILE[?mode=netting|hedging&balance=N&suffix=.m"
-                          "&seed=N&latency_ms=N&slippage_points=N&requote_probability=P]."),
-    ]):
+    for option in reversed(
+        [
+            click.option("--channel", required=True, help="The signal channel."),
+            click.option(
+                "--broker",
+                "broker_spec",
+                required=required,
+                metavar="SPEC",
+                help="The account: paper:FILE[?mode=netting|hedging&balance=N&suffix=.m"
+                "&seed=N&latency_ms=N&slippage_points=N&requote_probability=P].",
+            ),
+        ]
+    ):
         func = option(func)
     return connection_options(func, hub_required=required)
 
@@ -63,14 +70,31 @@ async def _until_signalled(*tasks: asyncio.Task[None]) -> None:
 
 @click.command()
 @hub_options
-@click.option("--refresh-s", type=click.FloatRange(min=1), default=30.0, show_default=True,
-              help="Publish at least this often even without changes (a keepalive).")
-@click.option("--takeover", is_flag=True,
-              help="Replace a live publisher of another account on the channel (audited); "
-                   "without it such a channel is refused as channel_busy.")
+@click.option(
+    "--refresh-s",
+    type=click.FloatRange(min=1),
+    default=30.0,
+    show_default=True,
+    help="Publish at least this often even without changes (a keepalive).",
+)
+@click.option(
+    "--takeover",
+    is_flag=True,
+    help="Replace a live publisher of another account on the channel (audited); "
+    "without it such a channel is refused as channel_busy.",
+)
 @reports_errors
-def provide(hub_address: str, user: str, channel: str, broker_spec: str, password_stdin: bool,
-            tls_ca: Path | None, use_tls: bool, refresh_s: float, takeover: bool) -> None:
+def provide(
+    hub_address: str,
+    user: str,
+    channel: str,
+    broker_spec: str,
+    password_stdin: bool,
+    tls_ca: Path | None,
+    use_tls: bool,
+    refresh_s: float,
+    takeover: bool,
+) -> None:
     """Publish a broker account's positions to a channel on every change.
 
     A channel has one publisher at a time: the same user and account reconnecting takes over
@@ -82,16 +106,17 @@ def provide(hub_address: str, user: str, channel: str, broker_spec: str, passwor
 
     async def run() -> None:
         broker = await open_broker(broker_spec)
-        client = HubClient(host, port, user, password, ssl=client_ssl(use_tls, tls_ca),
-                           server_hostname=host)
+        client = HubClient(
+            host, port, user, password, ssl=client_ssl(use_tls, tls_ca), server_hostname=host
+        )
         try:
             await client.start(wait=True)  # banned, or no hub yet: wait, logging why
-            provider = Provider(broker, client, channel, refresh_s=refresh_s,
-                                takeover=takeover)
+            provider = Provider(broker, client, channel, refresh_s=refresh_s, takeover=takeover)
             console.print(f"providing {broker_spec} on channel {channel} via {host}:{port}")
             await _until_signalled(asyncio.create_task(provider.run()))
-            console.print(f"stopped after {provider.published} publications "
-                          f"(last seq {provider.last_seq})")
+            console.print(
+                f"stopped after {provider.published} publications (last seq {provider.last_seq})"
+            )
         finally:
             await client.close()
             await broker.close()
@@ -101,31 +126,42 @@ def provide(hub_address: str, user: str, channel: str, broker_spec: str, passwor
 
 
 RULE_FLAGS = {
-    "sizing": click.option("--sizing", type=click.Choice(["multiplier", "fixed", "balance",
-                                                          "equity"]),
-                           help="How volumes are sized [default: multiplier]."),
+    "sizing": click.option(
+        "--sizing",
+        type=click.Choice(["multiplier", "fixed", "balance", "equity"]),
+        help="How volumes are sized [default: multiplier].",
+    ),
     "multiplier": click.option("--multiplier", type=float, help="Volume factor."),
     "fixed_volume": click.option("--fixed-volume", type=float, help="Lots with --sizing fixed."),
     "min_volume": click.option("--min-volume", type=float, help="Skip sized volumes below."),
     "max_volume": click.option("--max-volume", type=float, help="Cap per position."),
     "max_total_volume": click.option("--max-total-volume", type=float, help="Cap per symbol."),
     "reverse": click.option("--reverse", is_flag=True, default=None, help="Buy <-> sell."),
-    "symbol_map": click.option("--map", "symbol_map", multiple=True, metavar="SRC=DST",
-                               help="Map a provider symbol (repeatable)."),
+    "symbol_map": click.option(
+        "--map",
+        "symbol_map",
+        multiple=True,
+        metavar="SRC=DST",
+        help="Map a provider symbol (repeatable).",
+    ),
     "prefix": click.option("--prefix", help="Add to provider symbols."),
     "suffix": click.option("--suffix", help="Add to provider symbols, e.g. .m"),
     "strip_prefix": click.option("--strip-prefix", help="Remove from provider symbols first."),
     "strip_suffix": click.option("--strip-suffix", help="Remove from provider symbols first."),
     "include": click.option("--include", multiple=True, help="Only these symbols (globs)."),
     "exclude": click.option("--exclude", multiple=True, help="Never these symbols (globs)."),
-    "max_deviation_points": click.option("--max-deviation-points", type=float,
-                                         help="Do not add exposure this far from entry."),
-    "max_signal_age_s": click.option("--max-signal-age-s", type=float,
-                                     help="Older states may only reduce exposure."),
-    "stop_equity": click.option("--stop-equity", type=float,
-                                help="Below this equity close everything copied."),
-    "close_only": click.option("--close-only", is_flag=True, default=None,
-                               help="Only reduce and close."),
+    "max_deviation_points": click.option(
+        "--max-deviation-points", type=float, help="Do not add exposure this far from entry."
+    ),
+    "max_signal_age_s": click.option(
+        "--max-signal-age-s", type=float, help="Older states may only reduce exposure."
+    ),
+    "stop_equity": click.option(
+        "--stop-equity", type=float, help="Below this equity close everything copied."
+    ),
+    "close_only": click.option(
+        "--close-only", is_flag=True, default=None, help="Only reduce and close."
+    ),
 }
 
 
@@ -160,14 +196,26 @@ def _status_path(journal: Path) -> Path:
 
 @click.command()
 @functools.partial(hub_options, required=False)
-@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="TOML file of copy rules (docs/copying.md); flags override it.")
-@click.option("--journal", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Decision journal (JSON lines) [default: follow-USER-CHANNEL.jsonl].")
-@click.option("--status", "show_status", is_flag=True,
-              help="Print the running follower's positions vs target and last decisions (from "
-                   "its status file, next to the journal), then exit. Needs no --hub or "
-                   "--broker.")
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML file of copy rules (docs/copying.md); flags override it.",
+)
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Decision journal (JSON lines) [default: follow-USER-CHANNEL.jsonl].",
+)
+@click.option(
+    "--status",
+    "show_status",
+    is_flag=True,
+    help="Print the running follower's positions vs target and last decisions (from "
+    "its status file, next to the journal), then exit. Needs no --hub or "
+    "--broker.",
+)
 def follow(**kwargs: Any) -> None:
     """Copy a channel onto a broker account, sized and mapped by your rules.
 
@@ -181,9 +229,19 @@ for _flag in reversed(list(RULE_FLAGS.values())):
 
 
 @reports_errors
-def _follow(hub_address: str | None, user: str, channel: str, broker_spec: str | None,
-            password_stdin: bool, tls_ca: Path | None, use_tls: bool, rules_file: Path | None,
-            journal: Path | None, show_status: bool, **flags: Any) -> None:
+def _follow(
+    hub_address: str | None,
+    user: str,
+    channel: str,
+    broker_spec: str | None,
+    password_stdin: bool,
+    tls_ca: Path | None,
+    use_tls: bool,
+    rules_file: Path | None,
+    journal: Path | None,
+    show_status: bool,
+    **flags: Any,
+) -> None:
     journal_path = journal or Path(f"follow-{user}-{channel}.jsonl")
     if show_status:
         _print_status(journal_path)
@@ -198,18 +256,31 @@ def _follow(hub_address: str | None, user: str, channel: str, broker_spec: str |
     async def run() -> None:
         broker = await open_broker(broker_spec)
         follower = Follower(broker, channel, rules, journal=Journal(journal_path))
-        client = HubClient(host, port, user, password, ssl=client_ssl(use_tls, tls_ca),
-                           server_hostname=host, on_state=follower.on_state)
+        client = HubClient(
+            host,
+            port,
+            user,
+            password,
+            ssl=client_ssl(use_tls, tls_ca),
+            server_hostname=host,
+            on_state=follower.on_state,
+        )
         try:
             await client.start(wait=True)  # banned, or no hub yet: wait, logging why
             await client.subscribe(channel)
-            console.print(f"following {channel} via {host}:{port} onto {broker_spec}; "
-                          f"journal {journal_path}")
-            await _until_signalled(asyncio.create_task(follower.run()),
-                                   asyncio.create_task(_write_status(follower, journal_path)))
+            console.print(
+                f"following {channel} via {host}:{port} onto {broker_spec}; journal {journal_path}"
+            )
+            await _until_signalled(
+                asyncio.create_task(follower.run()),
+                asyncio.create_task(_write_status(follower, journal_path)),
+            )
             if follower.stopped:
-                fail("stop_equity reached: every copied position is closed and copying has "
-                     "stopped. Check the account, then start `tradewire follow` again.", 3)
+                fail(
+                    "stop_equity reached: every copied position is closed and copying has "
+                    "stopped. Check the account, then start `tradewire follow` again.",
+                    3,
+                )
         finally:
             await client.close()
             await broker.close()
@@ -237,22 +308,31 @@ def _print_status(journal: Path) -> None:
     if not path.exists():
         fail(f"no status at {path}: is `tradewire follow` running with --journal {journal}?")
     status = json.loads(path.read_text())
-    table = Table("link", "symbol", "target", "held", title=f"channel {status['channel']} "
-                  f"(seq {status['seq']}); held: positions with magic {status.get('magic')}")
+    table = Table(
+        "link",
+        "symbol",
+        "target",
+        "held",
+        title=f"channel {status['channel']} "
+        f"(seq {status['seq']}); held: positions with magic {status.get('magic')}",
+    )
     targets, held = status["target"], status.get("held", {})
     for key in sorted(targets.keys() | held.keys()):
         t = targets.get(key)
         signed = (t["volume"] if t["side"] == "buy" else -t["volume"]) if t else 0.0
         symbol = t["symbol"] if t else held[key]["symbol"]
-        table.add_row(key, symbol, f"{signed:+.2f}",
-                      f"{held.get(key, {}).get('volume', 0.0):+.2f}")
+        table.add_row(key, symbol, f"{signed:+.2f}", f"{held.get(key, {}).get('volume', 0.0):+.2f}")
     console.print(table)
-    console.print(f"pending orders: {len(status['pending'])}; stopped: {status['stopped']}; "
-                  f"latency p50/p99 ms: {status.get('latency_ms_p50')}/"
-                  f"{status.get('latency_ms_p99')}")
+    console.print(
+        f"pending orders: {len(status['pending'])}; stopped: {status['stopped']}; "
+        f"latency p50/p99 ms: {status.get('latency_ms_p50')}/"
+        f"{status.get('latency_ms_p99')}"
+    )
     decisions = Table("time_ms", "event", "symbol", "detail", title="last decisions")
     for entry in status["recent"][-10:]:
-        detail = entry.get("reason") or f"{entry.get('action', '')} {entry.get('side', '')} " \
-                 f"{entry.get('volume', '')}"
+        detail = (
+            entry.get("reason")
+            or f"{entry.get('action', '')} {entry.get('side', '')} {entry.get('volume', '')}"
+        )
         decisions.add_row(str(entry["time_ms"]), entry["event"], entry.get("symbol", ""), detail)
     console.print(decisions)

@@ -19,13 +19,28 @@ from tradewire.demo.view import render, summary
 
 
 @click.command()
-@click.option("--duration", type=click.FloatRange(min=3), default=60.0, show_default=True,
-              help="Seconds of trading before the demo stops and checks every follower.")
-@click.option("--seed", type=int, default=7, show_default=True,
-              help="Seed of the prices and of the trader's decisions.")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Keep the hub's and accounts' data here [default: a temporary "
-                                 "directory, removed afterwards].")
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=3),
+    default=60.0,
+    show_default=True,
+    help="Seconds of trading before the demo stops and checks every follower.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=7,
+    show_default=True,
+    help="Seed of the prices and of the trader's decisions.",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the hub's and accounts' data here [default: a temporary "
+    "directory, removed afterwards].",
+)
 def demo(duration: float, seed: int, data_dir: Path | None) -> None:
     """Run a hub, a paper provider trading several symbols (about one change a second,
     partial closes and reversals included) and three followers with different rules; show
@@ -42,17 +57,20 @@ def demo(duration: float, seed: int, data_dir: Path | None) -> None:
 
 
 async def _demo(duration: float, seed: int, path: Path) -> bool:
-    console.print(f"starting the hub, a provider and {len(demo_run.FOLLOWERS)} followers "
-                  f"(data in {path})")
+    console.print(
+        f"starting the hub, a provider and {len(demo_run.FOLLOWERS)} followers (data in {path})"
+    )
     d = await demo_run.start(path, seed)
     until = time.monotonic() + duration
     try:
         if console.is_terminal:
             with Live(await render(d, duration), console=console, refresh_per_second=4) as live:
+
                 async def refresh() -> None:
                     while True:
                         live.update(await render(d, duration))
                         await asyncio.sleep(0.25)
+
                 refresher = asyncio.create_task(refresh())
                 await demo_run.trade(d, until, seed, lambda: None)
                 refresher.cancel()
@@ -62,9 +80,12 @@ async def _demo(duration: float, seed: int, path: Path) -> bool:
             def progress() -> None:
                 if time.monotonic() - last[0] >= 5:
                     last[0] = time.monotonic()
-                    console.print(f"{time.monotonic() - d.started:4.0f} s: "
-                                  f"{d.trader.changes} provider changes, hub seq "
-                                  f"{d.provider.last_seq}", highlight=False)
+                    console.print(
+                        f"{time.monotonic() - d.started:4.0f} s: "
+                        f"{d.trader.changes} provider changes, hub seq "
+                        f"{d.provider.last_seq}",
+                        highlight=False,
+                    )
 
             await demo_run.trade(d, until, seed, progress)
         console.print("trading stopped; waiting for the followers to settle…")
@@ -75,11 +96,16 @@ async def _demo(duration: float, seed: int, path: Path) -> bool:
         if d.tick_sender is not None:
             await d.tick_sender.flush()
         ticks = await asyncio.to_thread(demo_run.stored_ticks, d.data_dir)
-        console.print("ticks stored: " + (", ".join(f"{s} {n}" for s, n, _, _ in ticks)
-                                          or "none"), highlight=False)
+        console.print(
+            "ticks stored: " + (", ".join(f"{s} {n}" for s, n, _, _ in ticks) or "none"),
+            highlight=False,
+        )
         ok = all(r.in_sync for r in d.followers)
-        console.print("[green]every follower ended in sync[/]" if ok
-                      else "[red]a follower did not end in sync[/]")
+        console.print(
+            "[green]every follower ended in sync[/]"
+            if ok
+            else "[red]a follower did not end in sync[/]"
+        )
         return ok
     finally:
         await demo_run.stop(d)

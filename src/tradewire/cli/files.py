@@ -50,14 +50,24 @@ def files_group() -> None:
 @click.argument("name")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--symbol", help="Chart symbol sent with a template (up to 10 characters).")
-@click.option("--period", type=click.IntRange(1, 43_200),
-              help="Chart period in minutes sent with a template (60 = H1).")
-@click.option("--meta", "meta_pairs", multiple=True, metavar="KEY=VALUE",
-              help="More metadata; repeatable.")
+@click.option(
+    "--period",
+    type=click.IntRange(1, 43_200),
+    help="Chart period in minutes sent with a template (60 = H1).",
+)
+@click.option(
+    "--meta", "meta_pairs", multiple=True, metavar="KEY=VALUE", help="More metadata; repeatable."
+)
 @connection_options
 @reports_errors
-def put(name: str, file: Path, symbol: str | None, period: int | None,
-        meta_pairs: tuple[str, ...], **connection: Any) -> None:
+def put(
+    name: str,
+    file: Path,
+    symbol: str | None,
+    period: int | None,
+    meta_pairs: tuple[str, ...],
+    **connection: Any,
+) -> None:
     """Store FILE as a new version of NAME (providers and admins)."""
     meta = _meta(meta_pairs, symbol, period)
     problem = file_problem(name, meta)
@@ -65,15 +75,22 @@ def put(name: str, file: Path, symbol: str | None, period: int | None,
         fail(problem)
     data = file.read_bytes()
     version = with_client(**connection, action=lambda c: c.put_file(name, data, meta))
-    console.print(f"stored {name} version {version} ({len(data)} bytes, sha256 "
-                  f"{hashlib.sha256(data).hexdigest()[:16]}…)", highlight=False)
+    console.print(
+        f"stored {name} version {version} ({len(data)} bytes, sha256 "
+        f"{hashlib.sha256(data).hexdigest()[:16]}…)",
+        highlight=False,
+    )
 
 
 @files_group.command("get")
 @click.argument("name")
 @click.option("--version", type=click.IntRange(min=1), help="A given version (default: latest).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here (default: NAME in the current folder).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here (default: NAME in the current folder).",
+)
 @connection_options
 @reports_errors
 def get(name: str, version: int | None, output: Path | None, **connection: Any) -> None:
@@ -86,8 +103,9 @@ def get(name: str, version: int | None, output: Path | None, **connection: Any) 
         target.write_bytes(found.data)
     except OSError as exc:
         fail(f"cannot write {target}: {exc.strerror}")
-    console.print(f"wrote {target} ({name} version {found.version}, {len(found.data)} bytes)",
-                  highlight=False)
+    console.print(
+        f"wrote {target} ({name} version {found.version}, {len(found.data)} bytes)", highlight=False
+    )
 
 
 @files_group.command("list")

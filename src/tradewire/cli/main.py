@@ -29,25 +29,37 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tradewire")
-@click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True,
-              help="How much to log on stderr.")
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS),
+    default="info",
+    show_default=True,
+    help="How much to log on stderr.",
+)
 def cli(log_level: str) -> None:
     """tradewire: connect trading terminals to each other over sockets.
 
     Start a hub with `tradewire serve`, create users with `tradewire user add`, then point
     providers and followers (or any TCP client speaking docs/protocol.md) at it.
     """
-    logging.basicConfig(level=log_level.upper(), format="%(message)s", datefmt="[%X]",
-                        handlers=[RichHandler(console=console.__class__(stderr=True),
-                                              show_path=False)])
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(message)s",
+        datefmt="[%X]",
+        handlers=[RichHandler(console=console.__class__(stderr=True), show_path=False)],
+    )
 
 
 @cli.command()
 @config_option
 @data_option
 @click.option("--host", default=None, help="Listen address (overrides hub.host).")
-@click.option("--port", type=click.IntRange(0, 65535), default=None,
-              help="Listen port (overrides hub.port; 0 picks a free one).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Listen port (overrides hub.port; 0 picks a free one).",
+)
 @reports_errors
 def serve(config_path: Path | None, data_dir: Path, host: str | None, port: int | None) -> None:
     """Run the hub until SIGINT or SIGTERM, then shut down gracefully (exit 0).

@@ -12,8 +12,13 @@ from tradewire.brokers.spec import open_broker, parse_paper_spec
 from tradewire.cli.common import console, reports_errors
 from tradewire.model import OrderRequest
 
-broker_option = click.option("--broker", "broker_spec", required=True, metavar="SPEC",
-                             help="paper:FILE[?mode=...] (see `tradewire provide --help`).")
+broker_option = click.option(
+    "--broker",
+    "broker_spec",
+    required=True,
+    metavar="SPEC",
+    help="paper:FILE[?mode=...] (see `tradewire provide --help`).",
+)
 
 
 @click.group("paper")
@@ -28,20 +33,22 @@ def paper_group() -> None:
 @click.argument("volume", type=float)
 @click.option("--position", "position_id", help="Close or reduce this position (hedging).")
 @reports_errors
-def paper_order(broker_spec: str, symbol: str, side: str, volume: float,
-                position_id: str | None) -> None:
+def paper_order(
+    broker_spec: str, symbol: str, side: str, volume: float, position_id: str | None
+) -> None:
     """Send a market order: SYMBOL buy|sell VOLUME."""
     parse_paper_spec(broker_spec)
 
     async def run() -> None:
         broker = await open_broker(broker_spec)
         try:
-            fill = await broker.market_order(
-                OrderRequest(symbol, side, volume, position_id))  # type: ignore[arg-type]
+            fill = await broker.market_order(OrderRequest(symbol, side, volume, position_id))  # type: ignore[arg-type]
         finally:
             await broker.close()
-        console.print(f"filled {fill.side} {fill.volume} {fill.symbol} at {fill.price} "
-                      f"(position {fill.position_id})")
+        console.print(
+            f"filled {fill.side} {fill.volume} {fill.symbol} at {fill.price} "
+            f"(position {fill.position_id})"
+        )
 
     asyncio.run(run())
 
@@ -59,8 +66,10 @@ def paper_positions(broker_spec: str) -> None:
             account, positions = await broker.account(), await broker.positions()
         finally:
             await broker.close()
-        console.print(f"{account.mode} account {account.login}: balance {account.balance:.2f} "
-                      f"equity {account.equity:.2f} margin {account.margin:.2f}")
+        console.print(
+            f"{account.mode} account {account.login}: balance {account.balance:.2f} "
+            f"equity {account.equity:.2f} margin {account.margin:.2f}"
+        )
         table = Table("id", "symbol", "side", "volume", "price", "comment")
         for p in positions:
             table.add_row(p.id, p.symbol, p.side, f"{p.volume:g}", f"{p.price}", p.comment)

@@ -22,23 +22,33 @@ def session_group() -> None:
 @session_group.command("list")
 @connection_options
 @reports_errors
-def session_list(hub_address: str, user: str, password_stdin: bool, tls_ca: Path | None,
-                 use_tls: bool) -> None:
+def session_list(
+    hub_address: str, user: str, password_stdin: bool, tls_ca: Path | None, use_tls: bool
+) -> None:
     """Show every logged-in session: user, role, address, since, channels.
 
     Example: TRADEWIRE_PASSWORD=... tradewire session list --hub 127.0.0.1:7400 --user root
     """
+
     async def action(client: HubClient) -> list[SessionInfo]:
         return await client.sessions()
 
     sessions = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
-    table = Table("session", "user", "role", "address", "since (UTC)", "subscribed",
-                  "publishing", "agent")
+    table = Table(
+        "session", "user", "role", "address", "since (UTC)", "subscribed", "publishing", "agent"
+    )
     for info in sessions:
         since = datetime.fromtimestamp(info.since_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(info.session, info.user, info.role, info.address, since,
-                      ", ".join(info.subscribed) or "-", ", ".join(info.publishing) or "-",
-                      info.agent)
+        table.add_row(
+            info.session,
+            info.user,
+            info.role,
+            info.address,
+            since,
+            ", ".join(info.subscribed) or "-",
+            ", ".join(info.publishing) or "-",
+            info.agent,
+        )
     console.print(table)
 
 
@@ -46,8 +56,14 @@ def session_list(hub_address: str, user: str, password_stdin: bool, tls_ca: Path
 @click.argument("target")
 @connection_options
 @reports_errors
-def session_kick(target: str, hub_address: str, user: str, password_stdin: bool,
-                 tls_ca: Path | None, use_tls: bool) -> None:
+def session_kick(
+    target: str,
+    hub_address: str,
+    user: str,
+    password_stdin: bool,
+    tls_ca: Path | None,
+    use_tls: bool,
+) -> None:
     """End TARGET: a session id from `session list`, or user:NAME for all of NAME's sessions.
 
     A kicked client may log in again: to keep a user out, also run `tradewire user disable`.

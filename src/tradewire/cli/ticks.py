@@ -64,27 +64,68 @@ def ticks_group() -> None:
 
 
 @ticks_group.command("send")
-@click.option("--to", "target", required=True, metavar="HOST:PORT",
-              help="The hub's UDP (8082), TCP lines (7401) or native (7400) listener.")
-@click.option("--via", type=click.Choice(["udp", "tcp", "native"]), default="native",
-              show_default=True, help="Datagrams, text lines, or acknowledged native frames.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="An MT5 tick export (tab-separated <DATE> <TIME> <BID> <ASK> ...).")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="HOST:PORT",
+    help="The hub's UDP (8082), TCP lines (7401) or native (7400) listener.",
+)
+@click.option(
+    "--via",
+    type=click.Choice(["udp", "tcp", "native"]),
+    default="native",
+    show_default=True,
+    help="Datagrams, text lines, or acknowledged native frames.",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="An MT5 tick export (tab-separated <DATE> <TIME> <BID> <ASK> ...).",
+)
 @click.option("--symbol", help="The symbol of the --csv file.")
-@click.option("--random-walk", "walk", type=click.IntRange(min=1), metavar="N",
-              help="Send N generated ticks instead of a file.")
-@click.option("--symbols", default="EURUSD,GBPUSD,XAUUSD", show_default=True,
-              help="Symbols of the random walk.")
-@click.option("--rate", type=click.FloatRange(min=1), default=None,
-              help="Ticks per second [default: as fast as possible].")
-@click.option("--batch", type=click.IntRange(1, 10_000), default=500, show_default=True,
-              help="Rows per native frame / per send.")
+@click.option(
+    "--random-walk",
+    "walk",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Send N generated ticks instead of a file.",
+)
+@click.option(
+    "--symbols",
+    default="EURUSD,GBPUSD,XAUUSD",
+    show_default=True,
+    help="Symbols of the random walk.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Ticks per second [default: as fast as possible].",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10_000),
+    default=500,
+    show_default=True,
+    help="Rows per native frame / per send.",
+)
 @click.option("--user", default="", help="Hub user (native only; a provider or admin).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 @reports_errors
-def ticks_send(target: str, via: str, csv_path: Path | None, symbol: str | None,
-               walk: int | None, symbols: str, rate: float | None, batch: int, user: str,
-               password_stdin: bool) -> None:
+def ticks_send(
+    target: str,
+    via: str,
+    csv_path: Path | None,
+    symbol: str | None,
+    walk: int | None,
+    symbols: str,
+    rate: float | None,
+    batch: int,
+    user: str,
+    password_stdin: bool,
+) -> None:
     """Replay an MT5 tick export, or a random walk, to a hub; prints sent and acked counts.
 
     Sending the same file again over --via native stores nothing twice: its batches are named
@@ -109,17 +150,29 @@ def ticks_send(target: str, via: str, csv_path: Path | None, symbol: str | None,
         if not user:
             fail("--via native needs --user (and the password on stdin or TRADEWIRE_PASSWORD)")
         password = client_password(password_stdin)
-    sender = TickSender(via, host, port, user=user, password=password,  # type: ignore[arg-type]
-                        client_name=import_name)
+    sender = TickSender(
+        via,  # type: ignore[arg-type]
+        host,
+        port,
+        user=user,
+        password=password,
+        client_name=import_name,
+    )
 
     async def run() -> float:
         await sender.start()
         started = time.perf_counter()
-        with Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console, transient=True) as progress:
+        with Progress(
+            TextColumn("sending"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
             task = progress.add_task("ticks", total=len(rows))
             for index in range(0, len(rows), batch):
-                chunk = rows[index:index + batch]
+                chunk = rows[index : index + batch]
                 await sender.send(chunk)
                 progress.advance(task, len(chunk))
                 if rate is not None:
@@ -132,8 +185,10 @@ def ticks_send(target: str, via: str, csv_path: Path | None, symbol: str | None,
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         elapsed = runner.run(run())
     acked = f", acked {sender.acked}" if via == "native" else " (no acks over " + via + ")"
-    console.print(f"sent {sender.sent}{acked} in {elapsed:.2f} s "
-                  f"({sender.sent / max(elapsed, 1e-9):,.0f} ticks/s)")
+    console.print(
+        f"sent {sender.sent}{acked} in {elapsed:.2f} s "
+        f"({sender.sent / max(elapsed, 1e-9):,.0f} ticks/s)"
+    )
 
 
 def _print_rows(rows: Iterator[tuple[object, ...]], columns: list[str], fmt: str) -> None:
@@ -166,8 +221,14 @@ def _write_rows(rows: Iterator[tuple[object, ...]], columns: list[str], fmt: str
         console.print(table)
 
 
-format_option = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
-                             default="table", show_default=True, help="Output format.")
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 
 
 @ticks_group.command("query")
@@ -178,8 +239,9 @@ format_option = click.option("--format", "fmt", type=click.Choice(["table", "csv
 @format_option
 @data_option
 @reports_errors
-def ticks_query(symbol: str, from_: str | None, to: str | None, limit: int | None, fmt: str,
-                data_dir: Path) -> None:
+def ticks_query(
+    symbol: str, from_: str | None, to: str | None, limit: int | None, fmt: str, data_dir: Path
+) -> None:
     """Print stored ticks of one symbol."""
     symbol, start, end = _symbol(symbol), parse_time(from_, 0), parse_time(to, 2**62)
     store = SqliteTickStore(data_dir, readonly=True)
@@ -191,30 +253,40 @@ def ticks_query(symbol: str, from_: str | None, to: str | None, limit: int | Non
 
 @ticks_group.command("bars")
 @click.option("--symbol", required=True)
-@click.option("--timeframe", type=click.Choice(list(TIMEFRAMES_MS)), default="M1",
-              show_default=True)
+@click.option(
+    "--timeframe", type=click.Choice(list(TIMEFRAMES_MS)), default="M1", show_default=True
+)
 @click.option("--from", "from_", help="Start (Unix ms or ISO time).")
 @click.option("--to", help="End (Unix ms or ISO time, exclusive).")
 @format_option
 @data_option
 @reports_errors
-def ticks_bars(symbol: str, timeframe: str, from_: str | None, to: str | None, fmt: str,
-               data_dir: Path) -> None:
+def ticks_bars(
+    symbol: str, timeframe: str, from_: str | None, to: str | None, fmt: str, data_dir: Path
+) -> None:
     """OHLC bars from bids, with the tick count of each bar."""
     symbol, start, end = _symbol(symbol), parse_time(from_, 0), parse_time(to, 2**62)
     store = SqliteTickStore(data_dir, readonly=True)
     try:
         rows = store.query(symbol, start, end)
-        out = ((b.time_ms, b.open, b.high, b.low, b.close, b.ticks)
-               for b in bars(rows, TIMEFRAMES_MS[timeframe]))
+        out = (
+            (b.time_ms, b.open, b.high, b.low, b.close, b.ticks)
+            for b in bars(rows, TIMEFRAMES_MS[timeframe])
+        )
         _print_rows(out, ["time_ms", "open", "high", "low", "close", "ticks"], fmt)
     finally:
         store.close()
 
 
 @ticks_group.command("export")
-@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv",
-              show_default=True, help="parquet needs the 'parquet' extra (pyarrow).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="parquet needs the 'parquet' extra (pyarrow).",
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--symbol", default=None, help="Only this symbol [default: all].")
 @data_option
@@ -227,7 +299,7 @@ def ticks_export(fmt: str, out: Path, symbol: str | None, data_dir: Path) -> Non
         fail(f"--out {out}: directory {out.parent} does not exist (create it first)")
     store = SqliteTickStore(data_dir, readonly=True)
     try:
-        rows = (store.query(symbol, 0, 2**62) if symbol else store.all_rows())
+        rows = store.query(symbol, 0, 2**62) if symbol else store.all_rows()
         if fmt == "csv":
             with _writable(out) as fh:
                 writer = csv.writer(fh, lineterminator="\n")
@@ -243,8 +315,9 @@ def ticks_export(fmt: str, out: Path, symbol: str | None, data_dir: Path) -> Non
                 fail("parquet export needs pyarrow: .venv/bin/pip install 'tradewire[parquet]'")
             materialised = list(rows)
             count = len(materialised)
-            table = pyarrow.table({name: [r[i] for r in materialised]
-                                   for i, name in enumerate(COLUMNS)})
+            table = pyarrow.table(
+                {name: [r[i] for r in materialised] for i, name in enumerate(COLUMNS)}
+            )
             try:
                 pyarrow.parquet.write_table(table, out)
             except OSError as exc:
@@ -285,5 +358,3 @@ def _writable(path: Path) -> TextIO:
 
 def _utc(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-

@@ -9,8 +9,9 @@ class Backoff:
     """Delays of ``initial * 2**n`` capped at ``maximum``, each scaled by a random factor in
     [0.5, 1.0] so that many clients dropped at once do not reconnect in lockstep."""
 
-    def __init__(self, initial: float = 0.1, maximum: float = 10.0,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self, initial: float = 0.1, maximum: float = 10.0, rng: random.Random | None = None
+    ) -> None:
         if initial <= 0 or maximum < initial:
             raise ValueError("need 0 < initial <= maximum")
         self.initial = initial

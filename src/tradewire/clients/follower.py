@@ -42,10 +42,18 @@ log = logging.getLogger(__name__)
 class Follower:
     """Copies one channel onto one broker account."""
 
-    def __init__(self, broker: Broker, channel: str, rules: CopyRules, *,
-                 journal: Journal | None = None, clock: Clock | None = None,
-                 resync_s: float = 5.0, retry_initial_s: float = 0.2,
-                 retry_max_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        channel: str,
+        rules: CopyRules,
+        *,
+        journal: Journal | None = None,
+        clock: Clock | None = None,
+        resync_s: float = 5.0,
+        retry_initial_s: float = 0.2,
+        retry_max_s: float = 10.0,
+    ) -> None:
         self.broker = broker
         self.channel = channel
         self.rules = rules
@@ -98,9 +106,11 @@ class Follower:
                     log.warning("follower round failed: %s", exc)
                     continue
                 if self.stopped and not self.pending_orders and not self.in_flight:
-                    self.journal.write("stopped", now_ms(self.clock),
-                                       reason="stop_equity reached; every copied position "
-                                              "is closed")
+                    self.journal.write(
+                        "stopped",
+                        now_ms(self.clock),
+                        reason="stop_equity reached; every copied position is closed",
+                    )
                     return
         finally:
             watcher.cancel()
@@ -155,8 +165,12 @@ class Follower:
         started: set[str] = set()
         for order in orders:
             symbol = order.symbol
-            if (symbol in self.in_flight or symbol in started or symbol in busy_at_start
-                    or self._completed.get(symbol, 0) != completed_at_start.get(symbol, 0)):
+            if (
+                symbol in self.in_flight
+                or symbol in started
+                or symbol in busy_at_start
+                or self._completed.get(symbol, 0) != completed_at_start.get(symbol, 0)
+            ):
                 continue  # at most one order in flight per symbol, and never on stale reads
             if self._retry_at.get(symbol, 0.0) > now:
                 continue
@@ -169,19 +183,33 @@ class Follower:
 
     async def _execute(self, order: CopyOrder, state: ProviderState, result: Plan) -> None:
         symbol = order.symbol
-        request = OrderRequest(symbol, order.side, order.volume, order.position_id,
-                               order.magic, order.comment)
-        details: dict[str, Any] = {"key": order.key, "action": order.action, "symbol": symbol,
-                                   "side": order.side, "volume": order.volume,
-                                   "position_id": order.position_id, "seq": state.seq}
+        request = OrderRequest(
+            symbol, order.side, order.volume, order.position_id, order.magic, order.comment
+        )
+        details: dict[str, Any] = {
+            "key": order.key,
+            "action": order.action,
+            "symbol": symbol,
+            "side": order.side,
+            "volume": order.volume,
+            "position_id": order.position_id,
+            "seq": state.seq,
+        }
         try:
             fill = await self.broker.market_order(request)
         except OrderRejected as exc:
             delay = self._backoff.setdefault(
-                symbol, Backoff(self._retry_initial, self._retry_max)).next_delay()
+                symbol, Backoff(self._retry_initial, self._retry_max)
+            ).next_delay()
             self._retry_at[symbol] = self.clock.monotonic() + delay
-            self.journal.write("reject", now_ms(self.clock), **details, reason=exc.reason,
-                               detail=exc.detail, retry_in_s=round(delay, 3))
+            self.journal.write(
+                "reject",
+                now_ms(self.clock),
+                **details,
+                reason=exc.reason,
+                detail=exc.detail,
+                retry_in_s=round(delay, 3),
+            )
             asyncio.get_running_loop().call_later(delay, self._wake.set)
         except BrokerError as exc:
             self._retry_at[symbol] = self.clock.monotonic() + self._retry_initial
@@ -195,12 +223,21 @@ class Follower:
             if target is not None and order.action in ("open", "increase", "reverse"):
                 spec = await self.broker.symbol(symbol)
                 if spec is not None:
-                    worse = (fill.price - target.ref_price if order.side == "buy"
-                             else target.ref_price - fill.price)
+                    worse = (
+                        fill.price - target.ref_price
+                        if order.side == "buy"
+                        else target.ref_price - fill.price
+                    )
                     slippage = round(worse / spec.point, 1)
-            self.journal.write("fill", fill.time_ms, **details, price=fill.price,
-                               order_id=fill.order_id, latency_ms=fill.time_ms - state.ts,
-                               slippage_points=slippage)
+            self.journal.write(
+                "fill",
+                fill.time_ms,
+                **details,
+                price=fill.price,
+                order_id=fill.order_id,
+                latency_ms=fill.time_ms - state.ts,
+                slippage_points=slippage,
+            )
         finally:
             self._completed[symbol] = self._completed.get(symbol, 0) + 1
             self.in_flight.discard(symbol)
@@ -222,8 +259,13 @@ class Follower:
             return []
         view = await self.view()
         result = plan(self.state, view, self.rules, now_ms(self.clock))
-        return reconcile(result.target, managed(view.positions, self.rules), view.account.mode,
-                         view.specs, self.rules.magic)
+        return reconcile(
+            result.target,
+            managed(view.positions, self.rules),
+            view.account.mode,
+            view.specs,
+            self.rules.magic,
+        )
 
     def in_sync(self) -> bool:
         """True when the last round found nothing to do and nothing is in flight."""
@@ -232,10 +274,13 @@ class Follower:
     def status(self) -> dict[str, Any]:
         """A JSON-ready snapshot for ``tradewire follow --status`` and the live view."""
         target = self.last_plan.target if self.last_plan else {}
-        return {"channel": self.channel, "seq": self.state.seq if self.state else None,
-                "target": {k: msgspec.to_builtins(t) for k, t in target.items()},
-                "held": {k: {"symbol": s, "volume": v} for k, (s, v) in self.held.items()},
-                "magic": self.rules.magic,
-                "pending": [msgspec.to_builtins(o) for o in self.pending_orders],
-                "stopped": bool(self.last_plan and self.last_plan.stopped),
-                "recent": list(self.journal.recent)[-20:]}
+        return {
+            "channel": self.channel,
+            "seq": self.state.seq if self.state else None,
+            "target": {k: msgspec.to_builtins(t) for k, t in target.items()},
+            "held": {k: {"symbol": s, "volume": v} for k, (s, v) in self.held.items()},
+            "magic": self.rules.magic,
+            "pending": [msgspec.to_builtins(o) for o in self.pending_orders],
+            "stopped": bool(self.last_plan and self.last_plan.stopped),
+            "recent": list(self.journal.recent)[-20:],
+        }

@@ -62,12 +62,21 @@ MAX_REFUSED_WAIT_S = 30.0  # a ban says how long it lasts; retry at least this o
 class HubClient:
     """One logical session with the hub that survives disconnects."""
 
-    def __init__(self, host: str, port: int, user: str, password: str, *,
-                 ssl: ssl_module.SSLContext | None = None, server_hostname: str | None = None,
-                 agent: str = f"tradewire/{__version__}", backoff: Backoff | None = None,
-                 connect_timeout: float = 5.0,
-                 on_state: Callable[[StateUpdate], None] | None = None,
-                 max_refused_wait_s: float = MAX_REFUSED_WAIT_S) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        user: str,
+        password: str,
+        *,
+        ssl: ssl_module.SSLContext | None = None,
+        server_hostname: str | None = None,
+        agent: str = f"tradewire/{__version__}",
+        backoff: Backoff | None = None,
+        connect_timeout: float = 5.0,
+        on_state: Callable[[StateUpdate], None] | None = None,
+        max_refused_wait_s: float = MAX_REFUSED_WAIT_S,
+    ) -> None:
         self.host, self.port, self.user = host, port, user
         self._password = password
         self._ssl, self._server_hostname, self._agent = ssl, server_hostname, agent
@@ -140,16 +149,23 @@ class HubClient:
         self._latest.pop(channel, None)
         await self._request(Unsub(ch=channel))
 
-    async def publish_state(self, channel: str, account: Account, positions: list[Position],
-                            ts: int, takeover: bool = False) -> int:
+    async def publish_state(
+        self,
+        channel: str,
+        account: Account,
+        positions: list[Position],
+        ts: int,
+        takeover: bool = False,
+    ) -> int:
         """Publish a full state; returns the hub's ``seq`` once the hub stored it.
 
         A state is the whole truth, so if the connection drops before the ack the same state is
         sent again after the reconnect. Another live publisher on the channel (another user or
         account) makes it ``HubRefused("channel_busy")`` unless ``takeover`` is set.
         """
-        ack = await self._until_acked(PublishState(ch=channel, ts=ts, account=account,
-                                                   positions=positions, takeover=takeover))
+        ack = await self._until_acked(
+            PublishState(ch=channel, ts=ts, account=account, positions=positions, takeover=takeover)
+        )
         assert ack.seq is not None
         return ack.seq
 
@@ -169,7 +185,8 @@ class HubClient:
         while True:
             async with self._fresh:
                 await self._fresh.wait_for(
-                    lambda: any(seen.get(c) != s.seq for c, s in self._latest.items()))
+                    lambda: any(seen.get(c) != s.seq for c, s in self._latest.items())
+                )
                 fresh = [s for c, s in self._latest.items() if seen.get(c) != s.seq]
             for state in fresh:
                 seen[state.ch] = state.seq
@@ -189,8 +206,9 @@ class HubClient:
         assert ack.n is not None
         return ack.n
 
-    async def put_file(self, name: str, data: bytes,
-                       meta: dict[str, MetaValue] | None = None) -> int:
+    async def put_file(
+        self, name: str, data: bytes, meta: dict[str, MetaValue] | None = None
+    ) -> int:
         """Store a new version of file ``name``; returns its version number."""
         ack = await self._request(FilePut(name=name, data=data, meta=meta or {}))
         assert isinstance(ack, Ack) and ack.seq is not None
@@ -249,8 +267,9 @@ class HubClient:
         limit = self.welcome.max_frame_bytes if self.welcome else 65_536
         if len(line) - 1 > limit:
             # The hub would answer frame_too_large and close; resending could never succeed.
-            raise HubRefused("frame_too_large", f"{len(line) - 1} bytes; the hub accepts "
-                             f"{limit} per frame")
+            raise HubRefused(
+                "frame_too_large", f"{len(line) - 1} bytes; the hub accepts {limit} per frame"
+            )
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = future
         try:
@@ -265,12 +284,21 @@ class HubClient:
         try:
             async with asyncio.timeout(self._connect_timeout):
                 reader, writer = await asyncio.open_connection(
-                    self.host, self.port, ssl=self._ssl, limit=64 * 1024 * 1024,
-                    server_hostname=self._server_hostname if self._ssl else None)
+                    self.host,
+                    self.port,
+                    ssl=self._ssl,
+                    limit=64 * 1024 * 1024,
+                    server_hostname=self._server_hostname if self._ssl else None,
+                )
         except (OSError, TimeoutError) as exc:
             raise ConnectionLost(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
-        writer.write(encode(Hello(v=PROTOCOL_VERSION, user=self.user, password=self._password,
-                                  agent=self._agent)))
+        writer.write(
+            encode(
+                Hello(
+                    v=PROTOCOL_VERSION, user=self.user, password=self._password, agent=self._agent
+                )
+            )
+        )
         try:
             async with asyncio.timeout(self._connect_timeout + 30):
                 line = await reader.readline()
@@ -301,8 +329,7 @@ class HubClient:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             if self._closed:
                 return
-            log.info("disconnected from hub %s:%d (%s); reconnecting", self.host, self.port,
-                     reason)
+            log.info("disconnected from hub %s:%d (%s); reconnecting", self.host, self.port, reason)
             self._connected.clear()
             if self._writer is not None:
                 self._writer.close()
@@ -323,10 +350,17 @@ class HubClient:
                     self._fail_waiting(exc)
                     raise
                 # A ban may last a day, but `tradewire ban lift` can end it any moment.
-                wait = min(exc.retry_after_s or self._backoff.next_delay(),
-                           self._max_refused_wait_s)
-                log.info("hub %s:%d refused the login (%s: %s); retrying in %.1f s", self.host,
-                         self.port, exc.code, exc.msg, wait)
+                wait = min(
+                    exc.retry_after_s or self._backoff.next_delay(), self._max_refused_wait_s
+                )
+                log.info(
+                    "hub %s:%d refused the login (%s: %s); retrying in %.1f s",
+                    self.host,
+                    self.port,
+                    exc.code,
+                    exc.msg,
+                    wait,
+                )
                 await asyncio.sleep(wait)
                 continue
             except ConnectionLost as exc:

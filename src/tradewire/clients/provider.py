@@ -26,16 +26,24 @@ def to_account(info: AccountInfo) -> Account:
 
 
 def to_position(p: BrokerPosition) -> Position:
-    return Position(p.id, p.symbol, p.side, p.volume, p.price, p.time_ms, p.sl, p.tp, p.magic,
-                    p.comment)
+    return Position(
+        p.id, p.symbol, p.side, p.volume, p.price, p.time_ms, p.sl, p.tp, p.magic, p.comment
+    )
 
 
 class Provider:
     """Keeps one hub channel equal to one broker account."""
 
-    def __init__(self, broker: Broker, hub: HubClient, channel: str, *,
-                 refresh_s: float = 30.0, clock: Clock | None = None,
-                 takeover: bool = False) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        hub: HubClient,
+        channel: str,
+        *,
+        refresh_s: float = 30.0,
+        clock: Clock | None = None,
+        takeover: bool = False,
+    ) -> None:
         self.broker = broker
         self.hub = hub
         self.channel = channel
@@ -50,8 +58,12 @@ class Provider:
         stamp = now_ms(self.clock)  # the moment the change was seen: followers' latency base
         account, positions = await asyncio.gather(self.broker.account(), self.broker.positions())
         self.last_seq = await self.hub.publish_state(
-            self.channel, to_account(account), [to_position(p) for p in positions], stamp,
-            self.takeover)
+            self.channel,
+            to_account(account),
+            [to_position(p) for p in positions],
+            stamp,
+            self.takeover,
+        )
         self.published += 1
         return self.last_seq
 

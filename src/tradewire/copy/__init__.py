@@ -5,5 +5,14 @@ from tradewire.copy.plan import FollowerView, Plan, ProviderState, Skip, TargetP
 from tradewire.copy.reconcile import CopyOrder, reconcile
 from tradewire.copy.rules import CopyRules
 
-__all__ = ["CopyOrder", "CopyRules", "FollowerView", "Plan", "ProviderState", "Skip",
-           "TargetPosition", "plan", "reconcile"]
+__all__ = [
+    "CopyOrder",
+    "CopyRules",
+    "FollowerView",
+    "Plan",
+    "ProviderState",
+    "Skip",
+    "TargetPosition",
+    "plan",
+    "reconcile",
+]

@@ -17,7 +17,7 @@ def map_symbol(symbol: str, rules: CopyRules) -> tuple[str | None, str]:
         return rules.symbol_map[symbol], ""
     name = symbol
     if rules.strip_prefix and name.startswith(rules.strip_prefix):
-        name = name[len(rules.strip_prefix):]
+        name = name[len(rules.strip_prefix) :]
     if rules.strip_suffix and name.endswith(rules.strip_suffix):
         name = name[: -len(rules.strip_suffix)]
     return f"{rules.prefix}{name}{rules.suffix}", ""

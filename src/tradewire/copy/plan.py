@@ -59,7 +59,7 @@ def parse_link(comment: str) -> Link | None:
     """``tw:p9:1.5:0.75`` -> Link("p9", 1.5, 0.75); ``tw:p9`` -> Link("p9")."""
     if not comment.startswith(TAG):
         return None
-    key, *volumes = comment[len(TAG):].split(":")
+    key, *volumes = comment[len(TAG) :].split(":")
     if len(volumes) == 2:
         try:
             pv, fv = float(volumes[0]), float(volumes[1])
@@ -115,18 +115,34 @@ def plan(state: ProviderState, follower: FollowerView, rules: CopyRules, now_ms:
     ours = managed(follower.positions, rules)
     actual = groups(ours, follower.account.mode)
     if rules.stop_equity is not None and follower.account.equity < rules.stop_equity:
-        return Plan({}, [Skip("*", f"equity {follower.account.equity:.2f} below stop_equity "
-                                   f"{rules.stop_equity:.2f}: closing everything copied")],
-                    stopped=True)
-    links = ({key_of(p, "hedging"): parse_link(p.comment) for p in ours}
-             if follower.account.mode == "hedging" else {})
+        return Plan(
+            {},
+            [
+                Skip(
+                    "*",
+                    f"equity {follower.account.equity:.2f} below stop_equity "
+                    f"{rules.stop_equity:.2f}: closing everything copied",
+                )
+            ],
+            stopped=True,
+        )
+    links = (
+        {key_of(p, "hedging"): parse_link(p.comment) for p in ours}
+        if follower.account.mode == "hedging"
+        else {}
+    )
     desired, skips = _desired(state, follower, rules, links, actual)
     stale = bool(rules.max_signal_age_s) and now_ms - state.ts > rules.max_signal_age_s * 1000
     reduce_only = rules.close_only or stale
     if stale:
-        skips.append(Skip("*", f"signal is {(now_ms - state.ts) / 1000:.1f} s old (more than "
-                               f"max_signal_age_s = {rules.max_signal_age_s:g}): only reducing "
-                               "exposure until a fresh state arrives"))
+        skips.append(
+            Skip(
+                "*",
+                f"signal is {(now_ms - state.ts) / 1000:.1f} s old (more than "
+                f"max_signal_age_s = {rules.max_signal_age_s:g}): only reducing "
+                "exposure until a fresh state arrives",
+            )
+        )
     target: dict[str, TargetPosition] = {}
     for key in desired.keys() | actual.keys():
         want = desired.get(key)
@@ -143,9 +159,13 @@ def plan(state: ProviderState, follower: FollowerView, rules: CopyRules, now_ms:
     return Plan(target, skips, reduce_only=reduce_only)
 
 
-def _desired(state: ProviderState, follower: FollowerView, rules: CopyRules,
-             links: dict[str, Link | None], actual: dict[str, tuple[str, float]],
-             ) -> tuple[dict[str, TargetPosition], list[Skip]]:
+def _desired(
+    state: ProviderState,
+    follower: FollowerView,
+    rules: CopyRules,
+    links: dict[str, Link | None],
+    actual: dict[str, tuple[str, float]],
+) -> tuple[dict[str, TargetPosition], list[Skip]]:
     skips: list[Skip] = []
     per_key: dict[str, list[tuple[Position, str]]] = {}
     for pos in sorted(state.positions, key=lambda p: (p.time, p.id)):
@@ -178,8 +198,7 @@ def _desired(state: ProviderState, follower: FollowerView, rules: CopyRules,
         link = links.get(key)
         held = actual.get(key, ("", 0.0))[1]
         held_side = "buy" if held > 0 else "sell" if held < 0 else None
-        if (link is not None and link.provider_volume and link.follower_volume
-                and held_side == side):
+        if link is not None and link.provider_volume and link.follower_volume and held_side == side:
             # Sized when it opened; since then it follows the provider in proportion.
             raw = link.follower_volume * abs(net) / link.provider_volume
             comment = link_comment(key, link.provider_volume, link.follower_volume)
@@ -220,8 +239,10 @@ def _deviation(want: TargetPosition, follower: FollowerView, rules: CopyRules) -
     worse = (price - want.ref_price) if want.side == "buy" else (want.ref_price - price)
     points = worse / spec.point
     if points > rules.max_deviation_points:
-        return (f"{want.symbol} price {price} is {points:.0f} points worse than the provider's "
-                f"{want.ref_price} (max_deviation_points {rules.max_deviation_points:g})")
+        return (
+            f"{want.symbol} price {price} is {points:.0f} points worse than the provider's "
+            f"{want.ref_price} (max_deviation_points {rules.max_deviation_points:g})"
+        )
     return ""
 
 

@@ -34,11 +34,19 @@ def _opposite(side: Side) -> Side:
     return "sell" if side == "buy" else "buy"
 
 
-def reconcile(target: dict[str, TargetPosition], actual: list[BrokerPosition], mode: Mode,
-              specs: dict[str, SymbolSpec | None], magic: int) -> list[CopyOrder]:
+def reconcile(
+    target: dict[str, TargetPosition],
+    actual: list[BrokerPosition],
+    mode: Mode,
+    specs: dict[str, SymbolSpec | None],
+    magic: int,
+) -> list[CopyOrder]:
     """Orders that turn ``actual`` (the managed positions) into ``target``."""
-    orders = (_netting(target, actual, specs, magic) if mode == "netting"
-              else _hedging(target, actual, specs, magic))
+    orders = (
+        _netting(target, actual, specs, magic)
+        if mode == "netting"
+        else _hedging(target, actual, specs, magic)
+    )
     return sorted(orders, key=lambda o: o.action in ("open", "increase", "reverse"))
 
 
@@ -50,8 +58,12 @@ def _capped(volume: float, spec: SymbolSpec | None) -> float:
     return min(volume, spec.volume_max) if spec is not None else volume
 
 
-def _netting(target: dict[str, TargetPosition], actual: list[BrokerPosition],
-             specs: dict[str, SymbolSpec | None], magic: int) -> list[CopyOrder]:
+def _netting(
+    target: dict[str, TargetPosition],
+    actual: list[BrokerPosition],
+    specs: dict[str, SymbolSpec | None],
+    magic: int,
+) -> list[CopyOrder]:
     held: dict[str, float] = {}
     for p in actual:
         held[p.symbol] = held.get(p.symbol, 0.0) + _signed(p.side, p.volume)
@@ -78,13 +90,26 @@ def _netting(target: dict[str, TargetPosition], actual: list[BrokerPosition],
             action = "close"
         else:
             action = "increase" if abs(want) > abs(have) else "reduce"
-        orders.append(CopyOrder(symbol, action, symbol, side, _capped(volume, spec),
-                                comment=TAG.rstrip(":"), magic=magic))
+        orders.append(
+            CopyOrder(
+                symbol,
+                action,
+                symbol,
+                side,
+                _capped(volume, spec),
+                comment=TAG.rstrip(":"),
+                magic=magic,
+            )
+        )
     return orders
 
 
-def _hedging(target: dict[str, TargetPosition], actual: list[BrokerPosition],
-             specs: dict[str, SymbolSpec | None], magic: int) -> list[CopyOrder]:
+def _hedging(
+    target: dict[str, TargetPosition],
+    actual: list[BrokerPosition],
+    specs: dict[str, SymbolSpec | None],
+    magic: int,
+) -> list[CopyOrder]:
     by_key: dict[str, list[BrokerPosition]] = {}
     for p in actual:
         by_key.setdefault(key_of(p, "hedging"), []).append(p)
@@ -95,8 +120,11 @@ def _hedging(target: dict[str, TargetPosition], actual: list[BrokerPosition],
         right = []
         for p in held:
             if want is None or p.side != want.side or p.symbol != want.symbol:
-                orders.append(CopyOrder(key, "close", p.symbol, _opposite(p.side), p.volume,
-                                        p.id, magic=magic))
+                orders.append(
+                    CopyOrder(
+                        key, "close", p.symbol, _opposite(p.side), p.volume, p.id, magic=magic
+                    )
+                )
             else:
                 right.append(p)
         if want is None:
@@ -106,15 +134,32 @@ def _hedging(target: dict[str, TargetPosition], actual: list[BrokerPosition],
         total = round(sum(p.volume for p in right), 8)
         if want.volume - total >= step / 2:
             volume = round_to_step(want.volume - total, spec) if spec else want.volume - total
-            orders.append(CopyOrder(key, "increase" if right else "open", want.symbol, want.side,
-                                    _capped(volume, spec),
-                                    comment=want.comment or f"{TAG}{key}", magic=magic))
+            orders.append(
+                CopyOrder(
+                    key,
+                    "increase" if right else "open",
+                    want.symbol,
+                    want.side,
+                    _capped(volume, spec),
+                    comment=want.comment or f"{TAG}{key}",
+                    magic=magic,
+                )
+            )
         excess = round(total - want.volume, 8)
         for p in sorted(right, key=lambda p: (p.time_ms, p.id), reverse=True):
             if excess < step / 2:
                 break
             cut = min(p.volume, excess)
-            orders.append(CopyOrder(key, "close" if cut >= p.volume else "reduce", p.symbol,
-                                    _opposite(p.side), round(cut, 8), p.id, magic=magic))
+            orders.append(
+                CopyOrder(
+                    key,
+                    "close" if cut >= p.volume else "reduce",
+                    p.symbol,
+                    _opposite(p.side),
+                    round(cut, 8),
+                    p.id,
+                    magic=magic,
+                )
+            )
             excess = round(excess - cut, 8)
     return orders

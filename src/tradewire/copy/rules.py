@@ -53,8 +53,10 @@ class CopyRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         for cap in ("max_volume", "max_total_volume"):
             limit = getattr(self, cap)
             if limit is not None and self.min_volume > limit:
-                raise ValueError(f"min_volume {self.min_volume:g} is above {cap} {limit:g}, "
-                                 "so nothing could ever be copied")
+                raise ValueError(
+                    f"min_volume {self.min_volume:g} is above {cap} {limit:g}, "
+                    "so nothing could ever be copied"
+                )
 
 
 def parse_rules(data: dict[str, object], source: str = "rules") -> CopyRules:

@@ -9,8 +9,9 @@ from tradewire.model import AccountInfo, SymbolSpec
 from tradewire.protocol.messages import Account
 
 
-def raw_volume(provider_volume: float, provider: Account, follower: AccountInfo,
-               rules: CopyRules) -> float:
+def raw_volume(
+    provider_volume: float, provider: Account, follower: AccountInfo, rules: CopyRules
+) -> float:
     """The follower volume before rounding and limits (``provider_volume`` > 0)."""
     if rules.sizing == "fixed":
         assert rules.fixed_volume is not None  # parse_rules insists on it

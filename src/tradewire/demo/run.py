@@ -41,14 +41,24 @@ class FollowerSpec:
 
 
 FOLLOWERS = (
-    FollowerSpec("netting-x2", "netting account, multiplier 2",
-                 PaperSettings(mode="netting", balance=20_000), CopyRules(multiplier=2)),
-    FollowerSpec("hedging-balance-m", "hedging, balance-proportional, .m symbols",
-                 PaperSettings(mode="hedging", balance=5_000, suffix=".m"),
-                 CopyRules(sizing="balance", suffix=".m")),
-    FollowerSpec("reverse-fixed", "netting, reverse, fixed 0.10 lots",
-                 PaperSettings(mode="netting", balance=10_000),
-                 CopyRules(sizing="fixed", fixed_volume=0.1, reverse=True)),
+    FollowerSpec(
+        "netting-x2",
+        "netting account, multiplier 2",
+        PaperSettings(mode="netting", balance=20_000),
+        CopyRules(multiplier=2),
+    ),
+    FollowerSpec(
+        "hedging-balance-m",
+        "hedging, balance-proportional, .m symbols",
+        PaperSettings(mode="hedging", balance=5_000, suffix=".m"),
+        CopyRules(sizing="balance", suffix=".m"),
+    ),
+    FollowerSpec(
+        "reverse-fixed",
+        "netting, reverse, fixed 0.10 lots",
+        PaperSettings(mode="netting", balance=10_000),
+        CopyRules(sizing="fixed", fixed_volume=0.1, reverse=True),
+    ),
 )
 
 
@@ -79,6 +89,7 @@ class Demo:
 
 async def start(data_dir: Path, seed: int) -> Demo:
     """Start everything; the trader is not started yet."""
+
     def create_users() -> None:
         db = StateDB(data_dir)
         passwords = Passwords()
@@ -92,17 +103,25 @@ async def start(data_dir: Path, seed: int) -> Demo:
     await asyncio.to_thread(create_users)
     hub = Hub(Config(hub=HubSettings(host="127.0.0.1", port=0)), data_dir)
     host, port = (await hub.start())[0]
-    provider_broker = await PaperBroker.open(data_dir / "provider.db",
-                                             PaperSettings(mode="hedging", seed=seed))
+    provider_broker = await PaperBroker.open(
+        data_dir / "provider.db", PaperSettings(mode="hedging", seed=seed)
+    )
     provider_client = HubClient(host, port, "provider", PASSWORD)
     await provider_client.start()
     provider = Provider(provider_broker, provider_client, CHANNEL, refresh_s=5)
-    demo = Demo(hub, provider_broker, provider, provider_client,
-                RandomTrader(provider_broker, "hedging", seed=seed), [])
+    demo = Demo(
+        hub,
+        provider_broker,
+        provider,
+        provider_client,
+        RandomTrader(provider_broker, "hedging", seed=seed),
+        [],
+    )
     demo.data_dir = data_dir
     demo.tasks.append(asyncio.create_task(provider.run()))
-    demo.tick_sender = TickSender("native", host, port, user="provider", password=PASSWORD,
-                                  client_name="demo-feed")
+    demo.tick_sender = TickSender(
+        "native", host, port, user="provider", password=PASSWORD, client_name="demo-feed"
+    )
     await demo.tick_sender.start()
     demo.tasks.append(asyncio.create_task(stream_ticks(demo, seed)))
     for spec in FOLLOWERS:
@@ -112,8 +131,9 @@ async def start(data_dir: Path, seed: int) -> Demo:
         client = HubClient(host, port, spec.name, PASSWORD, on_state=follower.on_state)
         await client.start()
         await client.subscribe(CHANNEL)
-        demo.followers.append(RunningFollower(spec, broker, client, follower,
-                                              asyncio.create_task(follower.run())))
+        demo.followers.append(
+            RunningFollower(spec, broker, client, follower, asyncio.create_task(follower.run()))
+        )
     return demo
 
 
@@ -166,8 +186,12 @@ async def settle(demo: Demo, within_s: float = 10.0) -> None:
         await asyncio.sleep(0.3)
         for running in demo.followers:
             f = running.follower
-            running.in_sync = (f.state is not None and f.state.seq == seq and not f.in_flight
-                               and not await f.drift())
+            running.in_sync = (
+                f.state is not None
+                and f.state.seq == seq
+                and not f.in_flight
+                and not await f.drift()
+            )
         if all(r.in_sync for r in demo.followers) or time.monotonic() > deadline:
             return
 

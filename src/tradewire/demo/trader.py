@@ -24,8 +24,14 @@ def _lots(rng: random.Random, symbol: str, most: float) -> float:
 class RandomTrader:
     """Makes one random change per :meth:`step` on ``broker`` (its account mode decides how)."""
 
-    def __init__(self, broker: Broker, mode: str, seed: int = 7,
-                 symbols: tuple[str, ...] = DEFAULT_SYMBOLS, max_lots: float = 1.0) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        mode: str,
+        seed: int = 7,
+        symbols: tuple[str, ...] = DEFAULT_SYMBOLS,
+        max_lots: float = 1.0,
+    ) -> None:
         self.broker = broker
         self.mode = mode
         self.rng = random.Random(seed)
@@ -58,8 +64,9 @@ class RandomTrader:
         symbol = self.rng.choice(self.symbols)
         side: Side = self.rng.choice(["buy", "sell"])
         volume = _lots(self.rng, symbol, self.max_lots)
-        return await self._send(OrderRequest(symbol, side, volume),
-                                f"open {side} {volume} {symbol}")
+        return await self._send(
+            OrderRequest(symbol, side, volume), f"open {side} {volume} {symbol}"
+        )
 
     def _closing(self, pos: BrokerPosition, volume: float) -> OrderRequest:
         side: Side = "sell" if pos.side == "buy" else "buy"
@@ -83,8 +90,10 @@ class RandomTrader:
         side: Side = "sell" if pos.side == "buy" else "buy"
         if self.mode == "netting":  # one order through zero
             volume = round(pos.volume + extra, 8)
-            return await self._send(OrderRequest(pos.symbol, side, volume),
-                                    f"reverse {pos.symbol} to {side} {extra}")
+            return await self._send(
+                OrderRequest(pos.symbol, side, volume), f"reverse {pos.symbol} to {side} {extra}"
+            )
         await self._close(pos)
-        return await self._send(OrderRequest(pos.symbol, side, extra),
-                                f"reverse {pos.symbol} to {side} {extra}")
+        return await self._send(
+            OrderRequest(pos.symbol, side, extra), f"reverse {pos.symbol} to {side} {extra}"
+        )

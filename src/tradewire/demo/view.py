@@ -18,16 +18,28 @@ def _ms(value: float | None) -> str:
 async def render(demo: Demo, duration: float) -> RenderableType:
     elapsed = time.monotonic() - demo.started
     provider_positions = await demo.provider_broker.positions()
-    head = (f"[bold]tradewire demo[/]  {elapsed:4.0f}/{duration:.0f} s   provider changes "
-            f"{demo.trader.changes}   hub seq {demo.provider.last_seq}   last: {demo.last_action}")
-    provider = Table("id", "symbol", "side", "volume", "price", title="provider (hedging)",
-                     title_justify="left")
+    head = (
+        f"[bold]tradewire demo[/]  {elapsed:4.0f}/{duration:.0f} s   provider changes "
+        f"{demo.trader.changes}   hub seq {demo.provider.last_seq}   last: {demo.last_action}"
+    )
+    provider = Table(
+        "id", "symbol", "side", "volume", "price", title="provider (hedging)", title_justify="left"
+    )
     for p in provider_positions[-8:]:
         provider.add_row(p.id, p.symbol, p.side, f"{p.volume:g}", f"{p.price}")
     if len(provider_positions) > 8:
         provider.caption = f"… and {len(provider_positions) - 8} more"
-    followers = Table("follower", "rules", "held vs target", "fills", "skips", "rejects",
-                      "latency p50/p99 ms", title="followers", title_justify="left")
+    followers = Table(
+        "follower",
+        "rules",
+        "held vs target",
+        "fills",
+        "skips",
+        "rejects",
+        "latency p50/p99 ms",
+        title="followers",
+        title_justify="left",
+    )
     for running in demo.followers:
         followers.add_row(*await _follower_row(running))
     return Group(head, provider, followers)
@@ -37,8 +49,9 @@ async def _follower_row(running: RunningFollower) -> list[str]:
     f = running.follower
     held: dict[str, float] = {}
     for p in await running.broker.positions():
-        held[p.symbol] = round(held.get(p.symbol, 0.0) + (p.volume if p.side == "buy"
-                                                          else -p.volume), 8)
+        held[p.symbol] = round(
+            held.get(p.symbol, 0.0) + (p.volume if p.side == "buy" else -p.volume), 8
+        )
     target: dict[str, float] = {}
     if f.last_plan is not None:
         for goal in f.last_plan.target.values():
@@ -50,21 +63,46 @@ async def _follower_row(running: RunningFollower) -> list[str]:
         mark = "" if abs(h - t) < 1e-9 else " [yellow]…[/]"
         cells.append(f"{symbol} {h:+g}/{t:+g}{mark}")
     counts = f.journal.counts
-    latency = f"{_ms(percentile(f.journal.latencies_ms, 0.5))}/" \
-              f"{_ms(percentile(f.journal.latencies_ms, 0.99))}"
-    return [running.spec.name, running.spec.description, "\n".join(cells) or "flat",
-            str(counts["fill"]), str(counts["skip"]), str(counts["reject"]), latency]
+    latency = (
+        f"{_ms(percentile(f.journal.latencies_ms, 0.5))}/"
+        f"{_ms(percentile(f.journal.latencies_ms, 0.99))}"
+    )
+    return [
+        running.spec.name,
+        running.spec.description,
+        "\n".join(cells) or "flat",
+        str(counts["fill"]),
+        str(counts["skip"]),
+        str(counts["reject"]),
+        latency,
+    ]
 
 
 def summary(demo: Demo) -> Table:
-    table = Table("follower", "sync", "fills", "rej", "skip", "p50 ms", "p99 ms", "max ms",
-                  "slip pts", title="summary (latency: provider change -> follower fill)")
+    table = Table(
+        "follower",
+        "sync",
+        "fills",
+        "rej",
+        "skip",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "slip pts",
+        title="summary (latency: provider change -> follower fill)",
+    )
     for running in demo.followers:
         j = running.follower.journal
         slips = j.slippage_points
-        table.add_row(running.spec.name, "[green]yes[/]" if running.in_sync else "[red]NO[/]",
-                      str(j.counts["fill"]), str(j.counts["reject"]), str(j.counts["skip"]),
-                      _ms(percentile(j.latencies_ms, 0.5)), _ms(percentile(j.latencies_ms, 0.99)),
-                      _ms(max(j.latencies_ms) if j.latencies_ms else None),
-                      f"{sum(slips) / len(slips):.1f}" if slips else "-")
+        table.add_row(
+            running.spec.name,
+            "[green]yes[/]" if running.in_sync else "[red]NO[/]",
+            str(j.counts["fill"]),
+            str(j.counts["reject"]),
+            str(j.counts["skip"]),
+            _ms(percentile(j.latencies_ms, 0.5)),
+            _ms(percentile(j.latencies_ms, 0.99)),
+            _ms(max(j.latencies_ms) if j.latencies_ms else None),
+            f"{sum(slips) / len(slips):.1f}" if slips else "-",
+        )
     return table

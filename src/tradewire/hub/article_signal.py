@@ -40,11 +40,12 @@ class ArticleSignalListener:
         if channel.latest is not None:
             self.send_state(channel.name, channel.latest)
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: _ArticleClient(self), self.settings.host, self.settings.port,
-            reuse_address=True)
+            lambda: _ArticleClient(self), self.settings.host, self.settings.port, reuse_address=True
+        )
         host, port = self._server.sockets[0].getsockname()[:2]
-        log.info("article signal listener on %s:%d for channel %s", host, port,
-                 self.settings.channel)
+        log.info(
+            "article signal listener on %s:%d for channel %s", host, port, self.settings.channel
+        )
         return host, port
 
     def stop(self) -> None:

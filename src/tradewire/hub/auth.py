@@ -67,24 +67,32 @@ class Authenticator:
         source = self.bans.key(address)
         while (left := self.bans.checks_left(address)) <= self._in_flight.get(source, 0):
             if left <= 0:
-                self._writer.submit(StateDB.audit_op(now_ms(self._clock), "refused", None,
-                                                     address, "banned"))
+                self._writer.submit(
+                    StateDB.audit_op(now_ms(self._clock), "refused", None, address, "banned")
+                )
                 retry_after = self.bans.retry_after(address) or self._config.ban.duration_s
-                raise FrameError("banned", "too many failed logins from your address",
-                                 retry_after_s=max(1, math.ceil(retry_after)))
+                raise FrameError(
+                    "banned",
+                    "too many failed logins from your address",
+                    retry_after_s=max(1, math.ceil(retry_after)),
+                )
             # All of this source's checks are in flight: wait for one to end, then look again.
             await self._turns.setdefault(source, asyncio.Event()).wait()
         if self.pending >= self._config.hub.max_pending_logins:
-            self._writer.submit(StateDB.audit_op(now_ms(self._clock), "refused", None, address,
-                                                 "server_busy: logins pending"))
+            self._writer.submit(
+                StateDB.audit_op(
+                    now_ms(self._clock), "refused", None, address, "server_busy: logins pending"
+                )
+            )
             raise FrameError("server_busy", "too many logins in progress; retry in a moment")
         self.pending += 1
         self._in_flight[source] = self._in_flight.get(source, 0) + 1
         check = asyncio.ensure_future(self._check_and_count(name, password, address, source))
         return await asyncio.shield(check)
 
-    async def _check_and_count(self, name: str, password: str, address: str,
-                               source: str) -> UserRecord | None:
+    async def _check_and_count(
+        self, name: str, password: str, address: str, source: str
+    ) -> UserRecord | None:
         try:
             loop = asyncio.get_running_loop()
             user = await loop.run_in_executor(self._pool, self._check, name, password)
@@ -111,11 +119,13 @@ class Authenticator:
         self.throttle.record_failure(name[:NAME_CHARS])
         ban = self.bans.record_failure(address)
         # The audit names the attempted user (cut short) but never the password.
-        self._writer.submit(StateDB.audit_op(stamp, "login_failed", name[:NAME_CHARS],
-                                             address, None))
+        self._writer.submit(
+            StateDB.audit_op(stamp, "login_failed", name[:NAME_CHARS], address, None)
+        )
         if ban is not None:
-            log.warning("banning %s until %d ms (offense %d)", ban.address, ban.until_ms,
-                        ban.offenses)
+            log.warning(
+                "banning %s until %d ms (offense %d)", ban.address, ban.until_ms, ban.offenses
+            )
             self._writer.submit(StateDB.put_ban_op(ban, stamp))
 
     def _check(self, name: str, password: str) -> UserRecord | None:  # on a worker thread
@@ -124,4 +134,3 @@ class Authenticator:
             user = None  # still hashed, so timing does not tell disabled users apart
         ok = self._passwords.verify(user.hash if user else None, password)
         return user if ok else None
-

@@ -21,8 +21,15 @@ class Channel:
     """One channel: the last sequence number given out, the last state stored, and its one
     live publisher."""
 
-    __slots__ = ("latest", "name", "publisher", "publisher_key", "publisher_since_ms", "seq",
-                 "subscribers")
+    __slots__ = (
+        "latest",
+        "name",
+        "publisher",
+        "publisher_key",
+        "publisher_since_ms",
+        "seq",
+        "subscribers",
+    )
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -33,8 +40,9 @@ class Channel:
         self.publisher_key: tuple[str, str] = ("", "")  # its (user, account login)
         self.publisher_since_ms = 0
 
-    def claim(self, session: object, key: tuple[str, str], takeover: bool,
-              now_ms: int) -> str | None:
+    def claim(
+        self, session: object, key: tuple[str, str], takeover: bool, now_ms: int
+    ) -> str | None:
         """May ``session`` publish here? ``"busy"`` if not; otherwise it is the publisher from
         now on, and the answer says how: ``None`` (it was, or nobody was), ``"reconnect"`` or
         ``"takeover"`` (it replaced another live session).

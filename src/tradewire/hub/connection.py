@@ -180,8 +180,9 @@ class Connection(asyncio.Protocol):
         elif self.machine.state is S.AUTHENTICATED:
             self._write(line)
 
-    def close(self, last_line: bytes | None = None,
-              event: SessionEvent = SessionEvent.CLOSE) -> None:
+    def close(
+        self, last_line: bytes | None = None, event: SessionEvent = SessionEvent.CLOSE
+    ) -> None:
         """Send ``last_line`` (an error or bye) if given, then close the connection."""
         if not self.machine.can(event) or self.machine.state is S.CLOSING:
             return
@@ -203,8 +204,10 @@ class Connection(asyncio.Protocol):
                 if self.transport is not None:
                     self.transport.pause_reading()
                 return
-            if self.machine.state is not S.AWAITING_HELLO and \
-                    self.machine.state is not S.AUTHENTICATED:
+            if (
+                self.machine.state is not S.AWAITING_HELLO
+                and self.machine.state is not S.AUTHENTICATED
+            ):
                 return
             try:
                 self._handle_line(line)
@@ -229,8 +232,9 @@ class Connection(asyncio.Protocol):
             if isinstance(frame, Hello):
                 self._on_hello(frame)
             else:
-                self.close(error_line("invalid_state", "send hello first",
-                                      getattr(frame, "id", None)))
+                self.close(
+                    error_line("invalid_state", "send hello first", getattr(frame, "id", None))
+                )
         elif isinstance(frame, Ping):
             self.send(encode(Pong(re=frame.id)))
         elif isinstance(frame, Pong):
@@ -260,9 +264,15 @@ class Connection(asyncio.Protocol):
     def _on_hello(self, hello: Hello) -> None:
         self.machine.handle(SessionEvent.HELLO)
         if hello.v not in self.hub.supported_versions:
-            self.close(error_line("unsupported_version", f"protocol v{hello.v} is not served",
-                                  hello.id, supported=list(self.hub.supported_versions)),
-                       SessionEvent.AUTH_FAILED)
+            self.close(
+                error_line(
+                    "unsupported_version",
+                    f"protocol v{hello.v} is not served",
+                    hello.id,
+                    supported=list(self.hub.supported_versions),
+                ),
+                SessionEvent.AUTH_FAILED,
+            )
             return
         self._login_task = self.hub.spawn(self._login(hello))
 
@@ -271,14 +281,15 @@ class Connection(asyncio.Protocol):
             user = await self.hub.auth.login(hello.user, hello.password, self.address)
         except FrameError as exc:  # banned, server_busy
             extra = {"retry_after_s": exc.retry_after_s} if exc.retry_after_s else {}
-            self.close(error_line(exc.code, exc.msg, hello.id, **extra),
-                       SessionEvent.AUTH_FAILED)
+            self.close(error_line(exc.code, exc.msg, hello.id, **extra), SessionEvent.AUTH_FAILED)
             return
         if self.machine.state is not S.AUTHENTICATING:
             return  # closed meanwhile (shutdown, peer gone)
         if user is None:
-            self.close(error_line("auth_failed", "wrong user name or password", hello.id),
-                       SessionEvent.AUTH_FAILED)
+            self.close(
+                error_line("auth_failed", "wrong user name or password", hello.id),
+                SessionEvent.AUTH_FAILED,
+            )
             return
         self.machine.handle(SessionEvent.AUTH_OK)
         self.user = user
@@ -289,8 +300,12 @@ class Connection(asyncio.Protocol):
         held, self._held = self._held, None
         if held:
             self._process(held)
-        if self._held is None and not self._write_paused and self.transport is not None \
-                and self.machine.can(SessionEvent.REQUEST):
+        if (
+            self._held is None
+            and not self._write_paused
+            and self.transport is not None
+            and self.machine.can(SessionEvent.REQUEST)
+        ):
             self.transport.resume_reading()
 
     # ---- timers (called by the hub's sweeper) ---------------------------------------------------
@@ -310,6 +325,9 @@ class Connection(asyncio.Protocol):
             elif idle >= hub.heartbeat_s and now - self.last_ping >= hub.heartbeat_s:
                 self.last_ping = now
                 self.send(encode(Ping(id=int(now * 1000))))
-        elif state is S.CLOSING and now - self.closing_since >= CLOSE_GRACE_S \
-                and self.transport is not None:
+        elif (
+            state is S.CLOSING
+            and now - self.closing_since >= CLOSE_GRACE_S
+            and self.transport is not None
+        ):
             self.transport.abort()

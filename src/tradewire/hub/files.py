@@ -47,42 +47,79 @@ class FileService:
         if frame.name == template.name and user.role != "admin":
             # Served without authentication to every terminal that asks: only an admin
             # decides what it is (whether or not the listener is enabled right now).
-            self._hub.forbidden(conn, f"{frame.name!r} is the file the chart-template "
-                                "listener serves: only an admin may store it", frame.id)
+            self._hub.forbidden(
+                conn,
+                f"{frame.name!r} is the file the chart-template "
+                "listener serves: only an admin may store it",
+                frame.id,
+            )
             return
         if len(frame.data) > self.limit:
-            conn.send(error_line("file_too_large", f"{len(frame.data)} bytes; the hub stores "
-                                 f"files of at most {self.limit} bytes", frame.id))
+            conn.send(
+                error_line(
+                    "file_too_large",
+                    f"{len(frame.data)} bytes; the hub stores files of at most {self.limit} bytes",
+                    frame.id,
+                )
+            )
             return
         if template.enabled and frame.name == template.name:
             problem = template_header_problem(frame.meta)
             if problem is not None:
-                conn.send(error_line("bad_frame", f"{frame.name} is served as the chart "
-                                     f"template: {problem}", frame.id))
+                conn.send(
+                    error_line(
+                        "bad_frame",
+                        f"{frame.name} is served as the chart template: {problem}",
+                        frame.id,
+                    )
+                )
                 return
 
         def stored(result: object) -> None:
             if isinstance(result, UserError):
                 self._hub.forbidden(conn, str(result), frame.id)
             elif isinstance(result, FileInfo):
-                log.info("file %s v%d stored by %s (%d bytes)", result.name, result.version,
-                         user.name, result.size)
+                log.info(
+                    "file %s v%d stored by %s (%d bytes)",
+                    result.name,
+                    result.version,
+                    user.name,
+                    result.size,
+                )
                 conn.send(encode(Ack(re=frame.id, seq=result.version)))
             else:
                 log.error("file %s not stored: %s", frame.name, result)
-                conn.send(error_line("internal", "file not stored; storage unavailable",
-                                     frame.id))
+                conn.send(error_line("internal", "file not stored; storage unavailable", frame.id))
 
-        self._hub.writer.submit(put_file_op(
-            frame.name, frame.data, frame.meta, user.name, user.role == "admin",
-            now_ms(self._hub.clock), self._hub.config.files.keep_versions), stored)
+        self._hub.writer.submit(
+            put_file_op(
+                frame.name,
+                frame.data,
+                frame.meta,
+                user.name,
+                user.role == "admin",
+                now_ms(self._hub.clock),
+                self._hub.config.files.keep_versions,
+            ),
+            stored,
+        )
 
     def get(self, conn: Connection, frame: FileGet) -> None:
         def found(result: object) -> None:
             if isinstance(result, FileData):
-                conn.send(encode(FileData(name=result.name, version=result.version,
-                                          data=result.data, sha256=result.sha256,
-                                          ts=result.ts, meta=result.meta, re=frame.id)))
+                conn.send(
+                    encode(
+                        FileData(
+                            name=result.name,
+                            version=result.version,
+                            data=result.data,
+                            sha256=result.sha256,
+                            ts=result.ts,
+                            meta=result.meta,
+                            re=frame.id,
+                        )
+                    )
+                )
             elif result is None:
                 which = f" version {frame.version}" if frame.version is not None else ""
                 conn.send(error_line("not_found", f"no file {frame.name!r}{which}", frame.id))

@@ -175,7 +175,7 @@ class NameThrottle:
         if excess < 0:
             return 0.0
         exponent = min(excess, _MAX_EXPONENT)
-        return float(min(self._s.name_delay_s * 2 ** exponent, self._s.name_max_delay_s))
+        return float(min(self._s.name_delay_s * 2**exponent, self._s.name_max_delay_s))
 
     def record_failure(self, name: str) -> None:
         if name not in self._failures and len(self._failures) >= _MAX_TRACKED:

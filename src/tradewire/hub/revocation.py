@@ -35,8 +35,15 @@ def apply_user_changes(hub: Hub, users: dict[str, UserRecord | None]) -> None:
             continue
         new = users[old.name]
         if new is None or new.disabled or new.role != old.role or new.hash != old.hash:
-            why = ("deleted" if new is None else "disabled" if new.disabled
-                   else "role changed" if new.role != old.role else "password changed")
+            why = (
+                "deleted"
+                if new is None
+                else "disabled"
+                if new.disabled
+                else "role changed"
+                if new.role != old.role
+                else "password changed"
+            )
             log.info("closing session %s of %s: user %s", conn.session_id, old.name, why)
             conn.close(encode(Bye(reason="revoked")))
             conn.end_reason = f"revoked: user {why}"
@@ -54,8 +61,11 @@ def _drop_withdrawn(hub: Hub, conn: Connection, user: UserRecord) -> None:
     for channel in hub.channels.published_by(conn):
         if not may_publish(user, channel.name):
             channel.release(conn)
-            conn.send(error_line("revoked", f"your grant to {channel.name!r} was withdrawn",
-                                 ch=channel.name))
+            conn.send(
+                error_line(
+                    "revoked", f"your grant to {channel.name!r} was withdrawn", ch=channel.name
+                )
+            )
 
 
 def list_sessions(hub: Hub, conn: Connection, frame: Sessions) -> None:
@@ -65,11 +75,18 @@ def list_sessions(hub: Hub, conn: Connection, frame: Sessions) -> None:
     for other in hub.connections:
         if other.user is None:
             continue
-        infos.append(SessionInfo(
-            session=other.session_id, user=other.user.name, role=other.user.role,
-            address=other.address, since_ms=other.since_ms, agent=other.agent,
-            subscribed=sorted(other.subscriptions),
-            publishing=sorted(c.name for c in hub.channels.published_by(other))))
+        infos.append(
+            SessionInfo(
+                session=other.session_id,
+                user=other.user.name,
+                role=other.user.role,
+                address=other.address,
+                since_ms=other.since_ms,
+                agent=other.agent,
+                subscribed=sorted(other.subscriptions),
+                publishing=sorted(c.name for c in hub.channels.published_by(other)),
+            )
+        )
     infos.sort(key=lambda i: (i.user, i.since_ms))
     conn.send(encode(SessionList(sessions=infos, re=frame.id)))
 
@@ -81,8 +98,13 @@ def kick(hub: Hub, conn: Connection, frame: Kick) -> None:
     if (frame.session is None) == (frame.user is None):
         conn.send(error_line("bad_frame", 'kick: give "session" or "user"', frame.id))
         return
-    targets = [c for c in hub.connections if c.user is not None and c is not conn and (
-        c.session_id == frame.session or c.user.name == frame.user)]
+    targets = [
+        c
+        for c in hub.connections
+        if c.user is not None
+        and c is not conn
+        and (c.session_id == frame.session or c.user.name == frame.user)
+    ]
     for target in targets:
         target.close(encode(Bye(reason="kicked")))
         target.end_reason = f"kicked by {conn.user.name}"

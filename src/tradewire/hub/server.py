@@ -108,21 +108,21 @@ class Hub:
         try:
             if self.tls_context is None:
                 self._server = await loop.create_server(
-                    lambda: Connection(self), hub.host, hub.port, backlog=4096,
-                    reuse_address=True)
+                    lambda: Connection(self), hub.host, hub.port, backlog=4096, reuse_address=True
+                )
                 self.addresses = [sock.getsockname()[:2] for sock in self._server.sockets]
-                self.listening = [f"tcp://{h}:{p}"
-                                  for h, p in self.addresses]
+                self.listening = [f"tcp://{h}:{p}" for h, p in self.addresses]
             else:
                 self._tls_listener = TlsListener(self, self.tls_context)
                 self.addresses = self._tls_listener.start(hub.host, hub.port)
-                self.listening = [f"tls://{h}:{p}"
-                                  for h, p in self.addresses]
+                self.listening = [f"tls://{h}:{p}" for h, p in self.addresses]
         except OSError as exc:
             await loop.run_in_executor(None, self._release)
-            raise ConfigError(f"hub.host/hub.port: cannot listen on {hub.host}:{hub.port}: "
-                              f"{exc.strerror} (another hub running? pick another port "
-                              "with --port)") from exc
+            raise ConfigError(
+                f"hub.host/hub.port: cannot listen on {hub.host}:{hub.port}: "
+                f"{exc.strerror} (another hub running? pick another port "
+                "with --port)"
+            ) from exc
         self.ticks = TickService(self.data_dir, self.clock)
         self.ticks.start(loop)
         try:
@@ -201,13 +201,16 @@ class Hub:
                 raise ConfigError(
                     f"listeners.{key}: cannot listen on {settings.host}:{settings.port}: "
                     f"{exc.strerror or exc} (another program has it? set listeners.{key}.port "
-                    "to a free port)") from exc
+                    "to a free port)"
+                ) from exc
 
     def _legacy(self, scheme: str, what: str, address: tuple[str, int]) -> None:
         """An article-compatible listener: its banner line says it has no authentication."""
         self.addresses.append(address)
-        self.listening.append(f"{scheme}://{address[0]}:{address[1]} ({what}, article format: "
-                              "no authentication, source-address allow-list only)")
+        self.listening.append(
+            f"{scheme}://{address[0]}:{address[1]} ({what}, article format: "
+            "no authentication, source-address allow-list only)"
+        )
 
     def _release(self) -> None:
         self.auth.close()
@@ -222,8 +225,9 @@ class Hub:
         task.add_done_callback(self._task_done)
         return task
 
-    def audit(self, event: str, user: str | None, address: str | None,
-              detail: str | None = None) -> None:
+    def audit(
+        self, event: str, user: str | None, address: str | None, detail: str | None = None
+    ) -> None:
         """Append to the audit log (group-committed with everything else)."""
         self.writer.submit(StateDB.audit_op(now_ms(self.clock), event, user, address, detail))
 
@@ -251,16 +255,21 @@ class Hub:
     def _refusal(self, conn: Connection) -> tuple[str, bytes] | None:
         retry_after = self.auth.bans.retry_after(conn.address)
         if retry_after is not None:
-            return "banned", error_line("banned", "too many failed logins from your address",
-                                        retry_after_s=math.ceil(retry_after))
+            return "banned", error_line(
+                "banned",
+                "too many failed logins from your address",
+                retry_after_s=math.ceil(retry_after),
+            )
         hub = self.config.hub
         if len(self.connections) >= hub.max_connections:
-            return "busy", error_line("server_busy",
-                                      f"connection limit ({hub.max_connections}) reached")
+            return "busy", error_line(
+                "server_busy", f"connection limit ({hub.max_connections}) reached"
+            )
         if self.per_address[conn.source] >= hub.max_connections_per_address:
             return "per_address", error_line(
-                "rate_limited", "too many connections from your address "
-                f"(limit {hub.max_connections_per_address})")
+                "rate_limited",
+                f"too many connections from your address (limit {hub.max_connections_per_address})",
+            )
         return None
 
     def forget(self, conn: Connection) -> None:
@@ -272,8 +281,12 @@ class Hub:
         for channel in self.channels.published_by(conn):
             channel.release(conn)
         if conn.user is not None:
-            self.audit("session_end", conn.user.name, conn.address,
-                       f"session={conn.session_id} {conn.end_reason}")
+            self.audit(
+                "session_end",
+                conn.user.name,
+                conn.address,
+                f"session={conn.session_id} {conn.end_reason}",
+            )
         for name in conn.subscriptions:
             self.channels.unsubscribe(name, conn)
         conn.subscriptions.clear()
@@ -284,10 +297,17 @@ class Hub:
 
     def welcome(self, conn: Connection, hello: Hello) -> bytes:
         assert conn.user is not None
-        return encode(Welcome(v=PROTOCOL_VERSION, server=f"tradewire/{__version__}",
-                              session=conn.session_id, heartbeat_s=self.config.hub.heartbeat_s,
-                              roles=[conn.user.role], re=hello.id,
-                              max_frame_bytes=self.config.hub.max_frame_bytes))
+        return encode(
+            Welcome(
+                v=PROTOCOL_VERSION,
+                server=f"tradewire/{__version__}",
+                session=conn.session_id,
+                heartbeat_s=self.config.hub.heartbeat_s,
+                roles=[conn.user.role],
+                re=hello.id,
+                max_frame_bytes=self.config.hub.max_frame_bytes,
+            )
+        )
 
     # ---- channels (PROTOCOL.md 1.1) -------------------------------------------------------------
 
@@ -307,8 +327,7 @@ class Hub:
         def stored(result: object) -> None:
             if isinstance(result, Exception):
                 log.error("state %s#%d not stored: %s", frame.ch, seq, result)
-                conn.send(error_line("internal", "state not stored; storage unavailable",
-                                     frame.id))
+                conn.send(error_line("internal", "state not stored; storage unavailable", frame.id))
                 return
             channel.commit(line)
             self.stats["states"] += 1
@@ -324,19 +343,39 @@ class Hub:
         outcome = channel.claim(conn, key, frame.takeover, now_ms(self.clock))
         if outcome == "busy":
             since = channel.publisher_since_ms
-            self.audit("refused", conn.user.name, conn.address,
-                       f"channel_busy ch={frame.ch} publisher={previous[0]}")
-            conn.send(error_line(
-                "channel_busy", f"{frame.ch!r} is published by {previous[0]!r} (account "
-                f"{previous[1]}) since {format_ms(since)}; stop that publisher, or take over "
-                "explicitly (\"takeover\": true, tradewire provide --takeover)", frame.id,
-                since_ms=since))
+            self.audit(
+                "refused",
+                conn.user.name,
+                conn.address,
+                f"channel_busy ch={frame.ch} publisher={previous[0]}",
+            )
+            conn.send(
+                error_line(
+                    "channel_busy",
+                    f"{frame.ch!r} is published by {previous[0]!r} (account "
+                    f"{previous[1]}) since {format_ms(since)}; stop that publisher, or take over "
+                    'explicitly ("takeover": true, tradewire provide --takeover)',
+                    frame.id,
+                    since_ms=since,
+                )
+            )
             return False
         if outcome is not None:
-            log.warning("%s of channel %s: %s (account %s) replaces %s (account %s)", outcome,
-                        frame.ch, key[0], key[1], previous[0], previous[1])
-            self.audit(outcome, conn.user.name, conn.address,
-                       f"ch={frame.ch} replaced={previous[0]}/{previous[1]}")
+            log.warning(
+                "%s of channel %s: %s (account %s) replaces %s (account %s)",
+                outcome,
+                frame.ch,
+                key[0],
+                key[1],
+                previous[0],
+                previous[1],
+            )
+            self.audit(
+                outcome,
+                conn.user.name,
+                conn.address,
+                f"ch={frame.ch} replaced={previous[0]}/{previous[1]}",
+            )
         return True
 
     def forbidden(self, conn: Connection, msg: str, re: RequestId) -> None:
@@ -367,8 +406,9 @@ class Hub:
         limit = self.config.hub.max_subscriptions
         if len(conn.subscriptions) >= limit:
             # The session and its other subscriptions stay: refusing one sub loses nothing.
-            conn.send(error_line("rate_limited", f"at most {limit} subscriptions per session",
-                                 frame.id))
+            conn.send(
+                error_line("rate_limited", f"at most {limit} subscriptions per session", frame.id)
+            )
             return
         channel = self.channels.subscribe(frame.ch, conn)
         conn.subscriptions.add(frame.ch)
@@ -379,14 +419,14 @@ class Hub:
     def _subscribe_ticks(self, conn: Connection, frame: Sub, symbols: list[str]) -> None:
         bad = [s for s in symbols if s != "*" and not is_symbol(s)]
         if bad or not symbols:
-            conn.send(error_line("bad_frame", f"ticks: symbols or \"*\", not {bad[:3]}",
-                                 frame.id))
+            conn.send(error_line("bad_frame", f'ticks: symbols or "*", not {bad[:3]}', frame.id))
             return
         limit = self.config.hub.max_subscriptions
         wanted = set(symbols) - conn.tick_symbols
         if len(conn.subscriptions) + len(conn.tick_symbols) + len(wanted) > limit:
-            conn.send(error_line("rate_limited", f"at most {limit} subscriptions per session",
-                                 frame.id))
+            conn.send(
+                error_line("rate_limited", f"at most {limit} subscriptions per session", frame.id)
+            )
             return
         conn.tick_symbols |= wanted
         self.ticks.subscribe(conn, sorted(wanted))
@@ -404,4 +444,3 @@ class Hub:
         conn.subscriptions.discard(name)
         conn.conflated.pop(name, None)
         self.channels.unsubscribe(name, conn)
-

@@ -27,8 +27,8 @@ class TcpTickListener:
 
     async def start(self) -> tuple[str, int]:
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: _TickLines(self), self.settings.host, self.settings.port,
-            reuse_address=True)
+            lambda: _TickLines(self), self.settings.host, self.settings.port, reuse_address=True
+        )
         host, port = self._server.sockets[0].getsockname()[:2]
         return host, port
 

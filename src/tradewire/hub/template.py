@@ -22,8 +22,12 @@ log = logging.getLogger(__name__)
 
 
 class TemplateListener:
-    def __init__(self, settings: TemplateListenerSettings, files: FileService,
-                 spawn: Callable[[Coroutine[Any, Any, None]], object]) -> None:
+    def __init__(
+        self,
+        settings: TemplateListenerSettings,
+        files: FileService,
+        spawn: Callable[[Coroutine[Any, Any, None]], object],
+    ) -> None:
         self.settings = settings
         self._allow = AddressList(settings.allow)
         self._files = files
@@ -34,8 +38,11 @@ class TemplateListener:
 
     async def start(self) -> tuple[str, int]:
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: _TemplateClient(self), self.settings.host, self.settings.port,
-            reuse_address=True)
+            lambda: _TemplateClient(self),
+            self.settings.host,
+            self.settings.port,
+            reuse_address=True,
+        )
         host, port = self._server.sockets[0].getsockname()[:2]
         log.info("template listener on %s:%d serving file %r", host, port, self.settings.name)
         return host, port
@@ -54,13 +61,17 @@ class TemplateListener:
             log.exception("template %r could not be read", self.settings.name)
             stored = None
         if stored is None or template_header_problem(stored.meta) is not None:
-            log.warning("template listener: no servable file %r (store it with `tradewire "
-                        "files put %s FILE --symbol S --period MINUTES`)", self.settings.name,
-                        self.settings.name)
+            log.warning(
+                "template listener: no servable file %r (store it with `tradewire "
+                "files put %s FILE --symbol S --period MINUTES`)",
+                self.settings.name,
+                self.settings.name,
+            )
             transport.close()
             return
-        transport.write(template_payload(str(stored.meta["symbol"]),
-                                         int(stored.meta["period"]), stored.data))
+        transport.write(
+            template_payload(str(stored.meta["symbol"]), int(stored.meta["period"]), stored.data)
+        )
         self.served += 1
         transport.close()  # closes once the buffer is written
 

@@ -26,8 +26,7 @@ class TickSubscriber(Protocol):
         """Deliver an encoded ticks frame (``rows`` is what it holds, for conflation)."""
         ...
 
-    def send(self, line: bytes) -> None:
-        ...
+    def send(self, line: bytes) -> None: ...
 
 
 class ListenerCounters:
@@ -80,8 +79,9 @@ class TickService:
 
         def stored(result: int | Exception) -> None:
             if isinstance(result, Exception):
-                sender.send(error_line("internal", "ticks not stored; storage unavailable",
-                                       frame.id))
+                sender.send(
+                    error_line("internal", "ticks not stored; storage unavailable", frame.id)
+                )
             else:
                 sender.send(encode(Ack(re=frame.id, n=result)))
 
@@ -121,6 +121,15 @@ class TickService:
 
     def stats(self) -> dict[str, Any]:
         w = self.writer
-        return {"stored_rows": w.stored_rows if w else 0, "commits": w.commits if w else 0,
-                "listeners": {c.name: {"received": c.received, "malformed": c.malformed,
-                                       "kernel_drops": c.kernel_drops} for c in self.listeners}}
+        return {
+            "stored_rows": w.stored_rows if w else 0,
+            "commits": w.commits if w else 0,
+            "listeners": {
+                c.name: {
+                    "received": c.received,
+                    "malformed": c.malformed,
+                    "kernel_drops": c.kernel_drops,
+                }
+                for c in self.listeners
+            },
+        }

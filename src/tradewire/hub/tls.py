@@ -25,12 +25,19 @@ log = logging.getLogger(__name__)
 
 # https://ssl-config.mozilla.org/guidelines/5.7.json, "intermediate": the TLS 1.2 suites. The
 # TLS 1.3 suites OpenSSL enables by default are all in the profile.
-INTERMEDIATE_CIPHERS = ":".join([
-    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
-    "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
-    "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
-    "DHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES256-GCM-SHA384", "DHE-RSA-CHACHA20-POLY1305",
-])
+INTERMEDIATE_CIPHERS = ":".join(
+    [
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "DHE-RSA-AES128-GCM-SHA256",
+        "DHE-RSA-AES256-GCM-SHA384",
+        "DHE-RSA-CHACHA20-POLY1305",
+    ]
+)
 GROUP = "prime256v1"
 
 
@@ -64,8 +71,9 @@ class TlsListener:
 
     def start(self, host: str, port: int) -> list[tuple[str, int]]:
         """Bind and start accepting; returns the addresses bound. Raises ``OSError``."""
-        listener = socket.create_server((host, port), family=_family(host), backlog=4096,
-                                        reuse_port=False)
+        listener = socket.create_server(
+            (host, port), family=_family(host), backlog=4096, reuse_port=False
+        )
         listener.setblocking(False)
         self._sockets.append(listener)
         self._accepting.append(self._hub.spawn(self._accept_forever(listener)))
@@ -98,8 +106,11 @@ class TlsListener:
         loop = asyncio.get_running_loop()
         try:
             await loop.connect_accepted_socket(
-                lambda: conn, sock, ssl=self._context,
-                ssl_handshake_timeout=self._hub.config.hub.auth_timeout_s)
+                lambda: conn,
+                sock,
+                ssl=self._context,
+                ssl_handshake_timeout=self._hub.config.hub.auth_timeout_s,
+            )
         except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
             log.debug("TLS handshake with %s failed: %s", conn.address, exc)
             sock.close()

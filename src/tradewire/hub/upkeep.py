@@ -47,7 +47,7 @@ class Upkeep:
             # In slices, yielding between them: closing thousands of timed-out connections
             # (a slowloris wave) in one go would stall every other client for that long.
             for start in range(0, len(connections), SWEEP_SLICE):
-                for conn in connections[start:start + SWEEP_SLICE]:
+                for conn in connections[start : start + SWEEP_SLICE]:
                     conn.tick(now)
                 await asyncio.sleep(0)
             hub.auth.bans.prune()
@@ -72,12 +72,17 @@ class Upkeep:
     def prune(self) -> None:
         hub = self._hub
         ban, audit = hub.config.ban, hub.config.audit
-        op = StateDB.prune_op(now_ms(hub.clock), int(ban.max_duration_s * 1000),
-                              int(audit.max_age_days * 86_400_000), audit.max_rows)
+        op = StateDB.prune_op(
+            now_ms(hub.clock),
+            int(ban.max_duration_s * 1000),
+            int(audit.max_age_days * 86_400_000),
+            audit.max_rows,
+        )
 
         def pruned(result: object) -> None:
             if isinstance(result, tuple) and any(result):
                 log.info("pruned %d expired bans and %d audit rows", *result)
+
         hub.writer.submit(op, pruned)
 
     async def apply_user_changes(self) -> None:
@@ -100,7 +105,11 @@ class Upkeep:
         store = SqliteTickStore(hub.data_dir)
         try:
             stamp = now_ms(hub.clock)
-            store.put_listener_stats([(c.name, c.received, c.malformed, c.kernel_drops, stamp)
-                                      for c in hub.ticks.listeners])
+            store.put_listener_stats(
+                [
+                    (c.name, c.received, c.malformed, c.kernel_drops, stamp)
+                    for c in hub.ticks.listeners
+                ]
+            )
         finally:
             store.close()

@@ -1,9 +1,9 @@
 """The MQL5 network functions in Python (docs/mql5.md).
 
-    from tradewire.mql5 import *
-    use_context(NetworkContext.from_config(Path("tradewire.toml")))
-    socket = SocketCreate()
-    if SocketConnect(socket, "127.0.0.1", 8081, 1000): ...
+from tradewire.mql5 import *
+use_context(NetworkContext.from_config(Path("tradewire.toml")))
+socket = SocketCreate()
+if SocketConnect(socket, "127.0.0.1", 8081, 1000): ...
 """
 
 from tradewire.mql5.api import (
@@ -41,13 +41,36 @@ from tradewire.mql5.errors import error_code
 from tradewire.mql5.strings import CharArrayToString, StringToCharArray
 
 __all__ = [
-    "INVALID_HANDLE", "MAX_READ", "SOCKET_DEFAULT", "CharArrayToString", "GetLastError",
+    "INVALID_HANDLE",
+    "MAX_READ",
+    "SOCKET_DEFAULT",
+    "CharArrayToString",
+    "GetLastError",
     "NetworkContext",
-    "ResetLastError", "SendFTP", "SendMail", "SendNotification", "SocketClose",
-    "SocketConnect", "SocketCreate", "SocketIsConnected", "SocketIsReadable",
-    "SocketIsWritable", "SocketRead", "SocketSend", "SocketTimeouts", "SocketTlsCertificate",
-    "SocketTlsHandshake", "SocketTlsRead", "SocketTlsReadAvailable", "SocketTlsSend",
-    "StringToCharArray", "TlsCertificate", "WebRequest", "WebResult", "current_context",
-    "error_code", "use_context",
+    "ResetLastError",
+    "SendFTP",
+    "SendMail",
+    "SendNotification",
+    "SocketClose",
+    "SocketConnect",
+    "SocketCreate",
+    "SocketIsConnected",
+    "SocketIsReadable",
+    "SocketIsWritable",
+    "SocketRead",
+    "SocketSend",
+    "SocketTimeouts",
+    "SocketTlsCertificate",
+    "SocketTlsHandshake",
+    "SocketTlsRead",
+    "SocketTlsReadAvailable",
+    "SocketTlsSend",
+    "StringToCharArray",
+    "TlsCertificate",
+    "WebRequest",
+    "WebResult",
+    "current_context",
+    "error_code",
+    "use_context",
 ]
 __all__ += [name for name in dir() if name.startswith("ERR_")]

@@ -56,16 +56,23 @@ def _run(name: str, operation: Operation, failed: T, call: Callable[[NetworkCont
     except Exception as exc:
         context.last_error = code = error_code(operation, exc)
         level = logging.DEBUG if operation == "io" else logging.WARNING
-        log.log(level, "%s failed with error %d: %s", name, code,
-                exc.detail if isinstance(exc, Mql5Error) else exc)
+        log.log(
+            level,
+            "%s failed with error %d: %s",
+            name,
+            code,
+            exc.detail if isinstance(exc, Mql5Error) else exc,
+        )
         return failed
 
 
 def _succeeds(name: str, operation: Operation, call: Callable[[NetworkContext], None]) -> bool:
     """For the functions that return ``bool``: True unless ``call`` raised."""
+
     def run(context: NetworkContext) -> bool:
         call(context)
         return True
+
     return _run(name, operation, False, run)
 
 
@@ -106,8 +113,11 @@ def SocketClose(socket: int) -> bool:
 
 
 def SocketConnect(socket: int, server: str, port: int, timeout_receive_ms: int) -> bool:
-    return _succeeds("SocketConnect", "connect",
-                     lambda c: c.sockets.connect(socket, server, port, timeout_receive_ms))
+    return _succeeds(
+        "SocketConnect",
+        "connect",
+        lambda c: c.sockets.connect(socket, server, port, timeout_receive_ms),
+    )
 
 
 def SocketIsConnected(socket: int) -> bool:
@@ -123,38 +133,45 @@ def SocketIsWritable(socket: int) -> bool:
 
 
 def SocketTimeouts(socket: int, timeout_send_ms: int, timeout_receive_ms: int) -> bool:
-    return _succeeds("SocketTimeouts", "socket", lambda c: c.sockets.timeouts(
-        socket, timeout_send_ms, timeout_receive_ms))
+    return _succeeds(
+        "SocketTimeouts",
+        "socket",
+        lambda c: c.sockets.timeouts(socket, timeout_send_ms, timeout_receive_ms),
+    )
 
 
 def SocketRead(socket: int, buffer: bytearray, buffer_maxlen: int, timeout_ms: int) -> int:
     """Waits up to ``timeout_ms`` (0: 120 s) for ``buffer_maxlen`` bytes and returns what
     arrived; -1 (5273) only if nothing did. On a TLS socket it reads decrypted bytes."""
+
     def call(c: NetworkContext) -> int:
         _length(buffer_maxlen, MAX_READ)
         if buffer_maxlen == 0:
             raise ValueError("buffer_maxlen must be 1 or more")
         timeout = (timeout_ms or DEFAULT_READ_TIMEOUT_MS) / 1000
         return c.sockets.read(socket, buffer, buffer_maxlen, timeout, fill=True)
+
     return _run("SocketRead", "io", -1, call)
 
 
 def SocketSend(socket: int, buffer: Bytes, buffer_len: int) -> int:
     def call(c: NetworkContext) -> int:
-        return c.sockets.send(socket, memoryview(buffer)[:_length(buffer_len, len(buffer))])
+        return c.sockets.send(socket, memoryview(buffer)[: _length(buffer_len, len(buffer))])
+
     return _run("SocketSend", "io", -1, call)
 
 
 def SocketTlsHandshake(socket: int, host: str) -> bool:
-    return _succeeds("SocketTlsHandshake", "handshake",
-                     lambda c: c.sockets.handshake(socket, host))
+    return _succeeds("SocketTlsHandshake", "handshake", lambda c: c.sockets.handshake(socket, host))
 
 
 def SocketTlsCertificate(socket: int) -> TlsCertificate:
     def call(c: NetworkContext) -> TlsCertificate:
         cert = c.sockets.certificate(socket)
-        return TlsCertificate(True, cert.subject, cert.issuer, cert.serial, cert.thumbprint,
-                              cert.expiration)
+        return TlsCertificate(
+            True, cert.subject, cert.issuer, cert.serial, cert.thumbprint, cert.expiration
+        )
+
     return _run("SocketTlsCertificate", "socket", TlsCertificate(False), call)
 
 
@@ -166,11 +183,13 @@ def _tls_only(c: NetworkContext, socket: int) -> None:
 def SocketTlsRead(socket: int, buffer: bytearray, buffer_maxlen: int) -> int:
     """Waits for ``buffer_maxlen`` decrypted bytes up to the ``SocketTimeouts`` receive
     timeout (none: forever) and returns what arrived; -1 if nothing did."""
+
     def call(c: NetworkContext) -> int:
         _tls_only(c, socket)
         _length(buffer_maxlen, MAX_READ)
         timeout = c.sockets.get(socket).recv_timeout_s
         return c.sockets.read(socket, buffer, buffer_maxlen, timeout, fill=True)
+
     return _run("SocketTlsRead", "io", -1, call)
 
 
@@ -178,22 +197,34 @@ def SocketTlsReadAvailable(socket: int, buffer: bytearray, buffer_maxlen: int) -
     def call(c: NetworkContext) -> int:
         _length(buffer_maxlen, MAX_READ)
         return c.sockets.read_available(socket, buffer, buffer_maxlen)
+
     return _run("SocketTlsReadAvailable", "io", -1, call)
 
 
 def SocketTlsSend(socket: int, buffer: Bytes, buffer_len: int) -> int:
     def call(c: NetworkContext) -> int:
         _tls_only(c, socket)
-        return c.sockets.send(socket, memoryview(buffer)[:_length(buffer_len, len(buffer))])
+        return c.sockets.send(socket, memoryview(buffer)[: _length(buffer_len, len(buffer))])
+
     return _run("SocketTlsSend", "io", -1, call)
 
 
 @overload
-def WebRequest(method: str, url: str, cookie: str, referer: str, timeout: int, data: Bytes,
-               data_size: int, result: bytearray, /) -> WebResult: ...
+def WebRequest(
+    method: str,
+    url: str,
+    cookie: str,
+    referer: str,
+    timeout: int,
+    data: Bytes,
+    data_size: int,
+    result: bytearray,
+    /,
+) -> WebResult: ...
 @overload
-def WebRequest(method: str, url: str, headers: str, timeout: int, data: Bytes,
-               result: bytearray, /) -> WebResult: ...
+def WebRequest(
+    method: str, url: str, headers: str, timeout: int, data: Bytes, result: bytearray, /
+) -> WebResult: ...
 def WebRequest(*args: Any) -> WebResult:
     """Form 1 (8 arguments): cookie and referer, body sent urlencoded; form 2 (6 arguments):
     raw header lines. Returns ``(status, response_headers)``; ``(-1, "")`` on failure."""
@@ -205,11 +236,12 @@ def WebRequest(*args: Any) -> WebResult:
             method, url, cookie, referer, timeout, data, data_size, result = args
             headers = [("Content-Type", "application/x-www-form-urlencoded")]
             headers += [(k, v) for k, v in (("Cookie", cookie), ("Referer", referer)) if v]
-            body = bytes(memoryview(data)[:_length(data_size, len(data))])
+            body = bytes(memoryview(data)[: _length(data_size, len(data))])
         else:
             method, url, header_text, timeout, data, result = args
             headers, body = parse_headers(header_text), bytes(data)
         return WebResult(*c.web.request(method, url, headers, body, timeout, result))
+
     return _run("WebRequest", "web", WebResult(-1), call)
 
 

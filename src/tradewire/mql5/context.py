@@ -32,8 +32,12 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
 
 
 class NetworkContext:
-    def __init__(self, settings: Mql5Settings | None = None, clock: Clock | None = None,
-                 base_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        settings: Mql5Settings | None = None,
+        clock: Clock | None = None,
+        base_dir: Path | None = None,
+    ) -> None:
         self.settings = settings or Mql5Settings()
         self.allow = AllowList(self.settings.allow)
         self.files_dir = (base_dir or Path.cwd()) / self.settings.files_dir

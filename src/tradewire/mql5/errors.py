@@ -59,22 +59,36 @@ def _web_table() -> list[tuple[type[BaseException], int]]:
 # ValueError/TypeError (a bad argument from the program) is ERR_INVALID_PARAMETER everywhere.
 _TABLE: dict[str, list[tuple[type[BaseException], int]]] = {
     "socket": [(OSError, ERR_NETSOCKET_IO_ERROR)],
-    "connect": [(ssl.SSLError, ERR_NETSOCKET_HANDSHAKE_FAILED),
-                (ssl.CertificateError, ERR_NETSOCKET_HANDSHAKE_FAILED),
-                (OSError, ERR_NETSOCKET_CANNOT_CONNECT)],
-    "handshake": [(ssl.CertificateError, ERR_NETSOCKET_HANDSHAKE_FAILED),
-                  (OSError, ERR_NETSOCKET_HANDSHAKE_FAILED)],
+    "connect": [
+        (ssl.SSLError, ERR_NETSOCKET_HANDSHAKE_FAILED),
+        (ssl.CertificateError, ERR_NETSOCKET_HANDSHAKE_FAILED),
+        (OSError, ERR_NETSOCKET_CANNOT_CONNECT),
+    ],
+    "handshake": [
+        (ssl.CertificateError, ERR_NETSOCKET_HANDSHAKE_FAILED),
+        (OSError, ERR_NETSOCKET_HANDSHAKE_FAILED),
+    ],
     "io": [(OSError, ERR_NETSOCKET_IO_ERROR)],
-    "ftp": [(EOFError, ERR_FTP_CLOSED), (ConnectionError, ERR_FTP_CLOSED),
-            (ftplib.Error, ERR_FTP_SEND_FAILED), (OSError, ERR_FTP_SEND_FAILED)],
+    "ftp": [
+        (EOFError, ERR_FTP_CLOSED),
+        (ConnectionError, ERR_FTP_CLOSED),
+        (ftplib.Error, ERR_FTP_SEND_FAILED),
+        (OSError, ERR_FTP_SEND_FAILED),
+    ],
     "mail": [(OSError, ERR_MAIL_SEND_FAILED)],
     "notify": [(OSError, ERR_NOTIFICATION_SEND_FAILED)],
 }
 
-_FALLBACK = {"socket": ERR_NETSOCKET_IO_ERROR, "connect": ERR_NETSOCKET_CANNOT_CONNECT,
-             "handshake": ERR_NETSOCKET_HANDSHAKE_FAILED, "io": ERR_NETSOCKET_IO_ERROR,
-             "web": ERR_WEBREQUEST_REQUEST_FAILED, "ftp": ERR_FTP_SEND_FAILED,
-             "mail": ERR_MAIL_SEND_FAILED, "notify": ERR_NOTIFICATION_SEND_FAILED}
+_FALLBACK = {
+    "socket": ERR_NETSOCKET_IO_ERROR,
+    "connect": ERR_NETSOCKET_CANNOT_CONNECT,
+    "handshake": ERR_NETSOCKET_HANDSHAKE_FAILED,
+    "io": ERR_NETSOCKET_IO_ERROR,
+    "web": ERR_WEBREQUEST_REQUEST_FAILED,
+    "ftp": ERR_FTP_SEND_FAILED,
+    "mail": ERR_MAIL_SEND_FAILED,
+    "notify": ERR_NOTIFICATION_SEND_FAILED,
+}
 
 
 def error_code(operation: Operation, exc: BaseException) -> int:

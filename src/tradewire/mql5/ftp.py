@@ -37,13 +37,13 @@ def send_ftp(settings: FtpSettings, files_dir: Path, filename: str, ftp_path: st
         try:
             ftp.connect(settings.host, settings.port)
         except OSError as exc:
-            raise Mql5Error(ERR_FTP_CONNECT_FAILED, f"cannot reach {settings.host}:"
-                                                    f"{settings.port}: {exc}") from exc
+            raise Mql5Error(
+                ERR_FTP_CONNECT_FAILED, f"cannot reach {settings.host}:{settings.port}: {exc}"
+            ) from exc
         try:
             ftp.login(settings.login, secret(settings.password, settings.password_env))
         except ftplib.error_perm as exc:
-            raise Mql5Error(ERR_FTP_NOLOGIN, f"login as {settings.login!r} refused: "
-                                             f"{exc}") from exc
+            raise Mql5Error(ERR_FTP_NOLOGIN, f"login as {settings.login!r} refused: {exc}") from exc
         ftp.set_pasv(settings.passive)
         remote_dir = ftp_path or settings.path
         try:

@@ -38,11 +38,20 @@ class Mailer:
 
     def send(self, subject: str, text: str) -> None:
         settings = self._settings
-        missing = [key for key, value in (("host", settings.host), ("from", settings.from_addr),
-                                          ("to", settings.to)) if not value]
+        missing = [
+            key
+            for key, value in (
+                ("host", settings.host),
+                ("from", settings.from_addr),
+                ("to", settings.to),
+            )
+            if not value
+        ]
         if not settings.enabled or missing:
-            raise Mql5Error(ERR_MAIL_SEND_FAILED, "mail is not set up: [mql5.mail] needs "
-                                                  + (", ".join(missing) or "enabled = true"))
+            raise Mql5Error(
+                ERR_MAIL_SEND_FAILED,
+                "mail is not set up: [mql5.mail] needs " + (", ".join(missing) or "enabled = true"),
+            )
         if "\n" in subject or "\r" in subject:
             raise ValueError("the subject must be one line")
         message = EmailMessage()
@@ -55,13 +64,15 @@ class Mailer:
         try:
             self._queue.put_nowait(message)
         except queue.Full:
-            raise Mql5Error(ERR_MAIL_SEND_FAILED,
-                            f"{MAX_QUEUED} messages are waiting; the SMTP server is not "
-                            "taking mail") from None
+            raise Mql5Error(
+                ERR_MAIL_SEND_FAILED,
+                f"{MAX_QUEUED} messages are waiting; the SMTP server is not taking mail",
+            ) from None
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="tradewire-mail",
-                                                daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="tradewire-mail", daemon=True
+                )
                 self._thread.start()
 
     def flush(self, timeout_s: float = 30.0) -> bool:
@@ -98,16 +109,23 @@ class Mailer:
             except (OSError, smtplib.SMTPException) as exc:
                 if delay is None:
                     self.failed += 1
-                    log.error("mail %r not delivered after %d attempts: %s",
-                              message["Subject"], attempt, exc)
+                    log.error(
+                        "mail %r not delivered after %d attempts: %s",
+                        message["Subject"],
+                        attempt,
+                        exc,
+                    )
                     return
                 log.warning("mail delivery failed (%s); retrying in %g s", exc, delay)
                 time.sleep(delay)
 
     def _deliver(self, message: EmailMessage) -> None:
         s = self._settings
-        smtp = (smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_s, context=self._tls_context)
-                if s.security == "tls" else smtplib.SMTP(s.host, s.port, timeout=s.timeout_s))
+        smtp = (
+            smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_s, context=self._tls_context)
+            if s.security == "tls"
+            else smtplib.SMTP(s.host, s.port, timeout=s.timeout_s)
+        )
         with smtp:
             if s.security == "starttls":
                 smtp.starttls(context=self._tls_context)

@@ -32,26 +32,33 @@ class Notifier:
             self._apprise = apprise.Apprise()
             for index, url in enumerate(settings.urls):
                 if not self._apprise.add(url):
-                    raise ConfigError(f"mql5.notifications.urls[{index}]: apprise does not "
-                                      f"understand {url!r}")
+                    raise ConfigError(
+                        f"mql5.notifications.urls[{index}]: apprise does not understand {url!r}"
+                    )
 
     def send(self, text: str) -> None:
         if not text:
             raise Mql5Error(ERR_NOTIFICATION_WRONG_PARAMETER, "the text is empty")
         if len(text) > MAX_TEXT:
-            raise Mql5Error(ERR_NOTIFICATION_WRONG_PARAMETER,
-                            f"the text has {len(text)} characters; at most {MAX_TEXT}")
+            raise Mql5Error(
+                ERR_NOTIFICATION_WRONG_PARAMETER,
+                f"the text has {len(text)} characters; at most {MAX_TEXT}",
+            )
         if self._apprise is None:
-            raise Mql5Error(ERR_NOTIFICATION_WRONG_SETTINGS,
-                            "no notification targets in [mql5.notifications] urls")
+            raise Mql5Error(
+                ERR_NOTIFICATION_WRONG_SETTINGS,
+                "no notification targets in [mql5.notifications] urls",
+            )
         now = self._clock.monotonic()
         longest = LIMITS[-1][0]
         while self._sent and self._sent[0] <= now - longest:
             self._sent.popleft()
         for window, allowed in LIMITS:
             if sum(1 for t in self._sent if t > now - window) >= allowed:
-                raise Mql5Error(ERR_NOTIFICATION_TOO_FREQUENT,
-                                f"more than {allowed} notifications in {window:g} s")
+                raise Mql5Error(
+                    ERR_NOTIFICATION_TOO_FREQUENT,
+                    f"more than {allowed} notifications in {window:g} s",
+                )
         self._sent.append(now)
         if not self._apprise.notify(body=text, title="tradewire"):
             raise Mql5Error(ERR_NOTIFICATION_SEND_FAILED, "no notification target accepted it")

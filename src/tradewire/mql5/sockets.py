@@ -68,8 +68,14 @@ def _wait(sock: socket.socket, events: int, deadline: float | None) -> bool:
 
 def _name_fields(name: object) -> str:
     """OpenSSL-style ``C=US, O=..., CN=...`` from ``getpeercert()``'s nested tuples."""
-    short = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU",
-             "countryName": "C", "localityName": "L", "stateOrProvinceName": "ST"}
+    short = {
+        "commonName": "CN",
+        "organizationName": "O",
+        "organizationalUnitName": "OU",
+        "countryName": "C",
+        "localityName": "L",
+        "stateOrProvinceName": "ST",
+    }
     rdns = cast(tuple[tuple[tuple[str, str], ...], ...], name)
     return ", ".join(f"{short.get(k, k)}={v}" for rdn in rdns for k, v in rdn)
 
@@ -86,8 +92,7 @@ class Certificate:
 class SocketTable:
     """The open sockets of one program (a :class:`NetworkContext`)."""
 
-    def __init__(self, allow: AllowList, tls_context: ssl.SSLContext,
-                 tls_ports: list[int]) -> None:
+    def __init__(self, allow: AllowList, tls_context: ssl.SSLContext, tls_ports: list[int]) -> None:
         self._allow = allow
         self._tls_context = tls_context
         self._tls_ports = set(tls_ports)
@@ -96,8 +101,9 @@ class SocketTable:
 
     def create(self) -> int:
         if len(self._open) >= MAX_SOCKETS:
-            raise Mql5Error(ERR_NETSOCKET_TOO_MANY_OPENED,
-                            f"{MAX_SOCKETS} sockets are open; close one first")
+            raise Mql5Error(
+                ERR_NETSOCKET_TOO_MANY_OPENED, f"{MAX_SOCKETS} sockets are open; close one first"
+            )
         handle, self._next = self._next, self._next + 1
         self._open[handle] = NetSocket()
         return handle
@@ -129,8 +135,9 @@ class SocketTable:
         self._allow.check_socket(host, port)
         deadline = _deadline(timeout_ms / 1000 if timeout_ms > 0 else None)
         last: OSError = OSError(errno.EHOSTUNREACH, f"{host} has no address")
-        for family, kind, proto, _, address in socket.getaddrinfo(host, port,
-                                                                   type=socket.SOCK_STREAM):
+        for family, kind, proto, _, address in socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        ):
             raw = socket.socket(family, kind, proto)
             raw.setblocking(False)
             code = raw.connect_ex(address)
@@ -153,8 +160,9 @@ class SocketTable:
         sock = self.get(handle)
         if sock.raw is None or sock.tls is not None:
             raise Mql5Error(5274, "TLS needs a connected socket without TLS")
-        tls = self._tls_context.wrap_socket(sock.raw, server_hostname=host,
-                                            do_handshake_on_connect=False)
+        tls = self._tls_context.wrap_socket(
+            sock.raw, server_hostname=host, do_handshake_on_connect=False
+        )
         deadline = _deadline(sock.recv_timeout_s)
         while True:
             try:
@@ -177,10 +185,12 @@ class SocketTable:
         if not der or not info:
             raise Mql5Error(ERR_NETSOCKET_NO_CERTIFICATE, "the server sent no certificate")
         return Certificate(
-            subject=_name_fields(info["subject"]), issuer=_name_fields(info["issuer"]),
+            subject=_name_fields(info["subject"]),
+            issuer=_name_fields(info["issuer"]),
             serial=str(info["serialNumber"]),
             thumbprint=hashlib.sha1(der).hexdigest().upper(),
-            expiration=int(ssl.cert_time_to_seconds(str(info["notAfter"]))))
+            expiration=int(ssl.cert_time_to_seconds(str(info["notAfter"]))),
+        )
 
     def timeouts(self, handle: int, send_ms: int, recv_ms: int) -> None:
         sock = self.get(handle)
@@ -211,10 +221,12 @@ class SocketTable:
     def writable(self, handle: int) -> bool:
         stream = self.get(handle).stream
         return _wait(stream, select.POLLOUT, time.monotonic()) and not stream.getsockopt(
-            socket.SOL_SOCKET, socket.SO_ERROR)
+            socket.SOL_SOCKET, socket.SO_ERROR
+        )
 
-    def read(self, handle: int, into: bytearray, maxlen: int, timeout_s: float | None,
-             fill: bool) -> int:
+    def read(
+        self, handle: int, into: bytearray, maxlen: int, timeout_s: float | None, fill: bool
+    ) -> int:
         """Append up to ``maxlen`` bytes. With ``fill``, wait for all of them until the
         deadline; otherwise return what the first arrival brings. Nothing by the deadline
         raises (5273) without dropping the connection; a closed peer drops it."""

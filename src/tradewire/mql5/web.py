@@ -44,9 +44,12 @@ class WebClient:
         self._allow = allow
         self._deadline = 0.0
         self._client = httpx.Client(
-            follow_redirects=True, max_redirects=10, verify=tls_context,
+            follow_redirects=True,
+            max_redirects=10,
+            verify=tls_context,
             headers={"Accept": "*/*", "User-Agent": USER_AGENT},
-            event_hooks={"request": [self._before_each_hop]})
+            event_hooks={"request": [self._before_each_hop]},
+        )
 
     def close(self) -> None:
         self._client.close()
@@ -57,11 +60,17 @@ class WebClient:
         left = self._deadline - time.monotonic()
         if left <= 0:
             raise Mql5Error(ERR_WEBREQUEST_TIMEOUT, "the request timed out")
-        request.extensions["timeout"] = {"connect": left, "read": left, "write": left,
-                                         "pool": left}
+        request.extensions["timeout"] = {"connect": left, "read": left, "write": left, "pool": left}
 
-    def request(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes,
-                timeout_ms: int, result: bytearray) -> tuple[int, str]:
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        timeout_ms: int,
+        result: bytearray,
+    ) -> tuple[int, str]:
         """Send; fill ``result`` with the body; return the status and the response headers."""
         import httpx
 
@@ -70,24 +79,30 @@ class WebClient:
         if timeout_ms <= 0:
             raise ValueError("timeout must be a positive number of milliseconds")
         if len(url.encode()) > MAX_URL_BYTES:
-            raise Mql5Error(ERR_WEBREQUEST_INVALID_ADDRESS,
-                            f"the URL is longer than {MAX_URL_BYTES} bytes")
+            raise Mql5Error(
+                ERR_WEBREQUEST_INVALID_ADDRESS, f"the URL is longer than {MAX_URL_BYTES} bytes"
+            )
         try:
             parsed = httpx.URL(url)
         except httpx.InvalidURL as exc:
             raise Mql5Error(ERR_WEBREQUEST_INVALID_ADDRESS, f"{url!r}: {exc}") from None
         if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise Mql5Error(ERR_WEBREQUEST_INVALID_ADDRESS,
-                            f"{url!r} is not an http:// or https:// URL with a host")
+            raise Mql5Error(
+                ERR_WEBREQUEST_INVALID_ADDRESS,
+                f"{url!r} is not an http:// or https:// URL with a host",
+            )
         self._deadline = time.monotonic() + timeout_ms / 1000
         received = bytearray()
-        with self._client.stream(method.upper(), parsed, headers=headers,
-                                 content=body or None) as response:
+        with self._client.stream(
+            method.upper(), parsed, headers=headers, content=body or None
+        ) as response:
             for chunk in response.iter_bytes():
                 if time.monotonic() > self._deadline:
                     raise Mql5Error(ERR_WEBREQUEST_TIMEOUT, "the response body timed out")
                 received += chunk
         result[:] = received  # untouched when the request fails
-        lines = "".join(f"{name.decode('latin-1')}: {value.decode('latin-1')}\r\n"
-                        for name, value in response.headers.raw)  # names as the server sent them
+        lines = "".join(
+            f"{name.decode('latin-1')}: {value.decode('latin-1')}\r\n"
+            for name, value in response.headers.raw
+        )  # names as the server sent them
         return response.status_code, lines

@@ -74,16 +74,20 @@ def decode_client_frame(line: bytes) -> ClientFrame:
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise _classify(line, exc) from None
     if isinstance(frame, Sub | Unsub) and (frame.ch is None) == (frame.ticks is None):
-        raise FrameError("bad_frame", f'{frame.__class__.__name__.lower()}: give "ch" or '
-                         '"ticks", not both', frame.id)
+        raise FrameError(
+            "bad_frame",
+            f'{frame.__class__.__name__.lower()}: give "ch" or "ticks", not both',
+            frame.id,
+        )
     if isinstance(frame, FilePut | FileGet):
         problem = file_problem(frame.name, frame.meta if isinstance(frame, FilePut) else {})
         if problem is not None:
             raise FrameError("bad_frame", problem, frame.id)
     if isinstance(frame, PublishState):
         problem = state_problem(frame.ch, frame.positions, frame.account.mode)
-        if problem is None and not (is_finite(frame.account.balance)
-                                    and is_finite(frame.account.equity)):
+        if problem is None and not (
+            is_finite(frame.account.balance) and is_finite(frame.account.equity)
+        ):
             problem = "account balance and equity must be finite"
         if problem is not None:
             raise FrameError("invalid_state", problem, frame.id)
@@ -183,5 +187,6 @@ def state_problem(channel: str, positions: list[Position], mode: str) -> str | N
 
 def stamp(frame: PublishState, seq: int) -> StateUpdate:
     """The hub's copy of a provider's state, stamped with the channel sequence number."""
-    return StateUpdate(ch=frame.ch, seq=seq, ts=frame.ts, account=frame.account,
-                       positions=frame.positions)
+    return StateUpdate(
+        ch=frame.ch, seq=seq, ts=frame.ts, account=frame.account, positions=frame.positions
+    )

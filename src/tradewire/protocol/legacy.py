@@ -29,8 +29,10 @@ def signal_message(symbol: str, net: float) -> bytes:
 def signal_update(nets: dict[str, float], previous: dict[str, float]) -> bytes:
     """Every symbol's net now, plus ``0.00`` for symbols held before and flat now."""
     flat = [s for s in previous if s not in nets and abs(previous[s]) >= 0.005]
-    return b"".join([signal_message(s, nets[s]) for s in sorted(nets)] +
-                    [signal_message(s, 0.0) for s in sorted(flat)])
+    return b"".join(
+        [signal_message(s, nets[s]) for s in sorted(nets)]
+        + [signal_message(s, 0.0) for s in sorted(flat)]
+    )
 
 
 TEMPLATE_FIELD = 10  # bytes of each NUL-padded header field of the template transfer
@@ -40,8 +42,12 @@ def template_header_problem(meta: Mapping[str, object]) -> str | None:
     """Why ``meta`` cannot head a template transfer, or ``None``: it needs ``symbol`` (1-10
     ASCII characters) and ``period`` (minutes, 1 to 43200 as in MT5's monthly chart)."""
     symbol, period = meta.get("symbol"), meta.get("period")
-    if not isinstance(symbol, str) or not 0 < len(symbol) <= TEMPLATE_FIELD \
-            or not symbol.isascii() or "\0" in symbol:
+    if (
+        not isinstance(symbol, str)
+        or not 0 < len(symbol) <= TEMPLATE_FIELD
+        or not symbol.isascii()
+        or "\0" in symbol
+    ):
         return 'meta needs "symbol": 1 to 10 ASCII characters'
     if isinstance(period, bool) or not isinstance(period, int) or not 0 < period <= 43_200:
         return 'meta needs "period": whole minutes from 1 to 43200'
@@ -51,20 +57,24 @@ def template_header_problem(meta: Mapping[str, object]) -> str | None:
 def template_payload(symbol: str, period: int, template: bytes) -> bytes:
     """What the template listener sends: symbol and period as NUL-padded 10-byte fields, then
     the template file's bytes unchanged."""
-    return (symbol.encode("ascii").ljust(TEMPLATE_FIELD, b"\0")
-            + str(period).encode("ascii").ljust(TEMPLATE_FIELD, b"\0") + template)
+    return (
+        symbol.encode("ascii").ljust(TEMPLATE_FIELD, b"\0")
+        + str(period).encode("ascii").ljust(TEMPLATE_FIELD, b"\0")
+        + template
+    )
 
 
 def parse_template_payload(payload: bytes) -> tuple[str, int, bytes]:
     """The client side: ``(symbol, period, template bytes)``; raises ``ValueError``."""
     if len(payload) < 2 * TEMPLATE_FIELD:
-        raise ValueError(f"a template transfer starts with {2 * TEMPLATE_FIELD} header bytes; "
-                         f"got {len(payload)}")
+        raise ValueError(
+            f"a template transfer starts with {2 * TEMPLATE_FIELD} header bytes; got {len(payload)}"
+        )
     symbol = payload[:TEMPLATE_FIELD].rstrip(b"\0").decode("ascii")
-    period_text = payload[TEMPLATE_FIELD:2 * TEMPLATE_FIELD].rstrip(b"\0")
+    period_text = payload[TEMPLATE_FIELD : 2 * TEMPLATE_FIELD].rstrip(b"\0")
     if not symbol or not period_text.isdigit():
         raise ValueError("the template header needs a symbol and a period in minutes")
-    return symbol, int(period_text), payload[2 * TEMPLATE_FIELD:]
+    return symbol, int(period_text), payload[2 * TEMPLATE_FIELD :]
 
 
 MAX_SIGNAL_MESSAGE = 64  # "<<" + symbol (32) + "|" + a volume, with room to spare
@@ -82,7 +92,7 @@ def parse_signals(buffer: bytes) -> tuple[list[tuple[str, float]], bytes]:
         if end < 0:
             tail = buffer[start:]
             return found, tail if len(tail) <= MAX_SIGNAL_MESSAGE else b""
-        symbol, sep, net = buffer[start + 2:end].partition(b"|")
+        symbol, sep, net = buffer[start + 2 : end].partition(b"|")
         position = end + 2
         try:
             name = symbol.decode("ascii")

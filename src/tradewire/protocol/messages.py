@@ -155,11 +155,38 @@ class Kick(_Frame, frozen=True, tag="kick"):
     id: RequestId = None
 
 
-ClientFrame = (Hello | Ping | Pong | Sub | Unsub | PublishState | Bye | PublishTicks | FilePut
-               | FileGet | FileList | Sessions | Kick)
-CLIENT_FRAME_TYPES = frozenset({"hello", "ping", "pong", "sub", "unsub", "state", "bye",
-                                "ticks", "file_put", "file_get", "file_list", "sessions",
-                                "kick"})
+ClientFrame = (
+    Hello
+    | Ping
+    | Pong
+    | Sub
+    | Unsub
+    | PublishState
+    | Bye
+    | PublishTicks
+    | FilePut
+    | FileGet
+    | FileList
+    | Sessions
+    | Kick
+)
+CLIENT_FRAME_TYPES = frozenset(
+    {
+        "hello",
+        "ping",
+        "pong",
+        "sub",
+        "unsub",
+        "state",
+        "bye",
+        "ticks",
+        "file_put",
+        "file_get",
+        "file_list",
+        "sessions",
+        "kick",
+    }
+)
 
 # ---- server -> client ----------------------------------------------------------------------
 
@@ -251,8 +278,19 @@ class SessionList(_Frame, frozen=True, tag="session_list"):
     re: RequestId = None
 
 
-ServerFrame = (Welcome | Ack | Error | StateUpdate | Ping | Pong | Bye | TicksUpdate | FileData
-               | FileListing | SessionList)
+ServerFrame = (
+    Welcome
+    | Ack
+    | Error
+    | StateUpdate
+    | Ping
+    | Pong
+    | Bye
+    | TicksUpdate
+    | FileData
+    | FileListing
+    | SessionList
+)
 
 ERROR_CODES = frozenset(
     {

@@ -51,12 +51,14 @@ TRANSITIONS: dict[tuple[SessionState, SessionEvent], SessionState] = {
     (S.AUTHENTICATING, E.AUTH_OK): S.AUTHENTICATED,
     (S.AUTHENTICATING, E.AUTH_FAILED): S.CLOSING,
     (S.AUTHENTICATED, E.REQUEST): S.AUTHENTICATED,
-    **{(state, E.CLOSE): S.CLOSING for state in (S.HANDSHAKING, S.AWAITING_HELLO,
-                                                  S.AUTHENTICATING, S.AUTHENTICATED,
-                                                  S.CLOSING)},
-    **{(state, E.TRANSPORT_CLOSED): S.CLOSED for state in (S.HANDSHAKING, S.AWAITING_HELLO,
-                                                            S.AUTHENTICATING, S.AUTHENTICATED,
-                                                            S.CLOSING)},
+    **{
+        (state, E.CLOSE): S.CLOSING
+        for state in (S.HANDSHAKING, S.AWAITING_HELLO, S.AUTHENTICATING, S.AUTHENTICATED, S.CLOSING)
+    },
+    **{
+        (state, E.TRANSPORT_CLOSED): S.CLOSED
+        for state in (S.HANDSHAKING, S.AWAITING_HELLO, S.AUTHENTICATING, S.AUTHENTICATED, S.CLOSING)
+    },
 }
 
 

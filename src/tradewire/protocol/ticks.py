@@ -39,8 +39,15 @@ def _price(value: object, name: str, optional: bool) -> float | None:
     return price
 
 
-def check_row(symbol: object, time_ms: object, bid: object, ask: object, last: object,
-              volume: object, now_ms: int) -> TickRow:
+def check_row(
+    symbol: object,
+    time_ms: object,
+    bid: object,
+    ask: object,
+    last: object,
+    volume: object,
+    now_ms: int,
+) -> TickRow:
     """Validate one tick; returns it normalised. Raises :class:`TickError`."""
     if not isinstance(symbol, str) or not is_symbol(symbol):
         raise TickError("symbol must match [A-Za-z0-9_.#+-]{1,32}")
@@ -50,8 +57,14 @@ def check_row(symbol: object, time_ms: object, bid: object, ask: object, last: o
         raise TickError("time_ms is before 1970 or more than a day ahead")
     bid_value = _price(bid, "bid", optional=False)
     assert bid_value is not None
-    return (symbol, time_ms, bid_value, _price(ask, "ask", True), _price(last, "last", True),
-            _price(volume, "volume", True))
+    return (
+        symbol,
+        time_ms,
+        bid_value,
+        _price(ask, "ask", True),
+        _price(last, "last", True),
+        _price(volume, "volume", True),
+    )
 
 
 _KNOWN_SYMBOLS: dict[bytes, str] = {}  # validated symbol bytes -> str (hot path cache)
@@ -89,10 +102,14 @@ def parse_text(data: bytes, now_ms: int) -> TickRow:
         time_ms = int(fields[3]) if count == 4 else now_ms
     except ValueError:
         raise TickError("a field is not a number") from None
-    if not (bid >= 0 and bid != math.inf) or (ask is not None and not (ask >= 0
-                                                                        and ask != math.inf)):
-        raise TickError("bid must be finite and >= 0" if not (bid >= 0 and bid != math.inf)
-                        else "ask must be finite and >= 0")
+    if not (bid >= 0 and bid != math.inf) or (
+        ask is not None and not (ask >= 0 and ask != math.inf)
+    ):
+        raise TickError(
+            "bid must be finite and >= 0"
+            if not (bid >= 0 and bid != math.inf)
+            else "ask must be finite and >= 0"
+        )
     if time_ms < 0 or time_ms > now_ms + DAY_MS:
         raise TickError("time_ms is before 1970 or more than a day ahead")
     return (symbol, time_ms, bid, ask, None, None)
@@ -108,8 +125,9 @@ def check_rows(rows: list[list[Any]], now_ms: int) -> list[TickRow] | tuple[int,
             return (index, "a row is [symbol, time_ms, bid, ask, last?, volume?]")
         padded = row + [None] * (6 - len(row))
         try:
-            checked.append(check_row(padded[0], padded[1], padded[2], padded[3], padded[4],
-                                     padded[5], now_ms))
+            checked.append(
+                check_row(padded[0], padded[1], padded[2], padded[3], padded[4], padded[5], now_ms)
+            )
         except TickError as exc:
             return (index, exc.reason)
         if checked[-1][3] is None:

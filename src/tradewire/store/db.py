@@ -55,7 +55,9 @@ MIGRATIONS = (
 _BUMP = "BEGIN UPDATE meta SET value = value + 1 WHERE key = 'users_rev'; END;"
 TRIGGERS = "\n".join(
     f"CREATE TRIGGER IF NOT EXISTS {table}_{when.lower()} AFTER {when} ON {table} {_BUMP}"
-    for table in ("users", "grants") for when in ("INSERT", "UPDATE", "DELETE"))
+    for table in ("users", "grants")
+    for when in ("INSERT", "UPDATE", "DELETE")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +89,10 @@ def check_writable(data_dir: Path) -> None:
         return
     read_only_mount = bool(os.statvfs(data_dir).f_flag & os.ST_RDONLY)
     why = "is on a read-only file system" if read_only_mount else "is not writable by this user"
-    raise StoreError(f"data directory {data_dir} {why}; the hub must write there (remount it "
-                     "read-write, fix its permissions, or choose another --data)")
+    raise StoreError(
+        f"data directory {data_dir} {why}; the hub must write there (remount it "
+        "read-write, fix its permissions, or choose another --data)"
+    )
 
 
 class StateDB:
@@ -109,8 +113,9 @@ class StateDB:
                 columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
                 if column not in columns:
                     conn.execute(ddl)
-            conn.executescript(TRIGGERS + "\nCREATE INDEX IF NOT EXISTS bans_changed "
-                               "ON bans(changed_ms);")
+            conn.executescript(
+                TRIGGERS + "\nCREATE INDEX IF NOT EXISTS bans_changed ON bans(changed_ms);"
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot initialise {self.path}: {exc}") from exc
 
@@ -138,9 +143,7 @@ class StateDB:
             raise result
         return result  # type: ignore[return-value]
 
-    def run_batch(
-        self, ops: Iterable[Callable[[sqlite3.Connection], object]]
-    ) -> list[object]:
+    def run_batch(self, ops: Iterable[Callable[[sqlite3.Connection], object]]) -> list[object]:
         """Run ``ops`` in one transaction (group commit); one result or exception per op.
 
         Each op runs under its own savepoint, so one failing op does not undo the others. If
@@ -177,20 +180,36 @@ class StateDB:
 
     # ---- users ---------------------------------------------------------------------------
 
-    def add_user(self, name: str, password_hash: str, role: str, channels: Iterable[str],
-                 now_ms: int, by: str | None = None) -> None:
+    def add_user(
+        self,
+        name: str,
+        password_hash: str,
+        role: str,
+        channels: Iterable[str],
+        now_ms: int,
+        by: str | None = None,
+    ) -> None:
         if role not in ROLES:
             raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
 
         def op(conn: sqlite3.Connection) -> None:
             if conn.execute("SELECT 1 FROM users WHERE name=?", (name,)).fetchone():
                 raise UserError(f"user {name!r} already exists (delete it first)")
-            conn.execute("INSERT INTO users (name, hash, role, created_ms) VALUES (?,?,?,?)",
-                         (name, password_hash, role, now_ms))
-            conn.executemany("INSERT OR IGNORE INTO grants VALUES (?,?)",
-                             [(name, ch) for ch in channels])
-            _audit(conn, now_ms, "user_add", name, None, " ".join(filter(None, [
-                f"role={role}", _by(by)])))
+            conn.execute(
+                "INSERT INTO users (name, hash, role, created_ms) VALUES (?,?,?,?)",
+                (name, password_hash, role, now_ms),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO grants VALUES (?,?)", [(name, ch) for ch in channels]
+            )
+            _audit(
+                conn,
+                now_ms,
+                "user_add",
+                name,
+                None,
+                " ".join(filter(None, [f"role={role}", _by(by)])),
+            )
 
         self.run(op)
 
@@ -202,9 +221,18 @@ class StateDB:
 
         self.run(op)
 
-    def change_user(self, name: str, now_ms: int, event: str, *, by: str | None = None,
-                    password_hash: str | None = None, disabled: bool | None = None,
-                    grant: Iterable[str] = (), revoke: Iterable[str] = ()) -> UserRecord:
+    def change_user(
+        self,
+        name: str,
+        now_ms: int,
+        event: str,
+        *,
+        by: str | None = None,
+        password_hash: str | None = None,
+        disabled: bool | None = None,
+        grant: Iterable[str] = (),
+        revoke: Iterable[str] = (),
+    ) -> UserRecord:
         """Change one user in one transaction, audited as ``event``; returns the new record.
 
         Raises :class:`UserError` when there is no such user or nothing would change.
@@ -219,17 +247,26 @@ class StateDB:
                 conn.execute("UPDATE users SET hash=? WHERE name=?", (password_hash, name))
             if disabled is not None:
                 conn.execute("UPDATE users SET disabled=? WHERE name=?", (int(disabled), name))
-            conn.executemany("INSERT OR IGNORE INTO grants VALUES (?,?)",
-                             [(name, ch) for ch in grant])
-            conn.executemany("DELETE FROM grants WHERE user=? AND channel=?",
-                             [(name, ch) for ch in revoke])
+            conn.executemany(
+                "INSERT OR IGNORE INTO grants VALUES (?,?)", [(name, ch) for ch in grant]
+            )
+            conn.executemany(
+                "DELETE FROM grants WHERE user=? AND channel=?", [(name, ch) for ch in revoke]
+            )
             after = _user(conn, name)
             assert after is not None
             if after == before:
                 raise UserError(f"{name}: nothing to change")
-            detail = " ".join(filter(None, [
-                f"grant={','.join(grant)}" if grant else "",
-                f"revoke={','.join(revoke)}" if revoke else "", _by(by)]))
+            detail = " ".join(
+                filter(
+                    None,
+                    [
+                        f"grant={','.join(grant)}" if grant else "",
+                        f"revoke={','.join(revoke)}" if revoke else "",
+                        _by(by),
+                    ],
+                )
+            )
             _audit(conn, now_ms, event, name, None, detail or None)
             return after
 
@@ -250,11 +287,15 @@ class StateDB:
     # ---- channel states --------------------------------------------------------------------
 
     @staticmethod
-    def put_state_op(channel: str, seq: int, ts_ms: int, frame: bytes,
-                     now_ms: int) -> Callable[[sqlite3.Connection], None]:
+    def put_state_op(
+        channel: str, seq: int, ts_ms: int, frame: bytes, now_ms: int
+    ) -> Callable[[sqlite3.Connection], None]:
         def op(conn: sqlite3.Connection) -> None:
-            conn.execute("INSERT OR REPLACE INTO channel_states VALUES (?,?,?,?,?)",
-                         (channel, seq, ts_ms, frame, now_ms))
+            conn.execute(
+                "INSERT OR REPLACE INTO channel_states VALUES (?,?,?,?,?)",
+                (channel, seq, ts_ms, frame, now_ms),
+            )
+
         return op
 
     def load_states(self) -> list[StoredState]:
@@ -266,10 +307,19 @@ class StateDB:
     @staticmethod
     def put_ban_op(ban: BanRecord, now_ms: int) -> Callable[[sqlite3.Connection], None]:
         def op(conn: sqlite3.Connection) -> None:
-            conn.execute("INSERT OR REPLACE INTO bans VALUES (?,?,?,?)",
-                         (ban.address, ban.until_ms, ban.offenses, now_ms))
-            _audit(conn, now_ms, "ban", None, ban.address,
-                   f"until_ms={ban.until_ms} offenses={ban.offenses}")
+            conn.execute(
+                "INSERT OR REPLACE INTO bans VALUES (?,?,?,?)",
+                (ban.address, ban.until_ms, ban.offenses, now_ms),
+            )
+            _audit(
+                conn,
+                now_ms,
+                "ban",
+                None,
+                ban.address,
+                f"until_ms={ban.until_ms} offenses={ban.offenses}",
+            )
+
         return op
 
     def load_bans(self, changed_since_ms: int | None = None) -> list[BanRecord]:
@@ -277,59 +327,79 @@ class StateDB:
         if changed_since_ms is None:
             rows = self._conn().execute("SELECT address, until_ms, offenses FROM bans")
         else:
-            rows = self._conn().execute("SELECT address, until_ms, offenses FROM bans "
-                                        "WHERE changed_ms >= ?", (changed_since_ms,))
+            rows = self._conn().execute(
+                "SELECT address, until_ms, offenses FROM bans WHERE changed_ms >= ?",
+                (changed_since_ms,),
+            )
         return [BanRecord(*row) for row in rows]
 
     def lift_ban(self, address: str, now_ms: int, by: str | None = None) -> bool:
         """Lift the ban of ``address`` (its offense count is kept). True if one was active;
         nothing is written (or audited) otherwise."""
+
         def op(conn: sqlite3.Connection) -> bool:
-            cur = conn.execute("UPDATE bans SET until_ms=0, changed_ms=? "
-                               "WHERE address=? AND until_ms>?", (now_ms, address, now_ms))
+            cur = conn.execute(
+                "UPDATE bans SET until_ms=0, changed_ms=? WHERE address=? AND until_ms>?",
+                (now_ms, address, now_ms),
+            )
             if cur.rowcount == 0:
                 return False
             _audit(conn, now_ms, "ban_lift", None, address, _by(by))
             return True
+
         return self.run(op)
 
     @staticmethod
-    def prune_op(now_ms: int, ban_memory_ms: int, audit_max_age_ms: int,
-                 audit_max_rows: int) -> Callable[[sqlite3.Connection], tuple[int, int]]:
+    def prune_op(
+        now_ms: int, ban_memory_ms: int, audit_max_age_ms: int, audit_max_rows: int
+    ) -> Callable[[sqlite3.Connection], tuple[int, int]]:
         """Delete bans expired longer than ``ban_memory_ms`` ago (their offense count no
         longer doubles anything) and audit rows past the age or count limit."""
+
         def op(conn: sqlite3.Connection) -> tuple[int, int]:
-            bans = conn.execute("DELETE FROM bans WHERE max(until_ms, changed_ms) < ?",
-                                (now_ms - ban_memory_ms,)).rowcount
-            audit = conn.execute("DELETE FROM audit WHERE ts_ms < ?",
-                                 (now_ms - audit_max_age_ms,)).rowcount
-            audit += conn.execute("DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?",
-                                  (audit_max_rows,)).rowcount
+            bans = conn.execute(
+                "DELETE FROM bans WHERE max(until_ms, changed_ms) < ?", (now_ms - ban_memory_ms,)
+            ).rowcount
+            audit = conn.execute(
+                "DELETE FROM audit WHERE ts_ms < ?", (now_ms - audit_max_age_ms,)
+            ).rowcount
+            audit += conn.execute(
+                "DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?", (audit_max_rows,)
+            ).rowcount
             return bans, audit
+
         return op
 
     # ---- audit -----------------------------------------------------------------------------
 
     @staticmethod
-    def audit_op(now_ms: int, event: str, user: str | None, address: str | None,
-                 detail: str | None) -> Callable[[sqlite3.Connection], None]:
+    def audit_op(
+        now_ms: int, event: str, user: str | None, address: str | None, detail: str | None
+    ) -> Callable[[sqlite3.Connection], None]:
         return lambda conn: _audit(conn, now_ms, event, user, address, detail)
 
-    def audit_log(self, limit: int = 100) -> list[tuple[int, str, str | None, str | None,
-                                                       str | None]]:
+    def audit_log(
+        self, limit: int = 100
+    ) -> list[tuple[int, str, str | None, str | None, str | None]]:
         rows = self._conn().execute(
             "SELECT ts_ms, event, user, address, detail FROM audit ORDER BY id DESC LIMIT ?",
-            (limit,))
+            (limit,),
+        )
         return list(rows)
 
 
 def _user(conn: sqlite3.Connection, name: str) -> UserRecord | None:
-    row = conn.execute("SELECT name, hash, role, disabled FROM users WHERE name=?",
-                       (name,)).fetchone()
+    row = conn.execute(
+        "SELECT name, hash, role, disabled FROM users WHERE name=?", (name,)
+    ).fetchone()
     if row is None:
         return None
-    channels = tuple(ch for (ch,) in conn.execute(
-        "SELECT channel FROM grants WHERE user=? ORDER BY channel", (name,)))
+    channels = tuple(
+        ch
+        for (ch,) in conn.execute(
+            "SELECT channel FROM grants WHERE user=? ORDER BY channel", (name,)
+        )
+    )
     return UserRecord(row[0], row[1], row[2], channels, bool(row[3]))
 
 
@@ -337,7 +407,15 @@ def _by(actor: str | None) -> str:
     return f"by={actor}" if actor else ""
 
 
-def _audit(conn: sqlite3.Connection, now_ms: int, event: str, user: str | None,
-           address: str | None, detail: str | None) -> None:
-    conn.execute("INSERT INTO audit (ts_ms, event, user, address, detail) VALUES (?,?,?,?,?)",
-                 (now_ms, event, user, address, detail))
+def _audit(
+    conn: sqlite3.Connection,
+    now_ms: int,
+    event: str,
+    user: str | None,
+    address: str | None,
+    detail: str | None,
+) -> None:
+    conn.execute(
+        "INSERT INTO audit (ts_ms, event, user, address, detail) VALUES (?,?,?,?,?)",
+        (now_ms, event, user, address, detail),
+    )

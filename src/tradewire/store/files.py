@@ -18,38 +18,62 @@ from tradewire.protocol.messages import FileData, FileInfo, MetaValue
 _meta_decoder = msgspec.json.Decoder(dict[str, MetaValue])
 
 
-def put_file_op(name: str, data: bytes, meta: dict[str, MetaValue], user: str, is_admin: bool,
-                now_ms: int, keep: int) -> Callable[[sqlite3.Connection], FileInfo]:
+def put_file_op(
+    name: str,
+    data: bytes,
+    meta: dict[str, MetaValue],
+    user: str,
+    is_admin: bool,
+    now_ms: int,
+    keep: int,
+) -> Callable[[sqlite3.Connection], FileInfo]:
     digest = hashlib.sha256(data).hexdigest()
     meta_json = msgspec.json.encode(meta).decode()
 
     def op(conn: sqlite3.Connection) -> FileInfo:
-        row = conn.execute("SELECT version, user FROM files WHERE name = ? "
-                           "ORDER BY version DESC LIMIT 1", (name,)).fetchone()
+        row = conn.execute(
+            "SELECT version, user FROM files WHERE name = ? ORDER BY version DESC LIMIT 1", (name,)
+        ).fetchone()
         if row is not None and row[1] != user and not is_admin:
             raise UserError(f"file {name!r} belongs to {row[1]!r}")
         version = (row[0] if row else 0) + 1
-        conn.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (name, version, data, digest, meta_json, user, now_ms))
+        conn.execute(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (name, version, data, digest, meta_json, user, now_ms),
+        )
         conn.execute("DELETE FROM files WHERE name = ? AND version <= ?", (name, version - keep))
         return FileInfo(name, version, len(data), digest, now_ms, user, meta)
+
     return op
 
 
-def get_file_op(name: str, version: int | None = None
-                ) -> Callable[[sqlite3.Connection], FileData | None]:
+def get_file_op(
+    name: str, version: int | None = None
+) -> Callable[[sqlite3.Connection], FileData | None]:
     def op(conn: sqlite3.Connection) -> FileData | None:
         if version is None:
-            row = conn.execute("SELECT version, data, sha256, meta, stored_ms FROM files "
-                               "WHERE name = ? ORDER BY version DESC LIMIT 1",
-                               (name,)).fetchone()
+            row = conn.execute(
+                "SELECT version, data, sha256, meta, stored_ms FROM files "
+                "WHERE name = ? ORDER BY version DESC LIMIT 1",
+                (name,),
+            ).fetchone()
         else:
-            row = conn.execute("SELECT version, data, sha256, meta, stored_ms FROM files "
-                               "WHERE name = ? AND version = ?", (name, version)).fetchone()
+            row = conn.execute(
+                "SELECT version, data, sha256, meta, stored_ms FROM files "
+                "WHERE name = ? AND version = ?",
+                (name, version),
+            ).fetchone()
         if row is None:
             return None
-        return FileData(name=name, version=row[0], data=bytes(row[1]), sha256=row[2],
-                        ts=row[4], meta=_meta_decoder.decode(row[3]))
+        return FileData(
+            name=name,
+            version=row[0],
+            data=bytes(row[1]),
+            sha256=row[2],
+            ts=row[4],
+            meta=_meta_decoder.decode(row[3]),
+        )
+
     return op
 
 
@@ -57,6 +81,6 @@ def list_files_op(conn: sqlite3.Connection) -> list[FileInfo]:
     rows = conn.execute(
         "SELECT name, version, length(data), sha256, stored_ms, user, meta FROM files f "
         "WHERE version = (SELECT MAX(version) FROM files g WHERE g.name = f.name) "
-        "ORDER BY name").fetchall()
-    return [FileInfo(r[0], r[1], r[2], r[3], r[4], r[5], _meta_decoder.decode(r[6]))
-            for r in rows]
+        "ORDER BY name"
+    ).fetchall()
+    return [FileInfo(r[0], r[1], r[2], r[3], r[4], r[5], _meta_decoder.decode(r[6])) for r in rows]

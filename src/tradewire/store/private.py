@@ -46,8 +46,9 @@ def loose_modes(data_dir: Path) -> list[str]:
             continue
         if mode & 0o077:
             wanted = DIR_MODE if path.is_dir() else FILE_MODE
-            found.append(f"{path} is mode {mode:o}, readable by other local users: "
-                         f"chmod {wanted:o} {path}")
+            found.append(
+                f"{path} is mode {mode:o}, readable by other local users: chmod {wanted:o} {path}"
+            )
     return found
 
 
@@ -65,8 +66,10 @@ class DataLock:
         except BlockingIOError:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
             os.close(fd)
-            raise StoreError(f"another hub (pid {holder}) is running on {self.path.parent}; "
-                             "stop it, or give this one its own --data") from None
+            raise StoreError(
+                f"another hub (pid {holder}) is running on {self.path.parent}; "
+                "stop it, or give this one its own --data"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd

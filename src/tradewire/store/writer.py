@@ -52,8 +52,9 @@ class BatchWriter:
         self._running = loop.run_in_executor(self._executor, self._db.run_batch, ops)
         self._running.add_done_callback(lambda fut: self._finish(batch, fut))
 
-    def _finish(self, batch: list[tuple[Op, Done | None]],
-                fut: asyncio.Future[list[object]]) -> None:
+    def _finish(
+        self, batch: list[tuple[Op, Done | None]], fut: asyncio.Future[list[object]]
+    ) -> None:
         self._running = None
         exc = fut.exception()
         results: list[object] = [exc] * len(batch) if exc is not None else fut.result()

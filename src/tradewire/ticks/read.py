@@ -11,8 +11,14 @@ from tradewire.ticks.store import SqliteTickStore
 COLUMNS = ("symbol", "time_ms", "bid", "ask", "last", "volume")
 
 
-def read(symbol: str, from_ms: int = 0, to_ms: int = 2**62, *,
-         data: Path | str = "tradewire-data", frame: str | None = None) -> Any:
+def read(
+    symbol: str,
+    from_ms: int = 0,
+    to_ms: int = 2**62,
+    *,
+    data: Path | str = "tradewire-data",
+    frame: str | None = None,
+) -> Any:
     """Ticks of ``symbol`` with ``from_ms <= time_ms < to_ms``.
 
     Returns a list of rows ``(symbol, time_ms, bid, ask, last, volume)``, or with

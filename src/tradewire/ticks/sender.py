@@ -27,9 +27,17 @@ def text_line(row: TickRow) -> bytes:
 class TickSender:
     """Send ticks; ``sent`` counts rows handed to the network, ``acked`` rows stored."""
 
-    def __init__(self, via: Via, host: str, port: int, *, user: str = "",
-                 password: str = "", client_name: str | None = None,
-                 in_flight: int = 8) -> None:
+    def __init__(
+        self,
+        via: Via,
+        host: str,
+        port: int,
+        *,
+        user: str = "",
+        password: str = "",
+        client_name: str | None = None,
+        in_flight: int = 8,
+    ) -> None:
         self.via = via
         self.host, self.port = host, port
         self.sent = 0
@@ -59,8 +67,10 @@ class TickSender:
             raise self._lost(exc) from exc
 
     def _lost(self, exc: OSError) -> ConnectionLost:
-        return ConnectionLost(f"{self.via} {self.host}:{self.port}: {exc.strerror or exc} "
-                              "(is the hub running with that listener enabled?)")
+        return ConnectionLost(
+            f"{self.via} {self.host}:{self.port}: {exc.strerror or exc} "
+            "(is the hub running with that listener enabled?)"
+        )
 
     async def send(self, rows: list[TickRow]) -> None:
         """Send a batch (native: waits only when ``in_flight`` batches await their ack).
@@ -88,7 +98,8 @@ class TickSender:
                 await self._window.acquire()
                 self._batches += 1
                 task = asyncio.get_running_loop().create_task(
-                    self._send_native(chunk, f"{self._prefix}-{self._batches}"))
+                    self._send_native(chunk, f"{self._prefix}-{self._batches}")
+                )
                 self._pending.add(task)
                 task.add_done_callback(self._pending.discard)
 

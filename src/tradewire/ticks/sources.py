@@ -24,12 +24,12 @@ def from_mt5_csv(path: Path, symbol: str) -> Iterator[TickRow]:
     """Rows of an MT5 tick export (raises Mt5CsvError naming a bad line)."""
     with open_export(path) as fh:
         for tick in read_ticks(fh):
-            yield (symbol, tick.time_ms, tick.bid, tick.ask, tick.last or None,
-                   tick.volume or None)
+            yield (symbol, tick.time_ms, tick.bid, tick.ask, tick.last or None, tick.volume or None)
 
 
-def random_walk(symbols: list[str], count: int, seed: int = 1,
-                start_ms: int | None = None) -> Iterator[TickRow]:
+def random_walk(
+    symbols: list[str], count: int, seed: int = 1, start_ms: int | None = None
+) -> Iterator[TickRow]:
     """``count`` ticks spread over ``symbols``, 1 ms apart, walking from reference prices."""
     rng = random.Random(seed)
     t = start_ms if start_ms is not None else int(time.time() * 1000) - count
@@ -39,6 +39,6 @@ def random_walk(symbols: list[str], count: int, seed: int = 1,
         spec = resolve(symbol)
         digits = spec.digits if spec else 5
         mids[symbol] *= 1 + rng.gauss(0, 0.00005)
-        spread = REFERENCE_MID.get(symbol, (1.0, 10))[1] * 10.0 ** -digits
+        spread = REFERENCE_MID.get(symbol, (1.0, 10))[1] * 10.0**-digits
         bid = round(mids[symbol] - spread / 2, digits)
         yield (symbol, t + i, bid, round(bid + spread, digits), None, None)

@@ -32,12 +32,11 @@ class TickStore(Protocol):
         a batch already stored under the same key stores nothing and reports its count."""
         ...
 
-    def query(self, symbol: str, from_ms: int, to_ms: int, limit: int | None = None
-              ) -> Iterator[TickRow]:
-        ...
+    def query(
+        self, symbol: str, from_ms: int, to_ms: int, limit: int | None = None
+    ) -> Iterator[TickRow]: ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 class SqliteTickStore:
@@ -49,13 +48,13 @@ class SqliteTickStore:
             if readonly:
                 if not self.path.exists():
                     raise StoreError(f"no tick database at {self.path} (wrong --data?)")
-                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
-                                           check_same_thread=False)
+                self._db = sqlite3.connect(
+                    f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
+                )
             else:
                 private_dir(data_dir)
                 private_file(self.path)
-                self._db = sqlite3.connect(self.path, isolation_level=None,
-                                           check_same_thread=False)
+                self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")  # fsync at every group commit
                 self._db.executescript(SCHEMA)
@@ -70,8 +69,9 @@ class SqliteTickStore:
             db.execute("BEGIN IMMEDIATE")
             for rows, key in items:
                 if key is not None:
-                    known = db.execute("SELECT n FROM batches WHERE client=? AND batch_id=?",
-                                       key).fetchone()
+                    known = db.execute(
+                        "SELECT n FROM batches WHERE client=? AND batch_id=?", key
+                    ).fetchone()
                     if known is not None:
                         stored.append((int(known[0]), True))
                         continue
@@ -85,10 +85,13 @@ class SqliteTickStore:
             raise StoreError(f"{self.path}: ticks not stored: {exc}") from exc
         return stored
 
-    def query(self, symbol: str, from_ms: int, to_ms: int, limit: int | None = None
-              ) -> Iterator[TickRow]:
-        sql = ("SELECT symbol, time_ms, bid, ask, last, volume FROM ticks WHERE symbol=? "
-               "AND time_ms>=? AND time_ms<? ORDER BY time_ms, rowid")
+    def query(
+        self, symbol: str, from_ms: int, to_ms: int, limit: int | None = None
+    ) -> Iterator[TickRow]:
+        sql = (
+            "SELECT symbol, time_ms, bid, ask, last, volume FROM ticks WHERE symbol=? "
+            "AND time_ms>=? AND time_ms<? ORDER BY time_ms, rowid"
+        )
         args: tuple[object, ...] = (symbol, from_ms, to_ms)
         if limit is not None:
             sql += " LIMIT ?"
@@ -96,13 +99,19 @@ class SqliteTickStore:
         yield from self._db.execute(sql, args)
 
     def all_rows(self) -> Iterator[TickRow]:
-        yield from self._db.execute("SELECT symbol, time_ms, bid, ask, last, volume FROM ticks "
-                                    "ORDER BY symbol, time_ms, rowid")
+        yield from self._db.execute(
+            "SELECT symbol, time_ms, bid, ask, last, volume FROM ticks "
+            "ORDER BY symbol, time_ms, rowid"
+        )
 
     def symbol_stats(self) -> list[tuple[str, int, int, int]]:
         """(symbol, count, first time_ms, last time_ms) per symbol."""
-        return list(self._db.execute("SELECT symbol, count(*), min(time_ms), max(time_ms) "
-                                     "FROM ticks GROUP BY symbol ORDER BY symbol"))
+        return list(
+            self._db.execute(
+                "SELECT symbol, count(*), min(time_ms), max(time_ms) "
+                "FROM ticks GROUP BY symbol ORDER BY symbol"
+            )
+        )
 
     def put_listener_stats(self, rows: list[tuple[str, int, int, int, int]]) -> None:
         with self._db:

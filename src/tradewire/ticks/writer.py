@@ -26,8 +26,12 @@ Committed = Callable[[list[TickRow]], None]  # every newly stored row, in order 
 class TickWriter:
     """Owns the tick store on a thread of its own."""
 
-    def __init__(self, open_store: Callable[[], TickStore], loop: asyncio.AbstractEventLoop,
-                 on_commit: Committed) -> None:
+    def __init__(
+        self,
+        open_store: Callable[[], TickStore],
+        loop: asyncio.AbstractEventLoop,
+        on_commit: Committed,
+    ) -> None:
         self._open_store = open_store
         self._loop = loop
         self._on_commit = on_commit
@@ -45,8 +49,9 @@ class TickWriter:
         if self._error is not None:
             raise self._error
 
-    def put(self, rows: list[TickRow], key: tuple[str, str] | None = None,
-            done: Done | None = None) -> None:
+    def put(
+        self, rows: list[TickRow], key: tuple[str, str] | None = None, done: Done | None = None
+    ) -> None:
         """Queue rows for the next commit (thread-safe)."""
         self._queue.put(((rows, key), done))
 
@@ -86,7 +91,8 @@ class TickWriter:
     def _commit(self, store: TickStore, batch: list[tuple[Append, Done | None]]) -> None:
         try:
             results: list[tuple[int, bool]] | Exception = store.append_many(
-                [item for item, _ in batch])
+                [item for item, _ in batch]
+            )
         except StoreError as exc:
             log.error("%s", exc)
             self.failed_commits += 1
@@ -101,8 +107,12 @@ class TickWriter:
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
             self._loop.call_soon_threadsafe(self._report, batch, results, fresh)
 
-    def _report(self, batch: list[tuple[Append, Done | None]],
-                results: list[tuple[int, bool]] | Exception, fresh: list[TickRow]) -> None:
+    def _report(
+        self,
+        batch: list[tuple[Append, Done | None]],
+        results: list[tuple[int, bool]] | Exception,
+        fresh: list[TickRow],
+    ) -> None:
         for index, (_, done) in enumerate(batch):
             if done is not None:
                 done(results if isinstance(results, Exception) else results[index][0])
