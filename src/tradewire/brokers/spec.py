@@ -1,8 +1,8 @@
-"""Broker specs on the command line: ``paper:PATH[?key=value&...]``.
+"""The ``paper:`` scheme of ``--broker``: ``paper:PATH[?key=value&...]``.
 
 Keys are the fields of :class:`~tradewire.brokers.paper.PaperSettings`, e.g.
-``paper:acct.db?mode=netting&balance=5000&suffix=.m&latency_ms=5``. An unknown scheme or key,
-or a bad value, raises ConfigError naming it.
+``paper:acct.db?mode=netting&balance=5000&suffix=.m&latency_ms=5``. An unknown key or a bad
+value raises ConfigError naming it.
 """
 
 from __future__ import annotations
@@ -13,24 +13,13 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.brokers.registry import register
 from tradewire.exceptions import ConfigError
 
-SCHEMES = ("paper",)
 
-
-def parse_paper_spec(spec: str) -> tuple[Path, PaperSettings]:
-    path, settings, _ = parse_paper_spec_keys(spec)
-    return path, settings
-
-
-def parse_paper_spec_keys(spec: str) -> tuple[Path, PaperSettings, frozenset[str]]:
+def parse_paper_spec(spec: str) -> tuple[Path, PaperSettings, frozenset[str]]:
     """The path, the settings, and which settings the spec spelled out."""
-    scheme, sep, rest = spec.partition(":")
-    if not sep or scheme not in SCHEMES:
-        raise ConfigError(
-            f"--broker {spec!r}: expected paper:FILE[?key=value&...] "
-            f"(schemes: {', '.join(SCHEMES)})"
-        )
+    _, _, rest = spec.partition(":")
     path_text, _, query = rest.partition("?")
     if not path_text:
         raise ConfigError(f"--broker {spec!r}: the paper account needs a file, e.g. paper:acct.db")
@@ -44,7 +33,15 @@ def parse_paper_spec_keys(spec: str) -> tuple[Path, PaperSettings, frozenset[str
     return Path(path_text), settings, frozenset(options)
 
 
-async def open_broker(spec: str, create: bool = True) -> PaperBroker:
-    """Open the account a ``--broker`` spec names (``create=False``: it must exist)."""
-    path, settings, given = parse_paper_spec_keys(spec)
-    return await PaperBroker.open(path, settings, create=create, given=given)
+class PaperScheme:
+    usage = "paper:FILE[?key=value&...]"
+
+    def check(self, rest: str, spec: str) -> None:
+        parse_paper_spec(spec)
+
+    async def open(self, rest: str, spec: str, create: bool) -> PaperBroker:
+        path, settings, given = parse_paper_spec(spec)
+        return await PaperBroker.open(path, settings, create=create, given=given)
+
+
+register("paper", PaperScheme())

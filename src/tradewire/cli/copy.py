@@ -15,7 +15,7 @@ import click
 import uvloop
 from rich.table import Table
 
-from tradewire.brokers.spec import open_broker, parse_paper_spec
+from tradewire.brokers.registry import check_broker, open_broker
 from tradewire.cli.common import (
     client_password,
     client_ssl,
@@ -101,7 +101,7 @@ def provide(
     at once; another account is refused (channel_busy) unless --takeover is given.
     """
     host, port = parse_hub(hub_address)
-    parse_paper_spec(broker_spec)  # fail on a bad spec before asking for a password
+    check_broker(broker_spec)  # fail on a bad spec before asking for a password
     password = client_password(password_stdin)
 
     async def run() -> None:
@@ -249,7 +249,7 @@ def _follow(
     if hub_address is None or broker_spec is None:
         fail("follow needs --hub HOST:PORT and --broker SPEC (only --status works without)")
     rules = rules_from(rules_file, flags)
-    parse_paper_spec(broker_spec)
+    check_broker(broker_spec)
     host, port = parse_hub(hub_address)
     password = client_password(password_stdin)
 

@@ -8,7 +8,7 @@ import asyncio
 import click
 from rich.table import Table
 
-from tradewire.brokers.spec import open_broker, parse_paper_spec
+from tradewire.brokers.registry import check_broker, open_broker
 from tradewire.cli.common import console, reports_errors
 from tradewire.model import OrderRequest
 
@@ -37,7 +37,7 @@ def paper_order(
     broker_spec: str, symbol: str, side: str, volume: float, position_id: str | None
 ) -> None:
     """Send a market order: SYMBOL buy|sell VOLUME."""
-    parse_paper_spec(broker_spec)
+    check_broker(broker_spec)
 
     async def run() -> None:
         broker = await open_broker(broker_spec)
@@ -58,7 +58,7 @@ def paper_order(
 @reports_errors
 def paper_positions(broker_spec: str) -> None:
     """Show the account and its open positions."""
-    parse_paper_spec(broker_spec)
+    check_broker(broker_spec)
 
     async def run() -> None:
         broker = await open_broker(broker_spec, create=False)

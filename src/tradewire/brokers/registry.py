@@ -1,0 +1,67 @@
+"""Brokers by URL scheme: ``--broker SCHEME:REST`` for every command.
+
+An adapter registers its scheme once (:func:`register`) with a :class:`BrokerScheme` that checks
+a spec without side effects and opens the account. ``paper:`` is built in; a new adapter (an
+``mt5:`` bridge, say) adds a module that calls ``register`` and a line in :data:`BUILT_IN`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Protocol
+
+from tradewire.brokers.base import Broker
+from tradewire.exceptions import ConfigError
+
+
+class OpenBroker(Broker, Protocol):
+    """A broker a command opened, and must close."""
+
+    async def close(self) -> None: ...
+
+
+class BrokerScheme(Protocol):
+    usage: str  # e.g. "paper:FILE[?key=value&...]", shown when a spec is wrong
+
+    def check(self, rest: str, spec: str) -> None:
+        """Raise ConfigError naming what is wrong with ``spec`` (``rest`` is after the colon)."""
+        ...
+
+    async def open(self, rest: str, spec: str, create: bool) -> OpenBroker:
+        """Open the account; ``create=False`` for commands that only read."""
+        ...
+
+
+BUILT_IN = ("tradewire.brokers.spec",)  # modules that register a scheme when imported
+_SCHEMES: dict[str, BrokerScheme] = {}
+
+
+def register(scheme: str, adapter: BrokerScheme) -> None:
+    _SCHEMES[scheme] = adapter
+
+
+def unregister(scheme: str) -> None:
+    _SCHEMES.pop(scheme, None)
+
+
+def _lookup(spec: str) -> tuple[BrokerScheme, str]:
+    for module in BUILT_IN:
+        importlib.import_module(module)
+    scheme, sep, rest = spec.partition(":")
+    adapter = _SCHEMES.get(scheme) if sep else None
+    if adapter is None:
+        usages = ", ".join(a.usage for a in _SCHEMES.values())
+        raise ConfigError(f"--broker {spec!r}: expected one of {usages}")
+    return adapter, rest
+
+
+def check_broker(spec: str) -> None:
+    """Validate ``--broker`` before anything is opened or asked for (a password, say)."""
+    adapter, rest = _lookup(spec)
+    adapter.check(rest, spec)
+
+
+async def open_broker(spec: str, create: bool = True) -> OpenBroker:
+    """Open the account a ``--broker`` spec names (``create=False``: it must exist)."""
+    adapter, rest = _lookup(spec)
+    return await adapter.open(rest, spec, create)
