@@ -91,7 +91,7 @@ async def test_a_stalled_subscriber_delays_nobody_and_stays_bounded(start_hub: H
     )
     assert (await stalled_lines.next())["t"] == "welcome"
     assert await stalled_lines.next() == {"t": "ack", "re": 1}
-    stalled_conn = next(c for c in hub.connections if c.user and c.subscriptions)
+    stalled_conn = next(c for c in hub.connections if c.user and hub.channel_service.subscribed(c))
 
     readers = [await logged_in(hub, "bob") for _ in range(5)]
     received: list[dict[int, float]] = [{} for _ in readers]

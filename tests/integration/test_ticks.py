@@ -210,7 +210,7 @@ async def test_a_stalled_tick_subscriber_does_not_slow_ingest(start_hub: HubFact
         + b'"}\n{"t":"sub","id":1,"ticks":["*"]}\n',
     )
     await asyncio.sleep(0.2)  # logged in and subscribed; it never reads again
-    stalled = next(c for c in hub.connections if c.tick_symbols)
+    stalled = next(c for c in hub.connections if hub.ticks.symbols(c))
     feeder = await logged_in(hub, "alice")
     started = time.perf_counter()
     for n in range(150):  # about 12 MB of live ticks: far past every socket buffer

@@ -1,14 +1,30 @@
-"""Who may do what on a channel (issue: providers publish to their granted channels, followers
-subscribe to theirs, admins do both everywhere). Grants are read at login."""
+"""Who may do what: the one place every access decision is made (issue 12's rules).
+
+* ``publish`` / ``subscribe`` a channel: providers publish to their granted channels, followers
+  subscribe to theirs, admins do both everywhere;
+* ``send_ticks``, ``store_file``: providers and admins;
+* ``store_served_file`` (the file an unauthenticated listener hands out) and ``admin``
+  (list or kick sessions): admins only.
+
+Grants are read at login and replaced when an admin changes them (revocation).
+"""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from tradewire.store.db import UserRecord
 
-
-def may_publish(user: UserRecord, channel: str) -> bool:
-    return user.role == "admin" or (user.role == "provider" and channel in user.channels)
+Action = Literal["publish", "subscribe", "send_ticks", "store_file", "store_served_file", "admin"]
 
 
-def may_subscribe(user: UserRecord, channel: str) -> bool:
-    return user.role == "admin" or (user.role == "follower" and channel in user.channels)
+def may(user: UserRecord, action: Action, resource: str | None = None) -> bool:
+    if user.role == "admin":
+        return True
+    if action == "publish":
+        return user.role == "provider" and resource in user.channels
+    if action == "subscribe":
+        return user.role == "follower" and resource in user.channels
+    if action in ("send_ticks", "store_file"):
+        return user.role == "provider"
+    return False

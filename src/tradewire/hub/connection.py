@@ -12,36 +12,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Coroutine
+from typing import Any, Protocol, cast
 
-from tradewire.clock import now_ms
+from tradewire.clock import Clock, now_ms
+from tradewire.config import Config
 from tradewire.exceptions import FrameError, FrameTooLarge
-from tradewire.hub.revocation import kick, list_sessions
+from tradewire.hub.auth import Authenticator
+from tradewire.hub.service import Dispatcher, route
 from tradewire.protocol.codec import decode_client_frame, encode, error_line
 from tradewire.protocol.framing import LineFramer
-from tradewire.protocol.messages import (
-    Ack,
-    Bye,
-    FileGet,
-    FileList,
-    FilePut,
-    Hello,
-    Kick,
-    Ping,
-    Pong,
-    PublishState,
-    PublishTicks,
-    Sessions,
-    Sub,
-    TicksUpdate,
-    Unsub,
-)
+from tradewire.protocol.messages import Bye, Hello, Ping, Pong, TicksUpdate, Welcome
 from tradewire.protocol.session import SessionEvent, SessionMachine, SessionState
 from tradewire.protocol.ticks import TickRow
 from tradewire.store.db import UserRecord
 
-if TYPE_CHECKING:
-    from tradewire.hub.server import Hub
+
+class Host(Protocol):
+    """What a connection needs from the hub that accepted it."""
+
+    config: Config
+    clock: Clock
+    auth: Authenticator
+    dispatcher: Dispatcher
+    supported_versions: tuple[int, ...]
+
+    def admit(self, conn: Connection) -> bytes | None: ...
+
+    def forget(self, conn: Connection) -> None: ...
+
+    def welcome(self, conn: Connection, hello: Hello) -> Welcome: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,7 @@ S = SessionState
 class Connection(asyncio.Protocol):
     """The hub's side of one client connection."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Host) -> None:
         self.hub = hub
         self.machine = SessionMachine()
         self.framer = LineFramer(hub.config.hub.max_frame_bytes)
@@ -67,9 +70,7 @@ class Connection(asyncio.Protocol):
         self.since_ms = 0  # wall clock of the login
         self.end_reason = "closed by the client"
         self._login_task: asyncio.Task[None] | None = None
-        self.subscriptions: set[str] = set()
         self.conflated: dict[str, bytes] = {}
-        self.tick_symbols: set[str] = set()
         self.tick_backlog: dict[str, list[Any]] = {}  # newest tick per symbol while slow
         self.registered = False
         self.opened_at = self.last_rx = self.last_ping = self.closing_since = 0.0
@@ -165,6 +166,9 @@ class Connection(asyncio.Protocol):
         if self.machine.state is not S.CLOSING:
             self._write(line)
 
+    def drop_pending(self, channel: str) -> None:
+        self.conflated.pop(channel, None)
+
     def send_state(self, channel: str, line: bytes) -> None:
         """Deliver a channel state; while the client is slow, keep only the newest per channel."""
         if self._write_paused:
@@ -217,7 +221,8 @@ class Connection(asyncio.Protocol):
 
     def _handle_line(self, line: bytes) -> None:
         try:
-            frame = decode_client_frame(line)
+            # Any: which frame it is, route() says; each handler knows its own type.
+            frame: Any = decode_client_frame(line)
         except FrameError as exc:
             self.send(error_line(exc.code, exc.msg, exc.re))
             if exc.code == "bad_frame":
@@ -226,40 +231,24 @@ class Connection(asyncio.Protocol):
                     self.close(encode(Bye(reason="too many bad frames")))
             return
         self._bad_frames = 0
-        if isinstance(frame, Bye):
+        key = route(frame)
+        if key == "bye":
             self.close()
         elif self.machine.state is S.AWAITING_HELLO:
-            if isinstance(frame, Hello):
+            if key == "hello":
                 self._on_hello(frame)
             else:
                 self.close(
                     error_line("invalid_state", "send hello first", getattr(frame, "id", None))
                 )
-        elif isinstance(frame, Ping):
+        elif key == "ping":
             self.send(encode(Pong(re=frame.id)))
-        elif isinstance(frame, Pong):
+        elif key == "pong":
             pass  # its arrival already refreshed last_rx
-        elif isinstance(frame, PublishState):
-            self.hub.publish(self, frame)
-        elif isinstance(frame, PublishTicks):
-            self.hub.publish_ticks(self, frame)
-        elif isinstance(frame, Sub):
-            self.hub.subscribe(self, frame)
-        elif isinstance(frame, Unsub):
-            self.hub.unsubscribe(self, frame)
-            self.send(encode(Ack(re=frame.id)))
-        elif isinstance(frame, FilePut):
-            self.hub.files.put(self, frame)
-        elif isinstance(frame, FileGet):
-            self.hub.files.get(self, frame)
-        elif isinstance(frame, FileList):
-            self.hub.files.list(self, frame)
-        elif isinstance(frame, Sessions):
-            list_sessions(self.hub, self, frame)
-        elif isinstance(frame, Kick):
-            kick(self.hub, self, frame)
-        else:  # a second hello
+        elif key == "hello":
             self.send(error_line("invalid_state", "already authenticated", frame.id))
+        elif not self.hub.dispatcher.dispatch(self, frame):
+            self.send(error_line("bad_frame", f"no service handles {key!r} frames", frame.id))
 
     def _on_hello(self, hello: Hello) -> None:
         self.machine.handle(SessionEvent.HELLO)
@@ -296,7 +285,7 @@ class Connection(asyncio.Protocol):
         self.session_id = secrets.token_hex(8)
         self.agent = hello.agent[:64]
         self.since_ms = now_ms(self.hub.clock)
-        self.send(self.hub.welcome(self, hello))
+        self.send(encode(self.hub.welcome(self, hello)))
         held, self._held = self._held, None
         if held:
             self._process(held)

@@ -7,11 +7,14 @@ acknowledged (``ack`` with ``seq`` = the new version) only once it is committed.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
-from tradewire.clock import now_ms
-from tradewire.config import file_limit
+from tradewire.clock import Clock, now_ms
+from tradewire.config import Config, file_limit
 from tradewire.exceptions import UserError
+from tradewire.hub.acl import may
+from tradewire.hub.audit import Auditor
+from tradewire.hub.service import Handler, Session
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.legacy import template_header_problem
 from tradewire.protocol.messages import (
@@ -23,31 +26,43 @@ from tradewire.protocol.messages import (
     FileListing,
     FilePut,
 )
+from tradewire.store.db import StateDB
 from tradewire.store.files import get_file_op, list_files_op, put_file_op
-
-if TYPE_CHECKING:
-    from tradewire.hub.connection import Connection
-    from tradewire.hub.server import Hub
+from tradewire.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
 
 class FileService:
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
-        self.limit = file_limit(hub.config)
+    """A hub service: ``file_put``, ``file_get``, ``file_list``."""
 
-    def put(self, conn: Connection, frame: FilePut) -> None:
+    def __init__(
+        self, config: Config, db: StateDB, writer: BatchWriter, clock: Clock, auditor: Auditor
+    ) -> None:
+        self._config = config
+        self._db = db
+        self._writer = writer
+        self._clock = clock
+        self._auditor = auditor
+        self.limit = file_limit(config)
+
+    def handlers(self) -> Mapping[str, Handler]:
+        return {"file_put": self.put, "file_get": self.get, "file_list": self.list}
+
+    def session_ended(self, session: Session) -> None:
+        pass  # files outlive sessions
+
+    def put(self, conn: Session, frame: FilePut) -> None:
         assert conn.user is not None
         user = conn.user
-        if user.role not in ("provider", "admin"):
-            self._hub.forbidden(conn, "only providers and admins may store files", frame.id)
+        if not may(user, "store_file"):
+            self._auditor.forbidden(conn, "only providers and admins may store files", frame.id)
             return
-        template = self._hub.config.listeners.template
-        if frame.name == template.name and user.role != "admin":
+        template = self._config.listeners.template
+        if frame.name == template.name and not may(user, "store_served_file"):
             # Served without authentication to every terminal that asks: only an admin
             # decides what it is (whether or not the listener is enabled right now).
-            self._hub.forbidden(
+            self._auditor.forbidden(
                 conn,
                 f"{frame.name!r} is the file the chart-template "
                 "listener serves: only an admin may store it",
@@ -77,7 +92,7 @@ class FileService:
 
         def stored(result: object) -> None:
             if isinstance(result, UserError):
-                self._hub.forbidden(conn, str(result), frame.id)
+                self._auditor.forbidden(conn, str(result), frame.id)
             elif isinstance(result, FileInfo):
                 log.info(
                     "file %s v%d stored by %s (%d bytes)",
@@ -91,20 +106,20 @@ class FileService:
                 log.error("file %s not stored: %s", frame.name, result)
                 conn.send(error_line("internal", "file not stored; storage unavailable", frame.id))
 
-        self._hub.writer.submit(
+        self._writer.submit(
             put_file_op(
                 frame.name,
                 frame.data,
                 frame.meta,
                 user.name,
-                user.role == "admin",
-                now_ms(self._hub.clock),
-                self._hub.config.files.keep_versions,
+                may(user, "admin"),  # admins may replace anyone's file
+                now_ms(self._clock),
+                self._config.files.keep_versions,
             ),
             stored,
         )
 
-    def get(self, conn: Connection, frame: FileGet) -> None:
+    def get(self, conn: Session, frame: FileGet) -> None:
         def found(result: object) -> None:
             if isinstance(result, FileData):
                 conn.send(
@@ -126,17 +141,17 @@ class FileService:
             else:
                 conn.send(error_line("internal", "file store unavailable", frame.id))
 
-        self._hub.writer.submit(get_file_op(frame.name, frame.version), found)
+        self._writer.submit(get_file_op(frame.name, frame.version), found)
 
-    def list(self, conn: Connection, frame: FileList) -> None:
+    def list(self, conn: Session, frame: FileList) -> None:
         def listed(result: object) -> None:
             if isinstance(result, list):
                 conn.send(encode(FileListing(files=result, re=frame.id)))
             else:
                 conn.send(error_line("internal", "file store unavailable", frame.id))
 
-        self._hub.writer.submit(list_files_op, listed)
+        self._writer.submit(list_files_op, listed)
 
     async def latest(self, name: str) -> FileData | None:
         """The newest version of ``name`` (the template listener's read)."""
-        return await self._hub.writer.call(lambda: self._hub.db.run(get_file_op(name)))
+        return await self._writer.call(lambda: self._db.run(get_file_op(name)))

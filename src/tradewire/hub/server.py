@@ -13,36 +13,32 @@ from pathlib import Path
 from typing import Any
 
 from tradewire import __version__
-from tradewire.clock import Clock, SystemClock, format_ms, now_ms
+from tradewire.clock import Clock, SystemClock
 from tradewire.config import Config, plaintext_problem
 from tradewire.exceptions import ConfigError, StoreError
-from tradewire.hub.acl import may_publish, may_subscribe
 from tradewire.hub.article_signal import ArticleSignalListener
+from tradewire.hub.audit import Auditor
 from tradewire.hub.auth import Authenticator
-from tradewire.hub.channels import Channel, ChannelRegistry
+from tradewire.hub.channel_service import ChannelService
+from tradewire.hub.channels import ChannelRegistry
 from tradewire.hub.connection import Connection
 from tradewire.hub.files import FileService
+from tradewire.hub.revocation import SessionService
+from tradewire.hub.service import Dispatcher
 from tradewire.hub.tcp_ticks import TcpTickListener
 from tradewire.hub.template import TemplateListener
 from tradewire.hub.ticks import TickService
 from tradewire.hub.tls import TlsListener, tls_context
 from tradewire.hub.udp_ticks import UdpTickListener
 from tradewire.hub.upkeep import Upkeep
-from tradewire.protocol.codec import encode, error_line, stamp
+from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import (
     PROTOCOL_VERSION,
     SUPPORTED_VERSIONS,
-    Ack,
     Bye,
     Hello,
-    PublishState,
-    PublishTicks,
-    RequestId,
-    Sub,
-    Unsub,
     Welcome,
 )
-from tradewire.protocol.names import is_symbol
 from tradewire.store.db import StateDB
 from tradewire.store.private import DataLock, loose_modes
 from tradewire.store.writer import BatchWriter
@@ -55,7 +51,7 @@ SHUTDOWN_DRAIN_S = 2.0
 class Hub:
     """An authenticated signal hub. ``await start()``, then ``await stop()``."""
 
-    supported_versions = SUPPORTED_VERSIONS
+    supported_versions: tuple[int, ...] = SUPPORTED_VERSIONS
 
     def __init__(self, config: Config, data_dir: Path, clock: Clock | None = None) -> None:
         self.config = config
@@ -101,7 +97,7 @@ class Hub:
             log.warning("%s", line)
         self.writer = BatchWriter(self.db)
         self.auth = Authenticator(self.config, self.db, self.writer, self.clock)
-        self.files = FileService(self)  # before listening: a file frame may come at once
+        self._start_services(loop)  # before listening: a frame may come at once
         self.channels.load(await self.writer.call(self.db.load_states))
         self.upkeep = Upkeep(self)
         await self.upkeep.load()
@@ -123,8 +119,6 @@ class Hub:
                 f"{exc.strerror} (another hub running? pick another port "
                 "with --port)"
             ) from exc
-        self.ticks = TickService(self.data_dir, self.clock)
-        self.ticks.start(loop)
         try:
             await self._start_legacy_listeners()
         except ConfigError:
@@ -204,6 +198,25 @@ class Hub:
                     "to a free port)"
                 ) from exc
 
+    def _start_services(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Every hub feature, each handed only what it needs; one dispatch table for all."""
+        self.auditor = Auditor(self.writer, self.clock)
+        limit = self.config.hub.max_subscriptions
+        self.channel_service = ChannelService(
+            self.channels, self.writer, self.clock, self.auditor, limit
+        )
+        self.ticks = TickService(
+            self.data_dir,
+            self.clock,
+            self.auditor,
+            limit,
+            lambda session: len(self.channel_service.subscribed(session)),
+        )
+        self.ticks.start(loop)
+        self.files = FileService(self.config, self.db, self.writer, self.clock, self.auditor)
+        self.sessions = SessionService(self.connections, self.channel_service, self.auditor)
+        self.dispatcher = Dispatcher([self.channel_service, self.ticks, self.files, self.sessions])
+
     def _legacy(self, scheme: str, what: str, address: tuple[str, int]) -> None:
         """An article-compatible listener: its banner line says it has no authentication."""
         self.addresses.append(address)
@@ -229,7 +242,7 @@ class Hub:
         self, event: str, user: str | None, address: str | None, detail: str | None = None
     ) -> None:
         """Append to the audit log (group-committed with everything else)."""
-        self.writer.submit(StateDB.audit_op(now_ms(self.clock), event, user, address, detail))
+        self.auditor.audit(event, user, address, detail)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -278,8 +291,7 @@ class Hub:
         self.per_address[conn.source] -= 1
         if self.per_address[conn.source] <= 0:
             del self.per_address[conn.source]
-        for channel in self.channels.published_by(conn):
-            channel.release(conn)
+        self.dispatcher.session_ended(conn)
         if conn.user is not None:
             self.audit(
                 "session_end",
@@ -287,160 +299,17 @@ class Hub:
                 conn.address,
                 f"session={conn.session_id} {conn.end_reason}",
             )
-        for name in conn.subscriptions:
-            self.channels.unsubscribe(name, conn)
-        conn.subscriptions.clear()
-        if conn.tick_symbols:
-            self.ticks.unsubscribe(conn)
         if self._stopping and not self.connections:
             self._all_gone.set()
 
-    def welcome(self, conn: Connection, hello: Hello) -> bytes:
+    def welcome(self, conn: Connection, hello: Hello) -> Welcome:
         assert conn.user is not None
-        return encode(
-            Welcome(
-                v=PROTOCOL_VERSION,
-                server=f"tradewire/{__version__}",
-                session=conn.session_id,
-                heartbeat_s=self.config.hub.heartbeat_s,
-                roles=[conn.user.role],
-                re=hello.id,
-                max_frame_bytes=self.config.hub.max_frame_bytes,
-            )
+        return Welcome(
+            v=PROTOCOL_VERSION,
+            server=f"tradewire/{__version__}",
+            session=conn.session_id,
+            heartbeat_s=self.config.hub.heartbeat_s,
+            roles=[conn.user.role],
+            re=hello.id,
+            max_frame_bytes=self.config.hub.max_frame_bytes,
         )
-
-    # ---- channels (PROTOCOL.md 1.1) -------------------------------------------------------------
-
-    def publish(self, conn: Connection, frame: PublishState) -> None:
-        """Stamp, store durably, then fan out and acknowledge (in that order)."""
-        assert conn.user is not None
-        if not may_publish(conn.user, frame.ch):
-            self.forbidden(conn, f"you may not publish to {frame.ch!r}", frame.id)
-            return
-        channel = self.channels.get(frame.ch)
-        if not self._claim(conn, channel, frame):
-            return
-        seq = channel.next_seq()
-        line = encode(stamp(frame, seq))
-        stored_at = now_ms(self.clock)
-
-        def stored(result: object) -> None:
-            if isinstance(result, Exception):
-                log.error("state %s#%d not stored: %s", frame.ch, seq, result)
-                conn.send(error_line("internal", "state not stored; storage unavailable", frame.id))
-                return
-            channel.commit(line)
-            self.stats["states"] += 1
-            conn.send(encode(Ack(re=frame.id, seq=seq)))
-
-        self.writer.submit(StateDB.put_state_op(frame.ch, seq, frame.ts, line, stored_at), stored)
-
-    def _claim(self, conn: Connection, channel: Channel, frame: PublishState) -> bool:
-        """One live publisher per channel (see Channel.claim); False when refused."""
-        assert conn.user is not None
-        key = (conn.user.name, frame.account.login)
-        previous = channel.publisher_key
-        outcome = channel.claim(conn, key, frame.takeover, now_ms(self.clock))
-        if outcome == "busy":
-            since = channel.publisher_since_ms
-            self.audit(
-                "refused",
-                conn.user.name,
-                conn.address,
-                f"channel_busy ch={frame.ch} publisher={previous[0]}",
-            )
-            conn.send(
-                error_line(
-                    "channel_busy",
-                    f"{frame.ch!r} is published by {previous[0]!r} (account "
-                    f"{previous[1]}) since {format_ms(since)}; stop that publisher, or take over "
-                    'explicitly ("takeover": true, tradewire provide --takeover)',
-                    frame.id,
-                    since_ms=since,
-                )
-            )
-            return False
-        if outcome is not None:
-            log.warning(
-                "%s of channel %s: %s (account %s) replaces %s (account %s)",
-                outcome,
-                frame.ch,
-                key[0],
-                key[1],
-                previous[0],
-                previous[1],
-            )
-            self.audit(
-                outcome,
-                conn.user.name,
-                conn.address,
-                f"ch={frame.ch} replaced={previous[0]}/{previous[1]}",
-            )
-        return True
-
-    def forbidden(self, conn: Connection, msg: str, re: RequestId) -> None:
-        """Refuse one request with ``forbidden``, audited."""
-        assert conn.user is not None
-        self.audit("forbidden", conn.user.name, conn.address, msg)
-        conn.send(error_line("forbidden", msg, re))
-
-    def publish_ticks(self, conn: Connection, frame: PublishTicks) -> None:
-        assert conn.user is not None
-        if conn.user.role not in ("provider", "admin"):
-            self.forbidden(conn, "only providers and admins may send ticks", frame.id)
-            return
-        self.ticks.submit_native(conn, conn.user.name, frame)
-
-    def subscribe(self, conn: Connection, frame: Sub) -> None:
-        assert conn.user is not None
-        if frame.ticks is not None:
-            self._subscribe_ticks(conn, frame, frame.ticks)
-            return
-        assert frame.ch is not None
-        if not may_subscribe(conn.user, frame.ch):
-            self.forbidden(conn, f"you may not subscribe to {frame.ch!r}", frame.id)
-            return
-        if frame.ch in conn.subscriptions:
-            conn.send(encode(Ack(re=frame.id)))
-            return
-        limit = self.config.hub.max_subscriptions
-        if len(conn.subscriptions) >= limit:
-            # The session and its other subscriptions stay: refusing one sub loses nothing.
-            conn.send(
-                error_line("rate_limited", f"at most {limit} subscriptions per session", frame.id)
-            )
-            return
-        channel = self.channels.subscribe(frame.ch, conn)
-        conn.subscriptions.add(frame.ch)
-        conn.send(encode(Ack(re=frame.id)))
-        if channel.latest is not None:
-            conn.send_state(frame.ch, channel.latest)
-
-    def _subscribe_ticks(self, conn: Connection, frame: Sub, symbols: list[str]) -> None:
-        bad = [s for s in symbols if s != "*" and not is_symbol(s)]
-        if bad or not symbols:
-            conn.send(error_line("bad_frame", f'ticks: symbols or "*", not {bad[:3]}', frame.id))
-            return
-        limit = self.config.hub.max_subscriptions
-        wanted = set(symbols) - conn.tick_symbols
-        if len(conn.subscriptions) + len(conn.tick_symbols) + len(wanted) > limit:
-            conn.send(
-                error_line("rate_limited", f"at most {limit} subscriptions per session", frame.id)
-            )
-            return
-        conn.tick_symbols |= wanted
-        self.ticks.subscribe(conn, sorted(wanted))
-        conn.send(encode(Ack(re=frame.id)))
-
-    def unsubscribe(self, conn: Connection, frame: Unsub) -> None:
-        if frame.ticks is not None:
-            conn.tick_symbols -= set(frame.ticks)
-            self.ticks.unsubscribe(conn, frame.ticks)
-            return
-        assert frame.ch is not None
-        self.unsubscribe_channel(conn, frame.ch)
-
-    def unsubscribe_channel(self, conn: Connection, name: str) -> None:
-        conn.subscriptions.discard(name)
-        conn.conflated.pop(name, None)
-        self.channels.unsubscribe(name, conn)

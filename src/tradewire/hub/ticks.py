@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from tradewire.clock import Clock, now_ms
+from tradewire.hub.acl import may
+from tradewire.hub.audit import Auditor
+from tradewire.hub.service import Handler, Session
 from tradewire.protocol.codec import encode, error_line
-from tradewire.protocol.messages import Ack, PublishTicks, TicksUpdate
+from tradewire.protocol.messages import Ack, PublishTicks, Sub, TicksUpdate, Unsub
+from tradewire.protocol.names import is_symbol
 from tradewire.protocol.ticks import TickRow, check_rows
 from tradewire.ticks.store import SqliteTickStore
 from tradewire.ticks.writer import TickWriter
@@ -49,14 +53,70 @@ class ListenerCounters:
 
 
 class TickService:
-    """Owns the tick writer and the live subscriptions."""
+    """A hub service: native ``ticks`` frames, ``sub``/``unsub`` of live ticks. Owns the tick
+    writer, the listeners' counters and who subscribes to which symbols."""
 
-    def __init__(self, data_dir: Path, clock: Clock) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        clock: Clock,
+        auditor: Auditor,
+        max_subscriptions: int,
+        other_subscriptions: Callable[[Session], int],
+    ) -> None:
         self._data_dir = data_dir
         self.clock = clock
+        self._auditor = auditor
+        self._max_subscriptions = max_subscriptions
+        self._other_subscriptions = other_subscriptions  # the session's channel subscriptions
         self.writer: TickWriter | None = None
         self.listeners: list[ListenerCounters] = []
         self._by_symbol: dict[str, set[TickSubscriber]] = {}
+        self._symbols: dict[Session, set[str]] = {}
+
+    def handlers(self) -> Mapping[str, Handler]:
+        return {
+            "ticks": self.publish,
+            "sub:ticks": self.subscribe_frame,
+            "unsub:ticks": self.unsubscribe_frame,
+        }
+
+    def session_ended(self, session: Session) -> None:
+        if self._symbols.pop(session, None):
+            self.unsubscribe(session)
+
+    def symbols(self, session: Session) -> set[str]:
+        return self._symbols.get(session, set())
+
+    def publish(self, session: Session, frame: PublishTicks) -> None:
+        assert session.user is not None
+        if not may(session.user, "send_ticks"):
+            self._auditor.forbidden(session, "only providers and admins may send ticks", frame.id)
+            return
+        self.submit_native(session, session.user.name, frame)
+
+    def subscribe_frame(self, session: Session, frame: Sub) -> None:
+        symbols = frame.ticks or []
+        bad = [s for s in symbols if s != ALL and not is_symbol(s)]
+        if bad or not symbols:
+            session.send(error_line("bad_frame", f'ticks: symbols or "*", not {bad[:3]}', frame.id))
+            return
+        mine = self._symbols.setdefault(session, set())
+        wanted = set(symbols) - mine
+        limit = self._max_subscriptions
+        if self._other_subscriptions(session) + len(mine) + len(wanted) > limit:
+            msg = f"at most {limit} subscriptions per session"
+            session.send(error_line("rate_limited", msg, frame.id))
+            return
+        mine |= wanted
+        self.subscribe(session, sorted(wanted))
+        session.send(encode(Ack(re=frame.id)))
+
+    def unsubscribe_frame(self, session: Session, frame: Unsub) -> None:
+        symbols = frame.ticks or []
+        self._symbols.get(session, set()).difference_update(symbols)
+        self.unsubscribe(session, symbols)
+        session.send(encode(Ack(re=frame.id)))
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self.writer = TickWriter(lambda: SqliteTickStore(self._data_dir), loop, self._publish)

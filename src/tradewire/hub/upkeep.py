@@ -8,7 +8,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from tradewire.clock import now_ms
-from tradewire.hub.revocation import apply_user_changes
 from tradewire.store.db import StateDB
 from tradewire.ticks.store import SqliteTickStore
 
@@ -95,7 +94,7 @@ class Upkeep:
         self._users_rev = rev
         names = {conn.user.name for conn in hub.connections if conn.user is not None}
         users = await hub.writer.call(lambda: {name: hub.db.get_user(name) for name in names})
-        apply_user_changes(hub, users)
+        hub.sessions.apply_user_changes(users)
 
     def save_listener_stats(self) -> None:
         """For `tradewire ticks stats`, which reads the database, not the hub."""

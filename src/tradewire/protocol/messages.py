@@ -30,6 +30,11 @@ class _Frame(msgspec.Struct, frozen=True, tag_field="t", omit_defaults=True):
     """Base of all frames."""
 
 
+def _tags(union: Any) -> list[str]:
+    """The ``"t"`` values of the frames in a union."""
+    return [str(frame.__struct_config__.tag) for frame in union.__args__]
+
+
 # ---- shared values -------------------------------------------------------------------------
 
 
@@ -170,23 +175,7 @@ ClientFrame = (
     | Sessions
     | Kick
 )
-CLIENT_FRAME_TYPES = frozenset(
-    {
-        "hello",
-        "ping",
-        "pong",
-        "sub",
-        "unsub",
-        "state",
-        "bye",
-        "ticks",
-        "file_put",
-        "file_get",
-        "file_list",
-        "sessions",
-        "kick",
-    }
-)
+CLIENT_FRAME_TYPES = frozenset(_tags(ClientFrame))  # derived: a new frame is one edit
 
 # ---- server -> client ----------------------------------------------------------------------
 

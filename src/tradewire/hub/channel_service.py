@@ -1,0 +1,165 @@
+"""Signal channels as a hub service (PROTOCOL.md 1.1): ``state``, ``sub``/``unsub`` of a
+channel. It owns who subscribes to what and who publishes each channel."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from tradewire.clock import Clock, format_ms, now_ms
+from tradewire.hub.acl import may
+from tradewire.hub.audit import Auditor
+from tradewire.hub.channels import Channel, ChannelRegistry
+from tradewire.hub.service import Handler, Session
+from tradewire.protocol.codec import encode, error_line, stamp
+from tradewire.protocol.messages import Ack, PublishState, Sub, Unsub
+from tradewire.store.db import StateDB, UserRecord
+from tradewire.store.writer import BatchWriter
+
+log = logging.getLogger(__name__)
+
+
+class ChannelService:
+    def __init__(
+        self,
+        channels: ChannelRegistry,
+        writer: BatchWriter,
+        clock: Clock,
+        auditor: Auditor,
+        max_subscriptions: int,
+    ) -> None:
+        self.channels = channels
+        self._writer = writer
+        self._clock = clock
+        self._auditor = auditor
+        self._max_subscriptions = max_subscriptions
+        self._subscribed: dict[Session, set[str]] = {}
+        self.stored_states = 0
+
+    def handlers(self) -> Mapping[str, Handler]:
+        return {"state": self.publish, "sub:ch": self.subscribe, "unsub:ch": self.unsubscribe}
+
+    def session_ended(self, session: Session) -> None:
+        for channel in self.channels.published_by(session):
+            channel.release(session)
+        for name in self._subscribed.pop(session, ()):
+            self.channels.unsubscribe(name, session)
+
+    def subscribed(self, session: Session) -> set[str]:
+        return self._subscribed.get(session, set())
+
+    def published_by(self, session: Session) -> list[str]:
+        return sorted(c.name for c in self.channels.published_by(session))
+
+    # ---- publishing ----------------------------------------------------------------------------
+
+    def publish(self, session: Session, frame: PublishState) -> None:
+        """Stamp, store durably, then fan out and acknowledge (in that order)."""
+        assert session.user is not None
+        if not may(session.user, "publish", frame.ch):
+            self._auditor.forbidden(session, f"you may not publish to {frame.ch!r}", frame.id)
+            return
+        channel = self.channels.get(frame.ch)
+        if not self._claim(session, channel, frame):
+            return
+        seq = channel.next_seq()
+        line = encode(stamp(frame, seq))
+        stored_at = now_ms(self._clock)
+
+        def stored(result: object) -> None:
+            if isinstance(result, Exception):
+                log.error("state %s#%d not stored: %s", frame.ch, seq, result)
+                session.send(
+                    error_line("internal", "state not stored; storage unavailable", frame.id)
+                )
+                return
+            channel.commit(line)
+            self.stored_states += 1
+            session.send(encode(Ack(re=frame.id, seq=seq)))
+
+        self._writer.submit(StateDB.put_state_op(frame.ch, seq, frame.ts, line, stored_at), stored)
+
+    def _claim(self, session: Session, channel: Channel, frame: PublishState) -> bool:
+        """One live publisher per channel (see Channel.claim); False when refused."""
+        assert session.user is not None
+        key = (session.user.name, frame.account.login)
+        previous = channel.publisher_key
+        outcome = channel.claim(session, key, frame.takeover, now_ms(self._clock))
+        if outcome == "busy":
+            since = channel.publisher_since_ms
+            self._auditor.audit(
+                "refused",
+                session.user.name,
+                session.address,
+                f"channel_busy ch={frame.ch} publisher={previous[0]}",
+            )
+            msg = (
+                f"{frame.ch!r} is published by {previous[0]!r} (account {previous[1]}) since "
+                f"{format_ms(since)}; stop that publisher, or take over explicitly "
+                '("takeover": true, tradewire provide --takeover)'
+            )
+            session.send(error_line("channel_busy", msg, frame.id, since_ms=since))
+            return False
+        if outcome is not None:
+            log.warning(
+                "%s of channel %s: %s (account %s) replaces %s (account %s)",
+                outcome,
+                frame.ch,
+                *key,
+                *previous,
+            )
+            self._auditor.audit(
+                outcome,
+                session.user.name,
+                session.address,
+                f"ch={frame.ch} replaced={previous[0]}/{previous[1]}",
+            )
+        return True
+
+    # ---- subscribing ---------------------------------------------------------------------------
+
+    def subscribe(self, session: Session, frame: Sub) -> None:
+        assert session.user is not None and frame.ch is not None
+        if not may(session.user, "subscribe", frame.ch):
+            self._auditor.forbidden(session, f"you may not subscribe to {frame.ch!r}", frame.id)
+            return
+        mine = self._subscribed.setdefault(session, set())
+        if frame.ch in mine:
+            session.send(encode(Ack(re=frame.id)))
+            return
+        limit = self._max_subscriptions
+        if len(mine) >= limit:
+            # The session and its other subscriptions stay: refusing one sub loses nothing.
+            msg = f"at most {limit} subscriptions per session"
+            session.send(error_line("rate_limited", msg, frame.id))
+            return
+        channel = self.channels.subscribe(frame.ch, session)
+        mine.add(frame.ch)
+        session.send(encode(Ack(re=frame.id)))
+        if channel.latest is not None:
+            session.send_state(frame.ch, channel.latest)
+
+    def unsubscribe(self, session: Session, frame: Unsub) -> None:
+        assert frame.ch is not None
+        self._drop(session, frame.ch)
+        session.send(encode(Ack(re=frame.id)))
+
+    def _drop(self, session: Session, name: str) -> None:
+        self._subscribed.get(session, set()).discard(name)
+        session.drop_pending(name)
+        self.channels.unsubscribe(name, session)
+
+    def withdraw(self, session: Session, user: UserRecord) -> None:
+        """``user`` (the session's, with new grants) lost some: end what it may no longer do."""
+        for name in sorted(self.subscribed(session)):
+            if not may(user, "subscribe", name):
+                self._drop(session, name)
+                session.send(
+                    error_line("revoked", f"your grant to {name!r} was withdrawn", ch=name)
+                )
+                log.info("unsubscribed %s from %s: grant withdrawn", user.name, name)
+        for channel in self.channels.published_by(session):
+            if not may(user, "publish", channel.name):
+                channel.release(session)
+                msg = f"your grant to {channel.name!r} was withdrawn"
+                session.send(error_line("revoked", msg, ch=channel.name))

@@ -1,0 +1,94 @@
+"""How hub features plug in: each is a *service* that names the frames it handles; one
+:class:`Dispatcher` routes every frame of an authenticated session to its service.
+
+A service gets what it needs (store, clock, settings, an auditor) when it is built, never the
+hub, and sees sessions only through :class:`Session`. Adding a frame type touches its message
+definition and its service; the dispatcher and the connection do not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from tradewire.protocol.messages import Sub, Unsub
+from tradewire.protocol.ticks import TickRow
+from tradewire.store.db import UserRecord
+
+
+class Session(Protocol):
+    """One authenticated client session, as services see it."""
+
+    user: UserRecord | None
+    address: str
+    session_id: str
+    agent: str
+    since_ms: int
+    end_reason: str  # why it ended, for the audit log
+
+    def send(self, line: bytes) -> None:
+        """Queue a reply or control frame."""
+        ...
+
+    def send_state(self, channel: str, line: bytes) -> None:
+        """Deliver a channel state (conflated per channel while the client is slow)."""
+        ...
+
+    def send_ticks(self, line: bytes, rows: list[TickRow]) -> None:
+        """Deliver live ticks (conflated per symbol while the client is slow)."""
+        ...
+
+    def drop_pending(self, channel: str) -> None:
+        """Forget a state of ``channel`` held back while the client was slow (unsubscribed)."""
+        ...
+
+    def close(self, last_line: bytes | None = None) -> None:
+        """Send ``last_line`` (an error or bye), then end the session."""
+        ...
+
+
+Handler = Callable[[Session, Any], None]
+
+
+class Service(Protocol):
+    def handlers(self) -> Mapping[str, Handler]:
+        """Route key (see :func:`route`) -> the method that handles such a frame."""
+        ...
+
+    def session_ended(self, session: Session) -> None:
+        """Forget everything this service holds for ``session``."""
+        ...
+
+
+def route(frame: Any) -> str:
+    """The key a frame is dispatched by: its type tag, and for ``sub``/``unsub`` what they
+    name (``sub:ch`` goes to channels, ``sub:ticks`` to ticks)."""
+    tag: str = frame.__struct_config__.tag
+    if isinstance(frame, Sub | Unsub):
+        return f"{tag}:{'ticks' if frame.ticks is not None else 'ch'}"
+    return tag
+
+
+class Dispatcher:
+    """The one table from route key to handler, built from the services."""
+
+    def __init__(self, services: Iterable[Service]) -> None:
+        self.services = list(services)
+        self._table: dict[str, Handler] = {}
+        for service in self.services:
+            for key, handler in service.handlers().items():
+                if key in self._table:
+                    raise ValueError(f"two services handle {key!r}")
+                self._table[key] = handler
+
+    def dispatch(self, session: Session, frame: Any) -> bool:
+        """Hand ``frame`` to its service; False when no service handles it."""
+        handler = self._table.get(route(frame))
+        if handler is None:
+            return False
+        handler(session, frame)
+        return True
+
+    def session_ended(self, session: Session) -> None:
+        for service in self.services:
+            service.session_ended(session)
