@@ -57,7 +57,7 @@ async def test_sixth_wrong_password_is_banned_and_the_ban_survives_restart(
     restarted = await start_hub()
     raw = await Raw.connect(restarted)
     assert (await raw.recv())["code"] == "banned"
-    assert restarted.stats["refused_banned"] == 1
+    assert restarted.snapshot()["tradewire_refused_connections_total"][("banned",)] == 1
     db = StateDB(data_dir)
     events = [row[1] for row in db.audit_log()]
     db.close()

@@ -25,6 +25,7 @@ from tradewire.clock import Clock, now_ms
 from tradewire.config import Config
 from tradewire.exceptions import FrameError
 from tradewire.hub.guard import BanBook, NameThrottle
+from tradewire.metrics import Metrics
 from tradewire.store.db import StateDB, UserRecord
 from tradewire.store.passwords import Passwords
 from tradewire.store.writer import BatchWriter
@@ -39,7 +40,9 @@ NAME_CHARS = 64
 class Authenticator:
     """Checks passwords and keeps the ban book and the name throttle up to date."""
 
-    def __init__(self, config: Config, db: StateDB, writer: BatchWriter, clock: Clock) -> None:
+    def __init__(
+        self, config: Config, db: StateDB, writer: BatchWriter, clock: Clock, metrics: Metrics
+    ) -> None:
         self._config = config
         self._db = db
         self._writer = writer
@@ -49,11 +52,17 @@ class Authenticator:
         self.bans = BanBook(config.ban, clock)
         self.throttle = NameThrottle(config.ban, clock)
         self.pending = 0  # logins holding a global slot (waiting for or in a check)
+        self._logins = metrics.counter("tradewire_logins_total", "logins by outcome", ("outcome",))
+        self._bans = metrics.counter("tradewire_bans_total", "bans made")
+        metrics.gauge("tradewire_logins_pending", "logins in a password check", self._pending)
         self._in_flight: dict[str, int] = {}  # source -> checks running
         self._turns: dict[str, asyncio.Event] = {}  # source -> set when one of them ends
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _pending(self) -> dict[tuple[str, ...], float]:
+        return {(): float(self.pending)}
 
     async def login(self, name: str, password: str, address: str) -> UserRecord | None:
         """The user when ``password`` is right, else ``None`` (failure counted, maybe a ban).
@@ -67,6 +76,7 @@ class Authenticator:
         source = self.bans.key(address)
         while (left := self.bans.checks_left(address)) <= self._in_flight.get(source, 0):
             if left <= 0:
+                self._logins.inc(1, "banned")
                 self._writer.submit(
                     StateDB.audit_op(now_ms(self._clock), "refused", None, address, "banned")
                 )
@@ -79,6 +89,7 @@ class Authenticator:
             # All of this source's checks are in flight: wait for one to end, then look again.
             await self._turns.setdefault(source, asyncio.Event()).wait()
         if self.pending >= self._config.hub.max_pending_logins:
+            self._logins.inc(1, "server_busy")
             self._writer.submit(
                 StateDB.audit_op(
                     now_ms(self._clock), "refused", None, address, "server_busy: logins pending"
@@ -111,6 +122,7 @@ class Authenticator:
 
     def _count(self, user: UserRecord | None, name: str, address: str) -> None:
         stamp = now_ms(self._clock)
+        self._logins.inc(1, "ok" if user is not None else "failed")
         if user is not None:
             self.bans.record_success(address)
             self.throttle.record_success(name[:NAME_CHARS])
@@ -123,6 +135,7 @@ class Authenticator:
             StateDB.audit_op(stamp, "login_failed", name[:NAME_CHARS], address, None)
         )
         if ban is not None:
+            self._bans.inc()
             log.warning(
                 "banning %s until %d ms (offense %d)", ban.address, ban.until_ms, ban.offenses
             )

@@ -11,6 +11,7 @@ from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
 from tradewire.hub.channels import Channel, ChannelRegistry
 from tradewire.hub.service import Handler, Session
+from tradewire.metrics import Metrics
 from tradewire.protocol.codec import encode, error_line, stamp
 from tradewire.protocol.messages import Ack, PublishState, Sub, Unsub
 from tradewire.store.db import StateDB, UserRecord
@@ -27,6 +28,7 @@ class ChannelService:
         clock: Clock,
         auditor: Auditor,
         max_subscriptions: int,
+        metrics: Metrics,
     ) -> None:
         self.channels = channels
         self._writer = writer
@@ -34,7 +36,13 @@ class ChannelService:
         self._auditor = auditor
         self._max_subscriptions = max_subscriptions
         self._subscribed: dict[Session, set[str]] = {}
-        self.stored_states = 0
+        self._states = metrics.counter("tradewire_states_total", "states stored and fanned out")
+        self._deliveries = metrics.counter(
+            "tradewire_state_deliveries_total", "states handed to subscribers"
+        )
+        self._fanout = metrics.histogram(
+            "tradewire_publish_fanout_seconds", "a state's arrival to its fan-out (stored first)"
+        )
 
     def handlers(self) -> Mapping[str, Handler]:
         return {"state": self.publish, "sub:ch": self.subscribe, "unsub:ch": self.unsubscribe}
@@ -65,6 +73,7 @@ class ChannelService:
         seq = channel.next_seq()
         line = encode(stamp(frame, seq))
         stored_at = now_ms(self._clock)
+        arrived = self._clock.monotonic()
 
         def stored(result: object) -> None:
             if isinstance(result, Exception):
@@ -74,7 +83,9 @@ class ChannelService:
                 )
                 return
             channel.commit(line)
-            self.stored_states += 1
+            self._fanout.observe(self._clock.monotonic() - arrived)
+            self._states.inc()
+            self._deliveries.inc(len(channel.subscribers))
             session.send(encode(Ack(re=frame.id, seq=seq)))
 
         self._writer.submit(StateDB.put_state_op(frame.ch, seq, frame.ts, line, stored_at), stored)

@@ -22,6 +22,7 @@ from tradewire.config import Config
 from tradewire.exceptions import FrameError
 from tradewire.hub.auth import Authenticator
 from tradewire.hub.service import Dispatcher, route
+from tradewire.metrics import Counter as MetricCounter
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import Hello, TicksUpdate, Welcome
 from tradewire.protocol.server_session import ServerSession, SessionTimers
@@ -42,6 +43,8 @@ class Host(Protocol):
     auth: Authenticator
     dispatcher: Dispatcher
     supported_versions: tuple[int, ...]
+    frames: MetricCounter  # frames by type
+    slow_consumers: MetricCounter
 
     def admit(self, conn: Connection) -> bytes | None: ...
 
@@ -136,6 +139,7 @@ class Connection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._write_paused = True
+        self.hub.slow_consumers.inc()
         if self.transport is not None:
             self.transport.pause_reading()
 
@@ -162,6 +166,7 @@ class Connection(asyncio.Protocol):
                 self._login_task = self.hub.spawn(self._login(session.hello))
             if frame is None:
                 break
+            self.hub.frames.inc(1, route(frame))
             try:
                 if not self.hub.dispatcher.dispatch(self, frame):
                     msg = f"no service handles {route(frame)!r} frames"

@@ -8,7 +8,7 @@ import logging
 import math
 import ssl
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from tradewire.hub.ticks import TickService
 from tradewire.hub.tls import TlsListener, tls_context
 from tradewire.hub.udp_ticks import UdpTickListener
 from tradewire.hub.upkeep import Upkeep
+from tradewire.metrics import Metrics
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import (
     PROTOCOL_VERSION,
@@ -60,7 +61,20 @@ class Hub:
         self.channels = ChannelRegistry()
         self.connections: set[Connection] = set()
         self.per_address: Counter[str] = Counter()
-        self.stats: Counter[str] = Counter()
+        self.metrics = Metrics()
+        self.refused = self.metrics.counter(
+            "tradewire_refused_connections_total", "connections refused at accept", ("reason",)
+        )
+        self.frames = self.metrics.counter(
+            "tradewire_frames_total", "frames received from clients, by type", ("type",)
+        )
+        self.slow_consumers = self.metrics.counter(
+            "tradewire_slow_consumers_total", "times a client's outbound buffer filled up"
+        )
+        self.metrics.gauge("tradewire_connections", "open connections", self._count_connections)
+        self.metrics.gauge(
+            "tradewire_sessions", "logged-in sessions by role", self._count_sessions, ("role",)
+        )
         self.addresses: list[tuple[str, int]] = []
         self.listening: list[str] = []  # one line per listener for the start banner
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -96,7 +110,7 @@ class Hub:
         for line in loose_modes(self.data_dir):
             log.warning("%s", line)
         self.writer = BatchWriter(self.db)
-        self.auth = Authenticator(self.config, self.db, self.writer, self.clock)
+        self.auth = Authenticator(self.config, self.db, self.writer, self.clock, self.metrics)
         self._start_services(loop)  # before listening: a frame may come at once
         self.channels.load(await self.writer.call(self.db.load_states))
         self.upkeep = Upkeep(self)
@@ -198,12 +212,35 @@ class Hub:
                     "to a free port)"
                 ) from exc
 
+    def _count_connections(self) -> dict[tuple[str, ...], float]:
+        return {(): float(len(self.connections))}
+
+    def _count_sessions(self) -> dict[tuple[str, ...], float]:
+        roles = Counter(c.user.role for c in self.connections if c.user is not None)
+        return {(role,): float(n) for role, n in roles.items()}
+
+    def _ticks_stored(self) -> dict[tuple[str, ...], float]:
+        writer = self.ticks.writer
+        return {(): float(writer.stored_rows if writer else 0)}
+
+    def _listener_counts(self) -> dict[tuple[str, ...], float]:
+        out: dict[tuple[str, ...], float] = {}
+        for c in self.ticks.listeners:
+            out[(c.name, "received")] = c.received
+            out[(c.name, "malformed")] = c.malformed
+            out[(c.name, "kernel_dropped")] = c.kernel_drops
+        return out
+
+    def snapshot(self) -> Mapping[str, Any]:
+        """A read-only view of every metric (for the status command, a dashboard, /metrics)."""
+        return self.metrics.snapshot()
+
     def _start_services(self, loop: asyncio.AbstractEventLoop) -> None:
         """Every hub feature, each handed only what it needs; one dispatch table for all."""
         self.auditor = Auditor(self.writer, self.clock)
         limit = self.config.hub.max_subscriptions
         self.channel_service = ChannelService(
-            self.channels, self.writer, self.clock, self.auditor, limit
+            self.channels, self.writer, self.clock, self.auditor, limit, self.metrics
         )
         self.ticks = TickService(
             self.data_dir,
@@ -213,6 +250,15 @@ class Hub:
             lambda session: len(self.channel_service.subscribed(session)),
         )
         self.ticks.start(loop)
+        self.metrics.gauge(
+            "tradewire_tick_rows_stored_total", "tick rows stored durably", self._ticks_stored
+        )
+        self.metrics.gauge(
+            "tradewire_listener_datagrams_total",
+            "lines or datagrams received by the text tick listeners",
+            self._listener_counts,
+            ("listener", "outcome"),
+        )
         self.files = FileService(self.config, self.db, self.writer, self.clock, self.auditor)
         self.sessions = SessionService(self.connections, self.channel_service, self.auditor)
         self.dispatcher = Dispatcher([self.channel_service, self.ticks, self.files, self.sessions])
@@ -258,7 +304,7 @@ class Hub:
         refusal = self._refusal(conn)
         if refusal is not None:
             reason, line = refusal
-            self.stats[f"refused_{reason}"] += 1
+            self.refused.inc(1, reason)
             self.audit("refused", None, conn.address, reason)
             return line
         self.connections.add(conn)
