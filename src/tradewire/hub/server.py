@@ -8,7 +8,7 @@ import logging
 import math
 import ssl
 from collections import Counter
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from tradewire.hub.auth import Authenticator
 from tradewire.hub.channel_service import ChannelService
 from tradewire.hub.channels import ChannelRegistry
 from tradewire.hub.connection import Connection
+from tradewire.hub.context import ServiceContext, ServiceFactory
 from tradewire.hub.files import FileService
 from tradewire.hub.revocation import SessionService
 from tradewire.hub.service import Dispatcher
@@ -54,8 +55,17 @@ class Hub:
 
     supported_versions: tuple[int, ...] = SUPPORTED_VERSIONS
 
-    def __init__(self, config: Config, data_dir: Path, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        data_dir: Path,
+        clock: Clock | None = None,
+        services: Sequence[ServiceFactory] = (),
+    ) -> None:
+        """``services``: more features beside the built-in ones, each built from a
+        :class:`ServiceContext` (see docs/architecture.md)."""
         self.config = config
+        self._extra_services = services
         self.data_dir = data_dir
         self.clock: Clock = clock or SystemClock()
         self.channels = ChannelRegistry()
@@ -261,7 +271,13 @@ class Hub:
         )
         self.files = FileService(self.config, self.db, self.writer, self.clock, self.auditor)
         self.sessions = SessionService(self.connections, self.channel_service, self.auditor)
-        self.dispatcher = Dispatcher([self.channel_service, self.ticks, self.files, self.sessions])
+        context = ServiceContext(
+            self.config, self.clock, self.db, self.writer, self.auditor, self.metrics
+        )
+        extra = [make(context) for make in self._extra_services]
+        self.dispatcher = Dispatcher(
+            [self.channel_service, self.ticks, self.files, self.sessions, *extra]
+        )
 
     def _legacy(self, scheme: str, what: str, address: tuple[str, int]) -> None:
         """An article-compatible listener: its banner line says it has no authentication."""

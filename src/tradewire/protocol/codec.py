@@ -9,7 +9,7 @@ echo as ``re``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union
 
 import msgspec
 
@@ -36,7 +36,26 @@ T = TypeVar("T")
 TOO_DEEP = "JSON nested too deeply"
 NOT_UTF8 = "not valid UTF-8"
 
-_client_decoder: msgspec.json.Decoder[ClientFrame] = msgspec.json.Decoder(ClientFrame)
+_client_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(ClientFrame)
+_client_types: list[type] = list(ClientFrame.__args__)
+_client_tags: set[str] = set(CLIENT_FRAME_TYPES)
+
+
+def register_client_frame(frame_type: type[msgspec.Struct]) -> None:
+    """Decode a service's own frame type from now on (a tagged struct like those in
+    :mod:`tradewire.protocol.messages`, with ``tag_field="t"``). For services that live outside
+    this package; the built-in frames are in the ``ClientFrame`` union."""
+    global _client_decoder
+    tag = frame_type.__struct_config__.tag
+    if not isinstance(tag, str) or frame_type.__struct_config__.tag_field != "t":
+        raise TypeError(f"{frame_type.__name__} needs tag_field='t' and a string tag")
+    if tag in _client_tags:
+        raise ValueError(f"a client frame tagged {tag!r} exists already")
+    _client_types.append(frame_type)
+    _client_tags.add(tag)
+    _client_decoder = msgspec.json.Decoder(Union[tuple(_client_types)])  # noqa: UP007
+
+
 _server_decoder: msgspec.json.Decoder[ServerFrame] = msgspec.json.Decoder(ServerFrame)
 _encoder = msgspec.json.Encoder()
 
@@ -62,8 +81,9 @@ def error_line(code: str, msg: str = "", re: RequestId = None, **extra: Any) -> 
     return encode(Error(code=code, msg=msg, re=re, **extra))
 
 
-def decode_client_frame(line: bytes) -> ClientFrame:
-    """Decode and validate one line from a client.
+def decode_client_frame(line: bytes) -> Any:
+    """Decode and validate one line from a client: a ``ClientFrame``, or a frame type a
+    service registered (:func:`register_client_frame`).
 
     Raises :class:`FrameError` with code ``bad_frame`` (not UTF-8 JSON, not an object, missing
     or unknown ``t``, wrong field types), or ``invalid_state`` (a ``state`` frame that breaks the
@@ -123,7 +143,7 @@ def _classify(line: bytes, exc: Exception) -> FrameError:
     re = env.id if _echoable(env.id) else None
     if env.t is None:
         return FrameError("bad_frame", 'missing "t"', re)
-    if not isinstance(env.t, str) or env.t not in CLIENT_FRAME_TYPES:
+    if not isinstance(env.t, str) or env.t not in _client_tags:
         return FrameError("bad_frame", f"unknown frame type {str(env.t)[:40]!r}", re)
     code = {"state": "invalid_state", "ticks": "invalid_ticks"}.get(env.t, "bad_frame")
     return FrameError(code, f"{env.t}: {exc}", re)
