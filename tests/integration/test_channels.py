@@ -116,7 +116,8 @@ async def test_a_stalled_subscriber_delays_nobody_and_stays_bounded(start_hub: H
     await asyncio.sleep(0.2)
     for task in tasks:
         task.cancel()
-    state_bytes = len(hub.channels.get("alpha").latest or b"")
+    latest = hub.bus.latest("alpha")
+    state_bytes = len(latest.line) if latest else 0
     assert state_bytes > 15_000
     # The stalled subscriber really stalled, and the hub held at most the buffer + one state.
     assert stalled_conn._write_paused and peak_conflated == 1
@@ -167,7 +168,7 @@ async def test_acl(start_hub: HubFactory) -> None:
     assert await root.recv() == {"t": "ack", "re": 5}
     root.send({**state_frame("gamma"), "id": 6})
     assert (await root.recv())["seq"] == 1
-    assert hub.channels.get("alpha").latest is None  # nothing was stored by the refusals
+    assert hub.bus.latest("alpha") is None  # nothing was stored by the refusals
 
 
 async def test_invalid_state_changes_nothing(start_hub: HubFactory) -> None:

@@ -75,7 +75,7 @@ async def test_a_deleted_provider_can_no_longer_publish(
     assert await until(provider, {"t": "bye", "reason": "revoked"}) < 2.0
     provider.send(state_frame(n=7))
     assert await provider.closed()
-    assert hub.channels.get("alpha").latest is None  # nothing was published
+    assert hub.bus.latest("alpha") is None  # nothing was published
 
 
 async def test_a_withdrawn_grant_ends_that_subscription_only(

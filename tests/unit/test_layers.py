@@ -20,6 +20,7 @@ FORBIDDEN = {
     "copy": {"brokers", "store", "hub", "clients", "cli", "demo", "ticks", "mql5", "web"},
     "brokers": {"hub", "clients", "cli", "demo", "web"},
     "mql5": {"hub", "clients", "cli", "demo", "store", "brokers", "copy", "ticks", "web"},
+    "bus": {"hub", "clients", "cli", "demo", "store", "brokers", "copy", "ticks", "web", "mql5"},
 }
 
 
@@ -43,7 +44,7 @@ def imports(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("layer", ["protocol", "copy"])
+@pytest.mark.parametrize("layer", ["protocol", "copy", "bus"])
 def test_pure_layers_import_no_io(layer: str) -> None:
     files = list((ROOT / layer).rglob("*.py")) + ([ROOT / "model.py"] if layer == "copy" else [])
     assert files

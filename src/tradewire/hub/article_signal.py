@@ -11,10 +11,9 @@ import asyncio
 import logging
 from typing import cast
 
+from tradewire.bus.base import Bus, Message
 from tradewire.config import ArticleSignalSettings
 from tradewire.hub.addresses import AddressList
-from tradewire.hub.channels import ChannelRegistry
-from tradewire.protocol.codec import decode_server_frame
 from tradewire.protocol.legacy import net_volumes, signal_update
 from tradewire.protocol.messages import StateUpdate
 
@@ -26,19 +25,19 @@ MAX_BUFFERED = 1 << 20  # a reader this far behind is dropped (article clients a
 class ArticleSignalListener:
     """Serves one channel's net volumes to article SignalClients."""
 
-    def __init__(self, settings: ArticleSignalSettings, channels: ChannelRegistry) -> None:
+    def __init__(self, settings: ArticleSignalSettings, bus: Bus) -> None:
         self.settings = settings
         self._allow = AddressList(settings.allow)
-        self._channels = channels
+        self._bus = bus
         self._clients: set[asyncio.Transport] = set()
         self._nets: dict[str, float] = {}
         self._server: asyncio.Server | None = None
         self.refused = 0
 
     async def start(self) -> tuple[str, int]:
-        channel = self._channels.subscribe(self.settings.channel, self)
-        if channel.latest is not None:
-            self.send_state(channel.name, channel.latest)
+        latest = self._bus.subscribe(self.settings.channel, self)
+        if latest is not None:
+            self.deliver(latest)
         self._server = await asyncio.get_running_loop().create_server(
             lambda: _ArticleClient(self), self.settings.host, self.settings.port, reuse_address=True
         )
@@ -49,7 +48,7 @@ class ArticleSignalListener:
         return host, port
 
     def stop(self) -> None:
-        self._channels.unsubscribe(self.settings.channel, self)
+        self._bus.unsubscribe(self.settings.channel, self)
         if self._server is not None:
             self._server.close()
         for transport in list(self._clients):
@@ -58,15 +57,16 @@ class ArticleSignalListener:
     def allowed(self, address: str) -> bool:
         return address in self._allow
 
-    def send_state(self, channel: str, line: bytes) -> None:
-        """Channel subscriber callback: broadcast the new nets to every article client."""
-        frame = decode_server_frame(line)
+    def deliver(self, message: Message) -> None:
+        """Bus subscriber callback: broadcast the new nets to every article client (the
+        message arrives decoded: nothing is parsed again here)."""
+        frame = message.value
         assert isinstance(frame, StateUpdate)
         nets = net_volumes(frame.positions)
-        message = signal_update(nets, self._nets)
+        update = signal_update(nets, self._nets)
         self._nets = nets
         for transport in list(self._clients):
-            self._write(transport, message)
+            self._write(transport, update)
 
     def join(self, transport: asyncio.Transport) -> None:
         self._clients.add(transport)

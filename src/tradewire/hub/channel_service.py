@@ -1,11 +1,13 @@
 """Signal channels as a hub service (PROTOCOL.md 1.1): ``state``, ``sub``/``unsub`` of a
-channel. It owns who subscribes to what and who publishes each channel."""
+channel. It owns who subscribes to what and who publishes each channel; the bus numbers, stores
+(through the hub's persist hook) and fans out the states."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
 
+from tradewire.bus.base import Bus, Message
 from tradewire.clock import Clock, format_ms, now_ms
 from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
@@ -13,9 +15,8 @@ from tradewire.hub.channels import Channel, ChannelRegistry
 from tradewire.hub.service import Handler, Session
 from tradewire.metrics import Metrics
 from tradewire.protocol.codec import encode, error_line, stamp
-from tradewire.protocol.messages import Ack, PublishState, Sub, Unsub
-from tradewire.store.db import StateDB, UserRecord
-from tradewire.store.writer import BatchWriter
+from tradewire.protocol.messages import Ack, PublishState, StateUpdate, Sub, Unsub
+from tradewire.store.db import UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +24,15 @@ log = logging.getLogger(__name__)
 class ChannelService:
     def __init__(
         self,
+        bus: Bus,
         channels: ChannelRegistry,
-        writer: BatchWriter,
         clock: Clock,
         auditor: Auditor,
         max_subscriptions: int,
         metrics: Metrics,
     ) -> None:
+        self.bus = bus
         self.channels = channels
-        self._writer = writer
         self._clock = clock
         self._auditor = auditor
         self._max_subscriptions = max_subscriptions
@@ -51,7 +52,7 @@ class ChannelService:
         for channel in self.channels.published_by(session):
             channel.release(session)
         for name in self._subscribed.pop(session, ()):
-            self.channels.unsubscribe(name, session)
+            self.bus.unsubscribe(name, session)
 
     def subscribed(self, session: Session) -> set[str]:
         return self._subscribed.get(session, set())
@@ -70,25 +71,25 @@ class ChannelService:
         channel = self.channels.get(frame.ch)
         if not self._claim(session, channel, frame):
             return
-        seq = channel.next_seq()
-        line = encode(stamp(frame, seq))
-        stored_at = now_ms(self._clock)
         arrived = self._clock.monotonic()
 
-        def stored(result: object) -> None:
+        def stamped(seq: int) -> tuple[StateUpdate, bytes]:
+            update = stamp(frame, seq)
+            return update, encode(update)
+
+        def published(result: Message | Exception) -> None:
             if isinstance(result, Exception):
-                log.error("state %s#%d not stored: %s", frame.ch, seq, result)
+                log.error("state of %s not stored: %s", frame.ch, result)
                 session.send(
                     error_line("internal", "state not stored; storage unavailable", frame.id)
                 )
                 return
-            channel.commit(line)
             self._fanout.observe(self._clock.monotonic() - arrived)
             self._states.inc()
-            self._deliveries.inc(len(channel.subscribers))
-            session.send(encode(Ack(re=frame.id, seq=seq)))
+            self._deliveries.inc(self.bus.subscribers(frame.ch))
+            session.send(encode(Ack(re=frame.id, seq=result.seq)))
 
-        self._writer.submit(StateDB.put_state_op(frame.ch, seq, frame.ts, line, stored_at), stored)
+        self.bus.publish(frame.ch, stamped, published)
 
     def _claim(self, session: Session, channel: Channel, frame: PublishState) -> bool:
         """One live publisher per channel (see Channel.claim); False when refused."""
@@ -144,11 +145,11 @@ class ChannelService:
             msg = f"at most {limit} subscriptions per session"
             session.send(error_line("rate_limited", msg, frame.id))
             return
-        channel = self.channels.subscribe(frame.ch, session)
+        latest = self.bus.subscribe(frame.ch, session)
         mine.add(frame.ch)
         session.send(encode(Ack(re=frame.id)))
-        if channel.latest is not None:
-            session.send_state(frame.ch, channel.latest)
+        if latest is not None:
+            session.send_state(frame.ch, latest.line)
 
     def unsubscribe(self, session: Session, frame: Unsub) -> None:
         assert frame.ch is not None
@@ -158,7 +159,7 @@ class ChannelService:
     def _drop(self, session: Session, name: str) -> None:
         self._subscribed.get(session, set()).discard(name)
         session.drop_pending(name)
-        self.channels.unsubscribe(name, session)
+        self.bus.unsubscribe(name, session)
 
     def withdraw(self, session: Session, user: UserRecord) -> None:
         """``user`` (the session's, with new grants) lost some: end what it may no longer do."""

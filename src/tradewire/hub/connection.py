@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Coroutine
 from typing import Any, Protocol, cast
 
+from tradewire.bus.base import Message
 from tradewire.clock import Clock, now_ms
 from tradewire.config import Config
 from tradewire.exceptions import FrameError
@@ -227,6 +228,9 @@ class Connection(asyncio.Protocol):
 
     def drop_pending(self, channel: str) -> None:
         self.conflated.pop(channel, None)
+
+    def deliver(self, message: Message) -> None:
+        self.send_state(message.subject, message.line)
 
     def send_state(self, channel: str, line: bytes) -> None:
         """Deliver a channel state; while the client is slow, keep only the newest per channel."""

@@ -8,12 +8,14 @@ import logging
 import math
 import ssl
 from collections import Counter
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from tradewire import __version__
-from tradewire.clock import Clock, SystemClock
+from tradewire.bus.base import Message
+from tradewire.bus.local import LocalBus
+from tradewire.clock import Clock, SystemClock, now_ms
 from tradewire.config import Config, plaintext_problem
 from tradewire.exceptions import ConfigError, StoreError
 from tradewire.hub.article_signal import ArticleSignalListener
@@ -33,7 +35,7 @@ from tradewire.hub.tls import TlsListener, tls_context
 from tradewire.hub.udp_ticks import UdpTickListener
 from tradewire.hub.upkeep import Upkeep
 from tradewire.metrics import Metrics
-from tradewire.protocol.codec import encode, error_line
+from tradewire.protocol.codec import decode_server_frame, encode, error_line
 from tradewire.protocol.messages import (
     PROTOCOL_VERSION,
     SUPPORTED_VERSIONS,
@@ -122,7 +124,10 @@ class Hub:
         self.writer = BatchWriter(self.db)
         self.auth = Authenticator(self.config, self.db, self.writer, self.clock, self.metrics)
         self._start_services(loop)  # before listening: a frame may come at once
-        self.channels.load(await self.writer.call(self.db.load_states))
+        stored = await self.writer.call(self.db.load_states)
+        self.bus.restore(
+            Message(s.channel, s.seq, decode_server_frame(s.frame), s.frame) for s in stored
+        )
         self.upkeep = Upkeep(self)
         await self.upkeep.load()
         try:
@@ -210,7 +215,7 @@ class Hub:
                     self._tick_listeners.append(tcp)
                     self.ticks.listeners.append(tcp.counters)
                 elif key == "signal":
-                    self.article_signal = ArticleSignalListener(listeners.signal, self.channels)
+                    self.article_signal = ArticleSignalListener(listeners.signal, self.bus)
                     self._legacy("tcp", "article signals", await self.article_signal.start())
                 else:
                     self.template = TemplateListener(listeners.template, self.files, self.spawn)
@@ -221,6 +226,14 @@ class Hub:
                     f"{exc.strerror or exc} (another program has it? set listeners.{key}.port "
                     "to a free port)"
                 ) from exc
+
+    def _persist_state(self, message: Message, stored: Callable[[object], None]) -> None:
+        """The bus's durability for channel states: the latest state per channel in state.db,
+        group-committed; subscribers see a state only once this calls back."""
+        op = StateDB.put_state_op(
+            message.subject, message.seq, message.value.ts, message.line, now_ms(self.clock)
+        )
+        self.writer.submit(op, stored)
 
     def _count_connections(self) -> dict[tuple[str, ...], float]:
         return {(): float(len(self.connections))}
@@ -249,8 +262,9 @@ class Hub:
         """Every hub feature, each handed only what it needs; one dispatch table for all."""
         self.auditor = Auditor(self.writer, self.clock)
         limit = self.config.hub.max_subscriptions
+        self.bus = LocalBus(self._persist_state)
         self.channel_service = ChannelService(
-            self.channels, self.writer, self.clock, self.auditor, limit, self.metrics
+            self.bus, self.channels, self.clock, self.auditor, limit, self.metrics
         )
         self.ticks = TickService(
             self.data_dir,

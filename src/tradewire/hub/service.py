@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
+from tradewire.bus.base import Message
 from tradewire.protocol.messages import Sub, Unsub
 from tradewire.protocol.ticks import TickRow
 from tradewire.store.db import UserRecord
@@ -36,6 +37,10 @@ class Session(Protocol):
 
     def send_ticks(self, line: bytes, rows: list[TickRow]) -> None:
         """Deliver live ticks (conflated per symbol while the client is slow)."""
+        ...
+
+    def deliver(self, message: Message) -> None:
+        """A bus message of a subscribed channel (see :meth:`send_state`)."""
         ...
 
     def drop_pending(self, channel: str) -> None:

@@ -1,0 +1,58 @@
+"""What every bus provides (``tests/bus/conformance.py`` checks it).
+
+A subject's messages are numbered by one authority, the bus: ``seq`` is never given twice and
+increases by one per publication (a failed one uses up its number, so a ``seq`` never names two
+different messages). A message is made durable (``persist``) before any subscriber sees it, then
+delivered to every subscriber of its subject in ``seq`` order and kept as the subject's latest.
+Each message carries its decoded value and its encoded line, made once: in-process consumers
+never re-decode, and fan-out never re-encodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    subject: str
+    seq: int
+    value: Any  # the decoded message (for a channel, a StateUpdate)
+    line: bytes  # the same, encoded once, newline included
+
+
+class Subscriber(Protocol):
+    def deliver(self, message: Message) -> None:
+        """Take a message of a subscribed subject (may conflate it if slow; must not block)."""
+        ...
+
+
+Stamp = Callable[[int], tuple[Any, bytes]]  # seq -> (value, line)
+Done = Callable[[Message | Exception], None]
+Persist = Callable[[Message, Callable[[object], None]], None]  # store, then call back
+
+
+class Bus(Protocol):
+    def publish(self, subject: str, stamp: Stamp, done: Done) -> None:
+        """Number, stamp, persist, deliver; then ``done`` (the message, or why it failed:
+        nothing was delivered then and the subject's latest is unchanged)."""
+        ...
+
+    def subscribe(self, subject: str, subscriber: Subscriber) -> Message | None:
+        """Deliver the subject's later messages to ``subscriber``; returns the latest."""
+        ...
+
+    def unsubscribe(self, subject: str, subscriber: Subscriber) -> None: ...
+
+    def latest(self, subject: str) -> Message | None: ...
+
+    def subscribers(self, subject: str) -> int:
+        """How many subscribers ``subject`` has here."""
+        ...
+
+    def restore(self, messages: Iterable[Message]) -> None:
+        """At start: the latest message of each subject stored by an earlier run (numbering
+        continues after it)."""
+        ...

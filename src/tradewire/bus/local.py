@@ -1,0 +1,84 @@
+"""The in-process bus: one hub, no network. A subject's subscribers are a set; delivery is one
+call per subscriber with the same message object (its line was encoded once)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from tradewire.bus.base import Done, Message, Persist, Stamp, Subscriber
+
+
+class _Subject:
+    __slots__ = ("latest", "seq", "subscribers")
+
+    def __init__(self) -> None:
+        self.seq = 0  # the last number given out (stored or not yet)
+        self.latest: Message | None = None
+        self.subscribers: set[Subscriber] = set()
+
+
+class LocalBus:
+    def __init__(self, persist: Persist | None = None) -> None:
+        """``persist``: makes a message durable and calls back with ``None`` or an exception
+        (the hub's group-committed state store); without it messages are delivered at once."""
+        self._persist = persist
+        self._subjects: dict[str, _Subject] = {}
+
+    def _subject(self, name: str) -> _Subject:
+        subject = self._subjects.get(name)
+        if subject is None:
+            subject = self._subjects[name] = _Subject()
+        return subject
+
+    def publish(self, subject: str, stamp: Stamp, done: Done) -> None:
+        state = self._subject(subject)
+        state.seq += 1
+        value, line = stamp(state.seq)
+        message = Message(subject, state.seq, value, line)
+        if self._persist is None:
+            self._deliver(state, message, done)
+            return
+        self._persist(message, self._after_persist(state, message, done))
+
+    def _after_persist(
+        self, state: _Subject, message: Message, done: Done
+    ) -> Callable[[object], None]:
+        def stored(result: object) -> None:
+            if isinstance(result, Exception):
+                done(result)
+            else:
+                self._deliver(state, message, done)
+
+        return stored
+
+    def _deliver(self, state: _Subject, message: Message, done: Done) -> None:
+        # Group commits finish in order, but be safe: never step back to an older message.
+        if state.latest is None or message.seq > state.latest.seq:
+            state.latest = message
+        for subscriber in state.subscribers:
+            subscriber.deliver(message)
+        done(message)
+
+    def subscribe(self, subject: str, subscriber: Subscriber) -> Message | None:
+        state = self._subject(subject)
+        state.subscribers.add(subscriber)
+        return state.latest
+
+    def unsubscribe(self, subject: str, subscriber: Subscriber) -> None:
+        state = self._subjects.get(subject)
+        if state is not None:
+            state.subscribers.discard(subscriber)
+
+    def latest(self, subject: str) -> Message | None:
+        state = self._subjects.get(subject)
+        return state.latest if state else None
+
+    def restore(self, messages: Iterable[Message]) -> None:
+        for message in messages:
+            state = self._subject(message.subject)
+            state.seq = max(state.seq, message.seq)
+            state.latest = message
+
+    def subscribers(self, subject: str) -> int:
+        state = self._subjects.get(subject)
+        return len(state.subscribers) if state else 0
