@@ -60,3 +60,50 @@ def test_imports_point_downwards(layer: str) -> None:
             parts = name.split(".")
             if parts[0] == "tradewire" and len(parts) > 1:
                 assert parts[1] not in FORBIDDEN[layer], f"{path} imports {name}"
+
+
+def test_no_import_cycle_inside_the_hub_and_the_connection_does_not_import_the_server() -> None:
+    """Issue 13: services and the connection depend on narrow protocols, not on the hub."""
+    hub = ROOT / "hub"
+    graph = {
+        path.stem: {
+            name.split(".")[2]
+            for name in runtime_imports(path)
+            if name.startswith("tradewire.hub.") and len(name.split(".")) > 2
+        }
+        for path in hub.glob("*.py")
+    }
+    assert "server" not in graph["connection"]
+    seen: dict[str, str] = {}
+
+    def visit(module: str, trail: list[str]) -> None:
+        if seen.get(module) == "done":
+            return
+        assert seen.get(module) != "open", "import cycle: " + " -> ".join([*trail, module])
+        seen[module] = "open"
+        for target in graph.get(module, ()):
+            visit(target, [*trail, module])
+        seen[module] = "done"
+
+    for module in graph:
+        visit(module, [])
+
+
+def runtime_imports(path: Path) -> set[str]:
+    """Imports that run (those under ``if TYPE_CHECKING:`` do not)."""
+    tree = ast.parse(path.read_text())
+    skipped = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for inner in ast.walk(node)
+    }
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names

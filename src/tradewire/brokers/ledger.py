@@ -80,20 +80,10 @@ def apply_fill(
     """Positions after filling ``order`` at ``price``. Raises ``OrderRejected``."""
     if order.position_id is not None:
         return _reduce(positions, order, spec, price, mid)
-    if mode == "hedging":
-        opened = BrokerPosition(
-            new_id(),
-            order.symbol,
-            order.side,
-            order.volume,
-            price,
-            time_ms,
-            order.magic,
-            order.comment,
-        )
-        return Applied([*positions, opened], 0.0, opened.id)
-    current = next((p for p in positions if p.symbol == order.symbol), None)
-    if current is None:
+    current = None
+    if mode == "netting":
+        current = next((p for p in positions if p.symbol == order.symbol), None)
+    if current is None:  # hedging opens a position per order; netting when it has none
         opened = BrokerPosition(
             new_id(),
             order.symbol,

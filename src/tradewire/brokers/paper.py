@@ -274,21 +274,7 @@ class PaperBroker:
             db.execute("COMMIT")
             return fill
         except OrderRejected as exc:
-            db.execute(
-                "INSERT INTO orders (time_ms, symbol, side, volume, position_id, magic, "
-                "comment, status, reason) VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    stamp,
-                    order.symbol,
-                    order.side,
-                    order.volume,
-                    order.position_id,
-                    order.magic,
-                    order.comment,
-                    "rejected",
-                    exc.reason,
-                ),
-            )
+            _log_order(db, stamp, order, "rejected", reason=exc.reason)
             raise
 
     def _apply(self, order: OrderRequest, spec: SymbolSpec, price: float, stamp: int) -> Fill:
@@ -339,24 +325,11 @@ class PaperBroker:
             ],
         )
         db.execute("UPDATE account SET balance = balance + ?", (applied.realized,))
-        cur = db.execute(
-            "INSERT INTO orders (time_ms, symbol, side, volume, position_id, magic, "
-            "comment, status, price, result_position) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                stamp,
-                order.symbol,
-                order.side,
-                order.volume,
-                order.position_id,
-                order.magic,
-                order.comment,
-                "filled",
-                price,
-                applied.position_id,
-            ),
+        order_id = _log_order(
+            db, stamp, order, "filled", price=price, result_position=applied.position_id
         )
         return Fill(
-            str(cur.lastrowid),
+            order_id,
             order.symbol,
             order.side,
             order.volume,
@@ -434,3 +407,34 @@ class PaperBroker:
             if version != self._data_version:
                 self._data_version = version
                 await self._notify()
+
+
+def _log_order(
+    db: sqlite3.Connection,
+    stamp: int,
+    order: OrderRequest,
+    status: str,
+    *,
+    reason: str | None = None,
+    price: float | None = None,
+    result_position: str | None = None,
+) -> str:
+    """One row of the account's order log; returns its id."""
+    cur = db.execute(
+        "INSERT INTO orders (time_ms, symbol, side, volume, position_id, magic, comment, "
+        "status, reason, price, result_position) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            stamp,
+            order.symbol,
+            order.side,
+            order.volume,
+            order.position_id,
+            order.magic,
+            order.comment,
+            status,
+            reason,
+            price,
+            result_position,
+        ),
+    )
+    return str(cur.lastrowid)

@@ -177,10 +177,7 @@ def user_passwd(name: str, password_stdin: bool, data_dir: Path, config_path: Pa
 @reports_errors
 def user_grant(name: str, channels: tuple[str, ...], data_dir: Path) -> None:
     """Let NAME use channels CH... (at once, also in live sessions)."""
-    _check_channels(channels)
-    with closing(StateDB(data_dir)) as db:
-        user = db.change_user(name, _now_ms(), "user_grant", by=_actor(), grant=channels)
-    console.print(f"{name} may now use {', '.join(user.channels)}")
+    _change_grants(data_dir, name, "user_grant", grant=channels)
 
 
 @user_group.command("revoke")
@@ -190,9 +187,19 @@ def user_grant(name: str, channels: tuple[str, ...], data_dir: Path) -> None:
 @reports_errors
 def user_revoke(name: str, channels: tuple[str, ...], data_dir: Path) -> None:
     """Withdraw channels CH... from NAME; live subscriptions to them end within a second."""
-    _check_channels(channels)
+    _change_grants(data_dir, name, "user_revoke", revoke=channels)
+
+
+def _change_grants(
+    data_dir: Path,
+    name: str,
+    event: str,
+    grant: tuple[str, ...] = (),
+    revoke: tuple[str, ...] = (),
+) -> None:
+    _check_channels(grant + revoke)
     with closing(StateDB(data_dir)) as db:
-        user = db.change_user(name, _now_ms(), "user_revoke", by=_actor(), revoke=channels)
+        user = db.change_user(name, _now_ms(), event, by=_actor(), grant=grant, revoke=revoke)
     console.print(f"{name} may now use {', '.join(user.channels) or 'no channel'}")
 
 
