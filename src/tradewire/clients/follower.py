@@ -30,6 +30,7 @@ from tradewire.copy import (
     plan,
     reconcile,
 )
+from tradewire.copy.admission import RoundStart, admit
 from tradewire.copy.mapping import map_symbol
 from tradewire.copy.plan import groups, managed
 from tradewire.exceptions import BrokerError, OrderRejected
@@ -145,11 +146,7 @@ class Follower:
             return []  # no signal yet: never act on our own
         self.rounds += 1
         state = self.state
-        # A symbol whose order was in flight when this round began, or finished while the
-        # broker was being read, is left to the next round: the positions read here may be
-        # from before that fill, and acting on them would duplicate the order.
-        busy_at_start = set(self.in_flight)
-        completed_at_start = dict(self._completed)
+        start = RoundStart(frozenset(self.in_flight), dict(self._completed))
         view = await self.view()
         stamp = now_ms(self.clock)
         result = plan(state, view, self.rules, stamp)
@@ -162,20 +159,8 @@ class Follower:
         self.held = groups(ours, view.account.mode)
         self._journal_skips(result, stamp, state.seq)
         now = self.clock.monotonic()
-        started: set[str] = set()
-        for order in orders:
-            symbol = order.symbol
-            if (
-                symbol in self.in_flight
-                or symbol in started
-                or symbol in busy_at_start
-                or self._completed.get(symbol, 0) != completed_at_start.get(symbol, 0)
-            ):
-                continue  # at most one order in flight per symbol, and never on stale reads
-            if self._retry_at.get(symbol, 0.0) > now:
-                continue
-            started.add(symbol)
-            self.in_flight.add(symbol)
+        for order in admit(orders, start, self.in_flight, self._completed, self._retry_at, now):
+            self.in_flight.add(order.symbol)
             task = asyncio.get_running_loop().create_task(self._execute(order, state, result))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
