@@ -66,6 +66,7 @@ class Connection(asyncio.Protocol):
         self.session = ServerSession(
             hub.clock.monotonic(), settings.max_frame_bytes, timers, hub.supported_versions
         )
+        self._machine = self.session.machine  # read directly on the fan-out path
         self.transport: asyncio.Transport | None = None
         self.address = "unknown"
         self.source = "unknown"  # the address as bans and per-address limits count it
@@ -218,25 +219,29 @@ class Connection(asyncio.Protocol):
     # ---- outbound --------------------------------------------------------------------------------
 
     def _write(self, line: bytes) -> None:
-        if self.transport is not None and self.session.state is not S.CLOSED:
+        if self.transport is not None and self._machine.state is not S.CLOSED:
             self.transport.write(line)
 
     def send(self, line: bytes) -> None:
         """Queue a reply or control frame (small; reading is paused while the buffer is full)."""
-        if self.session.state is not S.CLOSING:
+        if self._machine.state is not S.CLOSING:
             self._write(line)
 
     def drop_pending(self, channel: str) -> None:
         self.conflated.pop(channel, None)
 
     def deliver(self, message: Message) -> None:
-        self.send_state(message.subject, message.line)
+        """A channel's state from the bus: the hot path of fan-out, one call per subscriber."""
+        if self._write_paused:
+            self.conflated[message.subject] = message.line
+        elif self._machine.state is S.AUTHENTICATED and self.transport is not None:
+            self.transport.write(message.line)
 
     def send_state(self, channel: str, line: bytes) -> None:
         """Deliver a channel state; while the client is slow, keep only the newest per channel."""
         if self._write_paused:
             self.conflated[channel] = line
-        elif self.session.state is S.AUTHENTICATED:
+        elif self._machine.state is S.AUTHENTICATED:
             self._write(line)
 
     def send_ticks(self, line: bytes, rows: list[TickRow]) -> None:
@@ -244,7 +249,7 @@ class Connection(asyncio.Protocol):
         if self._write_paused:
             for row in rows:
                 self.tick_backlog[row[0]] = list(row)
-        elif self.session.state is S.AUTHENTICATED:
+        elif self._machine.state is S.AUTHENTICATED:
             self._write(line)
 
     def close(
