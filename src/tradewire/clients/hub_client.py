@@ -15,15 +15,16 @@ import itertools
 import logging
 import ssl as ssl_module
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import msgspec
 
 from tradewire import __version__
 from tradewire.clients.backoff import Backoff
-from tradewire.exceptions import ConnectionLost, FrameError, HubRefused
-from tradewire.protocol.codec import decode_server_frame, encode
+from tradewire.exceptions import ConnectionLost, HubRefused, ProtocolError
+from tradewire.protocol.client_session import MISSED_HEARTBEATS, ClientSession
+from tradewire.protocol.codec import encode
 from tradewire.protocol.messages import (
     PROTOCOL_VERSION,
     Account,
@@ -56,6 +57,7 @@ from tradewire.protocol.messages import (
 log = logging.getLogger(__name__)
 
 _PERMANENT = frozenset({"auth_failed", "unsupported_version"})
+READ_CHUNK = 1 << 16
 MAX_REFUSED_WAIT_S = 30.0  # a ban says how long it lasts; retry at least this often anyway
 
 
@@ -97,6 +99,18 @@ class HubClient:
         self._tasks: set[asyncio.Task[None]] = set()  # re-subscriptions in flight
         self.welcome: Welcome | None = None
         self.reconnects = 0
+        self._session: ClientSession | None = None
+        self._early: list[Any] = []  # frames that came with the welcome
+        # What each frame the hub sends means to this client (one table, no isinstance chain).
+        self._handlers: dict[type, Callable[[Any], Awaitable[None] | None]] = {
+            StateUpdate: self._deliver,
+            Ack: self._answer,
+            Pong: self._answer,
+            FileData: self._answer,
+            FileListing: self._answer,
+            SessionList: self._answer,
+            Error: self._on_error,
+        }
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -292,29 +306,34 @@ class HubClient:
                 )
         except (OSError, TimeoutError) as exc:
             raise ConnectionLost(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
-        writer.write(
-            encode(
-                Hello(
-                    v=PROTOCOL_VERSION, user=self.user, password=self._password, agent=self._agent
-                )
-            )
+        hello = Hello(
+            v=PROTOCOL_VERSION, user=self.user, password=self._password, agent=self._agent
         )
+        session = ClientSession(hello, time.monotonic())
         try:
             async with asyncio.timeout(self._connect_timeout + 30):
-                line = await reader.readline()
-            frame = decode_server_frame(line) if line else None
-        except (OSError, TimeoutError, FrameError) as exc:
+                while session.welcome is None and not session.closed:
+                    for line in session.data_to_send():
+                        writer.write(line)
+                    data = await reader.read(READ_CHUNK)
+                    if not data:
+                        break
+                    self._early = session.receive_data(data, time.monotonic())
+        except (OSError, TimeoutError, ProtocolError) as exc:
             writer.close()
             raise ConnectionLost(f"login to {self.host}:{self.port} failed: {exc}") from exc
-        if isinstance(frame, Error):
+        if session.refused is not None:
             writer.close()
-            refused = HubRefused(frame.code, frame.msg, frame.retry_after_s)
-            if frame.code in _PERMANENT:
+            error = session.refused
+            refused = HubRefused(error.code, error.msg, error.retry_after_s)
+            if error.code in _PERMANENT:
                 self._fatal = refused
             raise refused
-        if not isinstance(frame, Welcome):
+        if session.welcome is None:
             writer.close()
             raise ConnectionLost("the hub closed the connection during login")
+        frame = session.welcome
+        self._session = session
         self.welcome = frame
         self._writer = writer
         self._backoff.reset()
@@ -325,7 +344,7 @@ class HubClient:
         while not self._closed:
             try:
                 reason = await self._read(reader)
-            except (OSError, FrameError, TimeoutError) as exc:
+            except (OSError, ProtocolError, TimeoutError) as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             if self._closed:
                 return
@@ -381,31 +400,45 @@ class HubClient:
 
     async def _read(self, reader: asyncio.StreamReader) -> str:
         """Read until the connection ends; returns why it ended."""
-        heartbeat = self.welcome.heartbeat_s if self.welcome else 15.0
+        session = self._session
+        assert session is not None
+        frames, self._early = self._early, []
         while True:
+            for frame in frames:
+                handler = self._handlers.get(type(frame))  # live ticks: not consumed here
+                handled = handler(frame) if handler is not None else None
+                if handled is not None:
+                    await handled
+            self._flush(session)
+            if session.bye is not None:
+                return f"the hub said bye: {session.bye}"
             # The hub pings an idle connection every heartbeat_s: 3 silent periods mean it is gone.
             # asyncio.timeout, not wait_for (which can swallow a cancellation on 3.11).
-            async with asyncio.timeout(3 * heartbeat):
-                line = await reader.readline()
-            if not line:
+            async with asyncio.timeout(MISSED_HEARTBEATS * self.welcome_heartbeat):
+                data = await reader.read(READ_CHUNK)
+            if not data:
                 return "the hub closed the connection"
-            frame = decode_server_frame(line)
-            if isinstance(frame, StateUpdate):
-                await self._deliver(frame)
-            elif isinstance(frame, Ping):
-                if self._writer is not None:
-                    self._writer.write(encode(Pong(re=frame.id)))
-            elif isinstance(frame, Ack | Pong | FileData | FileListing | SessionList):
-                self._resolve(frame.re, frame)
-            elif isinstance(frame, Error):
-                if frame.code == "revoked" and frame.ch is not None:
-                    self._channels.discard(frame.ch)  # not re-subscribed after a reconnect
-                    self._latest.pop(frame.ch, None)
-                if frame.re is None:
-                    log.warning("hub error: %s %s", frame.code, frame.msg)
-                self._resolve(frame.re, HubRefused(frame.code, frame.msg))
-            elif isinstance(frame, Bye):
-                return f"the hub said bye: {frame.reason}"
+            frames = session.receive_data(data, time.monotonic())
+
+    @property
+    def welcome_heartbeat(self) -> float:
+        return self.welcome.heartbeat_s if self.welcome else 15.0
+
+    def _flush(self, session: ClientSession) -> None:
+        if self._writer is not None:
+            for line in session.data_to_send():
+                self._writer.write(line)
+
+    def _on_error(self, frame: Error) -> None:
+        if frame.code == "revoked" and frame.ch is not None:
+            self._channels.discard(frame.ch)  # not re-subscribed after a reconnect
+            self._latest.pop(frame.ch, None)
+        if frame.re is None:
+            log.warning("hub error: %s %s", frame.code, frame.msg)
+        self._resolve(frame.re, HubRefused(frame.code, frame.msg))
+
+    def _answer(self, frame: Ack | Pong | FileData | FileListing | SessionList) -> None:
+        self._resolve(frame.re, frame)
 
     async def _deliver(self, state: StateUpdate) -> None:
         if state.ch not in self._channels:
