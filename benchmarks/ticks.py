@@ -175,7 +175,7 @@ def send_stream(via: str, rows: int) -> dict[str, Any]:
     the clock runs from the first row sent to the last acknowledged (native) or written."""
     import asyncio
 
-    from tradewire.ticks.sender import TickSender
+    from tradewire.clients.tick_sender import TickSender
     from tradewire.ticks.sources import random_walk
 
     hub, data, port, side = tradewire_hub("tcp" if via == "tcp" else "udp")
@@ -207,7 +207,7 @@ def send_stream(via: str, rows: int) -> dict[str, Any]:
 
 
 def storage_only(rows: int) -> dict[str, Any]:
-    from tradewire.ticks.store import SqliteTickStore
+    from tradewire.store.ticks import SqliteTickStore
 
     store = SqliteTickStore(Path(tempfile.mkdtemp(prefix="tw-store-")))
     batch = [("EURUSD", 1_700_000_000_000 + i, 1.1, 1.1001, None, None) for i in range(5000)]

@@ -17,7 +17,7 @@ from tradewire.config import ListenerSettings, TickListenerSettings
 from tradewire.hub.server import Hub
 from tradewire.hub.tcp_ticks import TcpTickListener
 from tradewire.hub.udp_ticks import UdpTickListener
-from tradewire.ticks.store import SqliteTickStore
+from tradewire.store.ticks import SqliteTickStore
 
 TRADEWIRE = str(Path(sys.executable).parent / "tradewire")
 LISTENERS = ListenerSettings(
@@ -245,7 +245,7 @@ async def test_unsubscribing_ticks(start_hub: HubFactory, symbols: list[str]) ->
 async def test_tick_sender_splits_batches_to_fit_the_hub(
     start_hub: HubFactory, data_dir: Path
 ) -> None:
-    from tradewire.ticks.sender import TickSender
+    from tradewire.clients.tick_sender import TickSender
     from tradewire.ticks.sources import random_walk
 
     hub = await start_hub(max_frame_bytes=8192)

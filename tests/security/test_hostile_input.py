@@ -15,7 +15,7 @@ from tests.conftest import PASSWORD, HubFactory, Raw, logged_in, state_frame
 from tradewire.hub.server import Hub
 from tradewire.store.db import StateDB
 from tradewire.store.files import list_files_op
-from tradewire.ticks.store import SqliteTickStore
+from tradewire.store.ticks import SqliteTickStore
 
 
 def stored_states(data_dir: Path) -> list[tuple[str, int]]:

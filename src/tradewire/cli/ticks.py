@@ -28,11 +28,11 @@ from tradewire.cli.common import (
     parse_hub,
     reports_errors,
 )
+from tradewire.clients.tick_sender import TickSender
 from tradewire.protocol.names import is_symbol
+from tradewire.store.ticks import SqliteTickStore
 from tradewire.ticks.bars import TIMEFRAMES_MS, bars
-from tradewire.ticks.sender import TickSender
 from tradewire.ticks.sources import from_mt5_csv, random_walk
-from tradewire.ticks.store import SqliteTickStore
 
 COLUMNS = ["symbol", "time_ms", "bid", "ask", "last", "volume"]
 

@@ -18,6 +18,7 @@ from tradewire.brokers.symbols import resolve
 from tradewire.clients import HubClient
 from tradewire.clients.follower import Follower
 from tradewire.clients.provider import Provider
+from tradewire.clients.tick_sender import TickSender
 from tradewire.config import Config, HubSettings
 from tradewire.copy import CopyRules
 from tradewire.demo.trader import RandomTrader
@@ -25,8 +26,7 @@ from tradewire.hub.server import Hub
 from tradewire.protocol.ticks import TickRow
 from tradewire.store.db import StateDB
 from tradewire.store.passwords import Passwords
-from tradewire.ticks.sender import TickSender
-from tradewire.ticks.store import SqliteTickStore
+from tradewire.store.ticks import SqliteTickStore
 
 CHANNEL = "demo"
 PASSWORD = "demo-password-not-secret"

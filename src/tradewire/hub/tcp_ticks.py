@@ -12,7 +12,7 @@ from tradewire.hub.addresses import AddressList
 from tradewire.hub.ticks import ListenerCounters
 from tradewire.protocol.framing import LineFramer
 from tradewire.protocol.ticks import TickError, TickRow, parse_text
-from tradewire.ticks.writer import TickWriter
+from tradewire.store.tick_writer import TickWriter
 
 MAX_LINE = 256
 

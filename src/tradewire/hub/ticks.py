@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tradewire.clock import Clock, now_ms
+from tradewire.exceptions import StoreError
 from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
 from tradewire.hub.service import Handler, Session
@@ -17,8 +18,8 @@ from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import Ack, PublishTicks, Sub, TicksUpdate, Unsub
 from tradewire.protocol.names import is_symbol
 from tradewire.protocol.ticks import TickRow, check_rows
-from tradewire.ticks.store import SqliteTickStore
-from tradewire.ticks.writer import TickWriter
+from tradewire.store.tick_writer import Stored, TickWriter
+from tradewire.store.ticks import SqliteTickStore
 
 log = logging.getLogger(__name__)
 
@@ -137,13 +138,13 @@ class TickService:
             return
         key = (user, str(frame.id)) if frame.id is not None else None
 
-        def stored(result: int | Exception) -> None:
-            if isinstance(result, Exception):
+        def stored(result: Stored | StoreError) -> None:
+            if isinstance(result, StoreError):
                 sender.send(
                     error_line("internal", "ticks not stored; storage unavailable", frame.id)
                 )
             else:
-                sender.send(encode(Ack(re=frame.id, n=result)))
+                sender.send(encode(Ack(re=frame.id, n=result[0])))
 
         assert self.writer is not None
         self.writer.put(checked, key, stored)

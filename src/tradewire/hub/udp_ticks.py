@@ -18,7 +18,7 @@ from tradewire.config import TickListenerSettings
 from tradewire.hub.addresses import AddressList
 from tradewire.hub.ticks import ListenerCounters
 from tradewire.protocol.ticks import TickError, TickRow, parse_text
-from tradewire.ticks.writer import TickWriter
+from tradewire.store.tick_writer import TickWriter
 
 log = logging.getLogger(__name__)
 

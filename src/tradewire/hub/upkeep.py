@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from tradewire.clock import now_ms
 from tradewire.store.db import StateDB
-from tradewire.ticks.store import SqliteTickStore
+from tradewire.store.ticks import SqliteTickStore
 
 if TYPE_CHECKING:
     from tradewire.hub.server import Hub

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tradewire.protocol.ticks import TickRow
-from tradewire.ticks.store import SqliteTickStore
+from tradewire.store.ticks import SqliteTickStore
 
 COLUMNS = ("symbol", "time_ms", "bid", "ask", "last", "volume")
 
