@@ -88,7 +88,7 @@ async def test_passwords_never_reach_the_audit_log(start_hub: HubFactory, data_d
     hub = await start_hub()
     await attempt(hub, "alice", "hunter2-secret")
     await attempt(hub, "alice", PASSWORD)
-    await hub.writer.flush()
+    await hub.store.flush()
     raw_bytes = b"".join(p.read_bytes() for p in data_dir.iterdir())
     assert b"hunter2-secret" not in raw_bytes and PASSWORD.encode() not in raw_bytes
 

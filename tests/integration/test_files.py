@@ -77,7 +77,7 @@ async def test_refusals_store_nothing(start_hub: HubFactory, data_dir: Path) -> 
     assert refused["code"] == "forbidden" and "alice" in refused["msg"]
     bob.send({"t": "file_get", "name": "nothing", "id": 8})
     assert (await bob.recv())["code"] == "not_found"
-    await hub.writer.flush()
+    await hub.store.flush()
     db = StateDB(data_dir)
     try:
         files = db.run(list_files_op)

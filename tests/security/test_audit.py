@@ -12,7 +12,7 @@ from tradewire.hub.server import Hub
 
 
 def events(hub: Hub) -> list[tuple[int, str, str | None, str | None, str | None]]:
-    return hub.db.audit_log(10_000)
+    return hub.store.db.audit_log(10_000)
 
 
 async def test_refused_requests_and_connections_and_session_ends_are_audited(
@@ -32,7 +32,7 @@ async def test_refused_requests_and_connections_and_session_ends_are_audited(
     bob.send({"t": "bye"})
     assert await bob.closed()
     await asyncio.sleep(0.1)
-    await hub.writer.flush()
+    await hub.store.flush()
     log = events(hub)
     forbidden = [e for e in log if e[1] == "forbidden" and e[2] == "bob"]
     assert len(forbidden) == 3
@@ -48,13 +48,13 @@ async def test_huge_failed_logins_cannot_grow_the_audit_log(
     start_hub: HubFactory, data_dir: Path
 ) -> None:
     hub = await start_hub()
-    await hub.writer.flush()
+    await hub.store.flush()
 
     def size() -> int:
         """The database file once the WAL is checkpointed into it (the WAL's own size
         depends on when SQLite checkpoints)."""
-        hub.db.run(lambda conn: conn.execute("SELECT 1"))
-        hub.db._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        hub.store.db.run(lambda conn: conn.execute("SELECT 1"))
+        hub.store.db._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return (data_dir / "state.db").stat().st_size
 
     before = size()
@@ -69,7 +69,7 @@ async def test_huge_failed_logins_cannot_grow_the_audit_log(
         assert {r["code"] for r in replies} <= {"auth_failed", "banned"}
         for raw in raws:
             raw.close()
-    await hub.writer.flush()
+    await hub.store.flush()
     grown = size() - before
     print(f"\n400 failed logins with 64 KB names grew state.db by {grown / 1024:.0f} KiB")
     assert grown < 256 * 1024  # it was 25 MB before names were cut

@@ -38,7 +38,7 @@ async def test_concurrent_guesses_from_one_address_get_max_failures_checks(
     replies = await asyncio.gather(
         *(_hello(raw, "bob", PASSWORD if n == 149 else f"guess-{n}") for n, raw in enumerate(raws))
     )
-    await hub.writer.flush()
+    await hub.store.flush()
     outcomes = {code: replies.count(code) for code in set(replies)}
     checks = _audit_count(data_dir, "login_failed", "127.0.0.5")
     with sqlite3.connect(data_dir / "state.db") as conn:
@@ -74,7 +74,7 @@ async def test_thousands_of_guesses_on_one_name_never_overflow_or_hang(
     started = time.perf_counter()
     welcome = await legit.login("bob")
     waited = time.perf_counter() - started
-    await hub.writer.flush()
+    await hub.store.flush()
     audited = _audit_count(data_dir, "login_failed")
     print(
         f"\n1,250 guesses on one name from 250 addresses in {attack_s:.1f} s: "
@@ -184,7 +184,7 @@ async def test_tls_limits_and_bans_apply_before_the_handshake(
         handshake = "completed"
     except (ssl.SSLError, ConnectionError, OSError) as exc:
         handshake = f"failed ({type(exc).__name__})"
-    await hub.writer.flush()
+    await hub.store.flush()
     assert handshake.startswith("failed"), "a banned address completed a TLS handshake"
     assert _audit_count(hub.data_dir, "refused", "127.0.0.8") >= 1
     ok = await Raw.connect(hub, ssl=context, server_hostname="localhost")

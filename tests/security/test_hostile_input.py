@@ -128,7 +128,7 @@ async def test_hostile_frames_get_a_clear_error_and_store_nothing(
     assert reply["msg"]
     raw.send({"t": "ping", "id": 7})  # the session goes on
     assert (await raw.recv()) == {"t": "pong", "re": 7}
-    await hub.writer.flush()
+    await hub.store.flush()
     assert stored_states(data_dir) == []
     await hub.stop()  # flushes the tick writer: nothing of a refused ticks frame may be there
     store = SqliteTickStore(data_dir, readonly=True)
@@ -162,7 +162,7 @@ async def test_authorization(start_hub: HubFactory, data_dir: Path) -> None:
     root = await logged_in(hub, "root")
     root.send({"t": "file_put", "name": "alices", "data": "eg==", "id": 8})
     assert (await root.recv())["t"] == "ack"  # admins may
-    await hub.writer.flush()
+    await hub.store.flush()
     assert stored_states(data_dir) == []
     db = StateDB(data_dir)
     try:
@@ -194,7 +194,7 @@ async def test_passwords_never_reach_logs_or_the_audit_table(
         await raw.recv()
         raw.close()
         await asyncio.sleep(0.1)
-        await hub.writer.flush()
+        await hub.store.flush()
     assert secret not in caplog.text and PASSWORD not in caplog.text
     db = StateDB(data_dir)
     try:

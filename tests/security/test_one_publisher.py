@@ -41,11 +41,13 @@ async def test_a_second_account_is_refused_unless_it_takes_over(
     assert (await second.recv())["seq"] == 3
     first.send(state_frame(n=5, id=5))  # now the first one is the intruder
     assert (await first.recv())["code"] == "channel_busy"
-    await hub.writer.flush()
-    takeovers = [e for e in hub.db.audit_log(50) if e[1] == "takeover"]
+    await hub.store.flush()
+    takeovers = [e for e in hub.store.db.audit_log(50) if e[1] == "takeover"]
     assert len(takeovers) == 1 and takeovers[0][2] == "dave"
     assert "replaced=alice/5012345" in (takeovers[0][4] or "")
-    assert any(e[1] == "refused" and "channel_busy" in (e[4] or "") for e in hub.db.audit_log(50))
+    assert any(
+        e[1] == "refused" and "channel_busy" in (e[4] or "") for e in hub.store.db.audit_log(50)
+    )
 
 
 async def test_the_same_provider_reconnecting_takes_over_at_once(start_hub: HubFactory) -> None:

@@ -119,8 +119,8 @@ async def test_admins_list_and_kick_sessions(start_hub: HubFactory, data_dir: Pa
     root.send({"t": "kick", "id": 3, "session": bob["session"]})
     assert await root.recv() == {"t": "ack", "re": 3, "n": 1}
     assert await until(follower, {"t": "bye", "reason": "kicked"}) < 1.0
-    await hub.writer.flush()
-    log = hub.db.audit_log(20)
+    await hub.store.flush()
+    log = hub.store.db.audit_log(20)
     assert any(e[1] == "kick" and e[2] == "root" for e in log)
     assert any(e[1] == "forbidden" and e[2] == "alice" for e in log)
     assert any(

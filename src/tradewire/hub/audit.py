@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from tradewire.clock import Clock, now_ms
 from tradewire.hub.service import Session
 from tradewire.protocol.codec import error_line
 from tradewire.protocol.messages import RequestId
-from tradewire.store.db import StateDB
-from tradewire.store.writer import BatchWriter
+from tradewire.store.state import StateStore
 
 
 class Auditor:
-    def __init__(self, writer: BatchWriter, clock: Clock) -> None:
-        self._writer = writer
-        self._clock = clock
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
 
     def audit(
         self, event: str, user: str | None, address: str | None, detail: str | None = None
     ) -> None:
-        self._writer.submit(StateDB.audit_op(now_ms(self._clock), event, user, address, detail))
+        self._store.audit(event, user, address, detail)
 
     def forbidden(self, session: Session, msg: str, re: RequestId) -> None:
         """Refuse one request with ``forbidden``, audited."""

@@ -21,14 +21,14 @@ import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
 
-from tradewire.clock import Clock, now_ms
+from tradewire.clock import Clock
 from tradewire.config import Config
 from tradewire.exceptions import FrameError
 from tradewire.hub.guard import BanBook, NameThrottle
 from tradewire.metrics import Metrics
-from tradewire.store.db import StateDB, UserRecord
+from tradewire.store.db import UserRecord
 from tradewire.store.passwords import Passwords
-from tradewire.store.writer import BatchWriter
+from tradewire.store.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,9 @@ NAME_CHARS = 64
 class Authenticator:
     """Checks passwords and keeps the ban book and the name throttle up to date."""
 
-    def __init__(
-        self, config: Config, db: StateDB, writer: BatchWriter, clock: Clock, metrics: Metrics
-    ) -> None:
+    def __init__(self, config: Config, store: StateStore, clock: Clock, metrics: Metrics) -> None:
         self._config = config
-        self._db = db
-        self._writer = writer
+        self._store = store
         self._clock = clock
         self._passwords = Passwords(config.auth)
         self._pool = ThreadPoolExecutor(config.hub.auth_workers, thread_name_prefix="tw-auth")
@@ -77,9 +74,7 @@ class Authenticator:
         while (left := self.bans.checks_left(address)) <= self._in_flight.get(source, 0):
             if left <= 0:
                 self._logins.inc(1, "banned")
-                self._writer.submit(
-                    StateDB.audit_op(now_ms(self._clock), "refused", None, address, "banned")
-                )
+                self._store.audit("refused", None, address, "banned")
                 retry_after = self.bans.retry_after(address) or self._config.ban.duration_s
                 raise FrameError(
                     "banned",
@@ -90,11 +85,7 @@ class Authenticator:
             await self._turns.setdefault(source, asyncio.Event()).wait()
         if self.pending >= self._config.hub.max_pending_logins:
             self._logins.inc(1, "server_busy")
-            self._writer.submit(
-                StateDB.audit_op(
-                    now_ms(self._clock), "refused", None, address, "server_busy: logins pending"
-                )
-            )
+            self._store.audit("refused", None, address, "server_busy: logins pending")
             raise FrameError("server_busy", "too many logins in progress; retry in a moment")
         self.pending += 1
         self._in_flight[source] = self._in_flight.get(source, 0) + 1
@@ -121,28 +112,25 @@ class Authenticator:
                 turn.set()  # every waiter of this source looks again
 
     def _count(self, user: UserRecord | None, name: str, address: str) -> None:
-        stamp = now_ms(self._clock)
         self._logins.inc(1, "ok" if user is not None else "failed")
         if user is not None:
             self.bans.record_success(address)
             self.throttle.record_success(name[:NAME_CHARS])
-            self._writer.submit(StateDB.audit_op(stamp, "login", name, address, None))
+            self._store.audit("login", name, address)
             return
         self.throttle.record_failure(name[:NAME_CHARS])
         ban = self.bans.record_failure(address)
         # The audit names the attempted user (cut short) but never the password.
-        self._writer.submit(
-            StateDB.audit_op(stamp, "login_failed", name[:NAME_CHARS], address, None)
-        )
+        self._store.audit("login_failed", name[:NAME_CHARS], address)
         if ban is not None:
             self._bans.inc()
             log.warning(
                 "banning %s until %d ms (offense %d)", ban.address, ban.until_ms, ban.offenses
             )
-            self._writer.submit(StateDB.put_ban_op(ban, stamp))
+            self._store.put_ban(ban)
 
     def _check(self, name: str, password: str) -> UserRecord | None:  # on a worker thread
-        user = self._db.get_user(name)
+        user = self._store.get_user(name)
         if user is not None and user.disabled:
             user = None  # still hashed, so timing does not tell disabled users apart
         ok = self._passwords.verify(user.hash if user else None, password)

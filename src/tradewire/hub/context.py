@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from tradewire.clock import Clock
 from tradewire.config import Config
 from tradewire.hub.audit import Auditor
 from tradewire.hub.service import Service
 from tradewire.metrics import Metrics
-from tradewire.store.db import StateDB
-from tradewire.store.writer import BatchWriter
+from tradewire.store.state import StateStore
 
 
 @dataclass(frozen=True)
 class ServiceContext:
     config: Config
     clock: Clock
-    store: StateDB
-    writer: BatchWriter  # group commit: store operations off the event loop
+    store: StateStore  # writes group-committed, reads off the loop
     auditor: Auditor
     metrics: Metrics
+    spawn: Callable[[Coroutine[Any, Any, None]], object]  # run a task the hub owns
 
 
 ServiceFactory = Callable[[ServiceContext], Service]

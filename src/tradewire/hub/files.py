@@ -7,11 +7,13 @@ acknowledged (``ack`` with ``seq`` = the new version) only once it is committed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
-from tradewire.clock import Clock, now_ms
+import msgspec
+
 from tradewire.config import Config, file_limit
-from tradewire.exceptions import UserError
+from tradewire.exceptions import StoreError, UserError
 from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
 from tradewire.hub.service import Handler, Session
@@ -26,9 +28,7 @@ from tradewire.protocol.messages import (
     FileListing,
     FilePut,
 )
-from tradewire.store.db import StateDB
-from tradewire.store.files import get_file_op, list_files_op, put_file_op
-from tradewire.store.writer import BatchWriter
+from tradewire.store.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,16 @@ class FileService:
     """A hub service: ``file_put``, ``file_get``, ``file_list``."""
 
     def __init__(
-        self, config: Config, db: StateDB, writer: BatchWriter, clock: Clock, auditor: Auditor
+        self,
+        config: Config,
+        store: StateStore,
+        auditor: Auditor,
+        spawn: Callable[[Coroutine[Any, Any, None]], object],
     ) -> None:
         self._config = config
-        self._db = db
-        self._writer = writer
-        self._clock = clock
+        self._store = store
         self._auditor = auditor
+        self._spawn = spawn
         self.limit = file_limit(config)
 
     def handlers(self) -> Mapping[str, Handler]:
@@ -106,52 +109,42 @@ class FileService:
                 log.error("file %s not stored: %s", frame.name, result)
                 conn.send(error_line("internal", "file not stored; storage unavailable", frame.id))
 
-        self._writer.submit(
-            put_file_op(
-                frame.name,
-                frame.data,
-                frame.meta,
-                user.name,
-                may(user, "admin"),  # admins may replace anyone's file
-                now_ms(self._clock),
-                self._config.files.keep_versions,
-            ),
+        self._store.put_file(
+            frame.name,
+            frame.data,
+            frame.meta,
+            user.name,
+            may(user, "admin"),  # admins may replace anyone's file
+            self._config.files.keep_versions,
             stored,
         )
 
     def get(self, conn: Session, frame: FileGet) -> None:
-        def found(result: object) -> None:
-            if isinstance(result, FileData):
-                conn.send(
-                    encode(
-                        FileData(
-                            name=result.name,
-                            version=result.version,
-                            data=result.data,
-                            sha256=result.sha256,
-                            ts=result.ts,
-                            meta=result.meta,
-                            re=frame.id,
-                        )
-                    )
-                )
-            elif result is None:
-                which = f" version {frame.version}" if frame.version is not None else ""
-                conn.send(error_line("not_found", f"no file {frame.name!r}{which}", frame.id))
-            else:
-                conn.send(error_line("internal", "file store unavailable", frame.id))
+        self._spawn(self._get(conn, frame))
 
-        self._writer.submit(get_file_op(frame.name, frame.version), found)
+    async def _get(self, conn: Session, frame: FileGet) -> None:
+        try:
+            found = await self._store.get_file(frame.name, frame.version)
+        except StoreError:
+            conn.send(error_line("internal", "file store unavailable", frame.id))
+            return
+        if found is None:
+            which = f" version {frame.version}" if frame.version is not None else ""
+            conn.send(error_line("not_found", f"no file {frame.name!r}{which}", frame.id))
+            return
+        conn.send(encode(msgspec.structs.replace(found, re=frame.id)))
 
     def list(self, conn: Session, frame: FileList) -> None:
-        def listed(result: object) -> None:
-            if isinstance(result, list):
-                conn.send(encode(FileListing(files=result, re=frame.id)))
-            else:
-                conn.send(error_line("internal", "file store unavailable", frame.id))
+        self._spawn(self._list(conn, frame))
 
-        self._writer.submit(list_files_op, listed)
+    async def _list(self, conn: Session, frame: FileList) -> None:
+        try:
+            files = await self._store.list_files()
+        except StoreError:
+            conn.send(error_line("internal", "file store unavailable", frame.id))
+            return
+        conn.send(encode(FileListing(files=files, re=frame.id)))
 
     async def latest(self, name: str) -> FileData | None:
         """The newest version of ``name`` (the template listener's read)."""
-        return await self._writer.call(lambda: self._db.run(get_file_op(name)))
+        return await self._store.get_file(name)

@@ -15,7 +15,7 @@ from typing import Any
 from tradewire import __version__
 from tradewire.bus.base import Message
 from tradewire.bus.local import LocalBus
-from tradewire.clock import Clock, SystemClock, now_ms
+from tradewire.clock import Clock, SystemClock
 from tradewire.config import Config, plaintext_problem
 from tradewire.exceptions import ConfigError, StoreError
 from tradewire.hub.article_signal import ArticleSignalListener
@@ -43,9 +43,8 @@ from tradewire.protocol.messages import (
     Hello,
     Welcome,
 )
-from tradewire.store.db import StateDB
 from tradewire.store.private import DataLock, loose_modes
-from tradewire.store.writer import BatchWriter
+from tradewire.store.state import SqliteStateStore
 
 log = logging.getLogger(__name__)
 
@@ -111,20 +110,19 @@ class Hub:
         if problem is not None and not hub.allow_plaintext:
             raise ConfigError(problem)
         self.tls_context = tls_context(self.config.tls)
-        self.db = await loop.run_in_executor(None, StateDB, self.data_dir)
+        self.store = await SqliteStateStore.open(self.data_dir, self.clock)
         try:
             self._lock.acquire()
         except StoreError:
-            await loop.run_in_executor(None, self.db.close)
+            await loop.run_in_executor(None, self.store.close)
             raise
         if problem is not None:
             log.warning("%s (allowed by hub.allow_plaintext)", problem)
         for line in loose_modes(self.data_dir):
             log.warning("%s", line)
-        self.writer = BatchWriter(self.db)
-        self.auth = Authenticator(self.config, self.db, self.writer, self.clock, self.metrics)
+        self.auth = Authenticator(self.config, self.store, self.clock, self.metrics)
         self._start_services(loop)  # before listening: a frame may come at once
-        stored = await self.writer.call(self.db.load_states)
+        stored = await self.store.load_states()
         self.bus.restore(
             Message(s.channel, s.seq, decode_server_frame(s.frame), s.frame) for s in stored
         )
@@ -187,7 +185,7 @@ class Hub:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.sleep(0)  # aborted connections' connection_lost (their audit rows) runs
-        await self.writer.flush()
+        await self.store.flush()
         await asyncio.to_thread(self.ticks.stop)  # commits what is queued
         await asyncio.to_thread(self.upkeep.save_listener_stats)
         loop = asyncio.get_running_loop()
@@ -230,10 +228,7 @@ class Hub:
     def _persist_state(self, message: Message, stored: Callable[[object], None]) -> None:
         """The bus's durability for channel states: the latest state per channel in state.db,
         group-committed; subscribers see a state only once this calls back."""
-        op = StateDB.put_state_op(
-            message.subject, message.seq, message.value.ts, message.line, now_ms(self.clock)
-        )
-        self.writer.submit(op, stored)
+        self.store.put_state(message.subject, message.seq, message.value.ts, message.line, stored)
 
     def _count_connections(self) -> dict[tuple[str, ...], float]:
         return {(): float(len(self.connections))}
@@ -260,7 +255,7 @@ class Hub:
 
     def _start_services(self, loop: asyncio.AbstractEventLoop) -> None:
         """Every hub feature, each handed only what it needs; one dispatch table for all."""
-        self.auditor = Auditor(self.writer, self.clock)
+        self.auditor = Auditor(self.store)
         limit = self.config.hub.max_subscriptions
         self.bus = LocalBus(self._persist_state)
         self.channel_service = ChannelService(
@@ -283,10 +278,10 @@ class Hub:
             self._listener_counts,
             ("listener", "outcome"),
         )
-        self.files = FileService(self.config, self.db, self.writer, self.clock, self.auditor)
+        self.files = FileService(self.config, self.store, self.auditor, self.spawn)
         self.sessions = SessionService(self.connections, self.channel_service, self.auditor)
         context = ServiceContext(
-            self.config, self.clock, self.db, self.writer, self.auditor, self.metrics
+            self.config, self.clock, self.store, self.auditor, self.metrics, self.spawn
         )
         extra = [make(context) for make in self._extra_services]
         self.dispatcher = Dispatcher(
@@ -303,8 +298,7 @@ class Hub:
 
     def _release(self) -> None:
         self.auth.close()
-        self.writer.close()
-        self.db.close()
+        self.store.close()
         self._lock.release()
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:

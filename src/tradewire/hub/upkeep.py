@@ -8,7 +8,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from tradewire.clock import now_ms
-from tradewire.store.db import StateDB
 from tradewire.store.ticks import SqliteTickStore
 
 if TYPE_CHECKING:
@@ -31,8 +30,8 @@ class Upkeep:
         """At start: every ban, and the users' revision."""
         hub = self._hub
         self._bans_loaded_ms = now_ms(hub.clock)
-        hub.auth.bans.load(await hub.writer.call(hub.db.load_bans))
-        self._users_rev = await hub.writer.call(hub.db.users_rev)
+        hub.auth.bans.load(await hub.store.load_bans())
+        self._users_rev = await hub.store.users_rev()
 
     async def run(self) -> None:
         hub, settings = self._hub, self._hub.config.hub
@@ -66,34 +65,33 @@ class Upkeep:
         hub = self._hub
         since = self._bans_loaded_ms - int(BAN_RELOAD_S * 1000)  # overlap: clocks, commits
         self._bans_loaded_ms = now_ms(hub.clock)
-        hub.auth.bans.load(await hub.writer.call(lambda: hub.db.load_bans(since)))
+        hub.auth.bans.load(await hub.store.load_bans(since))
 
     def prune(self) -> None:
         hub = self._hub
         ban, audit = hub.config.ban, hub.config.audit
-        op = StateDB.prune_op(
-            now_ms(hub.clock),
-            int(ban.max_duration_s * 1000),
-            int(audit.max_age_days * 86_400_000),
-            audit.max_rows,
-        )
 
         def pruned(result: object) -> None:
             if isinstance(result, tuple) and any(result):
                 log.info("pruned %d expired bans and %d audit rows", *result)
 
-        hub.writer.submit(op, pruned)
+        hub.store.prune(
+            int(ban.max_duration_s * 1000),
+            int(audit.max_age_days * 86_400_000),
+            audit.max_rows,
+            pruned,
+        )
 
     async def apply_user_changes(self) -> None:
         """Within a sweep of ``tradewire user del|passwd|disable|revoke…``, live sessions of
         the changed users are closed or get their new grants (revocation)."""
         hub = self._hub
-        rev = await hub.writer.call(hub.db.users_rev)
+        rev = await hub.store.users_rev()
         if rev == self._users_rev:
             return
         self._users_rev = rev
         names = {conn.user.name for conn in hub.connections if conn.user is not None}
-        users = await hub.writer.call(lambda: {name: hub.db.get_user(name) for name in names})
+        users = await hub.store.get_users(names)
         hub.sessions.apply_user_changes(users)
 
     def save_listener_stats(self) -> None:
