@@ -203,26 +203,23 @@ def _change_grants(
     console.print(f"{name} may now use {', '.join(user.channels) or 'no channel'}")
 
 
-@user_group.command("disable")
-@click.argument("name")
-@data_option
-@reports_errors
-def user_disable(name: str, data_dir: Path) -> None:
-    """Stop NAME from logging in, keeping its grants; live sessions end within a second."""
-    with closing(StateDB(data_dir)) as db:
-        db.change_user(name, _now_ms(), "user_disable", by=_actor(), disabled=True)
-    console.print(f"disabled {name}")
+def _switch_command(verb: str, disabled: bool, doc: str) -> None:
+    @user_group.command(verb, help=doc)
+    @click.argument("name")
+    @data_option
+    @reports_errors
+    def switch(name: str, data_dir: Path) -> None:
+        with closing(StateDB(data_dir)) as db:
+            db.change_user(name, _now_ms(), f"user_{verb}", by=_actor(), disabled=disabled)
+        console.print(f"{verb}d {name}")
 
 
-@user_group.command("enable")
-@click.argument("name")
-@data_option
-@reports_errors
-def user_enable(name: str, data_dir: Path) -> None:
-    """Let a disabled user log in again."""
-    with closing(StateDB(data_dir)) as db:
-        db.change_user(name, _now_ms(), "user_enable", by=_actor(), disabled=False)
-    console.print(f"enabled {name}")
+_switch_command(
+    "disable",
+    True,
+    "Stop NAME from logging in, keeping its grants; live sessions end within a second.",
+)
+_switch_command("enable", False, "Let a disabled user log in again.")
 
 
 @click.group("ban")
