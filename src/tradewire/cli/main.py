@@ -53,7 +53,12 @@ def cli(log_level: str) -> None:
 @cli.command()
 @config_option
 @data_option
-@click.option("--host", default=None, help="Listen address (overrides hub.host).")
+@click.option(
+    "--host",
+    default=None,
+    help="Listen address (overrides hub.host; default 127.0.0.1). Another address needs "
+    "[tls] cert/key, or hub.allow_plaintext = true.",
+)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -64,7 +69,9 @@ def cli(log_level: str) -> None:
 def serve(config_path: Path | None, data_dir: Path, host: str | None, port: int | None) -> None:
     """Run the hub until SIGINT or SIGTERM, then shut down gracefully (exit 0).
 
-    On shutdown every client gets {"t":"bye","reason":"shutdown"} and storage is flushed.
+    It listens on 127.0.0.1:7400 unless told otherwise, keeps its data in --data (created
+    private, one hub per directory) and prints each listener with its scheme. On shutdown every
+    client gets {"t":"bye","reason":"shutdown"} and storage is flushed.
     """
     config = load_config(config_path)
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
