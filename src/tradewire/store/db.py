@@ -18,6 +18,7 @@ from typing import TypeVar
 from tradewire.exceptions import StoreError, UserError
 from tradewire.protocol.messages import ROLES
 from tradewire.store.private import private_dir, private_file
+from tradewire.store.sqlite import transaction
 
 T = TypeVar("T")
 
@@ -151,8 +152,7 @@ class StateDB:
         """
         conn = self._conn()
         results: list[object] = []
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        with transaction(conn, self.path):
             for op in ops:
                 conn.execute("SAVEPOINT op")
                 try:
@@ -164,11 +164,6 @@ class StateDB:
                     conn.execute("ROLLBACK TO op")
                     results.append(StoreError(f"{self.path}: {exc}"))
                 conn.execute("RELEASE op")
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StoreError(f"{self.path}: {exc}") from exc
         return results
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ from typing import Protocol
 from tradewire.exceptions import StoreError
 from tradewire.protocol.ticks import TickRow
 from tradewire.store.private import private_dir, private_file
+from tradewire.store.sqlite import transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ticks (symbol TEXT NOT NULL, time_ms INTEGER NOT NULL,
@@ -65,8 +66,7 @@ class SqliteTickStore:
     def append_many(self, items: list[Append]) -> list[tuple[int, bool]]:
         db = self._db
         stored: list[tuple[int, bool]] = []
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        with transaction(db, self.path, "ticks not stored"):
             for rows, key in items:
                 if key is not None:
                     known = db.execute(
@@ -78,11 +78,6 @@ class SqliteTickStore:
                     db.execute("INSERT INTO batches VALUES (?,?,?)", (*key, len(rows)))
                 db.executemany("INSERT INTO ticks VALUES (?,?,?,?,?,?)", rows)
                 stored.append((len(rows), False))
-            db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise StoreError(f"{self.path}: ticks not stored: {exc}") from exc
         return stored
 
     def query(
