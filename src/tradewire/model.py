@@ -1,13 +1,16 @@
-"""Trading values shared by the copy logic and the broker adapters (pure data, no I/O)."""
+"""The one domain model: trading values used on the wire, by the copy logic and by the broker
+adapters alike (pure data, no I/O). Field names are the wire's (PROTOCOL.md 1.1)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 Side = Literal["buy", "sell"]
 Mode = Literal["netting", "hedging"]
+# Every integer a client sends fits in SQLite's INTEGER (signed 64 bits), or the frame is refused.
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 
 class SymbolSpec(msgspec.Struct, frozen=True):
@@ -34,33 +37,35 @@ class Quote(msgspec.Struct, frozen=True):
     time_ms: int
 
 
-class AccountInfo(msgspec.Struct, frozen=True):
+class Account(msgspec.Struct, frozen=True, omit_defaults=True):
+    """An account's summary: part of every published state, and what a broker reports."""
+
     login: str
     currency: str
     balance: float
     equity: float
-    margin: float
-    leverage: int
+    leverage: Int64
     mode: Mode
+    margin: float = 0.0  # used margin (brokers report it; the wire may leave it out)
 
     @property
     def free_margin(self) -> float:
         return self.equity - self.margin
 
 
-class BrokerPosition(msgspec.Struct, frozen=True):
-    """An open position as the broker reports it (``comment`` and ``magic`` carry copy links)."""
+class Position(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One open position (``comment`` and ``magic`` carry a follower's copy links)."""
 
     id: str
     symbol: str
     side: Side
     volume: float
     price: float
-    time_ms: int
-    magic: int = 0
-    comment: str = ""
+    time: Int64  # opened, Unix ms
     sl: float = 0.0
     tp: float = 0.0
+    magic: Int64 = 0
+    comment: str = ""
 
 
 class OrderRequest(msgspec.Struct, frozen=True):

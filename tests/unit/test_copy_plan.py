@@ -11,8 +11,7 @@ from tradewire.copy import CopyRules, FollowerView, ProviderState, plan
 from tradewire.copy.mapping import map_symbol
 from tradewire.copy.rules import DEFAULT_MAGIC, parse_rules
 from tradewire.exceptions import ConfigError
-from tradewire.model import AccountInfo, BrokerPosition, Quote
-from tradewire.protocol.messages import Account, Position
+from tradewire.model import Account, Position, Quote
 
 NOW = 1_700_000_100_000
 
@@ -39,13 +38,14 @@ def follower(
     mode: str = "netting",
     balance: float = 5_000,
     equity: float | None = None,
-    positions: list[BrokerPosition] | None = None,
+    positions: list[Position] | None = None,
     suffix: str = "",
     quotes: dict[str, Quote] | None = None,
 ) -> FollowerView:
     symbols = ["EURUSD", "GBPUSD", "XAUUSD", "US30", "USDJPY"]
     specs = {f"{s}{suffix}": resolve(f"{s}{suffix}", suffix) for s in symbols}
-    account = AccountInfo("f", "USD", balance, balance if equity is None else equity, 0, 100, mode)  # type: ignore[arg-type]
+    equity = balance if equity is None else equity
+    account = Account("f", "USD", balance, equity, 100, mode)  # type: ignore[arg-type]
     return FollowerView(account, positions or [], specs, quotes or {})
 
 
@@ -177,9 +177,9 @@ def held(
     key: str | None = None,
     magic: int = DEFAULT_MAGIC,
     pid: str = "50",
-) -> BrokerPosition:
+) -> Position:
     comment = f"tw:{key}" if key else "tw"
-    return BrokerPosition(pid, symbol, side, volume, 1.0, 1, magic, comment)  # type: ignore[arg-type]
+    return Position(pid, symbol, side, volume, 1.0, 1, magic=magic, comment=comment)  # type: ignore[arg-type]
 
 
 def test_max_deviation_blocks_adding_but_not_reducing() -> None:
@@ -274,7 +274,9 @@ def test_a_hedging_link_is_sized_once_then_follows_partial_closes_in_proportion(
     (target,) = fresh.target.values()
     assert (target.volume, target.comment) == (0.5, "tw:p9:1:0.5")
     # Held at 0.5 and the follower's balance has since doubled: no drift, no churn.
-    have = [BrokerPosition("70", "EURUSD", "buy", 0.5, 1.0, 1, DEFAULT_MAGIC, "tw:p9:1:0.5")]
+    have = [
+        Position("70", "EURUSD", "buy", 0.5, 1.0, 1, magic=DEFAULT_MAGIC, comment="tw:p9:1:0.5")
+    ]
     same = plan(
         provider(pos("9", volume=1.0)),
         follower("hedging", balance=10_000, positions=have),

@@ -11,15 +11,14 @@ from tradewire.brokers.ledger import apply_fill
 from tradewire.brokers.symbols import resolve
 from tradewire.copy import CopyRules, FollowerView, ProviderState, plan, reconcile
 from tradewire.copy.plan import groups, managed
-from tradewire.model import AccountInfo, BrokerPosition, OrderRequest, SymbolSpec
-from tradewire.protocol.messages import Account, Position
+from tradewire.model import Account, OrderRequest, Position, SymbolSpec
 
 SYMBOLS = ["EURUSD", "XAUUSD", "US30"]
 SPECS: dict[str, SymbolSpec | None] = {s: resolve(s) for s in SYMBOLS}
 MAGIC = CopyRules().magic
 
 
-def execute(orders: list, positions: list[BrokerPosition], mode: str) -> list[BrokerPosition]:
+def execute(orders: list, positions: list[Position], mode: str) -> list[Position]:
     """Apply orders the way a broker would (the paper broker's own ledger)."""
     ids = itertools.count(1000)
     for order in orders:
@@ -90,10 +89,10 @@ def scenario(draw: st.DrawFn) -> tuple[ProviderState, FollowerView, CopyRules]:
         held = list({s: (s, side, v, k) for s, side, v, k in held}.values())
     # Brokers only hold volumes on the symbol's step.
     actual = [
-        BrokerPosition(str(i), s, side, on_step(s, v), 1.0, i, MAGIC, f"tw:{k}")  # type: ignore[arg-type]
+        Position(str(i), s, side, on_step(s, v), 1.0, i, magic=MAGIC, comment=f"tw:{k}")  # type: ignore[arg-type]
         for i, (s, side, v, k) in enumerate(held)
     ]
-    account = AccountInfo("f", "USD", 5_000, 5_000, 0, 100, follower_mode)  # type: ignore[arg-type]
+    account = Account("f", "USD", 5_000, 5_000, 100, follower_mode)  # type: ignore[arg-type]
     rules = CopyRules(
         multiplier=draw(st.sampled_from([0.5, 1.0, 2.0, 0.37])), reverse=draw(st.booleans())
     )
@@ -138,8 +137,8 @@ def test_reductions_come_before_opens_and_partial_closes_keep_the_link() -> None
     eur = SPECS["EURUSD"]
     assert eur is not None
     positions = [
-        BrokerPosition("1", "EURUSD", "buy", 1.0, 1.0, 1, MAGIC, "tw:p9"),
-        BrokerPosition("2", "XAUUSD", "sell", 0.5, 1.0, 2, MAGIC, "tw:p8"),
+        Position("1", "EURUSD", "buy", 1.0, 1.0, 1, magic=MAGIC, comment="tw:p9"),
+        Position("2", "XAUUSD", "sell", 0.5, 1.0, 2, magic=MAGIC, comment="tw:p8"),
     ]
     from tradewire.copy import TargetPosition
 

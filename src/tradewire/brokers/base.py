@@ -9,23 +9,23 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from tradewire.model import (
-    AccountInfo,
-    BrokerPosition,
+    Account,
     Fill,
     Mode,
     OrderRequest,
+    Position,
     Quote,
     Side,
     SymbolSpec,
 )
 
 __all__ = [
-    "AccountInfo",
+    "Account",
     "Broker",
-    "BrokerPosition",
     "Fill",
     "Mode",
     "OrderRequest",
+    "Position",
     "Quote",
     "Side",
     "SymbolSpec",
@@ -35,11 +35,11 @@ __all__ = [
 class Broker(Protocol):
     """One trading account."""
 
-    async def account(self) -> AccountInfo:
+    async def account(self) -> Account:
         """Balance, equity, margin, leverage and netting/hedging mode."""
         ...
 
-    async def positions(self) -> list[BrokerPosition]:
+    async def positions(self) -> list[Position]:
         """Every open position."""
         ...
 

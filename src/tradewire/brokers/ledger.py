@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from tradewire.brokers.base import BrokerPosition, Mode, OrderRequest, Side, SymbolSpec
+from tradewire.brokers.base import Mode, OrderRequest, Position, Side, SymbolSpec
 from tradewire.brokers.symbols import CATALOGUE
 from tradewire.exceptions import OrderRejected
 
@@ -31,9 +31,7 @@ def to_usd(amount: float, currency: str, mid: Mid) -> float:
     raise OrderRejected("no_conversion", f"cannot convert {currency} to USD")
 
 
-def profit(
-    pos: BrokerPosition, spec: SymbolSpec, close_price: float, volume: float, mid: Mid
-) -> float:
+def profit(pos: Position, spec: SymbolSpec, close_price: float, volume: float, mid: Mid) -> float:
     """Profit in USD of closing ``volume`` of ``pos`` at ``close_price``."""
     sign = 1.0 if pos.side == "buy" else -1.0
     return to_usd(sign * (close_price - pos.price) * volume * spec.contract_size, spec.quote, mid)
@@ -62,14 +60,14 @@ def check_volume(spec: SymbolSpec, volume: float) -> None:
 class Applied:
     """The result of one fill: the positions after it and the profit it realised."""
 
-    positions: list[BrokerPosition]
+    positions: list[Position]
     realized: float
     position_id: str
 
 
 def apply_fill(
     mode: Mode,
-    positions: list[BrokerPosition],
+    positions: list[Position],
     order: OrderRequest,
     spec: SymbolSpec,
     price: float,
@@ -84,15 +82,15 @@ def apply_fill(
     if mode == "netting":
         current = next((p for p in positions if p.symbol == order.symbol), None)
     if current is None:  # hedging opens a position per order; netting when it has none
-        opened = BrokerPosition(
+        opened = Position(
             new_id(),
             order.symbol,
             order.side,
             order.volume,
             price,
             time_ms,
-            order.magic,
-            order.comment,
+            magic=order.magic,
+            comment=order.comment,
         )
         return Applied([*positions, opened], 0.0, opened.id)
     others = [p for p in positions if p is not current]
@@ -107,15 +105,22 @@ def apply_fill(
     if rest > VOLUME_EPS:
         return Applied([*others, replace_pos(current, volume=rest)], realized, current.id)
     if rest < -VOLUME_EPS:  # reversal: the remainder opens the other way
-        flipped = BrokerPosition(
-            new_id(), order.symbol, order.side, -rest, price, time_ms, order.magic, order.comment
+        flipped = Position(
+            new_id(),
+            order.symbol,
+            order.side,
+            -rest,
+            price,
+            time_ms,
+            magic=order.magic,
+            comment=order.comment,
         )
         return Applied([*others, flipped], realized, flipped.id)
     return Applied(others, realized, current.id)
 
 
 def _reduce(
-    positions: list[BrokerPosition], order: OrderRequest, spec: SymbolSpec, price: float, mid: Mid
+    positions: list[Position], order: OrderRequest, spec: SymbolSpec, price: float, mid: Mid
 ) -> Applied:
     current = next((p for p in positions if p.id == order.position_id), None)
     if current is None or current.symbol != order.symbol:
@@ -134,7 +139,7 @@ def _reduce(
     return Applied(others, realized, current.id)
 
 
-def replace_pos(pos: BrokerPosition, **changes: object) -> BrokerPosition:
+def replace_pos(pos: Position, **changes: object) -> Position:
     return msgspec.structs.replace(pos, **changes)
 
 

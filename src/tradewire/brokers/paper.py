@@ -21,11 +21,11 @@ from typing import Annotated, TypeVar
 import msgspec
 
 from tradewire.brokers.base import (
-    AccountInfo,
-    BrokerPosition,
+    Account,
     Fill,
     Mode,
     OrderRequest,
+    Position,
     Quote,
     SymbolSpec,
 )
@@ -205,12 +205,12 @@ class PaperBroker:
         assert self._db is not None, "use PaperBroker.open()"
         return self._db
 
-    def _load_positions(self) -> list[BrokerPosition]:
+    def _load_positions(self) -> list[Position]:
         rows = self._conn().execute(
-            "SELECT id, symbol, side, volume, price, time_ms, magic, comment, sl, tp "
+            "SELECT id, symbol, side, volume, price, time_ms, sl, tp, magic, comment "
             "FROM positions ORDER BY time_ms, CAST(id AS INTEGER)"
         )
-        return [BrokerPosition(*row) for row in rows]
+        return [Position(*row) for row in rows]
 
     def _account_row(self) -> tuple[str, str, float, int, str]:
         row = (
@@ -225,7 +225,7 @@ class PaperBroker:
         q = self.feed.quote(spec, base, now_ms(self.clock)) if spec else None
         return None if q is None else (q.bid + q.ask) / 2
 
-    def _account(self) -> AccountInfo:
+    def _account(self) -> Account:
         login, currency, balance, leverage, mode = self._account_row()
         floating, used = 0.0, 0.0
         for pos in self._load_positions():
@@ -233,14 +233,14 @@ class PaperBroker:
             close = q.bid if pos.side == "buy" else q.ask
             floating += profit(pos, spec, close, pos.volume, self._mid)
             used += margin(spec, pos.volume, pos.price, leverage, self._mid)
-        return AccountInfo(
+        return Account(
             login,
             currency,
             round(balance, 2),
             round(balance + floating, 2),
-            round(used, 2),
             leverage,
             mode,  # type: ignore[arg-type]
+            margin=round(used, 2),
         )
 
     def _spec_quote(self, symbol: str) -> tuple[SymbolSpec, Quote]:
@@ -315,7 +315,7 @@ class PaperBroker:
                     p.side,
                     p.volume,
                     p.price,
-                    p.time_ms,
+                    p.time,
                     p.magic,
                     p.comment,
                     p.sl,
@@ -347,10 +347,10 @@ class PaperBroker:
 
     # ---- Broker protocol -----------------------------------------------------------------------
 
-    async def account(self) -> AccountInfo:
+    async def account(self) -> Account:
         return await self._run(self._account)
 
-    async def positions(self) -> list[BrokerPosition]:
+    async def positions(self) -> list[Position]:
         return await self._run(self._load_positions)
 
     async def symbol(self, name: str) -> SymbolSpec | None:

@@ -12,23 +12,13 @@ import asyncio
 import contextlib
 import logging
 
+import msgspec
+
 from tradewire.brokers.base import Broker
 from tradewire.clients.hub_client import HubClient
 from tradewire.clock import Clock, SystemClock, now_ms
-from tradewire.model import AccountInfo, BrokerPosition
-from tradewire.protocol.messages import Account, Position
 
 log = logging.getLogger(__name__)
-
-
-def to_account(info: AccountInfo) -> Account:
-    return Account(info.login, info.currency, info.balance, info.equity, info.leverage, info.mode)
-
-
-def to_position(p: BrokerPosition) -> Position:
-    return Position(
-        p.id, p.symbol, p.side, p.volume, p.price, p.time_ms, p.sl, p.tp, p.magic, p.comment
-    )
 
 
 class Provider:
@@ -59,8 +49,8 @@ class Provider:
         account, positions = await asyncio.gather(self.broker.account(), self.broker.positions())
         self.last_seq = await self.hub.publish_state(
             self.channel,
-            to_account(account),
-            [to_position(p) for p in positions],
+            msgspec.structs.replace(account, margin=0.0),  # the wire carries no margin
+            positions,
             stamp,
             self.takeover,
         )

@@ -15,8 +15,7 @@ import msgspec
 from tradewire.copy.mapping import map_symbol
 from tradewire.copy.rules import CopyRules
 from tradewire.copy.sizing import floor_to_step, limit, raw_volume, round_to_step
-from tradewire.model import AccountInfo, BrokerPosition, Quote, Side, SymbolSpec
-from tradewire.protocol.messages import Account, Position
+from tradewire.model import Account, Position, Quote, Side, SymbolSpec
 
 TAG = "tw:"
 MAX_COMMENT = 31  # MT5's limit on an order comment
@@ -32,8 +31,8 @@ class ProviderState(msgspec.Struct, frozen=True):
 class FollowerView(msgspec.Struct, frozen=True):
     """The follower account as read from its broker just now."""
 
-    account: AccountInfo
-    positions: list[BrokerPosition]
+    account: Account
+    positions: list[Position]
     specs: dict[str, SymbolSpec | None]  # follower symbol -> spec (None: not offered)
     quotes: dict[str, Quote]
 
@@ -87,12 +86,12 @@ class Plan(msgspec.Struct, frozen=True):
     reduce_only: bool = False  # close_only or a stale signal
 
 
-def managed(positions: list[BrokerPosition], rules: CopyRules) -> list[BrokerPosition]:
+def managed(positions: list[Position], rules: CopyRules) -> list[Position]:
     """The follower positions tradewire manages (its magic number)."""
     return [p for p in positions if p.magic == rules.magic]
 
 
-def key_of(position: BrokerPosition, mode: str) -> str:
+def key_of(position: Position, mode: str) -> str:
     if mode == "netting":
         return position.symbol
     link = parse_link(position.comment)
@@ -100,7 +99,7 @@ def key_of(position: BrokerPosition, mode: str) -> str:
     return link.key if link is not None else f"orphan{position.id}"
 
 
-def groups(positions: list[BrokerPosition], mode: str) -> dict[str, tuple[str, float]]:
+def groups(positions: list[Position], mode: str) -> dict[str, tuple[str, float]]:
     """Signed net volume per key of managed positions: key -> (symbol, net)."""
     out: dict[str, tuple[str, float]] = {}
     for p in positions:

@@ -14,7 +14,7 @@ import msgspec
 
 from tradewire.copy.plan import TAG, TargetPosition, key_of
 from tradewire.copy.sizing import round_to_step
-from tradewire.model import BrokerPosition, Mode, Side, SymbolSpec
+from tradewire.model import Mode, Position, Side, SymbolSpec
 
 Action = Literal["open", "increase", "reduce", "close", "reverse"]
 
@@ -36,7 +36,7 @@ def _opposite(side: Side) -> Side:
 
 def reconcile(
     target: dict[str, TargetPosition],
-    actual: list[BrokerPosition],
+    actual: list[Position],
     mode: Mode,
     specs: dict[str, SymbolSpec | None],
     magic: int,
@@ -60,7 +60,7 @@ def _capped(volume: float, spec: SymbolSpec | None) -> float:
 
 def _netting(
     target: dict[str, TargetPosition],
-    actual: list[BrokerPosition],
+    actual: list[Position],
     specs: dict[str, SymbolSpec | None],
     magic: int,
 ) -> list[CopyOrder]:
@@ -106,11 +106,11 @@ def _netting(
 
 def _hedging(
     target: dict[str, TargetPosition],
-    actual: list[BrokerPosition],
+    actual: list[Position],
     specs: dict[str, SymbolSpec | None],
     magic: int,
 ) -> list[CopyOrder]:
-    by_key: dict[str, list[BrokerPosition]] = {}
+    by_key: dict[str, list[Position]] = {}
     for p in actual:
         by_key.setdefault(key_of(p, "hedging"), []).append(p)
     orders: list[CopyOrder] = []
@@ -146,7 +146,7 @@ def _hedging(
                 )
             )
         excess = round(total - want.volume, 8)
-        for p in sorted(right, key=lambda p: (p.time_ms, p.id), reverse=True):
+        for p in sorted(right, key=lambda p: (p.time, p.id), reverse=True):
             if excess < step / 2:
                 break
             cut = min(p.volume, excess)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 
 from tradewire.copy.rules import CopyRules
-from tradewire.model import AccountInfo, SymbolSpec
-from tradewire.protocol.messages import Account
+from tradewire.model import Account, SymbolSpec
 
 
 def raw_volume(
-    provider_volume: float, provider: Account, follower: AccountInfo, rules: CopyRules
+    provider_volume: float, provider: Account, follower: Account, rules: CopyRules
 ) -> float:
     """The follower volume before rounding and limits (``provider_volume`` > 0)."""
     if rules.sizing == "fixed":

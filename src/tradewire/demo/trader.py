@@ -9,7 +9,7 @@ import random
 from tradewire.brokers.base import Broker
 from tradewire.brokers.symbols import resolve
 from tradewire.exceptions import OrderRejected
-from tradewire.model import BrokerPosition, OrderRequest, Side
+from tradewire.model import OrderRequest, Position, Side
 
 DEFAULT_SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "US30")
 
@@ -68,12 +68,12 @@ class RandomTrader:
             OrderRequest(symbol, side, volume), f"open {side} {volume} {symbol}"
         )
 
-    def _closing(self, pos: BrokerPosition, volume: float) -> OrderRequest:
+    def _closing(self, pos: Position, volume: float) -> OrderRequest:
         side: Side = "sell" if pos.side == "buy" else "buy"
         position_id = pos.id if self.mode == "hedging" else None
         return OrderRequest(pos.symbol, side, volume, position_id)
 
-    async def _partial_close(self, pos: BrokerPosition) -> str:
+    async def _partial_close(self, pos: Position) -> str:
         spec = resolve(pos.symbol)
         assert spec is not None
         steps = round(pos.volume / spec.volume_step)
@@ -82,10 +82,10 @@ class RandomTrader:
         cut = round(self.rng.randint(1, steps - 1) * spec.volume_step, 8)
         return await self._send(self._closing(pos, cut), f"partial close {cut} of {pos.symbol}")
 
-    async def _close(self, pos: BrokerPosition) -> str:
+    async def _close(self, pos: Position) -> str:
         return await self._send(self._closing(pos, pos.volume), f"close {pos.symbol}")
 
-    async def _reverse(self, pos: BrokerPosition) -> str:
+    async def _reverse(self, pos: Position) -> str:
         extra = _lots(self.rng, pos.symbol, self.max_lots)
         side: Side = "sell" if pos.side == "buy" else "buy"
         if self.mode == "netting":  # one order through zero

@@ -11,6 +11,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from tradewire.model import Account as Account
+from tradewire.model import Int64 as Int64
+from tradewire.model import Position as Position
+
 PROTOCOL_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
 
@@ -20,8 +24,6 @@ RequestId = (
     | Annotated[str, msgspec.Meta(max_length=128)]
     | None
 )
-# Every integer a client sends fits in SQLite's INTEGER (signed 64 bits), or the frame is refused.
-Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 Role = Literal["provider", "follower", "admin"]
 ROLES: tuple[Role, ...] = ("provider", "follower", "admin")
 
@@ -38,30 +40,7 @@ def _tags(union: Any) -> list[str]:
 # ---- shared values -------------------------------------------------------------------------
 
 
-class Account(msgspec.Struct, frozen=True):
-    """A provider account's summary, part of every state."""
-
-    login: str
-    currency: str
-    balance: float
-    equity: float
-    leverage: Int64
-    mode: Literal["netting", "hedging"]
-
-
-class Position(msgspec.Struct, frozen=True, omit_defaults=True):
-    """One open position of a provider account."""
-
-    id: str
-    symbol: str
-    side: Literal["buy", "sell"]
-    volume: float
-    price: float
-    time: Int64
-    sl: float = 0.0
-    tp: float = 0.0
-    magic: Int64 = 0
-    comment: str = ""
+# Account and Position are the domain model's (tradewire.model), shared with copy and brokers.
 
 
 # ---- client -> server ----------------------------------------------------------------------
