@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from tradewire.clock import Clock, now_ms
 from tradewire.exceptions import StoreError
@@ -179,18 +179,3 @@ class TickService:
                     picked.setdefault(subscriber, []).append(row)
         for subscriber, mine in picked.items():
             subscriber.send_ticks(encode(TicksUpdate(rows=[list(r) for r in mine])), mine)
-
-    def stats(self) -> dict[str, Any]:
-        w = self.writer
-        return {
-            "stored_rows": w.stored_rows if w else 0,
-            "commits": w.commits if w else 0,
-            "listeners": {
-                c.name: {
-                    "received": c.received,
-                    "malformed": c.malformed,
-                    "kernel_drops": c.kernel_drops,
-                }
-                for c in self.listeners
-            },
-        }
