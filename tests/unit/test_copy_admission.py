@@ -53,3 +53,25 @@ def test_admission(
     admitted = admit(ORDERS, start, in_flight, completed, retry_at, now)
     assert [o.symbol for o in admitted] == expected
     assert admitted[0].key == "EURUSD" or "EURUSD" not in expected  # the first of a symbol
+
+
+def test_order_slots_through_a_fill_a_rejection_and_a_cancellation() -> None:
+    from tradewire.copy.admission import OrderSlots
+
+    slots = OrderSlots()
+    start = slots.round_start()
+    assert [o.key for o in slots.start(ORDERS, start, now=0)] == ["EURUSD", "GBPUSD", "XAUUSD"]
+    assert slots.start(ORDERS, slots.round_start(), now=0) == []  # all three in flight
+    slots.finished("EURUSD", filled=True)
+    slots.finished("GBPUSD", retry_at=5.0)  # rejected: back off until t=5
+    slots.finished("XAUUSD")  # cancelled: no backoff either way
+    start = slots.round_start()
+    assert [o.symbol for o in slots.start(ORDERS, start, now=1.0)] == ["EURUSD", "XAUUSD"]
+    slots.finished("EURUSD", filled=True)
+    slots.finished("XAUUSD", filled=True)
+    later = slots.round_start()
+    assert [o.symbol for o in slots.start(ORDERS, later, now=5.0)] == [
+        "EURUSD", "GBPUSD", "XAUUSD"
+    ]  # fmt: skip
+    slots.finished("GBPUSD", filled=True)
+    assert "GBPUSD" not in slots.retry_at

@@ -30,7 +30,7 @@ from tradewire.copy import (
     plan,
     reconcile,
 )
-from tradewire.copy.admission import RoundStart, admit
+from tradewire.copy.admission import OrderSlots
 from tradewire.copy.mapping import map_symbol
 from tradewire.copy.plan import groups, managed
 from tradewire.exceptions import BrokerError, OrderRejected
@@ -65,14 +65,12 @@ class Follower:
         self.last_plan: Plan | None = None
         self.held: dict[str, tuple[str, float]] = {}  # link key -> (symbol, signed volume)
         self.pending_orders: list[CopyOrder] = []
-        self.in_flight: set[str] = set()
+        self.slots = OrderSlots()
         self._retry_initial, self._retry_max = retry_initial_s, retry_max_s
         self._backoff: dict[str, Backoff] = {}
-        self._retry_at: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_skips: list[tuple[str, str]] = []
-        self._completed: dict[str, int] = {}  # symbol -> orders finished (any outcome)
         self.rounds = 0
         self.stopped = False  # stop_equity was reached: close everything copied, then stop
 
@@ -106,7 +104,7 @@ class Follower:
                 except BrokerError as exc:
                     log.warning("follower round failed: %s", exc)
                     continue
-                if self.stopped and not self.pending_orders and not self.in_flight:
+                if self.stopped and not self.pending_orders and not self.slots.in_flight:
                     self.journal.write(
                         "stopped",
                         now_ms(self.clock),
@@ -146,7 +144,7 @@ class Follower:
             return []  # no signal yet: never act on our own
         self.rounds += 1
         state = self.state
-        start = RoundStart(frozenset(self.in_flight), dict(self._completed))
+        start = self.slots.round_start()
         view = await self.view()
         stamp = now_ms(self.clock)
         result = plan(state, view, self.rules, stamp)
@@ -159,8 +157,7 @@ class Follower:
         self.held = groups(ours, view.account.mode)
         self._journal_skips(result, stamp, state.seq)
         now = self.clock.monotonic()
-        for order in admit(orders, start, self.in_flight, self._completed, self._retry_at, now):
-            self.in_flight.add(order.symbol)
+        for order in self.slots.start(orders, start, now):
             task = asyncio.get_running_loop().create_task(self._execute(order, state, result))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -180,13 +177,14 @@ class Follower:
             "position_id": order.position_id,
             "seq": state.seq,
         }
+        filled, retry_at = False, None
         try:
             fill = await self.broker.market_order(request)
         except OrderRejected as exc:
             delay = self._backoff.setdefault(
                 symbol, Backoff(self._retry_initial, self._retry_max)
             ).next_delay()
-            self._retry_at[symbol] = self.clock.monotonic() + delay
+            retry_at = self.clock.monotonic() + delay
             self.journal.write(
                 "reject",
                 now_ms(self.clock),
@@ -197,12 +195,12 @@ class Follower:
             )
             asyncio.get_running_loop().call_later(delay, self._wake.set)
         except BrokerError as exc:
-            self._retry_at[symbol] = self.clock.monotonic() + self._retry_initial
+            retry_at = self.clock.monotonic() + self._retry_initial
             self.journal.write("error", now_ms(self.clock), **details, detail=str(exc))
             asyncio.get_running_loop().call_later(self._retry_initial, self._wake.set)
         else:
+            filled = True
             self._backoff.pop(symbol, None)
-            self._retry_at.pop(symbol, None)
             target = result.target.get(order.key)
             slippage = None
             if target is not None and order.action in ("open", "increase", "reverse"):
@@ -224,8 +222,7 @@ class Follower:
                 slippage_points=slippage,
             )
         finally:
-            self._completed[symbol] = self._completed.get(symbol, 0) + 1
-            self.in_flight.discard(symbol)
+            self.slots.finished(symbol, filled=filled, retry_at=retry_at)
             self._wake.set()
 
     def _journal_skips(self, result: Plan, stamp: int, seq: int) -> None:
@@ -254,7 +251,12 @@ class Follower:
 
     def in_sync(self) -> bool:
         """True when the last round found nothing to do and nothing is in flight."""
-        return self.last_plan is not None and not self.pending_orders and not self.in_flight
+        return self.last_plan is not None and not self.pending_orders and not self.slots.in_flight
+
+    @property
+    def in_flight(self) -> set[str]:
+        """Symbols with an order under way."""
+        return self.slots.in_flight
 
     def status(self) -> dict[str, Any]:
         """A JSON-ready snapshot for ``tradewire follow --status`` and the live view."""

@@ -45,3 +45,33 @@ def admit(
         started.add(symbol)
         admitted.append(order)
     return admitted
+
+
+class OrderSlots:
+    """The follower's order bookkeeping (pure; the caller's clock): which symbols have an order
+    in flight, how many orders each has finished, and when each may retry."""
+
+    def __init__(self) -> None:
+        self.in_flight: set[str] = set()
+        self.completed: dict[str, int] = {}
+        self.retry_at: dict[str, float] = {}
+
+    def round_start(self) -> RoundStart:
+        """Take this before reading the broker (stale reads are judged against it)."""
+        return RoundStart(frozenset(self.in_flight), dict(self.completed))
+
+    def start(self, orders: Sequence[CopyOrder], start: RoundStart, now: float) -> list[CopyOrder]:
+        """The orders that may start now (see :func:`admit`), marked in flight."""
+        admitted = admit(orders, start, self.in_flight, self.completed, self.retry_at, now)
+        self.in_flight.update(order.symbol for order in admitted)
+        return admitted
+
+    def finished(self, symbol: str, *, filled: bool = False, retry_at: float | None = None) -> None:
+        """An order of ``symbol`` ended: ``filled`` (its backoff ends), refused (the symbol waits
+        until ``retry_at``), or neither (cancelled: nothing else changes)."""
+        self.in_flight.discard(symbol)
+        self.completed[symbol] = self.completed.get(symbol, 0) + 1
+        if filled:
+            self.retry_at.pop(symbol, None)
+        elif retry_at is not None:
+            self.retry_at[symbol] = retry_at
