@@ -97,3 +97,15 @@ class PingProbe:
     def percentile(self, p: float) -> float:
         ordered = sorted(self.rtts_ms)
         return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+def add_cli_user(data: Path, name: str, role: str, channel: str = "alpha") -> None:
+    """``tradewire user add`` as an operator runs it, on the data directory ``data``."""
+    done = subprocess.run(
+        [TRADEWIRE, "user", "add", name, "--role", role, "--channel", channel, "--data", str(data)],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PASSWORD, HubFactory
-from tests.security.hubproc import hub_process, login
+from tests.security.hubproc import add_cli_user, hub_process, login
 from tests.system.test_ticks_cli import TRADEWIRE
 from tradewire.clients import HubClient
 from tradewire.config import BanSettings
@@ -53,25 +53,7 @@ async def test_a_banned_client_logs_why_retries_and_resumes_after_a_lift(
 
 def test_provide_keeps_running_while_banned_and_publishes_once_the_ban_ends(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    done = subprocess.run(
-        [
-            TRADEWIRE,
-            "user",
-            "add",
-            "alice",
-            "--role",
-            "provider",
-            "--channel",
-            "alpha",
-            "--data",
-            str(data),
-        ],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    add_cli_user(data, "alice", "provider")
     ban = BanSettings(duration_s=3)
     config = f"[ban]\nduration_s = {ban.duration_s}\n"
     with hub_process(tmp_path, config) as port:

@@ -129,29 +129,11 @@ async def test_admins_list_and_kick_sessions(start_hub: HubFactory, data_dir: Pa
 
 
 def test_session_cli_lists_and_kicks(tmp_path: Path) -> None:
-    from tests.security.hubproc import hub_process
+    from tests.security.hubproc import add_cli_user, hub_process
 
     data = tmp_path / "data"
     for name, role in (("ops", "admin"), ("bob", "follower")):
-        done = subprocess.run(
-            [
-                TRADEWIRE,
-                "user",
-                "add",
-                name,
-                "--role",
-                role,
-                "--channel",
-                "alpha",
-                "--data",
-                str(data),
-            ],
-            input=PASSWORD + "\n",
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+        add_cli_user(data, name, role)
     env = {"TRADEWIRE_PASSWORD": PASSWORD, "PATH": "/usr/bin:/bin"}
     with hub_process(tmp_path, "") as port:
 

@@ -53,35 +53,10 @@ def test_put_get_list_and_the_template_listener(tmp_path: Path) -> None:
     port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
     hub_at = ("--hub", f"127.0.0.1:{port}")
     try:
-        put = run(
-            "files",
-            "put",
-            "chart",
-            "chart.tpl",
-            "--symbol",
-            "EURUSD",
-            "--period",
-            "60",
-            *hub_at,
-            "--user",
-            "alice",
-            cwd=tmp_path,
-        )
+        put_chart = ("files", "put", "chart", "chart.tpl", "--symbol", "EURUSD", "--period", "60")
+        put = run(*put_chart, *hub_at, "--user", "alice", cwd=tmp_path)
         assert put.returncode == 1 and "only an admin" in put.stderr  # the served template
-        put = run(
-            "files",
-            "put",
-            "chart",
-            "chart.tpl",
-            "--symbol",
-            "EURUSD",
-            "--period",
-            "60",
-            *hub_at,
-            "--user",
-            "ops",
-            cwd=tmp_path,
-        )
+        put = run(*put_chart, *hub_at, "--user", "ops", cwd=tmp_path)
         assert put.returncode == 0, put.stderr
         assert "stored chart version 1" in put.stdout
         missing_meta = run(
