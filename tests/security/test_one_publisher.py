@@ -78,3 +78,19 @@ async def test_the_channel_is_free_once_its_publisher_is_gone(
         if reply["t"] == "ack":
             break
     assert reply["t"] == "ack", reply
+
+
+async def test_two_accounts_publishing_at_the_same_instant_get_one_channel(
+    start_hub: HubFactory, data_dir: Path
+) -> None:
+    add_user(data_dir, "dave", "provider", ["alpha"])
+    hub = await start_hub()
+    first, second = await logged_in(hub, "alice"), await logged_in(hub, "dave")
+    first.send(state_frame(n=1, id=1))
+    second.send(other_account(2, id=2))  # both in flight before either is answered
+    replies = [await first.recv(), await second.recv()]
+    assert sorted(r["t"] for r in replies) == ["ack", "error"]
+    (refused,) = [r for r in replies if r["t"] == "error"]
+    assert refused["code"] == "channel_busy"
+    latest = hub.bus.latest("alpha")
+    assert latest is not None and latest.seq == 1  # exactly one state was stored

@@ -168,3 +168,43 @@ def test_session_cli_lists_and_kicks(tmp_path: Path) -> None:
             assert again.returncode == 1 and "no live session" in again.stderr
 
         asyncio.run(follower_session())
+
+
+async def test_malformed_kicks_are_refused_and_change_nothing(start_hub: HubFactory) -> None:
+    hub = await start_hub()
+    follower = await subscribed(hub)
+    root = await logged_in(hub, "root")
+    for n, frame in enumerate(
+        [{"t": "kick"}, {"t": "kick", "session": "x", "user": "bob"}, {"t": "kick", "user": 5}]
+    ):
+        root.send({**frame, "id": n})
+        assert (await root.recv())["code"] == "bad_frame"
+    root.send({"t": "kick", "id": 9, "user": "nobody"})
+    assert await root.recv() == {"t": "ack", "re": 9, "n": 0}
+    follower.send({"t": "ping", "id": 1})
+    assert (await follower.recv())["t"] == "pong"  # bob's session is untouched
+
+
+def test_admin_commands_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert admin(data, "add", "bob", "--role", "follower", stdin=PASSWORD + "\n").returncode == 0
+    for args, fragment in [
+        (("passwd", "nobody", "--password-stdin"), "no user named 'nobody'"),
+        (("grant", "bob", "bad channel!"), "must match"),
+        (("revoke", "nobody", "alpha"), "no user named 'nobody'"),
+        (("revoke", "bob", "never-granted"), "nothing to change"),
+        (("enable", "bob"), "nothing to change"),
+        (("disable", "nobody"), "no user named"),
+    ]:
+        done = admin(data, *args, stdin=PASSWORD + "\n")
+        assert done.returncode == 1, (args, done.stdout)
+        assert fragment in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    lifted = subprocess.run(
+        [TRADEWIRE, "ban", "lift", "10.1.2.3", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lifted.returncode == 1 and "is not banned" in lifted.stderr
+    bob = [line for line in admin(data, "list").stdout.splitlines() if "bob" in line]
+    assert bob and "active" in bob[0] and "alpha" not in bob[0]  # nothing changed

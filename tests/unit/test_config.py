@@ -80,3 +80,17 @@ def test_ban_prefixes_are_validated() -> None:
 
     with pytest.raises(ConfigError, match=r"ban\.ipv6_prefix"):
         parse_config({"ban": {"ipv6_prefix": 200}})
+
+
+def test_new_security_keys_are_validated_with_the_key_named() -> None:
+    from tradewire.config import parse_config
+
+    for data, key in [
+        ({"audit": {"max_rows": 10}}, r"audit\.max_rows"),
+        ({"audit": {"max_age_days": 0}}, r"audit\.max_age_days"),
+        ({"hub": {"allow_plaintext": "yes"}}, r"hub\.allow_plaintext"),
+        ({"ban": {"ipv4_prefix": 4}}, r"ban\.ipv4_prefix"),
+    ]:
+        with pytest.raises(ConfigError, match=key):
+            parse_config(data)
+    assert parse_config({}).hub.host == "127.0.0.1"  # loopback unless told otherwise
