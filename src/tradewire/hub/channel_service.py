@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import cast
 
 from tradewire.bus.base import Bus, Message
 from tradewire.clock import Clock, format_ms, now_ms
@@ -37,6 +38,7 @@ class ChannelService:
         self._auditor = auditor
         self._max_subscriptions = max_subscriptions
         self._subscribed: dict[Session, set[str]] = {}
+        self._publishing: dict[Session, set[Channel]] = {}  # the reverse of Channel.publisher
         self._states = metrics.counter("tradewire_states_total", "states stored and fanned out")
         self._deliveries = metrics.counter(
             "tradewire_state_deliveries_total", "states handed to subscribers"
@@ -49,7 +51,7 @@ class ChannelService:
         return {"state": self.publish, "sub:ch": self.subscribe, "unsub:ch": self.unsubscribe}
 
     def session_ended(self, session: Session) -> None:
-        for channel in self.channels.published_by(session):
+        for channel in self._publishing.pop(session, ()):
             channel.release(session)
         for name in self._subscribed.pop(session, ()):
             self.bus.unsubscribe(name, session)
@@ -58,7 +60,7 @@ class ChannelService:
         return self._subscribed.get(session, set())
 
     def published_by(self, session: Session) -> list[str]:
-        return sorted(c.name for c in self.channels.published_by(session))
+        return sorted(c.name for c in self._publishing.get(session, ()))
 
     # ---- publishing ----------------------------------------------------------------------------
 
@@ -96,7 +98,12 @@ class ChannelService:
         assert session.user is not None
         key = (session.user.name, frame.account.login)
         previous = channel.publisher_key
+        replaced = channel.publisher
         outcome = channel.claim(session, key, frame.takeover, now_ms(self._clock))
+        if outcome != "busy" and replaced is not session:
+            if replaced is not None:
+                self._publishing.get(cast(Session, replaced), set()).discard(channel)
+            self._publishing.setdefault(session, set()).add(channel)
         if outcome == "busy":
             since = channel.publisher_since_ms
             self._auditor.audit(
@@ -170,8 +177,9 @@ class ChannelService:
                     error_line("revoked", f"your grant to {name!r} was withdrawn", ch=name)
                 )
                 log.info("unsubscribed %s from %s: grant withdrawn", user.name, name)
-        for channel in self.channels.published_by(session):
+        for channel in list(self._publishing.get(session, ())):
             if not may(user, "publish", channel.name):
                 channel.release(session)
+                self._publishing[session].discard(channel)
                 msg = f"your grant to {channel.name!r} was withdrawn"
                 session.send(error_line("revoked", msg, ch=channel.name))

@@ -58,8 +58,5 @@ class ChannelRegistry:
             channel = self._channels[name] = Channel(name)
         return channel
 
-    def published_by(self, session: object) -> list[Channel]:
-        return [c for c in self._channels.values() if c.publisher is session]
-
     def __len__(self) -> int:
         return len(self._channels)

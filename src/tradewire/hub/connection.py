@@ -168,10 +168,11 @@ class Connection(asyncio.Protocol):
                 self._login_task = self.hub.spawn(self._login(session.hello))
             if frame is None:
                 break
-            self.hub.frames.inc(1, route(frame))
+            key = route(frame)
+            self.hub.frames.inc(1, key)
             try:
-                if not self.hub.dispatcher.dispatch(self, frame):
-                    msg = f"no service handles {route(frame)!r} frames"
+                if not self.hub.dispatcher.dispatch(self, frame, key):
+                    msg = f"no service handles {key!r} frames"
                     self.send(error_line("bad_frame", msg, getattr(frame, "id", None)))
             except Exception:  # a bug must cost one frame, not the connection or the hub
                 log.exception("internal error handling a frame from %s", self.address)

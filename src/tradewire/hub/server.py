@@ -308,12 +308,6 @@ class Hub:
         task.add_done_callback(self._task_done)
         return task
 
-    def audit(
-        self, event: str, user: str | None, address: str | None, detail: str | None = None
-    ) -> None:
-        """Append to the audit log (group-committed with everything else)."""
-        self.auditor.audit(event, user, address, detail)
-
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
@@ -329,7 +323,7 @@ class Hub:
         if refusal is not None:
             reason, line = refusal
             self.refused.inc(1, reason)
-            self.audit("refused", None, conn.address, reason)
+            self.auditor.audit("refused", None, conn.address, reason)
             return line
         self.connections.add(conn)
         self.per_address[conn.source] += 1
@@ -363,7 +357,7 @@ class Hub:
             del self.per_address[conn.source]
         self.dispatcher.session_ended(conn)
         if conn.user is not None:
-            self.audit(
+            self.auditor.audit(
                 "session_end",
                 conn.user.name,
                 conn.address,

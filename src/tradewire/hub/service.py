@@ -86,9 +86,10 @@ class Dispatcher:
                     raise ValueError(f"two services handle {key!r}")
                 self._table[key] = handler
 
-    def dispatch(self, session: Session, frame: Any) -> bool:
-        """Hand ``frame`` to its service; False when no service handles it."""
-        handler = self._table.get(route(frame))
+    def dispatch(self, session: Session, frame: Any, key: str | None = None) -> bool:
+        """Hand ``frame`` to its service (``key``: its route, if the caller has it already);
+        False when no service handles it."""
+        handler = self._table.get(key or route(frame))
         if handler is None:
             return False
         handler(session, frame)
