@@ -202,6 +202,17 @@ class Mql5Settings(_Section, frozen=True):
     notifications: NotificationSettings = NotificationSettings()
 
 
+class RelaySettings(_Section, frozen=True):
+    """``[relay]``: messages and requests between clients through the hub (docs/relay.md)."""
+
+    max_body_bytes: Count = 60_000  # the JSON body of one message
+    max_pending: Count = 64  # requests one session may have waiting for an answer
+    default_timeout_s: Positive = 10.0  # a request without timeout_ms
+    max_names: Count = 8  # names one session may listen under
+    rate_per_s: Positive = 200.0  # relay frames one session may send, sustained
+    burst: Count = 400  # ... and at once
+
+
 class Config(_Section, frozen=True):
     hub: HubSettings = HubSettings()
     listeners: ListenerSettings = ListenerSettings()
@@ -211,6 +222,7 @@ class Config(_Section, frozen=True):
     ban: BanSettings = BanSettings()
     auth: AuthSettings = AuthSettings()
     audit: AuditSettings = AuditSettings()
+    relay: RelaySettings = RelaySettings()
 
 
 _AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")

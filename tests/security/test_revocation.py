@@ -190,7 +190,7 @@ def test_admin_commands_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
     assert admin(data, "add", "bob", "--role", "follower", stdin=PASSWORD + "\n").returncode == 0
     for args, fragment in [
         (("passwd", "nobody", "--password-stdin"), "no user named 'nobody'"),
-        (("grant", "bob", "bad channel!"), "must match"),
+        (("grant", "bob", "bad channel!"), "must be a channel"),
         (("revoke", "nobody", "alpha"), "no user named 'nobody'"),
         (("revoke", "bob", "never-granted"), "nothing to change"),
         (("enable", "bob"), "nothing to change"),

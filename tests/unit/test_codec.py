@@ -152,6 +152,9 @@ def test_error_codes_are_the_documented_ones() -> None:
         "file_too_large",
         "channel_busy",
         "revoked",
+        "unreachable",
+        "timeout",
+        "name_taken",
     } == ERROR_CODES
 
 

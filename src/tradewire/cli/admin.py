@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import sys
 import time
 from contextlib import closing
@@ -23,11 +22,10 @@ from tradewire.cli.common import config_option, console, data_option, fail, repo
 from tradewire.config import load_config
 from tradewire.hub.guard import source_key
 from tradewire.protocol.messages import ROLES
-from tradewire.protocol.names import is_channel
+from tradewire.protocol.names import USER_RE, is_grant
 from tradewire.store.db import StateDB
 from tradewire.store.passwords import Passwords
 
-_USER_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 MIN_PASSWORD = 8
 
 
@@ -45,8 +43,11 @@ def _actor() -> str:
 
 def _check_channels(channels: tuple[str, ...]) -> None:
     for channel in channels:
-        if not is_channel(channel):
-            fail(f"channel {channel!r} must match [A-Za-z0-9_.-]{{1,64}}")
+        if not is_grant(channel):
+            fail(
+                f"grant {channel!r} must be a channel ([A-Za-z0-9_.-]{{1,64}}) or relay:USER "
+                "(may send relay messages to USER's terminal or listener)"
+            )
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -78,7 +79,8 @@ def user_group() -> None:
     "channels",
     multiple=True,
     metavar="CH",
-    help="A channel this user may use (repeat for several).",
+    help="A channel this user may use, or relay:USER to let it send relay messages to USER "
+    "(repeat for several).",
 )
 @click.option(
     "--password-stdin",
@@ -100,7 +102,7 @@ def user_add(
 
     Example: echo 's3cret-pass' | tradewire user add alice --role provider --channel alpha
     """
-    if not _USER_RE.fullmatch(name):
+    if not USER_RE.fullmatch(name):
         fail(f"user name {name!r} must match [A-Za-z0-9_.@-]{{1,64}}")
     _check_channels(channels)
     if role != "admin" and not channels:
@@ -176,7 +178,7 @@ def user_passwd(name: str, password_stdin: bool, data_dir: Path, config_path: Pa
 @data_option
 @reports_errors
 def user_grant(name: str, channels: tuple[str, ...], data_dir: Path) -> None:
-    """Let NAME use channels CH... (at once, also in live sessions)."""
+    """Let NAME use channels CH... (or relay:USER grants; at once, also in live sessions)."""
     _change_grants(data_dir, name, "user_grant", grant=channels)
 
 

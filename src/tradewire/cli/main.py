@@ -19,6 +19,7 @@ from tradewire.cli.copy import follow, provide
 from tradewire.cli.demo import demo
 from tradewire.cli.files import files_group
 from tradewire.cli.paper import paper_group
+from tradewire.cli.relay import relay_group
 from tradewire.cli.sessions import session_group
 from tradewire.cli.ticks import ticks_group
 from tradewire.config import Config, load_config
@@ -107,6 +108,7 @@ cli.add_command(user_group)
 cli.add_command(ban_group)
 cli.add_command(files_group)
 cli.add_command(session_group)
+cli.add_command(relay_group)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import itertools
 import logging
 import ssl as ssl_module
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import msgspec
@@ -45,6 +45,7 @@ from tradewire.protocol.messages import (
     Position,
     PublishState,
     PublishTicks,
+    Relayed,
     SessionInfo,
     SessionList,
     Sessions,
@@ -97,6 +98,7 @@ class HubClient:
         self._fatal: HubRefused | None = None
         self._runner: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # re-subscriptions in flight
+        self._on_reconnect: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self.welcome: Welcome | None = None
         self.reconnects = 0
         self._session: ClientSession | None = None
@@ -109,6 +111,7 @@ class HubClient:
             FileData: self._answer,
             FileListing: self._answer,
             SessionList: self._answer,
+            Relayed: self._answer,
             Error: self._on_error,
         }
 
@@ -146,6 +149,23 @@ class HubClient:
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
+
+    # ---- extension points (used by clients/relay.py) --------------------------------------------
+
+    def on_frame(self, frame_type: type, handler: Callable[[Any], Awaitable[None] | None]) -> None:
+        """Call ``handler`` with every frame of ``frame_type`` the hub sends (in the read loop:
+        a handler that awaits holds up reading, so long work belongs in a task)."""
+        self._handlers[frame_type] = handler
+
+    def on_reconnect(self, restore: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``restore`` after every reconnect (re-register what the old session had)."""
+        self._on_reconnect.append(restore)
+
+    async def request(self, frame: msgspec.Struct, request_id: int | str | None = None) -> Any:
+        """Send ``frame`` with an id and return the hub's answer to it (``ack`` or a reply
+        frame). Raises :class:`HubRefused` for an ``error``, :class:`ConnectionLost` if the
+        connection drops first (then it was perhaps delivered: only resend what is idempotent)."""
+        return await self._request(frame, request_id)
 
     # ---- requests -------------------------------------------------------------------------------
 
@@ -388,8 +408,10 @@ class HubClient:
             self.reconnects += 0 if initial else 1
             log.info("connected to hub %s:%d as %s", self.host, self.port, self.user)
             # Re-subscribe without waiting here: acks arrive through the read loop.
-            for channel in self._channels:
-                task = asyncio.get_running_loop().create_task(self._resubscribe(channel))
+            restores = [self._resubscribe(channel) for channel in self._channels]
+            restores += [restore() for restore in self._on_reconnect]
+            for coro in restores:
+                task = asyncio.get_running_loop().create_task(coro)
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             return reader
@@ -437,7 +459,7 @@ class HubClient:
             log.warning("hub error: %s %s", frame.code, frame.msg)
         self._resolve(frame.re, HubRefused(frame.code, frame.msg))
 
-    def _answer(self, frame: Ack | Pong | FileData | FileListing | SessionList) -> None:
+    def _answer(self, frame: Ack | Pong | FileData | FileListing | SessionList | Relayed) -> None:
         self._resolve(frame.re, frame)
 
     async def _deliver(self, state: StateUpdate) -> None:

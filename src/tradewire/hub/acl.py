@@ -3,6 +3,8 @@
 * ``publish`` / ``subscribe`` a channel: providers publish to their granted channels, followers
   subscribe to theirs, admins do both everywhere;
 * ``send_ticks``, ``store_file``: providers and admins;
+* ``relay`` to an address (``term1``, ``term1/eurusd``): whoever holds the grant
+  ``relay:term1``, and admins; listening under one's own name needs no grant;
 * ``store_served_file`` (the file an unauthenticated listener hands out) and ``admin``
   (list or kick sessions): admins only.
 
@@ -13,9 +15,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+from tradewire.protocol.names import RELAY_GRANT, relay_owner
 from tradewire.store.db import UserRecord
 
-Action = Literal["publish", "subscribe", "send_ticks", "store_file", "store_served_file", "admin"]
+Action = Literal[
+    "publish", "subscribe", "send_ticks", "store_file", "store_served_file", "admin", "relay"
+]
 
 
 def may(user: UserRecord, action: Action, resource: str | None = None) -> bool:
@@ -25,6 +30,9 @@ def may(user: UserRecord, action: Action, resource: str | None = None) -> bool:
         return user.role == "provider" and resource in user.channels
     if action == "subscribe":
         return user.role == "follower" and resource in user.channels
+    if action == "relay":
+        owner = relay_owner(resource or "")
+        return owner is not None and f"{RELAY_GRANT}{owner}" in user.channels
     if action in ("send_ticks", "store_file"):
         return user.role == "provider"
     return False

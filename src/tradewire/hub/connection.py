@@ -223,6 +223,10 @@ class Connection(asyncio.Protocol):
         if self.transport is not None and self._machine.state is not S.CLOSED:
             self.transport.write(line)
 
+    @property
+    def backlogged(self) -> bool:
+        return self._write_paused
+
     def send(self, line: bytes) -> None:
         """Queue a reply or control frame (small; reading is paused while the buffer is full)."""
         if self._machine.state is not S.CLOSING:

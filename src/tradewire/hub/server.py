@@ -26,6 +26,7 @@ from tradewire.hub.channels import ChannelRegistry
 from tradewire.hub.connection import Connection
 from tradewire.hub.context import ServiceContext, ServiceFactory
 from tradewire.hub.files import FileService
+from tradewire.hub.relay import RelayService
 from tradewire.hub.revocation import SessionService
 from tradewire.hub.service import Dispatcher
 from tradewire.hub.tcp_ticks import TcpTickListener
@@ -284,8 +285,9 @@ class Hub:
             self.config, self.clock, self.store, self.auditor, self.metrics, self.spawn
         )
         extra = [make(context) for make in self._extra_services]
+        self.relay = RelayService(self.config.relay, self.clock, self.auditor, self.metrics)
         self.dispatcher = Dispatcher(
-            [self.channel_service, self.ticks, self.files, self.sessions, *extra]
+            [self.channel_service, self.ticks, self.files, self.sessions, self.relay, *extra]
         )
 
     def _legacy(self, scheme: str, what: str, address: tuple[str, int]) -> None:

@@ -27,6 +27,11 @@ class Session(Protocol):
     since_ms: int
     end_reason: str  # why it ended, for the audit log
 
+    @property
+    def backlogged(self) -> bool:
+        """True while the client does not read fast enough (its outbound buffer is full)."""
+        ...
+
     def send(self, line: bytes) -> None:
         """Queue a reply or control frame."""
         ...

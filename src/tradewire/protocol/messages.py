@@ -139,6 +139,34 @@ class Kick(_Frame, frozen=True, tag="kick"):
     id: RequestId = None
 
 
+class Listen(_Frame, frozen=True, tag="listen"):
+    """Receive relay messages addressed to ``name``: the user's own name, or ``user/label``.
+    The latest session to listen under a name gets its messages."""
+
+    name: str
+    id: RequestId = None
+
+
+class Relay(_Frame, frozen=True, tag="relay"):
+    """A message to the session listening under ``to`` (grant ``relay:<user>``). One-way: the
+    hub acks it once handed to the addressee. With ``reply``: the addressee's answer comes back
+    as ``relayed`` (or ``error`` ``timeout``/``unreachable``) with ``re`` = ``id``."""
+
+    to: str
+    body: msgspec.Raw  # any JSON value, forwarded as sent (never re-encoded)
+    id: RequestId = None
+    reply: bool = False
+    timeout_ms: Annotated[int, msgspec.Meta(ge=1, le=600_000)] | None = None
+
+
+class RelayAnswer(_Frame, frozen=True, tag="reply"):
+    """The addressee's answer to a ``relay_in`` that carried ``rid``."""
+
+    rid: Int64
+    body: msgspec.Raw
+    id: RequestId = None
+
+
 ClientFrame = (
     Hello
     | Ping
@@ -153,6 +181,9 @@ ClientFrame = (
     | FileList
     | Sessions
     | Kick
+    | Listen
+    | Relay
+    | RelayAnswer
 )
 CLIENT_FRAME_TYPES = frozenset(_tags(ClientFrame))  # derived: a new frame is one edit
 
@@ -246,6 +277,23 @@ class SessionList(_Frame, frozen=True, tag="session_list"):
     re: RequestId = None
 
 
+class RelayIn(_Frame, frozen=True, tag="relay_in"):
+    """A relayed message for a listener: ``rid`` is set when the sender waits for a ``reply``."""
+
+    sender: str = msgspec.field(name="from")
+    to: str
+    body: msgspec.Raw
+    rid: int | None = None
+
+
+class Relayed(_Frame, frozen=True, tag="relayed"):
+    """The answer to a ``relay`` request (``re`` = the request's ``id``)."""
+
+    sender: str = msgspec.field(name="from")
+    body: msgspec.Raw
+    re: RequestId = None
+
+
 ServerFrame = (
     Welcome
     | Ack
@@ -258,6 +306,8 @@ ServerFrame = (
     | FileData
     | FileListing
     | SessionList
+    | RelayIn
+    | Relayed
 )
 
 ERROR_CODES = frozenset(
@@ -277,6 +327,9 @@ ERROR_CODES = frozenset(
         "server_busy",
         "channel_busy",
         "revoked",
+        "unreachable",
+        "timeout",
+        "name_taken",
         "internal",
     }
 )

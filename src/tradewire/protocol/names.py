@@ -7,6 +7,9 @@ import re
 
 _CHANNEL_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _SYMBOL_RE = re.compile(r"[A-Za-z0-9_.#+-]{1,32}")
+USER_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+_RELAY_NAME_RE = re.compile(r"(?P<user>[A-Za-z0-9_.@-]{1,64})(/[A-Za-z0-9_.-]{1,32})?")
+RELAY_GRANT = "relay:"
 
 
 def is_channel(name: str) -> bool:
@@ -22,3 +25,17 @@ def is_symbol(name: str) -> bool:
 def is_finite(value: float) -> bool:
     """True for a finite float (a JSON number such as 1e999 decodes to infinity)."""
     return math.isfinite(value)
+
+
+def relay_owner(name: str) -> str | None:
+    """The user a relay address belongs to (``term1`` and ``term1/eurusd`` are term1's), or
+    ``None`` when ``name`` is not a valid address."""
+    match = _RELAY_NAME_RE.fullmatch(name)
+    return match.group("user") if match else None
+
+
+def is_grant(grant: str) -> bool:
+    """A channel name, or ``relay:<user>`` (may send relay messages to that user's names)."""
+    if grant.startswith(RELAY_GRANT):
+        return USER_RE.fullmatch(grant[len(RELAY_GRANT) :]) is not None
+    return is_channel(grant)

@@ -1,0 +1,78 @@
+"""`tradewire relay send|listen` between two processes through a hub process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import msgspec
+
+from tests.conftest import PASSWORD
+from tests.security.hubproc import add_cli_user, hub_process
+from tests.system.test_ticks_cli import TRADEWIRE
+
+ENV = {**os.environ, "TRADEWIRE_PASSWORD": PASSWORD}
+
+
+def tradewire(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [TRADEWIRE, *args], cwd=cwd, capture_output=True, text=True, timeout=60, env=ENV
+    )
+
+
+def test_send_and_request_through_the_hub_and_a_refused_grant(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    add_cli_user(data, "term1", "follower")
+    add_cli_user(data, "bob", "follower")
+    add_cli_user(data, "eve", "follower")
+    bad = tradewire("user", "grant", "bob", "relay:", "--data", str(data), cwd=tmp_path)
+    assert bad.returncode != 0 and "relay:USER" in bad.stderr
+    assert (
+        tradewire("user", "grant", "bob", "relay:term1", "--data", "data", cwd=tmp_path).returncode
+        == 0
+    )
+    with hub_process(tmp_path, "") as port:
+        at = ("--hub", f"127.0.0.1:{port}")
+        listener = subprocess.Popen(
+            [TRADEWIRE, "relay", "listen", "--echo", "--count", "2", *at, "--user", "term1"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        try:
+            assert listener.stderr is not None
+            assert "listening as term1" in listener.stderr.readline()
+            sent = tradewire(
+                "relay", "send", "term1", '{"n":1}', *at, "--user", "bob", cwd=tmp_path
+            )
+            assert sent.returncode == 0, sent.stderr
+            asked = tradewire(
+                "relay",
+                "send",
+                "term1",
+                '{"op":"account"}',
+                "--request",
+                *at,
+                "--user",
+                "bob",
+                cwd=tmp_path,
+            )
+            assert asked.returncode == 0, asked.stderr
+            assert msgspec.json.decode(asked.stdout) == {"op": "account"}  # echoed
+            out, _ = listener.communicate(timeout=30)
+        finally:
+            listener.kill()
+        lines = [msgspec.json.decode(line) for line in out.splitlines()]
+        assert lines == [
+            {"from": "bob", "to": "term1", "body": {"n": 1}, "request": False},
+            {"from": "bob", "to": "term1", "body": {"op": "account"}, "request": True},
+        ]
+        refused = tradewire("relay", "send", "term1", "{}", *at, "--user", "eve", cwd=tmp_path)
+        assert refused.returncode != 0 and "forbidden" in refused.stderr
+        gone = tradewire("relay", "send", "term1", "{}", *at, "--user", "bob", cwd=tmp_path)
+        assert gone.returncode != 0 and "unreachable" in gone.stderr
+        bad_json = tradewire("relay", "send", "term1", "{nope", *at, "--user", "bob", cwd=tmp_path)
+        assert bad_json.returncode != 0 and "not valid JSON" in bad_json.stderr
