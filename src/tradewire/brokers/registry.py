@@ -32,7 +32,10 @@ class BrokerScheme(Protocol):
         ...
 
 
-BUILT_IN = ("tradewire.brokers.spec",)  # modules that register a scheme when imported
+BUILT_IN = (
+    "tradewire.brokers.spec",
+    "tradewire.clients.terminal_broker",
+)  # modules that register a scheme when imported
 _SCHEMES: dict[str, BrokerScheme] = {}
 
 
@@ -50,7 +53,7 @@ def _lookup(spec: str) -> tuple[BrokerScheme, str]:
     scheme, sep, rest = spec.partition(":")
     adapter = _SCHEMES.get(scheme) if sep else None
     if adapter is None:
-        usages = ", ".join(a.usage for a in _SCHEMES.values())
+        usages = ", ".join(sorted(a.usage for a in _SCHEMES.values()))
         raise ConfigError(f"--broker {spec!r}: expected one of {usages}")
     return adapter, rest
 

@@ -21,6 +21,7 @@ from tradewire.cli.files import files_group
 from tradewire.cli.paper import paper_group
 from tradewire.cli.relay import relay_group
 from tradewire.cli.sessions import session_group
+from tradewire.cli.terminal import terminal_group
 from tradewire.cli.ticks import ticks_group
 from tradewire.config import Config, load_config
 from tradewire.hub.server import Hub
@@ -109,6 +110,7 @@ cli.add_command(ban_group)
 cli.add_command(files_group)
 cli.add_command(session_group)
 cli.add_command(relay_group)
+cli.add_command(terminal_group)
 
 
 def main() -> None:

@@ -19,6 +19,9 @@ from tradewire.model import Account, Position, Quote, Side, SymbolSpec
 
 TAG = "tw:"
 MAX_COMMENT = 31  # MT5's limit on an order comment
+# A MetaTrader 5 bridge appends "~" and a 6-character request id to the comment of every order
+# (protocol/bridge.py), so links keep within what is left.
+MAX_LINK = MAX_COMMENT - 7
 
 
 class ProviderState(msgspec.Struct, frozen=True):
@@ -71,7 +74,7 @@ def parse_link(comment: str) -> Link | None:
 
 def link_comment(key: str, provider_volume: float, follower_volume: float) -> str:
     full = f"{TAG}{key}:{provider_volume:g}:{follower_volume:g}"
-    return full if len(full) <= MAX_COMMENT else f"{TAG}{key}"
+    return full if len(full) <= MAX_LINK else f"{TAG}{key}"
 
 
 class Skip(msgspec.Struct, frozen=True):

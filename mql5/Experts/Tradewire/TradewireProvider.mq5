@@ -1,0 +1,87 @@
+//+------------------------------------------------------------------+
+//| TradewireProvider.mq5: publish this account's positions to a      |
+//| tradewire channel (docs/mt5.md). Holds no trading decision.        |
+//|                                                                   |
+//| A trade transaction marks the state dirty; a millisecond timer    |
+//| sends the full state (PROTOCOL 1.1) once, and again every         |
+//| RefreshSeconds as a keepalive. A state not yet acked is sent      |
+//| again after a reconnect; a newer one replaces it.                 |
+//+------------------------------------------------------------------+
+#property copyright "tradewire"
+#property version   "1.00"
+#property description "Publishes the account's positions to a tradewire hub channel."
+#property strict
+
+#include <Tradewire/Client.mqh>
+#include <Tradewire/Account.mqh>
+
+input string HubHost        = "127.0.0.1";  // hub host (add it to the allowed URL list)
+input uint   HubPort        = 7400;         // hub port
+input bool   UseTls         = false;        // TLS (the hub's [tls] section)
+input string User           = "";           // hub user (role provider)
+input string Password       = "";           // hub password
+input string Channel        = "alpha";      // channel granted to User
+input int    RefreshSeconds = 30;           // publish at least this often
+input int    TimerMs        = 20;           // how often to check for work
+
+CTradewireClient Hub;
+bool             Dirty = true;
+ulong            LastSentMs = 0;
+
+int OnInit(void)
+  {
+   if(User == "" || Password == "")
+     {
+      Alert("TradewireProvider: set User and Password in the inputs");
+      return INIT_PARAMETERS_INCORRECT;
+     }
+   Hub.Init(HubHost, HubPort, UseTls, User, Password, "TradewireProvider/1.0");
+   EventSetMillisecondTimer(TimerMs);
+   return INIT_SUCCEEDED;
+  }
+
+void OnDeinit(const int reason)
+  {
+   EventKillTimer();
+   Hub.Close("expert removed");
+  }
+
+void OnTradeTransaction(const MqlTradeTransaction &trans, const MqlTradeRequest &request,
+                        const MqlTradeResult &result)
+  {
+   Dirty = true;
+  }
+
+void OnTimer(void)
+  {
+   string frames[];
+   Hub.Poll(frames);
+   if(Hub.JustLoggedIn())
+      Dirty = true;  // whatever changed while away
+   for(int i = 0; i < ArraySize(frames); i++)
+     {
+      if(JsonGetString(frames[i], "t") == "error")
+        {
+         string code = JsonGetString(frames[i], "code");
+         if(code == "forbidden" || code == "channel_busy")
+            Alert("TradewireProvider: ", code, " on channel ", Channel, ": ",
+                  JsonGetString(frames[i], "msg"));
+        }
+     }
+   if(!Hub.LoggedIn())
+      return;
+   if(Dirty || GetTickCount64() - LastSentMs >= (ulong)RefreshSeconds * 1000)
+      Publish();
+  }
+
+void Publish(void)
+  {
+   string id = Hub.NextId("s");
+   string state = "{\"t\":\"state\",\"ch\":" + JsonStr(Channel) + ",\"ts\":" + JsonInt(TwNowMs()) +
+                  ",\"account\":" + TwAccountJson() + ",\"positions\":" + TwPositionsJson() +
+                  ",\"id\":" + JsonStr(id) + "}";
+   Hub.SendUntilAcked("state", id, state);
+   Dirty = false;
+   LastSentMs = GetTickCount64();
+  }
+//+------------------------------------------------------------------+

@@ -1,0 +1,216 @@
+"""The ``terminal:`` broker: a MetaTrader 5 terminal running ``TradewireBridge.mq5``, driven
+through the hub's relay (docs/mt5.md).
+
+``--broker 'terminal:term1?hub=127.0.0.1:7400&user=bob'`` logs in to the hub as ``bob`` (the
+password from ``$TRADEWIRE_PASSWORD``, or the variable named by ``password_env``) and asks the
+terminal listening as ``term1``; ``bob`` needs the grant ``relay:term1``. Other keys: ``tls=1``,
+``ca=FILE``, ``timeout_s`` (one request, default 10) and ``order_timeout_s`` (how long an order
+is resent under the same request id while the terminal is away, default 30).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import ssl
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from tradewire.brokers.registry import register
+from tradewire.clients.hub_client import HubClient
+from tradewire.clients.relay import RelayClient
+from tradewire.exceptions import BrokerError, ConfigError, ConnectionLost, HubRefused, OrderRejected
+from tradewire.model import Account, Fill, OrderRequest, Position, Quote, SymbolSpec
+from tradewire.protocol.bridge import (
+    RID_ALPHABET,
+    RID_LENGTH,
+    AccountOp,
+    Answer,
+    BridgeOp,
+    OrderOp,
+    PositionsOp,
+    QuoteOp,
+    SymbolOp,
+    WatchOp,
+    answer_decoder,
+    without_rid,
+)
+
+_AWAY = frozenset({"unreachable", "timeout"})  # the terminal may come back: ask again
+
+
+class TerminalOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    hub: str
+    user: str
+    password_env: str = "TRADEWIRE_PASSWORD"
+    tls: bool = False
+    ca: str | None = None
+    timeout_s: float = msgspec.field(default=10.0)
+    order_timeout_s: float = 30.0
+
+
+def new_rid() -> str:
+    return "".join(secrets.choice(RID_ALPHABET) for _ in range(RID_LENGTH))
+
+
+class TerminalBroker:
+    def __init__(self, client: HubClient, name: str, options: TerminalOptions) -> None:
+        self._client = client
+        self._relay = RelayClient(client)
+        self.name = name
+        self._options = options
+
+    async def _ask(self, op: BridgeOp, timeout_s: float | None = None) -> Answer:
+        try:
+            raw = await self._relay.request(
+                self.name, msgspec.to_builtins(op), timeout_s or self._options.timeout_s
+            )
+        except HubRefused as exc:
+            raise BrokerError(f"terminal {self.name}: {exc}") from exc
+        except ConnectionLost as exc:
+            raise BrokerError(f"terminal {self.name}: {exc}") from exc
+        try:
+            return answer_decoder.decode(msgspec.json.encode(raw))
+        except msgspec.ValidationError as exc:
+            raise BrokerError(f"terminal {self.name} answered nonsense: {exc}") from exc
+
+    @staticmethod
+    def _refused(answer: Answer) -> OrderRejected:
+        detail = answer.detail + (f" (retcode {answer.retcode})" if answer.retcode else "")
+        return OrderRejected(answer.reason or "rejected", detail.strip(), answer.retryable)
+
+    async def account(self) -> Account:
+        answer = await self._ask(AccountOp())
+        if answer.account is None:
+            raise BrokerError(f"terminal {self.name}: no account in {answer}")
+        return answer.account
+
+    async def positions(self) -> list[Position]:
+        answer = await self._ask(PositionsOp())
+        return [
+            msgspec.structs.replace(p, comment=without_rid(p.comment))
+            for p in answer.positions or []
+        ]
+
+    async def symbol(self, name: str) -> SymbolSpec | None:
+        return (await self._ask(SymbolOp(symbol=name))).spec
+
+    async def quote(self, symbol: str) -> Quote:
+        answer = await self._ask(QuoteOp(symbol=symbol))
+        if not answer.ok or answer.quote is None:
+            raise self._refused(answer)
+        return answer.quote
+
+    async def market_order(self, order: OrderRequest) -> Fill:
+        """Sent under one request id until the terminal answers: a terminal that went away
+        mid-order and comes back finds the id in its deals and answers with that fill."""
+        op = OrderOp(
+            rid=new_rid(),
+            symbol=order.symbol,
+            side=order.side,
+            volume=order.volume,
+            position_id=order.position_id,
+            magic=order.magic,
+            comment=order.comment,
+        )
+        deadline = time.monotonic() + self._options.order_timeout_s
+        pause = 0.05
+        while True:
+            try:
+                raw = await self._relay.request(
+                    self.name, msgspec.to_builtins(op), self._options.timeout_s
+                )
+                break
+            except (HubRefused, ConnectionLost) as exc:
+                code = exc.code if isinstance(exc, HubRefused) else "unreachable"
+                if code == "rate_limited" and isinstance(exc, HubRefused):
+                    pause = max(pause, exc.retry_after_s or 0.0)
+                elif code not in _AWAY:
+                    raise BrokerError(f"terminal {self.name}: {exc}") from exc
+                if time.monotonic() + pause > deadline:
+                    raise BrokerError(
+                        f"terminal {self.name} did not confirm order {op.rid} within "
+                        f"{self._options.order_timeout_s:g} s ({code}); it may still be "
+                        "executed there, so positions are read again before any new order"
+                    ) from exc
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 1.0)
+        answer = answer_decoder.decode(msgspec.json.encode(raw))
+        if not answer.ok or answer.fill is None:
+            raise self._refused(answer)
+        return answer.fill
+
+    async def changes(self) -> AsyncIterator[None]:
+        version, missed = -1, False
+        while True:
+            try:
+                answer = await self._ask(WatchOp(since=version), timeout_s=30.0)
+            except BrokerError:
+                missed = True  # something may change while the terminal is away
+                await asyncio.sleep(1.0)
+                continue
+            changed = version != -1 and answer.version != version
+            version = answer.version if answer.version is not None else version
+            if changed or missed:
+                missed = False
+                yield None
+
+    async def close(self) -> None:
+        await self._relay.close()
+        await self._client.close()
+
+
+def parse_terminal_spec(spec: str) -> tuple[str, TerminalOptions]:
+    _, _, rest = spec.partition(":")
+    name, _, query = rest.partition("?")
+    if not name:
+        raise ConfigError(f"--broker {spec!r}: name the terminal, e.g. terminal:term1?hub=…&user=…")
+    try:
+        options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
+        parsed = msgspec.convert(options, TerminalOptions, strict=False)
+    except (msgspec.ValidationError, ValueError) as exc:
+        text = str(exc).replace("$.", "")
+        if "missing required field" in text:
+            text += " (e.g. terminal:term1?hub=127.0.0.1:7400&user=bob)"
+        raise ConfigError(f"--broker {spec!r}: {text}") from None
+    host, sep, port = parsed.hub.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"--broker {spec!r}: hub must be HOST:PORT, e.g. 127.0.0.1:7400")
+    return name, parsed
+
+
+class TerminalScheme:
+    usage = "terminal:NAME?hub=HOST:PORT&user=USER"
+
+    def check(self, rest: str, spec: str) -> None:
+        parse_terminal_spec(spec)
+
+    async def open(self, rest: str, spec: str, create: bool) -> TerminalBroker:
+        name, options = parse_terminal_spec(spec)
+        password = os.environ.get(options.password_env)
+        if not password:
+            raise ConfigError(
+                f"--broker {spec!r}: set ${options.password_env} to {options.user}'s hub password"
+            )
+        host, _, port = options.hub.rpartition(":")
+        context = None
+        if options.tls or options.ca:
+            context = ssl.create_default_context(cafile=options.ca)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+        client = HubClient(
+            host.strip("[]"),
+            int(port),
+            options.user,
+            password,
+            ssl=context,
+            server_hostname=host.strip("[]"),
+        )
+        await client.start(wait=True)
+        return TerminalBroker(client, name, options)
+
+
+register("terminal", TerminalScheme())
