@@ -259,7 +259,8 @@ void CTradewireClient::Control(const string line, string &frames[])
    if(type == "ping")
      {
       string id;
-      WriteAll(JsonGet(line, "id", id) ? "{\"t\":\"pong\",\"re\":" + JsonStr(id) + "}" : "{\"t\":\"pong\"}");
+      // the id echoed as sent (a number stays a number)
+      WriteAll(JsonGetRaw(line, "id", id) ? "{\"t\":\"pong\",\"re\":" + id + "}" : "{\"t\":\"pong\"}");
       return;
      }
    if(type == "pong")

@@ -160,9 +160,8 @@ string JsonUnquote(const string literal)
    return out;
   }
 
-//--- value of top-level key in a JSON object: true if found.
-//--- Strings come back unquoted; objects, arrays and numbers as raw text.
-bool JsonGet(const string json, const string key, string &value)
+//--- raw text of the value of top-level key in a JSON object (a string keeps its quotes)
+bool JsonGetRaw(const string json, const string key, string &value)
   {
    int n = StringLen(json);
    int i = 0;
@@ -190,13 +189,21 @@ bool JsonGet(const string json, const string key, string &value)
       if(name == key)
         {
          value = StringSubstr(json, i, value_end - i);
-         if(StringGetCharacter(value, 0) == '"')
-            value = JsonUnquote(value);
          return true;
         }
       i = value_end;
      }
    return false;
+  }
+
+//--- value of top-level key: strings come back unquoted; objects, arrays, numbers as raw text
+bool JsonGet(const string json, const string key, string &value)
+  {
+   if(!JsonGetRaw(json, key, value))
+      return false;
+   if(StringGetCharacter(value, 0) == '"')
+      value = JsonUnquote(value);
+   return true;
   }
 
 //--- convenience readers with defaults
