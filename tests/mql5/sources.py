@@ -36,11 +36,12 @@ def walk(node: Node) -> Iterator[Node]:
 
 def problems(root: Node) -> list[str]:
     """Every ERROR or MISSING node, as ``line:column kind``."""
-    return [
-        f"{n.start_point[0] + 1}:{n.start_point[1] + 1} {'MISSING ' + n.type if n.is_missing else 'ERROR'}"
-        for n in walk(root)
-        if n.type == "ERROR" or n.is_missing
-    ]
+    found = []
+    for n in walk(root):
+        if n.type == "ERROR" or n.is_missing:
+            kind = f"MISSING {n.type}" if n.is_missing else "ERROR"
+            found.append(f"{n.start_point[0] + 1}:{n.start_point[1] + 1} {kind}")
+    return found
 
 
 def _name(declarator: Node | None) -> str | None:
