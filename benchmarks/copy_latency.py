@@ -1,12 +1,17 @@
-"""Copy latency: a provider's change -> each follower's fill, with 1, 10 and 100 followers.
+"""Copy latency: a provider's change -> each follower's fill, with 1, 10 and 100 followers,
+on two paths: ``paper`` (the follower trades its paper account itself) and ``terminal`` (the
+follower drives a simulated MetaTrader 5 bridge terminal through the hub's relay:
+provider -> hub -> follower -> hub -> terminal -> fill).
 
-The hub and every follower run as their own processes (``tradewire serve``, ``tradewire
-follow`` on paper accounts, as each trader's machine would); the provider runs here, trading a
-paper account and publishing through the hub at once. Each follower journals, per fill, the
-time from the provider's state (stamped when the provider published it, right after its own
-fill) to the follower's fill. 40 changes, 400 ms apart (so each is measured on its own).
+The hub, every follower and every simulated terminal run as their own processes (``tradewire
+serve``, ``tradewire follow``, ``tradewire terminal sim``, as each trader's machine would); the
+provider runs here, trading a paper account and publishing through the hub at once. Each
+follower journals, per fill, the time from the provider's state (stamped when the provider
+published it, right after its own fill) to the follower's fill. 40 changes, 400 ms apart (so
+each is measured on its own). On the terminal path the cost of each hop is measured too: a
+ping to the hub, and a relay request answered by a terminal (``account``).
 
-    .venv/bin/python benchmarks/copy_latency.py --followers 1 10 100
+    .venv/bin/python benchmarks/copy_latency.py --followers 1 10 --paths paper terminal
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ BIN = Path(sys.executable).parent
 PASSWORD = "bench-password"
 
 
-def run_one(followers: int, changes: int) -> dict[str, Any]:
+def run_one(followers: int, changes: int, path: str = "paper") -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="tw-copy-"))
     env = {**os.environ, "TRADEWIRE_PASSWORD": PASSWORD, "TRADEWIRE_DATA": str(data / "hub")}
     port = free_port()
@@ -37,8 +42,11 @@ def run_one(followers: int, changes: int) -> dict[str, Any]:
         f'[hub]\nhost="127.0.0.1"\nport={port}\n'
         "[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n"
     )
-    users = [("prov", "provider")] + [(f"f{i}", "follower") for i in range(followers)]
-    for user, role in users:
+    users = [("prov", "provider", ["alpha"]), ("probe", "follower", ["relay:t0"])]
+    users += [(f"f{i}", "follower", ["alpha", f"relay:t{i}"]) for i in range(followers)]
+    users += [(f"t{i}", "follower", []) for i in range(followers)]
+    for user, role, grants in users:
+        flags = [arg for grant in grants for arg in ("--channel", grant)]
         subprocess.run(
             [
                 str(BIN / "tradewire"),
@@ -47,8 +55,7 @@ def run_one(followers: int, changes: int) -> dict[str, Any]:
                 user,
                 "--role",
                 role,
-                "--channel",
-                "alpha",
+                *flags,
                 "--config",
                 str(data / "hub.toml"),
             ],
@@ -71,6 +78,33 @@ def run_one(followers: int, changes: int) -> dict[str, Any]:
         stdout=subprocess.DEVNULL,
     )
     wait_port(port)
+    terminals = [
+        subprocess.Popen(
+            [
+                str(BIN / "tradewire"),
+                "--log-level",
+                "warning",
+                "terminal",
+                "sim",
+                "--broker",
+                f"paper:{data}/f{i}.db?mode=hedging",
+                "--hub",
+                f"127.0.0.1:{port}",
+                "--user",
+                f"t{i}",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i in range(followers if path == "terminal" else 0)
+    ]
+    brokers = [
+        f"terminal:t{i}?hub=127.0.0.1:{port}&user=f{i}"
+        if path == "terminal"
+        else f"paper:{data}/f{i}.db?mode=hedging"
+        for i in range(followers)
+    ]
     procs = [
         subprocess.Popen(
             [
@@ -85,7 +119,7 @@ def run_one(followers: int, changes: int) -> dict[str, Any]:
                 "--channel",
                 "alpha",
                 "--broker",
-                f"paper:{data}/f{i}.db?mode=hedging",
+                brokers[i],
                 "--journal",
                 str(data / f"f{i}.jsonl"),
             ],
@@ -95,13 +129,16 @@ def run_one(followers: int, changes: int) -> dict[str, Any]:
         )
         for i in range(followers)
     ]
+    hops: dict[str, float] = {}
     try:
         asyncio.run(provide(port, data, changes, followers))
         follower_cpu = sum(cpu_seconds(proc.pid) for proc in procs)
+        if path == "terminal":
+            hops = asyncio.run(hop_costs(port))
     finally:
-        for proc in procs:
+        for proc in procs + terminals:
             proc.terminate()
-        for proc in procs:
+        for proc in procs + terminals:
             proc.wait()
         stop(hub)
     latencies: list[float] = []
@@ -113,12 +150,36 @@ def run_one(followers: int, changes: int) -> dict[str, Any]:
                 if entry.get("event") == "fill" and entry.get("latency_ms") is not None:
                     latencies.append(float(entry["latency_ms"]))
     return {
+        "path": path,
+        **hops,
         "followers": followers,
         "fills": len(latencies),
         "p50_ms": percentile(latencies, 0.5),
         "p99_ms": percentile(latencies, 0.99),
         "max_ms": max(latencies) if latencies else float("nan"),
         "follower_cpu_ms_per_fill": follower_cpu * 1000 / max(1, len(latencies)),
+    }
+
+
+async def hop_costs(port: int, rounds: int = 300) -> dict[str, float]:
+    """p50 of one hop each: a ping to the hub, and a relay request the terminal t0 answers."""
+    from tradewire.clients import HubClient
+    from tradewire.clients.relay import RelayClient
+
+    client = HubClient("127.0.0.1", port, "probe", PASSWORD)
+    await client.start()
+    relay = RelayClient(client)
+    pings, relayed = [], []
+    for _ in range(rounds):
+        pings.append(await client.ping() * 1000)
+        started = time.perf_counter()
+        await relay.request("t0", {"op": "account"})
+        relayed.append((time.perf_counter() - started) * 1000)
+    await client.close()
+    return {
+        "hub_rtt_p50_ms": round(percentile(pings, 0.5), 3),
+        "relay_rtt_p50_ms": round(percentile(relayed, 0.5), 3),
+        "relay_rtt_p99_ms": round(percentile(relayed, 0.99), 3),
     }
 
 
@@ -164,19 +225,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--followers", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--changes", type=int, default=40)
+    parser.add_argument(
+        "--paths", nargs="+", choices=["paper", "terminal"], default=["paper", "terminal"]
+    )
     args = parser.parse_args()
     raise_fd_limit()
     rows = []
-    print(f"{'followers':>9} {'fills':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")
+    print(f"{'path':>8} {'followers':>9} {'fills':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")
     for count in args.followers:
-        started = time.monotonic()
-        row = run_one(count, args.changes)
-        rows.append(row)
-        print(
-            f"{count:9} {row['fills']:6} {row['p50_ms']:7.1f} {row['p99_ms']:7.1f} "
-            f"{row['max_ms']:7.1f}   ({time.monotonic() - started:.0f} s)",
-            flush=True,
-        )
+        for path in args.paths:
+            started = time.monotonic()
+            row = run_one(count, args.changes, path)
+            rows.append(row)
+            hops = (
+                f"  hub rtt {row['hub_rtt_p50_ms']:.2f} ms, relay rtt {row['relay_rtt_p50_ms']:.2f}"
+                f"/{row['relay_rtt_p99_ms']:.2f} ms (p50/p99)"
+                if path == "terminal"
+                else ""
+            )
+            print(
+                f"{path:>8} {count:9} {row['fills']:6} {row['p50_ms']:7.1f} {row['p99_ms']:7.1f} "
+                f"{row['max_ms']:7.1f}   ({time.monotonic() - started:.0f} s){hops}",
+                flush=True,
+            )
     print(f"wrote {write_result('copy_latency', {'args': vars(args), 'rows': rows})}")
 
 

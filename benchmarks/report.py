@@ -100,21 +100,31 @@ def fanout_section(data: dict[str, Any], targets: list[str]) -> list[str]:
 def copy_section(data: dict[str, Any], targets: list[str]) -> list[str]:
     rows = data["rows"]
     lines = [
-        "## Copy latency: provider change -> follower fill (paper brokers)",
+        "## Copy latency: provider change -> follower fill",
         "",
-        "Hub and followers are separate processes; latency is per fill, from the provider's "
-        "published state to the follower's fill, in whole milliseconds.",
+        "Hub, followers and simulated terminals are separate processes; latency is per fill, from "
+        "the provider's published state to the follower's fill, in whole milliseconds. Path "
+        "`paper`: the follower trades its paper account itself; `terminal`: through a simulated "
+        "MT5 bridge terminal over the hub's relay (every read and the order are relay requests).",
         "",
-        "| followers | fills | p50 ms | p99 ms | max ms |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+        "| path | followers | fills | p50 ms | p99 ms | max ms | hub rtt p50 | relay rtt p50/p99 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
+        hops = (
+            f"{r['hub_rtt_p50_ms']:.2f} ms | "
+            f"{r['relay_rtt_p50_ms']:.2f}/{r['relay_rtt_p99_ms']:.2f} ms"
+            if "relay_rtt_p50_ms" in r
+            else "- | -"
+        )
         lines.append(
-            f"| {r['followers']} | {r['fills']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
-            f"| {r['max_ms']:.1f} |"
+            f"| {r.get('path', 'paper')} | {r['followers']} | {r['fills']} | {r['p50_ms']:.1f} "
+            f"| {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {hops} |"
         )
     for n, limit in ((10, 5.0), (100, 20.0)):
-        row = next((r for r in rows if r["followers"] == n), None)
+        row = next(
+            (r for r in rows if r["followers"] == n and r.get("path", "paper") == "paper"), None
+        )
         if row:
             targets.append(
                 f"| copy latency p99 <= {limit:g} ms at {n} followers | "

@@ -18,7 +18,7 @@ from tradewire.exceptions import ConfigError
 
 
 def test_unknown_schemes_name_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match=r"expected one of paper:FILE.*, terminal:NAME"):
+    with pytest.raises(ConfigError, match=r"expected one of mt5:.*, paper:FILE.*, terminal:NAME"):
         check_broker("mt9:account")
     with pytest.raises(ConfigError, match="needs a file"):
         check_broker("paper:")

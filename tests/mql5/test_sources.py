@@ -77,3 +77,13 @@ def test_every_call_is_defined_or_a_listed_builtin_and_the_list_is_true() -> Non
     assert sorted(set(listed) - set(called)) == [], "listed in mql5/builtins.txt but not called"
     assert all(url.startswith("https://www.mql5.com/en/docs/") for url in listed.values())
     assert not set(listed) & defined, "a source defines a function named like a built-in"
+
+
+def test_the_bridge_maps_retcodes_as_the_python_side_does() -> None:
+    import re
+
+    from tradewire.brokers.retcodes import RETCODES
+
+    bridge = (ROOT / "Experts" / "Tradewire" / "TradewireBridge.mq5").read_text()
+    cases = re.findall(r'case (\d+): reason = "(\w+)";\s*(retry = true;)?', bridge)
+    assert {int(code): (reason, bool(retry)) for code, reason, retry in cases} == RETCODES

@@ -38,6 +38,26 @@ def test_demo_runs_and_every_follower_ends_in_sync(tmp_path: Path) -> None:
     assert len(counts) == 5 and all(int(n) > 10 for n in counts.values()), counts
 
 
+def test_demo_through_simulated_bridge_terminals_ends_in_sync(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [TRADEWIRE, "demo", "--duration", "8", "--terminals", "--data", "d"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "simulated MT5" in done.stdout  # (rich wraps the line)
+    rows = [line for line in done.stdout.splitlines() if line.startswith("│ ")]
+    assert len(rows) == 3 and all("│ yes " in row for row in rows), done.stdout
+    assert all(int(row.split("│")[3]) > 0 for row in rows)
+    # the fills went through the terminals: their order ids carry request ids in the comments
+    with sqlite3.connect(tmp_path / "d" / "netting-x2.db") as conn:
+        comments = [c for (c,) in conn.execute("SELECT comment FROM orders WHERE status='filled'")]
+    assert comments and all(re.search(r"~[0-9a-z]{6}$", c) for c in comments), comments
+
+
 def spawn(*args: str, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [TRADEWIRE, *args],

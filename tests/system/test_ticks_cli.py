@@ -128,7 +128,7 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path) -> None:
         (("ticks", "query", "--symbol", "EURUSD"), "no tick database"),
         (("ticks", "query", "--symbol", "EUR USD"), "must match"),
         (("ticks", "send", "--to", "nohost", "--random-walk", "5"), "HOST:PORT"),
-        (("ticks", "send", "--to", "127.0.0.1:1", "--via", "udp"), "either --csv"),
+        (("ticks", "send", "--to", "127.0.0.1:1", "--via", "udp"), "give one of --csv"),
         (("ticks", "send", "--to", "127.0.0.1:1", "--csv", "x.csv"), "does not exist"),
         (
             ("ticks", "send", "--to", "127.0.0.1:1", "--via", "tcp", "--random-walk", "5"),

@@ -215,6 +215,7 @@ string Refusal(const uint retcode, const string comment)
       case 10027: reason = "algo_trading_disabled"; break;
       case 10030: reason = "filling_mode";          break;
       case 10031: reason = "no_connection";         retry = true; break;
+      case 10036: reason = "position_not_found";    break;
      }
    return "{\"ok\":false,\"reason\":" + JsonStr(reason) + ",\"detail\":" + JsonStr(comment) +
           ",\"retryable\":" + JsonBool(retry) + ",\"retcode\":" + JsonInt(retcode) + "}";

@@ -32,10 +32,11 @@ class BrokerScheme(Protocol):
         ...
 
 
-BUILT_IN = (
+BUILT_IN = (  # modules that register a scheme when imported
     "tradewire.brokers.spec",
+    "tradewire.brokers.mt5",
     "tradewire.clients.terminal_broker",
-)  # modules that register a scheme when imported
+)
 _SCHEMES: dict[str, BrokerScheme] = {}
 
 

@@ -41,7 +41,13 @@ from tradewire.demo.view import render, summary
     help="Keep the hub's and accounts' data here [default: a temporary "
     "directory, removed afterwards].",
 )
-def demo(duration: float, seed: int, data_dir: Path | None) -> None:
+@click.option(
+    "--terminals",
+    is_flag=True,
+    help="Each follower trades through a simulated MetaTrader 5 bridge terminal (tradewire "
+    "terminal sim) over the hub's relay: provider -> hub -> follower -> terminal -> fill.",
+)
+def demo(duration: float, seed: int, data_dir: Path | None, terminals: bool) -> None:
     """Run a hub, a paper provider trading several symbols (about one change a second,
     partial closes and reversals included) and three followers with different rules; show
     them live; after --duration check that every follower ended in sync (exit 1 if not)."""
@@ -49,18 +55,20 @@ def demo(duration: float, seed: int, data_dir: Path | None) -> None:
     path = data_dir or Path(tempfile.mkdtemp(prefix="tradewire-demo-"))
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            ok = runner.run(_demo(duration, seed, path))
+            ok = runner.run(_demo(duration, seed, path, terminals))
     finally:
         if temporary:
             shutil.rmtree(path, ignore_errors=True)
     sys.exit(0 if ok else 1)
 
 
-async def _demo(duration: float, seed: int, path: Path) -> bool:
+async def _demo(duration: float, seed: int, path: Path, terminals: bool) -> bool:
+    via = " trading through simulated MT5 bridge terminals" if terminals else ""
     console.print(
-        f"starting the hub, a provider and {len(demo_run.FOLLOWERS)} followers (data in {path})"
+        f"starting the hub, a provider and {len(demo_run.FOLLOWERS)} followers{via} "
+        f"(data in {path})"
     )
-    d = await demo_run.start(path, seed)
+    d = await demo_run.start(path, seed, terminals)
     until = time.monotonic() + duration
     try:
         if console.is_terminal:

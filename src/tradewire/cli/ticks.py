@@ -32,7 +32,7 @@ from tradewire.clients.tick_sender import TickSender
 from tradewire.protocol.names import is_symbol
 from tradewire.store.ticks import SqliteTickStore
 from tradewire.ticks.bars import TIMEFRAMES_MS, bars
-from tradewire.ticks.sources import from_mt5_csv, random_walk
+from tradewire.ticks.sources import from_mt5_csv, from_mt5_terminal, random_walk
 
 COLUMNS = ["symbol", "time_ms", "bid", "ask", "last", "volume"]
 
@@ -86,6 +86,25 @@ def ticks_group() -> None:
 )
 @click.option("--symbol", help="The symbol of the --csv file.")
 @click.option(
+    "--from-mt5",
+    "mt5_symbol",
+    metavar="SYMBOL",
+    help="Import SYMBOL's tick history from the MetaTrader 5 terminal running here (Windows, "
+    "pip install 'tradewire[mt5]'), between --from and --until.",
+)
+@click.option(
+    "--from",
+    "mt5_from",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="With --from-mt5: the first moment, UTC (2024-01-02 or 2024-01-02T10:00:00).",
+)
+@click.option(
+    "--until",
+    "mt5_until",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="With --from-mt5: the end, UTC, not included.",
+)
+@click.option(
     "--random-walk",
     "walk",
     type=click.IntRange(min=1),
@@ -119,6 +138,9 @@ def ticks_send(
     via: str,
     csv_path: Path | None,
     symbol: str | None,
+    mt5_symbol: str | None,
+    mt5_from: datetime | None,
+    mt5_until: datetime | None,
     walk: int | None,
     symbols: str,
     rate: float | None,
@@ -126,21 +148,30 @@ def ticks_send(
     user: str,
     password_stdin: bool,
 ) -> None:
-    """Replay an MT5 tick export, or a random walk, to a hub; prints sent and acked counts.
+    """Replay an MT5 tick export, a terminal's history, or a random walk, to a hub; prints
+    sent and acked counts.
 
-    Sending the same file again over --via native stores nothing twice: its batches are named
-    after the file's content, and the hub stores a batch once per user.
+    Sending the same file (or history range) again over --via native stores nothing twice: its
+    batches are named after the content, and the hub stores a batch once per user.
     """
     host, port = parse_hub(target)
-    if (csv_path is None) == (walk is None):
-        fail("give either --csv FILE --symbol S or --random-walk N")
-    if csv_path is not None:
+    if sum(x is not None for x in (csv_path, walk, mt5_symbol)) != 1:
+        fail("give one of --csv FILE --symbol S, --from-mt5 S --from D --until D, --random-walk N")
+    if mt5_symbol is not None:
+        if mt5_from is None or mt5_until is None or mt5_until <= mt5_from:
+            fail("--from-mt5 needs --from and a later --until (UTC dates)")
+        start, end = (d.replace(tzinfo=UTC) for d in (mt5_from, mt5_until))
+        rows = from_mt5_terminal(_symbol(mt5_symbol), start, end)
+        import_name: str | None = (
+            f"mt5-{mt5_symbol}-{int(start.timestamp())}-{int(end.timestamp())}-{batch}"
+        )
+    elif csv_path is not None:
         if symbol is None:
             fail("--csv needs --symbol (an MT5 export holds one symbol)")
         rows = list(from_mt5_csv(csv_path, _symbol(symbol)))
         digest = hashlib.sha256(csv_path.read_bytes())
         digest.update(f"\0{symbol}\0{batch}".encode())
-        import_name: str | None = f"import-{digest.hexdigest()[:24]}"
+        import_name = f"import-{digest.hexdigest()[:24]}"
     else:
         import_name = None
         assert walk is not None

@@ -58,8 +58,13 @@ def new_rid() -> str:
 
 
 class TerminalBroker:
-    def __init__(self, client: HubClient, name: str, options: TerminalOptions) -> None:
+    def __init__(
+        self, client: HubClient, name: str, options: TerminalOptions, owns_client: bool = True
+    ) -> None:
+        """``owns_client``: close ``client`` with the broker (not when it is shared, as in the
+        demo, where the follower's own hub session carries the relay too)."""
         self._client = client
+        self._owns_client = owns_client
         self._relay = RelayClient(client)
         self.name = name
         self._options = options
@@ -161,7 +166,8 @@ class TerminalBroker:
 
     async def close(self) -> None:
         await self._relay.close()
-        await self._client.close()
+        if self._owns_client:
+            await self._client.close()
 
 
 def parse_terminal_spec(spec: str) -> tuple[str, TerminalOptions]:

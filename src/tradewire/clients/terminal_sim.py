@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 
 from tradewire.brokers.paper import PaperBroker
+from tradewire.brokers.retcodes import DONE, retcode_of
 from tradewire.clients.relay import Incoming
 from tradewire.exceptions import OrderRejected
 from tradewire.model import Fill, OrderRequest
@@ -42,17 +43,6 @@ from tradewire.protocol.bridge import (
 )
 
 log = logging.getLogger(__name__)
-
-# What MT5 would answer for each rejection reason the paper account gives (docs/mt5.md).
-RETCODES = {
-    "requote": 10004,
-    "market_closed": 10018,
-    "no_money": 10019,
-    "unknown_symbol": 10013,
-    "volume_range": 10014,
-    "volume_step": 10014,
-    "position_not_found": 10036,
-}
 
 
 class TerminalSim:
@@ -125,9 +115,9 @@ class TerminalSim:
                 reason=exc.reason,
                 detail=exc.detail,
                 retryable=exc.retryable,
-                retcode=RETCODES.get(exc.reason, 10006),
+                retcode=retcode_of(exc.reason),
             )
-        return Answer(ok=True, fill=fill, retcode=10009)
+        return Answer(ok=True, fill=fill, retcode=DONE)
 
     async def _executed(self, rid: str) -> Fill | None:
         """The fill of an order that carried ``rid`` (the paper account's deal history)."""

@@ -18,6 +18,9 @@ from tradewire.brokers.symbols import resolve
 from tradewire.clients import HubClient
 from tradewire.clients.follower import Follower
 from tradewire.clients.provider import Provider
+from tradewire.clients.relay import RelayClient
+from tradewire.clients.terminal_broker import TerminalBroker, TerminalOptions
+from tradewire.clients.terminal_sim import TerminalSim
 from tradewire.clients.tick_sender import TickSender
 from tradewire.config import Config, HubSettings
 from tradewire.copy import CopyRules
@@ -63,13 +66,24 @@ FOLLOWERS = (
 
 
 @dataclass
+class SimulatedTerminal:
+    """A bridge terminal (``tradewire terminal sim``) holding a follower's paper account."""
+
+    name: str
+    client: HubClient
+    relay: RelayClient
+    sim: TerminalSim
+
+
+@dataclass
 class RunningFollower:
     spec: FollowerSpec
-    broker: PaperBroker
+    broker: PaperBroker  # the account itself (behind the terminal, with --terminals)
     client: HubClient
     follower: Follower
     task: asyncio.Task[None]
     in_sync: bool = False
+    terminal: SimulatedTerminal | None = None
 
 
 @dataclass
@@ -87,17 +101,26 @@ class Demo:
     data_dir: Path = Path()
 
 
-async def start(data_dir: Path, seed: int) -> Demo:
-    """Start everything; the trader is not started yet."""
+def terminal_name(spec: FollowerSpec) -> str:
+    return f"term-{spec.name}"
+
+
+async def start(data_dir: Path, seed: int, terminals: bool = False) -> Demo:
+    """Start everything; the trader is not started yet. ``terminals``: each follower trades
+    through a simulated bridge terminal (provider -> hub -> follower -> terminal -> fill)."""
 
     def create_users() -> None:
         db = StateDB(data_dir)
         passwords = Passwords()
         existing = {u.name for u in db.list_users()}
         now = int(time.time() * 1000)
-        for name, role in [("provider", "provider")] + [(f.name, "follower") for f in FOLLOWERS]:
+        users = [("provider", "provider", [CHANNEL])]
+        for f in FOLLOWERS:
+            users.append((f.name, "follower", [CHANNEL, f"relay:{terminal_name(f)}"]))
+            users.append((terminal_name(f), "follower", []))
+        for name, role, grants in users:
             if name not in existing:
-                db.add_user(name, passwords.hash(PASSWORD), role, [CHANNEL], now)
+                db.add_user(name, passwords.hash(PASSWORD), role, grants, now)
         db.close()
 
     await asyncio.to_thread(create_users)
@@ -125,16 +148,38 @@ async def start(data_dir: Path, seed: int) -> Demo:
     await demo.tick_sender.start()
     demo.tasks.append(asyncio.create_task(stream_ticks(demo, seed)))
     for spec in FOLLOWERS:
-        settings = msgspec.structs.replace(spec.settings, seed=seed)
-        broker = await PaperBroker.open(data_dir / f"{spec.name}.db", settings)
-        follower = Follower(broker, CHANNEL, spec.rules, resync_s=1.0)
-        client = HubClient(host, port, spec.name, PASSWORD, on_state=follower.on_state)
-        await client.start()
-        await client.subscribe(CHANNEL)
-        demo.followers.append(
-            RunningFollower(spec, broker, client, follower, asyncio.create_task(follower.run()))
-        )
+        demo.followers.append(await _start_follower(spec, host, port, data_dir, seed, terminals))
     return demo
+
+
+async def _start_follower(
+    spec: FollowerSpec, host: str, port: int, data_dir: Path, seed: int, terminals: bool
+) -> RunningFollower:
+    settings = msgspec.structs.replace(spec.settings, seed=seed)
+    broker = await PaperBroker.open(data_dir / f"{spec.name}.db", settings)
+    terminal = await _start_terminal(host, port, terminal_name(spec), broker) if terminals else None
+    # The follower's hub session also carries its requests to the terminal.
+    client = HubClient(host, port, spec.name, PASSWORD, on_state=lambda s: follower.on_state(s))
+    traded: PaperBroker | TerminalBroker = broker
+    if terminal is not None:
+        options = TerminalOptions(hub=f"{host}:{port}", user=spec.name)
+        traded = TerminalBroker(client, terminal.name, options, owns_client=False)
+    follower = Follower(traded, CHANNEL, spec.rules, resync_s=1.0)
+    await client.start()
+    await client.subscribe(CHANNEL)
+    task = asyncio.create_task(follower.run())
+    return RunningFollower(spec, broker, client, follower, task, False, terminal)
+
+
+async def _start_terminal(
+    host: str, port: int, name: str, broker: PaperBroker
+) -> SimulatedTerminal:
+    client = HubClient(host, port, name, PASSWORD)
+    await client.start()
+    terminal = SimulatedTerminal(name, client, RelayClient(client), TerminalSim(broker))
+    terminal.sim.start()
+    await terminal.relay.listen(name, terminal.sim.answer)
+    return terminal
 
 
 async def stream_ticks(demo: Demo, seed: int, every_s: float = 0.1) -> None:
@@ -206,6 +251,10 @@ async def stop(demo: Demo) -> None:
         await demo.tick_sender.close()
     for running in demo.followers:
         await running.client.close()
+        if running.terminal is not None:
+            await running.terminal.relay.close()
+            await running.terminal.sim.close()
+            await running.terminal.client.close()
         await running.broker.close()
     await demo.provider_client.close()
     await demo.provider_broker.close()

@@ -69,7 +69,8 @@ async def _follower_row(running: RunningFollower) -> list[str]:
     )
     return [
         running.spec.name,
-        running.spec.description,
+        running.spec.description
+        + (f"\nvia terminal {running.terminal.name}" if running.terminal is not None else ""),
         "\n".join(cells) or "flat",
         str(counts["fill"]),
         str(counts["skip"]),

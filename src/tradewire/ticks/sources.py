@@ -1,14 +1,18 @@
-"""Tick sources for ``tradewire ticks send``: an MT5 tick export, or a seeded random walk."""
+"""Tick sources for ``tradewire ticks send``: an MT5 tick export, a running MetaTrader 5
+terminal's history, or a seeded random walk."""
 
 from __future__ import annotations
 
 import random
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from tradewire.brokers.mt5 import load_package
 from tradewire.brokers.symbols import REFERENCE_MID, resolve
+from tradewire.exceptions import BrokerError
 from tradewire.protocol.mt5csv import detect_encoding, read_ticks
 from tradewire.protocol.ticks import TickRow
 
@@ -42,3 +46,32 @@ def random_walk(
         spread = REFERENCE_MID.get(symbol, (1.0, 10))[1] * 10.0**-digits
         bid = round(mids[symbol] - spread / 2, digits)
         yield (symbol, t + i, bid, round(bid + spread, digits), None, None)
+
+
+def from_mt5_terminal(symbol: str, start: datetime, end: datetime) -> list[TickRow]:
+    """Every tick of ``symbol`` from ``start`` to ``end`` (UTC) in the running MetaTrader 5
+    terminal's history, through MetaQuotes' package (``copy_ticks_range``, COPY_TICKS_ALL)."""
+    mt5 = load_package()
+    if not mt5.initialize():
+        code, message = mt5.last_error()
+        raise BrokerError(f"mt5: initialize failed: {message} ({code}); is the terminal running?")
+    try:
+        mt5.symbol_select(symbol, True)
+        ticks = mt5.copy_ticks_range(symbol, start, end, mt5.COPY_TICKS_ALL)
+        if ticks is None:
+            code, message = mt5.last_error()
+            raise BrokerError(f"mt5: copy_ticks_range({symbol}) failed: {message} ({code})")
+        return [
+            (
+                symbol,
+                int(tick["time_msc"]),
+                float(tick["bid"]),
+                float(tick["ask"]) or None,
+                float(tick["last"]) or None,
+                float(tick["volume_real"]) or None,
+            )
+            for tick in ticks
+            if tick["bid"] > 0  # a last-only tick (exchange symbols) has no bid to store
+        ]
+    finally:
+        mt5.shutdown()

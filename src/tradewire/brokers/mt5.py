@@ -1,0 +1,265 @@
+"""The ``mt5:`` broker: a MetaTrader 5 terminal on this (Windows) machine, through MetaQuotes'
+``MetaTrader5`` package (``pip install 'tradewire[mt5]'``; it installs on Windows only and is
+imported only when an ``mt5:`` account is opened).
+
+``--broker 'mt5:?login=51234567&server=Broker-Demo'`` (the password from ``$MT5_PASSWORD``, or
+the variable ``password_env`` names); ``path`` names the terminal64.exe to start, ``deviation``
+the accepted slippage in points, ``timeout_ms`` how long ``initialize`` may take. With no key at
+all it attaches to the terminal already running and logged in.
+
+The package is synchronous and not thread-safe: every call runs on one worker thread. A call
+that returns ``None`` is an error whose text comes from ``last_error()``; an order's ``retcode``
+becomes an ``OrderRejected`` reason (tradewire.brokers.retcodes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from tradewire.brokers.ledger import check_volume
+from tradewire.brokers.registry import register
+from tradewire.brokers.retcodes import FILLED, reason_of
+from tradewire.exceptions import BrokerError, ConfigError, OrderRejected
+from tradewire.model import Account, Fill, OrderRequest, Position, Quote, SymbolSpec
+
+T = TypeVar("T")
+# SYMBOL_FILLING_MODE flags (MQL5 reference, "Symbol Properties"); the package's
+# ORDER_FILLING_* values are what a request takes.
+SYMBOL_FILLING_FOK = 1
+SYMBOL_FILLING_IOC = 2
+MAX_COMMENT = 31
+POLL_S = 0.5
+
+
+class Mt5Options(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    path: str | None = None
+    login: int | None = None
+    server: str | None = None
+    password_env: str = "MT5_PASSWORD"
+    timeout_ms: int = 60_000
+    deviation: int = 20
+
+
+def filling_for(mt5: Any, filling_mode: int) -> int:
+    """The ORDER_FILLING_* a symbol allows, from its ``filling_mode`` bitmask."""
+    if filling_mode & SYMBOL_FILLING_FOK:
+        return int(mt5.ORDER_FILLING_FOK)
+    if filling_mode & SYMBOL_FILLING_IOC:
+        return int(mt5.ORDER_FILLING_IOC)
+    return int(mt5.ORDER_FILLING_RETURN)
+
+
+class Mt5Broker:
+    def __init__(self, mt5: Any, options: Mt5Options) -> None:
+        self._mt5 = mt5
+        self._options = options
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mt5")
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    def _failed(self, what: str) -> BrokerError:
+        code, message = self._mt5.last_error()
+        return BrokerError(f"mt5: {what} failed: {message} ({code})")
+
+    # ---- on the worker thread --------------------------------------------------------------------
+
+    def _account(self) -> Account:
+        info = self._mt5.account_info()
+        if info is None:
+            raise self._failed("account_info")
+        hedging = info.margin_mode == self._mt5.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
+        return Account(
+            str(info.login),
+            info.currency,
+            info.balance,
+            info.equity,
+            info.leverage,
+            "hedging" if hedging else "netting",
+            margin=info.margin,
+        )
+
+    def _positions(self) -> list[Position]:
+        found = self._mt5.positions_get()
+        if found is None:
+            raise self._failed("positions_get")
+        return [
+            Position(
+                str(p.ticket),
+                p.symbol,
+                "buy" if p.type == self._mt5.POSITION_TYPE_BUY else "sell",
+                p.volume,
+                p.price_open,
+                p.time_msc,
+                sl=p.sl,
+                tp=p.tp,
+                magic=p.magic,
+                comment=p.comment,
+            )
+            for p in found
+        ]
+
+    def _symbol(self, name: str) -> SymbolSpec | None:
+        info = self._mt5.symbol_info(name)
+        if info is None:
+            return None
+        if not info.visible:
+            self._mt5.symbol_select(name, True)  # into Market Watch, so that ticks arrive
+        return SymbolSpec(
+            name,
+            info.trade_contract_size,
+            info.digits,
+            info.volume_min,
+            info.volume_step,
+            info.volume_max,
+            info.currency_base,
+            info.currency_profit,
+        )
+
+    def _quote(self, symbol: str) -> Quote:
+        tick = self._mt5.symbol_info_tick(symbol)
+        if tick is None:
+            raise OrderRejected("unknown_symbol", f"{symbol} is not offered by this account")
+        return Quote(symbol, tick.bid, tick.ask, tick.time_msc)
+
+    def _order(self, order: OrderRequest) -> Fill:
+        mt5 = self._mt5
+        info = mt5.symbol_info(order.symbol)
+        if info is None:
+            raise OrderRejected("unknown_symbol", f"{order.symbol} is not offered by this account")
+        spec = self._symbol(order.symbol)
+        assert spec is not None
+        check_volume(spec, order.volume)
+        quote = self._quote(order.symbol)
+        request: dict[str, Any] = {
+            "action": mt5.TRADE_ACTION_DEAL,
+            "symbol": order.symbol,
+            "volume": order.volume,
+            "type": mt5.ORDER_TYPE_BUY if order.side == "buy" else mt5.ORDER_TYPE_SELL,
+            "price": quote.ask if order.side == "buy" else quote.bid,
+            "deviation": self._options.deviation,
+            "magic": order.magic,
+            "comment": order.comment[:MAX_COMMENT],
+            "type_time": mt5.ORDER_TIME_GTC,
+            "type_filling": filling_for(mt5, info.filling_mode),
+        }
+        if order.position_id is not None:
+            if not order.position_id.isdigit() or not mt5.positions_get(
+                ticket=int(order.position_id)
+            ):
+                raise OrderRejected("position_not_found", f"no position {order.position_id}")
+            request["position"] = int(order.position_id)
+        result = mt5.order_send(request)
+        if result is None:
+            raise self._failed("order_send")
+        if result.retcode not in FILLED:
+            reason, retryable = reason_of(result.retcode)
+            raise OrderRejected(reason, f"{result.comment} (retcode {result.retcode})", retryable)
+        deals = mt5.history_deals_get(ticket=result.deal) or ()
+        deal = deals[0] if deals else None
+        return Fill(
+            str(result.order),
+            order.symbol,
+            order.side,
+            result.volume,
+            result.price,
+            deal.time_msc if deal is not None else int(time.time() * 1000),
+            str(deal.position_id if deal is not None else result.order),
+        )
+
+    def _fingerprint(self) -> tuple[object, ...]:
+        info = self._mt5.account_info()
+        found = self._mt5.positions_get() or ()
+        balance = info.balance if info is not None else None
+        return (balance, tuple(sorted((p.ticket, p.volume) for p in found)))
+
+    # ---- Broker protocol -------------------------------------------------------------------------
+
+    async def account(self) -> Account:
+        return await self._call(self._account)
+
+    async def positions(self) -> list[Position]:
+        return await self._call(self._positions)
+
+    async def symbol(self, name: str) -> SymbolSpec | None:
+        return await self._call(self._symbol, name)
+
+    async def quote(self, symbol: str) -> Quote:
+        return await self._call(self._quote, symbol)
+
+    async def market_order(self, order: OrderRequest) -> Fill:
+        return await self._call(self._order, order)
+
+    async def changes(self) -> AsyncIterator[None]:
+        """The package has no events: positions and balance are compared every half second."""
+        seen = await self._call(self._fingerprint)
+        while True:
+            await asyncio.sleep(POLL_S)
+            now = await self._call(self._fingerprint)
+            if now != seen:
+                seen = now
+                yield None
+
+    async def close(self) -> None:
+        await self._call(self._mt5.shutdown)
+        self._thread.shutdown(wait=False)
+
+
+def parse_mt5_spec(spec: str) -> Mt5Options:
+    _, _, rest = spec.partition(":")
+    query = rest.removeprefix("?")
+    try:
+        options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
+        return msgspec.convert(options, Mt5Options, strict=False)
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise ConfigError(f"--broker {spec!r}: {str(exc).replace('$.', '')}") from None
+
+
+def load_package() -> Any:
+    try:
+        return importlib.import_module("MetaTrader5")
+    except ImportError:
+        raise ConfigError(
+            "--broker mt5:: the MetaTrader5 package is not installed; it runs on Windows next "
+            "to a MetaTrader 5 terminal: pip install 'tradewire[mt5]' (docs/mt5.md)"
+        ) from None
+
+
+class Mt5Scheme:
+    usage = "mt5:[?login=N&server=NAME&path=EXE]"
+
+    def check(self, rest: str, spec: str) -> None:
+        parse_mt5_spec(spec)
+
+    async def open(self, rest: str, spec: str, create: bool) -> Mt5Broker:
+        options = parse_mt5_spec(spec)
+        mt5 = load_package()
+        kwargs: dict[str, Any] = {"timeout": options.timeout_ms}
+        if options.login is not None:
+            password = os.environ.get(options.password_env)
+            if not password:
+                raise ConfigError(
+                    f"--broker {spec!r}: set ${options.password_env} to the account's password"
+                )
+            kwargs.update(login=options.login, password=password)
+        if options.server is not None:
+            kwargs["server"] = options.server
+        args = (options.path,) if options.path else ()
+        broker = Mt5Broker(mt5, options)
+        if not await broker._call(lambda: mt5.initialize(*args, **kwargs)):
+            error = broker._failed("initialize")
+            broker._thread.shutdown(wait=False)
+            raise error
+        return broker
+
+
+register("mt5", Mt5Scheme())

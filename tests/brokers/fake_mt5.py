@@ -1,0 +1,293 @@
+"""A FAKE of MetaQuotes' ``MetaTrader5`` package, which runs only on Windows next to a terminal.
+
+It implements the documented subset the ``mt5:`` broker and ``ticks send --from-mt5`` use, with
+the package's conventions: results are named tuples, a call that fails returns ``None`` and
+``last_error()`` says why as ``(code, message)``, ``order_send`` answers an ``OrderSendResult``
+whose ``retcode`` says what happened, ``copy_ticks_range`` returns a numpy structured array.
+The trading arithmetic is the paper broker's (tradewire.brokers.ledger, a seeded feed).
+"""
+
+from __future__ import annotations
+
+import time
+import types
+from collections import namedtuple
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from tradewire.brokers.feed import SeededFeed
+from tradewire.brokers.ledger import apply_fill, margin
+from tradewire.brokers.symbols import resolve
+from tradewire.exceptions import OrderRejected
+from tradewire.model import OrderRequest, Position
+
+AccountInfo = namedtuple(
+    "AccountInfo", "login leverage balance equity margin currency margin_mode server"
+)
+TradePosition = namedtuple(
+    "TradePosition",
+    "ticket time time_msc type magic identifier volume price_open sl tp symbol comment",
+)
+SymbolInfo = namedtuple(
+    "SymbolInfo",
+    "name visible digits trade_contract_size volume_min volume_step volume_max "
+    "currency_base currency_profit filling_mode",
+)
+Tick = namedtuple("Tick", "time bid ask last volume time_msc flags volume_real")
+OrderSendResult = namedtuple(
+    "OrderSendResult", "retcode deal order volume price bid ask comment request_id request"
+)
+TradeDeal = namedtuple(
+    "TradeDeal",
+    "ticket order time time_msc type entry magic position_id volume price symbol comment",
+)
+TICK_DTYPE = np.dtype(
+    [
+        ("time", "<i8"),
+        ("bid", "<f8"),
+        ("ask", "<f8"),
+        ("last", "<f8"),
+        ("volume", "<u8"),
+        ("time_msc", "<i8"),
+        ("flags", "<u4"),
+        ("volume_real", "<f8"),
+    ]
+)
+
+
+class FakeMetaTrader5(types.ModuleType):
+    # the package's constants (values as in MQL5)
+    TRADE_ACTION_DEAL = 1
+    ORDER_TYPE_BUY, ORDER_TYPE_SELL = 0, 1
+    POSITION_TYPE_BUY, POSITION_TYPE_SELL = 0, 1
+    DEAL_TYPE_BUY, DEAL_TYPE_SELL = 0, 1
+    ORDER_FILLING_FOK, ORDER_FILLING_IOC, ORDER_FILLING_RETURN = 0, 1, 2
+    ORDER_TIME_GTC = 0
+    ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ACCOUNT_MARGIN_MODE_RETAIL_HEDGING = 0, 2
+    COPY_TICKS_ALL = -1
+    TRADE_RETCODE_DONE = 10009
+    RES_S_OK, RES_E_INTERNAL_FAIL_INIT = 1, -10005
+
+    def __init__(self, mode: str = "hedging", filling_mode: int = 1) -> None:
+        super().__init__("MetaTrader5")
+        self.mode = mode
+        self.filling_mode = filling_mode  # SYMBOL_FILLING_FOK
+        self.balance = 10_000.0
+        self.leverage = 100
+        self.positions: list[Position] = []
+        self.deals: list[Any] = []
+        self.requests: list[dict[str, Any]] = []
+        self.next_ticket = 5001
+        self.error: tuple[int, str] = (self.RES_S_OK, "Success")
+        self.initialized: dict[str, Any] | None = None
+        self.refuse_login = False
+        self.forced_retcodes: list[int] = []  # answered by the next order_send calls
+        self.broken: set[str] = set()  # functions that return None (a lost terminal)
+        self.feed = SeededFeed(1)
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def _fail(self, code: int, message: str) -> None:
+        self.error = (code, message)
+
+    def _ok(self) -> None:
+        self.error = (self.RES_S_OK, "Success")
+
+    def _mid(self, symbol: str) -> float | None:
+        return self.feed.mid(symbol, int(time.time() * 1000))
+
+    def _ready(self, name: str) -> bool:
+        if self.initialized is None:
+            self._fail(-10004, "No IPC connection")
+            return False
+        if name in self.broken:
+            self._fail(-10001, "Terminal: Call failed")
+            return False
+        return True
+
+    # ---- the package's functions --------------------------------------------------------------
+
+    def initialize(self, path: str | None = None, **kwargs: Any) -> bool:
+        if self.refuse_login:
+            self._fail(-6, "Terminal: Authorization failed")
+            return False
+        self.initialized = {"path": path, **kwargs}
+        self._ok()
+        return True
+
+    def shutdown(self) -> None:
+        self.initialized = None
+
+    def last_error(self) -> tuple[int, str]:
+        return self.error
+
+    def account_info(self) -> AccountInfo | None:
+        if not self._ready("account_info"):
+            return None
+        used = sum(
+            margin(
+                resolve(p.symbol) or resolve("EURUSD"), p.volume, p.price, self.leverage, self._mid
+            )  # type: ignore[arg-type]
+            for p in self.positions
+        )
+        hedging = self.mode == "hedging"
+        mode = (
+            self.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
+            if hedging
+            else self.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
+        )
+        self._ok()
+        return AccountInfo(
+            51234567,
+            self.leverage,
+            self.balance,
+            self.balance,
+            round(used, 2),
+            "USD",
+            mode,
+            "Fake-Demo",
+        )
+
+    def positions_get(
+        self, symbol: str | None = None, ticket: int | None = None
+    ) -> tuple[Any, ...] | None:
+        if not self._ready("positions_get"):
+            return None
+        self._ok()
+        return tuple(
+            TradePosition(
+                int(p.id),
+                p.time // 1000,
+                p.time,
+                0 if p.side == "buy" else 1,
+                p.magic,
+                int(p.id),
+                p.volume,
+                p.price,
+                p.sl,
+                p.tp,
+                p.symbol,
+                p.comment,
+            )
+            for p in self.positions
+            if (symbol is None or p.symbol == symbol) and (ticket is None or int(p.id) == ticket)
+        )
+
+    def symbol_info(self, name: str) -> SymbolInfo | None:
+        if not self._ready("symbol_info"):
+            return None
+        spec = resolve(name)
+        if spec is None:
+            self._fail(-1, "Terminal: Call failed")  # the package's answer to an unknown name
+            return None
+        self._ok()
+        return SymbolInfo(
+            name, False, spec.digits, spec.contract_size, spec.volume_min, spec.volume_step,
+            spec.volume_max, spec.base, spec.quote, self.filling_mode,
+        )  # fmt: skip
+
+    def symbol_select(self, name: str, enable: bool = True) -> bool:
+        return resolve(name) is not None
+
+    def symbol_info_tick(self, name: str) -> Tick | None:
+        if not self._ready("symbol_info_tick"):
+            return None
+        spec = resolve(name)
+        quote = self.feed.quote(spec, name, int(time.time() * 1000)) if spec else None
+        if quote is None:
+            self._fail(-1, "Terminal: Call failed")
+            return None
+        self._ok()
+        return Tick(quote.time_ms // 1000, quote.bid, quote.ask, 0.0, 0, quote.time_ms, 6, 0.0)
+
+    def order_send(self, request: dict[str, Any]) -> OrderSendResult | None:
+        if not self._ready("order_send"):
+            return None
+        self.requests.append(dict(request))
+        spec = resolve(request["symbol"])
+        side = "buy" if request["type"] == self.ORDER_TYPE_BUY else "sell"
+
+        def answer(
+            retcode: int, comment: str, volume: float = 0.0, price: float = 0.0
+        ) -> OrderSendResult:
+            self._ok()
+            deal = self.deals[-1].ticket if retcode == 10009 else 0
+            order = self.deals[-1].order if retcode == 10009 else 0
+            return OrderSendResult(
+                retcode, deal, order, volume, price, 0.0, 0.0, comment, 1, request
+            )
+
+        if self.forced_retcodes:
+            return answer(self.forced_retcodes.pop(0), "forced by the test")
+        if spec is None:
+            return answer(10013, "Invalid request")
+        allowed = {0: 1, 1: 2}.get(request["type_filling"], 0)
+        if request["type_filling"] != self.ORDER_FILLING_RETURN and not self.filling_mode & allowed:
+            return answer(10030, "Unsupported filling mode")
+        if len(request.get("comment", "")) > 31:
+            return answer(10013, "Invalid request")
+        order = OrderRequest(
+            request["symbol"], side, request["volume"],  # type: ignore[arg-type]
+            str(request["position"]) if request.get("position") else None,
+            request.get("magic", 0), request.get("comment", ""),
+        )  # fmt: skip
+        now_ms = int(time.time() * 1000)
+
+        def new_id() -> str:
+            self.next_ticket += 1
+            return str(self.next_ticket)
+
+        try:
+            applied = apply_fill(
+                self.mode, self.positions, order, spec, request["price"], now_ms, new_id, self._mid
+            )  # type: ignore[arg-type]
+        except OrderRejected as exc:
+            return answer(10036 if exc.reason == "position_not_found" else 10014, exc.reason)
+        self.positions = applied.positions
+        self.balance += applied.realized
+        self.next_ticket += 1
+        self.deals.append(
+            TradeDeal(
+                self.next_ticket,
+                self.next_ticket,
+                now_ms // 1000,
+                now_ms,
+                0 if side == "buy" else 1,
+                0,
+                order.magic,
+                int(applied.position_id),
+                order.volume,
+                request["price"],
+                order.symbol,
+                order.comment,
+            )
+        )
+        return answer(10009, "Request executed", order.volume, request["price"])
+
+    def history_deals_get(
+        self, *args: Any, ticket: int | None = None, **kwargs: Any
+    ) -> tuple[Any, ...] | None:
+        if not self._ready("history_deals_get"):
+            return None
+        self._ok()
+        return tuple(d for d in self.deals if ticket is None or d.ticket == ticket)
+
+    def copy_ticks_range(
+        self, symbol: str, date_from: datetime, date_to: datetime, flags: int
+    ) -> Any:
+        if not self._ready("copy_ticks_range"):
+            return None
+        spec = resolve(symbol)
+        if spec is None:
+            self._fail(-2, "Invalid params")
+            return None
+        start, end = int(date_from.timestamp() * 1000), int(date_to.timestamp() * 1000)
+        rows = []
+        for ms in range(start, end, 250):  # a tick every 250 ms
+            quote = self.feed.quote(spec, symbol, ms)
+            assert quote is not None
+            rows.append((ms // 1000, quote.bid, quote.ask, 0.0, 0, ms, 6, 0.0))
+        self._ok()
+        return np.array(rows, dtype=TICK_DTYPE)
