@@ -41,6 +41,7 @@ from tradewire.protocol.bridge import (
 )
 
 _AWAY = frozenset({"unreachable", "timeout"})  # the terminal may come back: ask again
+SPEC_TTL_S = 300.0
 
 
 class TerminalOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -68,6 +69,9 @@ class TerminalBroker:
         self._relay = RelayClient(client)
         self.name = name
         self._options = options
+        # Symbol specs change rarely (a broker's contract update): one relay round trip per
+        # symbol every SPEC_TTL_S, not one per copy round.
+        self._specs: dict[str, tuple[float, SymbolSpec | None]] = {}
 
     async def _ask(self, op: BridgeOp, timeout_s: float | None = None) -> Answer:
         try:
@@ -102,7 +106,12 @@ class TerminalBroker:
         ]
 
     async def symbol(self, name: str) -> SymbolSpec | None:
-        return (await self._ask(SymbolOp(symbol=name))).spec
+        cached = self._specs.get(name)
+        if cached is not None and time.monotonic() - cached[0] < SPEC_TTL_S:
+            return cached[1]
+        spec = (await self._ask(SymbolOp(symbol=name))).spec
+        self._specs[name] = (time.monotonic(), spec)
+        return spec
 
     async def quote(self, symbol: str) -> Quote:
         answer = await self._ask(QuoteOp(symbol=symbol))
