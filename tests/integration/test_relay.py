@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.conftest import HubFactory, add_user, logged_in, make_config
+from tests.conftest import HubFactory, Raw, add_user, logged_in, make_config
 from tradewire.config import RelaySettings
+from tradewire.hub.server import Hub
 from tradewire.store.db import StateDB
 
 
@@ -18,15 +19,25 @@ def grant(data_dir: Path, user: str, *grants: str) -> None:
         db.close()
 
 
+def terminal_user(data_dir: Path) -> None:
+    """term1, a listener with no grant; bob may send it messages."""
+    add_user(data_dir, "term1", "follower")
+    grant(data_dir, "bob", "relay:term1")
+
+
+async def listening(hub: Hub, name: str = "term1") -> Raw:
+    raw = await logged_in(hub, "term1")
+    raw.send({"t": "listen", "name": name, "id": 1})
+    assert await raw.recv() == {"t": "ack", "re": 1}
+    return raw
+
+
 async def test_messages_and_requests_between_two_clients_and_forbidden_for_a_third(
     start_hub: HubFactory, data_dir: Path
 ) -> None:
-    add_user(data_dir, "term1", "follower")
-    grant(data_dir, "bob", "relay:term1")
+    terminal_user(data_dir)
     hub = await start_hub()
-    term = await logged_in(hub, "term1")
-    term.send({"t": "listen", "name": "term1", "id": 1})
-    assert await term.recv() == {"t": "ack", "re": 1}
+    term = await listening(hub)
     bob = await logged_in(hub, "bob")
     # One-way, in order, acked once handed over.
     for n in range(3):
@@ -65,15 +76,12 @@ async def test_messages_and_requests_between_two_clients_and_forbidden_for_a_thi
 async def test_unreachable_timeout_and_an_addressee_that_leaves(
     start_hub: HubFactory, data_dir: Path
 ) -> None:
-    add_user(data_dir, "term1", "follower")
-    grant(data_dir, "bob", "relay:term1")
+    terminal_user(data_dir)
     hub = await start_hub()
     bob = await logged_in(hub, "bob")
     bob.send({"t": "relay", "to": "term1", "body": {}, "id": 1})
     assert (await bob.recv())["code"] == "unreachable"  # nobody listens: not lost silently
-    term = await logged_in(hub, "term1")
-    term.send({"t": "listen", "name": "term1/eurusd", "id": 1})
-    assert (await term.recv())["t"] == "ack"
+    term = await listening(hub, "term1/eurusd")
     bob.send(
         {"t": "relay", "to": "term1/eurusd", "body": {}, "id": 2, "reply": True, "timeout_ms": 50}
     )
@@ -94,14 +102,10 @@ async def test_unreachable_timeout_and_an_addressee_that_leaves(
 async def test_a_reconnecting_listener_takes_its_name_over(
     start_hub: HubFactory, data_dir: Path
 ) -> None:
-    add_user(data_dir, "term1", "follower")
-    grant(data_dir, "bob", "relay:term1")
+    terminal_user(data_dir)
     hub = await start_hub()
-    old, new = await logged_in(hub, "term1"), await logged_in(hub, "term1")
-    old.send({"t": "listen", "name": "term1", "id": 1})
-    await old.recv()
-    new.send({"t": "listen", "name": "term1", "id": 1})
-    assert await new.recv() == {"t": "ack", "re": 1}
+    old = await listening(hub)
+    new = await listening(hub)  # the same user again: it takes the name over
     assert (await old.recv())["code"] == "name_taken"
     bob = await logged_in(hub, "bob")
     bob.send({"t": "relay", "to": "term1", "body": "hi", "id": 1})
@@ -109,17 +113,12 @@ async def test_a_reconnecting_listener_takes_its_name_over(
 
 
 async def test_bad_frames_limits_and_floods(data_dir: Path) -> None:
-    from tradewire.hub.server import Hub
-
-    add_user(data_dir, "term1", "follower")
-    grant(data_dir, "bob", "relay:term1")
+    terminal_user(data_dir)
     settings = RelaySettings(max_body_bytes=100, max_pending=2, rate_per_s=5, burst=10)
     hub = Hub(make_config(relay=settings), data_dir)
     await hub.start()
     try:
-        term = await logged_in(hub, "term1")
-        term.send({"t": "listen", "name": "term1", "id": 1})
-        await term.recv()
+        term = await listening(hub)
         bob = await logged_in(hub, "bob")
         for bad, code in [
             ({"t": "relay", "to": "no such/name/x", "body": 1, "id": 1}, "bad_frame"),
@@ -159,8 +158,7 @@ async def test_python_clients_request_and_listen_again_after_a_reconnect(
     from tradewire.clients.relay import Incoming, RelayClient
     from tradewire.exceptions import HubRefused
 
-    add_user(data_dir, "term1", "follower")
-    grant(data_dir, "bob", "relay:term1")
+    terminal_user(data_dir)
     hub = await start_hub()
     host, port = hub.addresses[0]
     fast = Backoff(initial=0.01, maximum=0.05)

@@ -249,7 +249,7 @@ string OrderAnswer(const string body)
    request.comment = StringSubstr(comment, 0, 31 - 7) + "~" + rid;
    request.type_filling = FillingFor(symbol);
    string position = JsonGetString(body, "position_id");
-   if(position != "")
+   if(position != "" && position != "null")  // null: open a position
       request.position = (ulong)StringToInteger(position);
    ResetLastError();
    if(!OrderSend(request, result) || (result.retcode != 10009 && result.retcode != 10010))

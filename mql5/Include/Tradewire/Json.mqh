@@ -196,10 +196,11 @@ bool JsonGetRaw(const string json, const string key, string &value)
    return false;
   }
 
-//--- value of top-level key: strings come back unquoted; objects, arrays, numbers as raw text
+//--- value of top-level key: strings come back unquoted; objects, arrays, numbers as raw text;
+//--- a null counts as absent
 bool JsonGet(const string json, const string key, string &value)
   {
-   if(!JsonGetRaw(json, key, value))
+   if(!JsonGetRaw(json, key, value) || value == "null")
       return false;
    if(StringGetCharacter(value, 0) == '"')
       value = JsonUnquote(value);

@@ -21,12 +21,11 @@ import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
 
 import msgspec
 
 from tradewire.brokers.ledger import check_volume
-from tradewire.brokers.registry import register
+from tradewire.brokers.registry import register, spec_options
 from tradewire.brokers.retcodes import FILLED, reason_of
 from tradewire.exceptions import BrokerError, ConfigError, OrderRejected
 from tradewire.model import Account, Fill, OrderRequest, Position, Quote, SymbolSpec
@@ -216,12 +215,7 @@ class Mt5Broker:
 
 def parse_mt5_spec(spec: str) -> Mt5Options:
     _, _, rest = spec.partition(":")
-    query = rest.removeprefix("?")
-    try:
-        options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
-        return msgspec.convert(options, Mt5Options, strict=False)
-    except (msgspec.ValidationError, ValueError) as exc:
-        raise ConfigError(f"--broker {spec!r}: {str(exc).replace('$.', '')}") from None
+    return spec_options(spec, rest.removeprefix("?"), Mt5Options)
 
 
 def load_package() -> Any:

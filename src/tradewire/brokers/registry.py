@@ -8,7 +8,10 @@ a spec without side effects and opens the account. ``paper:`` is built in; a new
 from __future__ import annotations
 
 import importlib
-from typing import Protocol
+from typing import Protocol, TypeVar
+from urllib.parse import parse_qsl
+
+import msgspec
 
 from tradewire.brokers.base import Broker
 from tradewire.exceptions import ConfigError
@@ -30,6 +33,22 @@ class BrokerScheme(Protocol):
     async def open(self, rest: str, spec: str, create: bool) -> OpenBroker:
         """Open the account; ``create=False`` for commands that only read."""
         ...
+
+
+T = TypeVar("T")
+
+
+def spec_options(spec: str, query: str, kind: type[T], example: str = "") -> T:
+    """The ``key=value&...`` part of a ``--broker`` spec as ``kind`` (a msgspec struct that
+    forbids unknown keys); a bad key or value is a one-line ConfigError naming it."""
+    try:
+        options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
+        return msgspec.convert(options, kind, strict=False)
+    except (msgspec.ValidationError, ValueError) as exc:
+        text = str(exc).replace("$.", "")
+        if example and "missing required field" in text:
+            text += f" (e.g. {example})"
+        raise ConfigError(f"--broker {spec!r}: {text}") from None
 
 
 BUILT_IN = (  # modules that register a scheme when imported

@@ -10,10 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-import msgspec
-
 from tradewire.brokers.paper import PaperBroker, PaperSettings
-from tradewire.brokers.registry import register
+from tradewire.brokers.registry import register, spec_options
 from tradewire.exceptions import ConfigError
 
 
@@ -23,14 +21,12 @@ def parse_paper_spec(spec: str) -> tuple[Path, PaperSettings, frozenset[str]]:
     path_text, _, query = rest.partition("?")
     if not path_text:
         raise ConfigError(f"--broker {spec!r}: the paper account needs a file, e.g. paper:acct.db")
-    try:
-        options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
-        settings = msgspec.convert(options, PaperSettings, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ConfigError(f"--broker {spec!r}: {exc}".replace("$.", "")) from None
-    except ValueError as exc:
-        raise ConfigError(f"--broker {spec!r}: {exc}") from None
-    return Path(path_text), settings, frozenset(options)
+    settings = spec_options(spec, query, PaperSettings)
+    return (
+        Path(path_text),
+        settings,
+        frozenset(k for k, _ in parse_qsl(query, keep_blank_values=True)),
+    )
 
 
 class PaperScheme:

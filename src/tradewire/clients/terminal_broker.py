@@ -16,11 +16,10 @@ import secrets
 import ssl
 import time
 from collections.abc import AsyncIterator
-from urllib.parse import parse_qsl
 
 import msgspec
 
-from tradewire.brokers.registry import register
+from tradewire.brokers.registry import register, spec_options
 from tradewire.clients.hub_client import HubClient
 from tradewire.clients.relay import RelayClient
 from tradewire.exceptions import BrokerError, ConfigError, ConnectionLost, HubRefused, OrderRejected
@@ -184,14 +183,9 @@ def parse_terminal_spec(spec: str) -> tuple[str, TerminalOptions]:
     name, _, query = rest.partition("?")
     if not name:
         raise ConfigError(f"--broker {spec!r}: name the terminal, e.g. terminal:term1?hub=…&user=…")
-    try:
-        options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
-        parsed = msgspec.convert(options, TerminalOptions, strict=False)
-    except (msgspec.ValidationError, ValueError) as exc:
-        text = str(exc).replace("$.", "")
-        if "missing required field" in text:
-            text += " (e.g. terminal:term1?hub=127.0.0.1:7400&user=bob)"
-        raise ConfigError(f"--broker {spec!r}: {text}") from None
+    parsed = spec_options(
+        spec, query, TerminalOptions, "terminal:term1?hub=127.0.0.1:7400&user=bob"
+    )
     host, sep, port = parsed.hub.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"--broker {spec!r}: hub must be HOST:PORT, e.g. 127.0.0.1:7400")
