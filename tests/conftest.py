@@ -27,7 +27,11 @@ def pytest_asyncio_loop_factories(config: Any, item: Any) -> dict[str, Any]:
 
 
 def make_config(**hub: Any) -> Config:
-    sections = {k: hub.pop(k) for k in ("tls", "ban", "listeners", "files", "relay") if k in hub}
+    sections = {
+        k: hub.pop(k)
+        for k in ("tls", "ban", "listeners", "files", "relay", "sentiment")
+        if k in hub
+    }
     settings = HubSettings(**{"host": "127.0.0.1", "port": 0, **hub})
     return Config(hub=settings, auth=FAST_AUTH, **sections)
 

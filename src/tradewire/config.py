@@ -141,11 +141,21 @@ class FileSettings(_Section, frozen=True):
     keep_versions: Count = 10
 
 
+class SentimentListenerSettings(_Section, frozen=True):
+    """``[listeners.sentiment]``: the article's <<SYMBOL|VOLUME>> -> <<SYMBOL|TOTAL>> exchange."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Port = 8083
+    allow: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
+
+
 class ListenerSettings(_Section, frozen=True):
     signal: ArticleSignalSettings = ArticleSignalSettings()
     template: TemplateListenerSettings = TemplateListenerSettings()
     udp_ticks: UdpTickListenerSettings = UdpTickListenerSettings()
     tcp_ticks: TcpTickListenerSettings = TcpTickListenerSettings()
+    sentiment: SentimentListenerSettings = SentimentListenerSettings()
 
 
 class SmtpSettings(_Section, frozen=True):
@@ -213,6 +223,18 @@ class RelaySettings(_Section, frozen=True):
     burst: Count = 400  # ... and at once
 
 
+class SentimentSettings(_Section, frozen=True):
+    """``[sentiment]``: the crowd's positions per symbol (docs/sentiment.md)."""
+
+    min_contributors: Count = 3  # fewer distinct users: the symbol is withheld
+    interval_s: Positive = 1.0  # how often subscribers get what changed
+    ttl_s: Positive = 300.0  # a contribution without ttl_s lapses after this
+    max_symbols: Count = 500  # symbols one user may contribute to at once
+    from_states: bool = False  # also count each provider's published positions
+    rate_per_s: Positive = 50.0  # sentiment_put frames one session may send, sustained
+    burst: Count = 200
+
+
 class Config(_Section, frozen=True):
     hub: HubSettings = HubSettings()
     listeners: ListenerSettings = ListenerSettings()
@@ -223,6 +245,7 @@ class Config(_Section, frozen=True):
     auth: AuthSettings = AuthSettings()
     audit: AuditSettings = AuditSettings()
     relay: RelaySettings = RelaySettings()
+    sentiment: SentimentSettings = SentimentSettings()
 
 
 _AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")

@@ -76,3 +76,39 @@ def test_send_and_request_through_the_hub_and_a_refused_grant(tmp_path: Path) ->
         assert gone.returncode != 0 and "unreachable" in gone.stderr
         bad_json = tradewire("relay", "send", "term1", "{nope", *at, "--user", "bob", cwd=tmp_path)
         assert bad_json.returncode != 0 and "not valid JSON" in bad_json.stderr
+
+
+def test_the_sentiment_command_shows_the_crowd(tmp_path: Path) -> None:
+    import asyncio
+
+    from tests.security.hubproc import login
+
+    data = tmp_path / "data"
+    for name in ("u1", "u2", "u3"):
+        add_cli_user(data, name, "follower")
+    config = "[sentiment]\ninterval_s = 0.05\n"
+    with hub_process(tmp_path, config) as port:
+
+        async def contribute() -> list[object]:
+            clients = [await login(port, name) for name in ("u1", "u2", "u3")]
+            for n, (reader, writer, _) in enumerate(clients):
+                put = {"t": "sentiment_put", "symbol": "EURUSD", "long": n + 1, "id": 1}
+                put |= {"long_price": 1.1, "ttl_s": 60}
+                writer.write(msgspec.json.encode(put) + b"\n")
+                assert b'"ack"' in await reader.readline()
+            return clients
+
+        async def run() -> str:
+            clients = await contribute()
+            shown = await asyncio.to_thread(
+                tradewire, "sentiment", "--hub", f"127.0.0.1:{port}", "--user", "u1", cwd=tmp_path
+            )
+            for _, writer, _ in clients:  # type: ignore[misc]
+                writer.close()
+            assert shown.returncode == 0, shown.stderr
+            return shown.stdout
+
+        out = asyncio.run(run())
+
+    row = next(line for line in out.splitlines() if "EURUSD" in line)
+    assert "100.0" in row and "6" in row and "1.1" in row and "3" in row, out

@@ -20,6 +20,7 @@ from tradewire.cli.demo import demo
 from tradewire.cli.files import files_group
 from tradewire.cli.paper import paper_group
 from tradewire.cli.relay import relay_group
+from tradewire.cli.sentiment import sentiment
 from tradewire.cli.sessions import session_group
 from tradewire.cli.terminal import terminal_group
 from tradewire.cli.ticks import ticks_group
@@ -110,6 +111,7 @@ cli.add_command(ban_group)
 cli.add_command(files_group)
 cli.add_command(session_group)
 cli.add_command(relay_group)
+cli.add_command(sentiment)
 cli.add_command(terminal_group)
 
 

@@ -5,7 +5,7 @@ channel. It owns who subscribes to what and who publishes each channel; the bus 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import cast
 
 from tradewire.bus.base import Bus, Message
@@ -38,6 +38,8 @@ class ChannelService:
         self._auditor = auditor
         self._max_subscriptions = max_subscriptions
         self._subscribed: dict[Session, set[str]] = {}
+        # Other services that read each stored state (sentiment from published positions).
+        self.observers: list[Callable[[Session, StateUpdate], None]] = []
         self._publishing: dict[Session, set[Channel]] = {}  # the reverse of Channel.publisher
         self._states = metrics.counter("tradewire_states_total", "states stored and fanned out")
         self._deliveries = metrics.counter(
@@ -90,6 +92,8 @@ class ChannelService:
             self._states.inc()
             self._deliveries.inc(self.bus.subscribers(frame.ch))
             session.send(encode(Ack(re=frame.id, seq=result.seq)))
+            for observe in self.observers:
+                observe(session, result.value)
 
         self.bus.publish(frame.ch, stamped, published)
 

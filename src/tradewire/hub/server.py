@@ -28,6 +28,8 @@ from tradewire.hub.context import ServiceContext, ServiceFactory
 from tradewire.hub.files import FileService
 from tradewire.hub.relay import RelayService
 from tradewire.hub.revocation import SessionService
+from tradewire.hub.sentiment import SentimentService
+from tradewire.hub.sentiment_listener import SentimentListener
 from tradewire.hub.service import Dispatcher
 from tradewire.hub.tcp_ticks import TcpTickListener
 from tradewire.hub.template import TemplateListener
@@ -96,6 +98,7 @@ class Hub:
         self._all_gone = asyncio.Event()  # set when stopping and the last connection is gone
         self.template: TemplateListener | None = None
         self.article_signal: ArticleSignalListener | None = None
+        self.sentiment_listener: SentimentListener | None = None
         self._tick_listeners: list[UdpTickListener | TcpTickListener] = []
         self.tls_context: ssl.SSLContext | None = None
         self._tls_listener: TlsListener | None = None
@@ -170,6 +173,8 @@ class Hub:
             self.article_signal.stop()
         if self.template is not None:
             self.template.stop()
+        if self.sentiment_listener is not None:
+            self.sentiment_listener.stop()
         for listener in self._tick_listeners:
             await asyncio.to_thread(listener.stop)
         bye = encode(Bye(reason="shutdown"))
@@ -198,7 +203,7 @@ class Hub:
         naming the listener."""
         listeners = self.config.listeners
         assert self.ticks.writer is not None
-        for key in ("udp_ticks", "tcp_ticks", "signal", "template"):
+        for key in ("udp_ticks", "tcp_ticks", "signal", "template", "sentiment"):
             settings = getattr(listeners, key)
             if not settings.enabled:
                 continue
@@ -216,6 +221,9 @@ class Hub:
                 elif key == "signal":
                     self.article_signal = ArticleSignalListener(listeners.signal, self.bus)
                     self._legacy("tcp", "article signals", await self.article_signal.start())
+                elif key == "sentiment":
+                    self.sentiment_listener = SentimentListener(listeners.sentiment, self.sentiment)
+                    self._legacy("tcp", "article sentiment", await self.sentiment_listener.start())
                 else:
                     self.template = TemplateListener(listeners.template, self.files, self.spawn)
                     self._legacy("tcp", "chart template", await self.template.start())
@@ -286,8 +294,20 @@ class Hub:
         )
         extra = [make(context) for make in self._extra_services]
         self.relay = RelayService(self.config.relay, self.clock, self.auditor, self.metrics)
+        self.sentiment = SentimentService(
+            self.config.sentiment, self.clock, self.auditor, self.metrics, self.spawn
+        )
+        self.channel_service.observers.append(self.sentiment.observe_state)
         self.dispatcher = Dispatcher(
-            [self.channel_service, self.ticks, self.files, self.sessions, self.relay, *extra]
+            [
+                self.channel_service,
+                self.ticks,
+                self.files,
+                self.sessions,
+                self.relay,
+                self.sentiment,
+                *extra,
+            ]
         )
 
     def _legacy(self, scheme: str, what: str, address: tuple[str, int]) -> None:

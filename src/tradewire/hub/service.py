@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from tradewire.bus.base import Message
-from tradewire.protocol.messages import Sub, Unsub
+from tradewire.protocol.messages import Sub, Unsub, sub_kind
 from tradewire.protocol.ticks import TickRow
 from tradewire.store.db import UserRecord
 
@@ -72,10 +72,10 @@ class Service(Protocol):
 
 def route(frame: Any) -> str:
     """The key a frame is dispatched by: its type tag, and for ``sub``/``unsub`` what they
-    name (``sub:ch`` goes to channels, ``sub:ticks`` to ticks)."""
+    name (``sub:ch`` goes to channels, ``sub:ticks`` to ticks, ``sub:sentiment``…)."""
     tag: str = frame.__struct_config__.tag
     if isinstance(frame, Sub | Unsub):
-        return f"{tag}:{'ticks' if frame.ticks is not None else 'ch'}"
+        return f"{tag}:{sub_kind(frame)}"
     return tag
 
 

@@ -16,6 +16,7 @@ import msgspec
 from tradewire.exceptions import FrameError
 from tradewire.protocol.messages import (
     CLIENT_FRAME_TYPES,
+    SUB_KINDS,
     ClientFrame,
     Error,
     FileGet,
@@ -28,6 +29,7 @@ from tradewire.protocol.messages import (
     StateUpdate,
     Sub,
     Unsub,
+    sub_kind,
 )
 from tradewire.protocol.names import is_channel, is_finite, is_symbol
 
@@ -93,10 +95,11 @@ def decode_client_frame(line: bytes) -> Any:
         frame = _guarded(_client_decoder.decode, line)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise _classify(line, exc) from None
-    if isinstance(frame, Sub | Unsub) and (frame.ch is None) == (frame.ticks is None):
+    if isinstance(frame, Sub | Unsub) and sub_kind(frame) is None:
         raise FrameError(
             "bad_frame",
-            f'{frame.__class__.__name__.lower()}: give "ch" or "ticks", not both',
+            f"{frame.__class__.__name__.lower()}: give one of "
+            + ", ".join(f'"{kind}"' for kind in SUB_KINDS),
             frame.id,
         )
     if isinstance(frame, FilePut | FileGet):

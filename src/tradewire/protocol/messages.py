@@ -63,17 +63,32 @@ class Pong(_Frame, frozen=True, tag="pong"):
 
 
 class Sub(_Frame, frozen=True, tag="sub"):
-    """Subscribe to a signal channel (``ch``) or to live ticks (``ticks``: symbols or "*")."""
+    """Subscribe to one kind of stream, named by the one field given: a signal channel
+    (``ch``), live ticks (``ticks``: symbols or "*"), sentiment (``sentiment``: symbols or
+    "*"), or topics (``topics``: names, or prefixes ending in "*")."""
 
     ch: str | None = None
     ticks: list[str] | None = None
+    sentiment: list[str] | None = None
+    topics: list[str] | None = None
     id: RequestId = None
 
 
 class Unsub(_Frame, frozen=True, tag="unsub"):
     ch: str | None = None
     ticks: list[str] | None = None
+    sentiment: list[str] | None = None
+    topics: list[str] | None = None
     id: RequestId = None
+
+
+SUB_KINDS = ("ch", "ticks", "sentiment", "topics")
+
+
+def sub_kind(frame: Sub | Unsub) -> str | None:
+    """The one stream a ``sub``/``unsub`` names, or ``None`` when it names none or several."""
+    given = [kind for kind in SUB_KINDS if getattr(frame, kind) is not None]
+    return given[0] if len(given) == 1 else None
 
 
 class PublishState(_Frame, frozen=True, tag="state"):
@@ -167,6 +182,27 @@ class RelayAnswer(_Frame, frozen=True, tag="reply"):
     id: RequestId = None
 
 
+Volume = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+Price = Annotated[float, msgspec.Meta(ge=0, le=1e12)]
+
+
+class SentimentPut(_Frame, frozen=True, tag="sentiment_put"):
+    """A user's positions in ``symbol`` for the crowd's sentiment: volumes in lots, position
+    counts (1 each side with volume, when left out), volume-weighted entry prices. It replaces
+    the user's earlier contribution for the symbol and lapses after ``ttl_s`` or at logout."""
+
+    symbol: str
+    long: Volume = 0.0
+    short: Volume = 0.0
+    long_n: Count | None = None
+    short_n: Count | None = None
+    long_price: Price = 0.0
+    short_price: Price = 0.0
+    ttl_s: Annotated[float, msgspec.Meta(gt=0, le=86_400)] | None = None
+    id: RequestId = None
+
+
 ClientFrame = (
     Hello
     | Ping
@@ -184,6 +220,7 @@ ClientFrame = (
     | Listen
     | Relay
     | RelayAnswer
+    | SentimentPut
 )
 CLIENT_FRAME_TYPES = frozenset(_tags(ClientFrame))  # derived: a new frame is one edit
 
@@ -294,6 +331,29 @@ class Relayed(_Frame, frozen=True, tag="relayed"):
     re: RequestId = None
 
 
+class SentimentRow(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The crowd in one symbol. ``withheld``: fewer than the hub's minimum of contributors now
+    (every other field then zero): forget the earlier figures."""
+
+    symbol: str
+    long_volume: float = 0.0
+    short_volume: float = 0.0
+    long_pct: float = 0.0
+    short_pct: float = 0.0
+    long_positions: int = 0
+    short_positions: int = 0
+    contributors: int = 0
+    long_price: float = 0.0
+    short_price: float = 0.0
+    withheld: bool = False
+
+
+class SentimentUpdate(_Frame, frozen=True, tag="sentiment"):
+    rows: list[SentimentRow]
+    ts: int
+    re: RequestId = None
+
+
 ServerFrame = (
     Welcome
     | Ack
@@ -308,6 +368,7 @@ ServerFrame = (
     | SessionList
     | RelayIn
     | Relayed
+    | SentimentUpdate
 )
 
 ERROR_CODES = frozenset(
