@@ -26,12 +26,12 @@ def pytest_asyncio_loop_factories(config: Any, item: Any) -> dict[str, Any]:
     return {"uvloop": uvloop.new_event_loop}
 
 
+SECTIONS = ("tls", "ban", "listeners", "files", "relay", "sentiment", "topics", "jobs")
+
+
 def make_config(**hub: Any) -> Config:
-    sections = {
-        k: hub.pop(k)
-        for k in ("tls", "ban", "listeners", "files", "relay", "sentiment")
-        if k in hub
-    }
+    """A config for tests: ``hub`` settings, plus whole sections by name (``relay=…``)."""
+    sections = {k: hub.pop(k) for k in SECTIONS if k in hub}
     settings = HubSettings(**{"host": "127.0.0.1", "port": 0, **hub})
     return Config(hub=settings, auth=FAST_AUTH, **sections)
 
@@ -46,6 +46,15 @@ def add_user(
     db = StateDB(data_dir)
     try:
         db.add_user(name, Passwords(FAST_AUTH).hash(password), role, channels, 0)
+    finally:
+        db.close()
+
+
+def grant(data_dir: Path, user: str, *grants: str) -> None:
+    """Give ``user`` more grants (channels, ``relay:USER``, ``topic:PATTERN``)."""
+    db = StateDB(data_dir)
+    try:
+        db.change_user(user, 0, "user_grant", by="test", grant=grants, revoke=())
     finally:
         db.close()
 

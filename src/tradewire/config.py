@@ -17,7 +17,7 @@ import msgspec
 
 from tradewire.allowlist import AllowEntry
 from tradewire.exceptions import ConfigError
-from tradewire.protocol.names import is_channel
+from tradewire.protocol.names import is_channel, is_symbol
 
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 Positive = Annotated[float, msgspec.Meta(gt=0)]
@@ -235,6 +235,27 @@ class SentimentSettings(_Section, frozen=True):
     burst: Count = 200
 
 
+class IndicatorSettings(_Section, frozen=True):
+    """``[[topics.indicators]]``: one indicator the hub computes from the live ticks it
+    collects and publishes on ``ind.SYMBOL.TIMEFRAME.KINDPERIOD`` at each closed bar."""
+
+    symbol: str
+    timeframe: Literal["M1", "M5", "M15", "M30", "H1", "H4", "D1"] = "M1"
+    kind: Literal["sma", "rsi", "atr"] = "sma"
+    period: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 14
+
+
+class TopicSettings(_Section, frozen=True):
+    """``[topics]``: named topics carrying JSON values (docs/topics.md)."""
+
+    max_value_bytes: Count = 16_384  # one value
+    max_topics: Count = 10_000  # topics the hub keeps (a new one beyond is refused)
+    max_subscriptions: Count = 100  # names and prefixes one session may subscribe to
+    rate_per_s: Positive = 100.0  # topic_pub frames one session may send, sustained
+    burst: Count = 200
+    indicators: list[IndicatorSettings] = msgspec.field(default_factory=list)
+
+
 class Config(_Section, frozen=True):
     hub: HubSettings = HubSettings()
     listeners: ListenerSettings = ListenerSettings()
@@ -246,6 +267,7 @@ class Config(_Section, frozen=True):
     audit: AuditSettings = AuditSettings()
     relay: RelaySettings = RelaySettings()
     sentiment: SentimentSettings = SentimentSettings()
+    topics: TopicSettings = TopicSettings()
 
 
 _AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
@@ -301,7 +323,7 @@ def _check(config: Config, source: str) -> None:
             raise ConfigError(
                 f"{source}: ban.exempt[{index}]: {entry!r} is not an address or CIDR block"
             ) from None
-    for name in ("signal", "template", "udp_ticks", "tcp_ticks"):
+    for name in ("signal", "template", "udp_ticks", "tcp_ticks", "sentiment"):
         for index, entry in enumerate(getattr(config.listeners, name).allow):
             try:
                 ipaddress.ip_network(entry, strict=False)
@@ -312,6 +334,9 @@ def _check(config: Config, source: str) -> None:
                 ) from None
     if not is_channel(config.listeners.signal.channel):
         raise ConfigError(f"{source}: listeners.signal.channel: not a channel name")
+    for index, item in enumerate(config.topics.indicators):
+        if not is_symbol(item.symbol):
+            raise ConfigError(f"{source}: topics.indicators[{index}].symbol: not a symbol name")
     tls = config.tls
     if (tls.cert is None) != (tls.key is None):
         raise ConfigError(f"{source}: tls: set both tls.cert and tls.key, or neither")

@@ -5,18 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.conftest import HubFactory, Raw, add_user, logged_in, make_config
+from tests.conftest import HubFactory, Raw, add_user, grant, logged_in, make_config
 from tradewire.config import RelaySettings
 from tradewire.hub.server import Hub
 from tradewire.store.db import StateDB
-
-
-def grant(data_dir: Path, user: str, *grants: str) -> None:
-    db = StateDB(data_dir)
-    try:
-        db.change_user(user, 0, "user_grant", by="test", grant=grants, revoke=())
-    finally:
-        db.close()
 
 
 def terminal_user(data_dir: Path) -> None:

@@ -112,3 +112,38 @@ def test_the_sentiment_command_shows_the_crowd(tmp_path: Path) -> None:
 
     row = next(line for line in out.splitlines() if "EURUSD" in line)
     assert "100.0" in row and "6" in row and "1.1" in row and "3" in row, out
+
+
+def test_topic_pub_and_sub_between_processes(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    add_cli_user(data, "alice", "provider")
+    add_cli_user(data, "bob", "follower")
+    for user, pattern in (("alice", "topic:levels.*"), ("bob", "topic:levels.*")):
+        granted = tradewire("user", "grant", user, pattern, "--data", "data", cwd=tmp_path)
+        assert granted.returncode == 0, granted.stderr
+    with hub_process(tmp_path, "") as port:
+        at = ("--hub", f"127.0.0.1:{port}")
+        first = tradewire(
+            "topic", "pub", "levels.EURUSD", '{"s":1.08}', *at, "--user", "alice", cwd=tmp_path
+        )
+        assert first.returncode == 0 and "levels.EURUSD seq 1" in first.stdout, first.stderr
+        sub = subprocess.Popen(
+            [TRADEWIRE, "topic", "sub", "levels.*", "--count", "2", *at, "--user", "bob"],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+        )  # fmt: skip
+        try:
+            assert sub.stdout is not None
+            retained = msgspec.json.decode(sub.stdout.readline())
+            assert (retained["topic"], retained["value"]) == ("levels.EURUSD", {"s": 1.08})
+            second = tradewire(
+                "topic", "pub", "levels.GBPUSD", "1.27", *at, "--user", "alice", cwd=tmp_path
+            )
+            assert second.returncode == 0, second.stderr
+            out, _ = sub.communicate(timeout=30)
+        finally:
+            sub.kill()
+        assert msgspec.json.decode(out)["value"] == 1.27
+        refused = tradewire("topic", "pub", "news", "1", *at, "--user", "alice", cwd=tmp_path)
+        assert refused.returncode != 0 and "forbidden" in refused.stderr
+        bad = tradewire("topic", "pub", "levels.x", "{oops", *at, "--user", "alice", cwd=tmp_path)
+        assert bad.returncode != 0 and "not valid JSON" in bad.stderr

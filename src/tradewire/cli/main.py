@@ -24,6 +24,7 @@ from tradewire.cli.sentiment import sentiment
 from tradewire.cli.sessions import session_group
 from tradewire.cli.terminal import terminal_group
 from tradewire.cli.ticks import ticks_group
+from tradewire.cli.topics import topic_group
 from tradewire.config import Config, load_config
 from tradewire.hub.server import Hub
 
@@ -113,6 +114,7 @@ cli.add_command(session_group)
 cli.add_command(relay_group)
 cli.add_command(sentiment)
 cli.add_command(terminal_group)
+cli.add_command(topic_group)
 
 
 def main() -> None:

@@ -5,6 +5,9 @@
 * ``send_ticks``, ``store_file``: providers and admins;
 * ``relay`` to an address (``term1``, ``term1/eurusd``): whoever holds the grant
   ``relay:term1``, and admins; listening under one's own name needs no grant;
+* ``publish_topic`` a topic: providers holding a ``topic:`` grant that covers it (the name,
+  or a prefix ending in ``*``), and admins; ``subscribe_topic`` a name or prefix*: any role
+  holding such a grant;
 * ``store_served_file`` (the file an unauthenticated listener hands out) and ``admin``
   (list or kick sessions): admins only.
 
@@ -15,11 +18,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from tradewire.protocol.names import RELAY_GRANT, relay_owner
+from tradewire.protocol.names import RELAY_GRANT, TOPIC_GRANT, pattern_covers, relay_owner
 from tradewire.store.db import UserRecord
 
 Action = Literal[
-    "publish", "subscribe", "send_ticks", "store_file", "store_served_file", "admin", "relay"
+    "publish",
+    "subscribe",
+    "send_ticks",
+    "store_file",
+    "store_served_file",
+    "admin",
+    "relay",
+    "publish_topic",
+    "subscribe_topic",
 ]
 
 
@@ -33,6 +44,14 @@ def may(user: UserRecord, action: Action, resource: str | None = None) -> bool:
     if action == "relay":
         owner = relay_owner(resource or "")
         return owner is not None and f"{RELAY_GRANT}{owner}" in user.channels
+    if action in ("publish_topic", "subscribe_topic"):
+        if action == "publish_topic" and user.role != "provider":
+            return False
+        return any(
+            pattern_covers(grant[len(TOPIC_GRANT) :], resource or "")
+            for grant in user.channels
+            if grant.startswith(TOPIC_GRANT)
+        )
     if action in ("send_ticks", "store_file"):
         return user.role == "provider"
     return False

@@ -26,6 +26,7 @@ from tradewire.hub.channels import ChannelRegistry
 from tradewire.hub.connection import Connection
 from tradewire.hub.context import ServiceContext, ServiceFactory
 from tradewire.hub.files import FileService
+from tradewire.hub.indicators import IndicatorPublisher
 from tradewire.hub.relay import RelayService
 from tradewire.hub.revocation import SessionService
 from tradewire.hub.sentiment import SentimentService
@@ -35,6 +36,7 @@ from tradewire.hub.tcp_ticks import TcpTickListener
 from tradewire.hub.template import TemplateListener
 from tradewire.hub.ticks import TickService
 from tradewire.hub.tls import TlsListener, tls_context
+from tradewire.hub.topics import TopicService
 from tradewire.hub.udp_ticks import UdpTickListener
 from tradewire.hub.upkeep import Upkeep
 from tradewire.metrics import Metrics
@@ -130,6 +132,7 @@ class Hub:
         self.bus.restore(
             Message(s.channel, s.seq, decode_server_frame(s.frame), s.frame) for s in stored
         )
+        self.topics.restore(s.channel for s in stored)
         self.upkeep = Upkeep(self)
         await self.upkeep.load()
         try:
@@ -298,6 +301,11 @@ class Hub:
             self.config.sentiment, self.clock, self.auditor, self.metrics, self.spawn
         )
         self.channel_service.observers.append(self.sentiment.observe_state)
+        self.topics = TopicService(
+            self.config.topics, self.bus, self.clock, self.auditor, self.metrics
+        )
+        self.indicators = IndicatorPublisher(self.config.topics.indicators, self.topics)
+        self.ticks.observers.append(self.indicators.on_ticks)
         self.dispatcher = Dispatcher(
             [
                 self.channel_service,
@@ -306,6 +314,7 @@ class Hub:
                 self.sessions,
                 self.relay,
                 self.sentiment,
+                self.topics,
                 *extra,
             ]
         )

@@ -72,6 +72,8 @@ class TickService:
         self._other_subscriptions = other_subscriptions  # the session's channel subscriptions
         self.writer: TickWriter | None = None
         self.listeners: list[ListenerCounters] = []
+        # Other services that read every stored row (the indicator publisher).
+        self.observers: list[Callable[[list[TickRow]], None]] = []
         self._by_symbol: dict[str, set[TickSubscriber]] = {}
         self._symbols: dict[Session, set[str]] = {}
 
@@ -165,6 +167,8 @@ class TickService:
 
     def _publish(self, rows: list[TickRow]) -> None:
         """Newly stored rows go to every live subscriber whose symbols they match."""
+        for observe in self.observers:
+            observe(rows)
         if not self._by_symbol:
             return
         everyone = self._by_symbol.get(ALL, set())

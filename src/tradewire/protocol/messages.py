@@ -203,6 +203,15 @@ class SentimentPut(_Frame, frozen=True, tag="sentiment_put"):
     id: RequestId = None
 
 
+class TopicPub(_Frame, frozen=True, tag="topic_pub"):
+    """Publish ``value`` (any JSON) on ``topic``; acked with the topic's ``seq`` once stored
+    (the last value of every topic is kept and given to each new subscriber)."""
+
+    topic: str
+    value: msgspec.Raw
+    id: RequestId = None
+
+
 ClientFrame = (
     Hello
     | Ping
@@ -221,6 +230,7 @@ ClientFrame = (
     | Relay
     | RelayAnswer
     | SentimentPut
+    | TopicPub
 )
 CLIENT_FRAME_TYPES = frozenset(_tags(ClientFrame))  # derived: a new frame is one edit
 
@@ -354,6 +364,15 @@ class SentimentUpdate(_Frame, frozen=True, tag="sentiment"):
     re: RequestId = None
 
 
+class TopicUpdate(_Frame, frozen=True, tag="topic"):
+    """A topic's value as the hub sends it: numbered per topic (``seq``), stamped (``ts``)."""
+
+    topic: str
+    seq: int
+    ts: int
+    value: msgspec.Raw
+
+
 ServerFrame = (
     Welcome
     | Ack
@@ -369,6 +388,7 @@ ServerFrame = (
     | RelayIn
     | Relayed
     | SentimentUpdate
+    | TopicUpdate
 )
 
 ERROR_CODES = frozenset(

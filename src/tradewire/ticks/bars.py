@@ -8,7 +8,15 @@ import msgspec
 
 from tradewire.protocol.ticks import TickRow
 
-TIMEFRAMES_MS = {"M1": 60_000, "M5": 300_000, "M15": 900_000, "H1": 3_600_000, "D1": 86_400_000}
+TIMEFRAMES_MS = {
+    "M1": 60_000,
+    "M5": 300_000,
+    "M15": 900_000,
+    "M30": 1_800_000,
+    "H1": 3_600_000,
+    "H4": 14_400_000,
+    "D1": 86_400_000,
+}
 
 
 class Bar(msgspec.Struct, frozen=True):

@@ -1,0 +1,213 @@
+"""Topics as a hub service (the article's "sending out indicator calculations from the server
+to subscribers"; docs/topics.md): named topics carrying any JSON value.
+
+Each topic is a bus subject ``topic:NAME``: the bus numbers its values (``seq``), stores the
+last one durably (the hub's persist hook) before anyone sees it, and keeps it for new
+subscribers. Subscriptions name topics or prefixes (``ind.EURUSD.*``); the service routes each
+value to the sessions whose names or prefixes match, each conflated per topic while slow.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+
+import msgspec
+
+from tradewire.bus.base import Bus, Message
+from tradewire.clock import Clock, now_ms
+from tradewire.config import TopicSettings
+from tradewire.hub.acl import may
+from tradewire.hub.audit import Auditor
+from tradewire.hub.ratelimit import SessionBuckets
+from tradewire.hub.service import Handler, Session
+from tradewire.metrics import Metrics
+from tradewire.protocol.codec import encode, error_line
+from tradewire.protocol.messages import Ack, Sub, TopicPub, TopicUpdate, Unsub
+from tradewire.protocol.names import is_topic, is_topic_pattern
+
+PREFIX = "topic:"  # bus subjects; ":" never appears in a channel name
+
+
+class TopicService:
+    def __init__(
+        self,
+        settings: TopicSettings,
+        bus: Bus,
+        clock: Clock,
+        auditor: Auditor,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self._bus = bus
+        self._clock = clock
+        self._auditor = auditor
+        self.known: set[str] = set()  # topic names with a value (restored at start)
+        self._exact: dict[str, set[Session]] = {}
+        self._prefixes: dict[Session, set[str]] = {}  # session -> prefixes (without "*")
+        self._patterns: dict[Session, set[str]] = {}  # session -> everything it named
+        self._buckets = SessionBuckets(settings.rate_per_s, settings.burst)
+        self._published = metrics.counter("tradewire_topic_values_total", "topic values stored")
+        self._deliveries = metrics.counter(
+            "tradewire_topic_deliveries_total", "topic values handed to subscribers"
+        )
+
+    def handlers(self) -> Mapping[str, Handler]:
+        return {
+            "topic_pub": self.publish_frame,
+            "sub:topics": self.subscribe,
+            "unsub:topics": self.unsubscribe,
+        }
+
+    def restore(self, subjects: Iterable[str]) -> None:
+        """At start: topics stored by an earlier run (bus subjects)."""
+        for subject in subjects:
+            if subject.startswith(PREFIX):
+                self._route(subject[len(PREFIX) :])
+
+    def session_ended(self, session: Session) -> None:
+        for pattern in self._patterns.pop(session, set()):
+            self._drop(session, pattern)
+
+    # ---- publishing ----------------------------------------------------------------------------
+
+    def publish_frame(self, session: Session, frame: TopicPub) -> None:
+        assert session.user is not None
+        if not is_topic(frame.topic):
+            session.send(error_line("bad_frame", f"invalid topic {frame.topic!r}", frame.id))
+            return
+        if not may(session.user, "publish_topic", frame.topic):
+            self._auditor.forbidden(session, f"you may not publish to {frame.topic!r}", frame.id)
+            return
+        problem = self._refusal(session, frame)
+        if problem is not None:
+            session.send(problem)
+            return
+
+        def done(result: Message | Exception) -> None:
+            if isinstance(result, Exception):
+                session.send(error_line("internal", "value not stored", frame.id))
+            else:
+                session.send(encode(Ack(re=frame.id, seq=result.seq)))
+
+        self.publish(frame.topic, frame.value, done)
+
+    def publish(
+        self, topic: str, value: msgspec.Raw, done: Callable[[Message | Exception], None]
+    ) -> None:
+        """Store and fan out ``value`` (for sessions and for the hub's own publishers)."""
+        self._route(topic)
+
+        def stamped(seq: int) -> tuple[TopicUpdate, bytes]:
+            update = TopicUpdate(topic=topic, seq=seq, ts=now_ms(self._clock), value=value)
+            return update, encode(update)
+
+        self._bus.publish(PREFIX + topic, stamped, done)
+
+    def _refusal(self, session: Session, frame: TopicPub) -> bytes | None:
+        settings = self.settings
+        wait = self._buckets.take(session, self._clock.monotonic())
+        if wait > 0:
+            return error_line(
+                "rate_limited",
+                f"more than {settings.rate_per_s:g} topic_pub a second",
+                frame.id,
+                retry_after_s=math.ceil(wait * 1000) / 1000,
+            )
+        if len(frame.value) > settings.max_value_bytes:
+            return error_line(
+                "frame_too_large",
+                f"value of {len(frame.value)} bytes; at most {settings.max_value_bytes}",
+                frame.id,
+            )
+        if frame.topic not in self.known and len(self.known) >= settings.max_topics:
+            return error_line(
+                "rate_limited", f"the hub keeps at most {settings.max_topics} topics", frame.id
+            )
+        return None
+
+    def _route(self, topic: str) -> None:
+        """The first value of a topic: this service delivers the topic's messages."""
+        if topic not in self.known:
+            self.known.add(topic)
+            self._bus.subscribe(PREFIX + topic, self)
+
+    def deliver(self, message: Message) -> None:
+        """Bus callback: a stored value goes to every session whose name or prefix matches."""
+        topic = message.subject[len(PREFIX) :]
+        sessions = set(self._exact.get(topic, ()))
+        for session, prefixes in self._prefixes.items():
+            if any(topic.startswith(p) for p in prefixes):
+                sessions.add(session)
+        for session in sessions:
+            session.deliver(message)
+        self._published.inc()
+        self._deliveries.inc(len(sessions))
+
+    # ---- subscribing ---------------------------------------------------------------------------
+
+    def subscribe(self, session: Session, frame: Sub) -> None:
+        assert session.user is not None
+        patterns = list(dict.fromkeys(frame.topics or ()))
+        bad = [p for p in patterns if not is_topic_pattern(p)]
+        if bad or not patterns:
+            session.send(error_line("bad_frame", f"invalid topic or prefix: {bad[:3]}", frame.id))
+            return
+        for pattern in patterns:
+            if not may(session.user, "subscribe_topic", pattern):
+                self._auditor.forbidden(session, f"no grant covers topic {pattern!r}", frame.id)
+                return
+        mine = self._patterns.setdefault(session, set())
+        if len(mine | set(patterns)) > self.settings.max_subscriptions:
+            session.send(
+                error_line(
+                    "rate_limited",
+                    f"at most {self.settings.max_subscriptions} topics and prefixes",
+                    frame.id,
+                )
+            )
+            return
+        session.send(encode(Ack(re=frame.id)))
+        for pattern in patterns:
+            if pattern in mine:
+                continue
+            mine.add(pattern)
+            if pattern.endswith("*"):
+                self._prefixes.setdefault(session, set()).add(pattern[:-1])
+            else:
+                self._exact.setdefault(pattern, set()).add(session)
+            for topic in sorted(self.known):  # the retained values, at once
+                if _matches(pattern, topic) and (latest := self._bus.latest(PREFIX + topic)):
+                    session.deliver(latest)
+
+    def unsubscribe(self, session: Session, frame: Unsub) -> None:
+        mine = self._patterns.get(session, set())
+        for pattern in frame.topics or ():
+            if pattern in mine:
+                mine.discard(pattern)
+                self._drop(session, pattern)
+        for topic in self.known:  # a value held back for a slow reader is not wanted now
+            if not self._wants(session, topic):
+                session.drop_pending(PREFIX + topic)
+        session.send(encode(Ack(re=frame.id)))
+
+    def _wants(self, session: Session, topic: str) -> bool:
+        return any(_matches(p, topic) for p in self._patterns.get(session, ()))
+
+    def _drop(self, session: Session, pattern: str) -> None:
+        if pattern.endswith("*"):
+            prefixes = self._prefixes.get(session)
+            if prefixes is not None:
+                prefixes.discard(pattern[:-1])
+                if not prefixes:
+                    del self._prefixes[session]
+        else:
+            members = self._exact.get(pattern)
+            if members is not None:
+                members.discard(session)
+                if not members:
+                    del self._exact[pattern]
+
+
+def _matches(pattern: str, topic: str) -> bool:
+    return topic.startswith(pattern[:-1]) if pattern.endswith("*") else topic == pattern
