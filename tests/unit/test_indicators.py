@@ -3,6 +3,7 @@ textbook definitions (whole series at once), on a seeded random walk."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -27,7 +28,7 @@ def ref_sma(closes: list[float], n: int) -> list[float | None]:
 
 def ref_rsi(closes: list[float], n: int) -> list[float | None]:
     out: list[float | None] = [None] * len(closes)
-    changes = [b - a for a, b in zip(closes, closes[1:], strict=False)]
+    changes = [b - a for a, b in itertools.pairwise(closes)]
     if len(changes) < n:
         return out
     gain = sum(max(c, 0) for c in changes[:n]) / n
@@ -44,7 +45,7 @@ def ref_rsi(closes: list[float], n: int) -> list[float | None]:
 def ref_atr(series: list[Bar], n: int) -> list[float | None]:
     ranges = [series[0].high - series[0].low] + [
         max(b.high - b.low, abs(b.high - a.close), abs(b.low - a.close))
-        for a, b in zip(series, series[1:], strict=False)
+        for a, b in itertools.pairwise(series)
     ]
     out: list[float | None] = [None] * len(series)
     atr = None
