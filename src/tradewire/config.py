@@ -256,6 +256,18 @@ class TopicSettings(_Section, frozen=True):
     indicators: list[IndicatorSettings] = msgspec.field(default_factory=list)
 
 
+class JobSettings(_Section, frozen=True):
+    """``[jobs]``: shared computation (docs/jobs.md)."""
+
+    max_tasks: Count = 100_000  # tasks of one job
+    max_jobs: Count = 100  # unfinished jobs of one user
+    max_payload_bytes: Count = 16_384  # one task's payload
+    max_result_bytes: Count = 32_768  # one task's result
+    keep_days: Positive = 30.0  # finished jobs are deleted after this
+    rate_per_s: Positive = 500.0  # job and task frames one session may send, sustained
+    burst: Count = 1000
+
+
 class Config(_Section, frozen=True):
     hub: HubSettings = HubSettings()
     listeners: ListenerSettings = ListenerSettings()
@@ -268,6 +280,7 @@ class Config(_Section, frozen=True):
     relay: RelaySettings = RelaySettings()
     sentiment: SentimentSettings = SentimentSettings()
     topics: TopicSettings = TopicSettings()
+    jobs: JobSettings = JobSettings()
 
 
 _AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")

@@ -71,7 +71,8 @@ def user_group() -> None:
     "--role",
     type=click.Choice(ROLES),
     required=True,
-    help="provider: publishes its channels; follower: subscribes to its channels; "
+    help="provider: publishes its channels; follower: subscribes to its channels; worker: runs "
+    "job tasks; "
     "admin: everything.",
 )
 @click.option(

@@ -18,6 +18,7 @@ from tradewire.cli.common import config_option, console, data_option, reports_er
 from tradewire.cli.copy import follow, provide
 from tradewire.cli.demo import demo
 from tradewire.cli.files import files_group
+from tradewire.cli.jobs import jobs_group, worker
 from tradewire.cli.paper import paper_group
 from tradewire.cli.relay import relay_group
 from tradewire.cli.sentiment import sentiment
@@ -115,6 +116,8 @@ cli.add_command(relay_group)
 cli.add_command(sentiment)
 cli.add_command(terminal_group)
 cli.add_command(topic_group)
+cli.add_command(jobs_group)
+cli.add_command(worker)
 
 
 def main() -> None:

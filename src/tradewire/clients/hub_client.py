@@ -427,8 +427,11 @@ class HubClient:
         frames, self._early = self._early, []
         while True:
             for frame in frames:
-                handler = self._handlers.get(type(frame))  # live ticks: not consumed here
-                handled = handler(frame) if handler is not None else None
+                handler = self._handlers.get(type(frame))
+                if handler is None:  # any other reply answers the request it names
+                    self._resolve(getattr(frame, "re", None), frame)
+                    continue
+                handled = handler(frame)
                 if handled is not None:
                     await handled
             self._flush(session)

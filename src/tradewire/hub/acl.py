@@ -8,6 +8,8 @@
 * ``publish_topic`` a topic: providers holding a ``topic:`` grant that covers it (the name,
   or a prefix ending in ``*``), and admins; ``subscribe_topic`` a name or prefix*: any role
   holding such a grant;
+* ``submit_job``: every role but ``worker``; ``work`` (lease and run tasks): workers and
+  admins; a job's status, results and cancellation: its owner and admins;
 * ``store_served_file`` (the file an unauthenticated listener hands out) and ``admin``
   (list or kick sessions): admins only.
 
@@ -31,6 +33,8 @@ Action = Literal[
     "relay",
     "publish_topic",
     "subscribe_topic",
+    "submit_job",
+    "work",
 ]
 
 
@@ -44,6 +48,10 @@ def may(user: UserRecord, action: Action, resource: str | None = None) -> bool:
     if action == "relay":
         owner = relay_owner(resource or "")
         return owner is not None and f"{RELAY_GRANT}{owner}" in user.channels
+    if action == "submit_job":
+        return user.role != "worker"
+    if action == "work":
+        return user.role == "worker"
     if action in ("publish_topic", "subscribe_topic"):
         if action == "publish_topic" and user.role != "provider":
             return False

@@ -27,6 +27,7 @@ from tradewire.hub.connection import Connection
 from tradewire.hub.context import ServiceContext, ServiceFactory
 from tradewire.hub.files import FileService
 from tradewire.hub.indicators import IndicatorPublisher
+from tradewire.hub.jobs import JobService
 from tradewire.hub.relay import RelayService
 from tradewire.hub.revocation import SessionService
 from tradewire.hub.sentiment import SentimentService
@@ -48,6 +49,7 @@ from tradewire.protocol.messages import (
     Hello,
     Welcome,
 )
+from tradewire.store.jobs import JobStore
 from tradewire.store.private import DataLock, loose_modes
 from tradewire.store.state import SqliteStateStore
 
@@ -133,6 +135,7 @@ class Hub:
             Message(s.channel, s.seq, decode_server_frame(s.frame), s.frame) for s in stored
         )
         self.topics.restore(s.channel for s in stored)
+        await self.jobs.load()
         self.upkeep = Upkeep(self)
         await self.upkeep.load()
         try:
@@ -196,6 +199,7 @@ class Hub:
         await asyncio.sleep(0)  # aborted connections' connection_lost (their audit rows) runs
         await self.store.flush()
         await asyncio.to_thread(self.ticks.stop)  # commits what is queued
+        await asyncio.to_thread(self.job_store.stop)
         await asyncio.to_thread(self.upkeep.save_listener_stats)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._release)
@@ -306,6 +310,11 @@ class Hub:
         )
         self.indicators = IndicatorPublisher(self.config.topics.indicators, self.topics)
         self.ticks.observers.append(self.indicators.on_ticks)
+        self.job_store = JobStore(self.data_dir, loop)
+        self.job_store.start()
+        self.jobs = JobService(
+            self.config.jobs, self.job_store, self.clock, self.auditor, self.metrics, self.spawn
+        )
         self.dispatcher = Dispatcher(
             [
                 self.channel_service,
@@ -315,6 +324,7 @@ class Hub:
                 self.relay,
                 self.sentiment,
                 self.topics,
+                self.jobs,
                 *extra,
             ]
         )

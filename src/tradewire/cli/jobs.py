@@ -1,0 +1,258 @@
+"""``tradewire jobs submit|status|results|cancel|sweep`` and ``tradewire worker``: shared
+computation through a running hub (docs/jobs.md)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import click
+import msgspec
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tradewire.cli.common import connection_options, console, fail, reports_errors, with_client
+from tradewire.clients import HubClient
+from tradewire.clients.jobs import JobClient
+from tradewire.clients.worker import Worker
+from tradewire.jobs.sweep import backtest, grid
+from tradewire.protocol.messages import JobInfo, TaskOutcome
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=True,
+    )  # fmt: skip
+
+
+async def _follow(jobs: JobClient, job: str) -> JobInfo:
+    with _progress() as progress:
+        bar = progress.add_task(f"job {job}", total=None)
+
+        def show(info: JobInfo) -> None:
+            progress.update(bar, total=info.n, completed=info.done + info.failed)
+
+        return await jobs.wait(job, show)
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Submit work that workers (tradewire worker) run, and follow it (docs/jobs.md)."""
+
+
+@jobs_group.command("submit")
+@click.argument("fn", metavar="MODULE:FUNCTION")
+@click.option(
+    "--tasks",
+    "tasks_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="One JSON payload per line: one task each.",
+)
+@click.option("--max-attempts", type=click.IntRange(1, 100), default=3, show_default=True)
+@click.option("--lease-s", type=click.FloatRange(1, 3600), default=30.0, show_default=True)
+@click.option("--wait", is_flag=True, help="Show a progress bar until every task is finished.")
+@connection_options
+@reports_errors
+def jobs_submit(
+    fn: str,
+    tasks_file: Path,
+    max_attempts: int,
+    lease_s: float,
+    wait: bool,
+    hub_address: str,
+    user: str,
+    password_stdin: bool,
+    tls_ca: Path | None,
+    use_tls: bool,
+) -> None:
+    """Submit a job running MODULE:FUNCTION once per payload; prints the job id."""
+    payloads: list[Any] = []
+    for number, line in enumerate(tasks_file.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                payloads.append(msgspec.json.decode(line))
+            except msgspec.DecodeError as exc:
+                fail(f"{tasks_file}:{number}: not JSON ({exc})")
+    if not payloads:
+        fail(f"{tasks_file} holds no task (one JSON payload per line)")
+
+    async def action(client: HubClient) -> tuple[str, JobInfo | None]:
+        jobs = JobClient(client)
+        job = await jobs.submit(fn, payloads, max_attempts, lease_s)
+        return job, (await _follow(jobs, job) if wait else None)
+
+    job, info = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    click.echo(job)
+    if info is not None:
+        console.print(f"{info.status}: {info.done} done, {info.failed} failed of {info.n}")
+
+
+@jobs_group.command("status")
+@click.argument("job")
+@connection_options
+@reports_errors
+def jobs_status(
+    job: str, hub_address: str, user: str, password_stdin: bool, tls_ca: Path | None, use_tls: bool
+) -> None:
+    """Progress of JOB: done, failed, leased, of how many."""
+
+    async def action(client: HubClient) -> JobInfo:
+        return await JobClient(client).status(job)
+
+    info = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    console.print(
+        f"{info.job} {info.fn}: {info.status}; {info.done} done, {info.failed} failed, "
+        f"{info.leased} running, of {info.n}"
+    )
+
+
+@jobs_group.command("results")
+@click.argument("job")
+@connection_options
+@reports_errors
+def jobs_results(
+    job: str, hub_address: str, user: str, password_stdin: bool, tls_ca: Path | None, use_tls: bool
+) -> None:
+    """Print each finished task of JOB as a JSON line {"task","ok","value"|"error","attempts"}."""
+
+    async def action(client: HubClient) -> list[TaskOutcome]:
+        return await JobClient(client).results(job)
+
+    for outcome in with_client(hub_address, user, password_stdin, tls_ca, use_tls, action):
+        click.echo(msgspec.json.encode(outcome).decode())
+
+
+@jobs_group.command("cancel")
+@click.argument("job")
+@connection_options
+@reports_errors
+def jobs_cancel(
+    job: str, hub_address: str, user: str, password_stdin: bool, tls_ca: Path | None, use_tls: bool
+) -> None:
+    """Cancel JOB: no more of its tasks start; finished results stay."""
+
+    async def action(client: HubClient) -> None:
+        await JobClient(client).cancel(job)
+
+    with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    console.print(f"cancelled {job}")
+
+
+def _ints(text: str, name: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        fail(f"{name} {text!r}: expected comma-separated whole numbers, e.g. 5,10,20")
+    if not values or min(values) < 1:
+        fail(f"{name} {text!r}: expected positive whole numbers")
+    return values
+
+
+@jobs_group.command("sweep")
+@click.option("--fast", default="5,10,20", show_default=True, help="Fast SMA periods.")
+@click.option("--slow", default="30,60,120", show_default=True, help="Slow SMA periods.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Random-walk data.")
+@click.option("--bars", "bar_count", type=click.IntRange(100, 10_000_000), default=50_000)
+@click.option(
+    "--ticks",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An MT5 tick export instead (it must exist where the workers run).",
+)
+@click.option("--symbol", default="EURUSD", show_default=True, help="The --ticks file's symbol.")
+@click.option("--local", is_flag=True, help="Run the sweep here, in one process, instead.")
+@connection_options
+@reports_errors
+def jobs_sweep(
+    fast: str,
+    slow: str,
+    seed: int,
+    bar_count: int,
+    ticks: Path | None,
+    symbol: str,
+    local: bool,
+    hub_address: str,
+    user: str,
+    password_stdin: bool,
+    tls_ca: Path | None,
+    use_tls: bool,
+) -> None:
+    """Backtest a moving-average crossover for every FAST < SLOW pair, on workers (or --local),
+    and print the pairs by profit. Workers need: tradewire worker --trust tradewire.jobs"""
+    data: dict[str, Any] = (
+        {"file": str(ticks.resolve()), "symbol": symbol}
+        if ticks
+        else {"seed": seed, "bars": bar_count}
+    )
+    payloads = grid(_ints(fast, "--fast"), _ints(slow, "--slow"), data)
+    if not payloads:
+        fail("no pair with fast < slow: give smaller --fast or larger --slow periods")
+    if local:
+        with _progress() as progress:
+            bar = progress.add_task("sweep (local)", total=len(payloads))
+            results = []
+            for payload in payloads:
+                results.append(backtest(payload))
+                progress.advance(bar)
+    else:
+
+        async def action(client: HubClient) -> list[dict[str, Any]]:
+            jobs = JobClient(client)
+            job = await jobs.submit("tradewire.jobs.sweep:backtest", payloads)
+            await _follow(jobs, job)
+            outcomes = await jobs.results(job)
+            failed = [o for o in outcomes if not o.ok]
+            if failed:
+                fail(f"{len(failed)} tasks failed, e.g. task {failed[0].task}: {failed[0].error}")
+            return [msgspec.json.decode(o.value) for o in outcomes]
+
+        results = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    table = Table("fast", "slow", "pnl", "trades", "max drawdown", title="MA crossover sweep")
+    for r in sorted(results, key=lambda r: (-r["pnl"], r["fast"], r["slow"])):
+        table.add_row(
+            str(r["fast"]),
+            str(r["slow"]),
+            f"{r['pnl']:+.6f}",
+            str(r["trades"]),
+            f"{r['max_drawdown']:.6f}",
+        )
+    console.print(table)
+
+
+@click.command("worker")
+@click.option(
+    "--trust",
+    "trusted",
+    multiple=True,
+    required=True,
+    metavar="MODULE",
+    help="A module (and its submodules) whose functions this worker may run; repeat. Only "
+    "code installed here runs: a job names a function, never sends code.",
+)
+@click.option("--count", type=click.IntRange(min=1), default=None, help="Stop after N tasks.")
+@connection_options
+@reports_errors
+def worker(
+    trusted: tuple[str, ...],
+    count: int | None,
+    hub_address: str,
+    user: str,
+    password_stdin: bool,
+    tls_ca: Path | None,
+    use_tls: bool,
+) -> None:
+    """Run tasks of shared-computation jobs for the hub (a user with role worker)."""
+
+    async def action(client: HubClient) -> Worker:
+        running = Worker(client, list(trusted))
+        console.print(f"worker {user}: running tasks of {', '.join(trusted)}", highlight=False)
+        await running.run(count)
+        return running
+
+    try:
+        done = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return
+    console.print(f"{done.done} tasks done, {done.failed} failed")
