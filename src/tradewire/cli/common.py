@@ -91,7 +91,7 @@ def parse_hub(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def connection_options(func: F, hub_required: bool = True) -> F:
+def connection_options(func: F, hub_required: bool = True, user_required: bool = True) -> F:
     """--hub, --user, --password-stdin, --tls-ca and --tls: how a client reaches the hub."""
     for option in reversed(
         [
@@ -102,7 +102,7 @@ def connection_options(func: F, hub_required: bool = True) -> F:
                 metavar="HOST:PORT",
                 help="The hub's native listener.",
             ),
-            click.option("--user", required=True, help="Your hub user name."),
+            click.option("--user", required=user_required, default="", help="Your hub user name."),
             click.option(
                 "--password-stdin",
                 is_flag=True,

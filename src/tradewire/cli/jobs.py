@@ -4,6 +4,7 @@ computation through a running hub (docs/jobs.md)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +164,7 @@ def _ints(text: str, name: str) -> list[int]:
 )
 @click.option("--symbol", default="EURUSD", show_default=True, help="The --ticks file's symbol.")
 @click.option("--local", is_flag=True, help="Run the sweep here, in one process, instead.")
-@connection_options
+@functools.partial(connection_options, hub_required=False, user_required=False)
 @reports_errors
 def jobs_sweep(
     fast: str,
@@ -173,7 +174,7 @@ def jobs_sweep(
     ticks: Path | None,
     symbol: str,
     local: bool,
-    hub_address: str,
+    hub_address: str | None,
     user: str,
     password_stdin: bool,
     tls_ca: Path | None,
@@ -189,6 +190,8 @@ def jobs_sweep(
     payloads = grid(_ints(fast, "--fast"), _ints(slow, "--slow"), data)
     if not payloads:
         fail("no pair with fast < slow: give smaller --fast or larger --slow periods")
+    if not local and (hub_address is None or not user):
+        fail("give --hub HOST:PORT and --user (workers run the sweep), or --local to run it here")
     if local:
         with _progress() as progress:
             bar = progress.add_task("sweep (local)", total=len(payloads))
@@ -208,6 +211,7 @@ def jobs_sweep(
                 fail(f"{len(failed)} tasks failed, e.g. task {failed[0].task}: {failed[0].error}")
             return [msgspec.json.decode(o.value) for o in outcomes]
 
+        assert hub_address is not None
         results = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
     table = Table("fast", "slow", "pnl", "trades", "max drawdown", title="MA crossover sweep")
     for r in sorted(results, key=lambda r: (-r["pnl"], r["fast"], r["slow"])):
