@@ -209,3 +209,26 @@ async def test_a_job_finishes_after_a_hub_restart_with_every_result_once(data_di
         await stop(running)
     finally:
         await hub.stop()
+
+
+async def test_finished_jobs_are_deleted_after_keep_days(hub: Hub) -> None:
+    running = await workers(hub, "w1")
+    bob = await client(hub, "bob")
+    try:
+        jobs = JobClient(bob)
+        job = await jobs.submit(f"{FNS}:square", [1])
+        await jobs.wait(job)
+        hub.jobs.settings = JobSettings(keep_days=1e-9)  # anything finished is old enough
+        hub.jobs.prune()
+        await hub.job_store.flush()
+        with pytest.raises(HubRefused):
+            await jobs.status(job)
+        assert (
+            await hub.job_store.call(
+                lambda db: db.execute("SELECT count(*) FROM tasks").fetchone()[0]
+            )
+            == 0
+        )
+    finally:
+        await bob.close()
+        await stop(running)

@@ -44,6 +44,7 @@ from tradewire.store import jobs as ops
 from tradewire.store.jobs import JobStore
 
 SWEEP_S = 0.2
+PRUNE_EVERY_S = 3600.0
 
 
 @dataclass
@@ -276,10 +277,24 @@ class JobService:
             job.status = "finished"
             self.store.submit(ops.set_status(job.id, "finished", now_ms(self._clock)))
 
+    def prune(self) -> None:
+        """Delete jobs finished more than ``keep_days`` ago (hourly, and at start)."""
+        cutoff = now_ms(self._clock) - int(self.settings.keep_days * 86_400_000)
+
+        def pruned(gone: object) -> None:
+            for job_id in gone if isinstance(gone, list) else ():
+                self.queue.jobs.pop(job_id, None)
+
+        self.store.submit(ops.prune(cutoff), pruned)
+
     async def _sweep(self) -> None:
+        pruned_at = -PRUNE_EVERY_S
         while True:
             await asyncio.sleep(SWEEP_S)
             now = self._clock.monotonic()
+            if now - pruned_at >= PRUNE_EVERY_S:
+                pruned_at = now
+                self.prune()
             for failed in self.queue.expired(now):
                 self._store_failure(failed)
             self._serve_waiters()

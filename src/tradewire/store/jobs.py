@@ -159,7 +159,7 @@ def prune(older_than_ms: int) -> Op:
         for job in gone:
             db.execute("DELETE FROM tasks WHERE job=?", (job,))
             db.execute("DELETE FROM jobs WHERE id=?", (job,))
-        return len(gone)
+        return gone
 
     return op
 
