@@ -240,7 +240,7 @@ class IndicatorSettings(_Section, frozen=True):
     collects and publishes on ``ind.SYMBOL.TIMEFRAME.KINDPERIOD`` at each closed bar."""
 
     symbol: str
-    timeframe: Literal["M1", "M5", "M15", "M30", "H1", "H4", "D1"] = "M1"
+    timeframe: Literal["S5", "S15", "M1", "M5", "M15", "M30", "H1", "H4", "D1"] = "M1"
     kind: Literal["sma", "rsi", "atr"] = "sma"
     period: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 14
 

@@ -19,7 +19,7 @@ PASSWORD = "copy-system-password"
 
 def test_demo_runs_and_every_follower_ends_in_sync(tmp_path: Path) -> None:
     done = subprocess.run(
-        [TRADEWIRE, "demo", "--duration", "15"],
+        [TRADEWIRE, "demo", "--duration", "20"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -28,7 +28,8 @@ def test_demo_runs_and_every_follower_ends_in_sync(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "every follower ended in sync" in done.stdout
-    rows = [line for line in done.stdout.splitlines() if line.startswith("│ ")]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("│ ")]
+    rows = [line for line in lines if re.match(r"│ [a-z]", line)]  # followers, by name
     assert len(rows) == 3 and all("│ yes " in row for row in rows), done.stdout
     fills = [int(row.split("│")[3]) for row in rows]
     assert all(n > 0 for n in fills)
@@ -36,6 +37,10 @@ def test_demo_runs_and_every_follower_ends_in_sync(tmp_path: Path) -> None:
     assert stored, done.stdout
     counts = dict(item.rsplit(" ", 1) for item in stored.group(1).split(", "))
     assert len(counts) == 5 and all(int(n) > 10 for n in counts.values()), counts
+    # sentiment and an indicator topic, alongside the copying
+    crowd = [line for line in lines if re.match(r"│ [A-Z0-9]+ +│ \d+ +│ \d+ +│", line)]
+    assert crowd and all(row.split("│")[-2].strip() == "4" for row in crowd), lines
+    assert re.search(r"topics: .*ind\.EURUSD\.S5\.sma3 = 1\.\d+", done.stdout), done.stdout
 
 
 def test_demo_through_simulated_bridge_terminals_ends_in_sync(tmp_path: Path) -> None:
@@ -49,7 +54,7 @@ def test_demo_through_simulated_bridge_terminals_ends_in_sync(tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "simulated MT5" in done.stdout  # (rich wraps the line)
-    rows = [line for line in done.stdout.splitlines() if line.startswith("│ ")]
+    rows = [line for line in done.stdout.splitlines() if re.match(r"│ [a-z]", line)]
     assert len(rows) == 3 and all("│ yes " in row for row in rows), done.stdout
     assert all(int(row.split("│")[3]) > 0 for row in rows)
     # the fills went through the terminals: their order ids carry request ids in the comments

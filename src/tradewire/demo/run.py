@@ -22,7 +22,15 @@ from tradewire.clients.relay import RelayClient
 from tradewire.clients.terminal_broker import TerminalBroker, TerminalOptions
 from tradewire.clients.terminal_sim import TerminalSim
 from tradewire.clients.tick_sender import TickSender
-from tradewire.config import Config, HubSettings
+from tradewire.clients.sentiment import SentimentClient
+from tradewire.clients.topics import TopicClient
+from tradewire.config import (
+    Config,
+    HubSettings,
+    IndicatorSettings,
+    SentimentSettings,
+    TopicSettings,
+)
 from tradewire.copy import CopyRules
 from tradewire.demo.trader import RandomTrader
 from tradewire.hub.server import Hub
@@ -32,6 +40,18 @@ from tradewire.store.passwords import Passwords
 from tradewire.store.ticks import SqliteTickStore
 
 CHANNEL = "demo"
+# The hub also shows the crowd (sentiment: every account's positions) and computes indicators
+# from the ticks the provider streams (topics), beside the copying.
+DEMO_CONFIG = Config(
+    hub=HubSettings(host="127.0.0.1", port=0),
+    sentiment=SentimentSettings(interval_s=0.5, from_states=True, ttl_s=10),
+    topics=TopicSettings(
+        indicators=[
+            IndicatorSettings(symbol="EURUSD", timeframe="S5", kind="sma", period=3),
+            IndicatorSettings(symbol="EURUSD", timeframe="S5", kind="rsi", period=3),
+        ]
+    ),
+)
 PASSWORD = "demo-password-not-secret"
 
 
@@ -99,6 +119,8 @@ class Demo:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     tick_sender: TickSender | None = None
     data_dir: Path = Path()
+    crowd: SentimentClient | None = None  # what the provider's session sees of the crowd
+    topics: TopicClient | None = None
 
 
 def terminal_name(spec: FollowerSpec) -> str:
@@ -114,7 +136,7 @@ async def start(data_dir: Path, seed: int, terminals: bool = False) -> Demo:
         passwords = Passwords()
         existing = {u.name for u in db.list_users()}
         now = int(time.time() * 1000)
-        users = [("provider", "provider", [CHANNEL])]
+        users = [("provider", "provider", [CHANNEL, "topic:ind.*"])]
         for f in FOLLOWERS:
             users.append((f.name, "follower", [CHANNEL, f"relay:{terminal_name(f)}"]))
             users.append((terminal_name(f), "follower", []))
@@ -124,7 +146,7 @@ async def start(data_dir: Path, seed: int, terminals: bool = False) -> Demo:
         db.close()
 
     await asyncio.to_thread(create_users)
-    hub = Hub(Config(hub=HubSettings(host="127.0.0.1", port=0)), data_dir)
+    hub = Hub(DEMO_CONFIG, data_dir)
     host, port = (await hub.start())[0]
     provider_broker = await PaperBroker.open(
         data_dir / "provider.db", PaperSettings(mode="hedging", seed=seed)
@@ -142,6 +164,9 @@ async def start(data_dir: Path, seed: int, terminals: bool = False) -> Demo:
     )
     demo.data_dir = data_dir
     demo.tasks.append(asyncio.create_task(provider.run()))
+    demo.crowd, demo.topics = SentimentClient(provider_client), TopicClient(provider_client)
+    await demo.crowd.subscribe(["*"])
+    await demo.topics.subscribe(["ind.*"])
     demo.tick_sender = TickSender(
         "native", host, port, user="provider", password=PASSWORD, client_name="demo-feed"
     )
@@ -149,6 +174,7 @@ async def start(data_dir: Path, seed: int, terminals: bool = False) -> Demo:
     demo.tasks.append(asyncio.create_task(stream_ticks(demo, seed)))
     for spec in FOLLOWERS:
         demo.followers.append(await _start_follower(spec, host, port, data_dir, seed, terminals))
+    demo.tasks.append(asyncio.create_task(contribute_sentiment(demo)))
     return demo
 
 
@@ -198,6 +224,26 @@ async def stream_ticks(demo: Demo, seed: int, every_s: float = 0.1) -> None:
                 rows.append((symbol, stamp, quote.bid, quote.ask, None, None))
         if rows:
             await demo.tick_sender.send(rows)
+        await asyncio.sleep(every_s)
+
+
+async def contribute_sentiment(demo: Demo, every_s: float = 1.0) -> None:
+    """Each follower tells the crowd what it holds (the provider counts through its states)."""
+    crowds = [(r.broker, SentimentClient(r.client)) for r in demo.followers]
+    while True:
+        for broker, crowd in crowds:
+            sides: dict[str, list[float]] = {}
+            for p in await broker.positions():
+                side = sides.setdefault(p.symbol, [0.0, 0.0, 0.0, 0.0])
+                at = 0 if p.side == "buy" else 2
+                side[at] += p.volume
+                side[at + 1] += p.volume * p.price
+            for symbol, (lv, lw, sv, sw) in sides.items():
+                with contextlib.suppress(Exception):  # the demo goes on without one figure
+                    await crowd.contribute(
+                        symbol.removesuffix(".m"), lv, sv, lw / lv if lv else 0.0,
+                        sw / sv if sv else 0.0, ttl_s=3,
+                    )  # fmt: skip
         await asyncio.sleep(every_s)
 
 

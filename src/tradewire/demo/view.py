@@ -42,7 +42,33 @@ async def render(demo: Demo, duration: float) -> RenderableType:
     )
     for running in demo.followers:
         followers.add_row(*await _follower_row(running))
-    return Group(head, provider, followers)
+    return Group(head, provider, followers, crowd_table(demo), topic_lines(demo))
+
+
+def crowd_table(demo: Demo) -> Table:
+    """The sentiment service's figures, as the provider's session receives them."""
+    table = Table(
+        "symbol", "long %", "short %", "lots L/S", "users",
+        title="crowd (sentiment service: every account's positions, 3 users at least)",
+        title_justify="left",
+    )  # fmt: skip
+    rows = sorted(demo.crowd.rows.values(), key=lambda r: r.symbol) if demo.crowd else []
+    for r in rows:
+        table.add_row(
+            r.symbol, f"{r.long_pct:.0f}", f"{r.short_pct:.0f}",
+            f"{r.long_volume:g}/{r.short_volume:g}", str(r.contributors),
+        )  # fmt: skip
+    return table
+
+
+def topic_lines(demo: Demo) -> str:
+    """The latest indicator values the hub published from the provider's ticks (topics)."""
+    latest = demo.topics.latest if demo.topics else {}
+    if not latest:
+        return "topics: waiting for the first 5-second bar of EURUSD…"
+    return "topics: " + "   ".join(
+        f"{name} = {v.value['value']:.5f} (seq {v.seq})" for name, v in sorted(latest.items())
+    )
 
 
 async def _follower_row(running: RunningFollower) -> list[str]:

@@ -9,6 +9,8 @@ import msgspec
 from tradewire.protocol.ticks import TickRow
 
 TIMEFRAMES_MS = {
+    "S5": 5_000,
+    "S15": 15_000,
     "M1": 60_000,
     "M5": 300_000,
     "M15": 900_000,
