@@ -19,10 +19,10 @@ from tradewire.clients import HubClient
 from tradewire.clients.follower import Follower
 from tradewire.clients.provider import Provider
 from tradewire.clients.relay import RelayClient
+from tradewire.clients.sentiment import SentimentClient
 from tradewire.clients.terminal_broker import TerminalBroker, TerminalOptions
 from tradewire.clients.terminal_sim import TerminalSim
 from tradewire.clients.tick_sender import TickSender
-from tradewire.clients.sentiment import SentimentClient
 from tradewire.clients.topics import TopicClient
 from tradewire.config import (
     Config,
