@@ -1,0 +1,9 @@
+"""A trivial task function for measuring the job service itself (benchmarks/services.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def echo(payload: Any) -> Any:
+    return payload
