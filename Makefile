@@ -39,6 +39,7 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python ticks.py
 	cd benchmarks && ../$(BIN)/python connections.py
 	cd benchmarks && ../$(BIN)/python ban_reload.py
+	cd benchmarks && ../$(BIN)/python services.py
 	cd benchmarks && ../$(BIN)/python report.py
 
 # Coverage-guided fuzzing (atheris) of every parser, FUZZ_RUNS inputs each; outside `make test`.

@@ -133,6 +133,36 @@ def copy_section(data: dict[str, Any], targets: list[str]) -> list[str]:
     return [*lines, ""]
 
 
+def services_section(data: dict[str, Any], targets: list[str]) -> list[str]:
+    lines = [
+        "## Article-idea services: topic fan-out and tasks through the job service",
+        "",
+        "Topics: a hub process; N subscribers of `bench.*` as raw sockets in one Python process "
+        "(the subscriber side reads every line, so it bounds the figure); one value at a time, "
+        "from `topic_pub` to the last subscriber's copy. Jobs: a hub process and W `tradewire "
+        "worker` processes, one job of trivial tasks from submit to the last stored result.",
+        "",
+        "| topic subscribers | values | p50 ms | p99 ms | deliveries/s |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in data["topics"]:
+        lines.append(
+            f"| {r['subscribers']} | {r['values']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
+            f"| {r['deliveries_per_s']:,} |"
+        )
+    lines += [
+        "",
+        "| workers | tasks | seconds | tasks/s | hub CPU ms per task |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in data["jobs"]:
+        lines.append(
+            f"| {r['workers']} | {r['tasks']} | {r['seconds']} | {r['tasks_per_s']:,} "
+            f"| {r['hub_cpu_ms_per_task']} |"
+        )
+    return [*lines, ""]
+
+
 def ticks_section(data: dict[str, Any], targets: list[str]) -> list[str]:
     lines = [
         "## Tick ingest",
@@ -220,6 +250,7 @@ def main() -> None:
         ("ticks", ticks_section),
         ("connections", connections_section),
         ("ban_reload", ban_reload_section),
+        ("services", services_section),
     )
     for name, render in sections:
         data = load(name)

@@ -47,10 +47,10 @@ def start_hub(
              "--config", str(data / "hub.toml")],
             input=PASSWORD + "\n", text=True, env=env, check=True, capture_output=True,
         )  # fmt: skip
+    serve = [str(BIN / "tradewire"), "--log-level", "warning", "serve"]
     hub = subprocess.Popen(
-        [str(BIN / "tradewire"), "--log-level", "warning", "serve", "--config", str(data / "hub.toml")],
-        env=env, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+        [*serve, "--config", str(data / "hub.toml")], env=env, stdout=subprocess.DEVNULL
+    )
     wait_port(port)
     return hub, port, env
 
@@ -66,7 +66,7 @@ async def login(port: int, user: str) -> tuple[asyncio.StreamReader, asyncio.Str
 
 async def fanout(port: int, subscribers: int, values: int) -> dict[str, Any]:
     clients = [await login(port, "sub") for _ in range(subscribers)]
-    for reader, writer in clients:
+    for _, writer in clients:
         writer.write(b'{"t":"sub","topics":["bench.*"],"id":1}\n')
     for reader, _ in clients:
         assert b'"ack"' in await reader.readline()
@@ -141,7 +141,7 @@ def run_jobs(workers: int, tasks: int) -> dict[str, Any]:
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         for i in range(workers)
     ]
     try:
@@ -174,8 +174,11 @@ def main() -> None:
     for count in args.subscribers:
         row = run_fanout(count, args.values)
         topics.append(row)
-        print(f"topics: {count:5} subscribers  p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms  "
-              f"{row['deliveries_per_s']:,} deliveries/s", flush=True)  # fmt: skip
+        print(
+            f"topics: {count:5} subscribers  p50 {row['p50_ms']:.2f} ms  "
+            f"p99 {row['p99_ms']:.2f} ms  {row['deliveries_per_s']:,} deliveries/s",
+            flush=True,
+        )
     jobs = []
     for count in args.workers:
         row = run_jobs(count, args.tasks)
