@@ -27,7 +27,8 @@ LISTENERS = ListenerSettings(
 
 
 def port_of(hub: Hub, kind: type) -> int:
-    listener = next(x for x in hub._tick_listeners if isinstance(x, kind))
+    assert hub.legacy is not None
+    listener = next(x for x in hub.legacy.tick_listeners if isinstance(x, kind))
     return (
         int(listener.port)
         if isinstance(listener, UdpTickListener)

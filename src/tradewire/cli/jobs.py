@@ -156,7 +156,14 @@ def _ints(text: str, name: str) -> list[int]:
 @click.option("--fast", default="5,10,20", show_default=True, help="Fast SMA periods.")
 @click.option("--slow", default="30,60,120", show_default=True, help="Slow SMA periods.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Random-walk data.")
-@click.option("--bars", "bar_count", type=click.IntRange(100, 10_000_000), default=50_000)
+@click.option(
+    "--bars",
+    "bar_count",
+    type=click.IntRange(100, 10_000_000),
+    default=50_000,
+    show_default=True,
+    help="Length of the random walk.",
+)
 @click.option(
     "--ticks",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

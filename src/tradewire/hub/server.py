@@ -10,7 +10,7 @@ import ssl
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradewire import __version__
 from tradewire.bus.base import Message
@@ -18,7 +18,6 @@ from tradewire.bus.local import LocalBus
 from tradewire.clock import Clock, SystemClock
 from tradewire.config import Config, plaintext_problem
 from tradewire.exceptions import ConfigError, StoreError
-from tradewire.hub.article_signal import ArticleSignalListener
 from tradewire.hub.audit import Auditor
 from tradewire.hub.auth import Authenticator
 from tradewire.hub.channel_service import ChannelService
@@ -28,17 +27,19 @@ from tradewire.hub.context import ServiceContext, ServiceFactory
 from tradewire.hub.files import FileService
 from tradewire.hub.indicators import IndicatorPublisher
 from tradewire.hub.jobs import JobService
+from tradewire.hub.legacy import ArticleListeners
+
+if TYPE_CHECKING:
+    from tradewire.hub.article_signal import ArticleSignalListener
+    from tradewire.hub.sentiment_listener import SentimentListener
+    from tradewire.hub.template import TemplateListener
 from tradewire.hub.relay import RelayService
 from tradewire.hub.revocation import SessionService
 from tradewire.hub.sentiment import SentimentService
-from tradewire.hub.sentiment_listener import SentimentListener
 from tradewire.hub.service import Dispatcher
-from tradewire.hub.tcp_ticks import TcpTickListener
-from tradewire.hub.template import TemplateListener
 from tradewire.hub.ticks import TickService
 from tradewire.hub.tls import TlsListener, tls_context
 from tradewire.hub.topics import TopicService
-from tradewire.hub.udp_ticks import UdpTickListener
 from tradewire.hub.upkeep import Upkeep
 from tradewire.metrics import Metrics
 from tradewire.protocol.codec import decode_server_frame, encode, error_line
@@ -100,11 +101,8 @@ class Hub:
         self._stopping = False
         self._stopped = asyncio.Event()
         self._all_gone = asyncio.Event()  # set when stopping and the last connection is gone
-        self.template: TemplateListener | None = None
-        self.article_signal: ArticleSignalListener | None = None
-        self.sentiment_listener: SentimentListener | None = None
-        self._tick_listeners: list[UdpTickListener | TcpTickListener] = []
         self.tls_context: ssl.SSLContext | None = None
+        self.legacy: ArticleListeners | None = None
         self._tls_listener: TlsListener | None = None
         self._lock = DataLock(data_dir)
 
@@ -157,7 +155,12 @@ class Hub:
                 "with --port)"
             ) from exc
         try:
-            await self._start_legacy_listeners()
+            self.legacy = ArticleListeners(
+                self.config.listeners, self.ticks, self.bus, self.files, self.sentiment, self.spawn
+            )
+            await self.legacy.start()
+            self.addresses += self.legacy.addresses
+            self.listening += self.legacy.banners
         except ConfigError:
             await self.stop()
             raise
@@ -175,14 +178,8 @@ class Hub:
             self._server.close()
         if self._tls_listener is not None:
             self._tls_listener.close()
-        if self.article_signal is not None:
-            self.article_signal.stop()
-        if self.template is not None:
-            self.template.stop()
-        if self.sentiment_listener is not None:
-            self.sentiment_listener.stop()
-        for listener in self._tick_listeners:
-            await asyncio.to_thread(listener.stop)
+        if self.legacy is not None:
+            await self.legacy.stop()
         bye = encode(Bye(reason="shutdown"))
         for conn in list(self.connections):
             conn.close(bye)
@@ -204,42 +201,6 @@ class Hub:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._release)
         self._stopped.set()
-
-    async def _start_legacy_listeners(self) -> None:
-        """The article-compatible listeners that are enabled; a port in use is a ConfigError
-        naming the listener."""
-        listeners = self.config.listeners
-        assert self.ticks.writer is not None
-        for key in ("udp_ticks", "tcp_ticks", "signal", "template", "sentiment"):
-            settings = getattr(listeners, key)
-            if not settings.enabled:
-                continue
-            try:
-                if key == "udp_ticks":
-                    udp = UdpTickListener(listeners.udp_ticks, self.ticks.writer)
-                    self._legacy("udp", "UDP ticks", udp.start())
-                    self._tick_listeners.append(udp)
-                    self.ticks.listeners.append(udp.counters)
-                elif key == "tcp_ticks":
-                    tcp = TcpTickListener(listeners.tcp_ticks, self.ticks.writer)
-                    self._legacy("tcp", "text ticks", await tcp.start())
-                    self._tick_listeners.append(tcp)
-                    self.ticks.listeners.append(tcp.counters)
-                elif key == "signal":
-                    self.article_signal = ArticleSignalListener(listeners.signal, self.bus)
-                    self._legacy("tcp", "article signals", await self.article_signal.start())
-                elif key == "sentiment":
-                    self.sentiment_listener = SentimentListener(listeners.sentiment, self.sentiment)
-                    self._legacy("tcp", "article sentiment", await self.sentiment_listener.start())
-                else:
-                    self.template = TemplateListener(listeners.template, self.files, self.spawn)
-                    self._legacy("tcp", "chart template", await self.template.start())
-            except OSError as exc:
-                raise ConfigError(
-                    f"listeners.{key}: cannot listen on {settings.host}:{settings.port}: "
-                    f"{exc.strerror or exc} (another program has it? set listeners.{key}.port "
-                    "to a free port)"
-                ) from exc
 
     def _persist_state(self, message: Message, stored: Callable[[object], None]) -> None:
         """The bus's durability for channel states: the latest state per channel in state.db,
@@ -264,6 +225,19 @@ class Hub:
             out[(c.name, "malformed")] = c.malformed
             out[(c.name, "kernel_dropped")] = c.kernel_drops
         return out
+
+    # The article listeners, for tests and the status of a running hub.
+    @property
+    def template(self) -> TemplateListener | None:
+        return self.legacy.template if self.legacy else None
+
+    @property
+    def article_signal(self) -> ArticleSignalListener | None:
+        return self.legacy.article_signal if self.legacy else None
+
+    @property
+    def sentiment_listener(self) -> SentimentListener | None:
+        return self.legacy.sentiment if self.legacy else None
 
     def snapshot(self) -> Mapping[str, Any]:
         """A read-only view of every metric (for the status command, a dashboard, /metrics)."""
@@ -327,14 +301,6 @@ class Hub:
                 self.jobs,
                 *extra,
             ]
-        )
-
-    def _legacy(self, scheme: str, what: str, address: tuple[str, int]) -> None:
-        """An article-compatible listener: its banner line says it has no authentication."""
-        self.addresses.append(address)
-        self.listening.append(
-            f"{scheme}://{address[0]}:{address[1]} ({what}, article format: "
-            "no authentication, source-address allow-list only)"
         )
 
     def _release(self) -> None:
