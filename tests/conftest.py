@@ -26,7 +26,7 @@ def pytest_asyncio_loop_factories(config: Any, item: Any) -> dict[str, Any]:
     return {"uvloop": uvloop.new_event_loop}
 
 
-SECTIONS = ("tls", "ban", "listeners", "files", "relay", "sentiment", "topics", "jobs")
+SECTIONS = ("tls", "ban", "listeners", "files", "relay", "sentiment", "topics", "jobs", "web")
 
 
 def make_config(**hub: Any) -> Config:

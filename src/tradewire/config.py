@@ -268,6 +268,15 @@ class JobSettings(_Section, frozen=True):
     burst: Count = 1000
 
 
+class WebSettings(_Section, frozen=True):
+    """``[web]``: the hub's HTTP side: /metrics, /healthz, /readyz (docs/operations.md).
+    Off by default; under ``[tls]`` it speaks HTTPS with the hub's certificate."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Port = 7480
+
+
 class Config(_Section, frozen=True):
     hub: HubSettings = HubSettings()
     listeners: ListenerSettings = ListenerSettings()
@@ -281,6 +290,7 @@ class Config(_Section, frozen=True):
     sentiment: SentimentSettings = SentimentSettings()
     topics: TopicSettings = TopicSettings()
     jobs: JobSettings = JobSettings()
+    web: WebSettings = WebSettings()
 
 
 _AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")

@@ -41,6 +41,7 @@ from tradewire.hub.ticks import TickService
 from tradewire.hub.tls import TlsListener, tls_context
 from tradewire.hub.topics import TopicService
 from tradewire.hub.upkeep import Upkeep
+from tradewire.hub.web import WebServer
 from tradewire.metrics import Metrics
 from tradewire.protocol.codec import decode_server_frame, encode, error_line
 from tradewire.protocol.messages import (
@@ -103,6 +104,7 @@ class Hub:
         self._all_gone = asyncio.Event()  # set when stopping and the last connection is gone
         self.tls_context: ssl.SSLContext | None = None
         self.legacy: ArticleListeners | None = None
+        self.web: WebServer | None = None
         self._tls_listener: TlsListener | None = None
         self._lock = DataLock(data_dir)
 
@@ -161,6 +163,8 @@ class Hub:
             await self.legacy.start()
             self.addresses += self.legacy.addresses
             self.listening += self.legacy.banners
+            if self.config.web.enabled:
+                await self._start_web()
         except ConfigError:
             await self.stop()
             raise
@@ -180,6 +184,8 @@ class Hub:
             self._tls_listener.close()
         if self.legacy is not None:
             await self.legacy.stop()
+        if self.web is not None:
+            await self.web.stop()
         bye = encode(Bye(reason="shutdown"))
         for conn in list(self.connections):
             conn.close(bye)
@@ -201,6 +207,30 @@ class Hub:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._release)
         self._stopped.set()
+
+    async def _start_web(self) -> None:
+        """/metrics, /healthz, /readyz (ready: each store commits, the bus answers)."""
+        settings = self.config.web
+        checks = {
+            "state_store": self.store.flush,
+            "tick_store": self.ticks.flush,
+            "job_store": self.job_store.flush,
+            "bus": self._bus_answers,
+        }
+        self.web = WebServer(settings, self.metrics, checks, self.tls_context)
+        try:
+            address = await self.web.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"web.port: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+                " (set web.port to a free port)"
+            ) from exc
+        self.addresses.append(address)
+        scheme = "https" if self.tls_context else "http"
+        self.listening.append(f"{scheme}://{address[0]}:{address[1]} (metrics and health)")
+
+    async def _bus_answers(self) -> object:
+        return self.bus.latest("")
 
     def _persist_state(self, message: Message, stored: Callable[[object], None]) -> None:
         """The bus's durability for channel states: the latest state per channel in state.db,

@@ -125,6 +125,11 @@ class TickService:
         self.writer = TickWriter(lambda: SqliteTickStore(self._data_dir), loop, self._publish)
         self.writer.start()
 
+    async def flush(self) -> None:
+        """Wait until every tick queued so far is committed (readiness, shutdown)."""
+        if self.writer is not None:
+            await self.writer.flush()
+
     def stop(self) -> None:
         if self.writer is not None:
             self.writer.stop()

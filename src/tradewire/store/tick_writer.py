@@ -64,6 +64,10 @@ class TickWriter:
         """Queue rows for the next commit (thread-safe)."""
         self._committer.put((rows, key), done)
 
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed (or failed)."""
+        await self._committer.flush()
+
     def stop(self) -> None:
         """Commit what is queued, then end the thread."""
         self._committer.stop()

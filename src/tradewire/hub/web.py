@@ -1,0 +1,78 @@
+"""The hub's HTTP side (``[web]``, off by default; docs/operations.md): ``/metrics`` in
+Prometheus' text format, ``/healthz`` (the process answers) and ``/readyz`` (every store takes
+a write and the bus answers, within a deadline). aiohttp on the hub's event loop; HTTPS with the
+hub's certificate when ``[tls]`` is set."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+
+from aiohttp import web
+
+from tradewire.config import WebSettings
+from tradewire.hub.prometheus import exposition
+from tradewire.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+READY_WITHIN_S = 2.0
+Check = Callable[[], Awaitable[object]]
+
+
+class WebServer:
+    def __init__(
+        self,
+        settings: WebSettings,
+        metrics: Metrics,
+        checks: Mapping[str, Check],
+        tls: ssl.SSLContext | None,
+    ) -> None:
+        self.settings = settings
+        self._metrics = metrics
+        self._checks = checks
+        self._tls = tls
+        self._runner: web.AppRunner | None = None
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics_page)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        self.app = app
+
+    async def start(self) -> tuple[str, int]:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner, self.settings.host, self.settings.port, ssl_context=self._tls
+        )
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        log.info("web listening on %s:%d (/metrics, /healthz, /readyz)", host, port)
+        return str(host), int(port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _metrics_page(self, request: web.Request) -> web.Response:
+        body = exposition(self._metrics)
+        return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        results: dict[str, str] = {}
+        for name, check in self._checks.items():
+            try:
+                async with asyncio.timeout(READY_WITHIN_S):
+                    await check()
+                results[name] = "ok"
+            except TimeoutError:
+                results[name] = f"no answer within {READY_WITHIN_S:g} s"
+            except Exception as exc:  # reported to the prober, not raised
+                results[name] = f"{type(exc).__name__}: {exc}"
+        ready = all(value == "ok" for value in results.values())
+        return web.json_response(results, status=200 if ready else 503)

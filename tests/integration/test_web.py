@@ -1,0 +1,63 @@
+"""/metrics, /healthz and /readyz on a real hub: the Prometheus text is read back with
+prometheus-client's own parser and its counters match what the test did."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import Raw, logged_in, make_config, state_frame
+from tradewire.config import WebSettings
+from tradewire.hub.server import Hub
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+async def test_metrics_count_what_happened_and_health_answers(data_dir: Path) -> None:
+    hub = Hub(make_config(web=WebSettings(enabled=True, port=0)), data_dir)
+    await hub.start()
+    try:
+        assert hub.web is not None
+        host, port = hub.addresses[-1]
+        assert any(line.startswith("http://") for line in hub.listening)
+        alice = await logged_in(hub, "alice")
+        for n in range(1, 4):
+            alice.send(state_frame("alpha", n))
+            assert (await alice.recv())["t"] == "ack"
+        wrong = await Raw.connect(hub)
+        assert (await wrong.login("bob", "not-the-password"))["code"] == "auth_failed"
+        async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as web:
+            metrics = await web.get("/metrics")
+            assert metrics.status_code == 200 and metrics.headers["content-type"].startswith(
+                "text/plain"
+            )
+            got = samples(metrics.text)
+            assert got[("tradewire_states_total", ())] == 3
+            assert got[("tradewire_frames_total", (("type", "state"),))] == 3
+            assert got[("tradewire_logins_total", (("outcome", "failed"),))] == 1
+            assert got[("tradewire_logins_total", (("outcome", "ok"),))] == 1
+            assert got[("tradewire_sessions", (("role", "provider"),))] == 1
+            assert got[("tradewire_publish_fanout_seconds_count", ())] == 3
+            assert got[("tradewire_publish_fanout_seconds_bucket", (("le", "+Inf"),))] == 3
+            assert (await web.get("/healthz")).text == "ok\n"
+            ready = await web.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json() == dict.fromkeys(
+                ("state_store", "tick_store", "job_store", "bus"), "ok"
+            )
+            await asyncio.to_thread(hub.job_store.stop)  # a store that no longer answers
+            not_ready = await web.get("/readyz", timeout=10)
+            assert not_ready.status_code == 503 and "no answer" in not_ready.json()["job_store"]
+            assert (await web.get("/nope")).status_code == 404
+    finally:
+        hub.job_store.stop = lambda: None  # type: ignore[method-assign]  # stopped above
+        await hub.stop()
