@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from pathlib import Path
 
 import click
 import msgspec
 import uvloop
-from rich.logging import RichHandler
 
 from tradewire import __version__
 from tradewire.cli.admin import ban_group, user_group
@@ -19,6 +17,7 @@ from tradewire.cli.copy import follow, provide
 from tradewire.cli.demo import demo
 from tradewire.cli.files import files_group
 from tradewire.cli.jobs import jobs_group, worker
+from tradewire.cli.logs import setup_logging
 from tradewire.cli.paper import paper_group
 from tradewire.cli.relay import relay_group
 from tradewire.cli.sentiment import sentiment
@@ -41,18 +40,20 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
     show_default=True,
     help="How much to log on stderr.",
 )
-def cli(log_level: str) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: colours on a terminal, else one line per record; json: one object per line.",
+)
+def cli(log_level: str, log_format: str) -> None:
     """tradewire: connect trading terminals to each other over sockets.
 
     Start a hub with `tradewire serve`, create users with `tradewire user add`, then point
     providers and followers (or any TCP client speaking docs/protocol.md) at it.
     """
-    logging.basicConfig(
-        level=log_level.upper(),
-        format="%(message)s",
-        datefmt="[%X]",
-        handlers=[RichHandler(console=console.__class__(stderr=True), show_path=False)],
-    )
+    setup_logging(log_level, log_format)
 
 
 @cli.command()

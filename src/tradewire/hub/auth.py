@@ -117,11 +117,13 @@ class Authenticator:
             self.bans.record_success(address)
             self.throttle.record_success(name[:NAME_CHARS])
             self._store.audit("login", name, address)
+            log.info("login: %s from %s (%s)", name, address, user.role)
             return
         self.throttle.record_failure(name[:NAME_CHARS])
         ban = self.bans.record_failure(address)
         # The audit names the attempted user (cut short) but never the password.
         self._store.audit("login_failed", name[:NAME_CHARS], address)
+        log.info("login failed: %r from %s", name[:NAME_CHARS], address)
         if ban is not None:
             self._bans.inc()
             log.warning(

@@ -400,6 +400,12 @@ class Hub:
                 conn.address,
                 f"session={conn.session_id} {conn.end_reason}",
             )
+            log.info(
+                "session end: %s from %s (%s)",
+                conn.user.name,
+                conn.address,
+                conn.end_reason or "closed",
+            )
         if self._stopping and not self.connections:
             self._all_gone.set()
 
