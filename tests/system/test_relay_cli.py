@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -147,3 +148,18 @@ def test_topic_pub_and_sub_between_processes(tmp_path: Path) -> None:
         assert refused.returncode != 0 and "forbidden" in refused.stderr
         bad = tradewire("topic", "pub", "levels.x", "{oops", *at, "--user", "alice", cwd=tmp_path)
         assert bad.returncode != 0 and "not valid JSON" in bad.stderr
+
+
+def test_the_status_command_shows_the_hubs_metrics_to_admins_only(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    add_cli_user(data, "root", "admin")
+    add_cli_user(data, "bob", "follower")
+    with hub_process(tmp_path, "") as port:
+        at = ("--hub", f"127.0.0.1:{port}")
+        shown = tradewire("status", *at, "--user", "root", cwd=tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        assert "tradewire 0." in shown.stdout and "up " in shown.stdout
+        assert re.search(r"logins_total\s+│\s+outcome=ok\s+│\s+1", shown.stdout), shown.stdout
+        assert "publish_fanout_seconds" in shown.stdout
+        refused = tradewire("status", *at, "--user", "bob", cwd=tmp_path)
+        assert refused.returncode != 0 and "forbidden" in refused.stderr

@@ -22,6 +22,7 @@ from tradewire.cli.paper import paper_group
 from tradewire.cli.relay import relay_group
 from tradewire.cli.sentiment import sentiment
 from tradewire.cli.sessions import session_group
+from tradewire.cli.status import status
 from tradewire.cli.terminal import terminal_group
 from tradewire.cli.ticks import ticks_group
 from tradewire.cli.topics import topic_group
@@ -113,6 +114,7 @@ cli.add_command(user_group)
 cli.add_command(ban_group)
 cli.add_command(files_group)
 cli.add_command(session_group)
+cli.add_command(status)
 cli.add_command(relay_group)
 cli.add_command(sentiment)
 cli.add_command(terminal_group)

@@ -50,6 +50,8 @@ from tradewire.protocol.messages import (
     SessionList,
     Sessions,
     StateUpdate,
+    StatusReply,
+    StatusRequest,
     Sub,
     Unsub,
     Welcome,
@@ -264,6 +266,12 @@ class HubClient:
         listing = await self._request(Sessions())
         assert isinstance(listing, SessionList)
         return listing.sessions
+
+    async def status(self) -> StatusReply:
+        """Every metric of the hub now (admins only, else ``HubRefused("forbidden")``)."""
+        reply = await self._request(StatusRequest())
+        assert isinstance(reply, StatusReply)
+        return reply
 
     async def kick(self, *, session: str | None = None, user: str | None = None) -> int:
         """Close one session, or every session of a user (admins only); returns how many."""

@@ -13,14 +13,27 @@ hub polls each sweep (about once a second) and hands to :meth:`SessionService.ap
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection, Mapping
 
+from tradewire import __version__
 from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
 from tradewire.hub.channel_service import ChannelService
 from tradewire.hub.service import Handler, Session
+from tradewire.metrics import Counter, Histogram, Metrics
 from tradewire.protocol.codec import encode, error_line
-from tradewire.protocol.messages import Ack, Bye, Kick, SessionInfo, SessionList, Sessions
+from tradewire.protocol.messages import (
+    Ack,
+    Bye,
+    Kick,
+    MetricSample,
+    SessionInfo,
+    SessionList,
+    Sessions,
+    StatusReply,
+    StatusRequest,
+)
 from tradewire.store.db import UserRecord
 
 log = logging.getLogger(__name__)
@@ -28,14 +41,21 @@ log = logging.getLogger(__name__)
 
 class SessionService:
     def __init__(
-        self, sessions: Collection[Session], channels: ChannelService, auditor: Auditor
+        self,
+        sessions: Collection[Session],
+        channels: ChannelService,
+        auditor: Auditor,
+        metrics: Metrics | None = None,
+        started: float = 0.0,
     ) -> None:
         self._sessions = sessions  # the hub's live connections (read only here)
         self._channels = channels
         self._auditor = auditor
+        self._metrics = metrics or Metrics()
+        self._started = started  # monotonic seconds at hub start
 
     def handlers(self) -> Mapping[str, Handler]:
-        return {"sessions": self.list, "kick": self.kick}
+        return {"sessions": self.list, "kick": self.kick, "status": self.status}
 
     def session_ended(self, session: Session) -> None:
         pass
@@ -107,9 +127,40 @@ class SessionService:
         )
         session.send(encode(Ack(re=frame.id, n=len(targets))))
 
+    def status(self, session: Session, frame: StatusRequest) -> None:
+        if not self._is_admin(session, frame.id):
+            return
+        samples: dict[str, list[MetricSample]] = {}
+        histograms: dict[str, dict[str, float | None]] = {}
+        for metric in self._metrics:
+            if isinstance(metric, Histogram):
+                histograms[metric.name] = {
+                    "count": metric.count,
+                    "sum": metric.total,
+                    "p50": metric.quantile(0.5),
+                    "p99": metric.quantile(0.99),
+                }
+                continue
+            values = metric.values if isinstance(metric, Counter) else metric.read()
+            samples[metric.name] = [
+                MetricSample(dict(zip(metric.label_names, labels, strict=False)), value)
+                for labels, value in sorted(values.items())
+            ]
+        session.send(
+            encode(
+                StatusReply(
+                    uptime_s=round(time.monotonic() - self._started, 1),
+                    version=__version__,
+                    metrics=samples,
+                    histograms=histograms,
+                    re=frame.id,
+                )
+            )
+        )
+
     def _is_admin(self, session: Session, re: int | str | None) -> bool:
         assert session.user is not None
         if may(session.user, "admin"):
             return True
-        self._auditor.forbidden(session, "only admins may list or kick sessions", re)
+        self._auditor.forbidden(session, "only admins may list or kick sessions or see status", re)
         return False

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import math
 import ssl
+import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
@@ -299,7 +300,9 @@ class Hub:
             ("listener", "outcome"),
         )
         self.files = FileService(self.config, self.store, self.auditor, self.spawn)
-        self.sessions = SessionService(self.connections, self.channel_service, self.auditor)
+        self.sessions = SessionService(
+            self.connections, self.channel_service, self.auditor, self.metrics, time.monotonic()
+        )
         context = ServiceContext(
             self.config, self.clock, self.store, self.auditor, self.metrics, self.spawn
         )

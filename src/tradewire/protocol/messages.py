@@ -145,6 +145,12 @@ class Sessions(_Frame, frozen=True, tag="sessions"):
     id: RequestId = None
 
 
+class StatusRequest(_Frame, frozen=True, tag="status"):
+    """Admins: every metric of the hub now (answered with ``status``)."""
+
+    id: RequestId = None
+
+
 class Kick(_Frame, frozen=True, tag="kick"):
     """Admins: close the session ``session``, or every session of ``user`` (``bye`` with
     reason ``kicked``). Answered with ``ack`` whose ``n`` is the number closed."""
@@ -290,6 +296,7 @@ ClientFrame = (
     | FileList
     | Sessions
     | Kick
+    | StatusRequest
     | Listen
     | Relay
     | RelayAnswer
@@ -486,6 +493,22 @@ class Tasks(_Frame, frozen=True, tag="tasks"):
     re: RequestId = None
 
 
+class MetricSample(msgspec.Struct, frozen=True, omit_defaults=True):
+    labels: dict[str, str] = {}
+    value: float = 0.0
+
+
+class StatusReply(_Frame, frozen=True, tag="status"):
+    """The hub's metrics: counters and gauges as samples; histograms as count, sum, p50, p99
+    (upper bounds of the buckets they fall in, seconds)."""
+
+    uptime_s: float
+    version: str
+    metrics: dict[str, list[MetricSample]]
+    histograms: dict[str, dict[str, float | None]]
+    re: RequestId = None
+
+
 ServerFrame = (
     Welcome
     | Ack
@@ -505,6 +528,7 @@ ServerFrame = (
     | JobInfo
     | JobResultList
     | Tasks
+    | StatusReply
 )
 
 ERROR_CODES = frozenset(
