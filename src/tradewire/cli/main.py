@@ -17,6 +17,7 @@ from tradewire.cli.copy import follow, provide
 from tradewire.cli.demo import demo
 from tradewire.cli.files import files_group
 from tradewire.cli.jobs import jobs_group, worker
+from tradewire.cli.journal import journal_group
 from tradewire.cli.logs import setup_logging
 from tradewire.cli.paper import paper_group
 from tradewire.cli.relay import relay_group
@@ -120,6 +121,7 @@ cli.add_command(sentiment)
 cli.add_command(terminal_group)
 cli.add_command(topic_group)
 cli.add_command(jobs_group)
+cli.add_command(journal_group)
 cli.add_command(worker)
 
 
