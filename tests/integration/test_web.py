@@ -61,3 +61,29 @@ async def test_metrics_count_what_happened_and_health_answers(data_dir: Path) ->
     finally:
         hub.job_store.stop = lambda: None  # type: ignore[method-assign]  # stopped above
         await hub.stop()
+
+
+async def test_the_grafana_dashboard_uses_only_metrics_the_hub_exports(data_dir: Path) -> None:
+    import json
+    import re
+
+    hub = Hub(make_config(web=WebSettings(enabled=True, port=0)), data_dir)
+    await hub.start()
+    try:
+        host, port = hub.addresses[-1]
+        async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as web:
+            exported = {name for name, _ in samples((await web.get("/metrics")).text)}
+    finally:
+        await hub.stop()
+    exported |= {f"{m.name}_bucket" for m in hub.metrics}  # histograms with no sample yet
+    exported |= {m.name for m in hub.metrics}
+    dashboard = json.loads(
+        (Path(__file__).parents[2] / "docs" / "grafana-dashboard.json").read_text()
+    )
+    used = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"tradewire_[a-z_]+", target["expr"])
+    }
+    assert used and used <= exported, used - exported
