@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint serve clean fuzz bench
+.PHONY: demo test lint serve clean fuzz bench browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests examples fuzzing benchmarks
 	$(BIN)/mypy --strict src examples/article
 
-test: lint
+# The dashboard's tests drive a real browser: Debian's chromium and its driver.
+browser:
+	command -v chromedriver >/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
+test: lint browser
 	$(BIN)/pytest -q
 
 demo: $(STAMP)

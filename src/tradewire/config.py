@@ -275,6 +275,7 @@ class WebSettings(_Section, frozen=True):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: Port = 7480
+    dashboard: bool = True  # the admin dashboard at / (metrics and health are always on)
 
 
 class Config(_Section, frozen=True):

@@ -60,3 +60,6 @@ class ChannelRegistry:
 
     def __len__(self) -> int:
         return len(self._channels)
+
+    def all(self) -> list[Channel]:
+        return [self._channels[name] for name in sorted(self._channels)]

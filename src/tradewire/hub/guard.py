@@ -130,6 +130,13 @@ class BanBook:
         """A good login clears that address's failure count (not its offense history)."""
         self._failures.pop(self.key(address), None)
 
+    def active(self) -> list[BanRecord]:
+        """Bans in force now."""
+        now_ms = self._clock.time() * 1000
+        return sorted(
+            (b for b in self._bans.values() if b.until_ms > now_ms), key=lambda b: b.address
+        )
+
     def lift(self, address: str) -> None:
         key = self.key(address)
         ban = self._bans.get(key)

@@ -25,6 +25,7 @@ from tradewire.hub.channel_service import ChannelService
 from tradewire.hub.channels import ChannelRegistry
 from tradewire.hub.connection import Connection
 from tradewire.hub.context import ServiceContext, ServiceFactory
+from tradewire.hub.dashboard import Dashboard
 from tradewire.hub.files import FileService
 from tradewire.hub.indicators import IndicatorPublisher
 from tradewire.hub.jobs import JobService
@@ -218,7 +219,15 @@ class Hub:
             "job_store": self.job_store.flush,
             "bus": self._bus_answers,
         }
-        self.web = WebServer(settings, self.metrics, checks, self.tls_context)
+        dashboard = Dashboard(self, self.tls_context is not None) if settings.dashboard else None
+        self.web = WebServer(
+            settings,
+            self.metrics,
+            checks,
+            self.tls_context,
+            dashboard.routes if dashboard else None,
+            dashboard.close if dashboard else None,
+        )
         try:
             address = await self.web.start()
         except OSError as exc:
@@ -228,7 +237,8 @@ class Hub:
             ) from exc
         self.addresses.append(address)
         scheme = "https" if self.tls_context else "http"
-        self.listening.append(f"{scheme}://{address[0]}:{address[1]} (metrics and health)")
+        what = "dashboard, metrics and health" if settings.dashboard else "metrics and health"
+        self.listening.append(f"{scheme}://{address[0]}:{address[1]} ({what})")
 
     async def _bus_answers(self) -> object:
         return self.bus.latest("")

@@ -29,20 +29,25 @@ class WebServer:
         metrics: Metrics,
         checks: Mapping[str, Check],
         tls: ssl.SSLContext | None,
+        more_routes: Callable[[web.Application], None] | None = None,
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self._metrics = metrics
         self._checks = checks
         self._tls = tls
         self._runner: web.AppRunner | None = None
+        self._on_stop = on_stop
         app = web.Application()
         app.router.add_get("/metrics", self._metrics_page)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        if more_routes is not None:
+            more_routes(app)  # the dashboard
         self.app = app
 
     async def start(self) -> tuple[str, int]:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(
             self._runner, self.settings.host, self.settings.port, ssl_context=self._tls
@@ -53,6 +58,8 @@ class WebServer:
         return str(host), int(port)
 
     async def stop(self) -> None:
+        if self._on_stop is not None:
+            self._on_stop()  # long-lived responses (the dashboard's events) end now
         if self._runner is not None:
             await self._runner.cleanup()
 

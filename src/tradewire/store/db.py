@@ -374,12 +374,17 @@ class StateDB:
         return lambda conn: _audit(conn, now_ms, event, user, address, detail)
 
     def audit_log(
-        self, limit: int = 100
+        self, limit: int = 100, event: str | None = None, user: str | None = None
     ) -> list[tuple[int, str, str | None, str | None, str | None]]:
-        rows = self._conn().execute(
-            "SELECT ts_ms, event, user, address, detail FROM audit ORDER BY id DESC LIMIT ?",
-            (limit,),
-        )
+        """The newest audit rows first, of one ``event`` and/or ``user`` when given."""
+        where, args = [], []
+        for column, value in (("event", event), ("user", user)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        sql = "SELECT ts_ms, event, user, address, detail FROM audit"
+        sql += f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._conn().execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
         return list(rows)
 
 

@@ -69,6 +69,12 @@ class StateStore(Protocol):
 
     async def list_files(self) -> list[FileInfo]: ...
 
+    async def audit_log(
+        self, limit: int, event: str | None = None, user: str | None = None
+    ) -> list[tuple[int, str, str | None, str | None, str | None]]:
+        """The newest audit rows (time ms, event, user, address, detail), filtered."""
+        ...
+
     # ---- lifecycle ----
     async def flush(self) -> None:
         """Wait until every write queued so far is committed (or failed) and reported."""
@@ -144,6 +150,11 @@ class SqliteStateStore:
 
     async def list_files(self) -> list[FileInfo]:
         return await self._writer.call(lambda: self.db.run(list_files_op))
+
+    async def audit_log(
+        self, limit: int, event: str | None = None, user: str | None = None
+    ) -> list[tuple[int, str, str | None, str | None, str | None]]:
+        return await self._writer.call(lambda: self.db.audit_log(limit, event, user))
 
     async def flush(self) -> None:
         await self._writer.flush()

@@ -1,0 +1,229 @@
+"""The web dashboard (``[web]``; docs/operations.md): admins log in with their hub user, with
+the hub's password checks and bans; the page updates itself every second (server-sent events)
+and can lift bans and kick sessions.
+
+Security: the session cookie is ``HttpOnly``, ``SameSite=Strict``, ``Secure`` under TLS, and
+ends after ``SESSION_S`` or when the user is no longer an admin; every action needs the
+session's CSRF token (header ``X-CSRF-Token``); the login form carries a token matched against
+a cookie. Scripts come from this package (plotly from its PyPI package): nothing from a CDN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from tradewire.exceptions import FrameError
+from tradewire.hub.dashboard_data import TickWatch, snapshot
+from tradewire.protocol.codec import encode
+from tradewire.protocol.messages import Bye
+from tradewire.store.db import BanRecord
+
+if TYPE_CHECKING:
+    from tradewire.hub.server import Hub
+
+log = logging.getLogger(__name__)
+
+COOKIE = "tw_dashboard"
+LOGIN_COOKIE = "tw_login"
+SESSION_S = 8 * 3600
+STATIC = files("tradewire.hub").joinpath("static")
+
+
+@dataclass
+class WebSession:
+    user: str
+    csrf: str
+    expires: float
+
+
+class Dashboard:
+    def __init__(self, hub: Hub, secure: bool) -> None:
+        self._hub = hub
+        self._secure = secure
+        self._sessions: dict[str, WebSession] = {}
+        self._closing = asyncio.Event()  # ends the event streams at shutdown
+        self.ticks = TickWatch()
+        hub.ticks.observers.append(self.ticks.on_ticks)
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_get("/", self._page)
+        app.router.add_get("/login", self._login_page)
+        app.router.add_post("/login", self._login)
+        app.router.add_post("/logout", self._logout)
+        app.router.add_get("/events", self._events)
+        app.router.add_get("/api/audit", self._audit)
+        app.router.add_post("/api/ban/lift", self._lift)
+        app.router.add_post("/api/session/kick", self._kick)
+        app.router.add_get("/static/dashboard.js", self._script)
+        app.router.add_get("/static/plotly.min.js", self._plotly)
+
+    # ---- sessions ------------------------------------------------------------------------------
+
+    async def _session(self, request: web.Request) -> WebSession | None:
+        token = request.cookies.get(COOKIE, "")
+        found = self._sessions.get(token)
+        if found is None or found.expires < time.monotonic():
+            self._sessions.pop(token, None)
+            return None
+        user = await asyncio.get_running_loop().run_in_executor(
+            None, self._hub.store.get_user, found.user
+        )
+        if user is None or user.disabled or user.role != "admin":
+            self._sessions.pop(token, None)  # access taken back: at once
+            return None
+        return found
+
+    async def _action(self, request: web.Request) -> WebSession:
+        """A session whose CSRF token came with the request, else 403."""
+        found = await self._session(request)
+        if found is None:
+            raise web.HTTPForbidden(text="log in first")
+        if not secrets.compare_digest(request.headers.get("X-CSRF-Token", ""), found.csrf):
+            self._hub.auditor.audit(
+                "refused", found.user, _address(request), "dashboard: no CSRF token"
+            )
+            raise web.HTTPForbidden(text="missing or wrong CSRF token")
+        return found
+
+    def _cookie(self, response: web.StreamResponse, name: str, value: str, max_age: int) -> None:
+        response.set_cookie(
+            name, value, max_age=max_age, httponly=True, samesite="Strict", secure=self._secure,
+            path="/",
+        )  # fmt: skip
+
+    # ---- pages ---------------------------------------------------------------------------------
+
+    async def _login_page(self, request: web.Request, error: str = "") -> web.Response:
+        token = secrets.token_urlsafe(24)
+        page = (STATIC / "login.html").read_text().replace("{{csrf}}", token)
+        page = page.replace("{{error}}", html.escape(error))
+        response = web.Response(text=page, content_type="text/html", status=403 if error else 200)
+        self._cookie(response, LOGIN_COOKIE, token, 600)
+        return response
+
+    async def _login(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        name, password = str(form.get("user", "")), str(form.get("password", ""))
+        if not secrets.compare_digest(
+            str(form.get("csrf", "")), request.cookies.get(LOGIN_COOKIE, "-")
+        ):
+            return await self._login_page(request, "the form expired: try again")
+        address = _address(request)
+        try:
+            user = await self._hub.auth.login(name, password, address)
+        except FrameError as exc:
+            return await self._login_page(request, f"{exc.msg or exc.code}")
+        if user is None:
+            return await self._login_page(request, "wrong user name or password")
+        if user.role != "admin":
+            self._hub.auditor.audit("refused", name, address, "dashboard: not an admin")
+            return await self._login_page(request, "only admins may use the dashboard")
+        token = secrets.token_urlsafe(32)
+        self._sessions[token] = WebSession(
+            name, secrets.token_urlsafe(32), time.monotonic() + SESSION_S
+        )
+        self._hub.auditor.audit("dashboard_login", name, address)
+        log.info("dashboard login: %s from %s", name, address)
+        response = web.HTTPSeeOther("/")
+        self._cookie(response, COOKIE, token, SESSION_S)
+        response.del_cookie(LOGIN_COOKIE, path="/")
+        raise response
+
+    async def _logout(self, request: web.Request) -> web.Response:
+        found = await self._action(request)
+        self._sessions = {k: v for k, v in self._sessions.items() if v is not found}
+        response = web.HTTPSeeOther("/login")
+        response.del_cookie(COOKIE, path="/")
+        raise response
+
+    async def _page(self, request: web.Request) -> web.Response:
+        found = await self._session(request)
+        if found is None:
+            raise web.HTTPSeeOther("/login")
+        page = (STATIC / "dashboard.html").read_text()
+        page = page.replace("{{csrf}}", found.csrf).replace("{{user}}", html.escape(found.user))
+        return web.Response(text=page, content_type="text/html")
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        if await self._session(request) is None:
+            raise web.HTTPForbidden(text="log in first")
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
+        )
+        await response.prepare(request)
+        while not self._closing.is_set() and await self._session(request) is not None:
+            data = json.dumps(snapshot(self._hub, self.ticks), separators=(",", ":"))
+            await response.write(f"data: {data}\n\n".encode())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._closing.wait()
+        return response
+
+    def close(self) -> None:
+        self._closing.set()
+
+    async def _audit(self, request: web.Request) -> web.Response:
+        if await self._session(request) is None:
+            raise web.HTTPForbidden(text="log in first")
+        event = request.query.get("event") or None
+        user = request.query.get("user") or None
+        rows = await self._hub.store.audit_log(200, event, user)
+        keys = ("ts_ms", "event", "user", "address", "detail")
+        return web.json_response([dict(zip(keys, row, strict=True)) for row in rows])
+
+    # ---- actions -------------------------------------------------------------------------------
+
+    async def _lift(self, request: web.Request) -> web.Response:
+        found = await self._action(request)
+        address = str((await request.json()).get("address", ""))
+        bans = self._hub.auth.bans
+        ban = next((b for b in bans.active() if b.address == bans.key(address)), None)
+        if ban is None:
+            return web.json_response({"error": f"{address} is not banned"}, status=404)
+        bans.lift(address)
+        self._hub.store.put_ban(BanRecord(ban.address, 0, ban.offenses))
+        self._hub.auditor.audit(
+            "ban_lift", found.user, _address(request), f"{ban.address} (dashboard)"
+        )
+        return web.json_response({"lifted": ban.address})
+
+    async def _kick(self, request: web.Request) -> web.Response:
+        found = await self._action(request)
+        session_id = str((await request.json()).get("session", ""))
+        targets = [
+            c for c in self._hub.connections if c.user is not None and c.session_id == session_id
+        ]
+        for target in targets:
+            target.close(encode(Bye(reason="kicked")))
+            target.end_reason = f"kicked by {found.user} (dashboard)"
+        self._hub.auditor.audit(
+            "kick", found.user, _address(request), f"session={session_id} closed={len(targets)}"
+        )
+        return web.json_response({"closed": len(targets)})
+
+    async def _script(self, request: web.Request) -> web.Response:
+        return web.Response(
+            text=(STATIC / "dashboard.js").read_text(), content_type="application/javascript"
+        )
+
+    async def _plotly(self, request: web.Request) -> web.FileResponse:
+        import plotly  # type: ignore[import-untyped]
+
+        return web.FileResponse(Path(plotly.__file__).parent / "package_data" / "plotly.min.js")
+
+
+def _address(request: web.Request) -> str:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return str(peer[0]) if peer else "unknown"

@@ -1,0 +1,129 @@
+// The tradewire dashboard: one server-sent event a second carries the whole picture.
+"use strict";
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
+let previous = null;
+
+function cell(text, cls) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (cls) td.className = cls;
+  return td;
+}
+
+function fill(id, rows, make) {
+  const body = document.querySelector(`#${id} tbody`);
+  body.replaceChildren(...rows.map((row) => {
+    const tr = document.createElement("tr");
+    tr.append(...make(row));
+    return tr;
+  }));
+}
+
+function button(label, onClick) {
+  const td = document.createElement("td");
+  const b = document.createElement("button");
+  b.className = "act";
+  b.textContent = label;
+  b.addEventListener("click", onClick);
+  td.append(b);
+  return td;
+}
+
+async function act(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) alert(`${path}: ${response.status} ${await response.text()}`);
+}
+
+const utc = (ms) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+
+function render(s) {
+  const c = s.counters;
+  document.getElementById("summary").textContent =
+    `connections ${c.connections} · states ${c.states} · ticks stored ${c.tick_rows_stored}`;
+  fill("channels", s.channels, (ch) => [
+    cell(ch.name), cell(ch.publisher ? `${ch.publisher} (${ch.account})` : "—"),
+    cell(ch.seq, "num seq"), cell(ch.age_s === null ? "—" : `${ch.age_s} s ago`, "num"),
+    cell(ch.subscribers, "num"),
+  ]);
+  fill("sessions", s.sessions, (x) => [
+    cell(x.user), cell(x.role), cell(x.address), cell(x.agent),
+    button("kick", () => act("/api/session/kick", {session: x.session})),
+  ]);
+  document.getElementById("counters").textContent =
+    `logins ok ${c.logins_ok} · failed ${c.logins_failed} · refused while banned ${c.logins_banned}` +
+    ` · bans made ${c.bans} · slow consumers ${c.slow_consumers}`;
+  fill("bans", s.bans, (b) => [
+    cell(b.address), cell(utc(b.until_ms)), cell(b.offenses, "num"),
+    button("lift", () => act("/api/ban/lift", {address: b.address})),
+  ]);
+  const f = s.fanout;
+  const labels = f.buckets.map((b) => `≤${b * 1000} ms`).concat(["more"]);
+  Plotly.react("fanout", [{type: "bar", x: labels, y: f.counts, marker: {color: "#3572a5"}}],
+    {margin: {t: 10, b: 60, l: 40, r: 10}, yaxis: {title: "states"}}, {displayModeBar: false});
+  const symbols = Object.keys(s.ticks.prices).sort();
+  const select = document.getElementById("symbol");
+  if (select.options.length !== symbols.length) {
+    const chosen = select.value;
+    select.replaceChildren(...symbols.map((x) => new Option(x, x)));
+    if (symbols.includes(chosen)) select.value = chosen;
+  }
+  const points = s.ticks.prices[select.value] || [];
+  Plotly.react("price", [{x: points.map((p) => new Date(p[0])), y: points.map((p) => p[1]), mode: "lines"}],
+    {margin: {t: 10, b: 30, l: 60, r: 10}}, {displayModeBar: false});
+  fill("ticks", Object.entries(s.ticks.stored).sort(), ([sym, n]) => {
+    const before = previous ? (previous.ticks.stored[sym] || 0) : n;
+    const seconds = previous ? (s.ts - previous.ts) / 1000 : 1;
+    return [cell(sym), cell(n, "num"), cell(((n - before) / seconds).toFixed(1), "num")];
+  });
+  fill("sentiment", s.sentiment, (r) => {
+    const bars = document.createElement("td");
+    const long = document.createElement("span");
+    long.className = "bar"; long.style.width = `${r.long_pct || 0}px`;
+    const short = document.createElement("span");
+    short.className = "bar short"; short.style.width = `${r.short_pct || 0}px`;
+    bars.append(long, short, ` ${(r.long_pct || 0).toFixed(0)}% / ${(r.short_pct || 0).toFixed(0)}%`);
+    return [cell(r.symbol), bars, cell(r.contributors, "num")];
+  });
+  fill("topics", s.topics, (t) => [cell(t.topic), cell(t.seq, "num"), cell(JSON.stringify(t.value))]);
+  fill("jobs", s.jobs, (j) => [
+    cell(j.job), cell(j.owner), cell(j.fn), cell(`${j.done} / ${j.failed} / ${j.n}`, "num"), cell(j.status),
+  ]);
+  previous = s;
+}
+
+async function loadAudit() {
+  const query = new URLSearchParams();
+  const event = document.getElementById("audit-event").value.trim();
+  const user = document.getElementById("audit-user").value.trim();
+  if (event) query.set("event", event);
+  if (user) query.set("user", user);
+  const rows = await (await fetch(`/api/audit?${query}`)).json();
+  fill("audit", rows, (r) => [cell(utc(r.ts_ms)), cell(r.event), cell(r.user || ""), cell(r.address || ""), cell(r.detail || "")]);
+}
+
+function connect() {
+  const events = new EventSource("/events");
+  const status = document.getElementById("status");
+  events.onmessage = (e) => {
+    status.textContent = "live";
+    status.className = "live";
+    render(JSON.parse(e.data));
+  };
+  events.onerror = () => {
+    status.textContent = "reconnecting…";
+    status.className = "stale";
+  };
+}
+
+document.getElementById("audit-load").addEventListener("click", loadAudit);
+document.getElementById("logout").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  await fetch("/logout", {method: "POST", headers: {"X-CSRF-Token": csrf}});
+  location.href = "/login";
+});
+connect();
+loadAudit();

@@ -1,0 +1,169 @@
+"""The dashboard in a real browser (Debian's chromium, driven by Selenium) against a hub
+process: a wrong password refused, a channel's seq advancing live, a ban lifted, a session
+kicked; an action without the CSRF token refused; no resource from outside the hub."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.security.hubproc import add_cli_user, hub_process
+
+selenium = pytest.importorskip("selenium", reason="selenium is in the test extras")
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+if shutil.which("chromedriver") is None:
+    pytest.skip(
+        "no chromedriver: `make test` installs chromium and chromium-driver",
+        allow_module_level=True,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def hello(
+    port: int, user: str, password: str = PASSWORD, source: str = "127.0.0.1"
+) -> tuple[socket.socket, dict[str, object]]:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+    sock.sendall(
+        json.dumps({"t": "hello", "v": 1, "user": user, "password": password}).encode() + b"\n"
+    )
+    return sock, json.loads(sock.makefile().readline())
+
+
+def state(n: int) -> bytes:
+    account = {"login": "1", "currency": "USD", "balance": 1000, "equity": 1000}
+    account |= {"leverage": 100, "mode": "hedging"}
+    position = {"id": "1", "symbol": "EURUSD", "side": "buy", "volume": n / 100}
+    position |= {"price": 1.1, "time": 1}
+    frame = {"t": "state", "ch": "alpha", "ts": int(time.time() * 1000), "id": n}
+    frame |= {"account": account, "positions": [position]}
+    return json.dumps(frame).encode() + b"\n"
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1800",
+    ):
+        options.add_argument(flag)
+    options.binary_location = shutil.which("chromium") or "chromium"
+    driver = webdriver.Chrome(
+        options=options, service=webdriver.ChromeService(shutil.which("chromedriver"))
+    )
+    yield driver
+    driver.quit()
+
+
+def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrome) -> None:
+    data = tmp_path / "data"
+    add_cli_user(data, "root", "admin")
+    add_cli_user(data, "alice", "provider")
+    add_cli_user(data, "bob", "follower")
+    web_port = free_port()
+    with hub_process(tmp_path, f"[web]\nenabled = true\nport = {web_port}\n") as port:
+        base = f"http://127.0.0.1:{web_port}"
+        wait = WebDriverWait(browser, 10)
+        browser.get(base + "/")  # not logged in: the login page
+        assert browser.current_url.endswith("/login")
+        browser.find_element(By.ID, "user").send_keys("root")
+        browser.find_element(By.ID, "password").send_keys("wrong-password")
+        browser.find_element(By.ID, "submit").click()
+        assert "wrong user name or password" in browser.find_element(By.ID, "error").text
+        browser.save_screenshot(str(tmp_path / "refused.png"))
+        browser.find_element(By.ID, "user").send_keys("root")
+        browser.find_element(By.ID, "password").send_keys(PASSWORD)
+        browser.find_element(By.ID, "submit").click()
+        wait.until(lambda d: d.find_element(By.ID, "status").text == "live")
+
+        # A provider publishes: the seq advances on the page without a reload.
+        stop = threading.Event()
+        alice, _ = hello(port, "alice")
+
+        def publish() -> None:
+            n = 1
+            while not stop.is_set():
+                alice.sendall(state(n))
+                n += 1
+                time.sleep(0.3)
+
+        publisher = threading.Thread(target=publish, daemon=True)
+        publisher.start()
+        try:
+
+            def seq() -> int:
+                cells = browser.find_elements(By.CSS_SELECTOR, "#channels td.seq")
+                return int(cells[0].text) if cells and cells[0].text else 0
+
+            wait.until(lambda d: seq() >= 2)
+            first = seq()
+            wait.until(lambda d: seq() > first + 2)
+        finally:
+            stop.set()
+            publisher.join()
+
+        # Five wrong passwords from 127.0.0.2 ban it; the admin lifts the ban.
+        for _ in range(5):
+            sock, answer = hello(port, "bob", "guess-guess", source="127.0.0.2")
+            sock.close()
+        sock, answer = hello(port, "bob", source="127.0.0.2")
+        assert answer["code"] == "banned"
+        sock.close()
+        wait.until(lambda d: "127.0.0.2" in d.find_element(By.ID, "bans").text)
+        browser.save_screenshot(str(tmp_path / "dashboard.png"))
+        if os.environ.get("TRADEWIRE_SCREENSHOTS"):  # the README's picture, on demand
+            browser.save_screenshot(str(Path(__file__).parents[2] / "docs" / "dashboard.png"))
+        row = next(
+            r
+            for r in browser.find_elements(By.CSS_SELECTOR, "#bans tbody tr")
+            if "127.0.0.2" in r.text
+        )
+        row.find_element(By.TAG_NAME, "button").click()
+        wait.until(lambda d: "127.0.0.2" not in d.find_element(By.ID, "bans").text)
+        sock, answer = hello(port, "bob", source="127.0.0.2")
+        assert answer["t"] == "welcome"
+
+        # The admin kicks bob's session: bob is told.
+        wait.until(lambda d: "bob" in d.find_element(By.ID, "sessions").text)
+        row = next(
+            r
+            for r in browser.find_elements(By.CSS_SELECTOR, "#sessions tbody tr")
+            if r.text.startswith("bob")
+        )
+        row.find_element(By.TAG_NAME, "button").click()
+        lines = sock.makefile().readline()
+        assert json.loads(lines) == {"t": "bye", "reason": "kicked"}
+
+        # No resource from outside the hub: the page works offline.
+        assert not re.search(r"""(src|href)=["']https?://""", browser.page_source)
+        # An action without the CSRF token is refused, even with the session cookie.
+        cookie = browser.get_cookie("tw_dashboard")
+        assert cookie is not None and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        forged = httpx.post(
+            base + "/api/session/kick",
+            json={"session": "x"},
+            cookies={"tw_dashboard": cookie["value"]},
+        )
+        assert forged.status_code == 403 and "CSRF" in forged.text
+        assert httpx.get(base + "/events").status_code == 403  # no session, no data
