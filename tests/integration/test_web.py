@@ -87,3 +87,31 @@ async def test_the_grafana_dashboard_uses_only_metrics_the_hub_exports(data_dir:
         for name in re.findall(r"tradewire_[a-z_]+", target["expr"])
     }
     assert used and used <= exported, used - exported
+
+
+async def test_followers_report_their_copy_quality_for_the_dashboard(data_dir: Path) -> None:
+    from tradewire.hub.dashboard_data import TickWatch, snapshot
+
+    hub = Hub(make_config(), data_dir)
+    await hub.start()
+    try:
+        bob = await logged_in(hub, "bob")
+        report = {"t": "follower_report", "ch": "alpha", "in_sync": True, "seq": 7, "fills": 3}
+        bob.send({**report, "latency_p50_ms": 2.5, "latency_hist": [0, 2, 1], "id": 1})
+        assert await bob.recv() == {"t": "ack", "re": 1}
+        bob.send({**report, "ch": "beta", "id": 2})  # not a channel bob follows
+        assert (await bob.recv())["code"] == "forbidden"
+        bob.send({**report, "fills": -1, "id": 3})
+        assert (await bob.recv())["code"] == "bad_frame"
+        (row,) = snapshot(hub, TickWatch())["followers"]
+        assert (row["user"], row["ch"], row["fills"], row["latency_hist"]) == (
+            "bob",
+            "alpha",
+            3,
+            [0, 2, 1],
+        )
+        bob.close()
+        await asyncio.sleep(0.1)
+        assert snapshot(hub, TickWatch())["followers"] == []  # gone with its session
+    finally:
+        await hub.stop()

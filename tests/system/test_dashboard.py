@@ -131,9 +131,7 @@ def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrom
         assert answer["code"] == "banned"
         sock.close()
         wait.until(lambda d: "127.0.0.2" in d.find_element(By.ID, "bans").text)
-        browser.save_screenshot(str(tmp_path / "dashboard.png"))
-        if os.environ.get("TRADEWIRE_SCREENSHOTS"):  # the README's picture, on demand
-            browser.save_screenshot(str(Path(__file__).parents[2] / "docs" / "dashboard.png"))
+        browser.save_screenshot(str(tmp_path / "banned.png"))
         row = next(
             r
             for r in browser.find_elements(By.CSS_SELECTOR, "#bans tbody tr")
@@ -143,6 +141,15 @@ def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrom
         wait.until(lambda d: "127.0.0.2" not in d.find_element(By.ID, "bans").text)
         sock, answer = hello(port, "bob", source="127.0.0.2")
         assert answer["t"] == "welcome"
+
+        # A follower reports its copy quality: the operator sees it.
+        report = {"t": "follower_report", "ch": "alpha", "in_sync": True, "fills": 4}
+        sock.sendall(json.dumps({**report, "latency_hist": [0, 3, 1]}).encode() + b"\n")
+        wait.until(lambda d: "in sync" in d.find_element(By.ID, "followers").text)
+        time.sleep(1.2)  # one more update: the histogram drawn
+        browser.save_screenshot(str(tmp_path / "dashboard.png"))
+        if os.environ.get("TRADEWIRE_SCREENSHOTS"):  # the README's picture, on demand
+            browser.save_screenshot(str(Path(__file__).parents[2] / "docs" / "dashboard.png"))
 
         # The admin kicks bob's session: bob is told.
         wait.until(lambda d: "bob" in d.find_element(By.ID, "sessions").text)

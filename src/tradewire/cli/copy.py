@@ -27,10 +27,11 @@ from tradewire.cli.common import (
 )
 from tradewire.clients import HubClient
 from tradewire.clients.follower import Follower
+from tradewire.clients.follower_report import report
 from tradewire.clients.journal import Journal, percentile
 from tradewire.clients.provider import Provider
 from tradewire.copy.rules import CopyRules, parse_rules
-from tradewire.exceptions import ConfigError
+from tradewire.exceptions import ConfigError, ConnectionLost, HubRefused
 
 
 def hub_options(func: Any, required: bool = True) -> Any:
@@ -274,6 +275,7 @@ def _follow(
             await _until_signalled(
                 asyncio.create_task(follower.run()),
                 asyncio.create_task(_write_status(follower, journal_path)),
+                asyncio.create_task(_report(follower, client)),
             )
             if follower.stopped:
                 fail(
@@ -288,6 +290,14 @@ def _follow(
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(run())
+
+
+async def _report(follower: Follower, client: HubClient) -> None:
+    """Copy quality to the hub every 2 s, for its operator's dashboard (best effort)."""
+    while True:
+        await asyncio.sleep(2.0)
+        with contextlib.suppress(ConnectionLost, HubRefused):
+            await client.request(report(follower))
 
 
 async def _write_status(follower: Follower, journal: Path) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from tradewire.clock import now_ms
+from tradewire.protocol.messages import LATENCY_EDGES_MS
 from tradewire.protocol.ticks import TickRow
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ def snapshot(hub: Hub, ticks: TickWatch) -> dict[str, Any]:
         "ts": now,
         "channels": _channels(hub, now),
         "sessions": _sessions(hub),
+        "followers": hub.reports.followers(),
+        "latency_edges_ms": list(LATENCY_EDGES_MS),
         "bans": [
             {"address": b.address, "until_ms": b.until_ms, "offenses": b.offenses}
             for b in hub.auth.bans.active()

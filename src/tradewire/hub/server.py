@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tradewire.hub.sentiment_listener import SentimentListener
     from tradewire.hub.template import TemplateListener
 from tradewire.hub.relay import RelayService
+from tradewire.hub.reports import ReportService
 from tradewire.hub.revocation import SessionService
 from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.service import Dispatcher
@@ -327,6 +328,7 @@ class Hub:
         )
         self.indicators = IndicatorPublisher(self.config.topics.indicators, self.topics)
         self.ticks.observers.append(self.indicators.on_ticks)
+        self.reports = ReportService(self.auditor)
         self.job_store = JobStore(self.data_dir, loop)
         self.job_store.start()
         self.jobs = JobService(
@@ -342,6 +344,7 @@ class Hub:
                 self.sentiment,
                 self.topics,
                 self.jobs,
+                self.reports,
                 *extra,
             ]
         )

@@ -145,6 +145,29 @@ class Sessions(_Frame, frozen=True, tag="sessions"):
     id: RequestId = None
 
 
+LATENCY_EDGES_MS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000)  # then "more"
+Small = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+Millis = Annotated[float, msgspec.Meta(ge=0, le=1e9)] | None
+
+
+class FollowerReport(_Frame, frozen=True, tag="follower_report"):
+    """A follower's copy quality, for the dashboard (sent every few seconds; kept while its
+    session lives). ``latency_hist``: fills per latency bucket of ``LATENCY_EDGES_MS``."""
+
+    ch: str
+    in_sync: bool
+    seq: Small | None = None
+    fills: Small = 0
+    rejects: Small = 0
+    skips: Small = 0
+    errors: Small = 0
+    latency_p50_ms: Millis = None
+    latency_p99_ms: Millis = None
+    slippage_mean_pts: Annotated[float, msgspec.Meta(ge=-1e9, le=1e9)] | None = None
+    latency_hist: Annotated[list[Small], msgspec.Meta(max_length=len(LATENCY_EDGES_MS) + 1)] = []
+    id: RequestId = None
+
+
 class StatusRequest(_Frame, frozen=True, tag="status"):
     """Admins: every metric of the hub now (answered with ``status``)."""
 
@@ -297,6 +320,7 @@ ClientFrame = (
     | Sessions
     | Kick
     | StatusRequest
+    | FollowerReport
     | Listen
     | Relay
     | RelayAnswer

@@ -49,6 +49,16 @@ function render(s) {
     cell(ch.seq, "num seq"), cell(ch.age_s === null ? "—" : `${ch.age_s} s ago`, "num"),
     cell(ch.subscribers, "num"),
   ]);
+  fill("followers", s.followers, (f) => [
+    cell(`${f.user} (${f.address})`), cell(f.ch), cell(f.in_sync ? "in sync" : "catching up", f.in_sync ? "live" : "stale"),
+    cell(`${f.fills} / ${f.rejects} / ${f.skips}`, "num"),
+    cell(`${f.latency_p50_ms ?? "—"} / ${f.latency_p99_ms ?? "—"} ms`, "num"),
+    cell(f.slippage_mean_pts === null ? "—" : `${f.slippage_mean_pts} pts`, "num"),
+  ]);
+  const edges = s.latency_edges_ms.map((e) => `≤${e} ms`).concat(["more"]);
+  Plotly.react("latency", s.followers.map((f) => ({type: "bar", name: f.user, x: edges, y: f.latency_hist})),
+    {barmode: "stack", margin: {t: 10, b: 50, l: 40, r: 10}, yaxis: {title: "fills"}, showlegend: true},
+    {displayModeBar: false});
   fill("sessions", s.sessions, (x) => [
     cell(x.user), cell(x.role), cell(x.address), cell(x.agent),
     button("kick", () => act("/api/session/kick", {session: x.session})),
@@ -79,6 +89,9 @@ function render(s) {
     const seconds = previous ? (s.ts - previous.ts) / 1000 : 1;
     return [cell(sym), cell(n, "num"), cell(((n - before) / seconds).toFixed(1), "num")];
   });
+  fill("listeners", s.ticks.listeners, (l) => [
+    cell(l.name), cell(l.received, "num"), cell(l.malformed, "num"), cell(l.kernel_drops, "num"),
+  ]);
   fill("sentiment", s.sentiment, (r) => {
     const bars = document.createElement("td");
     const long = document.createElement("span");
