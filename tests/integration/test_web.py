@@ -48,6 +48,8 @@ async def test_metrics_count_what_happened_and_health_answers(data_dir: Path) ->
             assert got[("tradewire_sessions", (("role", "provider"),))] == 1
             assert got[("tradewire_publish_fanout_seconds_count", ())] == 3
             assert got[("tradewire_publish_fanout_seconds_bucket", (("le", "+Inf"),))] == 3
+            assert got[("tradewire_writer_commits", (("writer", "writer"),))] >= 1  # state.db
+            assert ("tradewire_writer_queue_depth", (("writer", "jobs"),)) in got
             assert (await web.get("/healthz")).text == "ok\n"
             ready = await web.get("/readyz")
             assert ready.status_code == 200, ready.text

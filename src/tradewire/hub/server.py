@@ -54,6 +54,7 @@ from tradewire.protocol.messages import (
     Hello,
     Welcome,
 )
+from tradewire.store import committer as committers
 from tradewire.store.jobs import JobStore
 from tradewire.store.private import DataLock, loose_modes
 from tradewire.store.state import SqliteStateStore
@@ -95,6 +96,24 @@ class Hub:
             "tradewire_slow_consumers_total", "times a client's outbound buffer filled up"
         )
         self.metrics.gauge("tradewire_connections", "open connections", self._count_connections)
+        self.metrics.gauge(
+            "tradewire_writer_queue_depth",
+            "items waiting for each storage writer",
+            lambda: {(c.name,): float(c.queued) for c in committers.LIVE},
+            ("writer",),
+        )
+        self.metrics.gauge(
+            "tradewire_writer_commits",
+            "group commits made by each storage writer",
+            lambda: {(c.name,): float(c.commits) for c in committers.LIVE},
+            ("writer",),
+        )
+        self.metrics.gauge(
+            "tradewire_writer_commit_seconds",
+            "time spent committing, by writer (divide by commits for the mean)",
+            lambda: {(c.name,): c.commit_seconds for c in committers.LIVE},
+            ("writer",),
+        )
         self.metrics.gauge(
             "tradewire_sessions", "logged-in sessions by role", self._count_sessions, ("role",)
         )

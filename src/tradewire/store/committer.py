@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import queue
 import threading
+import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -26,6 +28,10 @@ _Entry = tuple[Item, Callable[[Any], None] | None]  # an item and who wants its 
 # Store items in one transaction: one result per item, or StoreError when the commit failed.
 Commit = Callable[[list[Item]], Sequence[Result]]
 Reported = Callable[[list[Item], Sequence[Result] | StoreError], None]  # after each batch
+
+
+# Every committer alive, for the writer metrics (queue depth, commit time) of /metrics.
+LIVE: weakref.WeakSet[GroupCommitter[Any, Any]] = weakref.WeakSet()
 
 
 class GroupCommitter(Generic[Item, Result]):
@@ -51,8 +57,11 @@ class GroupCommitter(Generic[Item, Result]):
         self._ready = threading.Event()
         self._error: StoreError | None = None
         self._closed = False
+        self.name = name
         self.commits = 0
         self.failed_commits = 0
+        self.commit_seconds = 0.0  # all commits together (with ``commits``: the mean)
+        LIVE.add(self)
 
     def start(self) -> None:
         """Open the store on the committer thread; raises its StoreError."""
@@ -60,6 +69,11 @@ class GroupCommitter(Generic[Item, Result]):
         self._ready.wait()
         if self._error is not None:
             raise self._error
+
+    @property
+    def queued(self) -> int:
+        """Items and reads waiting for the committer thread (the writer's queue depth)."""
+        return self._queue.qsize()
 
     def put(self, item: Item, done: Callable[[Result | StoreError], None] | None = None) -> None:
         """Queue ``item`` (any thread); ``done`` gets its result on the loop, or StoreError."""
@@ -141,9 +155,11 @@ class GroupCommitter(Generic[Item, Result]):
 
     def _commit(self, commit: Commit[Item, Result], batch: list[_Entry[Item]]) -> None:
         items = [item for item, _ in batch]
+        started = time.perf_counter()
         try:
             results: Sequence[Result] | StoreError = commit(items)
             self.commits += 1
+            self.commit_seconds += time.perf_counter() - started
         except StoreError as exc:
             self.failed_commits += 1
             results = exc
