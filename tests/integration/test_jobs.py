@@ -71,6 +71,7 @@ async def test_a_sweep_on_two_workers_equals_the_local_run(hub: Hub) -> None:
         outcomes = await jobs.results(job)
         assert [o.task for o in outcomes] == list(range(12))
         assert [msgspec.json.decode(o.value) for o in outcomes] == [backtest(p) for p in payloads]
+        assert hub.snapshot()["tradewire_jobs"][("finished",)] == 1
     finally:
         await bob.close()
         await stop(running)

@@ -76,6 +76,7 @@ class JobService:
             "tradewire_job_tasks_total", "tasks finished, by outcome", ("outcome",)
         )
         metrics.gauge("tradewire_job_tasks_waiting", "tasks waiting for a worker", self._waiting)
+        metrics.gauge("tradewire_jobs", "jobs by status", self._by_status, ("status",))
         self._spawn = spawn
 
     async def load(self) -> None:
@@ -336,6 +337,12 @@ class JobService:
     def _info(self, job: Job, request_id: RequestId) -> JobInfo:
         leased = sum(1 for lease in self.queue.leases.values() if lease.job is job)
         return JobInfo(job.id, job.fn, job.n, job.done, job.failed, leased, job.status, request_id)
+
+    def _by_status(self) -> dict[tuple[str, ...], float]:
+        counts: dict[tuple[str, ...], float] = {}
+        for job in self.queue.jobs.values():
+            counts[(job.status,)] = counts.get((job.status,), 0.0) + 1
+        return counts
 
     def _waiting(self) -> dict[tuple[str, ...], float]:
         return {(): float(self.queue.waiting)}
