@@ -58,6 +58,20 @@ def state(n: int) -> bytes:
     return json.dumps(frame).encode() + b"\n"
 
 
+def click_in_row(driver: webdriver.Chrome, table: str, starts: str) -> bool:
+    """Click the button of the row of ``table`` whose text starts with ``starts``, inside the
+    page in one step (the tables are redrawn every second: found elements go stale)."""
+    return bool(
+        driver.execute_script(
+            "const row = [...document.querySelectorAll(`#${arguments[0]} tbody tr`)]"
+            ".find((r) => r.textContent.startsWith(arguments[1]));"
+            "if (!row) return false; row.querySelector('button').click(); return true;",
+            table,
+            starts,
+        )
+    )
+
+
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
     options = webdriver.ChromeOptions()
@@ -113,8 +127,12 @@ def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrom
         try:
 
             def seq() -> int:
-                cells = browser.find_elements(By.CSS_SELECTOR, "#channels td.seq")
-                return int(cells[0].text) if cells and cells[0].text else 0
+                # read in the page itself: the tables are redrawn every second
+                text = browser.execute_script(
+                    "const c = document.querySelector('#channels td.seq');"
+                    "return c ? c.textContent : '';"
+                )
+                return int(text) if text else 0
 
             wait.until(lambda d: seq() >= 2)
             first = seq()
@@ -132,12 +150,7 @@ def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrom
         sock.close()
         wait.until(lambda d: "127.0.0.2" in d.find_element(By.ID, "bans").text)
         browser.save_screenshot(str(tmp_path / "banned.png"))
-        row = next(
-            r
-            for r in browser.find_elements(By.CSS_SELECTOR, "#bans tbody tr")
-            if "127.0.0.2" in r.text
-        )
-        row.find_element(By.TAG_NAME, "button").click()
+        wait.until(lambda d: click_in_row(d, "bans", "127.0.0.2"))
         wait.until(lambda d: "127.0.0.2" not in d.find_element(By.ID, "bans").text)
         sock, answer = hello(port, "bob", source="127.0.0.2")
         assert answer["t"] == "welcome"
@@ -153,12 +166,7 @@ def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrom
 
         # The admin kicks bob's session: bob is told.
         wait.until(lambda d: "bob" in d.find_element(By.ID, "sessions").text)
-        row = next(
-            r
-            for r in browser.find_elements(By.CSS_SELECTOR, "#sessions tbody tr")
-            if r.text.startswith("bob")
-        )
-        row.find_element(By.TAG_NAME, "button").click()
+        wait.until(lambda d: click_in_row(d, "sessions", "bob"))
         lines = sock.makefile().readline()
         assert json.loads(lines) == {"t": "bye", "reason": "kicked"}
 
