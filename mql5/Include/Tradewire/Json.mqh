@@ -61,6 +61,26 @@ string JsonBool(const bool value)
    return value ? "true" : "false";
   }
 
+bool JsonIsSpace(const ushort c)
+  {
+   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+  }
+
+//--- index just past the string literal starting at i (a quote)
+int JsonSkipString(const string json, int i)
+  {
+   int n = StringLen(json);
+   for(i++; i < n; i++)
+     {
+      ushort c = StringGetCharacter(json, i);
+      if(c == '\\')
+         i++;
+      else if(c == '"')
+         return i + 1;
+     }
+   return -1;
+  }
+
 //--- index just past the JSON value starting at i (or -1 if malformed)
 int JsonSkipValue(const string json, int i)
   {
@@ -106,26 +126,6 @@ int JsonSkipValue(const string json, int i)
       i++;
      }
    return i;
-  }
-
-bool JsonIsSpace(const ushort c)
-  {
-   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-  }
-
-//--- index just past the string literal starting at i (a quote)
-int JsonSkipString(const string json, int i)
-  {
-   int n = StringLen(json);
-   for(i++; i < n; i++)
-     {
-      ushort c = StringGetCharacter(json, i);
-      if(c == '\\')
-         i++;
-      else if(c == '"')
-         return i + 1;
-     }
-   return -1;
   }
 
 //--- the text of a string literal without quotes, escapes resolved
