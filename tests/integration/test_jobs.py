@@ -233,3 +233,25 @@ async def test_finished_jobs_are_deleted_after_keep_days(hub: Hub) -> None:
     finally:
         await bob.close()
         await stop(running)
+
+
+async def test_max_jobs_holds_when_many_submits_arrive_at_once(data_dir: Path) -> None:
+    hub = Hub(make_config(jobs=JobSettings(max_jobs=3)), data_dir)
+    await hub.start()
+    try:
+        sessions = [await logged_in(hub, "bob") for _ in range(5)]
+        for raw in sessions:  # every frame on the wire before any job is stored
+            for n in range(2):
+                raw.send({"t": "job_submit", "fn": f"{FNS}:square", "tasks": [n], "id": n})
+        answers = [await raw.recv() for raw in sessions for _ in range(2)]
+        accepted = [a for a in answers if a["t"] == "job"]
+        refused = [a for a in answers if a.get("code") == "rate_limited"]
+        assert len(accepted) == 3 and len(refused) == 7, answers
+        assert "max_jobs" in refused[0]["msg"]
+        await hub.job_store.flush()
+        stored = await hub.job_store.call(
+            lambda db: db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+        )
+        assert stored == 3
+    finally:
+        await hub.stop()

@@ -6,6 +6,7 @@ it is acknowledged, so a job survives a hub restart and each task's result is st
 from __future__ import annotations
 
 import asyncio
+import collections
 import math
 import secrets
 from collections.abc import Callable, Coroutine, Mapping
@@ -71,6 +72,9 @@ class JobService:
         self._clock = clock
         self._auditor = auditor
         self._waiters: list[_Waiter] = []
+        # Unfinished jobs per owner, counted from the moment a submit is accepted (before it
+        # is stored), so that many submits at once cannot pass the max_jobs limit together.
+        self._open: collections.Counter[str] = collections.Counter()
         self._buckets = SessionBuckets(settings.rate_per_s, settings.burst)
         self._finished = metrics.counter(
             "tradewire_job_tasks_total", "tasks finished, by outcome", ("outcome",)
@@ -90,6 +94,8 @@ class JobService:
                 stored.status,
             )
             tasks = {index: payload for index, _, payload in stored.open_tasks}
+            if job.status == "running":
+                self._open[job.owner] += 1
             self.queue.add(job, tasks, {index: tries for index, tries, _ in stored.open_tasks})
         self._spawn(self._sweep())
 
@@ -117,15 +123,15 @@ class JobService:
         if not self._allowed(session, "submit_job", frame.id):
             return
         owner = session.user.name
-        running = sum(1 for j in self.queue.jobs.values() if j.owner == owner and not j.finished)
-        problem = self._tasks_problem(frame.tasks, 0) or (
-            f"{running} unfinished jobs already" if running >= self.settings.max_jobs else None
-        )
+        problem = self._tasks_problem(frame.tasks, 0)
         if problem is not None:
-            session.send(
-                error_line("rate_limited" if "jobs" in problem else "bad_frame", problem, frame.id)
-            )
+            session.send(error_line("bad_frame", problem, frame.id))
             return
+        if self._open[owner] >= self.settings.max_jobs:
+            msg = f"{self._open[owner]} unfinished jobs already (jobs.max_jobs)"
+            session.send(error_line("rate_limited", msg, frame.id))
+            return
+        self._open[owner] += 1
         job = Job(secrets.token_hex(8), owner, frame.fn, frame.max_attempts, frame.lease_s)
         job.n = len(frame.tasks)
         stored = ops.StoredJob(
@@ -135,6 +141,7 @@ class JobService:
 
         def saved(result: object) -> None:
             if isinstance(result, Exception):
+                self._open[owner] -= 1
                 session.send(error_line("internal", "job not stored", frame.id))
                 return
             self.queue.add(job, dict(enumerate(payloads)))
@@ -194,6 +201,7 @@ class JobService:
         if job is None:
             return
         if job.status == "running":
+            self._open[job.owner] -= 1
             self.queue.cancel(job.id)
             self.store.submit(ops.set_status(job.id, "cancelled", now_ms(self._clock)))
             assert session.user is not None
@@ -276,6 +284,7 @@ class JobService:
     def _check_finished(self, job: Job) -> None:
         if job.status == "running" and job.finished:
             job.status = "finished"
+            self._open[job.owner] -= 1
             self.store.submit(ops.set_status(job.id, "finished", now_ms(self._clock)))
 
     def prune(self) -> None:
