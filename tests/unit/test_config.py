@@ -54,6 +54,29 @@ def test_defaults_match_the_contract() -> None:
         ({"mql5": {"ca_file": "/no/such.pem"}}, "mql5.ca_file"),
         ({"files": {"max_bytes": 10_000_000}}, "files.max_bytes"),
         ({"files": {"keep_versions": 0}}, "files.keep_versions"),
+        ({"relay": {"max_body_bytes": 0}}, "relay.max_body_bytes"),
+        ({"relay": {"rate_per_s": -1}}, "relay.rate_per_s"),
+        ({"sentiment": {"min_contributors": 0}}, "sentiment.min_contributors"),
+        ({"sentiment": {"from_states": "yes"}}, "sentiment.from_states"),
+        ({"listeners": {"sentiment": {"allow": ["x"]}}}, "listeners.sentiment.allow[0]"),
+        ({"topics": {"max_value_bytes": 0}}, "topics.max_value_bytes"),
+        (
+            {"topics": {"indicators": [{"symbol": "EURUSD", "kind": "macd"}]}},
+            "topics.indicators[0].kind",
+        ),
+        ({"topics": {"indicators": [{"symbol": "EUR USD"}]}}, "topics.indicators[0].symbol"),
+        (
+            {"topics": {"indicators": [{"symbol": "EURUSD", "timeframe": "M2"}]}},
+            "topics.indicators[0].timeframe",
+        ),
+        (
+            {"topics": {"indicators": [{"symbol": "EURUSD", "period": 0}]}},
+            "topics.indicators[0].period",
+        ),
+        ({"jobs": {"max_tasks": 0}}, "jobs.max_tasks"),
+        ({"jobs": {"keep_days": 0}}, "jobs.keep_days"),
+        ({"web": {"port": 70000}}, "web.port"),
+        ({"web": {"dashbord": True}}, "web.dashbord"),
     ],
 )
 def test_bad_values_name_the_key(data: dict[str, object], named: str) -> None:
