@@ -6,8 +6,9 @@ import functools
 import ssl
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 import uvloop
@@ -130,23 +131,53 @@ def client_ssl(use_tls: bool, ca: Path | None) -> ssl.SSLContext | None:
     return context
 
 
-def with_client(
-    hub_address: str,
-    user: str,
-    password_stdin: bool,
-    tls_ca: Path | None,
-    use_tls: bool,
-    action: Callable[[HubClient], Awaitable[T]],
-) -> T:
+@dataclass(frozen=True)
+class HubLogin:
+    """How a command reaches and logs in to the hub: the connection options, in one value."""
+
+    address: str | None
+    user: str
+    password_stdin: bool
+    tls_ca: Path | None
+    use_tls: bool
+
+
+def hub_login(func: F, hub_required: bool = True, user_required: bool = True) -> F:
+    """The connection options, handed to the command as one ``login: HubLogin``."""
+
+    @functools.wraps(func)
+    def command(
+        *args: Any,
+        hub_address: str | None,
+        user: str,
+        password_stdin: bool,
+        tls_ca: Path | None,
+        use_tls: bool,
+        **kwargs: Any,
+    ) -> Any:
+        login = HubLogin(hub_address, user, password_stdin, tls_ca, use_tls)
+        return func(*args, login=login, **kwargs)
+
+    return connection_options(cast(F, command), hub_required, user_required)
+
+
+def with_client(login: HubLogin, action: Callable[[HubClient], Awaitable[T]]) -> T:
     """Log in to the hub as the connection options say, run ``action``, log out."""
     from tradewire.clients import HubClient
 
-    host, port = parse_hub(hub_address)
-    password = client_password(password_stdin)
+    if login.address is None:
+        fail("give --hub HOST:PORT")
+    host, port = parse_hub(login.address)
+    password = client_password(login.password_stdin)
 
     async def run() -> T:
         client = HubClient(
-            host, port, user, password, ssl=client_ssl(use_tls, tls_ca), server_hostname=host
+            host,
+            port,
+            login.user,
+            password,
+            ssl=client_ssl(login.use_tls, login.tls_ca),
+            server_hostname=host,
         )
         async with client:
             return await action(client)

@@ -13,7 +13,7 @@ import msgspec
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tradewire.cli.common import connection_options, console, fail, reports_errors, with_client
+from tradewire.cli.common import HubLogin, console, fail, hub_login, reports_errors, with_client
 from tradewire.clients import HubClient
 from tradewire.clients.jobs import JobClient
 from tradewire.clients.worker import Worker
@@ -55,7 +55,7 @@ def jobs_group() -> None:
 @click.option("--max-attempts", type=click.IntRange(1, 100), default=3, show_default=True)
 @click.option("--lease-s", type=click.FloatRange(1, 3600), default=30.0, show_default=True)
 @click.option("--wait", is_flag=True, help="Show a progress bar until every task is finished.")
-@connection_options
+@hub_login
 @reports_errors
 def jobs_submit(
     fn: str,
@@ -63,11 +63,7 @@ def jobs_submit(
     max_attempts: int,
     lease_s: float,
     wait: bool,
-    hub_address: str,
-    user: str,
-    password_stdin: bool,
-    tls_ca: Path | None,
-    use_tls: bool,
+    login: HubLogin,
 ) -> None:
     """Submit a job running MODULE:FUNCTION once per payload; prints the job id."""
     payloads: list[Any] = []
@@ -85,7 +81,7 @@ def jobs_submit(
         job = await jobs.submit(fn, payloads, max_attempts, lease_s)
         return job, (await _follow(jobs, job) if wait else None)
 
-    job, info = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    job, info = with_client(login, action)
     click.echo(job)
     if info is not None:
         console.print(f"{info.status}: {info.done} done, {info.failed} failed of {info.n}")
@@ -93,17 +89,18 @@ def jobs_submit(
 
 @jobs_group.command("status")
 @click.argument("job")
-@connection_options
+@hub_login
 @reports_errors
 def jobs_status(
-    job: str, hub_address: str, user: str, password_stdin: bool, tls_ca: Path | None, use_tls: bool
+    job: str,
+    login: HubLogin,
 ) -> None:
     """Progress of JOB: done, failed, leased, of how many."""
 
     async def action(client: HubClient) -> JobInfo:
         return await JobClient(client).status(job)
 
-    info = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    info = with_client(login, action)
     console.print(
         f"{info.job} {info.fn}: {info.status}; {info.done} done, {info.failed} failed, "
         f"{info.leased} running, of {info.n}"
@@ -112,33 +109,35 @@ def jobs_status(
 
 @jobs_group.command("results")
 @click.argument("job")
-@connection_options
+@hub_login
 @reports_errors
 def jobs_results(
-    job: str, hub_address: str, user: str, password_stdin: bool, tls_ca: Path | None, use_tls: bool
+    job: str,
+    login: HubLogin,
 ) -> None:
     """Print each finished task of JOB as a JSON line {"task","ok","value"|"error","attempts"}."""
 
     async def action(client: HubClient) -> list[TaskOutcome]:
         return await JobClient(client).results(job)
 
-    for outcome in with_client(hub_address, user, password_stdin, tls_ca, use_tls, action):
+    for outcome in with_client(login, action):
         click.echo(msgspec.json.encode(outcome).decode())
 
 
 @jobs_group.command("cancel")
 @click.argument("job")
-@connection_options
+@hub_login
 @reports_errors
 def jobs_cancel(
-    job: str, hub_address: str, user: str, password_stdin: bool, tls_ca: Path | None, use_tls: bool
+    job: str,
+    login: HubLogin,
 ) -> None:
     """Cancel JOB: no more of its tasks start; finished results stay."""
 
     async def action(client: HubClient) -> None:
         await JobClient(client).cancel(job)
 
-    with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    with_client(login, action)
     console.print(f"cancelled {job}")
 
 
@@ -171,7 +170,7 @@ def _ints(text: str, name: str) -> list[int]:
 )
 @click.option("--symbol", default="EURUSD", show_default=True, help="The --ticks file's symbol.")
 @click.option("--local", is_flag=True, help="Run the sweep here, in one process, instead.")
-@functools.partial(connection_options, hub_required=False, user_required=False)
+@functools.partial(hub_login, hub_required=False, user_required=False)
 @reports_errors
 def jobs_sweep(
     fast: str,
@@ -181,11 +180,7 @@ def jobs_sweep(
     ticks: Path | None,
     symbol: str,
     local: bool,
-    hub_address: str | None,
-    user: str,
-    password_stdin: bool,
-    tls_ca: Path | None,
-    use_tls: bool,
+    login: HubLogin,
 ) -> None:
     """Backtest a moving-average crossover for every FAST < SLOW pair, on workers (or --local),
     and print the pairs by profit. Workers need: tradewire worker --trust tradewire.jobs"""
@@ -197,7 +192,7 @@ def jobs_sweep(
     payloads = grid(_ints(fast, "--fast"), _ints(slow, "--slow"), data)
     if not payloads:
         fail("no pair with fast < slow: give smaller --fast or larger --slow periods")
-    if not local and (hub_address is None or not user):
+    if not local and (login.address is None or not login.user):
         fail("give --hub HOST:PORT and --user (workers run the sweep), or --local to run it here")
     if local:
         with _progress() as progress:
@@ -218,8 +213,7 @@ def jobs_sweep(
                 fail(f"{len(failed)} tasks failed, e.g. task {failed[0].task}: {failed[0].error}")
             return [msgspec.json.decode(o.value) for o in outcomes]
 
-        assert hub_address is not None
-        results = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+        results = with_client(login, action)
     table = Table("fast", "slow", "pnl", "trades", "max drawdown", title="MA crossover sweep")
     for r in sorted(results, key=lambda r: (-r["pnl"], r["fast"], r["slow"])):
         table.add_row(
@@ -243,27 +237,25 @@ def jobs_sweep(
     "code installed here runs: a job names a function, never sends code.",
 )
 @click.option("--count", type=click.IntRange(min=1), default=None, help="Stop after N tasks.")
-@connection_options
+@hub_login
 @reports_errors
 def worker(
     trusted: tuple[str, ...],
     count: int | None,
-    hub_address: str,
-    user: str,
-    password_stdin: bool,
-    tls_ca: Path | None,
-    use_tls: bool,
+    login: HubLogin,
 ) -> None:
     """Run tasks of shared-computation jobs for the hub (a user with role worker)."""
 
     async def action(client: HubClient) -> Worker:
         running = Worker(client, list(trusted))
-        console.print(f"worker {user}: running tasks of {', '.join(trusted)}", highlight=False)
+        console.print(
+            f"worker {login.user}: running tasks of {', '.join(trusted)}", highlight=False
+        )
         await running.run(count)
         return running
 
     try:
-        done = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+        done = with_client(login, action)
     except (KeyboardInterrupt, asyncio.CancelledError):
         return
     console.print(f"{done.done} tasks done, {done.failed} failed")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 import msgspec
 
-from tradewire.cli.common import connection_options, fail, reports_errors, with_client
+from tradewire.cli.common import HubLogin, fail, hub_login, reports_errors, with_client
 from tradewire.clients import HubClient
 from tradewire.clients.relay import Incoming, RelayClient
 
@@ -43,24 +42,20 @@ def relay_group() -> None:
     show_default=True,
     help="Seconds to wait for the reply (with --request).",
 )
-@connection_options
+@hub_login
 @reports_errors
 def relay_send(
     to: str,
     body: str,
     request: bool,
     timeout_s: float,
-    hub_address: str,
-    user: str,
-    password_stdin: bool,
-    tls_ca: Path | None,
-    use_tls: bool,
+    login: HubLogin,
 ) -> None:
     """Send BODY (JSON; - reads it from stdin) to the client listening as TO.
 
     Example: tradewire relay send term1 '{"op":"account"}' --request --hub 127.0.0.1:7400 --user bob
     """
-    if body == "-" and password_stdin:
+    if body == "-" and login.password_stdin:
         fail("BODY and the password cannot both come from stdin: pass BODY as an argument")
     value = _json(sys.stdin.read() if body == "-" else body, "BODY")
 
@@ -71,7 +66,7 @@ def relay_send(
         await relay.send(to, value)
         return None
 
-    reply = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    reply = with_client(login, action)
     if request:
         click.echo(msgspec.json.encode(reply).decode())
     else:
@@ -94,18 +89,14 @@ def relay_send(
     default=None,
     help="Stop after this many messages (default: run until Ctrl-C).",
 )
-@connection_options
+@hub_login
 @reports_errors
 def relay_listen(
     name: str | None,
     reply_json: str,
     echo: bool,
     count: int | None,
-    hub_address: str,
-    user: str,
-    password_stdin: bool,
-    tls_ca: Path | None,
-    use_tls: bool,
+    login: HubLogin,
 ) -> None:
     """Print each message sent to NAME (default: your user name) as one JSON line:
     {"from":…,"to":…,"body":…,"request":true|false}.
@@ -131,9 +122,9 @@ def relay_listen(
                 done.set()
             return message.body if echo else reply
 
-        await relay.listen(name or user, answer)
-        click.echo(f"listening as {name or user}", err=True)
+        await relay.listen(name or login.user, answer)
+        click.echo(f"listening as {name or login.user}", err=True)
         await done.wait()
         await relay.drain()  # the last answer goes out before we log out
 
-    with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    with_client(login, action)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 from rich import box
 from rich.live import Live
 from rich.table import Table
 
-from tradewire.cli.common import connection_options, console, reports_errors, with_client
+from tradewire.cli.common import HubLogin, console, hub_login, reports_errors, with_client
 from tradewire.clients import HubClient
 from tradewire.clients.sentiment import SentimentClient
 from tradewire.protocol.messages import SentimentRow
@@ -35,16 +33,12 @@ def table(rows: list[SentimentRow]) -> Table:
 @click.command("sentiment")
 @click.option("--symbol", "symbols", multiple=True, help="Only these symbols (repeat).")
 @click.option("--watch", is_flag=True, help="Keep the table updated until Ctrl-C.")
-@connection_options
+@hub_login
 @reports_errors
 def sentiment(
     symbols: tuple[str, ...],
     watch: bool,
-    hub_address: str,
-    user: str,
-    password_stdin: bool,
-    tls_ca: Path | None,
-    use_tls: bool,
+    login: HubLogin,
 ) -> None:
     """Show the crowd's long/short volumes, positions, average prices and number of users
     per symbol (symbols with fewer users than the hub's minimum are not shown)."""
@@ -61,7 +55,7 @@ def sentiment(
         return list(crowd.rows.values())
 
     try:
-        rows = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+        rows = with_client(login, action)
     except KeyboardInterrupt:
         return
     if not watch:

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 from rich.table import Table
 
-from tradewire.cli.common import connection_options, console, fail, reports_errors, with_client
+from tradewire.cli.common import HubLogin, console, fail, hub_login, reports_errors, with_client
 from tradewire.clients import HubClient
 from tradewire.protocol.messages import SessionInfo
 
@@ -20,10 +19,10 @@ def session_group() -> None:
 
 
 @session_group.command("list")
-@connection_options
+@hub_login
 @reports_errors
 def session_list(
-    hub_address: str, user: str, password_stdin: bool, tls_ca: Path | None, use_tls: bool
+    login: HubLogin,
 ) -> None:
     """Show every logged-in session: user, role, address, since, channels.
 
@@ -33,7 +32,7 @@ def session_list(
     async def action(client: HubClient) -> list[SessionInfo]:
         return await client.sessions()
 
-    sessions = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    sessions = with_client(login, action)
     table = Table(
         "session", "user", "role", "address", "since (UTC)", "subscribed", "publishing", "agent"
     )
@@ -54,15 +53,11 @@ def session_list(
 
 @session_group.command("kick")
 @click.argument("target")
-@connection_options
+@hub_login
 @reports_errors
 def session_kick(
     target: str,
-    hub_address: str,
-    user: str,
-    password_stdin: bool,
-    tls_ca: Path | None,
-    use_tls: bool,
+    login: HubLogin,
 ) -> None:
     """End TARGET: a session id from `session list`, or user:NAME for all of NAME's sessions.
 
@@ -75,7 +70,7 @@ def session_kick(
             return await client.kick(user=name)
         return await client.kick(session=target)
 
-    closed = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    closed = with_client(login, action)
     if not closed:
         fail(f"no live session matches {target!r} (see `tradewire session list`)")
     console.print(f"closed {closed} session{'s' if closed != 1 else ''}")

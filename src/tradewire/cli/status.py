@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import click
 from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 
-from tradewire.cli.common import connection_options, console, reports_errors, with_client
+from tradewire.cli.common import HubLogin, console, hub_login, reports_errors, with_client
 from tradewire.clients import HubClient
 from tradewire.protocol.messages import StatusReply
 
@@ -36,15 +35,11 @@ def render(reply: StatusReply) -> Group:
 
 @click.command("status")
 @click.option("--watch", is_flag=True, help="Refresh every second until Ctrl-C.")
-@connection_options
+@hub_login
 @reports_errors
 def status(
     watch: bool,
-    hub_address: str,
-    user: str,
-    password_stdin: bool,
-    tls_ca: Path | None,
-    use_tls: bool,
+    login: HubLogin,
 ) -> None:
     """Connections, sessions by role, frames by type, logins and bans, states and fan-out
     latency, ticks, relay, sentiment, topics and jobs of a running hub (admin users only).
@@ -62,7 +57,7 @@ def status(
         return reply
 
     try:
-        reply = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+        reply = with_client(login, action)
     except KeyboardInterrupt:
         return
     console.print(render(reply))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 import msgspec
 
-from tradewire.cli.common import connection_options, fail, reports_errors, with_client
+from tradewire.cli.common import HubLogin, fail, hub_login, reports_errors, with_client
 from tradewire.clients import HubClient
 from tradewire.clients.topics import TopicClient
 
@@ -26,22 +25,18 @@ def topic_group() -> None:
 @topic_group.command("pub")
 @click.argument("topic")
 @click.argument("value", default="-")
-@connection_options
+@hub_login
 @reports_errors
 def topic_pub(
     topic: str,
     value: str,
-    hub_address: str,
-    user: str,
-    password_stdin: bool,
-    tls_ca: Path | None,
-    use_tls: bool,
+    login: HubLogin,
 ) -> None:
     """Publish VALUE (JSON; - reads it from stdin) on TOPIC; prints the topic's seq.
 
     Example: tradewire topic pub levels.EURUSD '{"support":1.081}' --hub 127.0.0.1:7400 --user alice
     """
-    if value == "-" and password_stdin:
+    if value == "-" and login.password_stdin:
         fail("VALUE and the password cannot both come from stdin: pass VALUE as an argument")
     text = sys.stdin.read() if value == "-" else value
     try:
@@ -52,7 +47,7 @@ def topic_pub(
     async def action(client: HubClient) -> int:
         return await TopicClient(client).publish(topic, decoded)
 
-    seq = with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+    seq = with_client(login, action)
     click.echo(f"{topic} seq {seq}")
 
 
@@ -64,16 +59,12 @@ def topic_pub(
     default=None,
     help="Stop after this many values (default: until Ctrl-C).",
 )
-@connection_options
+@hub_login
 @reports_errors
 def topic_sub(
     patterns: tuple[str, ...],
     count: int | None,
-    hub_address: str,
-    user: str,
-    password_stdin: bool,
-    tls_ca: Path | None,
-    use_tls: bool,
+    login: HubLogin,
 ) -> None:
     """Print each value of the topics named (names, or prefixes ending in *) as one JSON
     line {"topic":…,"seq":…,"ts":…,"value":…}; the retained values come first."""
@@ -90,6 +81,6 @@ def topic_sub(
                 return
 
     try:
-        with_client(hub_address, user, password_stdin, tls_ca, use_tls, action)
+        with_client(login, action)
     except KeyboardInterrupt:
         return
