@@ -1,9 +1,27 @@
 """Address lists from the configuration (allow-lists, ban exemptions): addresses or CIDR blocks.
-One implementation for every listener and for the ban book."""
+One implementation for every listener and for the ban book. And the one way the article
+listeners write to their unauthenticated clients."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
+
+log = logging.getLogger(__name__)
+
+MAX_BUFFERED = 1 << 20  # an article client this far behind is dropped (they are local)
+
+
+def write_or_drop(transport: asyncio.Transport, message: bytes, what: str) -> None:
+    """Write to an article client, or drop it once ``MAX_BUFFERED`` bytes wait for it:
+    its memory stays bounded, and the others never wait."""
+    if transport.get_write_buffer_size() > MAX_BUFFERED:
+        log.warning("dropping an article %s client that stopped reading", what)
+        transport.abort()
+        return
+    transport.write(message)
+
 
 _MAX_CACHED = 65_536
 

@@ -13,13 +13,11 @@ from typing import cast
 
 from tradewire.bus.base import Bus, Message
 from tradewire.config import ArticleSignalSettings
-from tradewire.hub.addresses import AddressList
+from tradewire.hub.addresses import AddressList, write_or_drop
 from tradewire.protocol.legacy import net_volumes, signal_update
 from tradewire.protocol.messages import StateUpdate
 
 log = logging.getLogger(__name__)
-
-MAX_BUFFERED = 1 << 20  # a reader this far behind is dropped (article clients are local)
 
 
 class ArticleSignalListener:
@@ -66,23 +64,16 @@ class ArticleSignalListener:
         update = signal_update(nets, self._nets)
         self._nets = nets
         for transport in list(self._clients):
-            self._write(transport, update)
+            write_or_drop(transport, update, "signal")
 
     def join(self, transport: asyncio.Transport) -> None:
         self._clients.add(transport)
         message = signal_update(self._nets, {})
         if message:
-            self._write(transport, message)
+            write_or_drop(transport, message, "signal")
 
     def leave(self, transport: asyncio.Transport) -> None:
         self._clients.discard(transport)
-
-    def _write(self, transport: asyncio.Transport, message: bytes) -> None:
-        if transport.get_write_buffer_size() > MAX_BUFFERED:
-            log.warning("dropping an article signal client that stopped reading")
-            transport.abort()
-            return
-        transport.write(message)
 
 
 class _ArticleClient(asyncio.Protocol):

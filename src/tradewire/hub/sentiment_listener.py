@@ -16,7 +16,7 @@ from collections import Counter
 from typing import cast
 
 from tradewire.config import SentimentListenerSettings
-from tradewire.hub.addresses import AddressList
+from tradewire.hub.addresses import AddressList, write_or_drop
 from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.sentiment_book import Contribution
 from tradewire.protocol.legacy import parse_signals, signal_message
@@ -24,7 +24,6 @@ from tradewire.protocol.messages import SentimentRow
 
 log = logging.getLogger(__name__)
 
-MAX_BUFFERED = 1 << 20
 MAX_VOLUME = 1e9
 
 
@@ -88,20 +87,13 @@ class SentimentListener:
         others get the change at the next interval)."""
         reply = totals(self._service.book.visible())
         if reply and client.transport is not None:
-            self._write(client.transport, reply)
+            write_or_drop(client.transport, reply, "sentiment")
 
     def _changed(self, rows: list[SentimentRow]) -> None:
         update = totals(rows)
         for client in list(self._clients):
             if client.transport is not None:
-                self._write(client.transport, update)
-
-    def _write(self, transport: asyncio.Transport, message: bytes) -> None:
-        if transport.get_write_buffer_size() > MAX_BUFFERED:
-            log.warning("dropping an article sentiment client that stopped reading")
-            transport.abort()
-            return
-        transport.write(message)
+                write_or_drop(client.transport, update, "sentiment")
 
 
 class _SentimentClient(asyncio.Protocol):
