@@ -380,19 +380,29 @@ def _check(config: Config, source: str) -> None:
 
 
 def plaintext_problem(config: Config) -> str | None:
-    """Why listening as configured would send passwords in clear, or ``None``."""
-    host = config.hub.host
-    if config.tls.enabled or host == "localhost":
+    """Why listening as configured would send passwords in clear, or ``None``: the native
+    port, and the dashboard's login when ``[web]`` serves it."""
+    if config.tls.enabled:
         return None
+    places = [("hub.host", config.hub.host)]
+    if config.web.enabled and config.web.dashboard:
+        places.append(("web.host", config.web.host))
+    for key, host in places:
+        if not _loopback(host):
+            return (
+                f"{key} {host!r} is not a loopback address and TLS is off, so passwords would "
+                "cross the network in clear: set [tls] cert and key, or hub.allow_plaintext = true"
+            )
+    return None
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
     try:
-        if ipaddress.ip_address(host).is_loopback:
-            return None
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        pass  # a host name or "" (every address): it may be reachable from anywhere
-    return (
-        f"hub.host {host!r} is not a loopback address and TLS is off, so passwords would "
-        "cross the network in clear: set [tls] cert and key, or hub.allow_plaintext = true"
-    )
+        return False  # a host name or "" (every address): it may be reachable from anywhere
 
 
 def secret(password: str, password_env: str) -> str:

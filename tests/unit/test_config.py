@@ -117,3 +117,13 @@ def test_new_security_keys_are_validated_with_the_key_named() -> None:
         with pytest.raises(ConfigError, match=key):
             parse_config(data)
     assert parse_config({}).hub.host == "127.0.0.1"  # loopback unless told otherwise
+
+
+def test_the_dashboard_off_loopback_needs_tls_like_the_native_port() -> None:
+    from tradewire.config import plaintext_problem
+
+    web = {"enabled": True, "host": "0.0.0.0"}
+    problem = plaintext_problem(parse_config({"web": web}))
+    assert problem is not None and problem.startswith("web.host '0.0.0.0'")
+    assert plaintext_problem(parse_config({"web": {**web, "dashboard": False}})) is None
+    assert plaintext_problem(parse_config({"web": {"enabled": True}})) is None  # loopback
