@@ -5,15 +5,16 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import click
 from rich.table import Table
 
 from tradewire.cli.common import (
-    connection_options,
+    HubLogin,
     console,
     fail,
+    hub_login,
     reports_errors,
     with_client,
 )
@@ -58,7 +59,7 @@ def files_group() -> None:
 @click.option(
     "--meta", "meta_pairs", multiple=True, metavar="KEY=VALUE", help="More metadata; repeatable."
 )
-@connection_options
+@hub_login
 @reports_errors
 def put(
     name: str,
@@ -66,7 +67,7 @@ def put(
     symbol: str | None,
     period: int | None,
     meta_pairs: tuple[str, ...],
-    **connection: Any,
+    login: HubLogin,
 ) -> None:
     """Store FILE as a new version of NAME (providers and admins)."""
     meta = _meta(meta_pairs, symbol, period)
@@ -74,7 +75,7 @@ def put(
     if problem:
         fail(problem)
     data = file.read_bytes()
-    version = with_client(**connection, action=lambda c: c.put_file(name, data, meta))
+    version = with_client(login, lambda c: c.put_file(name, data, meta))
     console.print(
         f"stored {name} version {version} ({len(data)} bytes, sha256 "
         f"{hashlib.sha256(data).hexdigest()[:16]}…)",
@@ -91,11 +92,11 @@ def put(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write here (default: NAME in the current folder).",
 )
-@connection_options
+@hub_login
 @reports_errors
-def get(name: str, version: int | None, output: Path | None, **connection: Any) -> None:
+def get(name: str, version: int | None, output: Path | None, login: HubLogin) -> None:
     """Fetch NAME and check its SHA-256."""
-    found = with_client(**connection, action=lambda c: c.get_file(name, version))
+    found = with_client(login, lambda c: c.get_file(name, version))
     if hashlib.sha256(found.data).hexdigest() != found.sha256:
         fail(f"{name} v{found.version}: the SHA-256 does not match; nothing written")
     target = output or Path(name)
@@ -109,11 +110,11 @@ def get(name: str, version: int | None, output: Path | None, **connection: Any) 
 
 
 @files_group.command("list")
-@connection_options
+@hub_login
 @reports_errors
-def list_files(**connection: Any) -> None:
+def list_files(login: HubLogin) -> None:
     """The latest version of every stored file."""
-    files = with_client(**connection, action=lambda c: c.list_files())
+    files = with_client(login, lambda c: c.list_files())
     table = Table("name", "version", "bytes", "stored (UTC)", "by", "meta")
     for info in files:
         stored = datetime.fromtimestamp(info.ts / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
