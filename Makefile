@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint serve clean fuzz bench browser
+.PHONY: demo test lint serve clean fuzz bench browser postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,14 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) || \
 	  echo "warning: could not install chromium (not root?): the dashboard browser test is skipped"
 
-test: lint browser
+# The PostgreSQL tick store's tests run a real server: Debian's postgresql (initdb and pg_ctl;
+# the tests start their own cluster in a temporary folder on a free port).
+postgres:
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) || \
+	  echo "warning: could not install postgresql (not root?): the PostgreSQL tests are skipped"
+
+test: lint browser postgres
 	$(BIN)/pytest -q
 
 demo: $(STAMP)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,8 @@ import msgspec
 import pytest
 import uvloop
 
+from tests.pg import Postgres, binaries
+from tradewire.bus.nats_server import NatsServer, free_port
 from tradewire.config import AuthSettings, Config, HubSettings
 from tradewire.hub.server import Hub
 from tradewire.store.db import StateDB
@@ -26,7 +28,18 @@ def pytest_asyncio_loop_factories(config: Any, item: Any) -> dict[str, Any]:
     return {"uvloop": uvloop.new_event_loop}
 
 
-SECTIONS = ("tls", "ban", "listeners", "files", "relay", "sentiment", "topics", "jobs", "web")
+SECTIONS = (
+    "tls",
+    "ban",
+    "listeners",
+    "files",
+    "relay",
+    "sentiment",
+    "topics",
+    "jobs",
+    "web",
+    "nats",
+)
 
 
 def make_config(**hub: Any) -> Config:
@@ -177,3 +190,49 @@ def article_state() -> dict[str, Any]:
         {"id": "3", "symbol": "EURUSD", "side": "sell", "volume": 0.1, "price": 1.08, "time": 3},
     ]
     return frame
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A real nats-server with JetStream on a free port, its store in tmp_path."""
+    server = NatsServer(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Postgres]:
+    """One real PostgreSQL for the whole run (databases are per test: ``postgres``)."""
+    if binaries() is None:
+        pytest.skip("PostgreSQL is not installed here: run `make test`, which installs it")
+    server = Postgres()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres(postgres_server: Postgres) -> str:
+    """The URL of a new, empty database on the test PostgreSQL."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path) -> Iterator[list[NatsServer]]:
+    """Three nats-servers with JetStream forming one cluster (routes to each other)."""
+    cluster_ports = [free_port() for _ in range(3)]
+    servers = [
+        NatsServer(
+            tmp_path / f"nats{i}",
+            name=f"n{i}",
+            cluster_port=cluster_ports[i],
+            routes=[p for p in cluster_ports if p != cluster_ports[i]],
+        )
+        for i in range(3)
+    ]
+    for server in servers:
+        server.start()
+    yield servers
+    for server in servers:
+        server.stop()

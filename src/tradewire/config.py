@@ -278,6 +278,30 @@ class WebSettings(_Section, frozen=True):
     dashboard: bool = True  # the admin dashboard at / (metrics and health are always on)
 
 
+class TickSettings(_Section, frozen=True):
+    """``[ticks]``: where ticks are stored (docs/scaling.md)."""
+
+    # A PostgreSQL URL: ticks go there instead of <data>/ticks.db (password in PGPASSWORD).
+    postgres: str = ""
+
+
+class NatsSettings(_Section, frozen=True):
+    """``[nats]``: share channels, topics and bans with other hubs through NATS JetStream
+    (docs/scaling.md). Without ``servers`` the hub keeps everything to itself (the local bus)."""
+
+    servers: list[str] = []  # e.g. ["nats://10.0.0.5:4222", "nats://10.0.0.6:4222"]
+    replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1  # copies of each stream (cluster)
+    publish_timeout_s: Positive = 2.0  # a state NATS has not stored by then is refused
+    connect_timeout_s: Positive = 10.0  # at start: no NATS by then, the hub does not start
+    # Cut off from NATS this long, the hub says bye (bus_unavailable) to every client so they
+    # fail over to a hub that is not, rather than follow a silently stale channel.
+    lost_after_s: Positive = 3.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.servers)
+
+
 class Config(_Section, frozen=True):
     hub: HubSettings = HubSettings()
     listeners: ListenerSettings = ListenerSettings()
@@ -292,6 +316,8 @@ class Config(_Section, frozen=True):
     topics: TopicSettings = TopicSettings()
     jobs: JobSettings = JobSettings()
     web: WebSettings = WebSettings()
+    nats: NatsSettings = NatsSettings()
+    ticks: TickSettings = TickSettings()
 
 
 _AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
@@ -375,8 +401,28 @@ def _check(config: Config, source: str) -> None:
             f"{source}: files.max_bytes: {limit} does not fit in one frame; raise "
             f"hub.max_frame_bytes to at least {limit * 4 // 3 + 1024}"
         )
+    for index, url in enumerate(config.nats.servers):
+        if not re.fullmatch(r"(nats|tls)://[^\s/]+:\d{1,5}", url):
+            raise ConfigError(
+                f"{source}: nats.servers[{index}]: {url!r} is not a NATS URL such as "
+                "nats://127.0.0.1:4222"
+            )
+    check_postgres_url(config.ticks.postgres, f"{source}: ticks.postgres")
     if config.ban.max_duration_s < config.ban.duration_s:
         raise ConfigError(f"{source}: ban.max_duration_s: must be >= ban.duration_s")
+
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def check_postgres_url(url: str, key: str) -> None:
+    """Raise :class:`ConfigError` naming ``key`` when ``url`` is not a PostgreSQL URL."""
+    if url and not url.startswith(POSTGRES_SCHEMES):
+        raise ConfigError(
+            f"{key}: {url.split('@')[-1]!r} is not a PostgreSQL URL such as "
+            "postgresql://tradewire@db.example:5432/ticks (the password goes in PGPASSWORD "
+            "or ~/.pgpass, not in the URL)"
+        )
 
 
 def plaintext_problem(config: Config) -> str | None:

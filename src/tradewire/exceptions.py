@@ -68,6 +68,10 @@ class StoreError(TradewireError):
     """The state database could not be opened, read or written."""
 
 
+class BusError(TradewireError):
+    """The message bus (NATS) could not take, order or deliver a message."""
+
+
 class UserError(TradewireError):
     """A user-management request was refused (duplicate name, unknown user, bad role)."""
 

@@ -15,8 +15,11 @@ from pathlib import Path
 from tests.system.test_copy_cli import PASSWORD, positions, run, spawn
 
 
-def serve(tmp_path: Path, port: str = "0") -> tuple[subprocess.Popen[str], str]:
-    hub = spawn("serve", "--host", "127.0.0.1", "--port", port, cwd=tmp_path)
+def serve(
+    tmp_path: Path, port: str = "0", config: str | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    extra = ["--config", config] if config else []
+    hub = spawn("serve", "--host", "127.0.0.1", "--port", port, *extra, cwd=tmp_path)
     assert hub.stdout is not None
     line = hub.stdout.readline()
     found = re.search(r":(\d+)\s*$", line)

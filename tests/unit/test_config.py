@@ -77,6 +77,13 @@ def test_defaults_match_the_contract() -> None:
         ({"jobs": {"keep_days": 0}}, "jobs.keep_days"),
         ({"web": {"port": 70000}}, "web.port"),
         ({"web": {"dashbord": True}}, "web.dashbord"),
+        ({"nats": {"servers": ["127.0.0.1:4222"]}}, "nats.servers[0]"),
+        ({"nats": {"servers": "nats://a:4222"}}, "nats.servers"),
+        ({"nats": {"replicas": 7}}, "nats.replicas"),
+        ({"nats": {"lost_after_s": 0}}, "nats.lost_after_s"),
+        ({"nats": {"url": "nats://a:4222"}}, "nats.url"),
+        ({"ticks": {"postgres": "mysql://u@h/db"}}, "ticks.postgres"),
+        ({"ticks": {"postgres": 5}}, "ticks.postgres"),
     ],
 )
 def test_bad_values_name_the_key(data: dict[str, object], named: str) -> None:
@@ -127,3 +134,9 @@ def test_the_dashboard_off_loopback_needs_tls_like_the_native_port() -> None:
     assert problem is not None and problem.startswith("web.host '0.0.0.0'")
     assert plaintext_problem(parse_config({"web": {**web, "dashboard": False}})) is None
     assert plaintext_problem(parse_config({"web": {"enabled": True}})) is None  # loopback
+
+
+def test_a_postgres_password_never_shows_in_the_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"ticks": {"postgres": "mysql://u:s3cret@h/db"}})
+    assert "s3cret" not in str(caught.value)

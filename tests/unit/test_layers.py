@@ -44,9 +44,15 @@ def imports(path: Path) -> set[str]:
     return names
 
 
+# The bus's contract and its in-process implementation are pure; a bus over the network (NATS)
+# is an adapter, and adapters do I/O as the stores do.
+NETWORK_ADAPTERS = {"nats.py", "nats_server.py"}
+
+
 @pytest.mark.parametrize("layer", ["protocol", "copy", "bus"])
 def test_pure_layers_import_no_io(layer: str) -> None:
-    files = list((ROOT / layer).rglob("*.py")) + ([ROOT / "model.py"] if layer == "copy" else [])
+    files = [p for p in (ROOT / layer).rglob("*.py") if p.name not in NETWORK_ADAPTERS]
+    files += [ROOT / "model.py"] if layer == "copy" else []
     assert files
     for path in files:
         bad = {n for n in imports(path) if n.split(".")[0] in IO_MODULES}

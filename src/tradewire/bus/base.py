@@ -35,6 +35,16 @@ Persist = Callable[[Message, Callable[[object], None]], None]  # store, then cal
 
 
 class Bus(Protocol):
+    # Told of each subject first seen through another hub (the topic service routes it).
+    new_subjects: list[Callable[[str], None]]
+    connected: bool  # False while a shared bus is cut off from its servers
+
+    async def start(self, wait_s: float = 10.0) -> None:
+        """Connect and read what the bus already holds (before ``restore``)."""
+        ...
+
+    async def close(self) -> None: ...
+
     def publish(self, subject: str, stamp: Stamp, done: Done) -> None:
         """Number, stamp, persist, deliver; then ``done`` (the message, or why it failed:
         nothing was delivered then and the subject's latest is unchanged)."""
@@ -50,6 +60,14 @@ class Bus(Protocol):
 
     def subscribers(self, subject: str) -> int:
         """How many subscribers ``subject`` has here."""
+        ...
+
+    def broadcast(self, kind: str, payload: bytes) -> None:
+        """Tell every other hub of an event (at most once; nothing to do with one hub)."""
+        ...
+
+    def on_event(self, kind: str, handler: Callable[[bytes], None]) -> None:
+        """Call ``handler`` with each ``kind`` event another hub broadcasts."""
         ...
 
     def restore(self, messages: Iterable[Message]) -> None:

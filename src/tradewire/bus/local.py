@@ -23,6 +23,14 @@ class LocalBus:
         (the hub's group-committed state store); without it messages are delivered at once."""
         self._persist = persist
         self._subjects: dict[str, _Subject] = {}
+        self.new_subjects: list[Callable[[str], None]] = []  # never called: one hub sees all
+        self.connected = True
+
+    async def start(self, wait_s: float = 10.0) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
 
     def _subject(self, name: str) -> _Subject:
         subject = self._subjects.get(name)
@@ -72,6 +80,12 @@ class LocalBus:
     def latest(self, subject: str) -> Message | None:
         state = self._subjects.get(subject)
         return state.latest if state else None
+
+    def broadcast(self, kind: str, payload: bytes) -> None:
+        pass  # no other hub to tell
+
+    def on_event(self, kind: str, handler: Callable[[bytes], None]) -> None:
+        pass
 
     def restore(self, messages: Iterable[Message]) -> None:
         for message in messages:

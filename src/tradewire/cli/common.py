@@ -92,6 +92,28 @@ def parse_hub(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def parse_hubs(value: str) -> list[tuple[str, int]]:
+    """``HOST:PORT[,HOST:PORT…]`` -> the hubs to try in turn, or exit with a clear error."""
+    return [parse_hub(part.strip()) for part in value.split(",")]
+
+
+def new_client(
+    address: str,
+    user: str,
+    password: str,
+    use_tls: bool,
+    tls_ca: Path | None,
+    **options: Any,
+) -> HubClient:
+    """A client of the hubs ``--hub`` names (the first, then the others on failover)."""
+    from tradewire.clients import HubClient
+
+    (host, port), *fallbacks = parse_hubs(address)
+    return HubClient(
+        host, port, user, password, ssl=client_ssl(use_tls, tls_ca), fallbacks=fallbacks, **options
+    )
+
+
 def connection_options(func: F, hub_required: bool = True, user_required: bool = True) -> F:
     """--hub, --user, --password-stdin, --tls-ca and --tls: how a client reaches the hub."""
     for option in reversed(
@@ -100,8 +122,9 @@ def connection_options(func: F, hub_required: bool = True, user_required: bool =
                 "--hub",
                 "hub_address",
                 required=hub_required,
-                metavar="HOST:PORT",
-                help="The hub's native listener.",
+                metavar="HOST:PORT[,…]",
+                help="The hub's native listener; several hubs sharing NATS, comma-separated, "
+                "are tried in turn on failover (docs/scaling.md).",
             ),
             click.option("--user", required=user_required, default="", help="Your hub user name."),
             click.option(
@@ -163,22 +186,13 @@ def hub_login(func: F, hub_required: bool = True, user_required: bool = True) ->
 
 def with_client(login: HubLogin, action: Callable[[HubClient], Awaitable[T]]) -> T:
     """Log in to the hub as the connection options say, run ``action``, log out."""
-    from tradewire.clients import HubClient
-
     if login.address is None:
         fail("give --hub HOST:PORT")
-    host, port = parse_hub(login.address)
+    parse_hubs(login.address)  # a bad address fails before the password is asked for
     password = client_password(login.password_stdin)
 
     async def run() -> T:
-        client = HubClient(
-            host,
-            port,
-            login.user,
-            password,
-            ssl=client_ssl(login.use_tls, login.tls_ca),
-            server_hostname=host,
-        )
+        client = new_client(login.address or "", login.user, password, login.use_tls, login.tls_ca)
         async with client:
             return await action(client)
 

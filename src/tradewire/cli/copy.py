@@ -18,11 +18,11 @@ from rich.table import Table
 from tradewire.brokers.registry import check_broker, open_broker
 from tradewire.cli.common import (
     client_password,
-    client_ssl,
     connection_options,
     console,
     fail,
-    parse_hub,
+    new_client,
+    parse_hubs,
     reports_errors,
 )
 from tradewire.clients import HubClient
@@ -101,19 +101,17 @@ def provide(
     A channel has one publisher at a time: the same user and account reconnecting takes over
     at once; another account is refused (channel_busy) unless --takeover is given.
     """
-    host, port = parse_hub(hub_address)
+    parse_hubs(hub_address)
     check_broker(broker_spec)  # fail on a bad spec before asking for a password
     password = client_password(password_stdin)
 
     async def run() -> None:
         broker = await open_broker(broker_spec)
-        client = HubClient(
-            host, port, user, password, ssl=client_ssl(use_tls, tls_ca), server_hostname=host
-        )
+        client = new_client(hub_address, user, password, use_tls, tls_ca)
         try:
             await client.start(wait=True)  # banned, or no hub yet: wait, logging why
             provider = Provider(broker, client, channel, refresh_s=refresh_s, takeover=takeover)
-            console.print(f"providing {broker_spec} on channel {channel} via {host}:{port}")
+            console.print(f"providing {broker_spec} on channel {channel} via {hub_address}")
             await _until_signalled(asyncio.create_task(provider.run()))
             console.print(
                 f"stopped after {provider.published} publications (last seq {provider.last_seq})"
@@ -251,26 +249,20 @@ def _follow(
         fail("follow needs --hub HOST:PORT and --broker SPEC (only --status works without)")
     rules = rules_from(rules_file, flags)
     check_broker(broker_spec)
-    host, port = parse_hub(hub_address)
+    parse_hubs(hub_address)
     password = client_password(password_stdin)
 
     async def run() -> None:
         broker = await open_broker(broker_spec)
         follower = Follower(broker, channel, rules, journal=Journal(journal_path))
-        client = HubClient(
-            host,
-            port,
-            user,
-            password,
-            ssl=client_ssl(use_tls, tls_ca),
-            server_hostname=host,
-            on_state=follower.on_state,
+        client = new_client(
+            hub_address, user, password, use_tls, tls_ca, on_state=follower.on_state
         )
         try:
             await client.start(wait=True)  # banned, or no hub yet: wait, logging why
             await client.subscribe(channel)
             console.print(
-                f"following {channel} via {host}:{port} onto {broker_spec}; journal {journal_path}"
+                f"following {channel} via {hub_address} onto {broker_spec}; journal {journal_path}"
             )
             await _until_signalled(
                 asyncio.create_task(follower.run()),

@@ -12,15 +12,14 @@ from tradewire.brokers.paper import PaperBroker
 from tradewire.brokers.spec import parse_paper_spec
 from tradewire.cli.common import (
     client_password,
-    client_ssl,
     connection_options,
     console,
     fail,
-    parse_hub,
+    new_client,
+    parse_hubs,
     reports_errors,
 )
 from tradewire.cli.copy import _until_signalled
-from tradewire.clients import HubClient
 from tradewire.clients.relay import RelayClient
 from tradewire.clients.terminal_sim import TerminalSim
 
@@ -74,16 +73,14 @@ def terminal_sim(
     if not broker_spec.startswith("paper:"):
         fail(f"--broker {broker_spec!r}: the simulated terminal trades on a paper:FILE account")
     path, settings, given = parse_paper_spec(broker_spec)
-    host, port = parse_hub(hub_address)
+    parse_hubs(hub_address)
     password = client_password(password_stdin)
     listen_as = name or user
 
     async def run() -> None:
         broker = await PaperBroker.open(path, settings, create=True, given=given)
         sim = TerminalSim(broker, answer_delay_ms / 1000)
-        client = HubClient(
-            host, port, user, password, ssl=client_ssl(use_tls, tls_ca), server_hostname=host
-        )
+        client = new_client(hub_address, user, password, use_tls, tls_ca)
         relay = RelayClient(client)
         try:
             await client.start(wait=True)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 import uvloop
@@ -29,8 +29,13 @@ from tradewire.cli.common import (
     reports_errors,
 )
 from tradewire.clients.tick_sender import TickSender
+from tradewire.config import check_postgres_url
 from tradewire.protocol.names import is_symbol
-from tradewire.store.ticks import SqliteTickStore
+from tradewire.store.tick_stores import open_tick_store
+
+if TYPE_CHECKING:
+    from tradewire.store.ticks import SqliteTickStore
+    from tradewire.store.ticks_pg import PostgresTickStore
 from tradewire.ticks.bars import TIMEFRAMES_MS, bars
 from tradewire.ticks.sources import from_mt5_csv, from_mt5_terminal, random_walk
 
@@ -262,6 +267,21 @@ format_option = click.option(
 )
 
 
+postgres_option = click.option(
+    "--postgres",
+    default="",
+    envvar="TRADEWIRE_POSTGRES",
+    metavar="URL",
+    help="Read the ticks a hub stores in PostgreSQL ([ticks] postgres), not --data's "
+    "ticks.db; the password comes from PGPASSWORD or ~/.pgpass.",
+)
+
+
+def _reader(data_dir: Path, postgres: str) -> SqliteTickStore | PostgresTickStore:
+    check_postgres_url(postgres, "--postgres")
+    return open_tick_store(data_dir, postgres, readonly=True)
+
+
 @ticks_group.command("query")
 @click.option("--symbol", required=True)
 @click.option("--from", "from_", help="Start (Unix ms or ISO time, inclusive).")
@@ -269,13 +289,20 @@ format_option = click.option(
 @click.option("--limit", type=click.IntRange(min=1), default=None)
 @format_option
 @data_option
+@postgres_option
 @reports_errors
 def ticks_query(
-    symbol: str, from_: str | None, to: str | None, limit: int | None, fmt: str, data_dir: Path
+    symbol: str,
+    from_: str | None,
+    to: str | None,
+    limit: int | None,
+    fmt: str,
+    data_dir: Path,
+    postgres: str,
 ) -> None:
     """Print stored ticks of one symbol."""
     symbol, start, end = _symbol(symbol), parse_time(from_, 0), parse_time(to, 2**62)
-    store = SqliteTickStore(data_dir, readonly=True)
+    store = _reader(data_dir, postgres)
     try:
         _print_rows(store.query(symbol, start, end, limit), COLUMNS, fmt)
     finally:
@@ -291,13 +318,20 @@ def ticks_query(
 @click.option("--to", help="End (Unix ms or ISO time, exclusive).")
 @format_option
 @data_option
+@postgres_option
 @reports_errors
 def ticks_bars(
-    symbol: str, timeframe: str, from_: str | None, to: str | None, fmt: str, data_dir: Path
+    symbol: str,
+    timeframe: str,
+    from_: str | None,
+    to: str | None,
+    fmt: str,
+    data_dir: Path,
+    postgres: str,
 ) -> None:
     """OHLC bars from bids, with the tick count of each bar."""
     symbol, start, end = _symbol(symbol), parse_time(from_, 0), parse_time(to, 2**62)
-    store = SqliteTickStore(data_dir, readonly=True)
+    store = _reader(data_dir, postgres)
     try:
         rows = store.query(symbol, start, end)
         out = (
@@ -321,14 +355,15 @@ def ticks_bars(
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--symbol", default=None, help="Only this symbol [default: all].")
 @data_option
+@postgres_option
 @reports_errors
-def ticks_export(fmt: str, out: Path, symbol: str | None, data_dir: Path) -> None:
+def ticks_export(fmt: str, out: Path, symbol: str | None, data_dir: Path, postgres: str) -> None:
     """Write stored ticks to a CSV or Parquet file."""
     if symbol is not None:
         _symbol(symbol)
     if not out.parent.is_dir():
         fail(f"--out {out}: directory {out.parent} does not exist (create it first)")
-    store = SqliteTickStore(data_dir, readonly=True)
+    store = _reader(data_dir, postgres)
     try:
         rows = store.query(symbol, 0, 2**62) if symbol else store.all_rows()
         if fmt == "csv":
@@ -360,10 +395,11 @@ def ticks_export(fmt: str, out: Path, symbol: str | None, data_dir: Path) -> Non
 
 @ticks_group.command("stats")
 @data_option
+@postgres_option
 @reports_errors
-def ticks_stats(data_dir: Path) -> None:
+def ticks_stats(data_dir: Path, postgres: str) -> None:
     """Per symbol: count, first/last time, rate; per listener: received, malformed, drops."""
-    store = SqliteTickStore(data_dir, readonly=True)
+    store = _reader(data_dir, postgres)
     try:
         symbols, listeners = store.symbol_stats(), store.listener_stats()
     finally:

@@ -15,7 +15,7 @@ import itertools
 import logging
 import ssl as ssl_module
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import msgspec
@@ -81,8 +81,13 @@ class HubClient:
         connect_timeout: float = 5.0,
         on_state: Callable[[StateUpdate], None] | None = None,
         max_refused_wait_s: float = MAX_REFUSED_WAIT_S,
+        fallbacks: Sequence[tuple[str, int]] = (),
     ) -> None:
+        """``fallbacks``: more hubs sharing the same channels (docs/scaling.md); when the
+        current one is lost or cannot be reached, the client moves to the next, in turn."""
         self.host, self.port, self.user = host, port, user
+        self.hubs = [(host, port), *fallbacks]
+        self._hub_index = 0
         self._password = password
         self._ssl, self._server_hostname, self._agent = ssl, server_hostname, agent
         self._backoff = backoff or Backoff()
@@ -125,7 +130,7 @@ class HubClient:
         Raises on failure, unless ``wait``: then it keeps trying (logging each refusal) until
         it is in; only a permanent refusal (wrong password, unsupported version) raises.
         """
-        reader = await (self._reconnect(first=True) if wait else self._open())
+        reader = await (self._reconnect(first=True) if wait else self._open_any())
         self._runner = asyncio.get_running_loop().create_task(self._run(reader))
 
     async def close(self) -> None:
@@ -322,6 +327,17 @@ class HubClient:
 
     # ---- connection ----------------------------------------------------------------------------
 
+    async def _open_any(self) -> asyncio.StreamReader:
+        """Each hub once, in turn, until one lets us in (the last failure raises)."""
+        for attempt in range(len(self.hubs)):
+            try:
+                return await self._open()
+            except ConnectionLost:
+                if attempt == len(self.hubs) - 1:
+                    raise
+                self._next_hub()
+        raise AssertionError("unreachable")
+
     async def _open(self) -> asyncio.StreamReader:
         try:
             async with asyncio.timeout(self._connect_timeout):
@@ -330,7 +346,7 @@ class HubClient:
                     self.port,
                     ssl=self._ssl,
                     limit=64 * 1024 * 1024,
-                    server_hostname=self._server_hostname if self._ssl else None,
+                    server_hostname=(self._server_hostname or self.host) if self._ssl else None,
                 )
         except (OSError, TimeoutError) as exc:
             raise ConnectionLost(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
@@ -377,11 +393,17 @@ class HubClient:
             if self._closed:
                 return
             log.info("disconnected from hub %s:%d (%s); reconnecting", self.host, self.port, reason)
+            self._next_hub()  # the one just lost is the least likely to answer now
             self._connected.clear()
             if self._writer is not None:
                 self._writer.close()
             self._fail_waiting(ConnectionLost("connection to the hub lost"))
             reader = await self._reconnect()
+
+    def _next_hub(self) -> None:
+        if len(self.hubs) > 1:
+            self._hub_index = (self._hub_index + 1) % len(self.hubs)
+            self.host, self.port = self.hubs[self._hub_index]
 
     async def _reconnect(self, first: bool = False) -> asyncio.StreamReader:
         initial = first
@@ -408,10 +430,13 @@ class HubClient:
                     exc.msg,
                     wait,
                 )
-                await asyncio.sleep(wait)
+                self._next_hub()
+                if len(self.hubs) == 1:
+                    await asyncio.sleep(wait)
                 continue
             except ConnectionLost as exc:
                 log.info("cannot reach the hub (%s); retrying", exc)
+                self._next_hub()
                 continue
             self.reconnects += 0 if initial else 1
             log.info("connected to hub %s:%d as %s", self.host, self.port, self.user)

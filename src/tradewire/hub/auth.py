@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from tradewire.clock import Clock
@@ -26,7 +27,7 @@ from tradewire.config import Config
 from tradewire.exceptions import FrameError
 from tradewire.hub.guard import BanBook, NameThrottle
 from tradewire.metrics import Metrics
-from tradewire.store.db import UserRecord
+from tradewire.store.db import BanRecord, UserRecord
 from tradewire.store.passwords import Passwords
 from tradewire.store.state import StateStore
 
@@ -54,6 +55,9 @@ class Authenticator:
         metrics.gauge("tradewire_logins_pending", "logins in a password check", self._pending)
         self._in_flight: dict[str, int] = {}  # source -> checks running
         self._turns: dict[str, asyncio.Event] = {}  # source -> set when one of them ends
+        # Told of each failed login and each ban made here (shared with other hubs over NATS).
+        self.on_failure: list[Callable[[str], None]] = []
+        self.on_ban: list[Callable[[BanRecord], None]] = []
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -124,12 +128,24 @@ class Authenticator:
         # The audit names the attempted user (cut short) but never the password.
         self._store.audit("login_failed", name[:NAME_CHARS], address)
         log.info("login failed: %r from %s", name[:NAME_CHARS], address)
+        for call in self.on_failure:
+            call(address)
         if ban is not None:
-            self._bans.inc()
-            log.warning(
-                "banning %s until %d ms (offense %d)", ban.address, ban.until_ms, ban.offenses
-            )
-            self._store.put_ban(ban)
+            self._banned(ban)
+            for share in self.on_ban:
+                share(ban)
+
+    def count_failure_elsewhere(self, address: str) -> None:
+        """A failed login from ``address`` on another hub counts here too: failures spread
+        over hubs add up to the same ban on each."""
+        ban = self.bans.record_failure(address)
+        if ban is not None:
+            self._banned(ban)
+
+    def _banned(self, ban: BanRecord) -> None:
+        self._bans.inc()
+        log.warning("banning %s until %d ms (offense %d)", ban.address, ban.until_ms, ban.offenses)
+        self._store.put_ban(ban)
 
     def _check(self, name: str, password: str) -> UserRecord | None:  # on a worker thread
         user = self._store.get_user(name)

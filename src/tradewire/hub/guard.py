@@ -64,17 +64,20 @@ class BanBook:
             self._keys[address] = known
         return known
 
-    def load(self, bans: list[BanRecord]) -> None:
+    def load(self, bans: list[BanRecord]) -> list[BanRecord]:
         """Merge bans read from the database (at start, then periodically).
 
         The database wins for the same offense count, so ``tradewire ban lift`` (which keeps
         the count and ends the ban) reaches a running hub; a ban this hub made and has not yet
-        stored has a higher count and is kept.
+        stored has a higher count and is kept. Returns the bans taken.
         """
+        taken = []
         for ban in bans:
             known = self._bans.get(ban.address)
             if known is None or ban.offenses >= known.offenses:
                 self._bans[ban.address] = ban
+                taken.append(ban)
+        return taken
 
     def checks_left(self, address: str) -> int:
         """How many password checks ``address`` may still start in this window: the ban is

@@ -8,17 +8,18 @@ import logging
 import math
 import ssl
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tradewire import __version__
-from tradewire.bus.base import Message
+from tradewire.bus.base import Bus, Message
 from tradewire.bus.local import LocalBus
 from tradewire.clock import Clock, SystemClock
 from tradewire.config import Config, plaintext_problem
-from tradewire.exceptions import ConfigError, StoreError
+from tradewire.exceptions import BusError, ConfigError, StoreError
 from tradewire.hub.audit import Auditor
 from tradewire.hub.auth import Authenticator
 from tradewire.hub.channel_service import ChannelService
@@ -35,11 +36,15 @@ if TYPE_CHECKING:
     from tradewire.hub.article_signal import ArticleSignalListener
     from tradewire.hub.sentiment_listener import SentimentListener
     from tradewire.hub.template import TemplateListener
+    from tradewire.store.ticks_pg import PostgresTickStore
 from tradewire.hub.relay import RelayService
 from tradewire.hub.reports import ReportService
 from tradewire.hub.revocation import SessionService
 from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.service import Dispatcher
+from tradewire.hub.shared_bans import PREFIX as BAN_PREFIX
+from tradewire.hub.shared_bans import SharedBans, decode_ban
+from tradewire.hub.shared_ticks import share_live_ticks
 from tradewire.hub.ticks import TickService
 from tradewire.hub.tls import TlsListener, tls_context
 from tradewire.hub.topics import TopicService
@@ -58,10 +63,17 @@ from tradewire.store import committer as committers
 from tradewire.store.jobs import JobStore
 from tradewire.store.private import DataLock, loose_modes
 from tradewire.store.state import SqliteStateStore
+from tradewire.store.tick_stores import open_tick_store
+from tradewire.store.ticks import SqliteTickStore
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_DRAIN_S = 2.0
+
+
+def _decode_bus_line(subject: str, line: bytes) -> Any:
+    """A bus message another hub published: a ban, or a frame (channel state, topic value)."""
+    return decode_ban(line) if subject.startswith(BAN_PREFIX) else decode_server_frame(line)
 
 
 class Hub:
@@ -128,6 +140,7 @@ class Hub:
         self.legacy: ArticleListeners | None = None
         self.web: WebServer | None = None
         self._tls_listener: TlsListener | None = None
+        self.shared_bans: SharedBans | None = None
         self._lock = DataLock(data_dir)
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -151,7 +164,18 @@ class Hub:
         for line in loose_modes(self.data_dir):
             log.warning("%s", line)
         self.auth = Authenticator(self.config, self.store, self.clock, self.metrics)
+        if self.config.ticks.postgres:  # unreachable: say so now, not at the first tick
+            try:
+                await asyncio.to_thread(lambda: self.open_tick_store().close())
+            except StoreError as exc:
+                await loop.run_in_executor(None, self._release)
+                raise ConfigError(f"ticks.postgres: {exc}") from exc
         self._start_services(loop)  # before listening: a frame may come at once
+        try:
+            await self.bus.start(self.config.nats.connect_timeout_s)
+        except BusError as exc:
+            await self._abandon_start()
+            raise ConfigError(f"nats.servers: {exc} (is nats-server running there?)") from exc
         stored = await self.store.load_states()
         self.bus.restore(
             Message(s.channel, s.seq, decode_server_frame(s.frame), s.frame) for s in stored
@@ -172,7 +196,7 @@ class Hub:
                 self.addresses = self._tls_listener.start(hub.host, hub.port)
                 self.listening = [f"tls://{h}:{p}" for h, p in self.addresses]
         except OSError as exc:
-            await loop.run_in_executor(None, self._release)
+            await self._abandon_start()
             raise ConfigError(
                 f"hub.host/hub.port: cannot listen on {hub.host}:{hub.port}: "
                 f"{exc.strerror} (another hub running? pick another port "
@@ -222,6 +246,7 @@ class Hub:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.sleep(0)  # aborted connections' connection_lost (their audit rows) runs
+        await self.bus.close()
         await self.store.flush()
         await asyncio.to_thread(self.ticks.stop)  # commits what is queued
         await asyncio.to_thread(self.job_store.stop)
@@ -261,7 +286,52 @@ class Hub:
         self.listening.append(f"{scheme}://{address[0]}:{address[1]} ({what})")
 
     async def _bus_answers(self) -> object:
+        if not self.bus.connected:
+            raise BusError("the hub is cut off from NATS")
         return self.bus.latest("")
+
+    async def _abandon_start(self) -> None:
+        """Undo a start that failed before listening."""
+        await self.bus.close()
+        await asyncio.to_thread(self.ticks.stop)
+        await asyncio.to_thread(self.job_store.stop)
+        await asyncio.get_running_loop().run_in_executor(None, self._release)
+
+    def open_tick_store(self) -> SqliteTickStore | PostgresTickStore:
+        """A tick store for the calling thread: SQLite, or PostgreSQL under ``[ticks]``."""
+        return open_tick_store(self.data_dir, self.config.ticks.postgres)
+
+    def _make_bus(self) -> Bus:
+        """The local bus, or NATS JetStream when ``[nats]`` names servers (docs/scaling.md)."""
+        settings = self.config.nats
+        if not settings.enabled:
+            return LocalBus(self._persist_state)
+        from tradewire.bus.nats import NatsBus  # only here: nats-py is the [scale] extra
+
+        bus = NatsBus(
+            settings.servers,
+            _decode_bus_line,
+            name=f"hub-{uuid.uuid4().hex[:12]}",
+            replicas=settings.replicas,
+            publish_timeout_s=settings.publish_timeout_s,
+        )
+        bus.on_disconnect.append(self._bus_lost)
+        return bus
+
+    def _bus_lost(self) -> None:
+        """Cut off from NATS: if it lasts, tell every client (they fail over) rather than let
+        them follow channels that have silently stopped."""
+        wait = self.config.nats.lost_after_s
+        log.warning("cut off from NATS; clients are told to go in %g s unless it returns", wait)
+        asyncio.get_running_loop().call_later(wait, self._bus_gone)
+
+    def _bus_gone(self) -> None:
+        if self.bus.connected or self._stopping:
+            return
+        log.error("still cut off from NATS: saying bye to %d clients", len(self.connections))
+        bye = encode(Bye(reason="bus_unavailable"))
+        for conn in list(self.connections):
+            conn.close(bye)
 
     def _persist_state(self, message: Message, stored: Callable[[object], None]) -> None:
         """The bus's durability for channel states: the latest state per channel in state.db,
@@ -308,12 +378,16 @@ class Hub:
         """Every hub feature, each handed only what it needs; one dispatch table for all."""
         self.auditor = Auditor(self.store)
         limit = self.config.hub.max_subscriptions
-        self.bus = LocalBus(self._persist_state)
+        self.bus = self._make_bus()
+        # With NATS: failures and bans shared by every hub (before the bus reads what it holds).
+        self.shared_bans = (
+            SharedBans(self.bus, self.auth, self.store) if self.config.nats.enabled else None
+        )
         self.channel_service = ChannelService(
             self.bus, self.channels, self.clock, self.auditor, limit, self.metrics
         )
         self.ticks = TickService(
-            self.data_dir,
+            self.open_tick_store,
             self.clock,
             self.auditor,
             limit,
@@ -345,8 +419,11 @@ class Hub:
         self.topics = TopicService(
             self.config.topics, self.bus, self.clock, self.auditor, self.metrics
         )
+        self.bus.new_subjects.append(lambda subject: self.topics.restore([subject]))
         self.indicators = IndicatorPublisher(self.config.topics.indicators, self.topics)
         self.ticks.observers.append(self.indicators.on_ticks)
+        if self.config.nats.enabled:
+            share_live_ticks(self.bus, self.ticks)
         self.reports = ReportService(self.auditor)
         self.job_store = JobStore(self.data_dir, loop)
         self.job_store.start()
@@ -391,6 +468,9 @@ class Hub:
         """Register a new connection, or return the frame to refuse it with."""
         if self._stopping:
             return encode(Bye(reason="shutdown"))
+        if not self.bus.connected:
+            self.refused.inc(1, "bus_unavailable")
+            return encode(Bye(reason="bus_unavailable"))
         refusal = self._refusal(conn)
         if refusal is not None:
             reason, line = refusal

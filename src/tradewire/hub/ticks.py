@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Protocol
 
 from tradewire.clock import Clock, now_ms
@@ -19,7 +18,7 @@ from tradewire.protocol.messages import Ack, PublishTicks, Sub, TicksUpdate, Uns
 from tradewire.protocol.names import is_symbol
 from tradewire.protocol.ticks import TickRow, check_rows
 from tradewire.store.tick_writer import Stored, TickWriter
-from tradewire.store.ticks import SqliteTickStore
+from tradewire.store.ticks import TickStore
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +58,13 @@ class TickService:
 
     def __init__(
         self,
-        data_dir: Path,
+        open_store: Callable[[], TickStore],
         clock: Clock,
         auditor: Auditor,
         max_subscriptions: int,
         other_subscriptions: Callable[[Session], int],
     ) -> None:
-        self._data_dir = data_dir
+        self._open_store = open_store
         self.clock = clock
         self._auditor = auditor
         self._max_subscriptions = max_subscriptions
@@ -122,7 +121,7 @@ class TickService:
         session.send(encode(Ack(re=frame.id)))
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.writer = TickWriter(lambda: SqliteTickStore(self._data_dir), loop, self._publish)
+        self.writer = TickWriter(self._open_store, loop, self._publish)
         self.writer.start()
 
     async def flush(self) -> None:
@@ -171,9 +170,14 @@ class TickService:
                     del self._by_symbol[symbol]
 
     def _publish(self, rows: list[TickRow]) -> None:
-        """Newly stored rows go to every live subscriber whose symbols they match."""
+        """Newly stored rows go to the observers and every live subscriber of their symbols."""
         for observe in self.observers:
             observe(rows)
+        self.fan_out(rows)
+
+    def fan_out(self, rows: list[TickRow]) -> None:
+        """Rows to every live subscriber whose symbols they match (stored here or, with NATS,
+        by another hub)."""
         if not self._by_symbol:
             return
         everyone = self._by_symbol.get(ALL, set())

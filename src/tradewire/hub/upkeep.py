@@ -8,7 +8,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from tradewire.clock import now_ms
-from tradewire.store.ticks import SqliteTickStore
 
 if TYPE_CHECKING:
     from tradewire.hub.server import Hub
@@ -65,7 +64,10 @@ class Upkeep:
         hub = self._hub
         since = self._bans_loaded_ms - int(BAN_RELOAD_S * 1000)  # overlap: clocks, commits
         self._bans_loaded_ms = now_ms(hub.clock)
-        hub.auth.bans.load(await hub.store.load_bans(since))
+        changed = await hub.store.load_bans(since)
+        hub.auth.bans.load(changed)
+        if hub.shared_bans is not None:
+            hub.shared_bans.shared_lifts(changed)
 
     def prune(self) -> None:
         hub = self._hub
@@ -99,7 +101,7 @@ class Upkeep:
         hub = self._hub
         if not hub.ticks.listeners:
             return
-        store = SqliteTickStore(hub.data_dir)
+        store = hub.open_tick_store()
         try:
             stamp = now_ms(hub.clock)
             store.put_listener_stats(

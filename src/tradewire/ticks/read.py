@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tradewire.protocol.ticks import TickRow
-from tradewire.store.ticks import SqliteTickStore
+from tradewire.store.tick_stores import open_tick_store
 
 COLUMNS = ("symbol", "time_ms", "bid", "ask", "last", "volume")
 
@@ -18,13 +18,15 @@ def read(
     *,
     data: Path | str = "tradewire-data",
     frame: str | None = None,
+    postgres: str = "",
 ) -> Any:
     """Ticks of ``symbol`` with ``from_ms <= time_ms < to_ms``.
 
     Returns a list of rows ``(symbol, time_ms, bid, ask, last, volume)``, or with
     ``frame="pandas"`` / ``frame="polars"`` a data frame (that library must be installed).
+    ``postgres``: read a PostgreSQL tick store (a URL) instead of ``data``'s ticks.db.
     """
-    store = SqliteTickStore(Path(data), readonly=True)
+    store = open_tick_store(Path(data), postgres, readonly=True)
     try:
         rows: list[TickRow] = list(store.query(symbol, from_ms, to_ms))
     finally:

@@ -1,0 +1,339 @@
+"""The NATS JetStream bus: several hubs, or several processes of one machine, share channels and
+topics (docs/scaling.md).
+
+One stream, ``TW_BUS``, keeps the latest message of every subject (``max_msgs_per_subject=1``):
+JetStream is both the durable store and the one authority that orders a subject's messages.
+
+* **Numbering.** A hub proposes ``seq = latest + 1`` and publishes with
+  ``Nats-Expected-Last-Subject-Sequence`` set to the stream sequence of the latest it has seen.
+  JetStream stores exactly one proposal per number; a hub that lost the race sees the winner's
+  message arrive and proposes again. Two hubs never hand out the same ``seq``.
+* **Resends.** Every publication carries ``Nats-Msg-Id`` (hub, subject, seq): a resend after a
+  reconnect inside the duplicate window is stored once; after it, the expected-sequence check
+  refuses it, so consumers never see one twice.
+* **Delivery.** Every hub reads the stream through one ordered consumer (the latest of each
+  subject first, then every new message) and hands each message to its local subscribers, so a
+  subscriber on any hub sees the same messages in the same order. A publication is done when its
+  message has come back that way, so the publisher's ack never overtakes the fan-out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import nats
+from nats.aio.msg import Msg
+from nats.js import api
+from nats.js.errors import APIError
+
+from tradewire.bus.base import Done, Message, Stamp, Subscriber
+from tradewire.exceptions import BusError
+
+log = logging.getLogger(__name__)
+
+STREAM = "TW_BUS"
+PREFIX = "tw.bus."
+WRONG_LAST_SEQUENCE = 10071  # JetStream's err_code for a failed expected-sequence check
+SEQ_HEADER = "Tw-Seq"
+EVENTS = "tw.event."  # core NATS subjects of events between hubs
+Decode = Callable[[str, bytes], Any]  # (subject, line) -> the value a publisher stamped
+
+
+def token(subject: str) -> str:
+    """A bus subject as one NATS subject token (letters, digits, ``-`` and ``_`` kept; every
+    other character, ``.`` ``*`` ``>`` and spaces included, as ``~XX``)."""
+    return "".join(
+        c
+        if c.isascii() and (c.isalnum() or c in "-_")
+        else "".join(f"~{b:02x}" for b in c.encode())
+        for c in subject
+    )
+
+
+def untoken(text: str) -> str:
+    raw, i = bytearray(), 0
+    while i < len(text):
+        if text[i] == "~":
+            raw.append(int(text[i + 1 : i + 3], 16))
+            i += 3
+        else:
+            raw += text[i].encode()
+            i += 1
+    return raw.decode()
+
+
+class _Subject:
+    __slots__ = ("changed", "latest", "queue", "stream_seq", "subscribers")
+
+    def __init__(self) -> None:
+        self.latest: Message | None = None
+        self.stream_seq = 0  # JetStream's sequence of ``latest`` (0: not in the stream yet)
+        self.subscribers: set[Subscriber] = set()
+        self.queue: deque[tuple[Stamp, Done, int | None]] = deque()  # this hub's publications
+        self.changed = asyncio.Event()
+
+
+class NatsBus:
+    """``await start()`` before use, ``await close()`` at the end."""
+
+    def __init__(
+        self,
+        servers: list[str],
+        decode: Decode,
+        *,
+        name: str = "tradewire",
+        replicas: int = 1,
+        publish_timeout_s: float = 2.0,
+        stream: str = STREAM,
+    ) -> None:
+        self._servers, self._decode, self._name = servers, decode, name
+        self._replicas, self._timeout, self._stream = replicas, publish_timeout_s, stream
+        self._subjects: dict[str, _Subject] = {}
+        self._pending: dict[str, Message] = {}  # by Nats-Msg-Id: our own, not decoded again
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._caught_up = asyncio.Event()
+        self.connected = False
+        self.new_subjects: list[Callable[[str], None]] = []  # told of a subject seen first
+        self.on_disconnect: list[Callable[[], None]] = []
+        self.on_reconnect: list[Callable[[], None]] = []
+        self._nc: Any = None
+        self._closing = False
+        self._handlers: dict[str, list[Callable[[bytes], None]]] = {}
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self, wait_s: float = 10.0) -> None:
+        """Connect, create the stream if needed, read the latest of every subject."""
+        try:
+            async with asyncio.timeout(wait_s):
+                await self._connect(wait_s)
+        except (TimeoutError, nats.errors.Error, OSError) as exc:
+            await self.close()
+            why = str(exc) or f"no answer within {wait_s:g} s"
+            raise BusError(f"NATS at {', '.join(self._servers)}: {why}") from exc
+        self.connected = True
+
+    async def _connect(self, wait_s: float) -> None:
+        self._nc = await nats.connect(
+            servers=self._servers,
+            name=self._name,
+            connect_timeout=min(wait_s, 2.0),
+            max_reconnect_attempts=-1,  # a hub waits for NATS to return (and says so)
+            reconnect_time_wait=0.25,
+            disconnected_cb=self._disconnected,
+            reconnected_cb=self._reconnected,
+            error_cb=self._error,
+        )
+        self._js = self._nc.jetstream(timeout=self._timeout)
+        config = api.StreamConfig(
+            name=self._stream,
+            subjects=[PREFIX + ">"],
+            max_msgs_per_subject=1,
+            storage=api.StorageType.FILE,
+            num_replicas=self._replicas,
+            duplicate_window=120.0,
+        )
+        info = await self._js.add_stream(config)
+        await self._nc.subscribe(EVENTS + "*", cb=self._event)
+        await self._js.subscribe(
+            PREFIX + ">",
+            cb=self._arrived,
+            ordered_consumer=True,
+            deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
+            idle_heartbeat=1.0,
+        )
+        if info.state.messages == 0:
+            self._caught_up.set()
+        await self._caught_up.wait()
+
+    @property
+    def server(self) -> str | None:
+        """The NATS server this hub talks to now (``nats://host:port``)."""
+        url = self._nc.connected_url if self._nc is not None else None
+        return f"nats://{url.hostname}:{url.port}" if url is not None else None
+
+    async def close(self) -> None:
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._nc is not None and not self._nc.is_closed:
+            with contextlib.suppress(Exception):
+                await self._nc.close()
+
+    async def _disconnected(self) -> None:
+        if self._closing:
+            return
+        self.connected = False
+        for call in self.on_disconnect:
+            call()
+
+    async def _reconnected(self) -> None:
+        self.connected = True
+        for call in self.on_reconnect:
+            call()
+
+    async def _error(self, exc: Exception) -> None:
+        log.warning("NATS: %s", exc)
+
+    # ---- the Bus protocol -----------------------------------------------------------------------
+
+    def _subject(self, name: str) -> _Subject:
+        subject = self._subjects.get(name)
+        if subject is None:
+            subject = self._subjects[name] = _Subject()
+        return subject
+
+    def publish(self, subject: str, stamp: Stamp, done: Done) -> None:
+        self._enqueue(subject, stamp, done, None)
+
+    def _enqueue(self, subject: str, stamp: Stamp, done: Done, seq: int | None) -> None:
+        state = self._subject(subject)
+        state.queue.append((stamp, done, seq))
+        if len(state.queue) == 1:  # otherwise the running drain takes it in turn
+            task = asyncio.get_running_loop().create_task(self._drain(subject, state))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, subject: str, state: _Subject) -> None:
+        """This hub's publications of one subject, one at a time (each needs the last's seq)."""
+        while state.queue:
+            stamp, done, fixed = state.queue[0]
+            try:
+                result: Message | Exception = await self._publish_one(subject, state, stamp, fixed)
+            except Exception as exc:  # everything the client library raises, reported
+                result = exc if isinstance(exc, BusError) else BusError(f"NATS: {exc!r}")
+            state.queue.popleft()
+            done(result)
+
+    async def _publish_one(
+        self, subject: str, state: _Subject, stamp: Stamp, fixed: int | None
+    ) -> Message:
+        while True:
+            expected = state.stream_seq
+            seq = fixed if fixed is not None else (state.latest.seq if state.latest else 0) + 1
+            value, line = stamp(seq)
+            msg_id = f"{self._name}.{subject}.{seq}.{expected}"
+            message = self._pending[msg_id] = Message(subject, seq, value, line)
+            headers = {
+                "Nats-Msg-Id": msg_id,
+                "Nats-Expected-Last-Subject-Sequence": str(expected),
+                SEQ_HEADER: str(seq),
+            }
+            try:
+                ack = await self._js.publish(PREFIX + token(subject), line, headers=headers)
+            except APIError as exc:
+                self._pending.pop(msg_id, None)
+                if exc.err_code != WRONG_LAST_SEQUENCE:
+                    raise BusError(f"NATS refused the message: {exc.description}") from exc
+                if fixed is not None:  # a restore another hub beat: the stream's is newer
+                    raise BusError(f"{subject} is already in the stream") from exc
+                await self._changed(state, expected)  # another hub's message: propose again
+                continue
+            except BaseException:
+                self._pending.pop(msg_id, None)
+                raise
+            await self._arrived_here(state, ack.seq)
+            self._pending.pop(msg_id, None)
+            latest = state.latest
+            return latest if latest is not None and state.stream_seq == ack.seq else message
+
+    async def _changed(self, state: _Subject, beyond: int) -> None:
+        async with asyncio.timeout(self._timeout):
+            while state.stream_seq <= beyond:
+                await state.changed.wait()
+
+    async def _arrived_here(self, state: _Subject, stream_seq: int) -> None:
+        try:
+            await self._changed(state, stream_seq - 1)
+        except TimeoutError as exc:
+            raise BusError("NATS stored the message but did not deliver it back") from exc
+
+    async def _arrived(self, msg: Msg) -> None:
+        """The ordered consumer: every stored message of every subject, in stream order."""
+        meta = msg.metadata
+        subject = untoken(msg.subject[len(PREFIX) :])
+        state = self._subjects.get(subject)
+        if state is None:
+            state = self._subject(subject)
+            for call in self.new_subjects:
+                call(subject)
+        stream_seq = meta.sequence.stream
+        if stream_seq > state.stream_seq:
+            headers = msg.headers or {}
+            message = self._pending.get(headers.get("Nats-Msg-Id", ""))
+            if message is None:
+                seq = int(headers.get(SEQ_HEADER, "0"))
+                message = Message(subject, seq, self._decode(subject, msg.data), msg.data)
+            state.latest, state.stream_seq = message, stream_seq
+            for subscriber in list(state.subscribers):
+                subscriber.deliver(message)
+            state.changed.set()
+            state.changed = asyncio.Event()
+        if meta.num_pending == 0:
+            self._caught_up.set()
+
+    def subscribe(self, subject: str, subscriber: Subscriber) -> Message | None:
+        state = self._subject(subject)
+        state.subscribers.add(subscriber)
+        return state.latest
+
+    def unsubscribe(self, subject: str, subscriber: Subscriber) -> None:
+        state = self._subjects.get(subject)
+        if state is not None:
+            state.subscribers.discard(subscriber)
+
+    def latest(self, subject: str) -> Message | None:
+        state = self._subjects.get(subject)
+        return state.latest if state else None
+
+    def subscribers(self, subject: str) -> int:
+        state = self._subjects.get(subject)
+        return len(state.subscribers) if state else 0
+
+    def broadcast(self, kind: str, payload: bytes) -> None:
+        """Core NATS, not the stream: events are for the hubs up now (at most once)."""
+        if self._nc is None or not self.connected:
+            return
+        task = asyncio.get_running_loop().create_task(self._broadcast(kind, payload))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _broadcast(self, kind: str, payload: bytes) -> None:
+        with contextlib.suppress(nats.errors.Error):
+            await self._nc.publish(EVENTS + kind, payload, headers={"Tw-Hub": self._name})
+
+    def on_event(self, kind: str, handler: Callable[[bytes], None]) -> None:
+        self._handlers.setdefault(kind, []).append(handler)
+
+    async def _event(self, msg: Msg) -> None:
+        if (msg.headers or {}).get("Tw-Hub") == self._name:
+            return  # our own
+        for handler in self._handlers.get(msg.subject[len(EVENTS) :], ()):
+            handler(msg.data)
+
+    def restore(self, messages: Iterable[Message]) -> None:
+        """Messages kept by a hub before it used NATS: each subject the stream does not have yet
+        is published with its number, so numbering continues after it on every hub."""
+        for message in messages:
+            state = self._subject(message.subject)
+            if state.latest is None:
+                state.latest = message
+                self._enqueue(message.subject, _as_stamped(message), _restored, message.seq)
+
+
+def _as_stamped(message: Message) -> Stamp:
+    def stamped(_seq: int) -> tuple[Any, bytes]:
+        return message.value, message.line
+
+    return stamped
+
+
+def _restored(result: Message | Exception) -> None:
+    if isinstance(result, Exception):
+        log.warning("restoring a subject into NATS: %s", result)

@@ -1,0 +1,23 @@
+"""Which tick store: SQLite under the data directory (the embedded default), or PostgreSQL when a
+URL is given (``[ticks] postgres`` for the hub, ``--postgres`` for the ``ticks`` commands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tradewire.store.ticks import SqliteTickStore
+
+if TYPE_CHECKING:
+    from tradewire.store.ticks_pg import PostgresTickStore
+
+
+def open_tick_store(
+    data_dir: Path, postgres: str = "", readonly: bool = False
+) -> SqliteTickStore | PostgresTickStore:
+    """A tick store for this thread; raises :class:`StoreError` when it cannot be opened."""
+    if not postgres:
+        return SqliteTickStore(data_dir, readonly=readonly)
+    from tradewire.store.ticks_pg import PostgresTickStore  # psycopg: the [scale] extra
+
+    return PostgresTickStore(postgres, readonly=readonly)

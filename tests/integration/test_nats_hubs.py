@@ -1,0 +1,163 @@
+"""Two hubs with their own data directories share channels and topics through one real
+nats-server: a state published on one reaches subscribers of the other with the seq JetStream
+decided; a hub cut off from NATS tells its clients to go (bus_unavailable) and admits nobody."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from tests.conftest import Raw, add_user, grant, logged_in, make_config, state_frame
+from tradewire.bus.nats_server import NatsServer
+from tradewire.config import NatsSettings
+from tradewire.exceptions import ConfigError
+from tradewire.hub.server import Hub
+from tradewire.store.db import StateDB
+
+StartHub = Callable[..., Awaitable[Hub]]
+
+
+def users(path: Path) -> Path:
+    add_user(path, "alice", "provider", ["alpha"])
+    add_user(path, "bob", "follower", ["alpha"])
+    grant(path, "alice", "topic:px.*")
+    grant(path, "bob", "topic:px.*")
+    return path
+
+
+@pytest.fixture
+async def nats_hub(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[StartHub]:
+    hubs: list[Hub] = []
+
+    async def start(name: str, **nats: Any) -> Hub:
+        settings = NatsSettings(servers=[nats_server.url], **nats)
+        hub = Hub(make_config(nats=settings), users(tmp_path / name))
+        await hub.start()
+        hubs.append(hub)
+        return hub
+
+    yield start
+    for hub in hubs:
+        await hub.stop()
+
+
+async def next_of(raw: Raw, kind: str) -> dict[str, Any]:
+    while True:
+        frame = await raw.recv()
+        if frame["t"] == kind:
+            return frame
+
+
+async def test_a_state_published_on_one_hub_reaches_the_other(nats_hub: StartHub) -> None:
+    a, b = await nats_hub("a"), await nats_hub("b")
+    early = await logged_in(b, "bob")
+    early.send({"t": "sub", "id": 1, "ch": "alpha"})
+    assert (await early.recv())["t"] == "ack"
+    provider = await logged_in(a, "alice")
+    for n in (1, 2):
+        provider.send({**state_frame(n=n), "id": n})
+        ack = await provider.recv()
+        assert ack == {"t": "ack", "re": n, "seq": n}, ack
+        got = await next_of(early, "state")
+        assert got["seq"] == n and got["positions"][0]["volume"] == 0.01 * n
+    late = await logged_in(b, "bob")
+    late.send({"t": "sub", "id": 1, "ch": "alpha"})
+    assert (await late.recv())["t"] == "ack"
+    current = await late.recv()
+    assert current["t"] == "state" and current["seq"] == 2  # the latest, from the stream
+    # A third hub, started now, serves the same latest state and continues the numbering.
+    c = await nats_hub("c")
+    provider_c = await logged_in(c, "alice")
+    provider_c.send({**state_frame(n=3), "id": 9, "takeover": True})
+    assert (await provider_c.recv())["seq"] == 3
+    assert (await next_of(early, "state"))["seq"] == 3
+
+
+async def test_a_topic_first_published_on_another_hub_reaches_prefix_subscribers(
+    nats_hub: StartHub,
+) -> None:
+    a, b = await nats_hub("a"), await nats_hub("b")
+    reader = await logged_in(b, "bob")
+    reader.send({"t": "sub", "id": 1, "topics": ["px.*"]})
+    assert (await reader.recv())["t"] == "ack"
+    writer = await logged_in(a, "alice")
+    writer.send({"t": "topic_pub", "id": 2, "topic": "px.EURUSD", "value": {"bid": 1.1}})
+    assert (await writer.recv())["t"] == "ack"
+    got = await next_of(reader, "topic")
+    assert got["topic"] == "px.EURUSD" and got["value"] == {"bid": 1.1} and got["seq"] == 1
+
+
+async def test_a_hub_cut_off_from_nats_sends_its_clients_away(
+    nats_hub: StartHub, nats_server: NatsServer
+) -> None:
+    hub = await nats_hub("a", lost_after_s=0.5)
+    follower = await logged_in(hub, "bob")
+    nats_server.kill()
+    assert await next_of(follower, "bye") == {"t": "bye", "reason": "bus_unavailable"}
+    refused = await Raw.connect(hub)
+    line = await asyncio.wait_for(refused.reader.readline(), 5)
+    assert msgspec.json.decode(line) == {"t": "bye", "reason": "bus_unavailable"}
+
+
+async def test_a_hub_whose_nats_is_not_there_refuses_to_start(tmp_path: Path) -> None:
+    config = make_config(nats=NatsSettings(servers=["nats://127.0.0.1:1"], connect_timeout_s=1))
+    hub = Hub(config, users(tmp_path / "x"))
+    with pytest.raises(ConfigError, match=r"nats\.servers: .*nats-server running"):
+        await hub.start()
+
+
+async def wrong_login(hub: Hub) -> None:
+    raw = await Raw.connect(hub)
+    refused = await raw.login("bob", "not the password")
+    assert refused["code"] == "auth_failed", refused
+    raw.close()
+
+
+async def test_wrong_passwords_spread_over_three_hubs_ban_on_all_and_a_lift_reaches_all(
+    nats_hub: StartHub, tmp_path: Path
+) -> None:
+    hubs = [await nats_hub(name) for name in "abc"]
+    for hub in (hubs[0], hubs[0], hubs[1], hubs[1], hubs[2]):  # 5 = ban.max_failures
+        await wrong_login(hub)
+        await asyncio.sleep(0.05)  # the other hubs hear of it (well within the 2 s promised)
+    await asyncio.sleep(0.5)
+    for hub in hubs:
+        raw = await Raw.connect(hub)
+        refused = msgspec.json.decode(await asyncio.wait_for(raw.reader.readline(), 5))
+        assert refused["code"] == "banned", (hub.addresses, refused)
+    # A hub started now knows the ban from the bus, and so does its data directory.
+    late = await nats_hub("d")
+    assert late.auth.bans.retry_after("127.0.0.1") is not None
+    # `tradewire ban lift` on one hub's data directory lifts it on every hub.
+    db = StateDB(tmp_path / "b")
+    try:
+        assert db.lift_ban("127.0.0.1", int(time.time() * 1000), by="test")
+    finally:
+        db.close()
+    deadline = time.monotonic() + 15  # the hub reads its database every 5 s
+    while any(h.auth.bans.retry_after("127.0.0.1") is not None for h in [*hubs, late]):
+        assert time.monotonic() < deadline, "the lift did not reach every hub"
+        await asyncio.sleep(0.2)
+    for hub in hubs:
+        assert (await (await Raw.connect(hub)).login("bob"))["t"] == "welcome"
+
+
+async def test_live_ticks_stored_on_one_hub_reach_subscribers_on_another(
+    nats_hub: StartHub,
+) -> None:
+    a, b = await nats_hub("a"), await nats_hub("b")
+    watcher = await logged_in(b, "bob")
+    watcher.send({"t": "sub", "id": 1, "ticks": ["EURUSD"]})
+    assert (await watcher.recv())["t"] == "ack"
+    feeder = await logged_in(a, "alice")
+    rows = [["EURUSD", 1_700_000_000_000, 1.1, 1.1002], ["GBPUSD", 1_700_000_000_001, 1.3, 1.31]]
+    feeder.send({"t": "ticks", "id": 5, "rows": rows})
+    assert await feeder.recv() == {"t": "ack", "re": 5, "n": 2}
+    got = await next_of(watcher, "ticks")
+    assert got["rows"] == [["EURUSD", 1_700_000_000_000, 1.1, 1.1002, None, None]]
