@@ -27,7 +27,8 @@ def users(path: Path) -> Path:
     add_user(path, "alice", "provider", ["alpha"])
     add_user(path, "bob", "follower", ["alpha"])
     grant(path, "alice", "topic:px.*")
-    grant(path, "bob", "topic:px.*")
+    grant(path, "bob", "topic:px.*", "relay:term")
+    add_user(path, "term", "follower")
     return path
 
 
@@ -161,3 +162,46 @@ async def test_live_ticks_stored_on_one_hub_reach_subscribers_on_another(
     assert await feeder.recv() == {"t": "ack", "re": 5, "n": 2}
     got = await next_of(watcher, "ticks")
     assert got["rows"] == [["EURUSD", 1_700_000_000_000, 1.1, 1.1002, None, None]]
+
+
+async def test_the_relay_reaches_a_listener_on_another_hub(nats_hub: StartHub) -> None:
+    a, b = await nats_hub("a"), await nats_hub("b")
+    term = await logged_in(b, "term")
+    term.send({"t": "listen", "id": 1, "name": "term"})
+    assert await term.recv() == {"t": "ack", "re": 1}
+    await asyncio.sleep(0.2)  # hub A hears who listens where
+    bob = await logged_in(a, "bob")
+    bob.send({"t": "relay", "id": 2, "to": "term", "body": {"n": 1}})
+    assert await bob.recv() == {"t": "ack", "re": 2}  # handed to term's connection, on hub B
+    assert await term.recv() == {"t": "relay_in", "from": "bob", "to": "term", "body": {"n": 1}}
+    for n in range(3):  # requests, answered in order
+        bob.send({"t": "relay", "id": 10 + n, "to": "term", "body": {"q": n}, "reply": True})
+    for n in range(3):
+        asked = await term.recv()
+        assert asked["body"] == {"q": n}
+        term.send({"t": "reply", "rid": asked["rid"], "body": {"a": n}})
+    for n in range(3):
+        assert await bob.recv() == {"t": "relayed", "from": "term", "body": {"a": n}, "re": 10 + n}
+    # The listener leaves while a request waits: the sender hears it went away.
+    bob.send({"t": "relay", "id": 20, "to": "term", "body": {}, "reply": True})
+    assert (await term.recv())["t"] == "relay_in"
+    term.close()
+    gone = await bob.recv()
+    assert gone["t"] == "error" and gone["code"] == "unreachable" and gone["re"] == 20
+
+
+async def test_the_latest_listener_wins_across_hubs(nats_hub: StartHub) -> None:
+    a, b = await nats_hub("a"), await nats_hub("b")
+    old = await logged_in(b, "term")
+    old.send({"t": "listen", "id": 1, "name": "term"})
+    assert (await old.recv())["t"] == "ack"
+    await asyncio.sleep(0.2)
+    new = await logged_in(a, "term")  # a terminal that reconnected through another hub
+    new.send({"t": "listen", "id": 1, "name": "term"})
+    assert (await new.recv())["t"] == "ack"
+    taken = await old.recv()
+    assert taken["t"] == "error" and taken["code"] == "name_taken", taken
+    bob = await logged_in(b, "bob")  # a sender on the old listener's hub reaches the new one
+    bob.send({"t": "relay", "id": 3, "to": "term", "body": {"x": 1}})
+    assert await bob.recv() == {"t": "ack", "re": 3}
+    assert (await new.recv())["body"] == {"x": 1}

@@ -38,6 +38,7 @@ class Bus(Protocol):
     # Told of each subject first seen through another hub (the topic service routes it).
     new_subjects: list[Callable[[str], None]]
     connected: bool  # False while a shared bus is cut off from its servers
+    name: str  # this hub's name on the bus (unique among the hubs sharing it)
 
     async def start(self, wait_s: float = 10.0) -> None:
         """Connect and read what the bus already holds (before ``restore``)."""
@@ -66,8 +67,12 @@ class Bus(Protocol):
         """Tell every other hub of an event (at most once; nothing to do with one hub)."""
         ...
 
+    def tell(self, hub: str, kind: str, payload: bytes) -> None:
+        """Send an event to one other hub (at most once; in order per pair of hubs)."""
+        ...
+
     def on_event(self, kind: str, handler: Callable[[bytes], None]) -> None:
-        """Call ``handler`` with each ``kind`` event another hub broadcasts."""
+        """Call ``handler`` with each ``kind`` event another hub broadcasts or tells this one."""
         ...
 
     def restore(self, messages: Iterable[Message]) -> None:

@@ -25,6 +25,7 @@ class LocalBus:
         self._subjects: dict[str, _Subject] = {}
         self.new_subjects: list[Callable[[str], None]] = []  # never called: one hub sees all
         self.connected = True
+        self.name = "local"
 
     async def start(self, wait_s: float = 10.0) -> None:
         pass
@@ -82,6 +83,9 @@ class LocalBus:
         return state.latest if state else None
 
     def broadcast(self, kind: str, payload: bytes) -> None:
+        pass  # no other hub to tell
+
+    def tell(self, hub: str, kind: str, payload: bytes) -> None:
         pass  # no other hub to tell
 
     def on_event(self, kind: str, handler: Callable[[bytes], None]) -> None:

@@ -40,7 +40,8 @@ STREAM = "TW_BUS"
 PREFIX = "tw.bus."
 WRONG_LAST_SEQUENCE = 10071  # JetStream's err_code for a failed expected-sequence check
 SEQ_HEADER = "Tw-Seq"
-EVENTS = "tw.event."  # core NATS subjects of events between hubs
+EVENTS = "tw.event."  # core NATS subjects of events for every hub: tw.event.KIND
+TOLD = "tw.to."  # ... and for one: tw.to.HUB.KIND
 Decode = Callable[[str, bytes], Any]  # (subject, line) -> the value a publisher stamped
 
 
@@ -91,7 +92,7 @@ class NatsBus:
         publish_timeout_s: float = 2.0,
         stream: str = STREAM,
     ) -> None:
-        self._servers, self._decode, self._name = servers, decode, name
+        self._servers, self._decode, self.name = servers, decode, name
         self._replicas, self._timeout, self._stream = replicas, publish_timeout_s, stream
         self._subjects: dict[str, _Subject] = {}
         self._pending: dict[str, Message] = {}  # by Nats-Msg-Id: our own, not decoded again
@@ -104,6 +105,7 @@ class NatsBus:
         self._nc: Any = None
         self._closing = False
         self._handlers: dict[str, list[Callable[[bytes], None]]] = {}
+        self._outbox: deque[tuple[str, bytes]] = deque()  # events, sent in order
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -121,7 +123,7 @@ class NatsBus:
     async def _connect(self, wait_s: float) -> None:
         self._nc = await nats.connect(
             servers=self._servers,
-            name=self._name,
+            name=self.name,
             connect_timeout=min(wait_s, 2.0),
             max_reconnect_attempts=-1,  # a hub waits for NATS to return (and says so)
             reconnect_time_wait=0.25,
@@ -140,6 +142,7 @@ class NatsBus:
         )
         info = await self._js.add_stream(config)
         await self._nc.subscribe(EVENTS + "*", cb=self._event)
+        await self._nc.subscribe(f"{TOLD}{token(self.name)}.*", cb=self._event)
         await self._js.subscribe(
             PREFIX + ">",
             cb=self._arrived,
@@ -218,7 +221,7 @@ class NatsBus:
             expected = state.stream_seq
             seq = fixed if fixed is not None else (state.latest.seq if state.latest else 0) + 1
             value, line = stamp(seq)
-            msg_id = f"{self._name}.{subject}.{seq}.{expected}"
+            msg_id = f"{self.name}.{subject}.{seq}.{expected}"
             message = self._pending[msg_id] = Message(subject, seq, value, line)
             headers = {
                 "Nats-Msg-Id": msg_id,
@@ -298,23 +301,35 @@ class NatsBus:
 
     def broadcast(self, kind: str, payload: bytes) -> None:
         """Core NATS, not the stream: events are for the hubs up now (at most once)."""
+        self._send(EVENTS + kind, payload)
+
+    def tell(self, hub: str, kind: str, payload: bytes) -> None:
+        self._send(f"{TOLD}{token(hub)}.{kind}", payload)
+
+    def _send(self, subject: str, payload: bytes) -> None:
         if self._nc is None or not self.connected:
             return
-        task = asyncio.get_running_loop().create_task(self._broadcast(kind, payload))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._outbox.append((subject, payload))
+        if len(self._outbox) == 1:  # else the running drain sends it, in order
+            task = asyncio.get_running_loop().create_task(self._send_outbox())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
-    async def _broadcast(self, kind: str, payload: bytes) -> None:
-        with contextlib.suppress(nats.errors.Error):
-            await self._nc.publish(EVENTS + kind, payload, headers={"Tw-Hub": self._name})
+    async def _send_outbox(self) -> None:
+        headers = {"Tw-Hub": self.name}
+        while self._outbox:
+            subject, payload = self._outbox[0]
+            with contextlib.suppress(nats.errors.Error):
+                await self._nc.publish(subject, payload, headers=headers)
+            self._outbox.popleft()
 
     def on_event(self, kind: str, handler: Callable[[bytes], None]) -> None:
         self._handlers.setdefault(kind, []).append(handler)
 
     async def _event(self, msg: Msg) -> None:
-        if (msg.headers or {}).get("Tw-Hub") == self._name:
+        if (msg.headers or {}).get("Tw-Hub") == self.name:
             return  # our own
-        for handler in self._handlers.get(msg.subject[len(EVENTS) :], ()):
+        for handler in self._handlers.get(msg.subject.rsplit(".", 1)[1], ()):
             handler(msg.data)
 
     def restore(self, messages: Iterable[Message]) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tradewire.clock import Clock
@@ -64,6 +64,11 @@ class RelayService:
         self._relayed = metrics.counter(
             "tradewire_relay_messages_total", "relay frames by outcome", ("outcome",)
         )
+        # With several hubs (hub/shared_relay.py): told of names taken and left here, and asked
+        # to carry a message whose addressee listens on another hub (True when it did).
+        self.on_listen: list[Callable[[str], None]] = []
+        self.on_unlisten: list[Callable[[str], None]] = []
+        self.forward: Callable[[Session, str, Relay], bool] | None = None
 
     def handlers(self) -> Mapping[str, Handler]:
         return {"listen": self.listen, "relay": self.relay, "reply": self.answer}
@@ -100,6 +105,15 @@ class RelayService:
         self._names[frame.name] = session
         held.add(frame.name)
         session.send(encode(Ack(re=frame.id)))
+        for told in self.on_listen:
+            told(frame.name)
+
+    def take_name_away(self, name: str) -> None:
+        """Another hub's session listens under ``name`` now: ours is told, as in a takeover."""
+        previous = self._names.pop(name, None)
+        if previous is not None:
+            self._drop_name(previous, name)
+            previous.send(error_line("name_taken", f"{name} is listened to elsewhere"))
 
     def _drop_name(self, session: Session, name: str) -> None:
         held = self._held.get(session)
@@ -122,6 +136,20 @@ class RelayService:
             self._auditor.forbidden(session, f"no grant relay:{relay_owner(frame.to)}", frame.id)
             return
         addressee = self._names.get(frame.to)
+        if (
+            addressee is None
+            and self.forward is not None
+            and self.forward(session, user.name, frame)
+        ):
+            self._relayed.inc(1, "forwarded")
+            return
+        self.hand_over(session, user.name, frame, addressee)
+
+    def hand_over(
+        self, session: Session, sender: str, frame: Relay, addressee: Session | None
+    ) -> None:
+        """Give an accepted message to its addressee here (``session`` gets every answer: it
+        stands for the requester on another hub when the message was forwarded)."""
         if addressee is None:
             self._relayed.inc(1, "unreachable")
             session.send(error_line("unreachable", f"nobody listens as {frame.to}", frame.id))
@@ -135,7 +163,7 @@ class RelayService:
             )
             return
         if not frame.reply:
-            addressee.send(encode(RelayIn(sender=user.name, to=frame.to, body=frame.body)))
+            addressee.send(encode(RelayIn(sender=sender, to=frame.to, body=frame.body)))
             session.send(encode(Ack(re=frame.id)))
             self._relayed.inc(1, "delivered")
             return
@@ -146,7 +174,7 @@ class RelayService:
         timer = asyncio.get_running_loop().call_later(timeout_s, self._expire, rid)
         self._pending[rid] = _Pending(session, frame.id, addressee, frame.to, timer)
         self._waiting[session] = self._waiting.get(session, 0) + 1
-        addressee.send(encode(RelayIn(sender=user.name, to=frame.to, body=frame.body, rid=rid)))
+        addressee.send(encode(RelayIn(sender=sender, to=frame.to, body=frame.body, rid=rid)))
         self._relayed.inc(1, "requested")
 
     def _refusal(self, session: Session, frame: Relay) -> tuple[str, bytes] | None:
@@ -235,10 +263,15 @@ class RelayService:
                     )
                 )
 
+    def listener(self, name: str) -> Session | None:
+        return self._names.get(name)
+
     def session_ended(self, session: Session) -> None:
         for name in self._held.pop(session, set()):
             if self._names.get(name) is session:
                 del self._names[name]
+                for told in self.on_unlisten:
+                    told(name)
         self._fail_requests_to(session)
         if session in self._waiting:
             for rid, pending in list(self._pending.items()):

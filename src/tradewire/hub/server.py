@@ -44,6 +44,8 @@ from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.service import Dispatcher
 from tradewire.hub.shared_bans import PREFIX as BAN_PREFIX
 from tradewire.hub.shared_bans import SharedBans, decode_ban
+from tradewire.hub.shared_relay import PREFIX as RELAY_PREFIX
+from tradewire.hub.shared_relay import SharedRelay, decode_owner
 from tradewire.hub.shared_ticks import share_live_ticks
 from tradewire.hub.ticks import TickService
 from tradewire.hub.tls import TlsListener, tls_context
@@ -71,9 +73,14 @@ log = logging.getLogger(__name__)
 SHUTDOWN_DRAIN_S = 2.0
 
 
+_BUS_DECODERS = {BAN_PREFIX: decode_ban, RELAY_PREFIX: decode_owner}
+
+
 def _decode_bus_line(subject: str, line: bytes) -> Any:
-    """A bus message another hub published: a ban, or a frame (channel state, topic value)."""
-    return decode_ban(line) if subject.startswith(BAN_PREFIX) else decode_server_frame(line)
+    """A bus message another hub published: a ban, a relay name's hub, or a frame (a channel
+    state, a topic value)."""
+    prefix = subject[: subject.find(":") + 1]
+    return _BUS_DECODERS.get(prefix, decode_server_frame)(line)
 
 
 class Hub:
@@ -412,6 +419,8 @@ class Hub:
         )
         extra = [make(context) for make in self._extra_services]
         self.relay = RelayService(self.config.relay, self.clock, self.auditor, self.metrics)
+        if self.config.nats.enabled:
+            extra.append(SharedRelay(self.bus, self.relay, self.config.relay))
         self.sentiment = SentimentService(
             self.config.sentiment, self.clock, self.auditor, self.metrics, self.spawn
         )
