@@ -8,7 +8,10 @@ as the SQLite stores do, not every two minutes as by default.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +35,13 @@ def nats_server_binary() -> str:
             "or put nats-server on PATH"
         )
     return found
+
+
+def die_with_parent() -> None:  # pragma: no cover (runs in the child before exec)
+    """Linux: the child gets SIGTERM when the process that started it dies, even by
+    ``kill -9`` (no orphaned nats-server or hub worker holding a port)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -87,8 +97,14 @@ class NatsServer:
         conf = self.store_dir / "nats-server.conf"
         conf.write_text(self._config())
         log = (self.store_dir / "nats-server.log").open("ab")
+        # A session of its own: Ctrl-C in a terminal stops the hubs, which still need NATS
+        # while they shut down; whoever started the server stops it last.
         self.process = subprocess.Popen(
-            [nats_server_binary(), "-c", str(conf)], stdout=log, stderr=log
+            [nats_server_binary(), "-c", str(conf)],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + wait_s

@@ -73,29 +73,59 @@ def cli(log_level: str, log_format: str) -> None:
     default=None,
     help="Listen port (overrides hub.port; 0 picks a free one).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Hub processes sharing the port (SO_REUSEPORT), the data directory and NATS: an "
+    "embedded nats-server unless [nats] names servers. Needs tradewire[scale]; see "
+    "docs/scaling.md.",
+)
+@click.option("--worker", type=int, default=None, hidden=True)  # set by the supervisor
+@click.option("--nats", "nats_urls", default=None, hidden=True)  # ... and its NATS
 @reports_errors
-def serve(config_path: Path | None, data_dir: Path, host: str | None, port: int | None) -> None:
+def serve(
+    config_path: Path | None,
+    data_dir: Path,
+    host: str | None,
+    port: int | None,
+    workers: int,
+    worker: int | None,
+    nats_urls: str | None,
+) -> None:
     """Run the hub until SIGINT or SIGTERM, then shut down gracefully (exit 0).
 
     It listens on 127.0.0.1:7400 unless told otherwise, keeps its data in --data (created
     private, one hub per directory) and prints each listener with its scheme. On shutdown every
     client gets {"t":"bye","reason":"shutdown"} and storage is flushed.
+
+    With --workers N, N hub processes serve the same port and share everything through NATS,
+    so every core of the machine serves clients (docs/scaling.md).
     """
     config = load_config(config_path)
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     config = msgspec.structs.replace(config, hub=msgspec.structs.replace(config.hub, **overrides))
+    if workers > 1 and worker is None:
+        from tradewire.hub.workers import Supervisor
+
+        Supervisor(config, config_path, data_dir.resolve(), workers).run()
+        return
+    if nats_urls:
+        nats = msgspec.structs.replace(config.nats, servers=nats_urls.split(","))
+        config = msgspec.structs.replace(config, nats=nats)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_serve(config, data_dir.resolve()))
+        runner.run(_serve(config, data_dir.resolve(), worker))
 
 
-async def _serve(config: Config, data_dir: Path) -> None:
+async def _serve(config: Config, data_dir: Path, worker: int | None = None) -> None:
     # Handlers first: a signal that arrives as soon as the address is printed must still
     # lead to a graceful shutdown.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    hub = Hub(config, data_dir)
+    hub = Hub(config, data_dir, worker=worker)
     await hub.start()
     for line in hub.listening:
         console.print(f"tradewire hub listening on {line}", highlight=False)

@@ -63,7 +63,7 @@ from tradewire.protocol.messages import (
 )
 from tradewire.store import committer as committers
 from tradewire.store.jobs import JobStore
-from tradewire.store.private import DataLock, loose_modes
+from tradewire.store.private import DataLock, loose_modes, private_dir
 from tradewire.store.state import SqliteStateStore
 from tradewire.store.tick_stores import open_tick_store
 from tradewire.store.ticks import SqliteTickStore
@@ -94,9 +94,14 @@ class Hub:
         data_dir: Path,
         clock: Clock | None = None,
         services: Sequence[ServiceFactory] = (),
+        worker: int | None = None,
     ) -> None:
         """``services``: more features beside the built-in ones, each built from a
-        :class:`ServiceContext` (see docs/architecture.md)."""
+        :class:`ServiceContext` (see docs/architecture.md). ``worker``: this hub is process
+        number ``worker`` of ``serve --workers`` (hub/workers.py): it shares the port and the
+        data directory with the others (the supervisor holds the directory's lock), and only
+        worker 0 runs the article listeners and the web side."""
+        self.worker = worker
         self.config = config
         self._extra_services = services
         self.data_dir = data_dir
@@ -162,7 +167,8 @@ class Hub:
         self.tls_context = tls_context(self.config.tls)
         self.store = await SqliteStateStore.open(self.data_dir, self.clock)
         try:
-            self._lock.acquire()
+            if self.worker is None:  # a worker: its supervisor holds the lock
+                self._lock.acquire()
         except StoreError:
             await loop.run_in_executor(None, self.store.close)
             raise
@@ -194,13 +200,20 @@ class Hub:
         try:
             if self.tls_context is None:
                 self._server = await loop.create_server(
-                    lambda: Connection(self), hub.host, hub.port, backlog=4096, reuse_address=True
+                    lambda: Connection(self),
+                    hub.host,
+                    hub.port,
+                    backlog=4096,
+                    reuse_address=True,
+                    reuse_port=self.worker is not None,  # the kernel spreads the workers' load
                 )
                 self.addresses = [sock.getsockname()[:2] for sock in self._server.sockets]
                 self.listening = [f"tcp://{h}:{p}" for h, p in self.addresses]
             else:
                 self._tls_listener = TlsListener(self, self.tls_context)
-                self.addresses = self._tls_listener.start(hub.host, hub.port)
+                self.addresses = self._tls_listener.start(
+                    hub.host, hub.port, reuse_port=self.worker is not None
+                )
                 self.listening = [f"tls://{h}:{p}" for h, p in self.addresses]
         except OSError as exc:
             await self._abandon_start()
@@ -209,6 +222,9 @@ class Hub:
                 f"{exc.strerror} (another hub running? pick another port "
                 "with --port)"
             ) from exc
+        if self.worker:  # the article listeners and the web side run in worker 0 only
+            self.spawn(self.upkeep.run())
+            return self.addresses
         try:
             self.legacy = ArticleListeners(
                 self.config.listeners, self.ticks, self.bus, self.files, self.sentiment, self.spawn
@@ -434,7 +450,10 @@ class Hub:
         if self.config.nats.enabled:
             share_live_ticks(self.bus, self.ticks)
         self.reports = ReportService(self.auditor)
-        self.job_store = JobStore(self.data_dir, loop)
+        # Each worker of `serve --workers` keeps its own jobs (docs/scaling.md).
+        jobs_dir = self.data_dir / f"worker-{self.worker}" if self.worker else self.data_dir
+        private_dir(jobs_dir)
+        self.job_store = JobStore(jobs_dir, loop)
         self.job_store.start()
         self.jobs = JobService(
             self.config.jobs, self.job_store, self.clock, self.auditor, self.metrics, self.spawn

@@ -69,10 +69,11 @@ class TlsListener:
         self._sockets: list[socket.socket] = []
         self._accepting: list[asyncio.Task[None]] = []
 
-    def start(self, host: str, port: int) -> list[tuple[str, int]]:
-        """Bind and start accepting; returns the addresses bound. Raises ``OSError``."""
+    def start(self, host: str, port: int, reuse_port: bool = False) -> list[tuple[str, int]]:
+        """Bind and start accepting; returns the addresses bound. Raises ``OSError``.
+        ``reuse_port``: share the port with the other workers of ``serve --workers``."""
         listener = socket.create_server(
-            (host, port), family=_family(host), backlog=4096, reuse_port=False
+            (host, port), family=_family(host), backlog=4096, reuse_port=reuse_port
         )
         listener.setblocking(False)
         self._sockets.append(listener)

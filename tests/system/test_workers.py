@@ -1,0 +1,110 @@
+"""``tradewire serve --workers 2``: two hub processes on one port with an embedded nats-server.
+Connections spread over both; a state published through one reaches followers on both; a
+worker killed with -9 is started again; SIGTERM stops everything with exit 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TRADEWIRE = str(Path(sys.executable).parent / "tradewire")
+PASSWORD = "workers-password"
+
+
+def children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(p) for p in text.split()]
+
+
+def workers_of(supervisor: int) -> list[int]:
+    """The hub workers (the embedded nats-server runs in a session of its own)."""
+    return [
+        p
+        for p in children(supervisor)
+        if "nats-server" not in Path(f"/proc/{p}/cmdline").read_text()
+    ]
+
+
+def listeners(port: int) -> int:
+    wanted = f":{port:04X}"
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for r in rows if r.split()[1].endswith(wanted) and r.split()[3] == "0A")
+
+
+def sockets(pid: int) -> int:
+    fds = Path(f"/proc/{pid}/fd")
+    return sum(1 for fd in fds.iterdir() if os.readlink(fd).startswith("socket:"))
+
+
+class Client:
+    def __init__(self, port: int, user: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.lines = self.sock.makefile("rb")
+        self.send({"t": "hello", "v": 1, "user": user, "password": PASSWORD})
+        assert self.recv()["t"] == "welcome"
+
+    def send(self, frame: dict[str, object]) -> None:
+        self.sock.sendall(json.dumps(frame).encode() + b"\n")
+
+    def recv(self) -> dict[str, object]:
+        while True:
+            frame: dict[str, object] = json.loads(self.lines.readline())
+            if frame["t"] != "ping":
+                return frame
+
+
+def test_two_workers_share_one_port_and_every_channel(tmp_path: Path) -> None:
+    for user, role in (("alice", "provider"), ("bob", "follower")):
+        subprocess.run(
+            [TRADEWIRE, "user", "add", user, "--role", role, "--channel", "alpha"],
+            cwd=tmp_path, input=PASSWORD, text=True, check=True, capture_output=True,
+        )  # fmt: skip
+    hub = subprocess.Popen(
+        [TRADEWIRE, "serve", "--workers", "2", "--port", "0"],
+        cwd=tmp_path, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert hub.stdout is not None
+    found = re.search(r":(\d+)\s*$", hub.stdout.readline())
+    assert found
+    port = int(found.group(1))
+    try:
+        for _ in range(3):  # the rest of the banner
+            hub.stdout.readline()
+        assert listeners(port) == 2
+        workers = workers_of(hub.pid)
+        before = {pid: sockets(pid) for pid in workers}
+        followers = [Client(port, "bob") for _ in range(16)]
+        for follower in followers:
+            follower.send({"t": "sub", "id": 1, "ch": "alpha"})
+            assert follower.recv()["t"] == "ack"
+        # Both workers took connections (all 16 on one: a chance of 1 in 32,768).
+        assert all(sockets(pid) > before[pid] for pid in workers), (before, workers)
+        provider = Client(port, "alice")
+        provider.send({"t": "state", "id": 7, "ch": "alpha", "ts": 1, "positions": [],
+                       "account": {"login": "1", "currency": "USD", "balance": 1.0,
+                                   "equity": 1.0, "leverage": 100, "mode": "hedging"}})  # fmt: skip
+        assert provider.recv() == {"t": "ack", "re": 7, "seq": 1}
+        for follower in followers:
+            state = follower.recv()
+            assert state["t"] == "state" and state["seq"] == 1
+        # kill -9 of a worker: the supervisor starts another in its place.
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not (len(workers_of(hub.pid)) == 2 and workers[0] not in workers_of(hub.pid)
+                   and listeners(port) == 2):  # fmt: skip
+            assert time.monotonic() < deadline, "the killed worker was not replaced"
+            time.sleep(0.2)
+        late = Client(port, "bob")  # wherever it lands, it gets the latest state
+        late.send({"t": "sub", "id": 1, "ch": "alpha"})
+        assert late.recv()["t"] == "ack" and late.recv()["seq"] == 1
+    finally:
+        hub.send_signal(signal.SIGTERM)
+        assert hub.wait(timeout=30) == 0
+    assert listeners(port) == 0
