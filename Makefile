@@ -43,7 +43,7 @@ serve: $(STAMP)
 
 # Benchmarks against nats-server, Redis and a plain asyncio server; outside `make test`.
 # Writes benchmarks/results/*.json, benchmarks/RESULTS.md and PNG plots.
-bench: $(STAMP)
+bench: $(STAMP) postgres
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	command -v redis-server >/dev/null || (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)

@@ -11,6 +11,9 @@ processes. Server CPU comes from /proc, as does the workers' CPU (``gen CPU``: w
 generator was saturated).
 
     .venv/bin/python benchmarks/fanout.py --subscribers 100 1000 --systems tradewire nats
+
+``tw-nats1``, ``tw-nats2``, ``tw-nats4``: tradewire over NATS JetStream with 1, 2 and 4 hub
+processes on one port (docs/scaling.md); on a 2-core machine more processes cannot show scaling.
 """
 
 from __future__ import annotations
@@ -41,6 +44,20 @@ SYMBOLS = [
     "EURJPY",
     "GBPJPY",
 ]
+
+
+def server_cpu(peer: Peer) -> float:
+    return sum(cpu_seconds(pid) for pid in peer.pids())
+
+
+def server_rss(peer: Peer) -> int:
+    return sum(rss_kib(pid) for pid in peer.pids())
+
+
+def stop_peer(peer: Peer) -> None:
+    stop(peer.proc)
+    for helper in peer.helpers:
+        stop(helper)
 
 
 def state_line(n: int) -> bytes:
@@ -146,7 +163,7 @@ def run_one_c(peer: Peer, subscribers: int, states: int, workers: int) -> dict[s
                 peer.subscribe_request().hex(),
                 peer.subscribed_marker().decode(),
                 str(states),
-                *([b'{"t":"pong"}\n'.hex()] if peer.name == "tradewire" else []),
+                *([b'{"t":"pong"}\n'.hex()] if peer.kind == "tradewire" else []),
             ],
             stdout=subprocess.PIPE,
             bufsize=0,
@@ -158,7 +175,7 @@ def run_one_c(peer: Peer, subscribers: int, states: int, workers: int) -> dict[s
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
     publisher = peer.open_publisher()
     time.sleep(0.5)
-    cpu_before = cpu_seconds(peer.proc.pid)
+    cpu_before = server_cpu(peer)
     workers_before = sum(cpu_seconds(p.pid) for p in procs)
     sent: dict[int, int] = {}
     started = time.monotonic()
@@ -172,9 +189,9 @@ def run_one_c(peer: Peer, subscribers: int, states: int, workers: int) -> dict[s
             if not ready or int(proc.stdout.readline() or 0) != n:
                 timeouts += 1
     wall = time.monotonic() - started
-    cpu = cpu_seconds(peer.proc.pid) - cpu_before
+    cpu = server_cpu(peer) - cpu_before
     worker_cpu = sum(cpu_seconds(p.pid) for p in procs) - workers_before
-    rss = rss_kib(peer.proc.pid)
+    rss = server_rss(peer)
     publisher.close()
     merged: dict[int, int] = {}
     for proc in procs:
@@ -202,10 +219,10 @@ def run_one(system: str, subscribers: int, states: int, workers: int) -> dict[st
     peer = start(system, subscribers)
     if build_c("subscriber") is not None:
         try:
-            base_rss = rss_kib(peer.proc.pid)
+            base_rss = server_rss(peer)
             m = run_one_c(peer, subscribers, states, workers)
         finally:
-            stop(peer.proc)
+            stop_peer(peer)
         latencies = [(m["merged"][n] - m["sent"][n]) / 1e6 for n in m["sent"] if n in m["merged"]]
         return {
             "system": system,
@@ -224,7 +241,7 @@ def run_one(system: str, subscribers: int, states: int, workers: int) -> dict[st
             "generator_cpu_share": m["worker_cpu"] / (m["wall"] * m["workers"]),
         }
     try:
-        base_rss = rss_kib(peer.proc.pid)
+        base_rss = server_rss(peer)
         ctx = mp.get_context("fork")
         progress, ready, out = ctx.Value("q", 0), ctx.Queue(), ctx.Queue()
         shares = [subscribers // workers + (i < subscribers % workers) for i in range(workers)]
@@ -239,7 +256,7 @@ def run_one(system: str, subscribers: int, states: int, workers: int) -> dict[st
             ready.get(timeout=600)
         publisher = peer.open_publisher()
         time.sleep(0.5)
-        cpu_before = cpu_seconds(peer.proc.pid)
+        cpu_before = server_cpu(peer)
         workers_before = sum(cpu_seconds(p.pid) for p in procs if p.pid)
         sent: dict[int, int] = {}
         started = time.monotonic()
@@ -255,9 +272,9 @@ def run_one(system: str, subscribers: int, states: int, workers: int) -> dict[st
                     break
                 time.sleep(0.0002)
         wall = time.monotonic() - started
-        cpu = cpu_seconds(peer.proc.pid) - cpu_before
+        cpu = server_cpu(peer) - cpu_before
         worker_cpu = sum(cpu_seconds(p.pid) for p in procs if p.pid) - workers_before
-        rss = rss_kib(peer.proc.pid)
+        rss = server_rss(peer)
         merged: dict[int, int] = {}
         delivered = 0
         for _ in procs:
@@ -269,7 +286,7 @@ def run_one(system: str, subscribers: int, states: int, workers: int) -> dict[st
             proc.join()
         publisher.close()
     finally:
-        stop(peer.proc)
+        stop_peer(peer)
     latencies = [(merged[n] - sent[n]) / 1e6 for n in sent if n in merged]
     return {
         "system": system,
@@ -292,7 +309,12 @@ def run_one(system: str, subscribers: int, states: int, workers: int) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, nargs="+", default=[100, 1000, 5000, 10000])
-    parser.add_argument("--systems", nargs="+", default=["tradewire", "nats", "redis", "asyncio"])
+    parser.add_argument(
+        "--systems",
+        nargs="+",
+        default=["tradewire", "tw-nats1", "tw-nats2", "tw-nats4", "nats", "redis", "asyncio"],
+        help="tw-natsN: tradewire over NATS with N hub processes (see peers.py)",
+    )
     parser.add_argument("--states", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()

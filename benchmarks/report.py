@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,16 @@ def fanout_section(data: dict[str, Any], targets: list[str]) -> list[str]:
                 f"{base['p99_ms']:.2f} ms | "
                 f"{verdict(tw['p99_ms'] * 2 <= base['p99_ms'])} |"
             )
+    for n in (1000, 5000, 10000):
+        nats = by.get(("nats", n))
+        for workers in (1, 2, 4):
+            mine = by.get((f"tw-nats{workers}", n))
+            if mine and nats:
+                targets.append(
+                    f"| over NATS, {workers} hub process(es), p99 at {n:,} vs nats-server's "
+                    f"(this machine's cores: {os.cpu_count()}) | {mine['p99_ms']:.2f} vs "
+                    f"{nats['p99_ms']:.2f} ms | {verdict(mine['p99_ms'] <= nats['p99_ms'])} |"
+                )
     systems = sorted({r["system"] for r in rows})
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for system in systems:
@@ -177,6 +188,16 @@ def ticks_section(data: dict[str, Any], targets: list[str]) -> list[str]:
         f"| TCP text lines, stored | {data['tcp']['rows_per_s']:,.0f} rows/s |",
         f"| storage alone (SQLite append, 5,000-row batches) | "
         f"{data['storage']['rows_per_s']:,.0f} rows/s |",
+        *(
+            [
+                f"| native batches into PostgreSQL (`[ticks] postgres`), acknowledged durable | "
+                f"{data['native_postgres']['rows_per_s']:,.0f} rows/s |",
+                f"| storage alone (PostgreSQL COPY, 5,000-row batches) | "
+                f"{data['storage_postgres']['rows_per_s']:,.0f} rows/s |",
+            ]
+            if "native_postgres" in data
+            else []
+        ),
         "",
         "UDP ladder (offered rate, 3 s each):",
         "",

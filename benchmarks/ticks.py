@@ -63,7 +63,9 @@ def offer(port: int, rate: float, senders: int = 2) -> int:
     return int(rate * SECONDS)
 
 
-def tradewire_hub(listeners: str) -> tuple[subprocess.Popen[bytes], Path, int, int]:
+def tradewire_hub(
+    listeners: str, postgres: str = ""
+) -> tuple[subprocess.Popen[bytes], Path, int, int]:
     data = Path(tempfile.mkdtemp(prefix="tw-ticks-"))
     subprocess.run(
         [
@@ -89,6 +91,7 @@ def tradewire_hub(listeners: str) -> tuple[subprocess.Popen[bytes], Path, int, i
     (data / "hub.toml").write_text(
         f'[hub]\nhost="127.0.0.1"\nport={port}\n[auth]\nargon2_time_cost=1\n'
         f"argon2_memory_kib=1024\n[listeners.{section}]\nenabled=true\nport={side}\n"
+        + (f'[ticks]\npostgres="{postgres}"\n' if postgres else "")
     )
     hub = subprocess.Popen(
         [
@@ -107,7 +110,13 @@ def tradewire_hub(listeners: str) -> tuple[subprocess.Popen[bytes], Path, int, i
     return hub, data, port, side
 
 
-def stored_rows(data: Path) -> int:
+def stored_rows(data: Path, postgres: str = "") -> int:
+    if postgres:
+        import psycopg
+
+        with psycopg.connect(postgres) as pg:
+            row = pg.execute("SELECT count(*) FROM ticks").fetchone()
+            return int(row[0]) if row else 0
     with sqlite3.connect(data / "ticks.db") as db:
         return int(db.execute("SELECT count(*) FROM ticks").fetchone()[0])
 
@@ -170,15 +179,16 @@ def ladder(measure: Any) -> tuple[float, list[dict[str, Any]]]:
     return best, steps
 
 
-def send_stream(via: str, rows: int) -> dict[str, Any]:
+def send_stream(via: str, rows: int, postgres: str = "") -> dict[str, Any]:
     """Rows through a hub process with tradewire's TickSender (native: acknowledged durable);
-    the clock runs from the first row sent to the last acknowledged (native) or written."""
+    the clock runs from the first row sent to the last acknowledged (native) or written.
+    ``postgres``: the hub stores ticks there ([ticks] postgres), not in ticks.db."""
     import asyncio
 
     from tradewire.clients.tick_sender import TickSender
     from tradewire.ticks.sources import random_walk
 
-    hub, data, port, side = tradewire_hub("tcp" if via == "tcp" else "udp")
+    hub, data, port, side = tradewire_hub("tcp" if via == "tcp" else "udp", postgres)
     ticks = list(random_walk(["EURUSD", "GBPUSD", "XAUUSD"], rows, seed=3))
 
     async def run() -> None:
@@ -198,18 +208,18 @@ def send_stream(via: str, rows: int) -> dict[str, Any]:
     started = time.perf_counter()
     asyncio.run(run())
     deadline = time.monotonic() + 60  # TCP lines are not acknowledged: wait until stored
-    while stored_rows(data) < rows and time.monotonic() < deadline:
+    while stored_rows(data, postgres) < rows and time.monotonic() < deadline:
         time.sleep(0.02)
     elapsed = time.perf_counter() - started
     stop(hub)
-    stored = stored_rows(data)
+    stored = stored_rows(data, postgres)
     return {"rows": rows, "stored": stored, "seconds": elapsed, "rows_per_s": stored / elapsed}
 
 
-def storage_only(rows: int) -> dict[str, Any]:
-    from tradewire.store.ticks import SqliteTickStore
+def storage_only(rows: int, postgres: str = "") -> dict[str, Any]:
+    from tradewire.store.tick_stores import open_tick_store
 
-    store = SqliteTickStore(Path(tempfile.mkdtemp(prefix="tw-store-")))
+    store = open_tick_store(Path(tempfile.mkdtemp(prefix="tw-store-")), postgres)
     batch = [("EURUSD", 1_700_000_000_000 + i, 1.1, 1.1001, None, None) for i in range(5000)]
     started = time.perf_counter()
     for n in range(rows // 5000):
@@ -218,6 +228,18 @@ def storage_only(rows: int) -> dict[str, Any]:
     elapsed = time.perf_counter() - started
     store.close()
     return {"rows": rows, "seconds": elapsed, "rows_per_s": rows / elapsed}
+
+
+def start_postgres() -> Any:
+    """The tests' PostgreSQL (initdb/pg_ctl in a temporary folder), or None if not installed."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.pg import Postgres, binaries
+
+    if binaries() is None:
+        return None
+    server = Postgres()
+    server.start()
+    return server
 
 
 def main() -> None:
@@ -238,6 +260,21 @@ def main() -> None:
         )
     results["storage"] = storage_only(args.rows)
     print(f"storage alone: {results['storage']['rows_per_s']:,.0f} rows/s")
+    postgres = start_postgres()
+    if postgres is None:
+        print("PostgreSQL: not installed here (make test installs it): skipped")
+    else:
+        try:
+            results["native_postgres"] = send_stream("native", args.rows, postgres.new_database())
+            results["storage_postgres"] = storage_only(args.rows, postgres.new_database())
+        finally:
+            postgres.stop()
+        print(
+            f"native into PostgreSQL: {results['native_postgres']['rows_per_s']:,.0f} rows/s "
+            f"acknowledged durable; PostgreSQL storage alone: "
+            f"{results['storage_postgres']['rows_per_s']:,.0f} rows/s",
+            flush=True,
+        )
     print(
         f"UDP zero loss: tradewire {results['udp_tradewire_zero_loss']:,.0f}/s, "
         f"asyncio {results['udp_asyncio_zero_loss']:,.0f}/s"

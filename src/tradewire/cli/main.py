@@ -109,7 +109,9 @@ def serve(
     if workers > 1 and worker is None:
         from tradewire.hub.workers import Supervisor
 
-        Supervisor(config, config_path, data_dir.resolve(), workers).run()
+        parent = click.get_current_context().find_root().params
+        logs = ["--log-level", parent["log_level"], "--log-format", parent["log_format"]]
+        Supervisor(config, config_path, data_dir.resolve(), workers, logs).run()
         return
     if nats_urls:
         nats = msgspec.structs.replace(config.nats, servers=nats_urls.split(","))

@@ -35,9 +35,15 @@ BANNER = "tradewire hub listening on "
 
 class Supervisor:
     def __init__(
-        self, config: Config, config_path: Path | None, data_dir: Path, workers: int
+        self,
+        config: Config,
+        config_path: Path | None,
+        data_dir: Path,
+        workers: int,
+        log_options: list[str] | None = None,
     ) -> None:
         self.config, self.config_path, self.data_dir = config, config_path, data_dir
+        self.log_options = log_options or []  # the workers log as the supervisor was told
         self.count = workers
         self.lock = DataLock(data_dir)
         self.nats: NatsServer | None = None
@@ -85,6 +91,7 @@ class Supervisor:
             sys.executable,
             "-c",
             "from tradewire.cli.main import main; main()",
+            *self.log_options,
             "serve",
             "--data",
             str(self.data_dir),
