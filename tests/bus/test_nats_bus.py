@@ -8,11 +8,12 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import nats
 import pytest
 
 from tests.bus.conformance import CHECKS, Recorder, decode_text, publish
 from tradewire.bus.base import Bus, Message
-from tradewire.bus.nats import NatsBus, token, untoken
+from tradewire.bus.nats import NatsBus, shown, token, untoken
 from tradewire.bus.nats_server import NatsServer
 from tradewire.exceptions import BusError
 
@@ -42,6 +43,12 @@ async def test_nats_bus_conforms(
         return await make_bus()
 
     await check(make_one)
+
+
+def test_nats_credentials_never_show_in_messages() -> None:
+    assert shown(["tls://hub:s3cret@nats.internal:4222", "nats://10.0.0.5:4222"]) == (
+        "tls://nats.internal:4222, nats://10.0.0.5:4222"
+    )
 
 
 def test_any_subject_is_one_nats_token_and_back() -> None:
@@ -83,3 +90,19 @@ async def test_a_publication_nats_cannot_store_fails_and_delivers_nothing(
     failed = await publish(bus, "ch", "lost")
     assert isinstance(failed, BusError), failed
     assert seen.got == [] and bus.latest("ch") == kept
+
+
+async def test_a_message_that_cannot_be_read_is_skipped_not_fatal(
+    make_bus: MakeNatsBus, nats_server: NatsServer
+) -> None:
+    bus = await make_bus()
+    seen = Recorder()
+    bus.subscribe("ch", seen)
+    other = await nats.connect(nats_server.url)
+    try:  # another hub's bug: a message the decoder cannot read
+        await other.jetstream().publish("tw.bus.ch", b"garbage", headers={"Tw-Seq": "1"})
+    finally:
+        await other.close()
+    good = await publish(bus, "ch", "good")
+    assert isinstance(good, Message) and [m.line for m in seen.got] == [good.line]
+    assert bus.latest("ch") == good

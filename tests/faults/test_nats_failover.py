@@ -78,8 +78,12 @@ def test_followers_of_a_killed_hub_move_to_another_and_converge(
             opens = opened_once(tmp_path / db)
             assert len(opens) == 5 and max(opens.values()) == 1, (db, opens)
     finally:
-        alive = [p for p in (*followers, provider, a, c) if p.poll() is None]
-        for proc in alive:
+        procs = dict(zip(("fol1", "fol2", "provider", "hub a", "hub c"),
+                         (*followers, provider, a, c), strict=True))  # fmt: skip
+        alive = {name: proc for name, proc in procs.items() if proc.poll() is None}
+        for proc in alive.values():
             proc.send_signal(signal.SIGTERM)
-        for proc in alive:
-            assert proc.wait(timeout=15) == 0
+        for name, proc in alive.items():
+            out, _ = proc.communicate(timeout=15)
+            print(f"---- {name} ----\n" + "\n".join(out.splitlines()[-40:]))  # shown on failure
+            assert proc.returncode == 0, name

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PASSWORD, logged_in, make_config, state_frame
+from tradewire.bus.nats_server import free_port
 from tradewire.hub.server import Hub
 
 HERE = Path(__file__).parent
@@ -105,3 +106,26 @@ async def test_the_ea_client_reconnects_when_the_hub_drops_it(driver: Path, data
         await hub.stop()
     assert out.decode().splitlines().count("LOGIN") == 2, err.decode()
     assert "the hub closed the connection" in err.decode()  # said why, in the Experts log
+
+
+async def test_the_ea_client_moves_to_the_next_hub_of_its_list(
+    driver: Path, data_dir: Path
+) -> None:
+    """HubHost "127.0.0.1:DEAD, 127.0.0.1": the first hub is not there, the second is."""
+    hub = Hub(make_config(), data_dir)
+    await hub.start()
+    try:
+        host, port = hub.addresses[0]
+        dead = free_port()
+        ea = await asyncio.create_subprocess_exec(
+            str(driver), f"{host}:{dead}, {host}", str(port), "root", PASSWORD, own_state(), "2",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await ea.communicate()
+    finally:
+        await hub.stop()
+    assert out.decode().splitlines().count("LOGIN") == 1, err.decode()
+    assert f"cannot connect to {host}:{dead}" in err.decode()  # tried first, said why
+    assert {"t": "ack", "re": "s1", "seq": 1} in [
+        json.loads(line[6:]) for line in out.decode().splitlines() if line.startswith("FRAME ")
+    ]

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from tradewire.exceptions import StoreError, UserError
-from tradewire.store.db import BanRecord
+from tradewire.store.db import BanRecord, UserRecord
 from tradewire.store.state import StateStore
 
 Opened = Callable[[], Awaitable[StateStore]]
@@ -90,6 +90,36 @@ async def check_users_and_their_revision(opened: Opened, add_user: AddUser) -> N
     store.close()
 
 
+async def check_a_user_synced_from_another_hub_replaces_or_deletes_it(
+    opened: Opened, add_user: AddUser
+) -> None:
+    store = await opened()
+    add_user(store, "bob", "follower", ["alpha", "beta"])
+    bob = store.get_user("bob")
+    assert bob is not None
+    before = await store.users_rev()
+    changed = UserRecord("bob", "$argon2id$other", "provider", ("gamma",), disabled=True)
+    got, done = outcome()
+    store.sync_user("bob", changed, "hub-b", done)
+    store.sync_user("bob", changed, "hub-b", done)  # the same again: nothing to change
+    carol = UserRecord("carol", "$argon2id$c", "follower", ())
+    store.sync_user("carol", carol, "hub-b", done)
+    await store.flush()
+    assert got == [True, False, True]
+    assert store.get_user("bob") == changed and store.get_user("carol") == carol
+    assert await store.users_rev() != before
+    assert [u.name for u in await store.list_users()] == ["bob", "carol"]
+    store.sync_user("bob", None, "hub-b")
+    await store.flush()
+    assert store.get_user("bob") is None
+    log = await store.audit_log(10, event="user_sync")
+    assert [(row[2], row[4]) for row in log][:2] == [
+        ("bob", "deleted by hub hub-b"),
+        ("carol", "changed by hub hub-b"),
+    ]
+    store.close()
+
+
 async def check_writes_after_close_are_refused_not_lost_silently(
     opened: Opened, add_user: AddUser
 ) -> None:
@@ -107,5 +137,6 @@ CHECKS = [
     check_the_audit_log_is_capped,
     check_files_have_versions_and_owners,
     check_users_and_their_revision,
+    check_a_user_synced_from_another_hub_replaces_or_deletes_it,
     check_writes_after_close_are_refused_not_lost_silently,
 ]

@@ -15,7 +15,7 @@
 #include <Tradewire/Client.mqh>
 #include <Tradewire/Account.mqh>
 
-input string HubHost        = "127.0.0.1";  // hub host (add it to the allowed URL list)
+input string HubHost        = "127.0.0.1";  // hub host(s): "h1" or "h1,h2:7401" (failover)
 input uint   HubPort        = 7400;         // hub port
 input bool   UseTls         = false;        // TLS (the hub's [tls] section)
 input string User           = "";           // hub user (role provider)

@@ -33,8 +33,11 @@ class CTradewireClient
   {
 private:
    int               m_socket;
-   string            m_host;
+   string            m_host;             // the hub tried now
    uint              m_port;
+   string            m_hosts[];          // every hub to try, in turn (docs/scaling.md)
+   uint              m_ports[];
+   int               m_current;
    bool              m_tls;
    string            m_user;
    string            m_password;
@@ -53,6 +56,7 @@ private:
    long              m_next_id;
 
    void              Fail(const string what);
+   void              AddHub(string item, const uint port);
    bool              Connect(void);
    bool              ReadAvailable(void);
    bool              WriteAll(const string line);
@@ -79,6 +83,7 @@ public:
 CTradewireClient::CTradewireClient(void)
   {
    m_socket = INVALID_HANDLE;
+   m_current = 0;
    m_logged_in = false;
    m_just_logged_in = false;
    m_given_up = false;
@@ -93,11 +98,25 @@ CTradewireClient::~CTradewireClient(void)
    Close("expert removed");
   }
 
-void CTradewireClient::Init(const string host, const uint port, const bool tls, const string user,
+//--- hosts: one hub, or several sharing their channels, comma-separated, each "host" (on port)
+//--- or "host:port"; after a failure the client moves to the next (failover)
+void CTradewireClient::Init(const string hosts, const uint port, const bool tls, const string user,
                             const string password, const string agent)
   {
-   m_host = host;
-   m_port = port;
+   ArrayResize(m_hosts, 0);
+   ArrayResize(m_ports, 0);
+   string rest = hosts;
+   while(StringLen(rest) > 0)
+     {
+      int comma = StringFind(rest, ",");
+      AddHub(comma < 0 ? rest : StringSubstr(rest, 0, comma), port);
+      rest = comma < 0 ? "" : StringSubstr(rest, comma + 1);
+     }
+   if(ArraySize(m_hosts) == 0)
+      AddHub("127.0.0.1", port);
+   m_current = 0;
+   m_host = m_hosts[0];
+   m_port = m_ports[0];
    m_tls = tls;
    m_user = user;
    m_password = password;
@@ -105,7 +124,22 @@ void CTradewireClient::Init(const string host, const uint port, const bool tls, 
    MathSrand((uint)GetTickCount64());
   }
 
-//--- say why the link failed, then schedule the next try with backoff and jitter
+void CTradewireClient::AddHub(string item, const uint port)
+  {
+   StringTrimLeft(item);
+   StringTrimRight(item);
+   if(StringLen(item) == 0)
+      return;
+   int n = ArraySize(m_hosts);
+   ArrayResize(m_hosts, n + 1);
+   ArrayResize(m_ports, n + 1);
+   int colon = StringFind(item, ":");
+   m_hosts[n] = colon < 0 ? item : StringSubstr(item, 0, colon);
+   m_ports[n] = colon < 0 ? port : (uint)StringToInteger(StringSubstr(item, colon + 1));
+  }
+
+//--- say why the link failed, then schedule the next try (on the next hub, if there are
+//--- several) with backoff and jitter
 void CTradewireClient::Fail(const string what)
   {
    int code = GetLastError();
@@ -128,6 +162,12 @@ void CTradewireClient::Fail(const string what)
    m_socket = INVALID_HANDLE;
    m_logged_in = false;
    ArrayResize(m_inbox, 0);
+   if(ArraySize(m_hosts) > 1)
+     {
+      m_current = (m_current + 1) % ArraySize(m_hosts);
+      m_host = m_hosts[m_current];
+      m_port = m_ports[m_current];
+     }
    m_backoff_ms = (m_backoff_ms == 0) ? 100 : (uint)MathMin(m_backoff_ms * 2, 10000);
    m_next_try_ms = GetTickCount64() + m_backoff_ms + (ulong)(MathRand() % (m_backoff_ms / 2 + 1));
    ResetLastError();

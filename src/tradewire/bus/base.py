@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +79,48 @@ class Bus(Protocol):
         """At start: the latest message of each subject stored by an earlier run (numbering
         continues after it)."""
         ...
+
+
+class SubjectState:
+    """What every bus keeps per subject: the latest message and the subscribers here."""
+
+    __slots__ = ("latest", "subscribers")
+
+    def __init__(self) -> None:
+        self.latest: Message | None = None
+        self.subscribers: set[Subscriber] = set()
+
+
+S = TypeVar("S", bound=SubjectState)
+
+
+class SubjectTable(Generic[S]):
+    """The subscriber side every bus shares (a bus subclasses it with its own state)."""
+
+    def __init__(self, make: Callable[[], S]) -> None:
+        self._make = make
+        self._subjects: dict[str, S] = {}
+
+    def _subject(self, name: str) -> S:
+        subject = self._subjects.get(name)
+        if subject is None:
+            subject = self._subjects[name] = self._make()
+        return subject
+
+    def subscribe(self, subject: str, subscriber: Subscriber) -> Message | None:
+        state = self._subject(subject)
+        state.subscribers.add(subscriber)
+        return state.latest
+
+    def unsubscribe(self, subject: str, subscriber: Subscriber) -> None:
+        state = self._subjects.get(subject)
+        if state is not None:
+            state.subscribers.discard(subscriber)
+
+    def latest(self, subject: str) -> Message | None:
+        state = self._subjects.get(subject)
+        return state.latest if state else None
+
+    def subscribers(self, subject: str) -> int:
+        state = self._subjects.get(subject)
+        return len(state.subscribers) if state else 0

@@ -5,24 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from tradewire.bus.base import Done, Message, Persist, Stamp, Subscriber
+from tradewire.bus.base import Done, Message, Persist, Stamp, SubjectState, SubjectTable
 
 
-class _Subject:
-    __slots__ = ("latest", "seq", "subscribers")
+class _Subject(SubjectState):
+    __slots__ = ("seq",)
 
     def __init__(self) -> None:
+        super().__init__()
         self.seq = 0  # the last number given out (stored or not yet)
-        self.latest: Message | None = None
-        self.subscribers: set[Subscriber] = set()
 
 
-class LocalBus:
+class LocalBus(SubjectTable[_Subject]):
     def __init__(self, persist: Persist | None = None) -> None:
         """``persist``: makes a message durable and calls back with ``None`` or an exception
         (the hub's group-committed state store); without it messages are delivered at once."""
+        super().__init__(_Subject)
         self._persist = persist
-        self._subjects: dict[str, _Subject] = {}
         self.new_subjects: list[Callable[[str], None]] = []  # never called: one hub sees all
         self.connected = True
         self.name = "local"
@@ -32,12 +31,6 @@ class LocalBus:
 
     async def close(self) -> None:
         pass
-
-    def _subject(self, name: str) -> _Subject:
-        subject = self._subjects.get(name)
-        if subject is None:
-            subject = self._subjects[name] = _Subject()
-        return subject
 
     def publish(self, subject: str, stamp: Stamp, done: Done) -> None:
         state = self._subject(subject)
@@ -68,20 +61,6 @@ class LocalBus:
             subscriber.deliver(message)
         done(message)
 
-    def subscribe(self, subject: str, subscriber: Subscriber) -> Message | None:
-        state = self._subject(subject)
-        state.subscribers.add(subscriber)
-        return state.latest
-
-    def unsubscribe(self, subject: str, subscriber: Subscriber) -> None:
-        state = self._subjects.get(subject)
-        if state is not None:
-            state.subscribers.discard(subscriber)
-
-    def latest(self, subject: str) -> Message | None:
-        state = self._subjects.get(subject)
-        return state.latest if state else None
-
     def broadcast(self, kind: str, payload: bytes) -> None:
         pass  # no other hub to tell
 
@@ -96,7 +75,3 @@ class LocalBus:
             state = self._subject(message.subject)
             state.seq = max(state.seq, message.seq)
             state.latest = message
-
-    def subscribers(self, subject: str) -> int:
-        state = self._subjects.get(subject)
-        return len(state.subscribers) if state else 0

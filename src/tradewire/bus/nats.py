@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -31,7 +32,7 @@ from nats.aio.msg import Msg
 from nats.js import api
 from nats.js.errors import APIError
 
-from tradewire.bus.base import Done, Message, Stamp, Subscriber
+from tradewire.bus.base import Done, Message, Stamp, SubjectState, SubjectTable
 from tradewire.exceptions import BusError
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,11 @@ SEQ_HEADER = "Tw-Seq"
 EVENTS = "tw.event."  # core NATS subjects of events for every hub: tw.event.KIND
 TOLD = "tw.to."  # ... and for one: tw.to.HUB.KIND
 Decode = Callable[[str, bytes], Any]  # (subject, line) -> the value a publisher stamped
+
+
+def shown(servers: list[str]) -> str:
+    """NATS URLs for messages: without the credentials some carry (``tls://u:pw@host:port``)."""
+    return ", ".join(re.sub(r"//[^@/]*@", "//", url) for url in servers)
 
 
 def token(subject: str) -> str:
@@ -68,18 +74,17 @@ def untoken(text: str) -> str:
     return raw.decode()
 
 
-class _Subject:
-    __slots__ = ("changed", "latest", "queue", "stream_seq", "subscribers")
+class _Subject(SubjectState):
+    __slots__ = ("changed", "queue", "stream_seq")
 
     def __init__(self) -> None:
-        self.latest: Message | None = None
+        super().__init__()
         self.stream_seq = 0  # JetStream's sequence of ``latest`` (0: not in the stream yet)
-        self.subscribers: set[Subscriber] = set()
         self.queue: deque[tuple[Stamp, Done, int | None]] = deque()  # this hub's publications
         self.changed = asyncio.Event()
 
 
-class NatsBus:
+class NatsBus(SubjectTable[_Subject]):
     """``await start()`` before use, ``await close()`` at the end."""
 
     def __init__(
@@ -93,8 +98,8 @@ class NatsBus:
         stream: str = STREAM,
     ) -> None:
         self._servers, self._decode, self.name = servers, decode, name
+        super().__init__(_Subject)
         self._replicas, self._timeout, self._stream = replicas, publish_timeout_s, stream
-        self._subjects: dict[str, _Subject] = {}
         self._pending: dict[str, Message] = {}  # by Nats-Msg-Id: our own, not decoded again
         self._tasks: set[asyncio.Task[None]] = set()
         self._caught_up = asyncio.Event()
@@ -117,7 +122,7 @@ class NatsBus:
         except (TimeoutError, nats.errors.Error, OSError) as exc:
             await self.close()
             why = str(exc) or f"no answer within {wait_s:g} s"
-            raise BusError(f"NATS at {', '.join(self._servers)}: {why}") from exc
+            raise BusError(f"NATS at {shown(self._servers)}: {why}") from exc
         self.connected = True
 
     async def _connect(self, wait_s: float) -> None:
@@ -185,12 +190,6 @@ class NatsBus:
         log.warning("NATS: %s", exc)
 
     # ---- the Bus protocol -----------------------------------------------------------------------
-
-    def _subject(self, name: str) -> _Subject:
-        subject = self._subjects.get(name)
-        if subject is None:
-            subject = self._subjects[name] = _Subject()
-        return subject
 
     def publish(self, subject: str, stamp: Stamp, done: Done) -> None:
         self._enqueue(subject, stamp, done, None)
@@ -271,33 +270,26 @@ class NatsBus:
             headers = msg.headers or {}
             message = self._pending.get(headers.get("Nats-Msg-Id", ""))
             if message is None:
-                seq = int(headers.get(SEQ_HEADER, "0"))
-                message = Message(subject, seq, self._decode(subject, msg.data), msg.data)
-            state.latest, state.stream_seq = message, stream_seq
-            for subscriber in list(state.subscribers):
-                subscriber.deliver(message)
+                message = self._decoded(subject, headers, msg.data)
+            if message is not None:
+                state.latest = message
+                for subscriber in list(state.subscribers):
+                    subscriber.deliver(message)
+            state.stream_seq = stream_seq
             state.changed.set()
             state.changed = asyncio.Event()
         if meta.num_pending == 0:
             self._caught_up.set()
 
-    def subscribe(self, subject: str, subscriber: Subscriber) -> Message | None:
-        state = self._subject(subject)
-        state.subscribers.add(subscriber)
-        return state.latest
-
-    def unsubscribe(self, subject: str, subscriber: Subscriber) -> None:
-        state = self._subjects.get(subject)
-        if state is not None:
-            state.subscribers.discard(subscriber)
-
-    def latest(self, subject: str) -> Message | None:
-        state = self._subjects.get(subject)
-        return state.latest if state else None
-
-    def subscribers(self, subject: str) -> int:
-        state = self._subjects.get(subject)
-        return len(state.subscribers) if state else 0
+    def _decoded(self, subject: str, headers: dict[str, str], line: bytes) -> Message | None:
+        """Another hub's message, or None (logged) when it cannot be read: one bad message
+        must not stop the stream for every subject."""
+        try:
+            value = self._decode(subject, line)
+            return Message(subject, int(headers.get(SEQ_HEADER, "0")), value, line)
+        except Exception as exc:  # whatever the decoder raises: the message is skipped
+            log.error("bus message of %s from another hub skipped: %s", subject, exc)
+            return None
 
     def broadcast(self, kind: str, payload: bytes) -> None:
         """Core NATS, not the stream: events are for the hubs up now (at most once)."""

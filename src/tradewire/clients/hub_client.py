@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 _PERMANENT = frozenset({"auth_failed", "unsupported_version"})
 READ_CHUNK = 1 << 16
 MAX_REFUSED_WAIT_S = 30.0  # a ban says how long it lasts; retry at least this often anyway
+STORE_RETRY_S, MAX_STORE_RETRY_S = 0.2, 2.0  # resending what the hub could not store
 
 
 class HubClient:
@@ -201,7 +202,8 @@ class HubClient:
         """Publish a full state; returns the hub's ``seq`` once the hub stored it.
 
         A state is the whole truth, so if the connection drops before the ack the same state is
-        sent again after the reconnect. Another live publisher on the channel (another user or
+        sent again after the reconnect, and if the hub could not store it (``internal``) it is
+        sent again after a short wait, until stored. Another live publisher on the channel (another user or
         account) makes it ``HubRefused("channel_busy")`` unless ``takeover`` is set.
         """
         ack = await self._until_acked(
@@ -285,13 +287,23 @@ class HubClient:
         return ack.n
 
     async def _until_acked(self, frame: msgspec.Struct, request_id: str | None = None) -> Ack:
-        """Send ``frame`` until acked, again after every reconnect (for idempotent frames)."""
+        """Send ``frame`` until acked, again after every reconnect (for idempotent frames), and
+        again after the hub could not store it (``internal``: its storage or NATS is away for
+        a moment, as in a NATS leader election)."""
+        wait = STORE_RETRY_S
         while True:
             try:
                 ack = await self._request(frame, request_id)
             except ConnectionLost:
                 if self._closed:
                     raise
+                continue
+            except HubRefused as exc:
+                if exc.code != "internal" or self._closed:
+                    raise
+                log.warning("the hub could not store it (%s); sending again in %.1f s", exc, wait)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, MAX_STORE_RETRY_S)
                 continue
             assert isinstance(ack, Ack)
             return ack

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from tradewire import __version__
 from tradewire.hub.acl import may
@@ -53,6 +53,8 @@ class SessionService:
         self._auditor = auditor
         self._metrics = metrics or Metrics()
         self._started = started  # monotonic seconds at hub start
+        # Told of each kick (session id or user, by whom): hub/shared_kicks.py tells other hubs.
+        self.on_kick: list[Callable[[str | None, str | None, str], None]] = []
 
     def handlers(self) -> Mapping[str, Handler]:
         return {"sessions": self.list, "kick": self.kick, "status": self.status}
@@ -111,21 +113,29 @@ class SessionService:
         if (frame.session is None) == (frame.user is None):
             session.send(error_line("bad_frame", 'kick: give "session" or "user"', frame.id))
             return
+        closed = self.close_matching(frame.session, frame.user, session.user.name, session)
+        what = f"session={frame.session}" if frame.session else f"user={frame.user}"
+        self._auditor.audit("kick", session.user.name, session.address, f"{what} closed={closed}")
+        session.send(encode(Ack(re=frame.id, n=closed)))
+        for told in self.on_kick:  # the other hubs close theirs (docs/scaling.md)
+            told(frame.session, frame.user, session.user.name)
+
+    def close_matching(
+        self, session_id: str | None, user: str | None, by: str, spare: object = None
+    ) -> int:
+        """Close the sessions with ``session_id`` or of ``user`` (a kick by ``by``); returns
+        how many."""
         targets = [
             other
             for other in self._sessions
             if other.user is not None
-            and other is not session
-            and (other.session_id == frame.session or other.user.name == frame.user)
+            and other is not spare
+            and (other.session_id == session_id or other.user.name == user)
         ]
         for target in targets:
             target.close(encode(Bye(reason="kicked")))
-            target.end_reason = f"kicked by {session.user.name}"
-        what = f"session={frame.session}" if frame.session else f"user={frame.user}"
-        self._auditor.audit(
-            "kick", session.user.name, session.address, f"{what} closed={len(targets)}"
-        )
-        session.send(encode(Ack(re=frame.id, n=len(targets))))
+            target.end_reason = f"kicked by {by}"
+        return len(targets)
 
     def status(self, session: Session, frame: StatusRequest) -> None:
         if not self._is_admin(session, frame.id):

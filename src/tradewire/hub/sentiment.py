@@ -54,6 +54,10 @@ class SentimentService:
         self._subscribers: dict[Session, set[str]] = {}  # symbols, or {"*"}
         self._buckets = SessionBuckets(settings.rate_per_s, settings.burst)
         self.listeners: list[Callable[[list[SentimentRow]], None]] = []  # the article listener
+        # With several hubs (hub/shared_sentiment.py): told of each contribution made here, and
+        # of each owner whose contributions lapse.
+        self.on_put: list[Callable[[Owner, str, str, Contribution], None]] = []
+        self.on_forget: list[Callable[[Owner], None]] = []
         self._puts = metrics.counter("tradewire_sentiment_puts_total", "contributions accepted")
         metrics.gauge(
             "tradewire_sentiment_symbols", "symbols with contributions", self._count_symbols
@@ -107,15 +111,30 @@ class SentimentService:
         self.put(session, user, frame.symbol, contribution)
         session.send(encode(Ack(re=frame.id)))
 
-    def put(self, owner: Owner, contributor: str, symbol: str, contribution: Contribution) -> None:
+    def put(
+        self,
+        owner: Owner,
+        contributor: str,
+        symbol: str,
+        contribution: Contribution,
+        made_here: bool = True,
+    ) -> None:
+        """``made_here``: False for a contribution another hub told of (not told again)."""
         self.book.put(contributor, symbol, contribution)
         self._owned.setdefault(owner, set()).add((contributor, symbol))
         self._puts.inc()
+        if made_here:
+            for told in self.on_put:
+                told(owner, contributor, symbol, contribution)
 
-    def forget(self, owner: Owner) -> None:
+    def forget(self, owner: Owner, made_here: bool = True) -> None:
         """Everything ``owner`` contributed lapses (a logout, a closed article connection)."""
-        for contributor, symbol in self._owned.pop(owner, ()):
+        owned = self._owned.pop(owner, ())
+        for contributor, symbol in owned:
             self.book.drop(contributor, [symbol])
+        if owned and made_here:
+            for told in self.on_forget:
+                told(owner)
 
     def observe_state(self, session: Session, update: StateUpdate) -> None:
         """With ``from_states``: a provider's published positions replace its contributions."""

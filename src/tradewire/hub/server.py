@@ -44,9 +44,13 @@ from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.service import Dispatcher
 from tradewire.hub.shared_bans import PREFIX as BAN_PREFIX
 from tradewire.hub.shared_bans import SharedBans, decode_ban
+from tradewire.hub.shared_kicks import share_kicks
 from tradewire.hub.shared_relay import PREFIX as RELAY_PREFIX
 from tradewire.hub.shared_relay import SharedRelay, decode_owner
+from tradewire.hub.shared_sentiment import share_sentiment
 from tradewire.hub.shared_ticks import share_live_ticks
+from tradewire.hub.shared_users import PREFIX as USER_PREFIX
+from tradewire.hub.shared_users import SharedUsers, decode_user
 from tradewire.hub.ticks import TickService
 from tradewire.hub.tls import TlsListener, tls_context
 from tradewire.hub.topics import TopicService
@@ -73,13 +77,18 @@ log = logging.getLogger(__name__)
 SHUTDOWN_DRAIN_S = 2.0
 
 
-_BUS_DECODERS = {BAN_PREFIX: decode_ban, RELAY_PREFIX: decode_owner}
+_BUS_DECODERS: dict[str, Callable[[bytes], Any]] = {
+    BAN_PREFIX: decode_ban,
+    RELAY_PREFIX: decode_owner,
+}
 
 
 def _decode_bus_line(subject: str, line: bytes) -> Any:
-    """A bus message another hub published: a ban, a relay name's hub, or a frame (a channel
-    state, a topic value)."""
+    """A bus message another hub published: a ban, a relay name's hub, a user, or a frame (a
+    channel state, a topic value)."""
     prefix = subject[: subject.find(":") + 1]
+    if prefix == USER_PREFIX:
+        return decode_user(subject, line)
     return _BUS_DECODERS.get(prefix, decode_server_frame)(line)
 
 
@@ -153,6 +162,8 @@ class Hub:
         self.web: WebServer | None = None
         self._tls_listener: TlsListener | None = None
         self.shared_bans: SharedBans | None = None
+        self._cut_off = False  # cut off from NATS for longer than nats.lost_after_s
+        self.shared_users: SharedUsers | None = None
         self._lock = DataLock(data_dir)
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -197,6 +208,8 @@ class Hub:
         await self.jobs.load()
         self.upkeep = Upkeep(self)
         await self.upkeep.load()
+        if self.shared_users is not None:  # the users only this hub has, to the others
+            await self.shared_users.publish_changes()
         try:
             if self.tls_context is None:
                 self._server = await loop.create_server(
@@ -339,6 +352,7 @@ class Hub:
             publish_timeout_s=settings.publish_timeout_s,
         )
         bus.on_disconnect.append(self._bus_lost)
+        bus.on_reconnect.append(self._bus_back)
         return bus
 
     def _bus_lost(self) -> None:
@@ -348,9 +362,15 @@ class Hub:
         log.warning("cut off from NATS; clients are told to go in %g s unless it returns", wait)
         asyncio.get_running_loop().call_later(wait, self._bus_gone)
 
+    def _bus_back(self) -> None:
+        if self._cut_off:
+            log.warning("NATS is back: admitting clients again")
+        self._cut_off = False
+
     def _bus_gone(self) -> None:
         if self.bus.connected or self._stopping:
             return
+        self._cut_off = True  # until NATS is back, newcomers are sent away too
         log.error("still cut off from NATS: saying bye to %d clients", len(self.connections))
         bye = encode(Bye(reason="bus_unavailable"))
         for conn in list(self.connections):
@@ -406,6 +426,7 @@ class Hub:
         self.shared_bans = (
             SharedBans(self.bus, self.auth, self.store) if self.config.nats.enabled else None
         )
+        self.shared_users = SharedUsers(self.bus, self.store) if self.config.nats.enabled else None
         self.channel_service = ChannelService(
             self.bus, self.channels, self.clock, self.auditor, limit, self.metrics
         )
@@ -430,6 +451,8 @@ class Hub:
         self.sessions = SessionService(
             self.connections, self.channel_service, self.auditor, self.metrics, time.monotonic()
         )
+        if self.config.nats.enabled:
+            share_kicks(self.bus, self.sessions, self.auditor)
         context = ServiceContext(
             self.config, self.clock, self.store, self.auditor, self.metrics, self.spawn
         )
@@ -441,6 +464,8 @@ class Hub:
             self.config.sentiment, self.clock, self.auditor, self.metrics, self.spawn
         )
         self.channel_service.observers.append(self.sentiment.observe_state)
+        if self.config.nats.enabled:
+            share_sentiment(self.bus, self.sentiment, self.clock)
         self.topics = TopicService(
             self.config.topics, self.bus, self.clock, self.auditor, self.metrics
         )
@@ -496,7 +521,7 @@ class Hub:
         """Register a new connection, or return the frame to refuse it with."""
         if self._stopping:
             return encode(Bye(reason="shutdown"))
-        if not self.bus.connected:
+        if self._cut_off:
             self.refused.inc(1, "bus_unavailable")
             return encode(Bye(reason="bus_unavailable"))
         refusal = self._refusal(conn)

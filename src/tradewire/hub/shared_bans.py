@@ -16,6 +16,7 @@ import msgspec
 
 from tradewire.bus.base import Bus, Message
 from tradewire.hub.auth import Authenticator
+from tradewire.hub.shared import follow_subjects
 from tradewire.store.db import BanRecord
 from tradewire.store.state import StateStore
 
@@ -44,7 +45,7 @@ class SharedBans:
     def __init__(self, bus: Bus, auth: Authenticator, store: StateStore) -> None:
         self._bus, self._auth, self._store = bus, auth, store
         bus.on_event(FAILED, self._failed_elsewhere)
-        bus.new_subjects.append(self._seen)
+        follow_subjects(bus, PREFIX, self)
         auth.on_failure.append(self._failed_here)
         auth.on_ban.append(self.share)
 
@@ -71,12 +72,6 @@ class SharedBans:
         for ban in bans:
             if ban.until_ms == 0:
                 self.share(ban)
-
-    def _seen(self, subject: str) -> None:
-        if subject.startswith(PREFIX):
-            latest = self._bus.subscribe(subject, self)
-            if latest is not None:
-                self.deliver(latest)
 
     def deliver(self, message: Message) -> None:
         """A ban or lift from the bus: into the ban book, and this hub's database (so that

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from tradewire.bus.base import Bus, Message
 from tradewire.config import RelaySettings
 from tradewire.hub.relay import RelayService
 from tradewire.hub.service import Handler, Session
+from tradewire.hub.shared import follow_subjects, read_event, release
 from tradewire.protocol.codec import error_line
 from tradewire.protocol.messages import Relay, RequestId
 from tradewire.protocol.ticks import TickRow
@@ -108,14 +110,14 @@ class SharedRelay:
     def __init__(self, bus: Bus, relay: RelayService, settings: RelaySettings) -> None:
         self._bus, self._relay, self._settings = bus, relay, settings
         self._owners: dict[str, str] = {}  # name -> hub listening under it ("" for nobody)
-        self._announcing: dict[str, int] = {}  # names this hub is claiming, not yet back
+        self._announcing: Counter[str] = Counter()  # names this hub claims, not yet back
         self._waiting: dict[int, _Waiting] = {}
-        self._per_session: dict[Session, int] = {}
+        self._per_session: Counter[Session] = Counter()
         self._keys = itertools.count(1)
         relay.on_listen.append(self._listened)
         relay.on_unlisten.append(self._left)
         relay.forward = self._forward
-        bus.new_subjects.append(self._seen)
+        follow_subjects(bus, PREFIX, self)
         bus.on_event("relay", self._carry)
         bus.on_event("relay_back", self._answered)
 
@@ -135,7 +137,7 @@ class SharedRelay:
         self._bus.subscribe(subject, self)
         me = self._bus.name
         if claim:
-            self._announcing[name] = self._announcing.get(name, 0) + 1
+            self._announcing[name] += 1
 
         def stamped(_seq: int) -> tuple[str, bytes]:
             # Leaving gives the name up only if it is still ours (another hub may have it now).
@@ -145,21 +147,11 @@ class SharedRelay:
 
         def done(result: Message | Exception) -> None:
             if claim:
-                left = self._announcing[name] - 1
-                if left:
-                    self._announcing[name] = left
-                else:
-                    del self._announcing[name]
+                release(self._announcing, name)
             if isinstance(result, Exception):
                 log.warning("relay name %s not announced to the other hubs: %s", name, result)
 
         self._bus.publish(subject, stamped, done)
-
-    def _seen(self, subject: str) -> None:
-        if subject.startswith(PREFIX):
-            latest = self._bus.subscribe(subject, self)
-            if latest is not None:
-                self.deliver(latest)
 
     def deliver(self, message: Message) -> None:
         name, owner = message.subject[len(PREFIX) :], message.value
@@ -188,7 +180,7 @@ class SharedRelay:
         wait = (timeout_s or self._settings.default_timeout_s) + GRACE_S
         timer = asyncio.get_running_loop().call_later(wait, self._lost, key)
         self._waiting[key] = _Waiting(session, frame.id, frame.to, timer)
-        self._per_session[session] = self._per_session.get(session, 0) + 1
+        self._per_session[session] += 1
         carried = _Carried(
             self._bus.name,
             key,
@@ -204,10 +196,8 @@ class SharedRelay:
 
     def _carry(self, payload: bytes) -> None:
         """A message from a sender on another hub, for a listener here."""
-        try:
-            carried = _carried.decode(payload)
-        except msgspec.DecodeError as exc:
-            log.warning("a relay message from another hub dropped: %s", exc)
+        carried = read_event(_carried, payload, "a relay message")
+        if carried is None:
             return
         frame = Relay(
             to=carried.to,
@@ -221,10 +211,8 @@ class SharedRelay:
 
     def _answered(self, payload: bytes) -> None:
         """The one answer to a message this hub carried elsewhere."""
-        try:
-            back = _back.decode(payload)
-        except msgspec.DecodeError as exc:
-            log.warning("a relay answer from another hub dropped: %s", exc)
+        back = read_event(_back, payload, "a relay answer")
+        if back is None:
             return
         waiting = self._end(back.key)
         if waiting is not None:
@@ -246,11 +234,7 @@ class SharedRelay:
         if waiting is None:
             return None  # answered already, timed out, or its sender left
         waiting.timer.cancel()
-        left = self._per_session[waiting.session] - 1
-        if left:
-            self._per_session[waiting.session] = left
-        else:
-            del self._per_session[waiting.session]
+        release(self._per_session, waiting.session)
         return waiting
 
     def session_ended(self, session: Session) -> None:

@@ -5,15 +5,12 @@ its own ticks.db) and the hub's indicators read only the ticks stored where they
 
 from __future__ import annotations
 
-import logging
-
 import msgspec
 
 from tradewire.bus.base import Bus
+from tradewire.hub.shared import read_event
 from tradewire.hub.ticks import TickService
 from tradewire.protocol.ticks import TickRow
-
-log = logging.getLogger(__name__)
 
 EVENT = "ticks"
 _rows = msgspec.json.Decoder(list[TickRow])
@@ -24,12 +21,9 @@ def share_live_ticks(bus: Bus, ticks: TickService) -> None:
         bus.broadcast(EVENT, msgspec.json.encode(rows))
 
     def stored_elsewhere(payload: bytes) -> None:
-        try:
-            rows: list[TickRow] = _rows.decode(payload)
-        except msgspec.DecodeError as exc:  # another hub's bug must not stop this one
-            log.warning("live ticks from another hub dropped: %s", exc)
-            return
-        ticks.fan_out(rows)
+        rows = read_event(_rows, payload, "live ticks")
+        if rows is not None:
+            ticks.fan_out(rows)
 
     ticks.observers.append(stored_here)
     bus.on_event(EVENT, stored_elsewhere)

@@ -92,6 +92,8 @@ class Upkeep:
         if rev == self._users_rev:
             return
         self._users_rev = rev
+        if hub.shared_users is not None:  # a change made here goes to the other hubs
+            await hub.shared_users.publish_changes()
         names = {conn.user.name for conn in hub.connections if conn.user is not None}
         users = await hub.store.get_users(names)
         hub.sessions.apply_user_changes(users)

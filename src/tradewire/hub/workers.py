@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import IO
 
+from tradewire.bus.nats import shown
 from tradewire.bus.nats_server import NatsServer, die_with_parent
 from tradewire.config import Config
 from tradewire.exceptions import ConfigError
@@ -83,7 +84,7 @@ class Supervisor:
             if index == 0:
                 self.banner = [*lines[:-1], f"{self.count} worker processes on port {self.port}"]
         where = "embedded, " + str(self.data_dir / "nats") if self.nats else "external"
-        self.banner.append(f"NATS at {', '.join(self.servers)} ({where})")
+        self.banner.append(f"NATS at {shown(self.servers)} ({where})")
         self.banner.append(f"data in {self.data_dir}; Ctrl-C to stop")
 
     def _command(self, index: int) -> list[str]:

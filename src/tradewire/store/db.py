@@ -267,6 +267,35 @@ class StateDB:
 
         return self.run(op)
 
+    @staticmethod
+    def sync_user_op(
+        name: str, user: UserRecord | None, now_ms: int, origin: str
+    ) -> Callable[[sqlite3.Connection], bool]:
+        """Make ``name`` what another hub says it is (``None``: deleted); audited as
+        ``user_sync``. True when something changed."""
+
+        def op(conn: sqlite3.Connection) -> bool:
+            if _user(conn, name) == user:
+                return False
+            if user is None:
+                conn.execute("DELETE FROM users WHERE name=?", (name,))
+            else:
+                conn.execute(
+                    "INSERT INTO users (name, hash, role, created_ms, disabled) VALUES "
+                    "(?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET hash=excluded.hash, "
+                    "role=excluded.role, disabled=excluded.disabled",
+                    (name, user.hash, user.role, now_ms, int(user.disabled)),
+                )
+                conn.execute("DELETE FROM grants WHERE user=?", (name,))
+                conn.executemany(
+                    "INSERT INTO grants VALUES (?,?)", [(name, ch) for ch in user.channels]
+                )
+            what = "deleted" if user is None else "changed"
+            _audit(conn, now_ms, "user_sync", name, None, f"{what} by hub {origin}")
+            return True
+
+        return op
+
     def get_user(self, name: str) -> UserRecord | None:
         return _user(self._conn(), name)
 

@@ -33,6 +33,13 @@ class StateStore(Protocol):
 
     def put_ban(self, ban: BanRecord) -> None: ...
 
+    def sync_user(
+        self, name: str, user: UserRecord | None, origin: str, done: Done | None = None
+    ) -> None:
+        """Make user ``name`` what hub ``origin`` says (``None``: deleted); ``done`` gets
+        whether anything changed. The users' revision moves as for any user change."""
+        ...
+
     def put_file(
         self,
         name: str,
@@ -60,6 +67,8 @@ class StateStore(Protocol):
     async def get_users(self, names: Iterable[str]) -> dict[str, UserRecord | None]: ...
 
     async def users_rev(self) -> int: ...
+
+    async def list_users(self) -> list[UserRecord]: ...
 
     async def load_states(self) -> list[StoredState]: ...
 
@@ -138,6 +147,14 @@ class SqliteStateStore:
 
     async def users_rev(self) -> int:
         return await self._writer.call(self.db.users_rev)
+
+    async def list_users(self) -> list[UserRecord]:
+        return await self._writer.call(self.db.list_users)
+
+    def sync_user(
+        self, name: str, user: UserRecord | None, origin: str, done: Done | None = None
+    ) -> None:
+        self._writer.submit(StateDB.sync_user_op(name, user, now_ms(self._clock), origin), done)
 
     async def load_states(self) -> list[StoredState]:
         return await self._writer.call(self.db.load_states)

@@ -100,6 +100,12 @@ inline int StringTrimRight(string& text) {
   }
   return removed;
 }
+inline int StringTrimLeft(string& text) {
+  size_t first = 0;
+  while (first < text.s.size() && (text.s[first] == u' ' || text.s[first] == u'\r' || text.s[first] == u'\n' || text.s[first] == u'\t')) first++;
+  text.s.erase(0, first);
+  return (int)first;
+}
 
 // Print/Alert/StringFormat take MQL5 strings among their arguments.
 inline std::string arg(const string& s) { return utf8(s); }
