@@ -294,6 +294,8 @@ async def test_a_client_of_a_hub_partitioned_from_nats_moves_to_one_that_is_not(
         assert (await provider.recv())["seq"] == 2
         await seq_reaches(follower, 2, 15)
         assert (follower.host, follower.port) == (host_b, port_b)
+        connected = [h.snapshot()["tradewire_nats_connected"][()] for h in (a, b)]
+        assert connected == [0.0, 1.0]  # what an operator's dashboard shows
     finally:
         await follower.close()
 

@@ -22,6 +22,10 @@ from tests.security.hubproc import add_cli_user, hub_process
 
 selenium = pytest.importorskip("selenium", reason="selenium is in the test extras")
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -98,14 +102,20 @@ def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrom
     web_port = free_port()
     with hub_process(tmp_path, f"[web]\nenabled = true\nport = {web_port}\n") as port:
         base = f"http://127.0.0.1:{web_port}"
-        wait = WebDriverWait(browser, 10)
+        # A form posts and the page reloads: an element found just before may be gone (stale).
+        wait = WebDriverWait(
+            browser,
+            10,
+            ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+        )
         browser.get(base + "/")  # not logged in: the login page
         assert browser.current_url.endswith("/login")
         browser.find_element(By.ID, "user").send_keys("root")
         browser.find_element(By.ID, "password").send_keys("wrong-password")
         browser.find_element(By.ID, "submit").click()
-        assert "wrong user name or password" in browser.find_element(By.ID, "error").text
+        wait.until(lambda d: "wrong user name or password" in d.find_element(By.ID, "error").text)
         browser.save_screenshot(str(tmp_path / "refused.png"))
+        wait.until(lambda d: d.find_element(By.ID, "user").get_attribute("value") == "")
         browser.find_element(By.ID, "user").send_keys("root")
         browser.find_element(By.ID, "password").send_keys(PASSWORD)
         browser.find_element(By.ID, "submit").click()

@@ -9,10 +9,13 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import trustme
 
 TRADEWIRE = str(Path(sys.executable).parent / "tradewire")
 PASSWORD = "workers-password"
@@ -108,3 +111,37 @@ def test_two_workers_share_one_port_and_every_channel(tmp_path: Path) -> None:
         hub.send_signal(signal.SIGTERM)
         assert hub.wait(timeout=30) == 0
     assert listeners(port) == 0
+
+
+def test_workers_share_a_tls_port(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
+    cert.private_key_pem.write_to_path(str(tmp_path / "server.key"))
+    (tmp_path / "hub.toml").write_text('[tls]\ncert = "server.pem"\nkey = "server.key"\n')
+    subprocess.run(
+        [TRADEWIRE, "user", "add", "bob", "--role", "follower"],
+        cwd=tmp_path, input=PASSWORD, text=True, check=True, capture_output=True,
+    )  # fmt: skip
+    hub = subprocess.Popen(
+        [TRADEWIRE, "serve", "--workers", "2", "--port", "0", "--config", "hub.toml"],
+        cwd=tmp_path, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert hub.stdout is not None
+    first = hub.stdout.readline()
+    found = re.search(r"tls://127.0.0.1:(\d+)\s*$", first)
+    assert found, first
+    port = int(found.group(1))
+    try:
+        assert listeners(port) == 2
+        context = ssl.create_default_context()
+        ca.configure_trust(context)
+        for _ in range(6):  # over both workers, most likely
+            raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+            with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                hello = {"t": "hello", "v": 1, "user": "bob", "password": PASSWORD}
+                tls.sendall(json.dumps(hello).encode() + b"\n")
+                assert b"welcome" in tls.makefile("rb").readline()
+    finally:
+        hub.send_signal(signal.SIGTERM)
+        assert hub.wait(timeout=30) == 0

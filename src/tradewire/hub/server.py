@@ -353,6 +353,11 @@ class Hub:
         )
         bus.on_disconnect.append(self._bus_lost)
         bus.on_reconnect.append(self._bus_back)
+        self.metrics.gauge(
+            "tradewire_nats_connected",
+            "1 while the hub reaches NATS, 0 while it is cut off (docs/scaling.md)",
+            lambda: {(): 1.0 if bus.connected else 0.0},
+        )
         return bus
 
     def _bus_lost(self) -> None:
