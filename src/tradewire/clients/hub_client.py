@@ -203,8 +203,9 @@ class HubClient:
 
         A state is the whole truth, so if the connection drops before the ack the same state is
         sent again after the reconnect, and if the hub could not store it (``internal``) it is
-        sent again after a short wait, until stored. Another live publisher on the channel (another user or
-        account) makes it ``HubRefused("channel_busy")`` unless ``takeover`` is set.
+        sent again after a short wait, until stored. Another live publisher on the channel
+        (another user or account) makes it ``HubRefused("channel_busy")`` unless ``takeover``
+        is set.
         """
         ack = await self._until_acked(
             PublishState(ch=channel, ts=ts, account=account, positions=positions, takeover=takeover)
