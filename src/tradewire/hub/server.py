@@ -8,7 +8,6 @@ import logging
 import math
 import ssl
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
@@ -35,6 +34,7 @@ from tradewire.hub.legacy import ArticleListeners
 if TYPE_CHECKING:
     from tradewire.hub.article_signal import ArticleSignalListener
     from tradewire.hub.sentiment_listener import SentimentListener
+    from tradewire.hub.sharing import NatsLink
     from tradewire.hub.template import TemplateListener
     from tradewire.store.ticks_pg import PostgresTickStore
 from tradewire.hub.relay import RelayService
@@ -42,15 +42,6 @@ from tradewire.hub.reports import ReportService
 from tradewire.hub.revocation import SessionService
 from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.service import Dispatcher
-from tradewire.hub.shared_bans import PREFIX as BAN_PREFIX
-from tradewire.hub.shared_bans import SharedBans, decode_ban
-from tradewire.hub.shared_kicks import share_kicks
-from tradewire.hub.shared_relay import PREFIX as RELAY_PREFIX
-from tradewire.hub.shared_relay import SharedRelay, decode_owner
-from tradewire.hub.shared_sentiment import share_sentiment
-from tradewire.hub.shared_ticks import share_live_ticks
-from tradewire.hub.shared_users import PREFIX as USER_PREFIX
-from tradewire.hub.shared_users import SharedUsers, decode_user
 from tradewire.hub.ticks import TickService
 from tradewire.hub.tls import TlsListener, tls_context
 from tradewire.hub.topics import TopicService
@@ -75,21 +66,6 @@ from tradewire.store.ticks import SqliteTickStore
 log = logging.getLogger(__name__)
 
 SHUTDOWN_DRAIN_S = 2.0
-
-
-_BUS_DECODERS: dict[str, Callable[[bytes], Any]] = {
-    BAN_PREFIX: decode_ban,
-    RELAY_PREFIX: decode_owner,
-}
-
-
-def _decode_bus_line(subject: str, line: bytes) -> Any:
-    """A bus message another hub published: a ban, a relay name's hub, a user, or a frame (a
-    channel state, a topic value)."""
-    prefix = subject[: subject.find(":") + 1]
-    if prefix == USER_PREFIX:
-        return decode_user(subject, line)
-    return _BUS_DECODERS.get(prefix, decode_server_frame)(line)
 
 
 class Hub:
@@ -161,9 +137,7 @@ class Hub:
         self.legacy: ArticleListeners | None = None
         self.web: WebServer | None = None
         self._tls_listener: TlsListener | None = None
-        self.shared_bans: SharedBans | None = None
-        self._cut_off = False  # cut off from NATS for longer than nats.lost_after_s
-        self.shared_users: SharedUsers | None = None
+        self.nats: NatsLink | None = None  # with [nats]: the hub among others
         self._lock = DataLock(data_dir)
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -208,8 +182,8 @@ class Hub:
         await self.jobs.load()
         self.upkeep = Upkeep(self)
         await self.upkeep.load()
-        if self.shared_users is not None:  # the users only this hub has, to the others
-            await self.shared_users.publish_changes()
+        if self.nats is not None:  # the users only this hub has, to the others
+            await self.nats.users.publish_changes()
         try:
             if self.tls_context is None:
                 self._server = await loop.create_server(
@@ -339,47 +313,16 @@ class Hub:
 
     def _make_bus(self) -> Bus:
         """The local bus, or NATS JetStream when ``[nats]`` names servers (docs/scaling.md)."""
-        settings = self.config.nats
-        if not settings.enabled:
+        if not self.config.nats.enabled:
             return LocalBus(self._persist_state)
-        from tradewire.bus.nats import NatsBus  # only here: nats-py is the [scale] extra
+        from tradewire.hub.sharing import NatsLink  # only here: nats-py is the [scale] extra
 
-        bus = NatsBus(
-            settings.servers,
-            _decode_bus_line,
-            name=f"hub-{uuid.uuid4().hex[:12]}",
-            replicas=settings.replicas,
-            publish_timeout_s=settings.publish_timeout_s,
-        )
-        bus.on_disconnect.append(self._bus_lost)
-        bus.on_reconnect.append(self._bus_back)
-        self.metrics.gauge(
-            "tradewire_nats_connected",
-            "1 while the hub reaches NATS, 0 while it is cut off (docs/scaling.md)",
-            lambda: {(): 1.0 if bus.connected else 0.0},
-        )
-        return bus
+        self.nats = NatsLink(self)
+        return self.nats.bus
 
-    def _bus_lost(self) -> None:
-        """Cut off from NATS: if it lasts, tell every client (they fail over) rather than let
-        them follow channels that have silently stopped."""
-        wait = self.config.nats.lost_after_s
-        log.warning("cut off from NATS; clients are told to go in %g s unless it returns", wait)
-        asyncio.get_running_loop().call_later(wait, self._bus_gone)
-
-    def _bus_back(self) -> None:
-        if self._cut_off:
-            log.warning("NATS is back: admitting clients again")
-        self._cut_off = False
-
-    def _bus_gone(self) -> None:
-        if self.bus.connected or self._stopping:
-            return
-        self._cut_off = True  # until NATS is back, newcomers are sent away too
-        log.error("still cut off from NATS: saying bye to %d clients", len(self.connections))
-        bye = encode(Bye(reason="bus_unavailable"))
-        for conn in list(self.connections):
-            conn.close(bye)
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     def _persist_state(self, message: Message, stored: Callable[[object], None]) -> None:
         """The bus's durability for channel states: the latest state per channel in state.db,
@@ -427,11 +370,6 @@ class Hub:
         self.auditor = Auditor(self.store)
         limit = self.config.hub.max_subscriptions
         self.bus = self._make_bus()
-        # With NATS: failures and bans shared by every hub (before the bus reads what it holds).
-        self.shared_bans = (
-            SharedBans(self.bus, self.auth, self.store) if self.config.nats.enabled else None
-        )
-        self.shared_users = SharedUsers(self.bus, self.store) if self.config.nats.enabled else None
         self.channel_service = ChannelService(
             self.bus, self.channels, self.clock, self.auditor, limit, self.metrics
         )
@@ -456,29 +394,21 @@ class Hub:
         self.sessions = SessionService(
             self.connections, self.channel_service, self.auditor, self.metrics, time.monotonic()
         )
-        if self.config.nats.enabled:
-            share_kicks(self.bus, self.sessions, self.auditor)
         context = ServiceContext(
             self.config, self.clock, self.store, self.auditor, self.metrics, self.spawn
         )
         extra = [make(context) for make in self._extra_services]
         self.relay = RelayService(self.config.relay, self.clock, self.auditor, self.metrics)
-        if self.config.nats.enabled:
-            extra.append(SharedRelay(self.bus, self.relay, self.config.relay))
         self.sentiment = SentimentService(
             self.config.sentiment, self.clock, self.auditor, self.metrics, self.spawn
         )
         self.channel_service.observers.append(self.sentiment.observe_state)
-        if self.config.nats.enabled:
-            share_sentiment(self.bus, self.sentiment, self.clock)
         self.topics = TopicService(
             self.config.topics, self.bus, self.clock, self.auditor, self.metrics
         )
         self.bus.new_subjects.append(lambda subject: self.topics.restore([subject]))
         self.indicators = IndicatorPublisher(self.config.topics.indicators, self.topics)
         self.ticks.observers.append(self.indicators.on_ticks)
-        if self.config.nats.enabled:
-            share_live_ticks(self.bus, self.ticks)
         self.reports = ReportService(self.auditor)
         # Each worker of `serve --workers` keeps its own jobs (docs/scaling.md).
         jobs_dir = self.data_dir / f"worker-{self.worker}" if self.worker else self.data_dir
@@ -488,6 +418,8 @@ class Hub:
         self.jobs = JobService(
             self.config.jobs, self.job_store, self.clock, self.auditor, self.metrics, self.spawn
         )
+        if self.nats is not None:  # each service linked to the other hubs
+            extra += self.nats.share()
         self.dispatcher = Dispatcher(
             [
                 self.channel_service,
@@ -526,7 +458,7 @@ class Hub:
         """Register a new connection, or return the frame to refuse it with."""
         if self._stopping:
             return encode(Bye(reason="shutdown"))
-        if self._cut_off:
+        if self.nats is not None and self.nats.cut_off:
             self.refused.inc(1, "bus_unavailable")
             return encode(Bye(reason="bus_unavailable"))
         refusal = self._refusal(conn)

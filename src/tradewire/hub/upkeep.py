@@ -66,8 +66,8 @@ class Upkeep:
         self._bans_loaded_ms = now_ms(hub.clock)
         changed = await hub.store.load_bans(since)
         hub.auth.bans.load(changed)
-        if hub.shared_bans is not None:
-            hub.shared_bans.shared_lifts(changed)
+        if hub.nats is not None:
+            hub.nats.bans.shared_lifts(changed)
 
     def prune(self) -> None:
         hub = self._hub
@@ -92,8 +92,8 @@ class Upkeep:
         if rev == self._users_rev:
             return
         self._users_rev = rev
-        if hub.shared_users is not None:  # a change made here goes to the other hubs
-            await hub.shared_users.publish_changes()
+        if hub.nats is not None:  # a change made here goes to the other hubs
+            await hub.nats.users.publish_changes()
         names = {conn.user.name for conn in hub.connections if conn.user is not None}
         users = await hub.store.get_users(names)
         hub.sessions.apply_user_changes(users)

@@ -1,0 +1,104 @@
+"""A hub among others: its NATS bus and everything it shares through it (docs/scaling.md).
+
+:class:`NatsLink` makes the :class:`~tradewire.bus.nats.NatsBus` (how another hub's messages
+are read back: :func:`decode_bus_line`), watches the link (cut off for ``nats.lost_after_s``:
+every client is sent away with ``bye`` ``bus_unavailable``, and newcomers too until NATS is
+back) and, once the hub's services exist, links each of them to the other hubs through the
+``shared_*`` modules. Nothing here runs without ``[nats]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tradewire.bus.nats import NatsBus
+from tradewire.hub.service import Service
+from tradewire.hub.shared_bans import PREFIX as BAN_PREFIX
+from tradewire.hub.shared_bans import SharedBans, decode_ban
+from tradewire.hub.shared_kicks import share_kicks
+from tradewire.hub.shared_relay import PREFIX as RELAY_PREFIX
+from tradewire.hub.shared_relay import SharedRelay, decode_owner
+from tradewire.hub.shared_sentiment import share_sentiment
+from tradewire.hub.shared_ticks import share_live_ticks
+from tradewire.hub.shared_users import PREFIX as USER_PREFIX
+from tradewire.hub.shared_users import SharedUsers, decode_user
+from tradewire.protocol.codec import decode_server_frame, encode
+from tradewire.protocol.messages import Bye
+
+if TYPE_CHECKING:
+    from tradewire.hub.server import Hub
+
+log = logging.getLogger(__name__)
+
+_DECODERS: dict[str, Callable[[bytes], Any]] = {
+    BAN_PREFIX: decode_ban,
+    RELAY_PREFIX: decode_owner,
+}
+
+
+def decode_bus_line(subject: str, line: bytes) -> Any:
+    """A bus message another hub published: a ban, a relay name's hub, a user, or a frame (a
+    channel state, a topic value)."""
+    prefix = subject[: subject.find(":") + 1]
+    if prefix == USER_PREFIX:
+        return decode_user(subject, line)
+    return _DECODERS.get(prefix, decode_server_frame)(line)
+
+
+class NatsLink:
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        settings = hub.config.nats
+        self.bus = NatsBus(
+            settings.servers,
+            decode_bus_line,
+            name=f"hub-{uuid.uuid4().hex[:12]}",
+            replicas=settings.replicas,
+            publish_timeout_s=settings.publish_timeout_s,
+        )
+        self.cut_off = False  # cut off for longer than nats.lost_after_s
+        self.bus.on_disconnect.append(self._lost)
+        self.bus.on_reconnect.append(self._back)
+        hub.metrics.gauge(
+            "tradewire_nats_connected",
+            "1 while the hub reaches NATS, 0 while it is cut off (docs/scaling.md)",
+            lambda: {(): 1.0 if self.bus.connected else 0.0},
+        )
+        # Before the bus reads what it holds: bans and users already there reach this hub.
+        self.bans = SharedBans(self.bus, hub.auth, hub.store)
+        self.users = SharedUsers(self.bus, hub.store)
+
+    def share(self) -> list[Service]:
+        """Link the hub's services to the other hubs (once they exist); returns the services
+        to add to the dispatcher."""
+        hub = self._hub
+        share_kicks(self.bus, hub.sessions, hub.auditor)
+        share_sentiment(self.bus, hub.sentiment, hub.clock)
+        share_live_ticks(self.bus, hub.ticks)
+        return [SharedRelay(self.bus, hub.relay, hub.config.relay)]
+
+    def _lost(self) -> None:
+        """Cut off from NATS: if it lasts, tell every client (they fail over) rather than let
+        them follow channels that have silently stopped."""
+        wait = self._hub.config.nats.lost_after_s
+        log.warning("cut off from NATS; clients are told to go in %g s unless it returns", wait)
+        asyncio.get_running_loop().call_later(wait, self._gone)
+
+    def _back(self) -> None:
+        if self.cut_off:
+            log.warning("NATS is back: admitting clients again")
+        self.cut_off = False
+
+    def _gone(self) -> None:
+        hub = self._hub
+        if self.bus.connected or hub.stopping:
+            return
+        self.cut_off = True  # until NATS is back, newcomers are sent away too
+        log.error("still cut off from NATS: saying bye to %d clients", len(hub.connections))
+        bye = encode(Bye(reason="bus_unavailable"))
+        for conn in list(hub.connections):
+            conn.close(bye)
