@@ -78,7 +78,7 @@ def test_two_workers_share_one_port_and_every_channel(tmp_path: Path) -> None:
     assert found
     port = int(found.group(1))
     try:
-        for _ in range(3):  # the rest of the banner
+        for _ in range(4):  # the rest of the banner
             hub.stdout.readline()
         assert listeners(port) == 2
         workers = workers_of(hub.pid)
