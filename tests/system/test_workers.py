@@ -78,9 +78,15 @@ def test_two_workers_share_one_port_and_every_channel(tmp_path: Path) -> None:
     assert found
     port = int(found.group(1))
     try:
-        for _ in range(4):  # the rest of the banner
-            hub.stdout.readline()
+        banner = [hub.stdout.readline() for _ in range(4)]  # the rest of the banner
         assert listeners(port) == 2
+        # The embedded NATS takes only the workers (a token they get in their environment).
+        (nats_line,) = [line for line in banner if line.startswith("NATS at")]
+        nats_port = int(re.search(r":(\d+) \(embedded", nats_line).group(1))  # type: ignore[union-attr]
+        with socket.create_connection(("127.0.0.1", nats_port), timeout=5) as probe:
+            assert b'"auth_required":true' in probe.recv(4096)
+        for pid in workers_of(hub.pid):  # and it is not on their command line
+            assert b"nats://" not in Path(f"/proc/{pid}/cmdline").read_bytes()
         workers = workers_of(hub.pid)
         before = {pid: sockets(pid) for pid in workers}
         followers = [Client(port, "bob") for _ in range(16)]

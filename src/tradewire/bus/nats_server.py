@@ -63,8 +63,12 @@ class NatsServer:
         cluster_port: int | None = None,
         routes: list[int] | None = None,
         host: str = "127.0.0.1",
+        token: str | None = None,
     ) -> None:
+        """``token``: clients must present it (``client_url`` carries it), so that another
+        local user cannot reach what the hubs share."""
         self.store_dir = store_dir
+        self.token = token
         self.port = port or free_port()
         self.host = host
         self.name = name
@@ -76,6 +80,11 @@ class NatsServer:
     def url(self) -> str:
         return f"nats://{self.host}:{self.port}"
 
+    @property
+    def client_url(self) -> str:
+        """The URL a client connects with (the token in it, when there is one)."""
+        return f"nats://{self.token}@{self.host}:{self.port}" if self.token else self.url
+
     def _config(self) -> str:
         store = str(self.store_dir / "jetstream").replace("\\", "/")
         lines = [
@@ -83,6 +92,8 @@ class NatsServer:
             f'listen: "{self.host}:{self.port}"',
             f'jetstream {{ store_dir: "{store}", sync_interval: always }}',
         ]
+        if self.token is not None:
+            lines.append(f'authorization {{ token: "{self.token}" }}')
         if self.cluster_port is not None:
             routes = ", ".join(f'"nats-route://{self.host}:{p}"' for p in self.routes)
             lines.append(
@@ -95,6 +106,7 @@ class NatsServer:
         """Start the process and wait until it accepts connections."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         conf = self.store_dir / "nats-server.conf"
+        conf.touch(mode=0o600)  # it may hold the token
         conf.write_text(self._config())
         log = (self.store_dir / "nats-server.log").open("ab")
         # A session of its own: Ctrl-C in a terminal stops the hubs, which still need NATS

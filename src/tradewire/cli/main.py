@@ -83,7 +83,8 @@ def cli(log_level: str, log_format: str) -> None:
     "docs/scaling.md.",
 )
 @click.option("--worker", type=int, default=None, hidden=True)  # set by the supervisor
-@click.option("--nats", "nats_urls", default=None, hidden=True)  # ... and its NATS
+# ... and its NATS, in the environment (a token in argv would show in `ps`)
+@click.option("--nats", "nats_urls", default=None, hidden=True, envvar="TRADEWIRE_NATS")
 @reports_errors
 def serve(
     config_path: Path | None,
@@ -113,7 +114,7 @@ def serve(
         logs = ["--log-level", parent["log_level"], "--log-format", parent["log_format"]]
         Supervisor(config, config_path, data_dir.resolve(), workers, logs).run()
         return
-    if nats_urls:
+    if nats_urls and worker is not None:
         nats = msgspec.structs.replace(config.nats, servers=nats_urls.split(","))
         config = msgspec.structs.replace(config, nats=nats)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -70,10 +72,11 @@ class Supervisor:
             self._shutdown()
 
     def _start(self) -> None:
-        if not self.servers:
-            self.nats = NatsServer(self.data_dir / "nats")
+        if not self.servers:  # embedded: only clients with the token get in (a local user
+            # could otherwise publish users to the hubs); the workers get it in their environment
+            self.nats = NatsServer(self.data_dir / "nats", token=secrets.token_urlsafe(24))
             self.nats.start()
-            self.servers = [self.nats.url]
+            self.servers = [self.nats.client_url]
         if self.port == 0:  # one port for all: held (bound, not listening) while they start
             self._reserved = socket.socket()
             self._reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -103,8 +106,6 @@ class Supervisor:
             str(self.port),
             "--worker",
             str(index),
-            "--nats",
-            ",".join(self.servers),
         ]
         if self.config_path is not None:
             command += ["--config", str(self.config_path)]
@@ -112,8 +113,11 @@ class Supervisor:
 
     def _spawn(self, index: int) -> list[str]:
         """Start worker ``index``; returns its banner once it listens."""
+        # The NATS URLs go in the environment: a token in argv would show in `ps`.
+        env = {**os.environ, "TRADEWIRE_NATS": ",".join(self.servers)}
         proc = subprocess.Popen(
             self._command(index),
+            env=env,
             stdout=subprocess.PIPE,
             text=True,
             preexec_fn=die_with_parent,
