@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -15,7 +16,7 @@ from tests.conftest import PASSWORD, add_user, logged_in, make_config
 from tradewire.clients import HubClient
 from tradewire.clients.jobs import JobClient
 from tradewire.clients.worker import Worker
-from tradewire.config import JobSettings
+from tradewire.config import JobSettings, NatsSettings
 from tradewire.exceptions import HubRefused
 from tradewire.hub.server import Hub
 from tradewire.jobs.sweep import backtest, grid
@@ -28,6 +29,22 @@ async def hub(data_dir: Path) -> AsyncIterator[Hub]:
     for name in ("w1", "w2"):
         add_user(data_dir, name, "worker")
     running = Hub(make_config(), data_dir)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture(params=["jobs.db", "jetstream"])
+async def any_hub(request: pytest.FixtureRequest, data_dir: Path) -> AsyncIterator[Hub]:
+    """A hub with the jobs queue in its jobs.db, or (with [nats]) in JetStream: the same
+    frames must behave the same (hub/shared_jobs.py)."""
+    for name in ("w1", "w2"):
+        add_user(data_dir, name, "worker")
+    sections: dict[str, Any] = {}
+    if request.param == "jetstream":
+        server = request.getfixturevalue("nats_server")
+        sections["nats"] = NatsSettings(servers=[server.url])
+    running = Hub(make_config(**sections), data_dir)
     await running.start()
     yield running
     await running.stop()
@@ -57,7 +74,8 @@ async def stop(running: list[tuple[HubClient, asyncio.Task[None]]]) -> None:
         await c.close()
 
 
-async def test_a_sweep_on_two_workers_equals_the_local_run(hub: Hub) -> None:
+async def test_a_sweep_on_two_workers_equals_the_local_run(any_hub: Hub) -> None:
+    hub = any_hub
     payloads = grid([3, 5, 8, 13], [21, 34, 55], {"seed": 3, "bars": 3000})
     running = await workers(hub, "w1", "w2")
     bob = await client(hub, "bob")
@@ -77,7 +95,8 @@ async def test_a_sweep_on_two_workers_equals_the_local_run(hub: Hub) -> None:
         await stop(running)
 
 
-async def test_failures_stay_in_their_task_and_use_up_attempts(hub: Hub) -> None:
+async def test_failures_stay_in_their_task_and_use_up_attempts(any_hub: Hub) -> None:
+    hub = any_hub
     running = await workers(hub, "w1")
     bob = await client(hub, "bob")
     try:
@@ -101,7 +120,8 @@ async def test_failures_stay_in_their_task_and_use_up_attempts(hub: Hub) -> None
         await stop(running)
 
 
-async def test_an_expired_lease_is_redelivered_and_a_result_is_stored_once(hub: Hub) -> None:
+async def test_an_expired_lease_is_redelivered_and_a_result_is_stored_once(any_hub: Hub) -> None:
+    hub = any_hub
     bob = await client(hub, "bob")
     try:
         jobs = JobClient(bob)
@@ -124,7 +144,8 @@ async def test_an_expired_lease_is_redelivered_and_a_result_is_stored_once(hub: 
         await bob.close()
 
 
-async def test_jobs_share_workers_fairly(hub: Hub) -> None:
+async def test_jobs_share_workers_fairly(any_hub: Hub) -> None:
+    hub = any_hub
     bob, alice = await client(hub, "bob"), await client(hub, "alice")
     try:
         first = await JobClient(bob).submit(f"{FNS}:square", list(range(10)))
@@ -138,7 +159,8 @@ async def test_jobs_share_workers_fairly(hub: Hub) -> None:
         await alice.close()
 
 
-async def test_roles_ownership_cancel_and_bad_input(hub: Hub) -> None:
+async def test_roles_ownership_cancel_and_bad_input(any_hub: Hub) -> None:
+    hub = any_hub
     bob = await client(hub, "bob")
     try:
         job = await JobClient(bob).submit(f"{FNS}:square", [1, 2, 3])

@@ -78,7 +78,7 @@ def test_two_workers_share_one_port_and_every_channel(tmp_path: Path) -> None:
     assert found
     port = int(found.group(1))
     try:
-        banner = [hub.stdout.readline() for _ in range(4)]  # the rest of the banner
+        banner = [hub.stdout.readline() for _ in range(3)]  # the rest of the banner
         assert listeners(port) == 2
         # The embedded NATS takes only the workers (a token they get in their environment).
         (nats_line,) = [line for line in banner if line.startswith("NATS at")]

@@ -160,6 +160,12 @@ class NatsBus(SubjectTable[_Subject]):
         await self._caught_up.wait()
 
     @property
+    def jetstream(self) -> Any:
+        """The JetStream context of this bus's connection (for services with streams of their
+        own: the shared jobs)."""
+        return self._js
+
+    @property
     def server(self) -> str | None:
         """The NATS server this hub talks to now (``nats://host:port``)."""
         url = self._nc.connected_url if self._nc is not None else None

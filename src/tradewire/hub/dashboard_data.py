@@ -13,7 +13,9 @@ from tradewire.protocol.messages import LATENCY_EDGES_MS
 from tradewire.protocol.ticks import TickRow
 
 if TYPE_CHECKING:
+    from tradewire.hub.job_queue import Job
     from tradewire.hub.server import Hub
+    from tradewire.hub.shared_jobs import JobRecord
 
 PRICE_POINTS = 600  # per symbol, for the price chart
 
@@ -73,7 +75,7 @@ def snapshot(hub: Hub, ticks: TickWatch) -> dict[str, Any]:
                 "failed": j.failed,
                 "status": j.status,
             }
-            for j in list(hub.jobs.queue.jobs.values())[-20:]
+            for j in _recent_jobs(hub)
         ],
     }
 
@@ -146,3 +148,9 @@ def _topics(hub: Hub) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def _recent_jobs(hub: Hub) -> list[Job | JobRecord]:
+    """The last 20 jobs (this hub's queue, or with NATS every hub's)."""
+    jobs: list[Job | JobRecord] = list(hub.jobs.queue.jobs.values())
+    return jobs[-20:]

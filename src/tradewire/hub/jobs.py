@@ -313,20 +313,7 @@ class JobService:
                 self._hand_out(waiter.session, waiter.request_id, [])
 
     def _allowed(self, session: Session, action: Any, request_id: RequestId) -> bool:
-        assert session.user is not None
-        wait = self._buckets.take(session, self._clock.monotonic())
-        if wait > 0:
-            retry = math.ceil(wait * 1000) / 1000
-            session.send(
-                error_line("rate_limited", "too many job frames", request_id, retry_after_s=retry)
-            )
-            return False
-        if not may(session.user, action):
-            self._auditor.forbidden(
-                session, f"role {session.user.role} may not {action}", request_id
-            )
-            return False
-        return True
+        return allowed(self._buckets, self._auditor, self._clock, session, action, request_id)
 
     def _owned(self, session: Session, job_id: str, request_id: RequestId) -> Job | None:
         assert session.user is not None
@@ -337,11 +324,7 @@ class JobService:
         return job
 
     def _tasks_problem(self, tasks: list[msgspec.Raw], already: int) -> str | None:
-        if already + len(tasks) > self.settings.max_tasks:
-            return f"at most {self.settings.max_tasks} tasks per job"
-        if any(len(t) > self.settings.max_payload_bytes for t in tasks):
-            return f"a task payload is larger than {self.settings.max_payload_bytes} bytes"
-        return None
+        return tasks_problem(self.settings, tasks, already)
 
     def _info(self, job: Job, request_id: RequestId) -> JobInfo:
         leased = sum(1 for lease in self.queue.leases.values() if lease.job is job)
@@ -355,3 +338,34 @@ class JobService:
 
     def _waiting(self) -> dict[tuple[str, ...], float]:
         return {(): float(self.queue.waiting)}
+
+
+def allowed(
+    buckets: SessionBuckets,
+    auditor: Auditor,
+    clock: Clock,
+    session: Session,
+    action: Any,
+    request_id: RequestId,
+) -> bool:
+    """A job frame within the session's rate and the user's role (else refused, audited)."""
+    assert session.user is not None
+    wait = buckets.take(session, clock.monotonic())
+    if wait > 0:
+        retry = math.ceil(wait * 1000) / 1000
+        session.send(
+            error_line("rate_limited", "too many job frames", request_id, retry_after_s=retry)
+        )
+        return False
+    if not may(session.user, action):
+        auditor.forbidden(session, f"role {session.user.role} may not {action}", request_id)
+        return False
+    return True
+
+
+def tasks_problem(settings: JobSettings, tasks: list[msgspec.Raw], already: int) -> str | None:
+    if already + len(tasks) > settings.max_tasks:
+        return f"at most {settings.max_tasks} tasks per job"
+    if any(len(t) > settings.max_payload_bytes for t in tasks):
+        return f"a task payload is larger than {settings.max_payload_bytes} bytes"
+    return None

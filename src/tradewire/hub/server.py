@@ -34,6 +34,7 @@ from tradewire.hub.legacy import ArticleListeners
 if TYPE_CHECKING:
     from tradewire.hub.article_signal import ArticleSignalListener
     from tradewire.hub.sentiment_listener import SentimentListener
+    from tradewire.hub.shared_jobs import SharedJobService
     from tradewire.hub.sharing import NatsLink
     from tradewire.hub.template import TemplateListener
     from tradewire.store.ticks_pg import PostgresTickStore
@@ -58,7 +59,7 @@ from tradewire.protocol.messages import (
 )
 from tradewire.store import committer as committers
 from tradewire.store.jobs import JobStore
-from tradewire.store.private import DataLock, loose_modes, private_dir
+from tradewire.store.private import DataLock, loose_modes
 from tradewire.store.state import SqliteStateStore
 from tradewire.store.tick_stores import open_tick_store
 from tradewire.store.ticks import SqliteTickStore
@@ -410,13 +411,14 @@ class Hub:
         self.indicators = IndicatorPublisher(self.config.topics.indicators, self.topics)
         self.ticks.observers.append(self.indicators.on_ticks)
         self.reports = ReportService(self.auditor)
-        # Each worker of `serve --workers` keeps its own jobs (docs/scaling.md).
-        jobs_dir = self.data_dir / f"worker-{self.worker}" if self.worker else self.data_dir
-        private_dir(jobs_dir)
-        self.job_store = JobStore(jobs_dir, loop)
+        self.job_store = JobStore(self.data_dir, loop)  # with [nats] the queue is in JetStream
         self.job_store.start()
-        self.jobs = JobService(
-            self.config.jobs, self.job_store, self.clock, self.auditor, self.metrics, self.spawn
+        self.jobs: JobService | SharedJobService = (
+            self.nats.job_service()
+            if self.nats is not None
+            else JobService(
+                self.config.jobs, self.job_store, self.clock, self.auditor, self.metrics, self.spawn
+            )
         )
         if self.nats is not None:  # each service linked to the other hubs
             extra += self.nats.share()

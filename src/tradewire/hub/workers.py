@@ -88,7 +88,6 @@ class Supervisor:
                 self.banner = [*lines[:-1], f"{self.count} worker processes on port {self.port}"]
         where = "embedded, " + str(self.data_dir / "nats") if self.nats else "external"
         self.banner.append(f"NATS at {shown(self.servers)} ({where})")
-        self.banner.append("note: each worker keeps its own jobs for now (docs/scaling.md)")
         self.banner.append(f"data in {self.data_dir}; Ctrl-C to stop")
 
     def _command(self, index: int) -> list[str]:

@@ -1,0 +1,140 @@
+"""Jobs whose queue is in JetStream (hub/shared_jobs.py), across hubs: a job submitted through
+one hub is worked on by workers of every hub, survives every hub going away, gives the tasks of
+a worker that leaves back at once, and is deleted everywhere after keep_days. (The frames'
+behaviour on one hub is tests/integration/test_jobs.py, run with both queues.)"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tests.conftest import PASSWORD, add_user, logged_in, make_config
+from tests.integration.test_jobs import FNS, stop, workers
+from tradewire.bus.nats_server import NatsServer
+from tradewire.clients import HubClient
+from tradewire.clients.jobs import JobClient
+from tradewire.config import JobSettings, NatsSettings
+from tradewire.exceptions import HubRefused
+from tradewire.hub.server import Hub
+
+StartHub = Callable[..., Awaitable[Hub]]
+
+
+@pytest.fixture
+async def nats_hub(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[StartHub]:
+    hubs: list[Hub] = []
+
+    async def start(name: str, **jobs: float) -> Hub:
+        data = tmp_path / name
+        if not data.exists():
+            add_user(data, "bob", "follower")
+            for worker in ("w1", "w2"):
+                add_user(data, worker, "worker")
+        config = make_config(nats=NatsSettings(servers=[nats_server.url]), jobs=JobSettings(**jobs))
+        hub = Hub(config, data)
+        await hub.start()
+        hubs.append(hub)
+        return hub
+
+    yield start
+    for hub in hubs:
+        await hub.stop()
+
+
+async def client(hub: Hub, user: str) -> HubClient:
+    host, port = hub.addresses[0]
+    started = HubClient(host, port, user, PASSWORD)
+    await started.start()
+    return started
+
+
+async def test_a_job_submitted_through_one_hub_is_worked_on_by_workers_of_both(
+    nats_hub: StartHub,
+) -> None:
+    a, b = await nats_hub("a"), await nats_hub("b")
+    running = [*await workers(a, "w1"), *await workers(b, "w2")]
+    bob = await client(a, "bob")
+    try:
+        job = await JobClient(bob).submit(f"{FNS}:nap", [0.05] * 20)
+        info = await JobClient(bob).wait(job)
+        assert (info.status, info.done, info.failed) == ("finished", 20, 0)
+        on_b = await client(b, "bob")  # the same job, seen through the other hub
+        assert (await JobClient(on_b).status(job)).done == 20
+        await on_b.close()
+        by_hub = [h.snapshot()["tradewire_job_tasks_total"].get(("done",), 0) for h in (a, b)]
+        assert sum(by_hub) == 20 and all(by_hub), by_hub  # both hubs' workers took tasks
+    finally:
+        await bob.close()
+        await stop(running)
+
+
+async def test_a_job_outlives_every_hub_and_each_result_is_stored_once(
+    nats_hub: StartHub,
+) -> None:
+    a = await nats_hub("a")
+    bob = await client(a, "bob")
+    job = await JobClient(bob).submit(f"{FNS}:square", list(range(6)))
+    raw = await logged_in(a, "w1")
+    raw.send({"t": "task_lease", "max": 3, "id": 1})
+    leased = (await raw.recv())["tasks"]
+    for t in leased[:2]:  # two results stored, a third task in the air when the hub stops
+        result = {"t": "task_result", "job": job, "task": t["task"], "ok": True}
+        raw.send({**result, "value": t["payload"] ** 2, "id": t["task"]})
+        assert (await raw.recv())["n"] == 1
+    await bob.close()
+    await a.stop()
+    fresh = await nats_hub("c")  # another hub, with a data directory of its own
+    running = await workers(fresh, "w2")
+    bob = await client(fresh, "bob")
+    try:
+        info = await JobClient(bob).wait(job)
+        assert (info.status, info.done, info.n) == ("finished", 6, 6)
+        outcomes = await JobClient(bob).results(job)
+        assert [msgspec.json.decode(o.value) for o in outcomes] == [n * n for n in range(6)]
+    finally:
+        await bob.close()
+        await stop(running)
+
+
+async def test_a_worker_that_leaves_gives_its_tasks_back_at_once(nats_hub: StartHub) -> None:
+    a, b = await nats_hub("a"), await nats_hub("b")
+    bob = await client(a, "bob")
+    try:
+        job = await JobClient(bob).submit(f"{FNS}:square", [5], lease_s=60)
+        gone = await logged_in(a, "w1")
+        gone.send({"t": "task_lease", "id": 1})
+        assert [t["task"] for t in (await gone.recv())["tasks"]] == [0]
+        gone.close()  # long before its 60 s lease would expire
+        other = await logged_in(b, "w2")
+        other.send({"t": "task_lease", "wait_ms": 5000, "id": 1})
+        (again,) = (await other.recv(timeout=6))["tasks"]
+        assert (again["job"], again["task"], again["attempt"]) == (job, 0, 2)
+    finally:
+        await bob.close()
+
+
+async def test_finished_jobs_are_deleted_everywhere_after_keep_days(nats_hub: StartHub) -> None:
+    a, b = await nats_hub("a"), await nats_hub("b")
+    running = await workers(a, "w1")
+    bob = await client(a, "bob")
+    try:
+        jobs = JobClient(bob)
+        job = await jobs.submit(f"{FNS}:square", [1])
+        await jobs.wait(job)
+        b.jobs.settings = JobSettings(keep_days=1e-9)  # anything finished is old enough
+        b.jobs.prune()
+        deadline = time.monotonic() + 5
+        while job in a.jobs.queue.jobs:  # hub A hears of it through the bus
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        with pytest.raises(HubRefused) as caught:
+            await jobs.status(job)
+        assert caught.value.code == "not_found"
+    finally:
+        await bob.close()
+        await stop(running)
