@@ -163,13 +163,13 @@ def services_section(data: dict[str, Any], targets: list[str]) -> list[str]:
         )
     lines += [
         "",
-        "| workers | tasks | seconds | tasks/s | hub CPU ms per task |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+        "| queue | workers | tasks | seconds | tasks/s | hub CPU ms per task |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in data["jobs"]:
         lines.append(
-            f"| {r['workers']} | {r['tasks']} | {r['seconds']} | {r['tasks_per_s']:,} "
-            f"| {r['hub_cpu_ms_per_task']} |"
+            f"| {r.get('queue', 'jobs.db')} | {r['workers']} | {r['tasks']} | {r['seconds']} "
+            f"| {r['tasks_per_s']:,} | {r['hub_cpu_ms_per_task']} |"
         )
     return [*lines, ""]
 

@@ -30,7 +30,7 @@ PASSWORD = "bench-password"
 
 
 def start_hub(
-    data: Path, users: list[tuple[str, str, list[str]]]
+    data: Path, users: list[tuple[str, str, list[str]]], more: str = ""
 ) -> tuple[subprocess.Popen[bytes], int, dict[str, str]]:
     env = {**os.environ, "TRADEWIRE_PASSWORD": PASSWORD, "TRADEWIRE_DATA": str(data / "hub")}
     port = free_port()
@@ -38,7 +38,7 @@ def start_hub(
         f'[hub]\nhost="127.0.0.1"\nport={port}\nmax_connections_per_address=100000\n'
         "[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n"
         "[ban]\nmax_failures=1000000\n[topics]\nrate_per_s=100000\nburst=100000\n"
-        "[jobs]\nrate_per_s=100000\nburst=100000\n"
+        "[jobs]\nrate_per_s=100000\nburst=100000\n" + more
     )
     for user, role, grants in users:
         flags = [arg for grant in grants for arg in ("--channel", grant)]
@@ -120,10 +120,19 @@ async def one_job(port: int, tasks: int) -> float:
     return elapsed
 
 
-def run_jobs(workers: int, tasks: int) -> dict[str, Any]:
+def run_jobs(workers: int, tasks: int, queue: str = "jobs.db") -> dict[str, Any]:
+    """``queue``: ``jobs.db`` (one hub), or ``JetStream`` ([nats], a nats-server started here:
+    the queue every hub shares)."""
     data = Path(tempfile.mkdtemp(prefix="tw-jobs-"))
     users = [("bob", "follower", [])] + [(f"w{i}", "worker", []) for i in range(workers)]
-    hub, port, env = start_hub(data, users)
+    nats = None
+    if queue == "JetStream":
+        from tradewire.bus.nats_server import NatsServer
+
+        nats = NatsServer(data / "nats")
+        nats.start()
+    more = f'[nats]\nservers=["{nats.url}"]\n' if nats else ""
+    hub, port, env = start_hub(data, users, more)
     procs = [
         subprocess.Popen(
             [
@@ -148,6 +157,7 @@ def run_jobs(workers: int, tasks: int) -> dict[str, Any]:
         time.sleep(1.5)  # every worker logged in and waiting
         elapsed = asyncio.run(one_job(port, tasks))
         return {
+            "queue": queue,
             "workers": workers,
             "tasks": tasks,
             "seconds": round(elapsed, 2),
@@ -160,6 +170,8 @@ def run_jobs(workers: int, tasks: int) -> dict[str, Any]:
         for proc in procs:
             proc.wait()
         stop(hub)
+        if nats is not None:
+            nats.stop()
 
 
 def main() -> None:
@@ -180,11 +192,12 @@ def main() -> None:
             flush=True,
         )
     jobs = []
-    for count in args.workers:
-        row = run_jobs(count, args.tasks)
-        jobs.append(row)
-        print(f"jobs: {count} workers  {row['tasks_per_s']:,} tasks/s  "
-              f"({row['tasks']} tasks in {row['seconds']} s)", flush=True)  # fmt: skip
+    for queue in ("jobs.db", "JetStream"):
+        for count in args.workers:
+            row = run_jobs(count, args.tasks, queue)
+            jobs.append(row)
+            print(f"jobs ({queue}): {count} workers  {row['tasks_per_s']:,} tasks/s  "
+                  f"({row['tasks']} tasks in {row['seconds']} s)", flush=True)  # fmt: skip
     print(f"wrote {write_result('services', {'args': vars(args), 'topics': topics, 'jobs': jobs})}")
 
 

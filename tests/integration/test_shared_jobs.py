@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import msgspec
+import nats
 import pytest
 
 from tests.conftest import PASSWORD, add_user, logged_in, make_config
@@ -138,3 +139,33 @@ async def test_finished_jobs_are_deleted_everywhere_after_keep_days(nats_hub: St
     finally:
         await bob.close()
         await stop(running)
+
+
+async def test_counts_a_dead_hub_never_made_are_repaired_from_the_results(
+    nats_hub: StartHub, nats_server: NatsServer
+) -> None:
+    """As if a hub stored task 0's result and died before counting it, and another took task
+    1 and died before recording anything: the job's queue is empty, nothing is leased, and
+    the counts say 0 of 2. The recount reads the results: one done, one failed."""
+    a = await nats_hub("a")
+    bob = await client(a, "bob")
+    try:
+        job = await JobClient(bob).submit(f"{FNS}:square", [3, 4])
+        other = await nats.connect(nats_server.url)  # the dead hubs' doings
+        try:
+            js = other.jetstream()
+            pull = await js.pull_subscribe_bind(f"job_{job}", "TW_TASKS")
+            taken = await pull.fetch(2, timeout=5)
+            outcome = {"ok": True, "value": 9, "error": "", "attempts": 1}
+            await js.publish(f"tw.result.{job}.0", msgspec.json.encode(outcome))
+            for msg in taken:
+                await msg.term()  # gone from the queue, never to come again
+        finally:
+            await other.close()
+        await a.jobs._recount()  # what every hub does every 10 s
+        info = await JobClient(bob).wait(job)
+        assert (info.status, info.done, info.failed) == ("finished", 1, 1)
+        first, second = await JobClient(bob).results(job)
+        assert msgspec.json.decode(first.value) == 9 and second.error == "lease expired"
+    finally:
+        await bob.close()

@@ -63,6 +63,7 @@ TASKS, RESULTS = "TW_TASKS", "TW_RESULTS"
 FETCH_S = 0.05  # how long one look at a job's queue waits for a task
 POLL_S = 0.1  # between looks while a long-poll waits
 PRUNE_EVERY_S = 3600.0
+RECOUNT_S = 10.0  # how often stalled counts are checked against the stored results
 
 
 class JobRecord(msgspec.Struct, frozen=True):
@@ -128,6 +129,8 @@ class SharedJobService:
         self._pulls: dict[str, Any] = {}  # job -> its pull subscription on this hub
         self._waiting: set[Session] = set()  # sessions in a long-poll
         self._submitting: Counter[str] = Counter()  # owners' submits not stored yet
+        self._deltas: dict[str, tuple[int, int]] = {}  # results stored, not yet counted
+        self._counting: set[str] = set()  # jobs whose counts are being changed
         self._turn = 0
         self._finished = metrics.counter(
             "tradewire_job_tasks_total", "tasks finished, by outcome", ("outcome",)
@@ -158,7 +161,7 @@ class SharedJobService:
             ),
         ):
             await self._js.add_stream(config)
-        self._spawn(self._prune_hourly())
+        self._spawn(self._upkeep())
 
     def handlers(self) -> Mapping[str, Handler]:
         return {
@@ -457,9 +460,17 @@ class SharedJobService:
     # ---- helpers -------------------------------------------------------------------------------
 
     async def _store(
-        self, record: JobRecord, task: int, ok: bool, value: bytes, error: str, attempts: int
+        self,
+        record: JobRecord,
+        task: int,
+        ok: bool,
+        value: bytes,
+        error: str,
+        attempts: int,
+        count: bool = True,
     ) -> bool:
-        """The task's outcome, stored once over all hubs; False when it was stored before."""
+        """The task's outcome, stored once over all hubs; False when it was stored before.
+        ``count``: added to the job's counts (not when the caller recounts them all)."""
         outcome = _Outcome(ok, msgspec.Raw(value), error if not ok else "", attempts)
         try:
             await self._js.publish(
@@ -472,20 +483,64 @@ class SharedJobService:
                 return False
             raise
         self._finished.inc(1, "done" if ok else "failed")
-        stamp = now_ms(self._clock)
-
-        def counted(r: JobRecord | None) -> JobRecord | None:
-            if r is None:
-                return None  # deleted meanwhile
-            r = msgspec.structs.replace(r, done=r.done + ok, failed=r.failed + (not ok))
-            if r.status == "running" and r.done + r.failed >= r.n:
-                r = msgspec.structs.replace(r, status="finished", finished_ms=stamp)
-            return r
-
-        after = await self._change(record.id, counted)
-        if after is not None and after.status == "finished":
-            await self._forget_tasks(record.id)
+        if count:
+            self._count(record.id, int(ok), int(not ok))
         return True
+
+    def _count(self, job_id: str, done: int, failed: int) -> None:
+        """Add to the job's counts. Results stored meanwhile are added together in one change
+        of the job (its changes go one at a time), so counting keeps up with the workers."""
+        pending = self._deltas.get(job_id, (0, 0))
+        self._deltas[job_id] = (pending[0] + done, pending[1] + failed)
+        if job_id not in self._counting:
+            self._counting.add(job_id)
+            self._spawn(self._apply_counts(job_id))
+
+    async def _apply_counts(self, job_id: str) -> None:
+        try:
+            while job_id in self._deltas:
+                done, failed = self._deltas.pop(job_id)
+                try:
+                    after = await self._change(job_id, _counted(done, failed, self._clock))
+                except Exception:  # NATS away: counted later (and _recount repairs a loss)
+                    self._count(job_id, done, failed)
+                    await asyncio.sleep(POLL_S * 5)
+                    continue
+                if after is not None and after.status == "finished":
+                    await self._forget_tasks(job_id)
+        finally:
+            self._counting.discard(job_id)
+
+    async def _recount(self) -> None:
+        """Counts from the results themselves, for running jobs whose queue is empty and
+        nothing leased yet not finished: a hub that stored a result and died before counting
+        it, or before recording a last expired lease, leaves such a job (every 10 s; cheap
+        while all is well: one question per running job)."""
+        for record in [r for r in self.queue.jobs.values() if r.status == "running"]:
+            if record.done + record.failed >= record.n or record.id in self._counting:
+                continue
+            try:
+                info = await self._js.consumer_info(TASKS, _consumer(record.id))
+                if info.num_pending or info.num_ack_pending:
+                    continue  # tasks still queued or leased: they will be counted
+                done, failed, lost = 0, 0, []
+                for task in range(record.n):
+                    try:
+                        msg = await self._js.get_last_msg(RESULTS, f"tw.result.{record.id}.{task}")
+                    except NotFoundError:
+                        lost.append(task)  # nobody has it and it will not come again
+                        continue
+                    ok = msgspec.json.decode(msg.data, type=_Outcome).ok
+                    done, failed = done + ok, failed + (not ok)
+                for task in lost:
+                    tries = record.max_attempts
+                    if await self._store(
+                        record, task, False, b"null", "lease expired", tries, False
+                    ):
+                        failed += 1
+                await self._change(record.id, _recounted(done, failed, now_ms(self._clock)))
+            except Exception:  # NATS away: next time
+                continue
 
     async def _change(
         self, job_id: str, change: Callable[[JobRecord | None], JobRecord | None]
@@ -538,10 +593,14 @@ class SharedJobService:
         await self._forget_tasks(job_id)
         await self._change(job_id, lambda _r: None)
 
-    async def _prune_hourly(self) -> None:
+    async def _upkeep(self) -> None:
+        pruned = -PRUNE_EVERY_S
         while True:
-            self.prune()
-            await asyncio.sleep(PRUNE_EVERY_S)
+            if self._clock.monotonic() - pruned >= PRUNE_EVERY_S:
+                pruned = self._clock.monotonic()
+                self.prune()
+            await self._recount()
+            await asyncio.sleep(RECOUNT_S)
 
     def _allowed(self, session: Session, action: Any, request_id: RequestId) -> bool:
         return allowed(self._buckets, self._auditor, self._clock, session, action, request_id)
@@ -556,6 +615,36 @@ class SharedJobService:
 
     def _by_status(self) -> dict[tuple[str, ...], float]:
         return dict(Counter((r.status,) for r in self.queue.jobs.values()))
+
+
+def _counted(
+    done: int, failed: int, clock: Clock
+) -> Callable[[JobRecord | None], JobRecord | None]:
+    stamp = now_ms(clock)
+
+    def counted(r: JobRecord | None) -> JobRecord | None:
+        if r is None:
+            return None  # deleted meanwhile
+        r = msgspec.structs.replace(r, done=r.done + done, failed=r.failed + failed)
+        if r.status == "running" and r.done + r.failed >= r.n:
+            r = msgspec.structs.replace(r, status="finished", finished_ms=stamp)
+        return r
+
+    return counted
+
+
+def _recounted(
+    done: int, failed: int, stamp: int
+) -> Callable[[JobRecord | None], JobRecord | None]:
+    def recounted(r: JobRecord | None) -> JobRecord | None:
+        if r is None or r.status != "running":
+            return r
+        fixed = msgspec.structs.replace(r, done=done, failed=failed)
+        if done + failed >= r.n:
+            fixed = msgspec.structs.replace(fixed, status="finished", finished_ms=stamp)
+        return fixed
+
+    return recounted
 
 
 def _age(record: JobRecord) -> tuple[int, str]:
