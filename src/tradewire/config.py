@@ -426,8 +426,17 @@ def check_postgres_url(url: str, key: str) -> None:
 
 
 def plaintext_problem(config: Config) -> str | None:
-    """Why listening as configured would send passwords in clear, or ``None``: the native
-    port, and the dashboard's login when ``[web]`` serves it."""
+    """Why running as configured would send passwords in clear, or ``None``: the native
+    port, the dashboard's login when ``[web]`` serves it, and NATS (it carries the users'
+    password hashes between hubs) when a ``nats://`` server is not on this machine."""
+    for index, url in enumerate(config.nats.servers):
+        host = url.split("://", 1)[1].rsplit("@", 1)[-1].rsplit(":", 1)[0].strip("[]")
+        if url.startswith("nats://") and not _loopback(host):
+            return (
+                f"nats.servers[{index}]: {host!r} is reached without TLS, so the users' password "
+                "hashes and every shared state would cross the network in clear: use a "
+                "tls:// URL, or hub.allow_plaintext = true"
+            )
     if config.tls.enabled:
         return None
     places = [("hub.host", config.hub.host)]

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 
-from tests.conftest import PASSWORD, Raw, add_user, grant, logged_in, make_config, state_frame
+from tests.conftest import PASSWORD, Raw, add_user, logged_in, make_config, state_frame
 from tests.faults.proxy import FaultProxy
+from tests.integration.conftest import StartHub, users
 from tradewire.bus.nats_server import NatsServer
 from tradewire.clients import HubClient
 from tradewire.config import NatsSettings, SentimentSettings
@@ -22,38 +22,6 @@ from tradewire.exceptions import ConfigError
 from tradewire.hub.server import Hub
 from tradewire.model import Account
 from tradewire.store.db import StateDB
-
-StartHub = Callable[..., Awaitable[Hub]]
-
-
-def users(path: Path) -> Path:
-    add_user(path, "alice", "provider", ["alpha"])
-    add_user(path, "bob", "follower", ["alpha"])
-    grant(path, "alice", "topic:px.*")
-    grant(path, "bob", "topic:px.*", "relay:term")
-    add_user(path, "term", "follower")
-    add_user(path, "root", "admin")
-    return path
-
-
-@pytest.fixture
-async def nats_hub(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[StartHub]:
-    hubs: list[Hub] = []
-
-    async def start(
-        name: str, empty: bool = False, sentiment: SentimentSettings | None = None, **nats: Any
-    ) -> Hub:
-        settings = NatsSettings(**{"servers": [nats_server.url], **nats})
-        data = tmp_path / name if empty else users(tmp_path / name)
-        sections = {"sentiment": sentiment} if sentiment else {}
-        hub = Hub(make_config(nats=settings, **sections), data)
-        await hub.start()
-        hubs.append(hub)
-        return hub
-
-    yield start
-    for hub in hubs:
-        await hub.stop()
 
 
 async def next_of(raw: Raw, kind: str) -> dict[str, Any]:

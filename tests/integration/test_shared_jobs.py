@@ -7,51 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import msgspec
 import nats
 import pytest
 
-from tests.conftest import PASSWORD, add_user, logged_in, make_config
-from tests.integration.test_jobs import FNS, stop, workers
+from tests.conftest import logged_in
+from tests.integration.conftest import StartHub
+from tests.integration.test_jobs import FNS, client, stop, workers
 from tradewire.bus.nats_server import NatsServer
-from tradewire.clients import HubClient
 from tradewire.clients.jobs import JobClient
-from tradewire.config import JobSettings, NatsSettings
+from tradewire.config import JobSettings
 from tradewire.exceptions import HubRefused
-from tradewire.hub.server import Hub
-
-StartHub = Callable[..., Awaitable[Hub]]
-
-
-@pytest.fixture
-async def nats_hub(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[StartHub]:
-    hubs: list[Hub] = []
-
-    async def start(name: str, **jobs: float) -> Hub:
-        data = tmp_path / name
-        if not data.exists():
-            add_user(data, "bob", "follower")
-            for worker in ("w1", "w2"):
-                add_user(data, worker, "worker")
-        config = make_config(nats=NatsSettings(servers=[nats_server.url]), jobs=JobSettings(**jobs))
-        hub = Hub(config, data)
-        await hub.start()
-        hubs.append(hub)
-        return hub
-
-    yield start
-    for hub in hubs:
-        await hub.stop()
-
-
-async def client(hub: Hub, user: str) -> HubClient:
-    host, port = hub.addresses[0]
-    started = HubClient(host, port, user, PASSWORD)
-    await started.start()
-    return started
 
 
 async def test_a_job_submitted_through_one_hub_is_worked_on_by_workers_of_both(

@@ -140,3 +140,14 @@ def test_a_postgres_password_never_shows_in_the_error() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config({"ticks": {"postgres": "mysql://u:s3cret@h/db"}})
     assert "s3cret" not in str(caught.value)
+
+
+def test_nats_off_this_machine_needs_tls_like_the_native_port() -> None:
+    from tradewire.config import plaintext_problem
+
+    remote = parse_config({"nats": {"servers": ["nats://u:pw@10.0.0.5:4222"]}})
+    problem = plaintext_problem(remote)
+    assert problem is not None and problem.startswith("nats.servers[0]: '10.0.0.5'")
+    assert "pw" not in problem
+    for fine in ("nats://127.0.0.1:4222", "nats://tok@localhost:4222", "tls://10.0.0.5:4222"):
+        assert plaintext_problem(parse_config({"nats": {"servers": [fine]}})) is None, fine
