@@ -293,6 +293,7 @@ class NatsSettings(_Section, frozen=True):
     replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1  # copies of each stream (cluster)
     publish_timeout_s: Positive = 2.0  # a state NATS has not stored by then is refused
     connect_timeout_s: Positive = 10.0  # at start: no NATS by then, the hub does not start
+    ca_file: str | None = None  # tls:// servers: trust this CA (PEM) besides the system's
     # Cut off from NATS this long, the hub says bye (bus_unavailable) to every client so they
     # fail over to a hub that is not, rather than follow a silently stale channel.
     lost_after_s: Positive = 3.0
@@ -408,6 +409,8 @@ def _check(config: Config, source: str) -> None:
                 "nats://127.0.0.1:4222"
             )
     check_postgres_url(config.ticks.postgres, f"{source}: ticks.postgres")
+    if config.nats.ca_file is not None and not Path(config.nats.ca_file).is_file():
+        raise ConfigError(f"{source}: nats.ca_file: file {config.nats.ca_file!r} does not exist")
     if config.ban.max_duration_s < config.ban.duration_s:
         raise ConfigError(f"{source}: ban.max_duration_s: must be >= ban.duration_s")
 

@@ -10,11 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import nats
 import pytest
+import trustme
 
 from tests.conftest import PASSWORD, Raw, add_user, logged_in, make_config, state_frame
 from tests.faults.proxy import FaultProxy
 from tests.integration.conftest import StartHub, users
+from tradewire.bus.base import Message
+from tradewire.bus.nats import NatsBus
 from tradewire.bus.nats_server import NatsServer
 from tradewire.clients import HubClient
 from tradewire.config import NatsSettings, SentimentSettings
@@ -299,3 +303,79 @@ async def test_a_state_refused_while_nats_is_away_is_sent_again_until_stored(
         # 2, or 3 when a try NATS took just as the hub gave up on it was stored too: a state is
         # the whole truth, so storing it twice does no harm.
         assert await asyncio.wait_for(publishing, 20) in (2, 3)
+
+
+async def test_garbage_from_a_buggy_hub_is_dropped_and_the_hub_goes_on(
+    nats_hub: StartHub, nats_server: NatsServer
+) -> None:
+    """Every event another hub may send, malformed: each is dropped (logged), nothing changes,
+    and the hub still serves."""
+    hub = await nats_hub("a")
+    other = await nats.connect(nats_server.url)
+    try:
+        for kind in ("login_failed", "ticks", "relay", "relay_back", "sentiment_put",
+                     "sentiment_forget", "kick"):  # fmt: skip
+            await other.publish(f"tw.event.{kind}", b"\xff{not json", headers={"Tw-Hub": "bad"})
+            await other.publish(f"tw.to.{hub.bus.name}.{kind}", b"[1,2", headers={"Tw-Hub": "x"})
+        await other.flush()
+    finally:
+        await other.close()
+    await asyncio.sleep(0.3)
+    assert hub.auth.bans.active() == []
+    bob = await logged_in(hub, "bob")
+    bob.send({"t": "ping", "id": 1})
+    assert await next_of(bob, "pong") == {"t": "pong", "re": 1}
+
+
+async def test_a_request_to_a_listener_whose_hub_died_ends_unreachable(
+    nats_hub: StartHub, nats_server: NatsServer
+) -> None:
+    """The bus says `term` listens on a hub that is gone (it died before saying otherwise):
+    the sender's hub answers `unreachable` once the request's timeout and a grace have passed."""
+    hub = await nats_hub("a")
+    ghost = NatsBus([nats_server.url], lambda _s, line: msgspec.json.decode(line), name="ghost")
+    await ghost.start()
+    try:
+        claimed: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        ghost.publish("relay:term", lambda _seq: ("ghost", b'"ghost"\n'), claimed.set_result)
+        assert isinstance(await claimed, Message)
+    finally:
+        await ghost.close()
+    await asyncio.sleep(0.2)
+    bob = await logged_in(hub, "bob")
+    started = time.monotonic()
+    bob.send({"t": "relay", "id": 5, "to": "term", "body": {}, "reply": True, "timeout_ms": 300})
+    gone = await next_of(bob, "error")
+    assert gone["code"] == "unreachable" and gone["re"] == 5, gone
+    assert 2.0 <= time.monotonic() - started < 6  # its 0.3 s timeout, then the 2 s grace
+
+
+async def test_hubs_reach_nats_over_tls_and_refuse_a_certificate_they_do_not_trust(
+    tmp_path: Path,
+) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert_path, key_path, ca_path = (tmp_path / n for n in ("nats.pem", "nats.key", "ca.pem"))
+    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    ca.cert_pem.write_to_path(str(ca_path))
+    server = NatsServer(tmp_path / "nats", tls=(cert_path, key_path))
+    server.start()
+    url = f"tls://127.0.0.1:{server.port}"
+    try:
+        untrusting = make_config(nats=NatsSettings(servers=[url], connect_timeout_s=2))
+        with pytest.raises(
+            ConfigError, match=r"nats\.servers: NATS at tls:.*CERTIFICATE_VERIFY_FAILED"
+        ):
+            await Hub(untrusting, users(tmp_path / "a")).start()
+        trusting = make_config(nats=NatsSettings(servers=[url], ca_file=str(ca_path)))
+        hub = Hub(trusting, users(tmp_path / "b"))
+        await hub.start()
+        try:
+            provider = await logged_in(hub, "alice")
+            provider.send({**state_frame(n=1), "id": 1})
+            assert await provider.recv() == {"t": "ack", "re": 1, "seq": 1}  # stored in NATS
+        finally:
+            await hub.stop()
+    finally:
+        server.stop()

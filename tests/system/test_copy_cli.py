@@ -208,6 +208,16 @@ def test_follower_killed_with_sigkill_restarts_without_duplicates(tmp_path: Path
             assert proc.wait(timeout=10) == 0
 
 
+def test_serve_workers_out_of_range_is_refused_naming_the_option(tmp_path: Path) -> None:
+    for bad in ("0", "257", "two"):
+        done = subprocess.run(
+            [TRADEWIRE, "serve", "--workers", bad], cwd=tmp_path, capture_output=True, text=True,
+            timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 2 and "Invalid value for '--workers'" in done.stderr, done
+        assert not (tmp_path / "tradewire-data").exists()  # refused before anything starts
+
+
 def test_bad_copy_arguments_are_one_line_errors(tmp_path: Path) -> None:
     base = ("follow", "--hub", "127.0.0.1:7400", "--user", "u", "--channel", "alpha")
     for args, fragment in [
@@ -231,6 +241,11 @@ def test_bad_copy_arguments_are_one_line_errors(tmp_path: Path) -> None:
             "HOST:PORT",
         ),
         (("paper", "order", "--broker", "paper:f.db", "EURUSD", "buy", "0.015"), "volume_step"),
+        # several hubs for failover: each address is checked, the bad one named
+        (
+            ("follow", "--hub", "127.0.0.1:7400,hub-b", *base[3:], "--broker", "paper:f.db"),
+            "--hub 'hub-b': expected HOST:PORT",
+        ),
     ]:
         done = subprocess.run(
             [TRADEWIRE, *args],

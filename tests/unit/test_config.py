@@ -82,6 +82,7 @@ def test_defaults_match_the_contract() -> None:
         ({"nats": {"replicas": 7}}, "nats.replicas"),
         ({"nats": {"lost_after_s": 0}}, "nats.lost_after_s"),
         ({"nats": {"url": "nats://a:4222"}}, "nats.url"),
+        ({"nats": {"ca_file": "/nonexistent/ca.pem"}}, "nats.ca_file"),
         ({"ticks": {"postgres": "mysql://u@h/db"}}, "ticks.postgres"),
         ({"ticks": {"postgres": 5}}, "ticks.postgres"),
     ],

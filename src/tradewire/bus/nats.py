@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import ssl
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -96,7 +97,10 @@ class NatsBus(SubjectTable[_Subject]):
         replicas: int = 1,
         publish_timeout_s: float = 2.0,
         stream: str = STREAM,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """``tls``: the context for ``tls://`` servers (default: the system's CAs)."""
+        self._tls = tls
         self._servers, self._decode, self.name = servers, decode, name
         super().__init__(_Subject)
         self._replicas, self._timeout, self._stream = replicas, publish_timeout_s, stream
@@ -109,6 +113,7 @@ class NatsBus(SubjectTable[_Subject]):
         self.on_reconnect: list[Callable[[], None]] = []
         self._nc: Any = None
         self._closing = False
+        self._last_error: Exception | None = None
         self._handlers: dict[str, list[Callable[[bytes], None]]] = {}
         self._outbox: deque[tuple[str, bytes]] = deque()  # events, sent in order
 
@@ -122,6 +127,8 @@ class NatsBus(SubjectTable[_Subject]):
         except (TimeoutError, nats.errors.Error, OSError) as exc:
             await self.close()
             why = str(exc) or f"no answer within {wait_s:g} s"
+            if self._last_error is not None:  # e.g. a certificate that is not trusted
+                why += f" (last error: {self._last_error})"
             raise BusError(f"NATS at {shown(self._servers)}: {why}") from exc
         self.connected = True
 
@@ -135,6 +142,7 @@ class NatsBus(SubjectTable[_Subject]):
             disconnected_cb=self._disconnected,
             reconnected_cb=self._reconnected,
             error_cb=self._error,
+            **({"tls": self._tls} if self._tls is not None else {}),
         )
         self._js = self._nc.jetstream(timeout=self._timeout)
         config = api.StreamConfig(
@@ -193,6 +201,7 @@ class NatsBus(SubjectTable[_Subject]):
             call()
 
     async def _error(self, exc: Exception) -> None:
+        self._last_error = exc
         log.warning("NATS: %s", exc)
 
     # ---- the Bus protocol -----------------------------------------------------------------------

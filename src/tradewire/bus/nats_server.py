@@ -64,11 +64,13 @@ class NatsServer:
         routes: list[int] | None = None,
         host: str = "127.0.0.1",
         token: str | None = None,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         """``token``: clients must present it (``client_url`` carries it), so that another
         local user cannot reach what the hubs share."""
         self.store_dir = store_dir
         self.token = token
+        self.tls = tls  # (certificate, key) PEM files: clients must speak TLS
         self.port = port or free_port()
         self.host = host
         self.name = name
@@ -94,6 +96,9 @@ class NatsServer:
         ]
         if self.token is not None:
             lines.append(f'authorization {{ token: "{self.token}" }}')
+        if self.tls is not None:
+            cert, key = (str(p).replace("\\", "/") for p in self.tls)
+            lines.append(f'tls {{ cert_file: "{cert}", key_file: "{key}" }}')
         if self.cluster_port is not None:
             routes = ", ".join(f'"nats-route://{self.host}:{p}"' for p in self.routes)
             lines.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,7 @@ class NatsLink:
             name=f"hub-{uuid.uuid4().hex[:12]}",
             replicas=settings.replicas,
             publish_timeout_s=settings.publish_timeout_s,
+            tls=ssl.create_default_context(cafile=settings.ca_file) if settings.ca_file else None,
         )
         self.cut_off = False  # cut off for longer than nats.lost_after_s
         self.bus.on_disconnect.append(self._lost)
