@@ -6,7 +6,10 @@ so schedules are asserted exactly without sleeping (DESIGN.md, conventions).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import time
+from pathlib import Path
 from typing import Protocol
 
 
@@ -61,3 +64,19 @@ def now_ms(clock: Clock) -> int:
 def format_ms(stamp_ms: int) -> str:
     """A wall-clock stamp for people: ``2026-11-25 16:45:22 UTC``."""
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(stamp_ms / 1000))
+
+
+def micros(seconds: float) -> int:
+    """A clock reading in integer microseconds, the unit of the per-hop latency stamps."""
+    return int(seconds * 1_000_000)
+
+
+@functools.cache
+def host_id() -> str:
+    """This host and boot, hashed (``""`` where unknown). Processes with the same id read the
+    same monotonic clock, so their stamps compare without any offset (docs/latency.md)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+    return hashlib.sha256(f"tradewire {boot}".encode()).hexdigest()[:16]

@@ -55,7 +55,7 @@ def test_lines_behind_the_hello_are_held_and_served_in_order_after_welcome() -> 
     assert isinstance(first, Sub) and first.ch == "a"
     assert s.data_to_send() == [WELCOME]
     second = s.next_frame(100)  # the ping on the way: answered in its place
-    assert s.data_to_send() == [b'{"t":"pong","re":3}\n']
+    assert s.data_to_send() == [b'{"t":"pong","re":3,"now_us":100000000}\n']  # its clock
     assert isinstance(second, Sub) and second.ch == "b" and not s.reading_paused
 
 
@@ -87,7 +87,7 @@ def test_three_bad_frames_in_a_row_close_and_a_good_one_resets_the_count() -> No
     assert frames(s) == []
     out = s.data_to_send()
     assert [b'"bad_frame"' in line for line in out] == [True, True, False, True, True, True, False]
-    assert out[2] == b'{"t":"pong","re":1}\n'
+    assert out[2] == b'{"t":"pong","re":1,"now_us":100000000}\n'
     assert out[-1] == b'{"t":"bye","reason":"too many bad frames"}\n'
     assert s.closing
 

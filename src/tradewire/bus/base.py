@@ -39,6 +39,7 @@ class Bus(Protocol):
     new_subjects: list[Callable[[str], None]]
     connected: bool  # False while a shared bus is cut off from its servers
     name: str  # this hub's name on the bus (unique among the hubs sharing it)
+    outgoing: Callable[[Message], Message] | None  # see SubjectTable
 
     async def start(self, wait_s: float = 10.0) -> None:
         """Connect and read what the bus already holds (before ``restore``)."""
@@ -100,6 +101,16 @@ class SubjectTable(Generic[S]):
     def __init__(self, make: Callable[[], S]) -> None:
         self._make = make
         self._subjects: dict[str, S] = {}
+        # Makes the line subscribers get from a message as its fan-out begins (the channel
+        # service stamps the moment into states, docs/latency.md); kept messages stay as made.
+        self.outgoing: Callable[[Message], Message] | None = None
+
+    def _fan_out(self, state: S, message: Message) -> None:
+        """Deliver ``message`` to the subject's subscribers here (the hot path of fan-out)."""
+        if self.outgoing is not None:
+            message = self.outgoing(message)
+        for subscriber in list(state.subscribers):
+            subscriber.deliver(message)
 
     def _subject(self, name: str) -> S:
         subject = self._subjects.get(name)

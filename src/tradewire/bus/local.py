@@ -57,8 +57,7 @@ class LocalBus(SubjectTable[_Subject]):
         # Group commits finish in order, but be safe: never step back to an older message.
         if state.latest is None or message.seq > state.latest.seq:
             state.latest = message
-        for subscriber in state.subscribers:
-            subscriber.deliver(message)
+        self._fan_out(state, message)
         done(message)
 
     def broadcast(self, kind: str, payload: bytes) -> None:

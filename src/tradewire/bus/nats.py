@@ -288,8 +288,7 @@ class NatsBus(SubjectTable[_Subject]):
                 message = self._decoded(subject, headers, msg.data)
             if message is not None:
                 state.latest = message
-                for subscriber in list(state.subscribers):
-                    subscriber.deliver(message)
+                self._fan_out(state, message)
             state.stream_seq = stream_seq
             state.changed.set()
             state.changed = asyncio.Event()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
+import signal
 import ssl
 import sys
 from collections.abc import Awaitable, Callable
@@ -197,3 +200,22 @@ def with_client(login: HubLogin, action: Callable[[HubClient], Awaitable[T]]) ->
             return await action(client)
 
     return uvloop.run(run())
+
+
+async def until_signalled(*tasks: asyncio.Task[None]) -> None:
+    """Wait for SIGINT/SIGTERM or the first task to end; cancel the rest; raise what a task
+    raised."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    waiter = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({waiter, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (waiter, *tasks):
+        task.cancel()
+    for task in (waiter, *tasks):
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    for task in done:
+        if task is not waiter and not task.cancelled() and task.exception():
+            raise task.exception()  # type: ignore[misc]

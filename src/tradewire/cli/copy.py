@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
-import signal
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -24,20 +22,21 @@ from tradewire.cli.common import (
     new_client,
     parse_hubs,
     reports_errors,
+    until_signalled,
 )
-from tradewire.clients import HubClient
+from tradewire.cli.engine import keep_status, run_engine, send_reports
 from tradewire.clients.follower import Follower
 from tradewire.clients.follower_report import report
 from tradewire.clients.journal import Journal, percentile
 from tradewire.clients.provider import Provider
 from tradewire.copy.rules import CopyRules, parse_rules
-from tradewire.exceptions import ConfigError, ConnectionLost, HubRefused
+from tradewire.exceptions import ConfigError
 
 
 def hub_options(func: Any, required: bool = True) -> Any:
     for option in reversed(
         [
-            click.option("--channel", required=True, help="The signal channel."),
+            click.option("--channel", required=required, help="The signal channel."),
             click.option(
                 "--broker",
                 "broker_spec",
@@ -50,23 +49,6 @@ def hub_options(func: Any, required: bool = True) -> Any:
     ):
         func = option(func)
     return connection_options(func, hub_required=required)
-
-
-async def _until_signalled(*tasks: asyncio.Task[None]) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    waiter = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait({waiter, *tasks}, return_when=asyncio.FIRST_COMPLETED)
-    for task in (waiter, *tasks):
-        task.cancel()
-    for task in (waiter, *tasks):
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    for task in done:
-        if task is not waiter and not task.cancelled() and task.exception():
-            raise task.exception()  # type: ignore[misc]
 
 
 @click.command()
@@ -112,7 +94,7 @@ def provide(
             await client.start(wait=True)  # banned, or no hub yet: wait, logging why
             provider = Provider(broker, client, channel, refresh_s=refresh_s, takeover=takeover)
             console.print(f"providing {broker_spec} on channel {channel} via {hub_address}")
-            await _until_signalled(asyncio.create_task(provider.run()))
+            await until_signalled(asyncio.create_task(provider.run()))
             console.print(
                 f"stopped after {provider.published} publications (last seq {provider.last_seq})"
             )
@@ -215,11 +197,24 @@ def _status_path(journal: Path) -> Path:
     "its status file, next to the journal), then exit. Needs no --hub or "
     "--broker.",
 )
+@click.option(
+    "--accounts",
+    "accounts_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Copy onto many accounts in this process: a TOML file of [[account]] entries, "
+    "each with its channel, broker and rules (docs/engine.md). Replaces --channel, "
+    "--broker, --journal and the rule flags.",
+)
 def follow(**kwargs: Any) -> None:
-    """Copy a channel onto a broker account, sized and mapped by your rules.
+    """Copy a channel onto a broker account, sized and mapped by your rules; or, with
+    --accounts, any number of channels onto many accounts at once (the copy engine).
 
-    --hub and --broker are required unless --status is given.
+    --hub, --channel and --broker are required unless --status or --accounts is given.
     """
+    if kwargs["accounts_file"] is not None:
+        run_engine(**kwargs)
+        return
+    kwargs.pop("accounts_file")
     _follow(**kwargs)
 
 
@@ -231,7 +226,7 @@ for _flag in reversed(list(RULE_FLAGS.values())):
 def _follow(
     hub_address: str | None,
     user: str,
-    channel: str,
+    channel: str | None,
     broker_spec: str | None,
     password_stdin: bool,
     tls_ca: Path | None,
@@ -241,6 +236,8 @@ def _follow(
     show_status: bool,
     **flags: Any,
 ) -> None:
+    if channel is None:
+        fail("follow needs --channel NAME (or --accounts FILE for the copy engine)")
     journal_path = journal or Path(f"follow-{user}-{channel}.jsonl")
     if show_status:
         _print_status(journal_path)
@@ -258,16 +255,19 @@ def _follow(
         client = new_client(
             hub_address, user, password, use_tls, tls_ca, on_state=follower.on_state
         )
+        follower.hub_clock_offset = lambda: client.clock_offset_us
         try:
             await client.start(wait=True)  # banned, or no hub yet: wait, logging why
             await client.subscribe(channel)
             console.print(
                 f"following {channel} via {hub_address} onto {broker_spec}; journal {journal_path}"
             )
-            await _until_signalled(
+            await until_signalled(
                 asyncio.create_task(follower.run()),
-                asyncio.create_task(_write_status(follower, journal_path)),
-                asyncio.create_task(_report(follower, client)),
+                asyncio.create_task(
+                    keep_status(lambda: _status(follower), _status_path(journal_path))
+                ),
+                asyncio.create_task(send_reports(lambda: report(follower), client)),
             )
             if follower.stopped:
                 fail(
@@ -284,25 +284,11 @@ def _follow(
         runner.run(run())
 
 
-async def _report(follower: Follower, client: HubClient) -> None:
-    """Copy quality to the hub every 2 s, for its operator's dashboard (best effort)."""
-    while True:
-        await asyncio.sleep(2.0)
-        with contextlib.suppress(ConnectionLost, HubRefused):
-            await client.request(report(follower))
-
-
-async def _write_status(follower: Follower, journal: Path) -> None:
-    path = _status_path(journal)
-    while True:
-        await asyncio.sleep(1.0)
-        status = follower.status()
-        status["latency_ms_p50"] = percentile(follower.journal.latencies_ms, 0.5)
-        status["latency_ms_p99"] = percentile(follower.journal.latencies_ms, 0.99)
-        text = json.dumps(status)
-        tmp = path.with_suffix(".tmp")
-        await asyncio.to_thread(tmp.write_text, text)
-        await asyncio.to_thread(tmp.replace, path)
+def _status(follower: Follower) -> dict[str, Any]:
+    status = follower.status()
+    status["latency_ms_p50"] = percentile(follower.journal.latencies_ms, 0.5)
+    status["latency_ms_p99"] = percentile(follower.journal.latencies_ms, 0.99)
+    return status
 
 
 def _print_status(journal: Path) -> None:

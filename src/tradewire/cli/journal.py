@@ -1,4 +1,4 @@
-"""``tradewire journal stats|plot``: copy quality from follower journals."""
+"""``tradewire journal stats|hops|plot``: copy quality from follower journals."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rich import box
 from rich.table import Table
 
 from tradewire.cli.common import console, fail, reports_errors
+from tradewire.clients.hops import hop_table
 from tradewire.clients.journal_stats import entries, quality
 
 Paths = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -53,6 +54,45 @@ def journal_stats(journals: tuple[Path, ...], by: str, as_json: bool) -> None:
             *key, *(str(r[e]) for e in ("fill", "reject", "skip", "error")),
             *("-" if r[k] is None else f"{r[k]:g}" for k in
               ("latency_p50_ms", "latency_p99_ms", "slippage_mean_pts", "slippage_p99_pts")),
+        )  # fmt: skip
+    console.print(table)
+
+
+HOP_MEANING = {
+    "to_hub": "provider saw the change -> hub received it",
+    "store": "hub received -> stored, fan-out begins",
+    "to_follower": "fan-out begins -> follower received",
+    "plan": "follower received -> orders planned",
+    "submit": "planned -> order sent to the broker",
+    "fill": "sent -> filled",
+    "total": "provider saw the change -> filled",
+}
+
+
+@journal_group.command("hops")
+@click.argument("journals", nargs=-1, required=True, type=Paths)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead.")
+@reports_errors
+def journal_hops(journals: tuple[Path, ...], as_json: bool) -> None:
+    """Where copy latency goes: p50/p99/max of each hop from the provider's change to the
+    fill (docs/latency.md), over every fill of the journals."""
+    table_data = hop_table(entries(journals))
+    if table_data["total"]["n"] == 0 and table_data["fill"]["n"] == 0:
+        fail(
+            "the journals hold no fill with hop stamps yet (older journals have none: hops are stamped since this release)"
+        )
+    if as_json:
+        click.echo(msgspec.json.encode(table_data).decode())
+        return
+    table = Table(title="copy latency per hop (ms)", box=box.SIMPLE_HEAD)
+    for head in ("hop", "fills", "p50", "p99", "max"):
+        table.add_column(head, justify="left" if head == "hop" else "right", no_wrap=True)
+    table.add_column("from -> to")
+    for name, row in table_data.items():
+        table.add_row(
+            name, str(row["n"]),
+            *("-" if row[k] is None else f"{row[k]:.3f}" for k in ("p50_ms", "p99_ms", "max_ms")),
+            HOP_MEANING[name],
         )  # fmt: skip
     console.print(table)
 

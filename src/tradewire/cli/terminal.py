@@ -18,8 +18,8 @@ from tradewire.cli.common import (
     new_client,
     parse_hubs,
     reports_errors,
+    until_signalled,
 )
-from tradewire.cli.copy import _until_signalled
 from tradewire.clients.relay import RelayClient
 from tradewire.clients.terminal_sim import TerminalSim
 
@@ -87,7 +87,7 @@ def terminal_sim(
             sim.start()
             await relay.listen(listen_as, sim.answer)
             console.print(f"terminal {listen_as} (simulated, {broker_spec}) is listening")
-            await _until_signalled(asyncio.create_task(_forever()))
+            await until_signalled(asyncio.create_task(_forever()))
         finally:
             await relay.close()
             await sim.close()

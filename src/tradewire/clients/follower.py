@@ -13,14 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 from tradewire.brokers.base import Broker
 from tradewire.clients.backoff import Backoff
+from tradewire.clients.hops import hop_ms, on_local_clock
 from tradewire.clients.journal import Journal
-from tradewire.clock import Clock, SystemClock, now_ms
+from tradewire.clock import Clock, SystemClock, micros, now_ms
 from tradewire.copy import (
     CopyOrder,
     CopyRules,
@@ -38,6 +40,17 @@ from tradewire.model import OrderRequest, Quote, SymbolSpec
 from tradewire.protocol.messages import StateUpdate
 
 log = logging.getLogger(__name__)
+
+
+def arrival(
+    update: StateUpdate, clock: Clock, offset_us: int | None
+) -> tuple[ProviderState, list[int]]:
+    """A state as it arrives: what planning reads, and the hop stamps so far on our clock
+    (detected, hub received, hub out, arrived here)."""
+    arrived = micros(clock.monotonic())
+    stamps = on_local_clock(update.hops or [0, 0, 0], offset_us)
+    state = ProviderState(update.account, update.positions, update.ts, update.seq)
+    return state, [*stamps[:3], arrived]
 
 
 class Follower:
@@ -73,14 +86,24 @@ class Follower:
         self._last_skips: list[tuple[str, str]] = []
         self.rounds = 0
         self.stopped = False  # stop_equity was reached: close everything copied, then stop
+        # The hub's clock minus ours (HubClient.clock_offset_us), for the hop stamps.
+        self.hub_clock_offset: Callable[[], int | None] = lambda: None
+        self._arrivals: dict[int, list[int]] = {}  # seq -> the first four hop stamps, ours
 
     # ---- inputs ---------------------------------------------------------------------------------
 
     def on_state(self, update: StateUpdate) -> None:
         """HubClient callback: a new state of the channel arrived."""
-        if update.ch != self.channel:
-            return
-        self.state = ProviderState(update.account, update.positions, update.ts, update.seq)
+        if update.ch == self.channel:
+            self.accept(*arrival(update, self.clock, self.hub_clock_offset()))
+
+    def accept(self, state: ProviderState, stamps: list[int]) -> None:
+        """A new state of the channel, with its first four hop stamps on our clock (the copy
+        engine makes both once for every account on the channel)."""
+        self.state = state
+        if len(self._arrivals) >= 64:  # orders of older states are long planned
+            del self._arrivals[next(iter(self._arrivals))]
+        self._arrivals[state.seq] = stamps
         self._wake.set()
 
     def wake(self) -> None:
@@ -148,6 +171,7 @@ class Follower:
         view = await self.view()
         stamp = now_ms(self.clock)
         result = plan(state, view, self.rules, stamp)
+        planned = micros(self.clock.monotonic())
         if result.stopped or self.stopped:  # sticky: a recovery does not reopen anything
             self.stopped = True
             result = Plan({}, result.skips if result.stopped else [], stopped=True)
@@ -158,12 +182,16 @@ class Follower:
         self._journal_skips(result, stamp, state.seq)
         now = self.clock.monotonic()
         for order in self.slots.start(orders, start, now):
-            task = asyncio.get_running_loop().create_task(self._execute(order, state, result))
+            task = asyncio.get_running_loop().create_task(
+                self._execute(order, state, result, planned)
+            )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return orders
 
-    async def _execute(self, order: CopyOrder, state: ProviderState, result: Plan) -> None:
+    async def _execute(
+        self, order: CopyOrder, state: ProviderState, result: Plan, planned: int
+    ) -> None:
         symbol = order.symbol
         request = OrderRequest(
             symbol, order.side, order.volume, order.position_id, order.magic, order.comment
@@ -178,6 +206,7 @@ class Follower:
             "seq": state.seq,
         }
         filled, retry_at = False, None
+        submitted = micros(self.clock.monotonic())
         try:
             fill = await self.broker.market_order(request)
         except OrderRejected as exc:
@@ -200,6 +229,8 @@ class Follower:
             asyncio.get_running_loop().call_later(self._retry_initial, self._wake.set)
         else:
             filled = True
+            stamps = [*self._arrivals.get(state.seq, [0] * 4), planned, submitted]
+            hops = hop_ms([*stamps, micros(self.clock.monotonic())])
             self._backoff.pop(symbol, None)
             target = result.target.get(order.key)
             slippage = None
@@ -220,6 +251,7 @@ class Follower:
                 order_id=fill.order_id,
                 latency_ms=fill.time_ms - state.ts,
                 slippage_points=slippage,
+                hops_ms=hops,
             )
         finally:
             self.slots.finished(symbol, filled=filled, retry_at=retry_at)

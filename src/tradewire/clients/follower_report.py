@@ -1,9 +1,10 @@
 """What a follower tells the hub about its copy quality (``follower_report``, every few
-seconds, for the operator's dashboard)."""
+seconds, for the operator's dashboard). The copy engine sends one for all its accounts."""
 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 
 from tradewire.clients.follower import Follower
 from tradewire.clients.journal import percentile
@@ -11,19 +12,26 @@ from tradewire.protocol.messages import LATENCY_EDGES_MS, FollowerReport
 
 
 def report(follower: Follower) -> FollowerReport:
-    journal = follower.journal
-    latencies, slips = journal.latencies_ms, journal.slippage_points
+    return combined_report(follower.channel, [follower])
+
+
+def combined_report(channel: str, followers: Sequence[Follower]) -> FollowerReport:
+    """The quality of ``followers`` together: counts summed, percentiles over every fill."""
+    journals = [f.journal for f in followers]
+    latencies = [v for j in journals for v in j.latencies_ms]
+    slips = [v for j in journals for v in j.slippage_points]
     hist = [0] * (len(LATENCY_EDGES_MS) + 1)
     for latency in latencies:
         hist[bisect.bisect_left(LATENCY_EDGES_MS, latency)] += 1
+    seqs = [f.state.seq for f in followers if f.state is not None]
     return FollowerReport(
-        ch=follower.channel,
-        in_sync=follower.in_sync(),
-        seq=follower.state.seq if follower.state else None,
-        fills=journal.counts["fill"],
-        rejects=journal.counts["reject"],
-        skips=journal.counts["skip"],
-        errors=journal.counts["error"],
+        ch=channel,
+        in_sync=all(f.in_sync() for f in followers),
+        seq=min(seqs) if seqs else None,
+        fills=sum(j.counts["fill"] for j in journals),
+        rejects=sum(j.counts["reject"] for j in journals),
+        skips=sum(j.counts["skip"] for j in journals),
+        errors=sum(j.counts["error"] for j in journals),
         latency_p50_ms=percentile(latencies, 0.5),
         latency_p99_ms=percentile(latencies, 0.99),
         slippage_mean_pts=round(sum(slips) / len(slips), 2) if slips else None,

@@ -22,6 +22,7 @@ import msgspec
 
 from tradewire import __version__
 from tradewire.clients.backoff import Backoff
+from tradewire.clock import host_id, micros
 from tradewire.exceptions import ConnectionLost, HubRefused, ProtocolError
 from tradewire.protocol.client_session import MISSED_HEARTBEATS, ClientSession
 from tradewire.protocol.codec import encode
@@ -109,6 +110,9 @@ class HubClient:
         self._on_reconnect: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self.welcome: Welcome | None = None
         self.reconnects = 0
+        # The hub's clock minus ours, microseconds (docs/latency.md): 0 on the hub's host,
+        # measured with pings after each login elsewhere; None until known.
+        self.clock_offset_us: int | None = None
         self._session: ClientSession | None = None
         self._early: list[Any] = []  # frames that came with the welcome
         # What each frame the hub sends means to this client (one table, no isinstance chain).
@@ -198,6 +202,7 @@ class HubClient:
         positions: list[Position],
         ts: int,
         takeover: bool = False,
+        detected: float | None = None,
     ) -> int:
         """Publish a full state; returns the hub's ``seq`` once the hub stored it.
 
@@ -205,10 +210,19 @@ class HubClient:
         sent again after the reconnect, and if the hub could not store it (``internal``) it is
         sent again after a short wait, until stored. Another live publisher on the channel
         (another user or account) makes it ``HubRefused("channel_busy")`` unless ``takeover``
-        is set.
+        is set. ``detected``: when the change was seen (monotonic seconds), for the hop stamps.
         """
+        offset = self.clock_offset_us
+        det_us = micros(detected) + offset if detected is not None and offset is not None else None
         ack = await self._until_acked(
-            PublishState(ch=channel, ts=ts, account=account, positions=positions, takeover=takeover)
+            PublishState(
+                ch=channel,
+                ts=ts,
+                account=account,
+                positions=positions,
+                takeover=takeover,
+                det_us=det_us,
+            )
         )
         assert ack.seq is not None
         return ack.seq
@@ -395,7 +409,28 @@ class HubClient:
         self._writer = writer
         self._backoff.reset()
         self._connected.set()
+        self.clock_offset_us = 0 if frame.host and frame.host == host_id() else None
+        if self.clock_offset_us is None:
+            task = asyncio.get_running_loop().create_task(self._measure_clock())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return reader
+
+    async def _measure_clock(self, pings: int = 5) -> None:
+        """The hub's clock offset from the fastest of a few pings (error under half its
+        round trip); an older hub that does not say its time leaves it unknown."""
+        best: tuple[float, int] | None = None
+        with contextlib.suppress(ConnectionLost, HubRefused):
+            for _ in range(pings):
+                sent = time.monotonic()
+                pong = await self._request(Ping())
+                back = time.monotonic()
+                if not isinstance(pong, Pong) or pong.now_us is None:
+                    return
+                if best is None or back - sent < best[0]:
+                    best = (back - sent, pong.now_us - micros((sent + back) / 2))
+        if best is not None:
+            self.clock_offset_us = best[1]
 
     async def _run(self, reader: asyncio.StreamReader) -> None:
         while not self._closed:

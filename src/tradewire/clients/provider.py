@@ -46,6 +46,7 @@ class Provider:
     async def publish_now(self) -> int:
         """Read the account and publish it; returns the hub's seq."""
         stamp = now_ms(self.clock)  # the moment the change was seen: followers' latency base
+        detected = self.clock.monotonic()
         account, positions = await asyncio.gather(self.broker.account(), self.broker.positions())
         self.last_seq = await self.hub.publish_state(
             self.channel,
@@ -53,6 +54,7 @@ class Provider:
             positions,
             stamp,
             self.takeover,
+            detected,
         )
         self.published += 1
         return self.last_seq

@@ -8,8 +8,10 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import cast
 
+import msgspec
+
 from tradewire.bus.base import Bus, Message
-from tradewire.clock import Clock, format_ms, now_ms
+from tradewire.clock import Clock, format_ms, micros, now_ms
 from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
 from tradewire.hub.channels import Channel, ChannelRegistry
@@ -48,6 +50,9 @@ class ChannelService:
         self._fanout = metrics.histogram(
             "tradewire_publish_fanout_seconds", "a state's arrival to its fan-out (stored first)"
         )
+        # States stamped here and not yet fanned out (a NATS bus may number one several times).
+        self._made_here: dict[tuple[str, int], StateUpdate] = {}
+        bus.outgoing = self._outgoing
 
     def handlers(self) -> Mapping[str, Handler]:
         return {"state": self.publish, "sub:ch": self.subscribe, "unsub:ch": self.unsubscribe}
@@ -76,13 +81,17 @@ class ChannelService:
         if not self._claim(session, channel, frame):
             return
         arrived = self._clock.monotonic()
+        numbers: list[int] = []  # every seq this publication was stamped with
 
         def stamped(seq: int) -> tuple[StateUpdate, bytes]:
-            update = stamp(frame, seq)
+            update = self._made_here[frame.ch, seq] = stamp(frame, seq, micros(arrived))
+            numbers.append(seq)
             return update, encode(update)
 
         def published(result: Message | Exception) -> None:
             if isinstance(result, Exception):
+                for seq in numbers:
+                    self._made_here.pop((frame.ch, seq), None)  # never fanned out
                 log.error("state of %s not stored: %s", frame.ch, result)
                 session.send(
                     error_line("internal", "state not stored; storage unavailable", frame.id)
@@ -96,6 +105,18 @@ class ChannelService:
                 observe(session, result.value)
 
         self.bus.publish(frame.ch, stamped, published)
+
+    def _outgoing(self, message: Message) -> Message:
+        """A state as its fan-out begins: stamped with that moment, the last hop the hub sees.
+        A state another hub received keeps only this stamp: its others are on that hub's clock.
+        One encoding per state, not per subscriber."""
+        update = message.value
+        if type(update) is not StateUpdate or update.hops is None:
+            return message
+        mine = self._made_here.pop((message.subject, message.seq), None) is update
+        earlier = update.hops[:2] if mine else [0, 0]
+        update = msgspec.structs.replace(update, hops=[*earlier, micros(self._clock.monotonic())])
+        return Message(message.subject, message.seq, update, encode(update))
 
     def _claim(self, session: Session, channel: Channel, frame: PublishState) -> bool:
         """One live publisher per channel (see Channel.claim); False when refused."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from tradewire import __version__
 from tradewire.bus.base import Bus, Message
 from tradewire.bus.local import LocalBus
-from tradewire.clock import Clock, SystemClock
+from tradewire.clock import Clock, SystemClock, host_id
 from tradewire.config import Config, plaintext_problem
 from tradewire.exceptions import BusError, ConfigError, StoreError
 from tradewire.hub.audit import Auditor
@@ -526,4 +526,5 @@ class Hub:
             roles=[conn.user.role],
             re=hello.id,
             max_frame_bytes=self.config.hub.max_frame_bytes,
+            host=host_id(),
         )

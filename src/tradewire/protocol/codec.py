@@ -208,8 +208,14 @@ def state_problem(channel: str, positions: list[Position], mode: str) -> str | N
     return None
 
 
-def stamp(frame: PublishState, seq: int) -> StateUpdate:
-    """The hub's copy of a provider's state, stamped with the channel sequence number."""
+def stamp(frame: PublishState, seq: int, received_us: int = 0) -> StateUpdate:
+    """The hub's copy of a provider's state, stamped with the channel sequence number and the
+    first hops (docs/latency.md): when the provider saw the change, when the hub received it."""
     return StateUpdate(
-        ch=frame.ch, seq=seq, ts=frame.ts, account=frame.account, positions=frame.positions
+        ch=frame.ch,
+        seq=seq,
+        ts=frame.ts,
+        account=frame.account,
+        positions=frame.positions,
+        hops=[frame.det_us or 0, received_us, 0],
     )

@@ -60,6 +60,9 @@ class Ping(_Frame, frozen=True, tag="ping"):
 
 class Pong(_Frame, frozen=True, tag="pong"):
     re: RequestId = None
+    # The hub's clock (monotonic microseconds) as it answered: clients measure their offset
+    # to the hub's clock from it, for the per-hop latency stamps (docs/latency.md).
+    now_us: Int64 | None = None
 
 
 class Sub(_Frame, frozen=True, tag="sub"):
@@ -101,6 +104,8 @@ class PublishState(_Frame, frozen=True, tag="state"):
     id: RequestId = None
     # Replace a live publisher of another account or user (audited); see PROTOCOL.md 1.1.
     takeover: bool = False
+    # When the provider saw the change, on the hub's clock (microseconds; docs/latency.md).
+    det_us: Int64 | None = None
 
 
 class Bye(_Frame, frozen=True, tag="bye"):
@@ -348,6 +353,7 @@ class Welcome(_Frame, frozen=True, tag="welcome"):
     roles: list[str]
     re: RequestId = None
     max_frame_bytes: int = 65_536  # the longest line the hub accepts from this client
+    host: str = ""  # the hub's host and boot: a client that shares it shares its clock
 
 
 class Ack(_Frame, frozen=True, tag="ack"):
@@ -374,6 +380,9 @@ class StateUpdate(_Frame, frozen=True, tag="state"):
     ts: int
     account: Account
     positions: list[Position]
+    # Per-hop stamps on the hub's clock, microseconds (0: unknown): the provider saw the change,
+    # the hub received it, the hub stored it and began writing it out (docs/latency.md).
+    hops: list[int] | None = None
 
 
 class TicksUpdate(_Frame, frozen=True, tag="ticks"):

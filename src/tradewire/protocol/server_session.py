@@ -21,6 +21,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from tradewire.clock import micros
 from tradewire.exceptions import FrameError, FrameTooLarge
 from tradewire.protocol.codec import decode_client_frame, encode, error_line
 from tradewire.protocol.framing import LineFramer
@@ -123,7 +124,7 @@ class ServerSession:
                 msg = error_line("invalid_state", "send hello first", getattr(frame, "id", None))
                 self.close(msg, now)
         elif isinstance(frame, Ping):
-            self.send(encode(Pong(re=frame.id)))
+            self.send(encode(Pong(re=frame.id, now_us=micros(now))))
         elif isinstance(frame, Pong):
             pass  # its arrival already refreshed last_rx
         elif isinstance(frame, Hello):

@@ -1,0 +1,180 @@
+"""``tradewire follow --accounts FILE``: the copy engine, many accounts in one process
+(docs/engine.md); and what it shares with ``tradewire follow``: the status file and the reports
+to the hub's dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import uvloop
+from rich.progress import Progress
+from rich.table import Table
+
+from tradewire.brokers.registry import OpenBroker, open_broker
+from tradewire.cli.common import (
+    client_password,
+    console,
+    fail,
+    new_client,
+    parse_hubs,
+    reports_errors,
+    until_signalled,
+)
+from tradewire.clients import HubClient
+from tradewire.clients.accounts import AccountSpec, load_accounts
+from tradewire.clients.engine import CopyEngine
+from tradewire.clients.follower import Follower
+from tradewire.clients.journal import Journal
+from tradewire.exceptions import BrokerError, ConnectionLost, HubRefused
+from tradewire.protocol.messages import FollowerReport
+
+OPENING_AT_ONCE = 32  # accounts opened concurrently at start
+
+
+@reports_errors
+def run_engine(
+    hub_address: str | None,
+    user: str,
+    channel: str | None,
+    broker_spec: str | None,
+    password_stdin: bool,
+    tls_ca: Path | None,
+    use_tls: bool,
+    rules_file: Path | None,
+    journal: Path | None,
+    show_status: bool,
+    accounts_file: Path,
+    **flags: Any,
+) -> None:
+    status_path = accounts_file.with_suffix(".status.json")
+    if show_status:
+        print_engine_status(status_path)
+        return
+    given = [
+        name
+        for name, value in (
+            ("--channel", channel),
+            ("--broker", broker_spec),
+            ("--journal", journal),
+            ("--rules", rules_file),
+        )
+        if value is not None
+    ]
+    given += [
+        f"--{key.replace('_', '-')}" for key, value in flags.items() if value not in (None, ())
+    ]
+    if given:
+        fail(
+            f"{given[0]} does not go with --accounts: the accounts file names each account's "
+            "channel, broker, journal and rules (docs/engine.md)"
+        )
+    if hub_address is None:
+        fail("follow --accounts needs --hub HOST:PORT")
+    accounts = load_accounts(accounts_file)
+    parse_hubs(hub_address)
+    password = client_password(password_stdin)
+
+    async def run() -> None:
+        brokers = await open_all(accounts)
+        followers = {
+            spec.name: Follower(
+                brokers[spec.name], spec.channel, spec.rules, journal=Journal(spec.journal)
+            )
+            for spec in accounts
+        }
+        engine = CopyEngine(followers)
+        client = new_client(hub_address, user, password, use_tls, tls_ca, on_state=engine.on_state)
+        engine.hub_clock_offset = lambda: client.clock_offset_us
+        try:
+            await client.start(wait=True)  # banned, or no hub yet: wait, logging why
+            for name in engine.channels:
+                await client.subscribe(name)
+            console.print(
+                f"copying {', '.join(engine.channels)} onto {len(accounts)} accounts via "
+                f"{hub_address}; see `tradewire follow --accounts {accounts_file} --status`"
+            )
+            await until_signalled(
+                asyncio.create_task(engine.run()),
+                asyncio.create_task(keep_status(engine.status, status_path)),
+                asyncio.create_task(send_reports(engine.report, client)),
+            )
+        finally:
+            await client.close()
+            await asyncio.gather(*(broker.close() for broker in brokers.values()))
+            for follower in followers.values():
+                follower.journal.close()
+        if engine.failed:
+            name, why = next(iter(engine.failed.items()))
+            fail(f"{len(engine.failed)} account(s) stopped on an error, first {name}: {why}")
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run())
+
+
+async def open_all(accounts: list[AccountSpec]) -> dict[str, OpenBroker]:
+    """Open every account's broker (a few at a time); on a failure close those opened and
+    raise naming the account."""
+    opened: dict[str, OpenBroker] = {}
+    limit = asyncio.Semaphore(OPENING_AT_ONCE)
+    with Progress(console=console, transient=True) as progress:
+        bar = progress.add_task("opening accounts", total=len(accounts))
+
+        async def open_one(spec: AccountSpec) -> None:
+            async with limit:
+                try:
+                    opened[spec.name] = await open_broker(spec.broker)
+                except BrokerError as exc:
+                    raise BrokerError(f"account {spec.name!r}: {exc}") from None
+                progress.advance(bar)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for spec in accounts:
+                    group.create_task(open_one(spec))
+        except* BrokerError as failures:
+            await asyncio.gather(*(broker.close() for broker in opened.values()))
+            raise failures.exceptions[0] from None
+    return opened
+
+
+async def send_reports(make: Callable[[], FollowerReport], client: HubClient) -> None:
+    """Copy quality to the hub every 2 s, for its operator's dashboard (best effort)."""
+    while True:
+        await asyncio.sleep(2.0)
+        with contextlib.suppress(ConnectionLost, HubRefused):
+            await client.request(make())
+
+
+async def keep_status(make: Callable[[], dict[str, Any]], path: Path) -> None:
+    """Rewrite the status file every second (atomically: a reader never sees half of one)."""
+    while True:
+        await asyncio.sleep(1.0)
+        text = json.dumps(make())
+        tmp = path.with_suffix(".tmp")
+        await asyncio.to_thread(tmp.write_text, text)
+        await asyncio.to_thread(tmp.replace, path)
+
+
+def print_engine_status(path: Path) -> None:
+    if not path.exists():
+        fail(f"no status at {path}: is `tradewire follow --accounts` running with that file?")
+    status = json.loads(path.read_text())
+    table = Table(
+        "account", "channel", "seq", "in sync", "pending", "fills", "rejects", "errors",
+        "p99 ms", "stopped",
+        title=f"{len(status['accounts'])} accounts on {', '.join(status['channels'])}; "
+        f"{status['states']} states received",
+    )  # fmt: skip
+    for row in status["accounts"]:
+        p99 = row["latency_ms_p99"]
+        table.add_row(
+            row["account"], row["channel"], str(row["seq"]), "yes" if row["in_sync"] else "no",
+            str(row["pending"]), str(row["fills"]), str(row["rejects"]), str(row["errors"]),
+            "-" if p99 is None else f"{p99:g}", row["stopped"],
+        )  # fmt: skip
+    console.print(table)

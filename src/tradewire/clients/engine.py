@@ -1,0 +1,100 @@
+"""The copy engine: one process copies one or more channels onto many accounts (docs/engine.md).
+
+It is how a signal service or a VPS copier runs hundreds of accounts: one hub session for all,
+each state decoded once and turned into the planning input once, then handed to every account on
+its channel. Each account is a :class:`Follower` of its own (its broker, rules, journal, order
+slots and retries), so each stays idempotent on its own and one account's orders never wait for
+another's: they run as separate tasks, against brokers that work in parallel. An account that
+fails (a bug, a full disk under its journal) stops alone and is reported; the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tradewire.clients.follower import Follower, arrival
+from tradewire.clients.follower_report import combined_report
+from tradewire.clients.journal import percentile
+from tradewire.clock import Clock, SystemClock
+from tradewire.protocol.messages import FollowerReport, StateUpdate
+
+log = logging.getLogger(__name__)
+
+
+class CopyEngine:
+    """Copies channels onto the accounts of ``followers`` (account name -> its follower)."""
+
+    def __init__(self, followers: Mapping[str, Follower], clock: Clock | None = None) -> None:
+        self.followers = dict(followers)
+        self.clock: Clock = clock or SystemClock()
+        self._by_channel: dict[str, list[Follower]] = {}
+        for follower in self.followers.values():
+            self._by_channel.setdefault(follower.channel, []).append(follower)
+        # The hub's clock minus ours (HubClient.clock_offset_us), for the hop stamps.
+        self.hub_clock_offset: Callable[[], int | None] = lambda: None
+        self.failed: dict[str, str] = {}  # account -> why it stopped
+        self.states = 0
+
+    @property
+    def channels(self) -> list[str]:
+        return sorted(self._by_channel)
+
+    def on_state(self, update: StateUpdate) -> None:
+        """HubClient callback: one state, made ready once, for every account on its channel."""
+        followers = self._by_channel.get(update.ch)
+        if not followers:
+            return
+        self.states += 1
+        state, stamps = arrival(update, self.clock, self.hub_clock_offset())
+        for follower in followers:
+            follower.accept(state, stamps)
+
+    async def run(self) -> None:
+        """Copy until cancelled, or until every account has stopped."""
+        tasks = {
+            asyncio.get_running_loop().create_task(follower.run(), name=f"account {name}"): name
+            for name, follower in self.followers.items()
+        }
+        try:
+            while tasks:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    name = tasks.pop(task)
+                    error = task.exception()
+                    if error is not None:
+                        self.failed[name] = f"{type(error).__name__}: {error}"
+                        log.error("account %s stopped: %s", name, self.failed[name])
+                    elif self.followers[name].stopped:
+                        log.warning("account %s stopped: stop_equity reached", name)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def status(self) -> dict[str, Any]:
+        """A JSON-ready summary of every account, for ``tradewire follow --accounts --status``."""
+        rows = []
+        for name, follower in self.followers.items():
+            journal = follower.journal
+            rows.append(
+                {
+                    "account": name,
+                    "channel": follower.channel,
+                    "seq": follower.state.seq if follower.state else None,
+                    "in_sync": follower.in_sync(),
+                    "pending": len(follower.pending_orders),
+                    "fills": journal.counts["fill"],
+                    "rejects": journal.counts["reject"],
+                    "errors": journal.counts["error"],
+                    "latency_ms_p99": percentile(journal.latencies_ms, 0.99),
+                    "stopped": self.failed.get(name) or ("stop_equity" if follower.stopped else ""),
+                }
+            )
+        return {"channels": self.channels, "states": self.states, "accounts": rows}
+
+    def report(self) -> FollowerReport:
+        """Copy quality of all accounts together, for the hub's dashboard (one session)."""
+        return combined_report(",".join(self.channels)[:200], list(self.followers.values()))
