@@ -49,6 +49,7 @@ bench: $(STAMP) postgres
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
 	cd benchmarks && ../$(BIN)/python fanout.py
 	cd benchmarks && ../$(BIN)/python copy_latency.py
+	cd benchmarks && ../$(BIN)/python copy_engine.py --profile results/profiles
 	cd benchmarks && ../$(BIN)/python ticks.py
 	cd benchmarks && ../$(BIN)/python connections.py
 	cd benchmarks && ../$(BIN)/python ban_reload.py

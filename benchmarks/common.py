@@ -104,3 +104,13 @@ def build_c(name: str) -> Path | None:
         print(f"cannot build {source.name} ({done.stderr.strip()[:80]}); using Python")
         return None
     return binary
+
+
+def print_hops(hops: dict[str, dict[str, Any]]) -> None:
+    """The per-hop table of a copy run (docs/latency.md), one line per hop with fills."""
+    for hop, stats in hops.items():
+        if stats["n"]:
+            print(
+                f"{'':10}{hop:>12} p50 {stats['p50_ms']:8.3f}  p99 {stats['p99_ms']:8.3f}  "
+                f"max {stats['max_ms']:8.3f} ms"
+            )

@@ -28,7 +28,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import cpu_seconds, free_port, percentile, raise_fd_limit, stop, wait_port, write_result
+from common import (
+    cpu_seconds,
+    free_port,
+    percentile,
+    print_hops,
+    raise_fd_limit,
+    stop,
+    wait_port,
+    write_result,
+)
+
+from tradewire.clients.hops import hop_table
 
 BIN = Path(sys.executable).parent
 PASSWORD = "bench-password"
@@ -142,6 +153,7 @@ def run_one(followers: int, changes: int, path: str = "paper") -> dict[str, Any]
             proc.wait()
         stop(hub)
     latencies: list[float] = []
+    fills: list[dict[str, Any]] = []
     for i in range(followers):
         journal = data / f"f{i}.jsonl"
         if journal.exists():
@@ -149,6 +161,7 @@ def run_one(followers: int, changes: int, path: str = "paper") -> dict[str, Any]
                 entry = json.loads(line)
                 if entry.get("event") == "fill" and entry.get("latency_ms") is not None:
                     latencies.append(float(entry["latency_ms"]))
+                    fills.append(entry)
     return {
         "path": path,
         **hops,
@@ -158,6 +171,7 @@ def run_one(followers: int, changes: int, path: str = "paper") -> dict[str, Any]
         "p99_ms": percentile(latencies, 0.99),
         "max_ms": max(latencies) if latencies else float("nan"),
         "follower_cpu_ms_per_fill": follower_cpu * 1000 / max(1, len(latencies)),
+        "hops": hop_table(fills),
     }
 
 
@@ -183,7 +197,7 @@ async def hop_costs(port: int, rounds: int = 300) -> dict[str, float]:
     }
 
 
-async def provide(port: int, data: Path, changes: int, followers: int) -> None:
+async def provide(port: int, data: Path, changes: int, followers: int, gap_s: float = 0.4) -> None:
     from tradewire.brokers.paper import PaperBroker, PaperSettings
     from tradewire.clients import HubClient
     from tradewire.clients.provider import Provider
@@ -213,7 +227,7 @@ async def provide(port: int, data: Path, changes: int, followers: int) -> None:
             await broker.market_order(
                 OrderRequest(rng.choice(symbols), rng.choice(["buy", "sell"]), 0.1)
             )
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(gap_s)
     await asyncio.sleep(2)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
@@ -248,6 +262,7 @@ def main() -> None:
                 f"{row['max_ms']:7.1f}   ({time.monotonic() - started:.0f} s){hops}",
                 flush=True,
             )
+            print_hops(row["hops"])
     print(f"wrote {write_result('copy_latency', {'args': vars(args), 'rows': rows})}")
 
 

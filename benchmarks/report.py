@@ -132,6 +132,12 @@ def copy_section(data: dict[str, Any], targets: list[str]) -> list[str]:
             f"| {r.get('path', 'paper')} | {r['followers']} | {r['fills']} | {r['p50_ms']:.1f} "
             f"| {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {hops} |"
         )
+    lines.append("")
+    lines += hop_lines(
+        "Every hop, over every fill (ms; docs/latency.md):",
+        [r for r in rows if r.get("hops")],
+        lambda r: f"{r.get('path', 'paper')}, {r['followers']} followers",
+    )
     for n, limit in ((10, 5.0), (100, 20.0)):
         row = next(
             (r for r in rows if r["followers"] == n and r.get("path", "paper") == "paper"), None
@@ -142,6 +148,104 @@ def copy_section(data: dict[str, Any], targets: list[str]) -> list[str]:
                 f"{row['p99_ms']:.1f} ms | {verdict(row['p99_ms'] <= limit)} |"
             )
     return [*lines, ""]
+
+
+HOP_NAMES = ("to_hub", "store", "to_follower", "plan", "submit", "fill", "total")
+
+
+def hop_lines(title: str, rows: list[dict[str, Any]], label: Any) -> list[str]:
+    """A table of every hop's p50/p99/max, one row per benchmark row (docs/latency.md)."""
+    lines = [
+        title,
+        "",
+        "| run | " + " | ".join(f"{h} p50/p99/max" for h in HOP_NAMES) + " |",
+        "| --- |" + " ---: |" * len(HOP_NAMES),
+    ]
+    for row in rows:
+        hops = row.get("hops") or {}
+        cells = [_hop_cell(hops.get(name) or {}) for name in HOP_NAMES]
+        lines.append(f"| {label(row)} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _hop_cell(stats: dict[str, Any]) -> str:
+    if not stats.get("n"):
+        return "-"
+    return f"{stats['p50_ms']:.2f} / {stats['p99_ms']:.2f} / {stats['max_ms']:.2f}"
+
+
+def engine_section(data: dict[str, Any], targets: list[str]) -> list[str]:
+    rows = data["rows"]
+    lines = [
+        "## Copy engine: one process, many accounts",
+        "",
+        "`tradewire follow --accounts` copying one channel onto N hedging paper accounts; the "
+        "hub and the engine are processes, the provider trades here (40 changes, 400 ms apart). "
+        "Per state, over the accounts that filled from it: the engine received the state -> its "
+        "last order sent (`plan` + `submit` of the last account), and the provider saw the "
+        "change -> the last account's fill (`total`). p50/p99 over the states.",
+        "",
+        "| accounts | fills | recv -> last submit p50/p99 ms | change -> last fill p50/p99/max "
+        "ms | engine CPU ms per fill |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['accounts']:,} | {r['fills']:,} | {r['recv_to_last_submit_p50_ms']:.2f} / "
+            f"{r['recv_to_last_submit_p99_ms']:.2f} | {r['change_to_last_fill_p50_ms']:.2f} / "
+            f"{r['change_to_last_fill_p99_ms']:.2f} / {r['change_to_last_fill_max_ms']:.2f} | "
+            f"{r['engine_cpu_ms_per_fill']:.3f} |"
+        )
+    lines.append("")
+    lines += hop_lines(
+        "Every hop, over every fill (ms):", rows, lambda r: f"{r['accounts']:,} accounts"
+    )
+    lines += profile_lines(rows)
+    by = {r["accounts"]: r for r in rows}
+    for n, submit, fill in ((100, 5.0, 15.0), (1000, None, 50.0)):
+        row = by.get(n)
+        if row is None:
+            continue
+        if submit is not None:
+            got = row["recv_to_last_submit_p99_ms"]
+            targets.append(
+                f"| engine, {n:,} accounts: state received -> last order submitted p99 <= "
+                f"{submit:g} ms | {got:.2f} ms | {verdict(got <= submit)} |"
+            )
+        got = row["change_to_last_fill_p99_ms"]
+        targets.append(
+            f"| engine, {n:,} accounts: provider change -> last paper fill p99 <= {fill:g} ms "
+            f"| {got:.2f} ms | {verdict(got <= fill)} |"
+        )
+    return lines
+
+
+def profile_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Where the engine's time went (py-spy, the GIL holder sampled) at 100 and 1,000 accounts:
+    the functions on the stack in the most samples, outside the event loop's own frames."""
+    from spy_top import top
+
+    lines: list[str] = []
+    for n in (100, 1000):
+        path = RESULTS / "profiles" / f"engine-{n}.txt"
+        if not path.exists() or not any(r["accounts"] == n for r in rows):
+            continue
+        samples, _, total = top(path)
+        shown = [
+            (frame, count)
+            for frame, count in total.most_common(60)
+            if "tradewire/" in frame and "cli/" not in frame
+        ][:14]
+        lines += [
+            f"Profile of the engine at {n:,} accounts (py-spy `--gil`, {samples:,} samples; "
+            "share of samples with the function on the stack):",
+            "",
+            "| share | function |",
+            "| ---: | --- |",
+            *(f"| {100 * count / samples:.1f}% | `{frame}` |" for frame, count in shown),
+            "",
+        ]
+    return lines
 
 
 def services_section(data: dict[str, Any], targets: list[str]) -> list[str]:
@@ -268,6 +372,7 @@ def main() -> None:
     sections = (
         ("fanout", fanout_section),
         ("copy_latency", copy_section),
+        ("copy_engine", engine_section),
         ("ticks", ticks_section),
         ("connections", connections_section),
         ("ban_reload", ban_reload_section),

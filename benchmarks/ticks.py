@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from common import build_c, free_port, stop, wait_port, write_result
 
 BIN = Path(sys.executable).parent
 PASSWORD = "bench-password"
-RATES = [25_000, 50_000, 75_000, 100_000, 150_000, 200_000, 250_000, 300_000]
+RATES = [25_000, 50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 400_000, 500_000, 600_000]
 SECONDS = 3.0
 
 
@@ -117,8 +116,15 @@ def stored_rows(data: Path, postgres: str = "") -> int:
         with psycopg.connect(postgres) as pg:
             row = pg.execute("SELECT count(*) FROM ticks").fetchone()
             return int(row[0]) if row else 0
-    with sqlite3.connect(data / "ticks.db") as db:
-        return int(db.execute("SELECT count(*) FROM ticks").fetchone()[0])
+    from tradewire.store.ticks import SqliteTickStore
+
+    if not (data / "ticks.db").exists():
+        return 0
+    store = SqliteTickStore(data, readonly=True)
+    try:
+        return store.count()
+    finally:
+        store.close()
 
 
 def udp_tradewire(rate: float) -> dict[str, Any]:
@@ -217,6 +223,7 @@ def send_stream(via: str, rows: int, postgres: str = "") -> dict[str, Any]:
 
 
 def storage_only(rows: int, postgres: str = "") -> dict[str, Any]:
+    from tradewire.protocol.tick_columns import TickColumns
     from tradewire.store.tick_stores import open_tick_store
 
     store = open_tick_store(Path(tempfile.mkdtemp(prefix="tw-store-")), postgres)
@@ -224,7 +231,7 @@ def storage_only(rows: int, postgres: str = "") -> dict[str, Any]:
     started = time.perf_counter()
     for n in range(rows // 5000):
         shifted = [(s, t + n * 5000, b, a, la, v) for s, t, b, a, la, v in batch]
-        store.append_many([(shifted, None)])
+        store.append_many([(TickColumns.from_rows(shifted), None)])
     elapsed = time.perf_counter() - started
     store.close()
     return {"rows": rows, "seconds": elapsed, "rows_per_s": rows / elapsed}

@@ -46,6 +46,15 @@ class HubSettings(_Section, frozen=True):
     auth_workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
     # Per-connection bytes queued in the hub before a subscriber counts as slow (conflation).
     write_buffer_bytes: Annotated[int, msgspec.Meta(ge=4096)] = 262_144
+    # Threads that write a state to many subscribers alongside the event loop (hub/fanout.py);
+    # -1: one per core beyond the first, at most 8; 0: the event loop alone.
+    fanout_threads: Annotated[int, msgspec.Meta(ge=-1, le=64)] = -1
+
+    @property
+    def fanout_thread_count(self) -> int:
+        if self.fanout_threads >= 0:
+            return self.fanout_threads
+        return min(8, (os.cpu_count() or 1) - 1)
 
     @property
     def idle_timeout(self) -> float:

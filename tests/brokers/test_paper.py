@@ -183,3 +183,40 @@ async def test_a_broker_spec_can_replay_an_mt5_export(tmp_path: Path) -> None:
 
     with pytest.raises(BrokerError, match="replay_symbol"):
         await open_broker(f"paper:{tmp_path / 'x.db'}?replay_csv={csv}")
+
+
+async def test_an_order_applies_to_the_file_even_before_a_change_elsewhere_is_noticed(
+    tmp_path: Path,
+) -> None:
+    """Reads answer from the account as last seen here; an order must not: it applies to what
+    the file holds, so another process's position is never overwritten."""
+    path = tmp_path / "shared.db"
+    ours = await PaperBroker.open(path)
+    other = await PaperBroker.open(path)
+    await other.market_order(OrderRequest("EURUSD", "buy", 0.1))
+    await ours.market_order(OrderRequest("GBPUSD", "sell", 0.2))  # at once: not noticed yet
+    symbols = sorted(p.symbol for p in await ours.positions())
+    assert symbols == ["EURUSD", "GBPUSD"]
+    await asyncio.sleep(0.5)  # the desk's watcher shows ours to the other
+    assert sorted(p.symbol for p in await other.positions()) == symbols
+    await ours.close()
+    await other.close()
+
+
+async def test_concurrent_orders_on_many_accounts_each_apply_once(tmp_path: Path) -> None:
+    """What a copy engine does: many accounts, several orders each, all at once."""
+    brokers = [await PaperBroker.open(tmp_path / f"a{i}.db") for i in range(8)]
+    symbols = ["EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "US30"]
+    await asyncio.gather(
+        *(b.market_order(OrderRequest(s, "buy", 0.1)) for b in brokers for s in symbols)
+    )
+    for broker in brokers:
+        held = await broker.positions()
+        assert sorted(p.symbol for p in held) == sorted(symbols)
+        assert len({p.id for p in held}) == len(symbols)
+        assert len([o for o in await broker.order_log() if o.status == "filled"]) == 5
+        reopened = await PaperBroker.open(broker.path)  # what the file holds, read anew
+        assert await reopened.positions() == held
+        await reopened.close()
+    for broker in brokers:
+        await broker.close()

@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import Raw, add_user, logged_in, make_config, state_frame
 from tests.system.test_ticks_cli import TRADEWIRE
 from tradewire.hub.server import Hub
+from tradewire.store.ticks import SqliteTickStore
 
 
 @pytest.fixture
@@ -107,9 +108,10 @@ async def run_fault(data: Path, break_disk: object, heal: object) -> tuple[int, 
         await hub.stop()
     for db in ("state.db", "ticks.db"):
         assert integrity(data / db) == "ok", db
-    with sqlite3.connect(data / "ticks.db") as conn:
-        stored_ticks = conn.execute("SELECT count(*) FROM ticks").fetchone()[0]
-    return int(healed[0]["seq"]), int(stored_ticks)
+    ticks = SqliteTickStore(data, readonly=True)
+    stored_ticks = ticks.count()
+    ticks.close()
+    return int(healed[0]["seq"]), stored_ticks
 
 
 async def test_disk_full_refuses_then_recovers(small_disk: Path) -> None:

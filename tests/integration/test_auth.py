@@ -132,5 +132,5 @@ async def test_frames_sent_with_hello_are_processed_after_welcome(start_hub: Hub
     )
     assert (await raw.recv())["t"] == "welcome"
     assert await raw.recv() == {"t": "ack", "re": 2}
-    assert await raw.recv() == {"t": "pong", "re": 3}
+    assert (await raw.recv()).items() >= {"t": "pong", "re": 3}.items()
     await asyncio.sleep(0)

@@ -22,7 +22,7 @@ async def test_three_bad_frames_in_a_row_close(start_hub: HubFactory) -> None:
     assert (await raw.recv())["code"] == "bad_frame"
     assert (await raw.recv())["code"] == "bad_frame"
     raw.send({"t": "ping", "id": 1})  # a good frame resets the count
-    assert await raw.recv() == {"t": "pong", "re": 1}
+    assert (await raw.recv()).items() >= {"t": "pong", "re": 1}.items()
     raw.send(b"[1]\n\xff\n{}\n")
     for _ in range(3):
         assert (await raw.recv())["code"] == "bad_frame"
@@ -76,7 +76,7 @@ async def test_connection_limits(start_hub: HubFactory) -> None:
     # Nothing already accepted was lost: the first sessions still work.
     for raw in [*first, other]:
         raw.send({"t": "ping", "id": 9})
-        assert await raw.recv() == {"t": "pong", "re": 9}
+        assert (await raw.recv()).items() >= {"t": "pong", "re": 9}.items()
     first[0].close()
     await asyncio.sleep(0.1)
     assert (await (await Raw.connect(hub)).login("bob"))["t"] == "welcome"

@@ -127,7 +127,7 @@ async def test_hostile_frames_get_a_clear_error_and_store_nothing(
     ), reply
     assert reply["msg"]
     raw.send({"t": "ping", "id": 7})  # the session goes on
-    assert (await raw.recv()) == {"t": "pong", "re": 7}
+    assert (await raw.recv()).items() >= {"t": "pong", "re": 7}.items()
     await hub.store.flush()
     assert stored_states(data_dir) == []
     await hub.stop()  # flushes the tick writer: nothing of a refused ticks frame may be there

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.store.tick_conformance import CHECKS, Opened, rows
+from tests.store.tick_conformance import CHECKS, Opened, batch, rows
 from tradewire.exceptions import StoreError
 from tradewire.store.ticks import TickStore
 from tradewire.store.ticks_pg import PostgresTickStore
@@ -24,11 +24,11 @@ def test_postgres_tick_store_conforms(check: Callable[[Opened], None], postgres:
 
 def test_one_batch_stored_by_several_hubs_at_once_is_stored_once(postgres: str) -> None:
     stores = [PostgresTickStore(postgres) for _ in range(4)]
-    batch = rows("EURUSD", 1000, 50)
+    ticks = rows("EURUSD", 1000, 50)
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda s: s.append_many([(batch, ("alice", "b7"))]), stores))
+        results = list(pool.map(lambda s: s.append_many([(batch(ticks), ("alice", "b7"))]), stores))
     assert sorted(r[0][1] for r in results) == [False, True, True, True]
-    assert list(stores[0].query("EURUSD", 0, 10_000)) == batch
+    assert list(stores[0].query("EURUSD", 0, 10_000)) == ticks
     for store in stores:
         store.close()
 

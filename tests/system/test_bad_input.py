@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.system.test_ticks_cli import EXPORT, PASSWORD, TRADEWIRE, run
+from tradewire.store.ticks import SqliteTickStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -182,8 +183,7 @@ def test_tick_files_as_metatrader_writes_them_import_once(tmp_path: Path) -> Non
             )
             assert sent.returncode == 0, sent.stderr
             assert "sent 5, acked 5" in sent.stdout, (attempt, sent.stdout)
-    with sqlite3.connect(tmp_path / "tradewire-data" / "ticks.db") as conn:
-        assert conn.execute("SELECT count(*) FROM ticks").fetchone()[0] == 5
+    assert SqliteTickStore(tmp_path / "tradewire-data", readonly=True).count() == 5
 
 
 def test_export_and_query_failures_are_clean(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from tradewire.store.ticks import SqliteTickStore
 
 TRADEWIRE = str(Path(sys.executable).parent / "tradewire")
 PASSWORD = "durability-password"
@@ -45,9 +46,10 @@ def stored_times(workdir: Path, postgres: str) -> tuple[set[int], int]:
         with psycopg.connect(postgres) as db:
             times = [t for (t,) in db.execute("SELECT time_ms FROM ticks")]
     else:
-        with sqlite3.connect(workdir / "tradewire-data" / "ticks.db") as db:
-            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            times = [t for (t,) in db.execute("SELECT time_ms FROM ticks")]
+        store = SqliteTickStore(workdir / "tradewire-data", readonly=True)
+        assert store.integrity() == "ok"
+        times = [row[1] for row in store.all_rows()]
+        store.close()
     return set(times), len(times)
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.store.tick_conformance import rows
+from tests.store.tick_conformance import batch, rows
 from tradewire.store.ticks_pg import PostgresTickStore
 
 TRADEWIRE = str(Path(sys.executable).parent / "tradewire")
@@ -20,7 +20,12 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_ticks_commands_read_postgres(postgres: str, tmp_path: Path) -> None:
     store = PostgresTickStore(postgres)
     eurusd = [("EURUSD", 60_000 + i, 1.1 + i, 1.2 + i, None, None) for i in range(3)]
-    store.append_many([(eurusd, ("feeder", "1")), (rows("GBPUSD", 0, 2), None)])
+    store.append_many(
+        [
+            (batch(eurusd), ("feeder", "1")),
+            (batch(rows("GBPUSD", 0, 2)), None),
+        ]
+    )
     store.close()
     query = run("ticks", "query", "--symbol", "EURUSD", "--format", "csv", "--postgres", postgres)
     assert query.returncode == 0, query.stderr

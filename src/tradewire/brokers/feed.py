@@ -10,6 +10,7 @@ around the reference mid of :data:`~tradewire.brokers.symbols.REFERENCE_MID`.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import math
 from pathlib import Path
@@ -30,7 +31,8 @@ class Feed(Protocol):
         ...
 
 
-def _unit(seed: int, symbol: str, index: int) -> float:
+@functools.lru_cache(maxsize=8192)  # an index lasts 1.5 s to 5 min: hundreds of accounts
+def _unit(seed: int, symbol: str, index: int) -> float:  # quote alike, a hash each was the cost
     digest = hashlib.blake2b(f"{seed}:{symbol}:{index}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**63 - 1.0
 
@@ -43,6 +45,17 @@ def _noise(seed: int, symbol: str, x: float) -> float:
     return a + (b - a) * f
 
 
+@functools.lru_cache(maxsize=4096)  # accounts of one process ask for the same mids each moment
+def _mid(seed: int, base: str, time_ms: int) -> float | None:
+    reference = REFERENCE_MID.get(base)
+    if reference is None:
+        return None
+    move = sum(
+        amp * _noise(seed + k, base, time_ms / period) for k, (period, amp) in enumerate(_OCTAVES)
+    )
+    return reference[0] * (1 + move)
+
+
 class SeededFeed:
     """Deterministic prices: the same seed gives the same quotes in every process."""
 
@@ -50,14 +63,7 @@ class SeededFeed:
         self.seed = seed
 
     def mid(self, base: str, time_ms: int) -> float | None:
-        reference = REFERENCE_MID.get(base)
-        if reference is None:
-            return None
-        move = sum(
-            amp * _noise(self.seed + k, base, time_ms / period)
-            for k, (period, amp) in enumerate(_OCTAVES)
-        )
-        return reference[0] * (1 + move)
+        return _mid(self.seed, base, time_ms)
 
     def quote(self, spec: SymbolSpec, base: str, time_ms: int) -> Quote | None:
         mid = self.mid(base, time_ms)

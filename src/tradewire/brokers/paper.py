@@ -1,7 +1,10 @@
 """The paper broker: a simulated MT5-like account persisted in SQLite (the embedded default).
 
 One SQLite file per account, so a follower restarted finds its positions. All SQLite work runs
-on the broker's own thread. Fills at bid/ask with configurable latency and slippage; realistic
+on the paper desk's threads (:mod:`tradewire.brokers.paper_desk`), an account's work in turn.
+Reads answer from the account as last read or written here, so a follower's round costs no thread
+hop; an order always applies to the file's own state, and a change another process makes to the
+file is noticed within 0.2 s. Fills at bid/ask with configurable latency and slippage; realistic
 rejections (unknown symbol, volume off-step or out of range, market closed, not enough margin,
 requotes with a set probability). Every order, filled or rejected, goes to the ``orders`` table:
 the order log that tests count duplicates from.
@@ -10,11 +13,12 @@ the order log that tests count duplicates from.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import random
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -30,7 +34,15 @@ from tradewire.brokers.base import (
     SymbolSpec,
 )
 from tradewire.brokers.feed import Feed, ReplayFeed, SeededFeed
-from tradewire.brokers.ledger import apply_fill, check_volume, fill_price, margin, profit
+from tradewire.brokers.ledger import (
+    Mid,
+    apply_fill,
+    check_volume,
+    fill_price,
+    margin,
+    profit,
+)
+from tradewire.brokers.paper_desk import DESK
 from tradewire.brokers.symbols import base_name, resolve
 from tradewire.clock import Clock, SystemClock, now_ms
 from tradewire.exceptions import BrokerError, OrderRejected
@@ -83,6 +95,20 @@ def _feed_for(settings: PaperSettings, clock: Clock) -> Feed:
         raise BrokerError(f"replay_csv {settings.replay_csv}: {exc}") from exc
 
 
+AccountRow = tuple[str, str, float, int, str]  # login, currency, balance, leverage, mode
+_reads = itertools.count()
+
+
+class Snapshot:
+    """The account as read on a desk thread; ``taken`` orders reads of one process."""
+
+    __slots__ = ("data_version", "positions", "row", "taken")
+
+    def __init__(self, data_version: int, row: AccountRow, positions: list[Position]) -> None:
+        self.data_version, self.row, self.positions = data_version, row, positions
+        self.taken = next(_reads)
+
+
 class OrderRecord(msgspec.Struct, frozen=True):
     id: int
     time_ms: int
@@ -113,12 +139,13 @@ class PaperBroker:
         self.clock: Clock = clock or SystemClock()
         self.feed: Feed = feed or _feed_for(settings, clock or SystemClock())
         self._rng = random.Random(settings.seed * 7919 + 17)
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="tw-paper")
+        self.lock = threading.Lock()  # the desk runs this account's SQLite work in turn
         self._db: sqlite3.Connection | None = None
         self._changed = asyncio.Condition()
         self._version = 0
         self._data_version = 0
-        self._poller: asyncio.Task[None] | None = None
+        self._snapshot: Snapshot | None = None  # the account as last read or written here
+        self._newest: Snapshot | None = None  # the same on the desk's thread, under the lock
         self.mode: Mode = settings.mode
 
     @classmethod
@@ -138,26 +165,56 @@ class PaperBroker:
         (``mode``, ``suffix``, ``leverage``, ``login``) is an error, not silently ignored.
         """
         broker = cls(path, settings or PaperSettings(), clock, feed)
-        try:
-            await broker._run(broker._init_db, create, given)
-        except BrokerError:
-            broker._executor.shutdown(wait=False)
-            raise
-        broker._data_version = await broker._run(broker._data_version_now)
-        broker._poller = asyncio.get_running_loop().create_task(broker._poll_external())
+        await broker._run(broker._init_db, create, given)
+        broker._take(await broker._run(broker._read))
+        DESK.watch(broker)
         return broker
 
     async def close(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            await asyncio.gather(self._poller, return_exceptions=True)
+        await DESK.unwatch(self)
         if self._db is not None:
-            await self._run(self._db.close)
-        self._executor.shutdown(wait=True)
+            await self._run(self._close_db)
+
+    def _close_db(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
-        """Run ``fn`` on the broker's SQLite thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        """Run ``fn`` on a desk thread, in turn with this account's other SQLite work."""
+        return await DESK.run(self, fn, *args)
+
+    def _read(self) -> Snapshot:
+        """On the desk's thread: the account as the file holds it now."""
+        snapshot = Snapshot(self._data_version_now(), self._account_row(), self._load_positions())
+        self._newest = snapshot
+        return snapshot
+
+    def _current(self) -> Snapshot:
+        """On the desk's thread, in a write transaction: the account as the file holds it, from
+        the last read or write here unless another process wrote since."""
+        newest = self._newest
+        if newest is not None and self._data_version_now() == newest.data_version:
+            return newest
+        return self._read()
+
+    def _take(self, snapshot: Snapshot) -> None:
+        """On the loop: remember ``snapshot`` unless a newer one is already here."""
+        if self._snapshot is None or snapshot.taken >= self._snapshot.taken:
+            self._snapshot = snapshot
+            self._data_version = snapshot.data_version
+
+    def changed_elsewhere(self) -> Snapshot | None:
+        """On a desk thread (the desk's watcher): the account anew if another process wrote
+        to its file since the last look."""
+        if self._db is None or self._data_version_now() == self._data_version:
+            return None
+        return self._read()
+
+    async def take_change(self, change: object) -> None:
+        assert isinstance(change, Snapshot)
+        self._take(change)
+        await self._notify()
 
     # ---- database (on the broker thread) -------------------------------------------------------
 
@@ -212,7 +269,7 @@ class PaperBroker:
         )
         return [Position(*row) for row in rows]
 
-    def _account_row(self) -> tuple[str, str, float, int, str]:
+    def _account_row(self) -> AccountRow:
         row = (
             self._conn()
             .execute("SELECT login, currency, balance, leverage, mode FROM account")
@@ -226,13 +283,23 @@ class PaperBroker:
         return None if q is None else (q.bid + q.ask) / 2
 
     def _account(self) -> Account:
-        login, currency, balance, leverage, mode = self._account_row()
+        return self._account_of(self._account_row(), self._load_positions())
+
+    def _account_of(
+        self, row: AccountRow, positions: list[Position], mid: Mid | None = None
+    ) -> Account:
+        """The account with its floating profit and margin at current prices (no SQLite)."""
+        login, currency, balance, leverage, mode = row
+        mid = mid or self._mids()
+        quotes: dict[str, tuple[SymbolSpec, Quote]] = {}
         floating, used = 0.0, 0.0
-        for pos in self._load_positions():
-            spec, q = self._spec_quote(pos.symbol)
+        for pos in positions:
+            spec, q = quotes.get(pos.symbol) or quotes.setdefault(
+                pos.symbol, self._spec_quote(pos.symbol)
+            )
             close = q.bid if pos.side == "buy" else q.ask
-            floating += profit(pos, spec, close, pos.volume, self._mid)
-            used += margin(spec, pos.volume, pos.price, leverage, self._mid)
+            floating += profit(pos, spec, close, pos.volume, mid)
+            used += margin(spec, pos.volume, pos.price, leverage, mid)
         return Account(
             login,
             currency,
@@ -242,6 +309,17 @@ class PaperBroker:
             mode,  # type: ignore[arg-type]
             margin=round(used, 2),
         )
+
+    def _mids(self) -> Mid:
+        """Mids at this moment, each worked out once (an account values many positions)."""
+        known: dict[str, float | None] = {}
+
+        def mid(base: str) -> float | None:
+            if base not in known:
+                known[base] = self._mid(base)
+            return known[base]
+
+        return mid
 
     def _spec_quote(self, symbol: str) -> tuple[SymbolSpec, Quote]:
         spec = resolve(symbol, self.settings.suffix)
@@ -253,7 +331,7 @@ class PaperBroker:
 
     def _execute(
         self, order: OrderRequest, slip_points: float, refusal: OrderRejected | None = None
-    ) -> Fill:
+    ) -> tuple[Fill, Snapshot]:
         db = self._conn()
         stamp = now_ms(self.clock)
         try:
@@ -267,36 +345,34 @@ class PaperBroker:
             )
             db.execute("BEGIN IMMEDIATE")
             try:
-                fill = self._apply(order, spec, price, stamp)
+                done = self._apply(order, spec, price, stamp)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
-            return fill
+            self._newest = done[1]
+            return done
         except OrderRejected as exc:
             _log_order(db, stamp, order, "rejected", reason=exc.reason)
             raise
 
-    def _apply(self, order: OrderRequest, spec: SymbolSpec, price: float, stamp: int) -> Fill:
+    def _apply(
+        self, order: OrderRequest, spec: SymbolSpec, price: float, stamp: int
+    ) -> tuple[Fill, Snapshot]:
         db = self._conn()
-        before = self._account()
-        positions = self._load_positions()
+        current = self._current()
+        positions, row = current.positions, current.row
+        mid = self._mids()
+        before = self._account_of(row, positions, mid)
 
         def new_id() -> str:
             (next_id,) = db.execute("SELECT next_id FROM account").fetchone()
             db.execute("UPDATE account SET next_id = next_id + 1")
             return str(next_id)
 
-        applied = apply_fill(self.mode, positions, order, spec, price, stamp, new_id, self._mid)
-        leverage = before.leverage
+        applied = apply_fill(self.mode, positions, order, spec, price, stamp, new_id, mid)
         used_after = sum(
-            margin(
-                resolve(p.symbol, self.settings.suffix) or spec,
-                p.volume,
-                p.price,
-                leverage,
-                self._mid,
-            )
+            margin(resolve(p.symbol, self.settings.suffix) or spec, p.volume, p.price, row[3], mid)
             for p in applied.positions
         )
         if used_after > before.margin + 1e-9 and used_after > before.equity + applied.realized:
@@ -305,38 +381,29 @@ class PaperBroker:
                 f"margin {used_after:.2f} exceeds equity {before.equity:.2f}",
                 retryable=True,
             )
-        db.execute("DELETE FROM positions")
+        # Only the rows the fill changed: apply_fill keeps the others as they were.
+        kept = {id(p) for p in applied.positions}
+        gone = [(p.id,) for p in positions if id(p) not in kept]
+        unchanged = {id(p) for p in positions}
+        db.executemany("DELETE FROM positions WHERE id = ?", gone)
         db.executemany(
-            "INSERT INTO positions VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO positions VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
-                (
-                    p.id,
-                    p.symbol,
-                    p.side,
-                    p.volume,
-                    p.price,
-                    p.time,
-                    p.magic,
-                    p.comment,
-                    p.sl,
-                    p.tp,
-                )
+                (p.id, p.symbol, p.side, p.volume, p.price, p.time, p.magic, p.comment, p.sl, p.tp)
                 for p in applied.positions
+                if id(p) not in unchanged
             ],
         )
         db.execute("UPDATE account SET balance = balance + ?", (applied.realized,))
         order_id = _log_order(
             db, stamp, order, "filled", price=price, result_position=applied.position_id
         )
-        return Fill(
-            order_id,
-            order.symbol,
-            order.side,
-            order.volume,
-            price,
-            stamp,
-            applied.position_id,
+        fill = Fill(
+            order_id, order.symbol, order.side, order.volume, price, stamp, applied.position_id
         )
+        after = (row[0], row[1], row[2] + applied.realized, row[3], row[4])
+        ordered = sorted(applied.positions, key=_stored_order)  # as _load_positions reads them
+        return fill, Snapshot(current.data_version, after, ordered)
 
     def _orders(self) -> list[OrderRecord]:
         rows = self._conn().execute("SELECT * FROM orders ORDER BY id")
@@ -348,16 +415,18 @@ class PaperBroker:
     # ---- Broker protocol -----------------------------------------------------------------------
 
     async def account(self) -> Account:
-        return await self._run(self._account)
+        assert self._snapshot is not None, "use PaperBroker.open()"
+        return self._account_of(self._snapshot.row, self._snapshot.positions)
 
     async def positions(self) -> list[Position]:
-        return await self._run(self._load_positions)
+        assert self._snapshot is not None, "use PaperBroker.open()"
+        return list(self._snapshot.positions)
 
     async def symbol(self, name: str) -> SymbolSpec | None:
         return resolve(name, self.settings.suffix)
 
     async def quote(self, symbol: str) -> Quote:
-        return (await self._run(self._spec_quote, symbol))[1]
+        return self._spec_quote(symbol)[1]  # the feed is pure: no SQLite, no thread
 
     async def market_order(self, order: OrderRequest) -> Fill:
         """Execute ``order`` at market after the configured latency. Raises OrderRejected."""
@@ -374,9 +443,13 @@ class PaperBroker:
             refusal = OrderRejected("requote", "price changed", retryable=True)
         slip = self._rng.uniform(0, s.slippage_points) if s.slippage_points else 0.0
         try:
-            return await self._run(self._execute, order, slip, refusal)
-        finally:
+            fill, snapshot = await self._run(self._execute, order, slip, refusal)
+        except OrderRejected:
             await self._notify()
+            raise
+        self._take(snapshot)
+        await self._notify()
+        return fill
 
     async def changes(self) -> AsyncIterator[None]:
         seen = [self._version]  # a cell the predicate reads: the newest version this caller saw
@@ -399,14 +472,10 @@ class PaperBroker:
             self._version += 1
             self._changed.notify_all()
 
-    async def _poll_external(self) -> None:
-        """Notice changes another process made to this account's file."""
-        while True:
-            await asyncio.sleep(0.2)
-            version = await self._run(self._data_version_now)
-            if version != self._data_version:
-                self._data_version = version
-                await self._notify()
+
+def _stored_order(position: Position) -> tuple[int, int]:
+    """The order of ``ORDER BY time_ms, CAST(id AS INTEGER)``."""
+    return position.time, int(position.id) if position.id.isdigit() else 0
 
 
 def _log_order(

@@ -10,7 +10,7 @@ never re-decode, and fan-out never re-encodes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -40,6 +40,7 @@ class Bus(Protocol):
     connected: bool  # False while a shared bus is cut off from its servers
     name: str  # this hub's name on the bus (unique among the hubs sharing it)
     outgoing: Callable[[Message], Message] | None  # see SubjectTable
+    deliver_many: Callable[[Collection[Subscriber], Message], None]  # see SubjectTable
 
     async def start(self, wait_s: float = 10.0) -> None:
         """Connect and read what the bus already holds (before ``restore``)."""
@@ -82,6 +83,11 @@ class Bus(Protocol):
         ...
 
 
+def _one_by_one(subscribers: Collection[Subscriber], message: Message) -> None:
+    for subscriber in list(subscribers):
+        subscriber.deliver(message)
+
+
 class SubjectState:
     """What every bus keeps per subject: the latest message and the subscribers here."""
 
@@ -104,13 +110,14 @@ class SubjectTable(Generic[S]):
         # Makes the line subscribers get from a message as its fan-out begins (the channel
         # service stamps the moment into states, docs/latency.md); kept messages stay as made.
         self.outgoing: Callable[[Message], Message] | None = None
+        # Hands a message to many subscribers (the hub's runs on several threads: fanout.py).
+        self.deliver_many: Callable[[Collection[Subscriber], Message], None] = _one_by_one
 
     def _fan_out(self, state: S, message: Message) -> None:
         """Deliver ``message`` to the subject's subscribers here (the hot path of fan-out)."""
         if self.outgoing is not None:
             message = self.outgoing(message)
-        for subscriber in list(state.subscribers):
-            subscriber.deliver(message)
+        self.deliver_many(state.subscribers, message)
 
     def _subject(self, name: str) -> S:
         subject = self._subjects.get(name)

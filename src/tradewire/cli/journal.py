@@ -79,7 +79,8 @@ def journal_hops(journals: tuple[Path, ...], as_json: bool) -> None:
     table_data = hop_table(entries(journals))
     if table_data["total"]["n"] == 0 and table_data["fill"]["n"] == 0:
         fail(
-            "the journals hold no fill with hop stamps yet (older journals have none: hops are stamped since this release)"
+            "the journals hold no fill with hop stamps yet (journals written before hops were "
+            "stamped have none)"
         )
     if as_json:
         click.echo(msgspec.json.encode(table_data).decode())

@@ -12,8 +12,11 @@ import socket
 import uuid
 from typing import Literal
 
+import msgspec
+
 from tradewire.clients.hub_client import HubClient
-from tradewire.exceptions import ConnectionLost
+from tradewire.exceptions import ConnectionLost, HubRefused
+from tradewire.protocol.tick_columns import TickColumns
 from tradewire.protocol.ticks import TickRow
 
 Via = Literal["udp", "tcp", "native"]
@@ -94,41 +97,52 @@ class TickSender:
             self.sent += len(rows)
             await self._tcp.drain()
         else:
-            for chunk in self._fitting(rows):
+            per_frame = self._ticks_per_frame(rows)
+            for at in range(0, len(rows), per_frame):
                 await self._window.acquire()
-                self._batches += 1
                 task = asyncio.get_running_loop().create_task(
-                    self._send_native(chunk, f"{self._prefix}-{self._batches}")
+                    self._send_native(rows[at : at + per_frame])
                 )
                 self._pending.add(task)
                 task.add_done_callback(self._pending.discard)
 
-    def _fitting(self, rows: list[TickRow]) -> list[list[TickRow]]:
-        """Split ``rows`` into frames that fit the hub's ``max_frame_bytes``."""
+    def _ticks_per_frame(self, rows: list[TickRow]) -> int:
+        """How many ticks fit a frame of the hub's ``max_frame_bytes``, from a sample (a frame
+        that still does not fit is halved: see _send_native)."""
         assert self._hub is not None
-        budget = self._hub.max_frame_bytes - 200  # the frame's envelope and id
-        chunks: list[list[TickRow]] = []
-        chunk: list[TickRow] = []
-        size = 0
-        for row in rows:
-            cost = len(repr(row)) + 2  # an upper bound of the row's JSON size
-            if chunk and size + cost > budget:
-                chunks.append(chunk)
-                chunk, size = [], 0
-            chunk.append(row)
-            size += cost
-        if chunk:
-            chunks.append(chunk)
-        return chunks
+        sample = TickColumns.from_rows(rows[:64])
+        if not len(sample):
+            return 1
+        size = len(msgspec.json.encode([sample.time_ms, sample.bid, sample.ask, sample.sym]))
+        if sample.last is not None or sample.volume is not None:
+            size *= 2
+        budget = self._hub.max_frame_bytes - 300 - 20 * len(sample.symbols)  # envelope, names
+        return max(1, int(budget / (1.25 * size / len(sample))))
 
-    async def _send_native(self, rows: list[TickRow], batch_id: str) -> None:
+    async def _send_native(self, rows: list[TickRow]) -> None:
         assert self._hub is not None
         try:
-            self.sent += len(rows)
-            stored = await self._hub.send_ticks([list(r) for r in rows], batch_id)
-            self.acked += stored  # not `+= await`: that reads the count before awaiting
+            await self._send_fitting(rows)
         finally:
             self._window.release()
+
+    async def _send_fitting(self, rows: list[TickRow]) -> None:
+        """One frame under its own batch id, or two halves when it is too large for the hub."""
+        assert self._hub is not None
+        self._batches += 1
+        batch_id = f"{self._prefix}-{self._batches}"
+        self.sent += len(rows)
+        try:
+            stored = await self._hub.send_tick_columns(TickColumns.from_rows(rows), batch_id)
+        except HubRefused as exc:
+            if exc.code != "frame_too_large" or len(rows) < 2:
+                raise
+            self.sent -= len(rows)  # refused here, before it was sent
+            half = len(rows) // 2
+            await self._send_fitting(rows[:half])
+            await self._send_fitting(rows[half:])
+            return
+        self.acked += stored  # not `+= await`: that reads the count before awaiting
 
     async def flush(self) -> None:
         """Wait for every native batch's ack (raises the first refusal)."""

@@ -10,6 +10,8 @@ provider's partial closes in proportion, without drifting with the accounts' bal
 
 from __future__ import annotations
 
+import functools
+
 import msgspec
 
 from tradewire.copy.mapping import map_symbol
@@ -57,6 +59,7 @@ class Link(msgspec.Struct, frozen=True):
     follower_volume: float | None = None  # the follower's volume when it opened
 
 
+@functools.lru_cache(maxsize=65_536)  # every round reads every comment: parse each once
 def parse_link(comment: str) -> Link | None:
     """``tw:p9:1.5:0.75`` -> Link("p9", 1.5, 0.75); ``tw:p9`` -> Link("p9")."""
     if not comment.startswith(TAG):

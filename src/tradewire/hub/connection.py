@@ -79,6 +79,7 @@ class Connection(asyncio.Protocol):
         self.tick_backlog: dict[str, list[Any]] = {}  # newest tick per symbol while slow
         self.registered = False
         self._write_paused = False
+        self._fd = -1  # the socket, for the parallel fan-out (plain TCP only: fanout.py)
 
     @property
     def end_reason(self) -> str:
@@ -123,6 +124,9 @@ class Connection(asyncio.Protocol):
                 self.close(refusal)
                 return
         transport.set_write_buffer_limits(high=self.hub.config.hub.write_buffer_bytes)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and transport.get_extra_info("ssl_object") is None:
+            self._fd = sock.fileno()
 
     def data_received(self, data: bytes) -> None:
         self.session.receive_data(data, self.hub.clock.monotonic())
@@ -241,6 +245,26 @@ class Connection(asyncio.Protocol):
             self.conflated[message.subject] = message.line
         elif self._machine.state is S.AUTHENTICATED and self.transport is not None:
             self.transport.write(message.line)
+
+    def direct_fd(self) -> int:
+        """The socket a fan-out thread may write a state to now, or -1: TLS, something already
+        queued (order), a slow client (conflation), not logged in."""
+        transport = self.transport
+        if (
+            self._fd < 0
+            or self._write_paused
+            or self._machine.state is not S.AUTHENTICATED
+            or transport is None
+            or transport.get_write_buffer_size()
+            or transport.is_closing()
+        ):
+            return -1
+        return self._fd
+
+    def send_rest(self, rest: bytes) -> None:
+        """What a direct write left over: queued in the transport, in order."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(rest)
 
     def send_state(self, channel: str, line: bytes) -> None:
         """Deliver a channel state; while the client is slow, keep only the newest per channel."""

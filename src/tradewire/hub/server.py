@@ -26,6 +26,7 @@ from tradewire.hub.channels import ChannelRegistry
 from tradewire.hub.connection import Connection
 from tradewire.hub.context import ServiceContext, ServiceFactory
 from tradewire.hub.dashboard import Dashboard
+from tradewire.hub.fanout import ParallelFanOut
 from tradewire.hub.files import FileService
 from tradewire.hub.indicators import IndicatorPublisher
 from tradewire.hub.jobs import JobService
@@ -258,6 +259,7 @@ class Hub:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.sleep(0)  # aborted connections' connection_lost (their audit rows) runs
         await self.bus.close()
+        self.fanout.close()
         await self.store.flush()
         await asyncio.to_thread(self.ticks.stop)  # commits what is queued
         await asyncio.to_thread(self.job_store.stop)
@@ -371,6 +373,8 @@ class Hub:
         self.auditor = Auditor(self.store)
         limit = self.config.hub.max_subscriptions
         self.bus = self._make_bus()
+        self.fanout = ParallelFanOut(self.config.hub.fanout_thread_count)
+        self.bus.deliver_many = self.fanout.deliver
         self.channel_service = ChannelService(
             self.bus, self.channels, self.clock, self.auditor, limit, self.metrics
         )

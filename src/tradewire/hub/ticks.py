@@ -16,6 +16,7 @@ from tradewire.hub.service import Handler, Session
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import Ack, PublishTicks, Sub, TicksUpdate, Unsub
 from tradewire.protocol.names import is_symbol
+from tradewire.protocol.tick_columns import TickColumns, check_columns
 from tradewire.protocol.ticks import TickRow, check_rows
 from tradewire.store.tick_writer import Stored, TickWriter
 from tradewire.store.ticks import TickStore
@@ -23,6 +24,7 @@ from tradewire.store.ticks import TickStore
 log = logging.getLogger(__name__)
 
 ALL = "*"
+MAX_COLUMN_TICKS = 100_000  # per columnar frame (the frame's byte limit usually binds first)
 
 
 class TickSubscriber(Protocol):
@@ -50,6 +52,30 @@ class ListenerCounters:
     @property
     def kernel_drops(self) -> int:
         return self._kernel_drops() if self._kernel_drops else 0
+
+
+def native_ticks(frame: PublishTicks, now: int) -> TickColumns | str:
+    """A native frame's ticks, rows or columns, checked whole; or why it is refused."""
+    if frame.rows is not None:
+        if frame.symbols is not None:
+            return "give rows or columns (symbols, time_ms, bid, ask), not both"
+        checked = check_rows(frame.rows, now)
+        if isinstance(checked, tuple):
+            return f"row {checked[0]}: {checked[1]}"
+        return TickColumns.from_rows(checked)
+    if frame.symbols is None or frame.time_ms is None or frame.bid is None or frame.ask is None:
+        return "give rows, or the columns symbols, time_ms, bid and ask"
+    return check_columns(
+        frame.symbols,
+        frame.sym,
+        frame.time_ms,
+        frame.bid,
+        frame.ask,
+        frame.last,
+        frame.volume,
+        now,
+        MAX_COLUMN_TICKS,
+    )
 
 
 class TickService:
@@ -137,10 +163,9 @@ class TickService:
 
     def submit_native(self, sender: TickSubscriber, user: str, frame: PublishTicks) -> None:
         """Validate the whole frame, store it durably, then ack (or refuse it whole)."""
-        checked = check_rows(frame.rows, now_ms(self.clock))
-        if isinstance(checked, tuple):
-            index, reason = checked
-            sender.send(error_line("invalid_ticks", f"row {index}: {reason}", frame.id))
+        checked = native_ticks(frame, now_ms(self.clock))
+        if isinstance(checked, str):
+            sender.send(error_line("invalid_ticks", checked, frame.id))
             return
         key = (user, str(frame.id)) if frame.id is not None else None
 
@@ -169,8 +194,12 @@ class TickService:
                 if not members:
                     del self._by_symbol[symbol]
 
-    def _publish(self, rows: list[TickRow]) -> None:
-        """Newly stored rows go to the observers and every live subscriber of their symbols."""
+    def _publish(self, batches: list[TickColumns]) -> None:
+        """Newly stored ticks go to the observers and every live subscriber of their symbols
+        (as rows, made only when someone wants them)."""
+        if not self.observers and not self._by_symbol:
+            return
+        rows = [row for batch in batches for row in batch.rows()]
         for observe in self.observers:
             observe(rows)
         self.fan_out(rows)

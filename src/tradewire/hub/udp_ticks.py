@@ -1,9 +1,9 @@
 """The article's UDP tick collector, made real (PROTOCOL.md section 2, port 8082, opt-in).
 
 asyncio's datagram endpoint costs a callback per datagram and drops under load, so a dedicated
-thread receives in a blocking loop on a socket with a large receive buffer, parses, and hands
-rows to the tick writer in batches. Datagrams the kernel dropped are read from /proc/net/udp;
-malformed ones are counted by reason and dropped.
+thread receives on a socket with a large receive buffer, up to 256 datagrams per system call
+(udp_batch.py), parses, and hands rows to the tick writer in batches. Datagrams the kernel
+dropped are read from /proc/net/udp; malformed ones are counted by reason and dropped.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from tradewire.config import TickListenerSettings
 from tradewire.hub.addresses import AddressList
 from tradewire.hub.ticks import ListenerCounters
+from tradewire.hub.udp_batch import BatchReceiver
 from tradewire.protocol.ticks import TickError, TickRow, parse_text
 from tradewire.store.tick_writer import TickWriter
 
@@ -80,26 +81,32 @@ class UdpTickListener:
     def _run(self) -> None:
         rows: list[TickRow] = []
         counters = self.counters
-        recv = self._sock.recvfrom
+        receiver = BatchReceiver(self._sock)
+        allowed: dict[bytes, bool] = {}  # sender address -> in the allow list (a few senders)
         last_flush = time.monotonic()
         while not self._stop.is_set():
             try:
-                data, (address, _) = recv(2048)
-            except TimeoutError:
-                data = b""
+                got = receiver.receive(0.05)
             except OSError:
                 break
-            if data:
-                counters.received += 1
-                if address not in self._allow:
-                    counters.bad("address not allowed")
-                else:
+            if got:
+                counters.received += len(got)
+                now_ms = int(time.time() * 1000)
+                for data, address in got:
+                    ok = allowed.get(address)
+                    if ok is None:
+                        ok = allowed[address] = socket.inet_ntoa(address) in self._allow
+                        if len(allowed) > 10_000:
+                            allowed.clear()
+                    if not ok:
+                        counters.bad("address not allowed")
+                        continue
                     try:
-                        rows.append(parse_text(data, int(time.time() * 1000)))
+                        rows.append(parse_text(data, now_ms))
                     except TickError as exc:
                         counters.bad(exc.reason)
             now = time.monotonic()
-            if rows and (len(rows) >= FLUSH_ROWS or now - last_flush >= FLUSH_S or not data):
+            if rows and (len(rows) >= FLUSH_ROWS or now - last_flush >= FLUSH_S or not got):
                 self._writer.put(rows)
                 rows = []
                 last_flush = now

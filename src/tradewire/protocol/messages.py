@@ -112,12 +112,25 @@ class Bye(_Frame, frozen=True, tag="bye"):
     reason: str = ""
 
 
-class PublishTicks(_Frame, frozen=True, tag="ticks"):
-    """Rows ``[symbol, time_ms, bid, ask, last?, volume?]``; acked once all are durable.
-    A frame resent with the same ``id`` by the same user is stored once."""
+TickValue = Annotated[float, msgspec.Meta(ge=0)]  # finite: checked over the column
 
-    rows: list[list[Any]]
+
+class PublishTicks(_Frame, frozen=True, tag="ticks"):
+    """Ticks, acked once all are durable; a frame resent with the same ``id`` by the same user
+    is stored once. Either ``rows`` ``[symbol, time_ms, bid, ask, last?, volume?]``, or
+    columns: ``symbols``, ``sym`` (an index into symbols per tick; not needed for one symbol),
+    ``time_ms``, ``bid``, ``ask``, and optionally ``last`` and ``volume``
+    (protocol/tick_columns.py)."""
+
+    rows: list[list[Any]] | None = None
     id: RequestId = None
+    symbols: list[str] | None = None
+    sym: list[Annotated[int, msgspec.Meta(ge=0)]] | None = None
+    time_ms: list[Int64] | None = None
+    bid: list[TickValue] | None = None
+    ask: list[TickValue] | None = None
+    last: list[TickValue] | None = None
+    volume: list[TickValue] | None = None
 
 
 MetaValue = str | int | float | bool

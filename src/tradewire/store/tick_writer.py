@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from tradewire.exceptions import StoreError
+from tradewire.protocol.tick_columns import TickColumns
 from tradewire.protocol.ticks import TickRow
 from tradewire.store.committer import GroupCommitter
 from tradewire.store.ticks import Append, TickStore
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 MAX_ROWS_PER_COMMIT = 50_000
 Stored = tuple[int, bool]  # rows stored, and whether it was a resent batch (stored before)
 Done = Callable[[Stored | StoreError], None]  # called on the loop
-Committed = Callable[[list[TickRow]], None]  # every newly stored row, in order (on the loop)
+Committed = Callable[[list[TickColumns]], None]  # every batch newly stored, in order (on the loop)
 
 
 class TickWriter:
@@ -59,10 +60,14 @@ class TickWriter:
         self._committer.start()
 
     def put(
-        self, rows: list[TickRow], key: tuple[str, str] | None = None, done: Done | None = None
+        self,
+        ticks: TickColumns | list[TickRow],
+        key: tuple[str, str] | None = None,
+        done: Done | None = None,
     ) -> None:
-        """Queue rows for the next commit (thread-safe)."""
-        self._committer.put((rows, key), done)
+        """Queue ticks (checked) for the next commit (thread-safe)."""
+        columns = ticks if isinstance(ticks, TickColumns) else TickColumns.from_rows(ticks)
+        self._committer.put((columns, key), done)
 
     async def flush(self) -> None:
         """Wait until everything queued so far is committed (or failed)."""
@@ -76,10 +81,11 @@ class TickWriter:
         if isinstance(results, StoreError):
             log.error("%s", results)
             return
-        fresh: list[TickRow] = []
-        for (rows, _), (_, duplicate) in zip(items, results, strict=True):
-            if not duplicate:  # a resent batch is neither stored nor published again
-                fresh.extend(rows)
-        self.stored_rows += len(fresh)
+        fresh = [
+            columns
+            for (columns, _), (_, duplicate) in zip(items, results, strict=True)
+            if not duplicate  # a resent batch is neither stored nor published again
+        ]
+        self.stored_rows += sum(len(columns) for columns in fresh)
         if fresh:
             self._on_commit(fresh)

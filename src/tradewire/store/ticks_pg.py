@@ -64,12 +64,12 @@ class PostgresTickStore:
         fresh: list[TickRow] = []
         try:
             with self._db.transaction(), self._db.cursor() as cur:
-                for rows, key in items:
+                for ticks, key in items:
                     if key is not None:
                         cur.execute(
                             "INSERT INTO tick_batches VALUES (%s, %s, %s) "
                             "ON CONFLICT DO NOTHING RETURNING n",
-                            (*key, len(rows)),
+                            (*key, len(ticks)),
                         )
                         if cur.fetchone() is None:
                             cur.execute(
@@ -79,8 +79,8 @@ class PostgresTickStore:
                             assert known is not None
                             stored.append((int(known[0]), True))
                             continue
-                    fresh.extend(rows)
-                    stored.append((len(rows), False))
+                    fresh.extend(ticks.rows())
+                    stored.append((len(ticks), False))
                 if fresh:
                     with cur.copy(f"COPY ticks ({COLUMNS}) FROM STDIN") as copy:
                         for row in fresh:

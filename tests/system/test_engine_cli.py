@@ -1,0 +1,130 @@
+"""``tradewire follow --accounts``: the copy engine as a process, killed with SIGKILL mid-run and
+started again; its status table; and what it refuses."""
+
+from __future__ import annotations
+
+import collections
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+from tests.system.test_copy_cli import PASSWORD, TRADEWIRE, positions, run, spawn
+
+ACCOUNTS = """
+[rules]
+multiplier = 1.0
+
+[[account]]
+name = "h1"
+channel = "alpha"
+broker = "paper:h1.db?mode=hedging"
+
+[[account]]
+name = "n2"
+channel = "alpha"
+broker = "paper:n2.db?mode=netting"
+rules = { multiplier = 2.0 }
+
+[[account]]
+name = "m1"
+channel = "alpha"
+broker = "paper:m1.db?suffix=.m"
+rules = { suffix = ".m" }
+"""
+
+
+def opens(db: Path) -> collections.Counter[str]:
+    """Filled orders that opened a position, per link key: more than 1 is a duplicate."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT symbol, comment FROM orders WHERE status='filled' AND position_id IS NULL"
+        )
+        return collections.Counter(f"{s}:{c.split(':')[1] if ':' in c else ''}" for s, c in rows)
+
+
+def test_engine_killed_with_sigkill_restarts_and_every_account_converges_once(
+    tmp_path: Path,
+) -> None:
+    for user, role in (("prov", "provider"), ("eng", "follower")):
+        run("user", "add", user, "--role", role, "--channel", "alpha", cwd=tmp_path,
+            stdin=PASSWORD + "\n")  # fmt: skip
+    (tmp_path / "accounts.toml").write_text(ACCOUNTS)
+    hub = spawn("serve", "--host", "127.0.0.1", "--port", "0", cwd=tmp_path)
+    assert hub.stdout is not None
+    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
+    address = f"127.0.0.1:{port}"
+    provider = spawn("provide", "--hub", address, "--user", "prov", "--channel", "alpha",
+                     "--broker", "paper:prov.db?mode=hedging", cwd=tmp_path)  # fmt: skip
+    engine_args = ("follow", "--hub", address, "--user", "eng", "--accounts", "accounts.toml")
+    engine = spawn(*engine_args, cwd=tmp_path)
+    try:
+        time.sleep(1.5)
+        for symbol, side, volume in [("EURUSD", "buy", "0.3"), ("XAUUSD", "sell", "0.2")]:
+            run("paper", "order", "--broker", "paper:prov.db", symbol, side, volume, cwd=tmp_path)
+        time.sleep(0.8)
+        engine.send_signal(signal.SIGKILL)  # no goodbye, orders possibly in flight
+        engine.wait(timeout=10)
+        run("paper", "order", "--broker", "paper:prov.db", "US30", "buy", "1.5", cwd=tmp_path)
+        run("paper", "order", "--broker", "paper:prov.db", "EURUSD", "sell", "0.1",
+            "--position", "1", cwd=tmp_path)  # fmt: skip
+        engine = spawn(*engine_args, cwd=tmp_path)
+        provided = positions(tmp_path / "prov.db")
+        expected = {
+            "h1.db": provided,
+            "n2.db": [(s, side, round(v * 2, 2)) for s, side, v in provided],
+            "m1.db": [(s + ".m", side, v) for s, side, v in provided],
+        }
+        deadline = time.monotonic() + 30
+        while {db: positions(tmp_path / db) for db in expected} != expected:
+            assert time.monotonic() < deadline, {db: positions(tmp_path / db) for db in expected}
+            time.sleep(0.2)
+        for db in ("h1.db", "m1.db"):  # hedging: one open per provider position, ever
+            assert max(opens(tmp_path / db).values()) == 1, opens(tmp_path / db)
+        deadline = time.monotonic() + 10  # the status file is rewritten every second
+        while True:
+            status = subprocess.run(
+                [TRADEWIRE, "follow", "--accounts", "accounts.toml", "--status"],
+                cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+            )  # fmt: skip
+            assert status.returncode == 0, status.stderr
+            rows = [line for line in status.stdout.splitlines() if re.match(r"│ (h1|n2|m1) ", line)]
+            if len(rows) == 3 and all("│ yes " in row for row in rows):
+                break
+            assert time.monotonic() < deadline, status.stdout
+            time.sleep(0.5)
+        hops = subprocess.run(
+            [TRADEWIRE, "journal", "hops", "journals/h1.jsonl", "--json"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert hops.returncode == 0 and '"fill":{"n":' in hops.stdout, hops.stdout + hops.stderr
+    finally:
+        for proc in (engine, provider, hub):
+            proc.terminate()
+            proc.wait(timeout=15)
+
+
+def test_follow_accounts_refuses_what_does_not_go_with_it(tmp_path: Path) -> None:
+    (tmp_path / "accounts.toml").write_text(ACCOUNTS)
+    cases = [
+        (["--channel", "alpha"], "--channel does not go with --accounts"),
+        (["--multiplier", "2"], "--multiplier does not go with --accounts"),
+        ([], "follow --accounts needs --hub"),
+    ]
+    for extra, message in cases:
+        hub = [] if not extra else ["--hub", "127.0.0.1:1"]
+        done = subprocess.run(
+            [TRADEWIRE, "follow", "--accounts", "accounts.toml", "--user", "eng", *hub, *extra],
+            cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert done.returncode == 1 and message in done.stderr, (extra, done.stderr)
+    (tmp_path / "bad.toml").write_text(ACCOUNTS.replace('"n2"', '"h1"'))
+    done = subprocess.run(
+        [TRADEWIRE, "follow", "--accounts", "bad.toml", "--user", "eng", "--hub", "127.0.0.1:1"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1 and "name 'h1' is used twice" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "h1.db").exists()  # nothing opened before the whole file is valid
