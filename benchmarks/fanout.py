@@ -312,7 +312,16 @@ def main() -> None:
     parser.add_argument(
         "--systems",
         nargs="+",
-        default=["tradewire", "tw-nats1", "tw-nats2", "tw-nats4", "nats", "redis", "asyncio"],
+        default=[
+            "tradewire",
+            "tw-threads",
+            "tw-nats1",
+            "tw-nats2",
+            "tw-nats4",
+            "nats",
+            "redis",
+            "asyncio",
+        ],
         help="tw-natsN: tradewire over NATS with N hub processes (see peers.py)",
     )
     parser.add_argument("--states", type=int, default=200)

