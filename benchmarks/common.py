@@ -7,6 +7,7 @@ import os
 import platform
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -114,3 +115,41 @@ def print_hops(hops: dict[str, dict[str, Any]]) -> None:
                 f"{'':10}{hop:>12} p50 {stats['p50_ms']:8.3f}  p99 {stats['p99_ms']:8.3f}  "
                 f"max {stats['max_ms']:8.3f} ms"
             )
+
+
+BIN = Path(__import__("sys").executable).parent
+BENCH_PASSWORD = "bench-password"
+
+
+def bench_hub(
+    prefix: str, users: list[tuple[str, str, list[str]]]
+) -> tuple[subprocess.Popen[bytes], int, Path, dict[str, str]]:
+    """A hub process on a free port with ``users`` (name, role, grants), cheap password
+    hashing (the copy benchmarks measure copying, not logins): the process, its port, a
+    temporary folder for the run, and the environment its clients need."""
+    data = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {**os.environ, "TRADEWIRE_PASSWORD": BENCH_PASSWORD, "TRADEWIRE_DATA": str(data / "hub")}
+    port = free_port()
+    config = data / "hub.toml"
+    config.write_text(
+        f'[hub]\nhost="127.0.0.1"\nport={port}\n'
+        "[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n"
+    )
+    for user, role, grants in users:
+        flags = [arg for grant in grants for arg in ("--channel", grant)]
+        subprocess.run(
+            [str(BIN / "tradewire"), "user", "add", user, "--role", role, *flags,
+             "--config", str(config)],
+            input=BENCH_PASSWORD + "\n",
+            text=True,
+            env=env,
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+    hub = subprocess.Popen(
+        [str(BIN / "tradewire"), "--log-level", "warning", "serve", "--config", str(config)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    wait_port(port)
+    return hub, port, data, env

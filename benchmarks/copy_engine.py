@@ -19,66 +19,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from common import (
+    BIN,
+    bench_hub,
     cpu_seconds,
-    free_port,
     percentile,
     print_hops,
     raise_fd_limit,
     stop,
-    wait_port,
     write_result,
 )
 from copy_latency import provide
 
 from tradewire.clients.hops import hop_table
 
-BIN = Path(sys.executable).parent
-PASSWORD = "bench-password"
-
-
-def add_user(data: Path, env: dict[str, str], user: str, role: str) -> None:
-    subprocess.run(
-        [
-            str(BIN / "tradewire"),
-            "user",
-            "add",
-            user,
-            "--role",
-            role,
-            "--channel",
-            "alpha",
-            "--config",
-            str(data / "hub.toml"),
-        ],
-        input=PASSWORD + "\n",
-        text=True,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-
 
 def run_one(
     accounts: int, changes: int, gap_s: float, profile: Path | None = None
 ) -> dict[str, Any]:
-    data = Path(tempfile.mkdtemp(prefix="tw-engine-"))
-    env = {**os.environ, "TRADEWIRE_PASSWORD": PASSWORD, "TRADEWIRE_DATA": str(data / "hub")}
-    port = free_port()
-    (data / "hub.toml").write_text(
-        f'[hub]\nhost="127.0.0.1"\nport={port}\n'
-        "[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n"
-    )
-    add_user(data, env, "prov", "provider")
-    add_user(data, env, "engine", "follower")
+    users = [("prov", "provider", ["alpha"]), ("engine", "follower", ["alpha"])]
+    hub, port, data, env = bench_hub("tw-engine-", users)
     (data / "accounts.toml").write_text(
         "".join(
             f'[[account]]\nname = "a{i}"\nchannel = "alpha"\n'
@@ -87,19 +52,6 @@ def run_one(
             for i in range(accounts)
         )
     )
-    hub = subprocess.Popen(
-        [
-            str(BIN / "tradewire"),
-            "--log-level",
-            "warning",
-            "serve",
-            "--config",
-            str(data / "hub.toml"),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    wait_port(port)
     engine = subprocess.Popen(
         [
             str(BIN / "tradewire"),

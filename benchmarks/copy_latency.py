@@ -19,76 +19,34 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from common import (
+    BENCH_PASSWORD,
+    BIN,
+    bench_hub,
     cpu_seconds,
-    free_port,
     percentile,
     print_hops,
     raise_fd_limit,
     stop,
-    wait_port,
     write_result,
 )
 
 from tradewire.clients.hops import hop_table
 
-BIN = Path(sys.executable).parent
-PASSWORD = "bench-password"
+PASSWORD = BENCH_PASSWORD
 
 
 def run_one(followers: int, changes: int, path: str = "paper") -> dict[str, Any]:
-    data = Path(tempfile.mkdtemp(prefix="tw-copy-"))
-    env = {**os.environ, "TRADEWIRE_PASSWORD": PASSWORD, "TRADEWIRE_DATA": str(data / "hub")}
-    port = free_port()
-    (data / "hub.toml").write_text(
-        f'[hub]\nhost="127.0.0.1"\nport={port}\n'
-        "[auth]\nargon2_time_cost=1\nargon2_memory_kib=1024\n"
-    )
     users = [("prov", "provider", ["alpha"]), ("probe", "follower", ["relay:t0"])]
     users += [(f"f{i}", "follower", ["alpha", f"relay:t{i}"]) for i in range(followers)]
     users += [(f"t{i}", "follower", []) for i in range(followers)]
-    for user, role, grants in users:
-        flags = [arg for grant in grants for arg in ("--channel", grant)]
-        subprocess.run(
-            [
-                str(BIN / "tradewire"),
-                "user",
-                "add",
-                user,
-                "--role",
-                role,
-                *flags,
-                "--config",
-                str(data / "hub.toml"),
-            ],
-            input=PASSWORD + "\n",
-            text=True,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-    hub = subprocess.Popen(
-        [
-            str(BIN / "tradewire"),
-            "--log-level",
-            "warning",
-            "serve",
-            "--config",
-            str(data / "hub.toml"),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    wait_port(port)
+    hub, port, data, env = bench_hub("tw-copy-", users)
     terminals = [
         subprocess.Popen(
             [
