@@ -17,8 +17,9 @@ from tradewire.protocol.legacy import (
     parse_signals,
     parse_template_payload,
 )
-from tradewire.protocol.messages import ERROR_CODES
+from tradewire.protocol.messages import ERROR_CODES, PublishTicks
 from tradewire.protocol.mt5csv import Mt5CsvError, read_ticks
+from tradewire.protocol.tick_columns import native_ticks
 from tradewire.protocol.ticks import TickError, parse_text
 
 NOW_MS = 1_700_000_000_000
@@ -33,9 +34,13 @@ def native_frames(data: bytes) -> None:
         return
     for line in lines:
         try:
-            decode_client_frame(line)
+            frame = decode_client_frame(line)
         except FrameError as exc:
             assert exc.code in ERROR_CODES, exc.code
+            continue
+        if isinstance(frame, PublishTicks):  # rows or columns: accepted whole, or one reason
+            checked = native_ticks(frame, NOW_MS)
+            assert isinstance(checked, str) or len(checked.rows()) == len(checked)
 
 
 def signal_stream(data: bytes) -> None:

@@ -14,6 +14,9 @@ SEEDS: dict[str, list[bytes]] = {
         b'"side":"buy","volume":0.1,"price":1.1,"time":1}],"id":2}\n',
         b'{"t":"ticks","id":"b1","rows":[["EURUSD",1700000000000,1.1,1.2],'
         b'["GBPUSD",1700000000001,1.3,1.31,0,5]]}\n',
+        b'{"t":"ticks","id":"c1","symbols":["EURUSD","GBPUSD"],"sym":[0,1],'
+        b'"time_ms":[1700000000000,1700000000001],"bid":[1.1,1.3],"ask":[1.2,1.31],'
+        b'"volume":[1,5]}\n',
         b'{"t":"sub","ch":"alpha","id":3}\n{"t":"ping","id":4}\n{"t":"sub","ticks":["*"]}\n',
         b'{"t":"file_put","name":"chart","data":"aGVsbG8=","meta":{"symbol":"EURUSD",'
         b'"period":60},"id":5}\n{"t":"file_get","name":"chart","version":1}\n'

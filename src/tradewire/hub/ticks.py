@@ -16,15 +16,14 @@ from tradewire.hub.service import Handler, Session
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import Ack, PublishTicks, Sub, TicksUpdate, Unsub
 from tradewire.protocol.names import is_symbol
-from tradewire.protocol.tick_columns import TickColumns, check_columns
-from tradewire.protocol.ticks import TickRow, check_rows
+from tradewire.protocol.tick_columns import TickColumns, native_ticks
+from tradewire.protocol.ticks import TickRow
 from tradewire.store.tick_writer import Stored, TickWriter
 from tradewire.store.ticks import TickStore
 
 log = logging.getLogger(__name__)
 
 ALL = "*"
-MAX_COLUMN_TICKS = 100_000  # per columnar frame (the frame's byte limit usually binds first)
 
 
 class TickSubscriber(Protocol):
@@ -52,30 +51,6 @@ class ListenerCounters:
     @property
     def kernel_drops(self) -> int:
         return self._kernel_drops() if self._kernel_drops else 0
-
-
-def native_ticks(frame: PublishTicks, now: int) -> TickColumns | str:
-    """A native frame's ticks, rows or columns, checked whole; or why it is refused."""
-    if frame.rows is not None:
-        if frame.symbols is not None:
-            return "give rows or columns (symbols, time_ms, bid, ask), not both"
-        checked = check_rows(frame.rows, now)
-        if isinstance(checked, tuple):
-            return f"row {checked[0]}: {checked[1]}"
-        return TickColumns.from_rows(checked)
-    if frame.symbols is None or frame.time_ms is None or frame.bid is None or frame.ask is None:
-        return "give rows, or the columns symbols, time_ms, bid and ask"
-    return check_columns(
-        frame.symbols,
-        frame.sym,
-        frame.time_ms,
-        frame.bid,
-        frame.ask,
-        frame.last,
-        frame.volume,
-        now,
-        MAX_COLUMN_TICKS,
-    )
 
 
 class TickService:

@@ -18,10 +18,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from tradewire.protocol.messages import PublishTicks
 from tradewire.protocol.names import is_symbol
-from tradewire.protocol.ticks import DAY_MS, TickRow
+from tradewire.protocol.ticks import DAY_MS, TickRow, check_rows
 
 MAX_SYMBOLS = 1_000  # per frame
+MAX_COLUMN_TICKS = 100_000  # per columnar frame (the frame's byte limit usually binds first)
 NONE = math.nan  # a missing ask, last or volume inside the columns (never a valid price)
 
 
@@ -160,3 +162,27 @@ def check_columns(
 
 def _first(values: Sequence[float], wrong: object) -> int:
     return next(i for i, v in enumerate(values) if wrong(v))  # type: ignore[operator]
+
+
+def native_ticks(frame: PublishTicks, now: int) -> TickColumns | str:
+    """A native frame's ticks, rows or columns, checked whole; or why it is refused."""
+    if frame.rows is not None:
+        if frame.symbols is not None:
+            return "give rows or columns (symbols, time_ms, bid, ask), not both"
+        checked = check_rows(frame.rows, now)
+        if isinstance(checked, tuple):
+            return f"row {checked[0]}: {checked[1]}"
+        return TickColumns.from_rows(checked)
+    if frame.symbols is None or frame.time_ms is None or frame.bid is None or frame.ask is None:
+        return "give rows, or the columns symbols, time_ms, bid and ask"
+    return check_columns(
+        frame.symbols,
+        frame.sym,
+        frame.time_ms,
+        frame.bid,
+        frame.ask,
+        frame.last,
+        frame.volume,
+        now,
+        MAX_COLUMN_TICKS,
+    )
