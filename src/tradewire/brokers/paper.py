@@ -442,14 +442,14 @@ class PaperBroker:
         elif s.requote_probability and self._rng.random() < s.requote_probability:
             refusal = OrderRejected("requote", "price changed", retryable=True)
         slip = self._rng.uniform(0, s.slippage_points) if s.slippage_points else 0.0
+        snapshot: Snapshot | None = None
         try:
             fill, snapshot = await self._run(self._execute, order, slip, refusal)
-        except OrderRejected:
-            await self._notify()
-            raise
-        self._take(snapshot)
-        await self._notify()
-        return fill
+            return fill
+        finally:
+            if snapshot is not None:
+                self._take(snapshot)
+            await self._notify()  # a rejection is news too: it is in the order log
 
     async def changes(self) -> AsyncIterator[None]:
         seen = [self._version]  # a cell the predicate reads: the newest version this caller saw
