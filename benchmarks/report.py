@@ -15,6 +15,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from tradewire.clients.hops import ALL_HOPS
+
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 
@@ -150,7 +152,7 @@ def copy_section(data: dict[str, Any], targets: list[str]) -> list[str]:
     return [*lines, ""]
 
 
-HOP_NAMES = ("to_hub", "store", "to_follower", "plan", "submit", "fill", "total")
+HOP_NAMES = ALL_HOPS
 
 
 def hop_lines(title: str, rows: list[dict[str, Any]], label: Any) -> list[str]:

@@ -56,7 +56,7 @@ class HubSettings(_Section, frozen=True):
             return self.fanout_threads
         # Below 4 cores the threads take the core the network's other end (the kernel's
         # receive work, clients on the same host) needs: measured on 2 cores, the p50 fell by
-        # a sixth and the p99 doubled (benchmarks/RESULTS.md, tw-threads).
+        # a tenth to a sixth and the p99 nearly doubled (benchmarks/RESULTS.md, tw-threads).
         return max(0, min(8, (os.cpu_count() or 1) - 2))
 
     @property

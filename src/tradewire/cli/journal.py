@@ -10,7 +10,7 @@ from rich import box
 from rich.table import Table
 
 from tradewire.cli.common import console, fail, reports_errors
-from tradewire.clients.hops import hop_table
+from tradewire.clients.hops import MEANING, hop_table
 from tradewire.clients.journal_stats import entries, quality
 
 Paths = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -58,17 +58,6 @@ def journal_stats(journals: tuple[Path, ...], by: str, as_json: bool) -> None:
     console.print(table)
 
 
-HOP_MEANING = {
-    "to_hub": "provider saw the change -> hub received it",
-    "store": "hub received -> stored, fan-out begins",
-    "to_follower": "fan-out begins -> follower received",
-    "plan": "follower received -> orders planned",
-    "submit": "planned -> order sent to the broker",
-    "fill": "sent -> filled",
-    "total": "provider saw the change -> filled",
-}
-
-
 @journal_group.command("hops")
 @click.argument("journals", nargs=-1, required=True, type=Paths)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead.")
@@ -93,7 +82,7 @@ def journal_hops(journals: tuple[Path, ...], as_json: bool) -> None:
         table.add_row(
             name, str(row["n"]),
             *("-" if row[k] is None else f"{row[k]:.3f}" for k in ("p50_ms", "p99_ms", "max_ms")),
-            HOP_MEANING[name],
+            MEANING[name],
         )  # fmt: skip
     console.print(table)
 

@@ -19,8 +19,17 @@ from typing import Any
 
 from tradewire.clients.journal import percentile
 
-HOPS = ("to_hub", "store", "to_follower", "plan", "submit", "fill")  # between the 7 moments
-ALL_HOPS = (*HOPS, "total")
+MEANING = {  # each hop between the seven moments, then the whole
+    "to_hub": "provider saw the change -> hub received it",
+    "store": "hub received -> stored, fan-out begins",
+    "to_follower": "fan-out begins -> follower received",
+    "plan": "follower received -> orders planned",
+    "submit": "planned -> order sent to the broker",
+    "fill": "sent -> filled",
+    "total": "provider saw the change -> filled",
+}
+ALL_HOPS = tuple(MEANING)
+HOPS = ALL_HOPS[:-1]
 
 
 def hop_ms(stamps: Sequence[int]) -> dict[str, float]:
