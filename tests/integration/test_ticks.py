@@ -77,6 +77,34 @@ async def test_article_datagrams_with_nul_are_stored_with_receive_time(
     assert (udp.received, udp.malformed) == (4, 2)
 
 
+async def test_udp_datagrams_from_outside_the_allow_list_are_counted_and_dropped(
+    start_hub: HubFactory, data_dir: Path
+) -> None:
+    listeners = ListenerSettings(
+        udp_ticks=TickListenerSettings(enabled=True, host="0.0.0.0", port=0, allow=["127.0.0.2"])
+    )
+    hub = await start_hub(make_config(listeners=listeners))
+    port = port_of(hub, UdpTickListener)
+    senders = {}
+    for address in ("127.0.0.1", "127.0.0.2"):
+        senders[address] = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        senders[address].bind((address, 0))
+    for n in range(3):  # interleaved: the listener remembers each sender's verdict
+        senders["127.0.0.1"].sendto(b"EURUSD 1.1%d" % n, ("127.0.0.1", port))
+        senders["127.0.0.2"].sendto(b"GBPUSD 1.2%d" % n, ("127.0.0.1", port))
+    assert len(await wait_stored(data_dir, "GBPUSD", 3)) == 3
+    udp = next(c for c in hub.ticks.listeners if c.name == "udp")
+    for _ in range(100):  # the refused ones are counted by the listener's thread
+        if udp.received >= 6:
+            break
+        await asyncio.sleep(0.05)
+    assert (udp.received, udp.reasons) == (6, {"address not allowed": 3})
+    await hub.stop()
+    assert stored(data_dir, "EURUSD") == []
+    for sock in senders.values():
+        sock.close()
+
+
 async def test_hundred_thousand_udp_ticks_arrive_without_loss(
     start_hub: HubFactory, data_dir: Path
 ) -> None:
