@@ -100,6 +100,10 @@ def run_one(
         if spy is not None:
             spy.send_signal(2)
             spy.wait(timeout=30)
+            assert profile is not None
+            if not (profile / f"engine-{accounts}.txt").exists():  # said, not silently left out
+                print(f"py-spy recorded nothing (exit {spy.returncode}; it needs ptrace: root, "
+                      "or kernel.yama.ptrace_scope=0): no profile for this row")  # fmt: skip
     finally:
         stop(engine)
         stop(hub)
