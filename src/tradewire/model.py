@@ -24,6 +24,9 @@ class SymbolSpec(msgspec.Struct, frozen=True):
     volume_max: float
     base: str  # base currency, or the index/metal code
     quote: str  # profit currency
+    # SYMBOL_TRADE_STOPS_LEVEL: how many points from the price a stop-loss, take-profit or
+    # pending order must be at least (0: no limit beyond the spread)
+    stops_level: int = 0
 
     @property
     def point(self) -> float:
@@ -78,6 +81,27 @@ class OrderRequest(msgspec.Struct, frozen=True):
     position_id: str | None = None
     magic: int = 0
     comment: str = ""
+    sl: float = 0.0  # set on the position it opens or moves (netting), 0: none
+    tp: float = 0.0
+
+
+class Deal(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One execution in the account's history (MT5's deal): every fill of an order is one.
+
+    ``position_id`` is the position it opened, changed or closed; in MT5 that is the ticket of
+    the order that opened the position, and a netting position keeps it through a reversal
+    (MQL5 reference, POSITION_IDENTIFIER). ``magic`` is the magic number of the order that made
+    the deal, which is how a netting follower tells its own volume from a manual trade's."""
+
+    ticket: str
+    position_id: str
+    symbol: str
+    side: Side
+    volume: float
+    price: float
+    time: Int64  # Unix ms
+    magic: Int64 = 0
+    profit: float = 0.0
 
 
 class Fill(msgspec.Struct, frozen=True):

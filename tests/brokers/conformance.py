@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import msgspec
 import pytest
 
 from tradewire.brokers.base import Broker, OrderRequest
@@ -104,3 +105,26 @@ async def test_changes_are_announced(broker_factory: BrokerFactory) -> None:
     assert not waiter.done()
     await broker.market_order(OrderRequest("EURUSD", "buy", 0.1))
     await asyncio.wait_for(waiter, 2)
+
+
+async def test_position_deals_say_who_traded_and_survive_a_reversal(
+    broker_factory: BrokerFactory,
+) -> None:
+    """A netting follower's ledger of its own volume (copy/holdings.py) rests on this."""
+    broker = await broker_factory("netting")
+    await broker.market_order(OrderRequest("EURUSD", "buy", 0.05))  # a manual trade: magic 0
+    await broker.market_order(OrderRequest("EURUSD", "buy", 0.1, magic=7))
+    (pos,) = await broker.positions()
+    deals = await broker.position_deals(pos.id)
+    assert [(d.symbol, d.side, d.volume, d.magic) for d in deals] == [
+        ("EURUSD", "buy", 0.05, 0),
+        ("EURUSD", "buy", 0.1, 7),
+    ]
+    assert all(d.position_id == pos.id for d in deals)
+    await broker.market_order(OrderRequest("EURUSD", "sell", 0.3, magic=7))
+    (flipped,) = await broker.positions()
+    assert (flipped.id, flipped.side, flipped.volume) == (pos.id, "sell", 0.15)
+    deals = await broker.position_deals(pos.id)
+    assert net([msgspec.structs.replace(d, symbol="EURUSD") for d in deals], "EURUSD") == -0.15
+    assert [d.magic for d in deals] == [0, 7, 7]
+    assert await broker.position_deals("987654") == []

@@ -41,7 +41,7 @@ OrderSendResult = namedtuple(
 )
 TradeDeal = namedtuple(
     "TradeDeal",
-    "ticket order time time_msc type entry magic position_id volume price symbol comment",
+    "ticket order time time_msc type entry magic position_id volume price symbol comment profit",
 )
 TICK_DTYPE = np.dtype(
     [
@@ -262,17 +262,23 @@ class FakeMetaTrader5(types.ModuleType):
                 request["price"],
                 order.symbol,
                 order.comment,
+                round(applied.realized, 2),
             )
         )
         return answer(10009, "Request executed", order.volume, request["price"])
 
     def history_deals_get(
-        self, *args: Any, ticket: int | None = None, **kwargs: Any
+        self, *args: Any, ticket: int | None = None, position: int | None = None, **kwargs: Any
     ) -> tuple[Any, ...] | None:
         if not self._ready("history_deals_get"):
             return None
         self._ok()
-        return tuple(d for d in self.deals if ticket is None or d.ticket == ticket)
+        return tuple(
+            d
+            for d in self.deals
+            if (ticket is None or d.ticket == ticket)
+            and (position is None or d.position_id == position)
+        )
 
     def copy_ticks_range(
         self, symbol: str, date_from: datetime, date_to: datetime, flags: int

@@ -111,6 +111,8 @@ void Handle(const string frame)
       Reply(rid, SymbolAnswer(JsonGetString(body, "symbol")));
    else if(op == "quote")
       Reply(rid, QuoteAnswer(JsonGetString(body, "symbol")));
+   else if(op == "deals")
+      Reply(rid, DealsAnswer(JsonGetString(body, "position_id")));
    else if(op == "order")
       Reply(rid, OrderAnswer(body));
    else if(op == "watch")
@@ -153,6 +155,33 @@ string FillJson(const ulong deal)
           ",\"price\":" + JsonNum(HistoryDealGetDouble(deal, DEAL_PRICE)) +
           ",\"time_ms\":" + JsonInt(HistoryDealGetInteger(deal, DEAL_TIME_MSC)) +
           ",\"position_id\":" + JsonStr(IntegerToString(HistoryDealGetInteger(deal, DEAL_POSITION_ID))) + "}";
+  }
+
+//--- every buy or sell deal of one position, oldest first, as tradewire.model.Deal: the
+//--- follower's ledger of its own volume in a netting position (copy/holdings.py)
+string DealsAnswer(const string position)
+  {
+   string out = "";
+   if(HistorySelectByPosition(StringToInteger(position)))
+      for(int i = 0; i < HistoryDealsTotal(); i++)
+        {
+         ulong deal = HistoryDealGetTicket(i);
+         long type = HistoryDealGetInteger(deal, DEAL_TYPE);
+         if(deal == 0 || (type != DEAL_TYPE_BUY && type != DEAL_TYPE_SELL))
+            continue;  // balance, credit, commission: not a trade
+         if(out != "")
+            out += ",";
+         out += "{\"ticket\":" + JsonStr(IntegerToString(deal)) +
+                ",\"position_id\":" + JsonStr(position) +
+                ",\"symbol\":" + JsonStr(HistoryDealGetString(deal, DEAL_SYMBOL)) +
+                ",\"side\":" + JsonStr(type == DEAL_TYPE_BUY ? "buy" : "sell") +
+                ",\"volume\":" + JsonNum(HistoryDealGetDouble(deal, DEAL_VOLUME)) +
+                ",\"price\":" + JsonNum(HistoryDealGetDouble(deal, DEAL_PRICE)) +
+                ",\"time\":" + JsonInt(HistoryDealGetInteger(deal, DEAL_TIME_MSC)) +
+                ",\"magic\":" + JsonInt(HistoryDealGetInteger(deal, DEAL_MAGIC)) +
+                ",\"profit\":" + JsonNum(HistoryDealGetDouble(deal, DEAL_PROFIT)) + "}";
+        }
+   return "{\"ok\":true,\"deals\":[" + out + "]}";
   }
 
 bool EndsWith(const string text, const string tail)

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from tradewire.model import (
     Account,
+    Deal,
     Fill,
     Mode,
     OrderRequest,
@@ -22,6 +23,7 @@ from tradewire.model import (
 __all__ = [
     "Account",
     "Broker",
+    "Deal",
     "Fill",
     "Mode",
     "OrderRequest",
@@ -49,6 +51,11 @@ class Broker(Protocol):
 
     async def quote(self, symbol: str) -> Quote:
         """The current bid/ask. Raises ``OrderRejected("unknown_symbol")``."""
+        ...
+
+    async def position_deals(self, position_id: str) -> list[Deal]:
+        """Every buy or sell deal of one position, oldest first, from the broker's history
+        (MT5: ``HistorySelectByPosition``); ``[]`` when the broker knows none."""
         ...
 
     async def market_order(self, order: OrderRequest) -> Fill:

@@ -105,8 +105,10 @@ def apply_fill(
     if rest > VOLUME_EPS:
         return Applied([*others, replace_pos(current, volume=rest)], realized, current.id)
     if rest < -VOLUME_EPS:  # reversal: the remainder opens the other way
+        # It keeps the position's identifier, as MT5 does ("position turnover doesn't change
+        # its identifier"), so the position's deals tell who put what into it.
         flipped = Position(
-            new_id(),
+            current.id,
             order.symbol,
             order.side,
             -rest,

@@ -28,7 +28,7 @@ from tradewire.brokers.ledger import check_volume
 from tradewire.brokers.registry import register, spec_options
 from tradewire.brokers.retcodes import FILLED, reason_of
 from tradewire.exceptions import BrokerError, ConfigError, OrderRejected
-from tradewire.model import Account, Fill, OrderRequest, Position, Quote, SymbolSpec
+from tradewire.model import Account, Deal, Fill, OrderRequest, Position, Quote, SymbolSpec
 
 T = TypeVar("T")
 # SYMBOL_FILLING_MODE flags (MQL5 reference, "Symbol Properties"); the package's
@@ -175,6 +175,29 @@ class Mt5Broker:
             str(deal.position_id if deal is not None else result.order),
         )
 
+    def _deals(self, position_id: str) -> list[Deal]:
+        if not position_id.isdigit():
+            return []
+        found = self._mt5.history_deals_get(position=int(position_id))
+        if found is None:
+            raise self._failed("history_deals_get")
+        trades = (self._mt5.DEAL_TYPE_BUY, self._mt5.DEAL_TYPE_SELL)
+        return [
+            Deal(
+                str(d.ticket),
+                str(d.position_id),
+                d.symbol,
+                "buy" if d.type == self._mt5.DEAL_TYPE_BUY else "sell",
+                d.volume,
+                d.price,
+                d.time_msc,
+                magic=d.magic,
+                profit=d.profit,
+            )
+            for d in sorted(found, key=lambda d: (d.time_msc, d.ticket))
+            if d.type in trades
+        ]
+
     def _fingerprint(self) -> tuple[object, ...]:
         info = self._mt5.account_info()
         found = self._mt5.positions_get() or ()
@@ -194,6 +217,9 @@ class Mt5Broker:
 
     async def quote(self, symbol: str) -> Quote:
         return await self._call(self._quote, symbol)
+
+    async def position_deals(self, position_id: str) -> list[Deal]:
+        return await self._call(self._deals, position_id)
 
     async def market_order(self, order: OrderRequest) -> Fill:
         return await self._call(self._order, order)

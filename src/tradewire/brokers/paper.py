@@ -26,6 +26,7 @@ import msgspec
 
 from tradewire.brokers.base import (
     Account,
+    Deal,
     Fill,
     Mode,
     OrderRequest,
@@ -60,6 +61,7 @@ CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, time_ms INTEGER NOT N
     symbol TEXT NOT NULL, side TEXT NOT NULL, volume REAL NOT NULL, position_id TEXT,
     magic INTEGER NOT NULL, comment TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
     price REAL, result_position TEXT);
+CREATE INDEX IF NOT EXISTS orders_by_position ON orders (result_position);
 """
 
 
@@ -409,6 +411,14 @@ class PaperBroker:
         rows = self._conn().execute("SELECT * FROM orders ORDER BY id")
         return [OrderRecord(*row) for row in rows]
 
+    def _deals(self, position_id: str) -> list[Deal]:
+        rows = self._conn().execute(
+            "SELECT id, result_position, symbol, side, volume, price, time_ms, magic FROM orders "
+            "WHERE result_position = ? AND status = 'filled' ORDER BY id",
+            (position_id,),
+        )
+        return [Deal(str(row[0]), *row[1:]) for row in rows]
+
     def _data_version_now(self) -> int:
         return int(self._conn().execute("PRAGMA data_version").fetchone()[0])
 
@@ -427,6 +437,10 @@ class PaperBroker:
 
     async def quote(self, symbol: str) -> Quote:
         return self._spec_quote(symbol)[1]  # the feed is pure: no SQLite, no thread
+
+    async def position_deals(self, position_id: str) -> list[Deal]:
+        """The filled orders of one position (each fill is one deal here)."""
+        return await self._run(self._deals, position_id)
 
     async def market_order(self, order: OrderRequest) -> Fill:
         """Execute ``order`` at market after the configured latency. Raises OrderRejected."""

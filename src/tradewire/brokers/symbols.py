@@ -13,7 +13,7 @@ from tradewire.brokers.base import SymbolSpec
 
 
 def _fx(name: str, digits: int = 5) -> SymbolSpec:
-    return SymbolSpec(name, 100_000.0, digits, 0.01, 0.01, 100.0, name[:3], name[3:6])
+    return SymbolSpec(name, 100_000.0, digits, 0.01, 0.01, 100.0, name[:3], name[3:6], 10)
 
 
 CATALOGUE: dict[str, SymbolSpec] = {
@@ -29,8 +29,8 @@ CATALOGUE: dict[str, SymbolSpec] = {
         _fx("EURJPY", 3),
         _fx("GBPJPY", 3),
         _fx("EURGBP"),
-        SymbolSpec("XAUUSD", 100.0, 2, 0.01, 0.01, 50.0, "XAU", "USD"),
-        SymbolSpec("XAGUSD", 5000.0, 3, 0.01, 0.01, 50.0, "XAG", "USD"),
+        SymbolSpec("XAUUSD", 100.0, 2, 0.01, 0.01, 50.0, "XAU", "USD", 20),
+        SymbolSpec("XAGUSD", 5000.0, 3, 0.01, 0.01, 50.0, "XAG", "USD", 20),
         SymbolSpec("US30", 1.0, 1, 0.1, 0.1, 500.0, "US30", "USD"),
         SymbolSpec("US500", 1.0, 2, 0.1, 0.1, 500.0, "US500", "USD"),
         SymbolSpec("NAS100", 1.0, 2, 0.1, 0.1, 500.0, "NAS100", "USD"),

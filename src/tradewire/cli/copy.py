@@ -25,6 +25,8 @@ from tradewire.cli.common import (
     until_signalled,
 )
 from tradewire.cli.engine import keep_status, run_engine, send_reports
+from tradewire.clients.account_lock import AccountLock
+from tradewire.clients.breakers import breakers_path, clear_breakers
 from tradewire.clients.follower import Follower
 from tradewire.clients.follower_report import report
 from tradewire.clients.journal import Journal, percentile
@@ -198,6 +200,15 @@ def _status_path(journal: Path) -> Path:
     "--broker.",
 )
 @click.option(
+    "--clear-breaker",
+    "clear_breaker",
+    metavar="SYMBOL",
+    multiple=True,
+    help="Let a symbol that the runaway breaker stopped trade again (repeat it, or '*' for "
+    "all), once you know why it stopped (--status says). Works on a running follower "
+    "within a round. Needs --channel or --journal, not --hub or --broker.",
+)
+@click.option(
     "--accounts",
     "accounts_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -234,6 +245,7 @@ def _follow(
     rules_file: Path | None,
     journal: Path | None,
     show_status: bool,
+    clear_breaker: tuple[str, ...],
     **flags: Any,
 ) -> None:
     if channel is None:
@@ -241,6 +253,12 @@ def _follow(
     journal_path = journal or Path(f"follow-{user}-{channel}.jsonl")
     if show_status:
         _print_status(journal_path)
+        return
+    if clear_breaker:
+        cleared = clear_breakers(breakers_path(journal_path), list(clear_breaker))
+        console.print(
+            f"cleared: {', '.join(cleared)}" if cleared else "no such breaker was tripped"
+        )
         return
     if hub_address is None or broker_spec is None:
         fail("follow needs --hub HOST:PORT and --broker SPEC (only --status works without)")
@@ -280,8 +298,9 @@ def _follow(
             await broker.close()
             follower.journal.close()
 
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(run())
+    who = f"`tradewire follow` of {user} on channel {channel}"
+    with AccountLock(broker_spec, who), asyncio.Runner(loop_factory=uvloop.new_event_loop) as r:
+        r.run(run())
 
 
 def _status(follower: Follower) -> dict[str, Any]:
@@ -289,6 +308,21 @@ def _status(follower: Follower) -> dict[str, Any]:
     status["latency_ms_p50"] = percentile(follower.journal.latencies_ms, 0.5)
     status["latency_ms_p99"] = percentile(follower.journal.latencies_ms, 0.99)
     return status
+
+
+def _print_protection(status: dict[str, Any]) -> None:
+    """Netting positions shared with other trades, and symbols the breaker stopped."""
+    shared = {s: h for s, h in status.get("holdings", {}).items() if abs(h["foreign"]) > 1e-9}
+    if shared:
+        table = Table("symbol", "position", "follower's own", "not the follower's (left alone)")
+        for symbol, h in sorted(shared.items()):
+            table.add_row(symbol, f"{h['net']:+.2f}", f"{h['own']:+.2f}", f"{h['foreign']:+.2f}")
+        console.print(table)
+    for key, reason in sorted(status.get("breakers", {}).items()):
+        console.print(
+            f"[red]STOPPED[/red] {key}: {reason}\n  when fixed: tradewire follow --journal "
+            f"FILE --clear-breaker {key}"
+        )
 
 
 def _print_status(journal: Path) -> None:
@@ -311,6 +345,7 @@ def _print_status(journal: Path) -> None:
         symbol = t["symbol"] if t else held[key]["symbol"]
         table.add_row(key, symbol, f"{signed:+.2f}", f"{held.get(key, {}).get('volume', 0.0):+.2f}")
     console.print(table)
+    _print_protection(status)
     console.print(
         f"pending orders: {len(status['pending'])}; stopped: {status['stopped']}; "
         f"latency p50/p99 ms: {status.get('latency_ms_p50')}/"

@@ -26,6 +26,7 @@ from tradewire.cli.common import (
     until_signalled,
 )
 from tradewire.clients import HubClient
+from tradewire.clients.account_lock import AccountLock
 from tradewire.clients.accounts import AccountSpec, load_accounts
 from tradewire.clients.engine import CopyEngine
 from tradewire.clients.follower import Follower
@@ -112,8 +113,11 @@ def run_engine(
             name, why = next(iter(engine.failed.items()))
             fail(f"{len(engine.failed)} account(s) stopped on an error, first {name}: {why}")
 
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(run())
+    with contextlib.ExitStack() as locks:
+        for spec in accounts:
+            locks.enter_context(AccountLock(spec.broker, f"the copy engine's account {spec.name}"))
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(run())
 
 
 async def open_all(accounts: list[AccountSpec]) -> dict[str, OpenBroker]:

@@ -13,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
 
 from tradewire.brokers.base import Broker
 from tradewire.clients.backoff import Backoff
+from tradewire.clients.breakers import breakers_path, load_breakers, mtime_ns, save_breakers
 from tradewire.clients.hops import hop_ms, on_local_clock
 from tradewire.clients.journal import Journal
+from tradewire.clients.ownership import DealLedger
 from tradewire.clock import Clock, SystemClock, micros, now_ms
 from tradewire.copy import (
     CopyOrder,
@@ -33,8 +35,10 @@ from tradewire.copy import (
     reconcile,
 )
 from tradewire.copy.admission import OrderSlots
+from tradewire.copy.breaker import RunawayBreaker, orders_needed
+from tradewire.copy.holdings import Holding, signed
 from tradewire.copy.mapping import map_symbol
-from tradewire.copy.plan import groups, managed
+from tradewire.copy.plan import held, managed
 from tradewire.exceptions import BrokerError, OrderRejected
 from tradewire.model import OrderRequest, Quote, SymbolSpec
 from tradewire.protocol.messages import StateUpdate
@@ -77,6 +81,12 @@ class Follower:
         self.state: ProviderState | None = None
         self.last_plan: Plan | None = None
         self.held: dict[str, tuple[str, float]] = {}  # link key -> (symbol, signed volume)
+        self.holdings: dict[str, Holding] = {}  # netting: own and foreign volume per symbol
+        self._ledger = DealLedger(broker, rules.magic)
+        # Stopped symbols survive restarts in a file next to the journal (clients/breakers.py).
+        self._breakers_file = breakers_path(self.journal.path) if self.journal.path else None
+        self._breakers_seen = 0
+        self.breaker = RunawayBreaker(self._read_breakers())
         self.pending_orders: list[CopyOrder] = []
         self.slots = OrderSlots()
         self._retry_initial, self._retry_max = retry_initial_s, retry_max_s
@@ -145,9 +155,14 @@ class Follower:
             self._wake.set()
 
     async def view(self) -> FollowerView:
-        """Read the follower account, with specs and quotes of every symbol involved."""
+        """Read the follower account, with specs and quotes of every symbol involved, and on a
+        netting account what the follower's own deals hold of each position."""
         account, positions = await asyncio.gather(self.broker.account(), self.broker.positions())
+        holdings = None
+        if account.mode == "netting":
+            holdings = await self._ledger.holdings(positions)
         symbols = {p.symbol for p in managed(positions, self.rules)}
+        symbols.update(s for s, h in (holdings or {}).items() if abs(h.own) > 1e-9)
         if self.state is not None:
             for pos in self.state.positions:
                 mapped, _ = map_symbol(pos.symbol, self.rules)
@@ -159,7 +174,7 @@ class Follower:
             for symbol, spec in specs.items():
                 if spec is not None:
                     quotes[symbol] = await self.broker.quote(symbol)
-        return FollowerView(account, positions, specs, quotes)
+        return FollowerView(account, positions, specs, quotes, holdings)
 
     async def sync_once(self) -> list[CopyOrder]:
         """One round: plan, reconcile, start the orders that may start. Returns all orders."""
@@ -175,22 +190,90 @@ class Follower:
         if result.stopped or self.stopped:  # sticky: a recovery does not reopen anything
             self.stopped = True
             result = Plan({}, result.skips if result.stopped else [], stopped=True)
-        ours = managed(view.positions, self.rules)
-        orders = reconcile(result.target, ours, view.account.mode, view.specs, self.rules.magic)
+        orders = self._reconcile(result, view)
         self.last_plan, self.pending_orders = result, orders
-        self.held = groups(ours, view.account.mode)
+        self.held = held(view, self.rules)
+        self.holdings = view.holdings or {}
         self._journal_skips(result, stamp, state.seq)
+        self._check_breakers(start.completed)
         now = self.clock.monotonic()
-        for order in self.slots.start(orders, start, now):
+        for order in self.slots.start(self._unbroken(orders, result, view), start, now):
+            own_before = self.held.get(order.key, ("", 0.0))[1]
             task = asyncio.get_running_loop().create_task(
-                self._execute(order, state, result, planned)
+                self._execute(order, state, result, planned, own_before)
             )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return orders
 
+    def _reconcile(self, result: Plan, view: FollowerView) -> list[CopyOrder]:
+        own = None
+        if view.account.mode == "netting" and view.holdings is not None:
+            own = {s: h.own for s, h in view.holdings.items()}
+        ours = managed(view.positions, self.rules)
+        mode, magic = view.account.mode, self.rules.magic
+        return reconcile(result.target, ours, mode, view.specs, magic, own)
+
+    # ---- the runaway breaker (copy/breaker.py) --------------------------------------------------
+
+    def _read_breakers(self) -> dict[str, str]:
+        if self._breakers_file is None:
+            return {}
+        self._breakers_seen = mtime_ns(self._breakers_file)
+        return load_breakers(self._breakers_file)
+
+    def _check_breakers(self, completed: Mapping[str, int]) -> None:
+        """Clear what a person cleared in the file; check the last fills landed as planned."""
+        if self._breakers_file is not None and mtime_ns(self._breakers_file) != self._breakers_seen:
+            on_file = self._read_breakers()
+            for key in [k for k in self.breaker.tripped if k not in on_file]:
+                self.breaker.clear(key)
+                self.journal.write("breaker_cleared", now_ms(self.clock), key=key)
+                log.warning("runaway breaker of %s cleared", key)
+        own = {key: volume for key, (_, volume) in self.held.items()}
+        for key, reason in self.breaker.check(own, completed):
+            self._tripped(key, reason)
+
+    def _unbroken(
+        self, orders: list[CopyOrder], result: Plan, view: FollowerView
+    ) -> list[CopyOrder]:
+        """The orders the breaker lets through; a refusal trips the key (once)."""
+        per_key: dict[str, int] = {}
+        for order in orders:
+            per_key[order.key] = per_key.get(order.key, 0) + 1
+        allowed = []
+        for order in orders:
+            if order.symbol in self.slots.in_flight:
+                continue  # not started this round anyway: counts nothing
+            want = result.target.get(order.key)
+            target = signed(want.side, want.volume) if want is not None else 0.0
+            have = self.held.get(order.key, ("", 0.0))[1]
+            spec = view.specs.get(order.symbol)
+            needed = orders_needed(
+                target - have, spec.volume_max if spec else None, per_key[order.key]
+            )
+            was_tripped = order.key in self.breaker.tripped
+            reason = self.breaker.refusal(order.key, target, order.side, needed)
+            if reason is None:
+                allowed.append(order)
+            elif not was_tripped:
+                self._tripped(order.key, reason)
+        return allowed
+
+    def _tripped(self, key: str, reason: str) -> None:
+        log.error("runaway breaker: %s stops trading: %s", key, reason)
+        self.journal.write("breaker", now_ms(self.clock), key=key, reason=reason)
+        if self._breakers_file is not None:
+            save_breakers(self._breakers_file, self.breaker.tripped)
+            self._breakers_seen = mtime_ns(self._breakers_file)
+
     async def _execute(
-        self, order: CopyOrder, state: ProviderState, result: Plan, planned: int
+        self,
+        order: CopyOrder,
+        state: ProviderState,
+        result: Plan,
+        planned: int,
+        own_before: float = 0.0,
     ) -> None:
         symbol = order.symbol
         request = OrderRequest(
@@ -229,6 +312,15 @@ class Follower:
             asyncio.get_running_loop().call_later(self._retry_initial, self._wake.set)
         else:
             filled = True
+            self.breaker.sent(order.key, order.side)  # refused orders back off instead
+            self.breaker.filled(
+                order.key,
+                symbol,
+                own_before,
+                signed(fill.side, fill.volume),
+                self.slots.completed.get(symbol, 0) + 1,
+                f"{order.action} {order.side} {fill.volume:g} (order {fill.order_id})",
+            )
             stamps = [*self._arrivals.get(state.seq, [0] * 4), planned, submitted]
             hops = hop_ms([*stamps, micros(self.clock.monotonic())])
             self._backoff.pop(symbol, None)
@@ -272,14 +364,7 @@ class Follower:
         if self.state is None:
             return []
         view = await self.view()
-        result = plan(self.state, view, self.rules, now_ms(self.clock))
-        return reconcile(
-            result.target,
-            managed(view.positions, self.rules),
-            view.account.mode,
-            view.specs,
-            self.rules.magic,
-        )
+        return self._reconcile(plan(self.state, view, self.rules, now_ms(self.clock)), view)
 
     def in_sync(self) -> bool:
         """True when the last round found nothing to do and nothing is in flight."""
@@ -298,6 +383,12 @@ class Follower:
             "seq": self.state.seq if self.state else None,
             "target": {k: msgspec.to_builtins(t) for k, t in target.items()},
             "held": {k: {"symbol": s, "volume": v} for k, (s, v) in self.held.items()},
+            # netting: the whole position per symbol, and the part that is not the follower's
+            "holdings": {
+                s: {"net": h.net, "own": h.own, "foreign": h.foreign, "settled": h.settled}
+                for s, h in self.holdings.items()
+            },
+            "breakers": dict(self.breaker.tripped),
             "magic": self.rules.magic,
             "pending": [msgspec.to_builtins(o) for o in self.pending_orders],
             "stopped": bool(self.last_plan and self.last_plan.stopped),

@@ -23,13 +23,14 @@ from tradewire.brokers.registry import register, spec_options
 from tradewire.clients.hub_client import HubClient
 from tradewire.clients.relay import RelayClient
 from tradewire.exceptions import BrokerError, ConfigError, ConnectionLost, HubRefused, OrderRejected
-from tradewire.model import Account, Fill, OrderRequest, Position, Quote, SymbolSpec
+from tradewire.model import Account, Deal, Fill, OrderRequest, Position, Quote, SymbolSpec
 from tradewire.protocol.bridge import (
     RID_ALPHABET,
     RID_LENGTH,
     AccountOp,
     Answer,
     BridgeOp,
+    DealsOp,
     OrderOp,
     PositionsOp,
     QuoteOp,
@@ -117,6 +118,12 @@ class TerminalBroker:
         if not answer.ok or answer.quote is None:
             raise self._refused(answer)
         return answer.quote
+
+    async def position_deals(self, position_id: str) -> list[Deal]:
+        answer = await self._ask(DealsOp(position_id=position_id))
+        if not answer.ok:  # a bridge older than the deals op: its history is unknown here
+            return []
+        return list(answer.deals or [])
 
     async def market_order(self, order: OrderRequest) -> Fill:
         """Sent under one request id until the terminal answers: a terminal that went away

@@ -32,6 +32,7 @@ from tradewire.protocol.bridge import (
     AccountOp,
     Answer,
     BridgeOp,
+    DealsOp,
     OrderOp,
     PositionsOp,
     QuoteOp,
@@ -90,6 +91,8 @@ class TerminalSim:
                 return Answer(ok=True, quote=await broker.quote(op.symbol))
             except OrderRejected as exc:
                 return Answer(ok=False, reason=exc.reason, detail=exc.detail)
+        if isinstance(op, DealsOp):
+            return Answer(ok=True, deals=await broker.position_deals(op.position_id))
         assert isinstance(op, OrderOp)
         return await self._order(op)
 

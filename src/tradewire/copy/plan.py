@@ -14,6 +14,7 @@ import functools
 
 import msgspec
 
+from tradewire.copy.holdings import Holding, own_by_symbol
 from tradewire.copy.mapping import map_symbol
 from tradewire.copy.rules import CopyRules
 from tradewire.copy.sizing import floor_to_step, limit, raw_volume, round_to_step
@@ -40,6 +41,9 @@ class FollowerView(msgspec.Struct, frozen=True):
     positions: list[Position]
     specs: dict[str, SymbolSpec | None]  # follower symbol -> spec (None: not offered)
     quotes: dict[str, Quote]
+    # Netting: the follower's own volume in each symbol's position, from its deals
+    # (copy/holdings.py). None: judged by the positions' magic alone.
+    holdings: dict[str, Holding] | None = None
 
 
 class TargetPosition(msgspec.Struct, frozen=True):
@@ -115,10 +119,17 @@ def groups(positions: list[Position], mode: str) -> dict[str, tuple[str, float]]
     return out
 
 
+def held(follower: FollowerView, rules: CopyRules) -> dict[str, tuple[str, float]]:
+    """What the follower holds per target key: key -> (symbol, signed volume)."""
+    if follower.account.mode == "netting" and follower.holdings is not None:
+        return {s: (s, v) for s, v in own_by_symbol(follower.holdings).items()}
+    return groups(managed(follower.positions, rules), follower.account.mode)
+
+
 def plan(state: ProviderState, follower: FollowerView, rules: CopyRules, now_ms: int) -> Plan:
     """The target of the follower account. Pure: same inputs, same plan."""
     ours = managed(follower.positions, rules)
-    actual = groups(ours, follower.account.mode)
+    actual = held(follower, rules)
     if rules.stop_equity is not None and follower.account.equity < rules.stop_equity:
         return Plan(
             {},
@@ -149,9 +160,16 @@ def plan(state: ProviderState, follower: FollowerView, rules: CopyRules, now_ms:
             )
         )
     target: dict[str, TargetPosition] = {}
+    unsettled = _unsettled(follower)
     for key in desired.keys() | actual.keys():
         want = desired.get(key)
         have = actual.get(key, ("", 0.0))[1]
+        if key in unsettled:
+            skips.append(Skip(key, unsettled[key]))
+            held_now = _hold(key, want, have)
+            if held_now is not None:
+                target[key] = held_now
+            continue
         blocked = reduce_only
         if not blocked and want is not None and _adds(want, have):
             reason = _deviation(want, follower, rules)
@@ -249,6 +267,28 @@ def _deviation(want: TargetPosition, follower: FollowerView, rules: CopyRules) -
             f"{want.ref_price} (max_deviation_points {rules.max_deviation_points:g})"
         )
     return ""
+
+
+def _unsettled(follower: FollowerView) -> dict[str, str]:
+    """Netting symbols whose own volume cannot be trusted yet, with why."""
+    if follower.account.mode != "netting" or follower.holdings is None:
+        return {}
+    return {
+        s: f"the deals of {s} position {h.position_id} do not add up to its volume "
+        f"{h.net:+g} yet: waiting for the broker's history before trading {s}"
+        for s, h in follower.holdings.items()
+        if not h.settled
+    }
+
+
+def _hold(key: str, want: TargetPosition | None, have: float) -> TargetPosition | None:
+    """A target that keeps exactly what is held (no order either way)."""
+    if abs(have) < 1e-9:
+        return None
+    side: Side = "buy" if have > 0 else "sell"
+    if want is None:
+        return TargetPosition(key, key, side, round(abs(have), 8), 0.0)
+    return msgspec.structs.replace(want, side=side, volume=round(abs(have), 8))
 
 
 def _reduce_only(want: TargetPosition | None, have: float) -> TargetPosition | None:

@@ -8,6 +8,7 @@ volume, so a large change may take several rounds.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import msgspec
@@ -40,10 +41,18 @@ def reconcile(
     mode: Mode,
     specs: dict[str, SymbolSpec | None],
     magic: int,
+    own: Mapping[str, float] | None = None,
 ) -> list[CopyOrder]:
-    """Orders that turn ``actual`` (the managed positions) into ``target``."""
+    """Orders that turn ``actual`` (the managed positions) into ``target``.
+
+    ``own``: on a netting account, the follower's own signed volume per symbol (from its
+    deals, copy/holdings.py), which is what it moves; without it, the managed positions'."""
+    if own is None and mode == "netting":
+        own = {}
+        for p in actual:
+            own[p.symbol] = own.get(p.symbol, 0.0) + _signed(p.side, p.volume)
     orders = (
-        _netting(target, actual, specs, magic)
+        _netting(target, own or {}, specs, magic)
         if mode == "netting"
         else _hedging(target, actual, specs, magic)
     )
@@ -60,13 +69,10 @@ def _capped(volume: float, spec: SymbolSpec | None) -> float:
 
 def _netting(
     target: dict[str, TargetPosition],
-    actual: list[Position],
+    held: Mapping[str, float],
     specs: dict[str, SymbolSpec | None],
     magic: int,
 ) -> list[CopyOrder]:
-    held: dict[str, float] = {}
-    for p in actual:
-        held[p.symbol] = held.get(p.symbol, 0.0) + _signed(p.side, p.volume)
     wanted = {t.symbol: _signed(t.side, t.volume) for t in target.values()}
     orders = []
     for symbol in sorted(held.keys() | wanted.keys()):

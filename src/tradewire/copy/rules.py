@@ -37,6 +37,12 @@ class CopyRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     suffix: str = ""  # e.g. ".m" maps EURUSD to EURUSD.m
     include: list[str] = []  # provider symbols or fnmatch patterns; empty means all
     exclude: list[str] = []
+    # stop-loss and take-profit, held at the follower's broker (copy/stops.py)
+    copy_sl: Literal["yes", "no", "fixed"] = "yes"
+    copy_tp: Literal["yes", "no", "fixed"] = "yes"
+    fixed_sl_points: Annotated[float, msgspec.Meta(gt=0, le=1e7)] | None = None
+    fixed_tp_points: Annotated[float, msgspec.Meta(gt=0, le=1e7)] | None = None
+    sl_tp_mode: Literal["price", "distance"] = "price"
     # guards
     max_deviation_points: Amount | None = None
     # A state older than this may only reduce exposure (0: no limit, at your own risk).
@@ -50,6 +56,12 @@ class CopyRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         flags a ConfigError naming the keys)."""
         if self.sizing == "fixed" and self.fixed_volume is None:
             raise ValueError('sizing = "fixed" needs fixed_volume (lots)')
+        for stop in ("sl", "tp"):
+            if (
+                getattr(self, f"copy_{stop}") == "fixed"
+                and getattr(self, f"fixed_{stop}_points") is None
+            ):
+                raise ValueError(f'copy_{stop} = "fixed" needs fixed_{stop}_points (points)')
         for cap in ("max_volume", "max_total_volume"):
             limit = getattr(self, cap)
             if limit is not None and self.min_volume > limit:

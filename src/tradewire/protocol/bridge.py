@@ -14,7 +14,7 @@ from typing import Annotated
 
 import msgspec
 
-from tradewire.model import Account, Fill, Position, Quote, Side, SymbolSpec
+from tradewire.model import Account, Deal, Fill, Position, Quote, Side, SymbolSpec
 
 RID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 RID_LENGTH = 6
@@ -43,6 +43,12 @@ class QuoteOp(_Op, frozen=True, tag="quote"):
     symbol: str
 
 
+class DealsOp(_Op, frozen=True, tag="deals"):
+    """Every buy or sell deal of one position, oldest first (``HistorySelectByPosition``)."""
+
+    position_id: str
+
+
 class OrderOp(_Op, frozen=True, tag="order"):
     rid: Rid
     symbol: str
@@ -61,7 +67,7 @@ class WatchOp(_Op, frozen=True, tag="watch"):
     wait_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 20_000
 
 
-BridgeOp = AccountOp | PositionsOp | SymbolOp | QuoteOp | OrderOp | WatchOp
+BridgeOp = AccountOp | PositionsOp | SymbolOp | QuoteOp | DealsOp | OrderOp | WatchOp
 
 
 class Answer(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -74,6 +80,7 @@ class Answer(msgspec.Struct, frozen=True, omit_defaults=True):
     spec: SymbolSpec | None = None
     quote: Quote | None = None
     fill: Fill | None = None
+    deals: list[Deal] | None = None
     duplicate: bool = False  # the order with this rid had been executed already
     version: int | None = None  # watch: the change counter
     reason: str = ""

@@ -1,0 +1,81 @@
+"""Copy protection as a user meets it: a netting follower account with a manual position, and
+a second `tradewire follow` started on the same account."""
+
+from __future__ import annotations
+
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+from tests.system.test_copy_cli import PASSWORD, TRADEWIRE, run, spawn
+
+MAGIC = 7_400_001
+
+
+def own_fills(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        (n,) = conn.execute(
+            "SELECT COUNT(*) FROM orders WHERE status = 'filled' AND magic = ?", (MAGIC,)
+        ).fetchone()
+    return int(n)
+
+
+def net(db: Path, symbol: str) -> float:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT side, volume FROM positions WHERE symbol = ?", (symbol,))
+        return round(sum(v if s == "buy" else -v for s, v in rows), 8)
+
+
+def test_manual_netting_volume_is_left_alone_and_a_second_follower_is_refused(
+    tmp_path: Path,
+) -> None:
+    for user, role in (("prov", "provider"), ("fol", "follower")):
+        run("user", "add", user, "--role", role, "--channel", "alpha", "--channel", "beta",
+            cwd=tmp_path, stdin=PASSWORD + "\n")  # fmt: skip
+    hub = spawn("serve", "--host", "127.0.0.1", "--port", "0", cwd=tmp_path)
+    assert hub.stdout is not None
+    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
+    address = f"127.0.0.1:{port}"
+    # The trader's own 0.05 on the follower account, before any copying.
+    run("paper", "order", "--broker", "paper:fol.db?mode=netting", "EURUSD", "buy", "0.05",
+        cwd=tmp_path)  # fmt: skip
+    run("paper", "order", "--broker", "paper:prov.db?mode=hedging", "EURUSD", "buy", "0.1",
+        cwd=tmp_path)  # fmt: skip
+    provider = spawn("provide", "--hub", address, "--user", "prov", "--channel", "alpha",
+                     "--broker", "paper:prov.db", cwd=tmp_path)  # fmt: skip
+    follow = ("follow", "--hub", address, "--user", "fol", "--broker", "paper:fol.db")
+    follower = spawn(*follow, "--channel", "alpha", cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        while net(tmp_path / "fol.db", "EURUSD") != 0.15:
+            assert time.monotonic() < deadline, net(tmp_path / "fol.db", "EURUSD")
+            time.sleep(0.2)
+        time.sleep(2.0)  # many rounds: a runaway would keep buying
+        assert own_fills(tmp_path / "fol.db") == 1
+        assert net(tmp_path / "fol.db", "EURUSD") == 0.15
+        second = subprocess.run(
+            [TRADEWIRE, *follow, "--channel", "beta"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+            env={"TRADEWIRE_PASSWORD": PASSWORD, "PATH": "/usr/bin:/bin"},
+        )  # fmt: skip
+        assert second.returncode != 0
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1, second.stderr
+        assert "already followed by `tradewire follow` of fol on channel alpha" in lines[0]
+        assert follower.poll() is None  # the first one keeps running
+        status = run("follow", "--user", "fol", "--channel", "alpha", "--status", cwd=tmp_path)
+        deadline = time.monotonic() + 10
+        while "not the follower's" not in status:
+            assert time.monotonic() < deadline, status
+            time.sleep(0.5)
+            status = run("follow", "--user", "fol", "--channel", "alpha", "--status", cwd=tmp_path)
+        row = next(line for line in status.splitlines() if "EURUSD" in line and "+0.05" in line)
+        assert "+0.15" in row and "+0.10" in row
+    finally:
+        for proc in (follower, provider, hub):
+            proc.send_signal(signal.SIGTERM)
+        for proc in (follower, provider, hub):
+            assert proc.wait(timeout=10) == 0
