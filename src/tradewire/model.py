@@ -11,6 +11,9 @@ Side = Literal["buy", "sell"]
 Mode = Literal["netting", "hedging"]
 # Every integer a client sends fits in SQLite's INTEGER (signed 64 bits), or the frame is refused.
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+# A stop-loss or take-profit: 0 is none, anything else a finite price (inf, from 1e400 on the
+# wire, and negatives are refused with the frame, so no crafted state can mean "no stop").
+Level = Annotated[float, msgspec.Meta(ge=0, le=1e12)]
 
 
 class SymbolSpec(msgspec.Struct, frozen=True):
@@ -65,8 +68,8 @@ class Position(msgspec.Struct, frozen=True, omit_defaults=True):
     volume: float
     price: float
     time: Int64  # opened, Unix ms
-    sl: float = 0.0
-    tp: float = 0.0
+    sl: Level = 0.0
+    tp: Level = 0.0
     magic: Int64 = 0
     comment: str = ""
 

@@ -128,3 +128,47 @@ async def test_position_deals_say_who_traded_and_survive_a_reversal(
     assert net([msgspec.structs.replace(d, symbol="EURUSD") for d in deals], "EURUSD") == -0.15
     assert [d.magic for d in deals] == [0, 7, 7]
     assert await broker.position_deals("987654") == []
+
+
+@pytest.mark.parametrize("mode", ["netting", "hedging"])
+async def test_an_order_places_its_stops_and_a_modification_moves_them(
+    broker_factory: BrokerFactory, mode: str
+) -> None:
+    broker = await broker_factory(mode)
+    quote = await broker.quote("EURUSD")
+    sl, tp = round(quote.bid - 0.0050, 5), round(quote.bid + 0.0080, 5)
+    fill = await broker.market_order(OrderRequest("EURUSD", "buy", 0.1, sl=sl, tp=tp))
+    (pos,) = await broker.positions()
+    assert (pos.id, pos.sl, pos.tp) == (fill.position_id, sl, tp)
+    await broker.modify_position(pos.id, round(sl + 0.0010, 5), 0.0)  # 0 removes the TP
+    (pos,) = await broker.positions()
+    assert (pos.sl, pos.tp, pos.volume) == (round(sl + 0.0010, 5), 0.0, 0.1)
+
+
+@pytest.mark.parametrize(
+    ("sl_offset", "tp_offset", "position"),
+    [
+        (+0.0050, 0.0, None),  # a buy's stop-loss above the bid
+        (0.0, -0.0050, None),  # its take-profit below
+        (-0.00002, 0.0, None),  # within the stops level
+        (-0.0050, 0.0, "999999"),  # no such position
+    ],
+)
+async def test_stops_the_broker_refuses_change_nothing(
+    broker_factory: BrokerFactory, sl_offset: float, tp_offset: float, position: str | None
+) -> None:
+    broker = await broker_factory("hedging")
+    await broker.market_order(OrderRequest("EURUSD", "buy", 0.1))
+    (before,) = await broker.positions()
+    quote = await broker.quote("EURUSD")
+    sl = round(quote.bid + sl_offset, 5) if sl_offset else 0.0
+    tp = round(quote.bid + tp_offset, 5) if tp_offset else 0.0
+    with pytest.raises(OrderRejected) as caught:
+        await broker.modify_position(position or before.id, sl, tp)
+    assert caught.value.reason == ("position_not_found" if position else "invalid_stops")
+    assert await broker.positions() == [before]
+    if not position:
+        with pytest.raises(OrderRejected) as caught:
+            await broker.market_order(OrderRequest("EURUSD", "buy", 0.1, sl=sl, tp=tp))
+        assert caught.value.reason == "invalid_stops"
+        assert await broker.positions() == [before]

@@ -15,13 +15,15 @@ from collections import namedtuple
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from tradewire.brokers.feed import SeededFeed
 from tradewire.brokers.ledger import apply_fill, margin
+from tradewire.brokers.stop_rules import check_stops
 from tradewire.brokers.symbols import resolve
 from tradewire.exceptions import OrderRejected
-from tradewire.model import OrderRequest, Position
+from tradewire.model import OrderRequest, Position, Quote
 
 AccountInfo = namedtuple(
     "AccountInfo", "login leverage balance equity margin currency margin_mode server"
@@ -60,6 +62,7 @@ TICK_DTYPE = np.dtype(
 class FakeMetaTrader5(types.ModuleType):
     # the package's constants (values as in MQL5)
     TRADE_ACTION_DEAL = 1
+    TRADE_ACTION_SLTP = 6
     ORDER_TYPE_BUY, ORDER_TYPE_SELL = 0, 1
     POSITION_TYPE_BUY, POSITION_TYPE_SELL = 0, 1
     DEAL_TYPE_BUY, DEAL_TYPE_SELL = 0, 1
@@ -207,6 +210,8 @@ class FakeMetaTrader5(types.ModuleType):
             return None
         self.requests.append(dict(request))
         spec = resolve(request["symbol"])
+        if request["action"] == self.TRADE_ACTION_SLTP:
+            return self._sltp(request)
         side = "buy" if request["type"] == self.ORDER_TYPE_BUY else "sell"
 
         def answer(
@@ -232,8 +237,14 @@ class FakeMetaTrader5(types.ModuleType):
             request["symbol"], side, request["volume"],  # type: ignore[arg-type]
             str(request["position"]) if request.get("position") else None,
             request.get("magic", 0), request.get("comment", ""),
+            request.get("sl", 0.0), request.get("tp", 0.0),
         )  # fmt: skip
         now_ms = int(time.time() * 1000)
+        if order.sl or order.tp:
+            try:
+                check_stops(order.side, order.sl, order.tp, self._quote(order.symbol), spec)
+            except OrderRejected as exc:
+                return answer(10016, exc.detail)
 
         def new_id() -> str:
             self.next_ticket += 1
@@ -266,6 +277,32 @@ class FakeMetaTrader5(types.ModuleType):
             )
         )
         return answer(10009, "Request executed", order.volume, request["price"])
+
+    def _quote(self, symbol: str) -> Quote:
+        spec = resolve(symbol)
+        quote = self.feed.quote(spec, symbol, int(time.time() * 1000)) if spec else None
+        assert quote is not None
+        return quote
+
+    def _sltp(self, request: dict[str, Any]) -> OrderSendResult:
+        """TRADE_ACTION_SLTP: a position's stops replaced, checked as the server checks them."""
+        pos = next((p for p in self.positions if int(p.id) == request.get("position")), None)
+        if pos is None:
+            return OrderSendResult(
+                10036, 0, 0, 0.0, 0.0, 0.0, 0.0, "Position not found", 1, request
+            )
+        spec = resolve(pos.symbol)
+        assert spec is not None
+        try:
+            check_stops(pos.side, request["sl"], request["tp"], self._quote(pos.symbol), spec)
+        except OrderRejected as exc:
+            return OrderSendResult(10016, 0, 0, 0.0, 0.0, 0.0, 0.0, exc.detail, 1, request)
+        self.positions = [
+            msgspec.structs.replace(p, sl=request["sl"], tp=request["tp"]) if p is pos else p
+            for p in self.positions
+        ]
+        self._ok()
+        return OrderSendResult(10009, 0, 0, 0.0, 0.0, 0.0, 0.0, "Request executed", 1, request)
 
     def history_deals_get(
         self, *args: Any, ticket: int | None = None, position: int | None = None, **kwargs: Any

@@ -3,6 +3,7 @@ a second `tradewire follow` started on the same account."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import sqlite3
@@ -79,3 +80,64 @@ def test_manual_netting_volume_is_left_alone_and_a_second_follower_is_refused(
             proc.send_signal(signal.SIGTERM)
         for proc in (follower, provider, hub):
             assert proc.wait(timeout=10) == 0
+
+
+def paper_json(db: str, cwd: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads(run("paper", "positions", "--broker", f"paper:{db}", "--json", cwd=cwd))
+
+
+def test_stops_hold_at_the_followers_broker_after_kill_9(tmp_path: Path) -> None:
+    """Provider and follower killed with SIGKILL; a price pinned through the stop-loss closes
+    the follower's position at its broker, with nothing of tradewire running."""
+    for user, role in (("prov", "provider"), ("fol", "follower")):
+        run("user", "add", user, "--role", role, "--channel", "alpha",
+            cwd=tmp_path, stdin=PASSWORD + "\n")  # fmt: skip
+    hub = spawn("serve", "--host", "127.0.0.1", "--port", "0", cwd=tmp_path)
+    assert hub.stdout is not None
+    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
+    address = f"127.0.0.1:{port}"
+    quote = run("paper", "quote", "--broker", "paper:prov.db?mode=hedging", "EURUSD",
+                cwd=tmp_path)  # fmt: skip
+    bid = float(re.search(r"bid ([\d.]+)", quote).group(1))  # type: ignore[union-attr]
+    sl, tp = round(bid - 0.0040, 5), round(bid + 0.0060, 5)
+    run("paper", "order", "--broker", "paper:prov.db", "EURUSD", "buy", "0.3",
+        "--sl", str(sl), "--tp", str(tp), cwd=tmp_path)  # fmt: skip
+    provider = spawn("provide", "--hub", address, "--user", "prov", "--channel", "alpha",
+                     "--broker", "paper:prov.db", cwd=tmp_path)  # fmt: skip
+    follower = spawn("follow", "--hub", address, "--user", "fol", "--channel", "alpha",
+                     "--broker", "paper:fol.db?mode=netting", cwd=tmp_path)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while not (tmp_path / "fol.db").exists() or not paper_json("fol.db", tmp_path)["positions"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        (pos,) = paper_json("fol.db", tmp_path)["positions"]
+        assert (pos["side"], pos["volume"], pos["sl"], pos["tp"]) == ("buy", 0.3, sl, tp)
+        # The provider moves its stop: one modification reaches the follower's broker.
+        provider_pos = paper_json("prov.db", tmp_path)["positions"][0]
+        moved = round(sl + 0.0010, 5)
+        started = time.monotonic()
+        run("paper", "modify", "--broker", "paper:prov.db", provider_pos["id"],
+            "--sl", str(moved), "--tp", str(tp), cwd=tmp_path)  # fmt: skip
+        while paper_json("fol.db", tmp_path)["positions"][0]["sl"] != moved:
+            assert time.monotonic() - started < 3.0, "the SL change took more than 3 s"
+            time.sleep(0.05)
+        for proc in (provider, follower):
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        # The market gaps through the stop-loss while nothing of tradewire trades.
+        gap = round(moved - 0.0012, 5)
+        run("paper", "quote", "--broker", "paper:fol.db", "EURUSD", "--bid", str(gap),
+            "--ask", str(round(gap + 0.0001, 5)), cwd=tmp_path)  # fmt: skip
+        assert paper_json("fol.db", tmp_path)["positions"] == []
+        with sqlite3.connect(tmp_path / "fol.db") as conn:
+            closing = conn.execute(
+                "SELECT side, volume, price, comment FROM orders ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        assert closing[:3] == ("sell", 0.3, gap) and closing[3].startswith("[sl ")
+    finally:
+        for proc in (provider, follower):
+            if proc.poll() is None:
+                proc.kill()
+        hub.send_signal(signal.SIGTERM)
+        assert hub.wait(timeout=10) == 0

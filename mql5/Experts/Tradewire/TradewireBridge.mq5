@@ -115,6 +115,8 @@ void Handle(const string frame)
       Reply(rid, DealsAnswer(JsonGetString(body, "position_id")));
    else if(op == "order")
       Reply(rid, OrderAnswer(body));
+   else if(op == "modify")
+      Reply(rid, ModifyAnswer(body));
    else if(op == "watch")
       AddWatch(rid, JsonGetLong(body, "since", -1), JsonGetLong(body, "wait_ms", 20000));
    else
@@ -277,6 +279,8 @@ string OrderAnswer(const string body)
    request.magic = (ulong)JsonGetLong(body, "magic");
    request.comment = StringSubstr(comment, 0, 31 - 7) + "~" + rid;
    request.type_filling = FillingFor(symbol);
+   request.sl = JsonGetDouble(body, "sl");  // 0: none; set on the position it opens
+   request.tp = JsonGetDouble(body, "tp");
    string position = JsonGetString(body, "position_id");
    if(position != "" && position != "null")  // null: open a position
       request.position = (ulong)StringToInteger(position);
@@ -286,6 +290,28 @@ string OrderAnswer(const string body)
    if(result.deal == 0 || !HistoryDealSelect(result.deal))
       return Refusal(result.retcode, "no deal for the order");
    return "{\"ok\":true,\"fill\":" + FillJson(result.deal) + ",\"retcode\":" + JsonInt(result.retcode) + "}";
+  }
+
+//--- a position's stop-loss and take-profit replaced (TRADE_ACTION_SLTP): the same levels
+//--- twice change nothing, so no request id is needed
+string ModifyAnswer(const string body)
+  {
+   ulong position = (ulong)StringToInteger(JsonGetString(body, "position_id"));
+   if(position == 0 || !PositionSelectByTicket(position))
+      return Refusal(10036, "no position " + JsonGetString(body, "position_id"));
+   MqlTradeRequest request;
+   MqlTradeResult result;
+   ZeroMemory(request);
+   ZeroMemory(result);
+   request.action = TRADE_ACTION_SLTP;
+   request.symbol = PositionGetString(POSITION_SYMBOL);
+   request.position = position;
+   request.sl = JsonGetDouble(body, "sl");
+   request.tp = JsonGetDouble(body, "tp");
+   ResetLastError();
+   if(!OrderSend(request, result) || result.retcode != 10009)
+      return Refusal(result.retcode, result.comment);
+   return "{\"ok\":true,\"retcode\":" + JsonInt(result.retcode) + "}";
   }
 
 void AddWatch(const long rid, const long since, const long wait_ms)

@@ -58,6 +58,12 @@ class Broker(Protocol):
         (MT5: ``HistorySelectByPosition``); ``[]`` when the broker knows none."""
         ...
 
+    async def modify_position(self, position_id: str, sl: float, tp: float) -> None:
+        """Set a position's stop-loss and take-profit at the broker (0: none), replacing both
+        (MT5: ``TRADE_ACTION_SLTP``). Raises OrderRejected (``position_not_found``,
+        ``invalid_stops``)."""
+        ...
+
     async def market_order(self, order: OrderRequest) -> Fill:
         """Execute at market. Raises :class:`~tradewire.exceptions.OrderRejected`."""
         ...

@@ -89,6 +89,8 @@ def apply_fill(
             order.volume,
             price,
             time_ms,
+            sl=order.sl,
+            tp=order.tp,
             magic=order.magic,
             comment=order.comment,
         )
@@ -97,7 +99,10 @@ def apply_fill(
     if current.side == order.side:
         total = current.volume + order.volume
         average = (current.price * current.volume + price * order.volume) / total
-        grown = replace_pos(current, volume=_round(total), price=round(average, spec.digits + 2))
+        stops = {"sl": order.sl, "tp": order.tp} if order.sl or order.tp else {}
+        grown = replace_pos(
+            current, volume=_round(total), price=round(average, spec.digits + 2), **stops
+        )
         return Applied([*others, grown], 0.0, current.id)
     closing = min(order.volume, current.volume)
     realized = profit(current, spec, price, closing, mid)
@@ -114,6 +119,8 @@ def apply_fill(
             -rest,
             price,
             time_ms,
+            sl=order.sl,
+            tp=order.tp,
             magic=order.magic,
             comment=order.comment,
         )

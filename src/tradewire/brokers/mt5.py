@@ -151,6 +151,8 @@ class Mt5Broker:
             "type_time": mt5.ORDER_TIME_GTC,
             "type_filling": filling_for(mt5, info.filling_mode),
         }
+        if order.sl or order.tp:  # set on the position the deal opens, at once
+            request.update(sl=order.sl, tp=order.tp)
         if order.position_id is not None:
             if not order.position_id.isdigit() or not mt5.positions_get(
                 ticket=int(order.position_id)
@@ -198,11 +200,30 @@ class Mt5Broker:
             if d.type in trades
         ]
 
+    def _modify(self, position_id: str, sl: float, tp: float) -> None:
+        mt5 = self._mt5
+        found = mt5.positions_get(ticket=int(position_id)) if position_id.isdigit() else None
+        if not found:
+            raise OrderRejected("position_not_found", f"no position {position_id}")
+        request = {
+            "action": mt5.TRADE_ACTION_SLTP,
+            "symbol": found[0].symbol,
+            "position": int(position_id),
+            "sl": sl,
+            "tp": tp,
+        }
+        result = mt5.order_send(request)
+        if result is None:
+            raise self._failed("order_send")
+        if result.retcode not in FILLED:
+            reason, retryable = reason_of(result.retcode)
+            raise OrderRejected(reason, f"{result.comment} (retcode {result.retcode})", retryable)
+
     def _fingerprint(self) -> tuple[object, ...]:
         info = self._mt5.account_info()
         found = self._mt5.positions_get() or ()
         balance = info.balance if info is not None else None
-        return (balance, tuple(sorted((p.ticket, p.volume) for p in found)))
+        return (balance, tuple(sorted((p.ticket, p.volume, p.sl, p.tp) for p in found)))
 
     # ---- Broker protocol -------------------------------------------------------------------------
 
@@ -220,6 +241,9 @@ class Mt5Broker:
 
     async def position_deals(self, position_id: str) -> list[Deal]:
         return await self._call(self._deals, position_id)
+
+    async def modify_position(self, position_id: str, sl: float, tp: float) -> None:
+        await self._call(self._modify, position_id, sl, tp)
 
     async def market_order(self, order: OrderRequest) -> Fill:
         return await self._call(self._order, order)

@@ -32,6 +32,7 @@ from tradewire.brokers.base import (
     OrderRequest,
     Position,
     Quote,
+    Side,
     SymbolSpec,
 )
 from tradewire.brokers.feed import Feed, ReplayFeed, SeededFeed
@@ -42,8 +43,10 @@ from tradewire.brokers.ledger import (
     fill_price,
     margin,
     profit,
+    replace_pos,
 )
 from tradewire.brokers.paper_desk import DESK
+from tradewire.brokers.stop_rules import check_stops, triggered
 from tradewire.brokers.symbols import base_name, resolve
 from tradewire.clock import Clock, SystemClock, now_ms
 from tradewire.exceptions import BrokerError, OrderRejected
@@ -62,6 +65,10 @@ CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, time_ms INTEGER NOT N
     magic INTEGER NOT NULL, comment TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
     price REAL, result_position TEXT);
 CREATE INDEX IF NOT EXISTS orders_by_position ON orders (result_position);
+CREATE TABLE IF NOT EXISTS modifications (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,
+    position_id TEXT NOT NULL, sl REAL NOT NULL, tp REAL NOT NULL, status TEXT NOT NULL,
+    reason TEXT);
+CREATE TABLE IF NOT EXISTS pins (symbol TEXT PRIMARY KEY, bid REAL NOT NULL, ask REAL NOT NULL);
 """
 
 
@@ -149,6 +156,8 @@ class PaperBroker:
         self._snapshot: Snapshot | None = None  # the account as last read or written here
         self._newest: Snapshot | None = None  # the same on the desk's thread, under the lock
         self.mode: Mode = settings.mode
+        # Prices pinned with `tradewire paper quote` (in the file, so every process sees them).
+        self._pins: dict[str, tuple[float, float]] = {}
 
     @classmethod
     async def open(
@@ -188,6 +197,10 @@ class PaperBroker:
 
     def _read(self) -> Snapshot:
         """On the desk's thread: the account as the file holds it now."""
+        self._pins = {
+            symbol: (bid, ask)
+            for symbol, bid, ask in self._conn().execute("SELECT symbol, bid, ask FROM pins")
+        }
         snapshot = Snapshot(self._data_version_now(), self._account_row(), self._load_positions())
         self._newest = snapshot
         return snapshot
@@ -208,10 +221,57 @@ class PaperBroker:
 
     def changed_elsewhere(self) -> Snapshot | None:
         """On a desk thread (the desk's watcher): the account anew if another process wrote
-        to its file since the last look."""
-        if self._db is None or self._data_version_now() == self._data_version:
+        to its file since the last look, or if a stop-loss or take-profit triggered."""
+        if self._db is None:
             return None
-        return self._read()
+        fresh = self._read() if self._data_version_now() != self._data_version else None
+        return self._trigger_stops() or fresh
+
+    def _trigger_stops(self) -> Snapshot | None:
+        """On the desk's thread: close every position whose stop the price reached, at market
+        (the broker's side of SL/TP: it holds with no follower running). Returns the account
+        after, or None when nothing triggered."""
+        newest = self._newest
+        if newest is None or not any(p.sl or p.tp for p in newest.positions):
+            return None
+        if not any(self._hit(p) for p in newest.positions):
+            return None
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            closed = None
+            for pos in self._current().positions:  # again, under the write lock
+                kind = self._hit(pos)
+                if not kind:
+                    continue
+                spec, quote = self._spec_quote(pos.symbol)
+                side: Side = "sell" if pos.side == "buy" else "buy"
+                level = pos.sl if kind == "sl" else pos.tp
+                order = OrderRequest(
+                    pos.symbol,
+                    side,
+                    pos.volume,
+                    pos.id,
+                    pos.magic,
+                    f"[{kind} {level:.{spec.digits}f}]",
+                )
+                price = fill_price(side, quote.bid, quote.ask)
+                _, closed = self._apply(order, spec, price, now_ms(self.clock))
+                self._newest = closed
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            self._newest = None
+            raise
+        return closed
+
+    def _hit(self, position: Position) -> str:
+        if not (position.sl or position.tp):
+            return ""
+        try:
+            return triggered(position, self._spec_quote(position.symbol)[1])
+        except OrderRejected:
+            return ""  # a symbol no longer quoted cannot trigger
 
     async def take_change(self, change: object) -> None:
         assert isinstance(change, Snapshot)
@@ -326,6 +386,9 @@ class PaperBroker:
     def _spec_quote(self, symbol: str) -> tuple[SymbolSpec, Quote]:
         spec = resolve(symbol, self.settings.suffix)
         base = base_name(symbol, self.settings.suffix)
+        pin = self._pins.get(symbol)
+        if spec is not None and pin is not None:
+            return spec, Quote(symbol, pin[0], pin[1], now_ms(self.clock))
         quote = self.feed.quote(spec, base, now_ms(self.clock)) if spec else None
         if spec is None or quote is None:
             raise OrderRejected("unknown_symbol", f"{symbol} is not traded on this account")
@@ -341,6 +404,8 @@ class PaperBroker:
                 raise refusal
             spec, quote = self._spec_quote(order.symbol)
             check_volume(spec, order.volume)
+            if order.sl or order.tp:
+                check_stops(order.side, order.sl, order.tp, quote, spec)
             price = fill_price(order.side, quote.bid, quote.ask)
             price = round(
                 price + (1 if order.side == "buy" else -1) * slip_points * spec.point, spec.digits
@@ -411,6 +476,57 @@ class PaperBroker:
         rows = self._conn().execute("SELECT * FROM orders ORDER BY id")
         return [OrderRecord(*row) for row in rows]
 
+    def _modify(self, position_id: str, sl: float, tp: float) -> Snapshot:
+        db = self._conn()
+        stamp = now_ms(self.clock)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            current = self._current()
+            pos = next((p for p in current.positions if p.id == position_id), None)
+            if pos is None:
+                raise OrderRejected("position_not_found", f"no position {position_id}")
+            spec, quote = self._spec_quote(pos.symbol)
+            check_stops(pos.side, sl, tp, quote, spec)
+            db.execute("UPDATE positions SET sl = ?, tp = ? WHERE id = ?", (sl, tp, position_id))
+            db.execute(
+                "INSERT INTO modifications (time_ms, position_id, sl, tp, status) "
+                "VALUES (?,?,?,?,'done')",
+                (stamp, position_id, sl, tp),
+            )
+        except OrderRejected as exc:
+            db.execute(
+                "INSERT INTO modifications (time_ms, position_id, sl, tp, status, reason) "
+                "VALUES (?,?,?,?,'rejected',?)",
+                (stamp, position_id, sl, tp, exc.reason),
+            )
+            db.execute("COMMIT")
+            raise
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        changed = [
+            replace_pos(p, sl=sl, tp=tp) if p.id == position_id else p for p in current.positions
+        ]
+        snapshot = Snapshot(current.data_version, current.row, changed)
+        self._newest = snapshot
+        return snapshot
+
+    def _modifications(self) -> list[tuple[str, float, float, str]]:
+        rows = self._conn().execute(
+            "SELECT position_id, sl, tp, status FROM modifications ORDER BY id"
+        )
+        return [(pid, sl, tp, status) for pid, sl, tp, status in rows]
+
+    def _pin(self, symbol: str, bid: float | None, ask: float | None) -> Snapshot:
+        db = self._conn()
+        if bid is None or ask is None:
+            db.execute("DELETE FROM pins WHERE symbol = ?", (symbol,))
+        else:
+            db.execute("INSERT OR REPLACE INTO pins VALUES (?,?,?)", (symbol, bid, ask))
+        snapshot = self._read()
+        return self._trigger_stops() or snapshot
+
     def _deals(self, position_id: str) -> list[Deal]:
         rows = self._conn().execute(
             "SELECT id, result_position, symbol, side, volume, price, time_ms, magic FROM orders "
@@ -441,6 +557,35 @@ class PaperBroker:
     async def position_deals(self, position_id: str) -> list[Deal]:
         """The filled orders of one position (each fill is one deal here)."""
         return await self._run(self._deals, position_id)
+
+    async def modify_position(self, position_id: str, sl: float, tp: float) -> None:
+        """Set a position's stop-loss and take-profit (0: none). Raises OrderRejected
+        (``position_not_found``, ``invalid_stops``)."""
+        snapshot: Snapshot | None = None
+        try:
+            snapshot = await self._run(self._modify, position_id, sl, tp)
+        finally:
+            if snapshot is not None:
+                self._take(snapshot)
+            await self._notify()
+
+    async def modifications(self) -> list[tuple[str, float, float, str]]:
+        """Every SL/TP modification asked of this account: (position, sl, tp, status)."""
+        return await self._run(self._modifications)
+
+    async def pin(self, symbol: str, bid: float | None, ask: float | None = None) -> None:
+        """Pin ``symbol``'s price for every process using this account until the next pin
+        (``bid=None``: unpin), and trigger the stops it reaches at once."""
+        if bid is not None and ask is not None:
+            spec = resolve(symbol, self.settings.suffix)
+            if spec is None:
+                raise OrderRejected("unknown_symbol", f"{symbol} is not traded on this account")
+            if not (math.isfinite(bid) and math.isfinite(ask) and 0 < bid <= ask):
+                raise OrderRejected(
+                    "invalid_price", f"bid {bid} and ask {ask}: need 0 < bid <= ask"
+                )
+        self._take(await self._run(self._pin, symbol, bid, ask))
+        await self._notify()
 
     async def market_order(self, order: OrderRequest) -> Fill:
         """Execute ``order`` at market after the configured latency. Raises OrderRejected."""

@@ -4,13 +4,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
+import msgspec
 from rich.table import Table
 
+from tradewire.brokers.paper import PaperBroker
 from tradewire.brokers.registry import check_broker, open_broker
 from tradewire.cli.common import console, reports_errors
 from tradewire.model import OrderRequest
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 broker_option = click.option(
     "--broker",
@@ -26,23 +33,42 @@ def paper_group() -> None:
     """Trade and inspect paper accounts."""
 
 
+def _level(name: str) -> Callable[[F], F]:
+    return click.option(
+        f"--{name}",
+        type=float,
+        default=0.0,
+        show_default=True,
+        help=f"{'Stop-loss' if name == 'sl' else 'Take-profit'} price (0: none).",
+    )
+
+
 @paper_group.command("order")
 @broker_option
 @click.argument("symbol")
 @click.argument("side", type=click.Choice(["buy", "sell"]))
 @click.argument("volume", type=float)
 @click.option("--position", "position_id", help="Close or reduce this position (hedging).")
+@_level("sl")
+@_level("tp")
 @reports_errors
 def paper_order(
-    broker_spec: str, symbol: str, side: str, volume: float, position_id: str | None
+    broker_spec: str,
+    symbol: str,
+    side: str,
+    volume: float,
+    position_id: str | None,
+    sl: float,
+    tp: float,
 ) -> None:
-    """Send a market order: SYMBOL buy|sell VOLUME."""
+    """Send a market order: SYMBOL buy|sell VOLUME, with its stops if given."""
     check_broker(broker_spec)
+    request = OrderRequest(symbol, side, volume, position_id, sl=sl, tp=tp)  # type: ignore[arg-type]
 
     async def run() -> None:
         broker = await open_broker(broker_spec)
         try:
-            fill = await broker.market_order(OrderRequest(symbol, side, volume, position_id))  # type: ignore[arg-type]
+            fill = await broker.market_order(request)
         finally:
             await broker.close()
         console.print(
@@ -53,10 +79,65 @@ def paper_order(
     asyncio.run(run())
 
 
+@paper_group.command("modify")
+@broker_option
+@click.argument("position_id", metavar="POSITION")
+@_level("sl")
+@_level("tp")
+@reports_errors
+def paper_modify(broker_spec: str, position_id: str, sl: float, tp: float) -> None:
+    """Set POSITION's stop-loss and take-profit (both are replaced; 0 removes one)."""
+    check_broker(broker_spec)
+
+    async def run() -> None:
+        broker = await open_broker(broker_spec, create=False)
+        try:
+            await broker.modify_position(position_id, sl, tp)
+        finally:
+            await broker.close()
+        console.print(f"position {position_id}: sl {sl:g} tp {tp:g}")
+
+    asyncio.run(run())
+
+
+@paper_group.command("quote")
+@broker_option
+@click.argument("symbol")
+@click.option("--bid", type=float, help="Pin the bid at this price.")
+@click.option("--ask", type=float, help="Pin the ask at this price (default: the bid).")
+@click.option("--unpin", is_flag=True, help="Let SYMBOL follow the account's feed again.")
+@reports_errors
+def paper_quote(
+    broker_spec: str, symbol: str, bid: float | None, ask: float | None, unpin: bool
+) -> None:
+    """Show SYMBOL's price, or pin it for every process using this paper account until the
+    next pin or --unpin. A pin triggers at once the stops it reaches (closing those positions
+    at the pinned price), so tests and demos can walk a price through a stop-loss."""
+    check_broker(broker_spec)
+    if not broker_spec.startswith("paper:"):
+        raise click.UsageError("paper quote pins prices of paper: accounts only")
+    if unpin and bid is not None:
+        raise click.UsageError("--unpin and --bid do not go together")
+
+    async def run() -> None:
+        broker = await open_broker(broker_spec)  # as `paper order`, creating the account
+        assert isinstance(broker, PaperBroker)
+        try:
+            if unpin or bid is not None:
+                await broker.pin(symbol, None if unpin else bid, ask if ask is not None else bid)
+            quote = await broker.quote(symbol)
+        finally:
+            await broker.close()
+        console.print(f"{symbol} bid {quote.bid} ask {quote.ask}")
+
+    asyncio.run(run())
+
+
 @paper_group.command("positions")
 @broker_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (no stop is 0.0).")
 @reports_errors
-def paper_positions(broker_spec: str) -> None:
+def paper_positions(broker_spec: str, as_json: bool) -> None:
     """Show the account and its open positions."""
     check_broker(broker_spec)
 
@@ -66,13 +147,20 @@ def paper_positions(broker_spec: str) -> None:
             account, positions = await broker.account(), await broker.positions()
         finally:
             await broker.close()
+        if as_json:
+            rows = [msgspec.structs.asdict(p) for p in positions]  # every field, 0.0 included
+            click.echo(json.dumps({"account": msgspec.to_builtins(account), "positions": rows}))
+            return
         console.print(
             f"{account.mode} account {account.login}: balance {account.balance:.2f} "
             f"equity {account.equity:.2f} margin {account.margin:.2f}"
         )
-        table = Table("id", "symbol", "side", "volume", "price", "comment")
+        table = Table("id", "symbol", "side", "volume", "price", "sl", "tp", "magic", "comment")
         for p in positions:
-            table.add_row(p.id, p.symbol, p.side, f"{p.volume:g}", f"{p.price}", p.comment)
+            table.add_row(
+                p.id, p.symbol, p.side, f"{p.volume:g}", f"{p.price}", f"{p.sl:g}", f"{p.tp:g}",
+                str(p.magic), p.comment,
+            )  # fmt: skip
         console.print(table)
 
     asyncio.run(run())

@@ -39,11 +39,13 @@ from tradewire.copy.breaker import RunawayBreaker, orders_needed
 from tradewire.copy.holdings import Holding, signed
 from tradewire.copy.mapping import map_symbol
 from tradewire.copy.plan import held, managed
+from tradewire.copy.protect import stop_changes
 from tradewire.exceptions import BrokerError, OrderRejected
 from tradewire.model import OrderRequest, Quote, SymbolSpec
 from tradewire.protocol.messages import StateUpdate
 
 log = logging.getLogger(__name__)
+MODIFY_REPEATS = 3  # the same stop modification confirmed this often without effect: stop
 
 
 def arrival(
@@ -87,6 +89,7 @@ class Follower:
         self._breakers_file = breakers_path(self.journal.path) if self.journal.path else None
         self._breakers_seen = 0
         self.breaker = RunawayBreaker(self._read_breakers())
+        self._modified: dict[tuple[str, float, float], int] = {}  # modifications confirmed
         self.pending_orders: list[CopyOrder] = []
         self.slots = OrderSlots()
         self._retry_initial, self._retry_max = retry_initial_s, retry_max_s
@@ -170,11 +173,19 @@ class Follower:
                     symbols.add(mapped)
         specs: dict[str, SymbolSpec | None] = {s: await self.broker.symbol(s) for s in symbols}
         quotes: dict[str, Quote] = {}
-        if self.rules.max_deviation_points is not None:
+        if self.rules.max_deviation_points is not None or self._stops_wanted():
             for symbol, spec in specs.items():
                 if spec is not None:
                     quotes[symbol] = await self.broker.quote(symbol)
         return FollowerView(account, positions, specs, quotes, holdings)
+
+    def _stops_wanted(self) -> bool:
+        """Whether this round may place or move a stop (which needs the symbols' quotes)."""
+        rules = self.rules
+        if "fixed" in (rules.copy_sl, rules.copy_tp):
+            return True
+        copies = rules.copy_sl != "no" or rules.copy_tp != "no"
+        return copies and self.state is not None and any(p.sl or p.tp for p in self.state.positions)
 
     async def sync_once(self) -> list[CopyOrder]:
         """One round: plan, reconcile, start the orders that may start. Returns all orders."""
@@ -207,12 +218,22 @@ class Follower:
         return orders
 
     def _reconcile(self, result: Plan, view: FollowerView) -> list[CopyOrder]:
+        """Volume orders, then the stop modifications of keys that have none this round."""
         own = None
         if view.account.mode == "netting" and view.holdings is not None:
             own = {s: h.own for s, h in view.holdings.items()}
         ours = managed(view.positions, self.rules)
         mode, magic = view.account.mode, self.rules.magic
-        return reconcile(result.target, ours, mode, view.specs, magic, own)
+        orders = reconcile(result.target, ours, mode, view.specs, magic, own, view.quotes)
+        mine: set[str] = (
+            {s for s, v in (own or {}).items() if abs(v) > 1e-9}
+            if own is not None
+            else {p.symbol if mode == "netting" else p.id for p in ours}
+        )
+        busy = {o.key for o in orders}
+        return orders + stop_changes(
+            result.target, view.positions, mode, mine, view.specs, view.quotes, busy, magic
+        )
 
     # ---- the runaway breaker (copy/breaker.py) --------------------------------------------------
 
@@ -237,7 +258,11 @@ class Follower:
     def _unbroken(
         self, orders: list[CopyOrder], result: Plan, view: FollowerView
     ) -> list[CopyOrder]:
-        """The orders the breaker lets through; a refusal trips the key (once)."""
+        """The orders the breaker lets through; a refusal trips the key (once).
+
+        Stop modifications move no volume, so they go on while a key is stopped (its positions
+        keep following the provider's stops); the same one asked again after the broker said
+        it was done means the broker is not applying it, and stops after MODIFY_REPEATS."""
         per_key: dict[str, int] = {}
         for order in orders:
             per_key[order.key] = per_key.get(order.key, 0) + 1
@@ -245,6 +270,19 @@ class Follower:
         for order in orders:
             if order.symbol in self.slots.in_flight:
                 continue  # not started this round anyway: counts nothing
+            if order.action == "modify":
+                done = self._modified.get((order.position_id or "", order.sl, order.tp), 0)
+                if done < MODIFY_REPEATS:
+                    allowed.append(order)
+                elif done == MODIFY_REPEATS:
+                    self._modified[(order.position_id or "", order.sl, order.tp)] += 1
+                    self._alert(
+                        order,
+                        f"the broker confirmed {done} times that position "
+                        f"{order.position_id}'s stops are sl {order.sl:g} tp {order.tp:g}, "
+                        "but they are not: not asking again",
+                    )
+                continue
             want = result.target.get(order.key)
             target = signed(want.side, want.volume) if want is not None else 0.0
             have = self.held.get(order.key, ("", 0.0))[1]
@@ -275,41 +313,29 @@ class Follower:
         planned: int,
         own_before: float = 0.0,
     ) -> None:
+        if order.action == "modify":
+            await self._modify(order, state)
+            return
         symbol = order.symbol
         request = OrderRequest(
-            symbol, order.side, order.volume, order.position_id, order.magic, order.comment
+            symbol,
+            order.side,
+            order.volume,
+            order.position_id,
+            order.magic,
+            order.comment,
+            order.sl,
+            order.tp,
         )
-        details: dict[str, Any] = {
-            "key": order.key,
-            "action": order.action,
-            "symbol": symbol,
-            "side": order.side,
-            "volume": order.volume,
-            "position_id": order.position_id,
-            "seq": state.seq,
-        }
+        details = _details(order, state)
         filled, retry_at = False, None
         submitted = micros(self.clock.monotonic())
         try:
             fill = await self.broker.market_order(request)
         except OrderRejected as exc:
-            delay = self._backoff.setdefault(
-                symbol, Backoff(self._retry_initial, self._retry_max)
-            ).next_delay()
-            retry_at = self.clock.monotonic() + delay
-            self.journal.write(
-                "reject",
-                now_ms(self.clock),
-                **details,
-                reason=exc.reason,
-                detail=exc.detail,
-                retry_in_s=round(delay, 3),
-            )
-            asyncio.get_running_loop().call_later(delay, self._wake.set)
+            retry_at = self._refused(order, details, exc)
         except BrokerError as exc:
-            retry_at = self.clock.monotonic() + self._retry_initial
-            self.journal.write("error", now_ms(self.clock), **details, detail=str(exc))
-            asyncio.get_running_loop().call_later(self._retry_initial, self._wake.set)
+            retry_at = self._failed(details, exc)
         else:
             filled = True
             self.breaker.sent(order.key, order.side)  # refused orders back off instead
@@ -348,6 +374,60 @@ class Follower:
         finally:
             self.slots.finished(symbol, filled=filled, retry_at=retry_at)
             self._wake.set()
+
+    async def _modify(self, order: CopyOrder, state: ProviderState) -> None:
+        """Move a held position's stops (the provider's changed, or the fill price set them)."""
+        details = _details(order, state)
+        done, retry_at = False, None
+        try:
+            await self.broker.modify_position(order.position_id or "", order.sl, order.tp)
+        except OrderRejected as exc:
+            retry_at = self._refused(order, details, exc)
+            self._alert(
+                order,
+                f"stops of {order.symbol} position {order.position_id} not set "
+                f"({exc.reason}: {exc.detail}); asking again with backoff",
+            )
+        except BrokerError as exc:
+            retry_at = self._failed(details, exc)
+        else:
+            done = True
+            if len(self._modified) > 10_000:  # positions come and go: keep it bounded
+                self._modified.clear()
+            signature = (order.position_id or "", order.sl, order.tp)
+            self._modified[signature] = self._modified.get(signature, 0) + 1
+            self._backoff.pop(order.symbol, None)
+            self.journal.write("modify", now_ms(self.clock), **details)
+        finally:
+            self.slots.finished(order.symbol, filled=done, retry_at=retry_at)
+            self._wake.set()
+
+    def _refused(self, order: CopyOrder, details: dict[str, Any], exc: OrderRejected) -> float:
+        """Journal a refusal and schedule the retry; returns when the symbol may retry."""
+        backoff = self._backoff.setdefault(
+            order.symbol, Backoff(self._retry_initial, self._retry_max)
+        )
+        delay = backoff.next_delay()
+        self.journal.write(
+            "reject",
+            now_ms(self.clock),
+            **details,
+            reason=exc.reason,
+            detail=exc.detail,
+            retry_in_s=round(delay, 3),
+        )
+        asyncio.get_running_loop().call_later(delay, self._wake.set)
+        return self.clock.monotonic() + delay
+
+    def _failed(self, details: dict[str, Any], exc: BrokerError) -> float:
+        self.journal.write("error", now_ms(self.clock), **details, detail=str(exc))
+        asyncio.get_running_loop().call_later(self._retry_initial, self._wake.set)
+        return self.clock.monotonic() + self._retry_initial
+
+    def _alert(self, order: CopyOrder, message: str) -> None:
+        """Something a person must know now (a position without the stop it should have)."""
+        log.warning("ALERT %s: %s", order.symbol, message)
+        self.journal.write("alert", now_ms(self.clock), symbol=order.symbol, reason=message)
 
     def _journal_skips(self, result: Plan, stamp: int, seq: int) -> None:
         skips = [(s.symbol, s.reason) for s in result.skips]
@@ -394,3 +474,21 @@ class Follower:
             "stopped": bool(self.last_plan and self.last_plan.stopped),
             "recent": list(self.journal.recent)[-20:],
         }
+
+
+def _details(order: CopyOrder, state: ProviderState) -> dict[str, Any]:
+    """What the journal says of an order."""
+    details: dict[str, Any] = {
+        "key": order.key,
+        "action": order.action,
+        "symbol": order.symbol,
+        "side": order.side,
+        "volume": order.volume,
+        "position_id": order.position_id,
+        "seq": state.seq,
+    }
+    if order.sl or order.tp or order.action == "modify":
+        details.update(sl=order.sl, tp=order.tp)
+    if order.note:
+        details["note"] = order.note
+    return details

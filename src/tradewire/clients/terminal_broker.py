@@ -31,6 +31,7 @@ from tradewire.protocol.bridge import (
     Answer,
     BridgeOp,
     DealsOp,
+    ModifyOp,
     OrderOp,
     PositionsOp,
     QuoteOp,
@@ -125,6 +126,11 @@ class TerminalBroker:
             return []
         return list(answer.deals or [])
 
+    async def modify_position(self, position_id: str, sl: float, tp: float) -> None:
+        answer = await self._ask(ModifyOp(position_id=position_id, sl=sl, tp=tp))
+        if not answer.ok:
+            raise self._refused(answer)
+
     async def market_order(self, order: OrderRequest) -> Fill:
         """Sent under one request id until the terminal answers: a terminal that went away
         mid-order and comes back finds the id in its deals and answers with that fill."""
@@ -136,6 +142,8 @@ class TerminalBroker:
             position_id=order.position_id,
             magic=order.magic,
             comment=order.comment,
+            sl=order.sl,
+            tp=order.tp,
         )
         deadline = time.monotonic() + self._options.order_timeout_s
         pause = 0.05

@@ -33,6 +33,7 @@ from tradewire.protocol.bridge import (
     Answer,
     BridgeOp,
     DealsOp,
+    ModifyOp,
     OrderOp,
     PositionsOp,
     QuoteOp,
@@ -93,6 +94,12 @@ class TerminalSim:
                 return Answer(ok=False, reason=exc.reason, detail=exc.detail)
         if isinstance(op, DealsOp):
             return Answer(ok=True, deals=await broker.position_deals(op.position_id))
+        if isinstance(op, ModifyOp):
+            try:
+                await broker.modify_position(op.position_id, op.sl, op.tp)
+            except OrderRejected as exc:
+                return self._refusal(exc)
+            return Answer(ok=True, retcode=DONE)
         assert isinstance(op, OrderOp)
         return await self._order(op)
 
@@ -109,18 +116,24 @@ class TerminalSim:
             op.position_id,
             op.magic,
             comment_with_rid(op.comment, op.rid),
+            op.sl,
+            op.tp,
         )
         try:
             fill = await self.broker.market_order(request)
         except OrderRejected as exc:
-            return Answer(
-                ok=False,
-                reason=exc.reason,
-                detail=exc.detail,
-                retryable=exc.retryable,
-                retcode=retcode_of(exc.reason),
-            )
+            return self._refusal(exc)
         return Answer(ok=True, fill=fill, retcode=DONE)
+
+    @staticmethod
+    def _refusal(exc: OrderRejected) -> Answer:
+        return Answer(
+            ok=False,
+            reason=exc.reason,
+            detail=exc.detail,
+            retryable=exc.retryable,
+            retcode=retcode_of(exc.reason),
+        )
 
     async def _executed(self, rid: str) -> Fill | None:
         """The fill of an order that carried ``rid`` (the paper account's deal history)."""

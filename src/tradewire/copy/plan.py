@@ -18,6 +18,7 @@ from tradewire.copy.holdings import Holding, own_by_symbol
 from tradewire.copy.mapping import map_symbol
 from tradewire.copy.rules import CopyRules
 from tradewire.copy.sizing import floor_to_step, limit, raw_volume, round_to_step
+from tradewire.copy.stops import Stops, target_stops
 from tradewire.model import Account, Position, Quote, Side, SymbolSpec
 
 TAG = "tw:"
@@ -53,6 +54,7 @@ class TargetPosition(msgspec.Struct, frozen=True):
     volume: float
     ref_price: float  # the provider's entry price (deviation guard, slippage)
     comment: str = ""  # the link written on positions opened for this target
+    stops: Stops = Stops()  # its stop-loss and take-profit (copy/stops.py)
 
 
 class Link(msgspec.Struct, frozen=True):
@@ -242,7 +244,8 @@ def _desired(
         totals[symbol] = totals.get(symbol, 0.0) + volume
         if follower.account.mode == "hedging" and not comment:
             comment = link_comment(key, abs(net), volume)
-        desired[key] = TargetPosition(key, symbol, side, volume, ref, comment)
+        stops = target_stops(same, rules, spec)
+        desired[key] = TargetPosition(key, symbol, side, volume, ref, comment, stops)
     return desired, skips
 
 

@@ -15,9 +15,10 @@ import msgspec
 
 from tradewire.copy.plan import TAG, TargetPosition, key_of
 from tradewire.copy.sizing import round_to_step
-from tradewire.model import Mode, Position, Side, SymbolSpec
+from tradewire.copy.stops import allowed, levels
+from tradewire.model import Mode, Position, Quote, Side, SymbolSpec
 
-Action = Literal["open", "increase", "reduce", "close", "reverse"]
+Action = Literal["open", "increase", "reduce", "close", "reverse", "modify"]
 
 
 class CopyOrder(msgspec.Struct, frozen=True):
@@ -29,6 +30,9 @@ class CopyOrder(msgspec.Struct, frozen=True):
     position_id: str | None = None
     comment: str = ""
     magic: int = 0
+    sl: float = 0.0  # opening orders: the new position's stops; "modify": the new levels
+    tp: float = 0.0
+    note: str = ""  # why a level is not the target's (moved to the broker's stops level)
 
 
 def _opposite(side: Side) -> Side:
@@ -42,11 +46,14 @@ def reconcile(
     specs: dict[str, SymbolSpec | None],
     magic: int,
     own: Mapping[str, float] | None = None,
+    quotes: Mapping[str, Quote] | None = None,
 ) -> list[CopyOrder]:
     """Orders that turn ``actual`` (the managed positions) into ``target``.
 
     ``own``: on a netting account, the follower's own signed volume per symbol (from its
-    deals, copy/holdings.py), which is what it moves; without it, the managed positions'."""
+    deals, copy/holdings.py), which is what it moves; without it, the managed positions'.
+    Every order that opens a position carries the target's stops, placed from ``quotes``
+    (the price it should fill at) where they are measured from the follower's entry."""
     if own is None and mode == "netting":
         own = {}
         for p in actual:
@@ -56,6 +63,15 @@ def reconcile(
         if mode == "netting"
         else _hedging(target, actual, specs, magic)
     )
+    opening = ("open", "reverse") if mode == "netting" else ("open", "increase")
+    for i, order in enumerate(orders):
+        want = target.get(order.key)
+        if order.action in opening and want is not None:
+            sl, tp, note = entry_stops(
+                want, (quotes or {}).get(want.symbol), specs.get(want.symbol)
+            )
+            if sl or tp or note:
+                orders[i] = msgspec.structs.replace(order, sl=sl, tp=tp, note=note)
     return sorted(orders, key=lambda o: o.action in ("open", "increase", "reverse"))
 
 
@@ -169,3 +185,23 @@ def _hedging(
             )
             excess = round(excess - cut, 8)
     return orders
+
+
+def entry_stops(
+    target: TargetPosition, quote: Quote | None, spec: SymbolSpec | None
+) -> tuple[float, float, str]:
+    """(sl, tp, note) for an order opening a position for ``target`` now."""
+    stops = target.stops
+    if spec is None:
+        return stops.sl, stops.tp, ""
+    entry = target.ref_price
+    if quote is not None:
+        entry = quote.ask if target.side == "buy" else quote.bid
+    sl, tp = levels(stops, target.side, entry, spec)
+    return allowed(
+        target.side,
+        0.0 if stops.keep_sl else sl,
+        0.0 if stops.keep_tp else tp,
+        quote,
+        spec,
+    )

@@ -40,25 +40,29 @@ class Stops(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 def _valid(level: float) -> bool:
-    return math.isfinite(level) and level > 0
+    """0 (no stop) or a price."""
+    return math.isfinite(level) and level >= 0
 
 
-def target_stops(
-    members: Sequence[Position], side: Side, rules: CopyRules, spec: SymbolSpec
-) -> Stops:
-    """The stops of a target made of the provider's ``members`` (the side the provider holds,
-    ``side`` being the follower's, already reversed if the rules say so)."""
+def target_stops(members: Sequence[Position], rules: CopyRules, spec: SymbolSpec) -> Stops:
+    """The stops of a target made of the provider's ``members`` (its positions on the side it
+    holds). A level that is not a price (NaN, negative) changes nothing: the follower keeps the
+    stop it has rather than lose it to a crafted state."""
     source = max(members, key=lambda p: (p.time, p.id)) if members else None
-    sl = source.sl if source is not None and _valid(source.sl) else 0.0
-    tp = source.tp if source is not None and _valid(source.tp) else 0.0
+    sl = source.sl if source is not None else 0.0
+    tp = source.tp if source is not None else 0.0
     entry = source.price if source is not None else 0.0
     if rules.reverse:
         sl, tp = tp, sl  # roles swap with the direction
-    sl_level, sl_distance, keep_sl = _one(
-        rules.copy_sl, sl, entry, rules.fixed_sl_points, rules, spec
+    sl_level, sl_distance, keep_sl = (
+        _one(rules.copy_sl, sl, entry, rules.fixed_sl_points, rules, spec)
+        if _valid(sl)
+        else (0.0, 0.0, True)
     )
-    tp_level, tp_distance, keep_tp = _one(
-        rules.copy_tp, tp, entry, rules.fixed_tp_points, rules, spec
+    tp_level, tp_distance, keep_tp = (
+        _one(rules.copy_tp, tp, entry, rules.fixed_tp_points, rules, spec)
+        if _valid(tp)
+        else (0.0, 0.0, True)
     )
     return Stops(sl_level, tp_level, sl_distance, tp_distance, keep_sl, keep_tp)
 

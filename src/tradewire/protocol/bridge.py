@@ -57,6 +57,17 @@ class OrderOp(_Op, frozen=True, tag="order"):
     position_id: str | None = None
     magic: int = 0
     comment: str = ""
+    sl: float = 0.0
+    tp: float = 0.0
+
+
+class ModifyOp(_Op, frozen=True, tag="modify"):
+    """A position's stop-loss and take-profit replaced (``TRADE_ACTION_SLTP``); setting the
+    same levels twice changes nothing, so it needs no request id."""
+
+    position_id: str
+    sl: float = 0.0
+    tp: float = 0.0
 
 
 class WatchOp(_Op, frozen=True, tag="watch"):
@@ -67,7 +78,7 @@ class WatchOp(_Op, frozen=True, tag="watch"):
     wait_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 20_000
 
 
-BridgeOp = AccountOp | PositionsOp | SymbolOp | QuoteOp | DealsOp | OrderOp | WatchOp
+BridgeOp = AccountOp | PositionsOp | SymbolOp | QuoteOp | DealsOp | OrderOp | ModifyOp | WatchOp
 
 
 class Answer(msgspec.Struct, frozen=True, omit_defaults=True):
