@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 import msgspec
 
 Side = Literal["buy", "sell"]
+OrderType = Literal[
+    "buy_limit", "sell_limit", "buy_stop", "sell_stop", "buy_stop_limit", "sell_stop_limit"
+]
 Mode = Literal["netting", "hedging"]
 # Every integer a client sends fits in SQLite's INTEGER (signed 64 bits), or the frame is refused.
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
@@ -74,6 +77,33 @@ class Position(msgspec.Struct, frozen=True, omit_defaults=True):
     comment: str = ""
 
 
+class PendingOrder(msgspec.Struct, frozen=True, omit_defaults=True):
+    """An order waiting at the broker for its price (MT5's pending order). When it triggers it
+    opens a position whose identifier is this order's ``id`` (MQL5: a position's identifier is
+    the ticket of the order that opened it), with its ``sl``/``tp``, ``magic`` and ``comment``.
+
+    ``price``: where a limit buys or sells, or where a stop triggers; ``stop_limit``: for the
+    stop-limit types, the limit order's price once ``price`` is reached. ``expiration``: Unix ms
+    at which the broker removes it, 0 for good-till-cancelled. ``id`` is empty when placing."""
+
+    id: str
+    symbol: str
+    type: OrderType
+    volume: float
+    price: float
+    time: Int64 = 0  # placed, Unix ms
+    stop_limit: Level = 0.0
+    sl: Level = 0.0
+    tp: Level = 0.0
+    expiration: Int64 = 0
+    magic: Int64 = 0
+    comment: str = ""
+
+    @property
+    def side(self) -> Side:
+        return "buy" if self.type.startswith("buy") else "sell"
+
+
 class OrderRequest(msgspec.Struct, frozen=True):
     """A market order. With ``position_id`` it reduces or closes that position (hedging);
     without, it opens a position (hedging) or moves the symbol's net position (netting)."""
@@ -105,6 +135,7 @@ class Deal(msgspec.Struct, frozen=True, omit_defaults=True):
     time: Int64  # Unix ms
     magic: Int64 = 0
     profit: float = 0.0
+    comment: str = ""  # the order's (a copied pending order's link stays on its deal)
 
 
 class Fill(msgspec.Struct, frozen=True):

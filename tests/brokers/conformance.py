@@ -7,12 +7,13 @@ fresh, empty account in that mode trading EURUSD and GBPUSD. Then it imports the
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
 import pytest
 
-from tradewire.brokers.base import Broker, OrderRequest
+from tradewire.brokers.base import Broker, OrderRequest, PendingOrder
 from tradewire.exceptions import OrderRejected
 
 BrokerFactory = Callable[[str], Awaitable[Broker]]
@@ -172,3 +173,66 @@ async def test_stops_the_broker_refuses_change_nothing(
             await broker.market_order(OrderRequest("EURUSD", "buy", 0.1, sl=sl, tp=tp))
         assert caught.value.reason == "invalid_stops"
         assert await broker.positions() == [before]
+
+
+@pytest.mark.parametrize("mode", ["netting", "hedging"])
+async def test_pending_orders_are_placed_listed_moved_and_cancelled(
+    broker_factory: BrokerFactory, mode: str
+) -> None:
+    broker = await broker_factory(mode)
+    quote = await broker.quote("EURUSD")
+    price = round(quote.ask - 0.0050, 5)
+    expires = int(time.time() * 1000) + 3_600_000
+    wanted = PendingOrder(
+        "", "EURUSD", "buy_limit", 0.2, price, sl=round(price - 0.0030, 5),
+        tp=round(price + 0.0060, 5), expiration=expires, magic=7, comment="tw:p42",
+    )  # fmt: skip
+    ticket = await broker.place_order(wanted)
+    (order,) = await broker.orders()
+    assert order.id == ticket and order.id
+    assert (order.symbol, order.type, order.volume, order.price) == (
+        "EURUSD",
+        "buy_limit",
+        0.2,
+        price,
+    )
+    assert (order.sl, order.tp, order.magic, order.comment) == (wanted.sl, wanted.tp, 7, "tw:p42")
+    assert abs(order.expiration - expires) < 1000  # MT5 keeps whole seconds
+    assert await broker.positions() == []
+    lower = round(price - 0.0010, 5)
+    await broker.modify_order(ticket, lower, round(lower - 0.0030, 5), 0.0, 0)
+    (moved,) = await broker.orders()
+    assert (moved.id, moved.price, moved.tp, moved.expiration) == (ticket, lower, 0.0, 0)
+    await broker.cancel_order(ticket)
+    assert await broker.orders() == []
+    with pytest.raises(OrderRejected) as caught:
+        await broker.cancel_order(ticket)
+    assert caught.value.reason == "order_not_found"
+
+
+@pytest.mark.parametrize(
+    ("kind", "offset", "expires_in_ms", "reason"),
+    [
+        ("buy_limit", +0.0050, 0, "invalid_price"),  # a buy limit above the market
+        ("sell_stop", +0.0050, 0, "invalid_price"),  # a sell stop above it
+        ("buy_stop", +0.0050, -60_000, "invalid_expiration"),
+    ],
+)
+async def test_pending_orders_the_broker_refuses_change_nothing(
+    broker_factory: BrokerFactory, kind: str, offset: float, expires_in_ms: int, reason: str
+) -> None:
+    broker = await broker_factory("hedging")
+    quote = await broker.quote("EURUSD")
+    expiration = int(time.time() * 1000) + expires_in_ms if expires_in_ms else 0
+    order = PendingOrder(
+        "",
+        "EURUSD",
+        kind,
+        0.1,
+        round(quote.ask + offset, 5),
+        expiration=expiration,  # type: ignore[arg-type]
+    )
+    with pytest.raises(OrderRejected) as caught:
+        await broker.place_order(order)
+    assert caught.value.reason == reason
+    assert await broker.orders() == [] and await broker.positions() == []

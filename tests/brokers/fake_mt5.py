@@ -20,10 +20,10 @@ import numpy as np
 
 from tradewire.brokers.feed import SeededFeed
 from tradewire.brokers.ledger import apply_fill, margin
-from tradewire.brokers.stop_rules import check_stops
+from tradewire.brokers.stop_rules import check_pending, check_stops
 from tradewire.brokers.symbols import resolve
 from tradewire.exceptions import OrderRejected
-from tradewire.model import OrderRequest, Position, Quote
+from tradewire.model import OrderRequest, PendingOrder, Position, Quote
 
 AccountInfo = namedtuple(
     "AccountInfo", "login leverage balance equity margin currency margin_mode server"
@@ -45,6 +45,16 @@ TradeDeal = namedtuple(
     "TradeDeal",
     "ticket order time time_msc type entry magic position_id volume price symbol comment profit",
 )
+TradeOrder = namedtuple(
+    "TradeOrder",
+    "ticket time_setup_msc type type_time time_expiration volume_current price_open "
+    "price_stoplimit sl tp symbol magic comment",
+)
+PENDING_CODES = {
+    "buy_limit": 2, "sell_limit": 3, "buy_stop": 4, "sell_stop": 5,
+    "buy_stop_limit": 6, "sell_stop_limit": 7,
+}  # fmt: skip
+PENDING_NAMES = {code: name for name, code in PENDING_CODES.items()}
 TICK_DTYPE = np.dtype(
     [
         ("time", "<i8"),
@@ -62,7 +72,10 @@ TICK_DTYPE = np.dtype(
 class FakeMetaTrader5(types.ModuleType):
     # the package's constants (values as in MQL5)
     TRADE_ACTION_DEAL = 1
+    TRADE_ACTION_PENDING = 5
     TRADE_ACTION_SLTP = 6
+    TRADE_ACTION_MODIFY = 7
+    TRADE_ACTION_REMOVE = 8
     ORDER_TYPE_BUY, ORDER_TYPE_SELL = 0, 1
     POSITION_TYPE_BUY, POSITION_TYPE_SELL = 0, 1
     DEAL_TYPE_BUY, DEAL_TYPE_SELL = 0, 1
@@ -80,6 +93,7 @@ class FakeMetaTrader5(types.ModuleType):
         self.balance = 10_000.0
         self.leverage = 100
         self.positions: list[Position] = []
+        self.pending: list[PendingOrder] = []
         self.deals: list[Any] = []
         self.requests: list[dict[str, Any]] = []
         self.next_ticket = 5001
@@ -209,9 +223,15 @@ class FakeMetaTrader5(types.ModuleType):
         if not self._ready("order_send"):
             return None
         self.requests.append(dict(request))
-        spec = resolve(request["symbol"])
+        spec = resolve(request.get("symbol", ""))
         if request["action"] == self.TRADE_ACTION_SLTP:
             return self._sltp(request)
+        if request["action"] in (
+            self.TRADE_ACTION_PENDING,
+            self.TRADE_ACTION_MODIFY,
+            self.TRADE_ACTION_REMOVE,
+        ):
+            return self._pending_request(request)
         side = "buy" if request["type"] == self.ORDER_TYPE_BUY else "sell"
 
         def answer(
@@ -304,6 +324,61 @@ class FakeMetaTrader5(types.ModuleType):
         self._ok()
         return OrderSendResult(10009, 0, 0, 0.0, 0.0, 0.0, 0.0, "Request executed", 1, request)
 
+    def orders_get(self, ticket: int | None = None) -> tuple[Any, ...] | None:
+        if not self._ready("orders_get"):
+            return None
+        self._ok()
+        return tuple(
+            TradeOrder(
+                int(o.id), o.time, PENDING_CODES[o.type], 2 if o.expiration else 0,
+                o.expiration // 1000, o.volume, o.price, o.stop_limit, o.sl, o.tp, o.symbol,
+                o.magic, o.comment,
+            )
+            for o in self.pending
+            if ticket is None or int(o.id) == ticket
+        )  # fmt: skip
+
+    def _pending_request(self, request: dict[str, Any]) -> OrderSendResult:
+        """TRADE_ACTION_PENDING / MODIFY / REMOVE, checked as the server checks them."""
+
+        def answer(retcode: int, comment: str, order: int = 0) -> OrderSendResult:
+            self._ok()
+            return OrderSendResult(retcode, 0, order, 0.0, 0.0, 0.0, 0.0, comment, 1, request)
+
+        now = int(time.time() * 1000)
+        if request["action"] == self.TRADE_ACTION_PENDING:
+            self.next_ticket += 1
+            order = PendingOrder(
+                str(self.next_ticket), request["symbol"], PENDING_NAMES[request["type"]],
+                request["volume"], request["price"], now, request.get("stoplimit", 0.0),
+                request.get("sl", 0.0), request.get("tp", 0.0),
+                _expiration_ms(request), request.get("magic", 0), request.get("comment", ""),
+            )  # fmt: skip
+        else:
+            old = next((o for o in self.pending if int(o.id) == request["order"]), None)
+            if old is None:
+                return answer(10013, "Invalid request: no such order")
+            if request["action"] == self.TRADE_ACTION_REMOVE:
+                self.pending = [o for o in self.pending if o is not old]
+                return answer(10009, "Request executed", int(old.id))
+            order = msgspec.structs.replace(
+                old, price=request["price"], sl=request["sl"], tp=request["tp"],
+                stop_limit=request.get("stoplimit") or old.stop_limit,
+                expiration=_expiration_ms(request),
+            )  # fmt: skip
+        spec = resolve(order.symbol)
+        if spec is None:
+            return answer(10013, "Invalid request")
+        try:
+            check_pending(order, self._quote(order.symbol), spec, now)
+        except OrderRejected as exc:
+            code = {"invalid_price": 10015, "invalid_expiration": 10022}.get(exc.reason, 10016)
+            return answer(code, exc.detail)
+        self.pending = [order if o.id == order.id else o for o in self.pending]
+        if order not in self.pending:
+            self.pending.append(order)
+        return answer(10009, "Request executed", int(order.id))
+
     def history_deals_get(
         self, *args: Any, ticket: int | None = None, position: int | None = None, **kwargs: Any
     ) -> tuple[Any, ...] | None:
@@ -334,3 +409,8 @@ class FakeMetaTrader5(types.ModuleType):
             rows.append((ms // 1000, quote.bid, quote.ask, 0.0, 0, ms, 6, 0.0))
         self._ok()
         return np.array(rows, dtype=TICK_DTYPE)
+
+
+def _expiration_ms(request: dict[str, Any]) -> int:
+    """A request's expiration (whole seconds, with ORDER_TIME_SPECIFIED) in Unix ms."""
+    return int(request.get("expiration", 0)) * 1000 if request.get("type_time") == 2 else 0

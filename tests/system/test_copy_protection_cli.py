@@ -141,3 +141,51 @@ def test_stops_hold_at_the_followers_broker_after_kill_9(tmp_path: Path) -> None
                 proc.kill()
         hub.send_signal(signal.SIGTERM)
         assert hub.wait(timeout=10) == 0
+
+
+def test_a_pending_order_is_copied_once_across_a_kill_9_of_the_follower(tmp_path: Path) -> None:
+    for user, role in (("prov", "provider"), ("fol", "follower")):
+        run("user", "add", user, "--role", role, "--channel", "alpha",
+            cwd=tmp_path, stdin=PASSWORD + "\n")  # fmt: skip
+    hub = spawn("serve", "--host", "127.0.0.1", "--port", "0", cwd=tmp_path)
+    assert hub.stdout is not None
+    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
+    address = f"127.0.0.1:{port}"
+    quote = run("paper", "quote", "--broker", "paper:prov.db?mode=hedging", "EURUSD",
+                cwd=tmp_path)  # fmt: skip
+    ask = float(re.search(r"ask ([\d.]+)", quote).group(1))  # type: ignore[union-attr]
+    price = round(ask - 0.0040, 5)
+    run("paper", "order", "--broker", "paper:prov.db", "EURUSD", "buy", "0.2", "--type", "limit",
+        "--price", str(price), "--sl", str(round(price - 0.0030, 5)), cwd=tmp_path)  # fmt: skip
+    provider = spawn("provide", "--hub", address, "--user", "prov", "--channel", "alpha",
+                     "--broker", "paper:prov.db", cwd=tmp_path)  # fmt: skip
+    follow = ("follow", "--hub", address, "--user", "fol", "--channel", "alpha",
+              "--broker", "paper:fol.db?mode=hedging")  # fmt: skip
+    follower = spawn(*follow, cwd=tmp_path)
+
+    def orders() -> list[dict]:  # type: ignore[type-arg]
+        if not (tmp_path / "fol.db").exists():
+            return []
+        out = run("paper", "orders", "--broker", "paper:fol.db", "--json", cwd=tmp_path)
+        return json.loads(out)["orders"]  # type: ignore[no-any-return]
+
+    try:
+        deadline = time.monotonic() + 20
+        while not orders():
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        follower.send_signal(signal.SIGKILL)  # right after placing, before its next round
+        follower.wait(timeout=10)
+        follower = spawn(*follow, cwd=tmp_path)
+        time.sleep(2.5)
+        (order,) = orders()
+        assert (order["type"], order["volume"], order["price"]) == ("buy_limit", 0.2, price)
+        assert order["sl"] == round(price - 0.0030, 5) and order["tp"] == 0.0
+        with sqlite3.connect(tmp_path / "fol.db") as conn:
+            placed = conn.execute("SELECT COUNT(*) FROM pending_log WHERE action = 'place'")
+            assert placed.fetchone()[0] == 1
+    finally:
+        for proc in (follower, provider, hub):
+            proc.send_signal(signal.SIGTERM)
+        for proc in (follower, provider, hub):
+            assert proc.wait(timeout=10) == 0

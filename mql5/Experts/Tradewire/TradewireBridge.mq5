@@ -117,6 +117,14 @@ void Handle(const string frame)
       Reply(rid, OrderAnswer(body));
    else if(op == "modify")
       Reply(rid, ModifyAnswer(body));
+   else if(op == "orders")
+      Reply(rid, "{\"ok\":true,\"orders\":" + OrdersJson() + "}");
+   else if(op == "place")
+      Reply(rid, PlaceAnswer(body));
+   else if(op == "modify_order")
+      Reply(rid, ModifyOrderAnswer(body));
+   else if(op == "cancel")
+      Reply(rid, CancelAnswer(body));
    else if(op == "watch")
       AddWatch(rid, JsonGetLong(body, "since", -1), JsonGetLong(body, "wait_ms", 20000));
    else
@@ -181,7 +189,8 @@ string DealsAnswer(const string position)
                 ",\"price\":" + JsonNum(HistoryDealGetDouble(deal, DEAL_PRICE)) +
                 ",\"time\":" + JsonInt(HistoryDealGetInteger(deal, DEAL_TIME_MSC)) +
                 ",\"magic\":" + JsonInt(HistoryDealGetInteger(deal, DEAL_MAGIC)) +
-                ",\"profit\":" + JsonNum(HistoryDealGetDouble(deal, DEAL_PROFIT)) + "}";
+                ",\"profit\":" + JsonNum(HistoryDealGetDouble(deal, DEAL_PROFIT)) +
+                ",\"comment\":" + JsonStr(HistoryDealGetString(deal, DEAL_COMMENT)) + "}";
         }
    return "{\"ok\":true,\"deals\":[" + out + "]}";
   }
@@ -243,6 +252,7 @@ string Refusal(const uint retcode, const string comment)
       case 10016: reason = "invalid_stops";         break;
       case 10018: reason = "market_closed";         retry = true; break;
       case 10019: reason = "no_money";              break;
+      case 10022: reason = "invalid_expiration";    break;
       case 10027: reason = "algo_trading_disabled"; break;
       case 10030: reason = "filling_mode";          break;
       case 10031: reason = "no_connection";         retry = true; break;
@@ -308,6 +318,166 @@ string ModifyAnswer(const string body)
    request.position = position;
    request.sl = JsonGetDouble(body, "sl");
    request.tp = JsonGetDouble(body, "tp");
+   ResetLastError();
+   if(!OrderSend(request, result) || result.retcode != 10009)
+      return Refusal(result.retcode, result.comment);
+   return "{\"ok\":true,\"retcode\":" + JsonInt(result.retcode) + "}";
+  }
+
+//--- pending orders ---------------------------------------------------------------------
+
+string TypeName(const long type)
+  {
+   switch((int)type)
+     {
+      case ORDER_TYPE_BUY_LIMIT:       return "buy_limit";
+      case ORDER_TYPE_SELL_LIMIT:      return "sell_limit";
+      case ORDER_TYPE_BUY_STOP:        return "buy_stop";
+      case ORDER_TYPE_SELL_STOP:       return "sell_stop";
+      case ORDER_TYPE_BUY_STOP_LIMIT:  return "buy_stop_limit";
+      case ORDER_TYPE_SELL_STOP_LIMIT: return "sell_stop_limit";
+     }
+   return "";
+  }
+
+ENUM_ORDER_TYPE TypeOf(const string name)
+  {
+   if(name == "buy_limit")       return ORDER_TYPE_BUY_LIMIT;
+   if(name == "sell_limit")      return ORDER_TYPE_SELL_LIMIT;
+   if(name == "buy_stop")        return ORDER_TYPE_BUY_STOP;
+   if(name == "sell_stop")       return ORDER_TYPE_SELL_STOP;
+   if(name == "buy_stop_limit")  return ORDER_TYPE_BUY_STOP_LIMIT;
+   return ORDER_TYPE_SELL_STOP_LIMIT;
+  }
+
+//--- every pending order, as tradewire.model.PendingOrder (expiration in Unix ms)
+string OrdersJson(void)
+  {
+   string out = "";
+   for(int i = 0; i < OrdersTotal(); i++)
+     {
+      ulong ticket = OrderGetTicket(i);
+      string type = TypeName(OrderGetInteger(ORDER_TYPE));
+      if(ticket == 0 || type == "")
+         continue;
+      bool dated = OrderGetInteger(ORDER_TYPE_TIME) == ORDER_TIME_SPECIFIED;
+      if(out != "")
+         out += ",";
+      out += "{\"id\":" + JsonStr(IntegerToString(ticket)) +
+             ",\"symbol\":" + JsonStr(OrderGetString(ORDER_SYMBOL)) +
+             ",\"type\":" + JsonStr(type) +
+             ",\"volume\":" + JsonNum(OrderGetDouble(ORDER_VOLUME_CURRENT)) +
+             ",\"price\":" + JsonNum(OrderGetDouble(ORDER_PRICE_OPEN)) +
+             ",\"time\":" + JsonInt(OrderGetInteger(ORDER_TIME_SETUP_MSC)) +
+             ",\"stop_limit\":" + JsonNum(OrderGetDouble(ORDER_PRICE_STOPLIMIT)) +
+             ",\"sl\":" + JsonNum(OrderGetDouble(ORDER_SL)) +
+             ",\"tp\":" + JsonNum(OrderGetDouble(ORDER_TP)) +
+             ",\"expiration\":" + JsonInt(dated ? OrderGetInteger(ORDER_TIME_EXPIRATION) * 1000 : 0) +
+             ",\"magic\":" + JsonInt(OrderGetInteger(ORDER_MAGIC)) +
+             ",\"comment\":" + JsonStr(OrderGetString(ORDER_COMMENT)) + "}";
+     }
+   return "[" + out + "]";
+  }
+
+//--- the ticket of a pending order placed for this request id, or of the position it opened
+ulong PlacedFor(const string rid)
+  {
+   string tail = "~" + rid;
+   for(int i = OrdersTotal() - 1; i >= 0; i--)
+     {
+      ulong ticket = OrderGetTicket(i);
+      if(ticket != 0 && EndsWith(OrderGetString(ORDER_COMMENT), tail))
+         return ticket;
+     }
+   for(int i = PositionsTotal() - 1; i >= 0; i--)
+     {
+      ulong ticket = PositionGetTicket(i);
+      if(ticket != 0 && EndsWith(PositionGetString(POSITION_COMMENT), tail))
+         return (ulong)PositionGetInteger(POSITION_IDENTIFIER);
+     }
+   return 0;
+  }
+
+//--- MT5 expirations are whole seconds: rounded up, so an order never expires early
+void SetExpiry(MqlTradeRequest &request, const long expiration_ms)
+  {
+   request.type_time = expiration_ms > 0 ? ORDER_TIME_SPECIFIED : ORDER_TIME_GTC;
+   request.expiration = (datetime)((expiration_ms + 999) / 1000);
+  }
+
+string PlaceAnswer(const string body)
+  {
+   string rid = JsonGetString(body, "rid");
+   if(StringLen(rid) != 6)
+      return "{\"ok\":false,\"reason\":\"bad_request\",\"detail\":\"rid must be 6 characters\"}";
+   ulong done = PlacedFor(rid);
+   if(done != 0)
+      return "{\"ok\":true,\"order_id\":" + JsonStr(IntegerToString(done)) + ",\"duplicate\":true}";
+   string symbol = JsonGetString(body, "symbol");
+   if(!SymbolSelect(symbol, true))
+      return Refusal(10013, "unknown symbol " + symbol);
+   MqlTradeRequest request;
+   MqlTradeResult result;
+   ZeroMemory(request);
+   ZeroMemory(result);
+   request.action = TRADE_ACTION_PENDING;
+   request.symbol = symbol;
+   request.volume = JsonGetDouble(body, "volume");
+   request.type = TypeOf(JsonGetString(body, "type"));
+   request.price = JsonGetDouble(body, "price");
+   request.stoplimit = JsonGetDouble(body, "stop_limit");
+   request.sl = JsonGetDouble(body, "sl");
+   request.tp = JsonGetDouble(body, "tp");
+   request.magic = (ulong)JsonGetLong(body, "magic");
+   request.comment = StringSubstr(JsonGetString(body, "comment"), 0, 31 - 7) + "~" + rid;
+   request.type_filling = FillingFor(symbol);
+   SetExpiry(request, JsonGetLong(body, "expiration"));
+   ResetLastError();
+   if(!OrderSend(request, result) || result.retcode != 10009)
+      return Refusal(result.retcode, result.comment);
+   return "{\"ok\":true,\"order_id\":" + JsonStr(IntegerToString(result.order)) +
+          ",\"retcode\":" + JsonInt(result.retcode) + "}";
+  }
+
+string NoOrder(const string body)
+  {
+   return "{\"ok\":false,\"reason\":\"order_not_found\",\"detail\":" +
+          JsonStr("no pending order " + JsonGetString(body, "order_id")) + "}";
+  }
+
+string ModifyOrderAnswer(const string body)
+  {
+   ulong ticket = (ulong)StringToInteger(JsonGetString(body, "order_id"));
+   if(ticket == 0 || !OrderSelect(ticket))
+      return NoOrder(body);
+   MqlTradeRequest request;
+   MqlTradeResult result;
+   ZeroMemory(request);
+   ZeroMemory(result);
+   request.action = TRADE_ACTION_MODIFY;
+   request.order = ticket;
+   request.price = JsonGetDouble(body, "price");
+   request.stoplimit = JsonGetDouble(body, "stop_limit");
+   request.sl = JsonGetDouble(body, "sl");
+   request.tp = JsonGetDouble(body, "tp");
+   SetExpiry(request, JsonGetLong(body, "expiration"));
+   ResetLastError();
+   if(!OrderSend(request, result) || result.retcode != 10009)
+      return Refusal(result.retcode, result.comment);
+   return "{\"ok\":true,\"retcode\":" + JsonInt(result.retcode) + "}";
+  }
+
+string CancelAnswer(const string body)
+  {
+   ulong ticket = (ulong)StringToInteger(JsonGetString(body, "order_id"));
+   if(ticket == 0 || !OrderSelect(ticket))
+      return NoOrder(body);
+   MqlTradeRequest request;
+   MqlTradeResult result;
+   ZeroMemory(request);
+   ZeroMemory(result);
+   request.action = TRADE_ACTION_REMOVE;
+   request.order = ticket;
    ResetLastError();
    if(!OrderSend(request, result) || result.retcode != 10009)
       return Refusal(result.retcode, result.comment);

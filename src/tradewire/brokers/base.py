@@ -14,6 +14,7 @@ from tradewire.model import (
     Fill,
     Mode,
     OrderRequest,
+    PendingOrder,
     Position,
     Quote,
     Side,
@@ -27,6 +28,7 @@ __all__ = [
     "Fill",
     "Mode",
     "OrderRequest",
+    "PendingOrder",
     "Position",
     "Quote",
     "Side",
@@ -62,6 +64,34 @@ class Broker(Protocol):
         """Set a position's stop-loss and take-profit at the broker (0: none), replacing both
         (MT5: ``TRADE_ACTION_SLTP``). Raises OrderRejected (``position_not_found``,
         ``invalid_stops``)."""
+        ...
+
+    async def orders(self) -> list[PendingOrder]:
+        """Every pending order."""
+        ...
+
+    async def place_order(self, order: PendingOrder) -> str:
+        """Place a pending order (its ``id`` is ignored); returns the broker's ticket, which
+        becomes the identifier of the position it opens when it triggers. Raises
+        OrderRejected (``invalid_price``, ``invalid_stops``, ``invalid_expiration``, ...)."""
+        ...
+
+    async def modify_order(
+        self,
+        order_id: str,
+        price: float,
+        sl: float,
+        tp: float,
+        expiration: int = 0,
+        stop_limit: float = 0.0,
+    ) -> None:
+        """Move a pending order (MT5: ``TRADE_ACTION_MODIFY``); its volume cannot change.
+        Raises OrderRejected (``order_not_found``, ...)."""
+        ...
+
+    async def cancel_order(self, order_id: str) -> None:
+        """Remove a pending order (MT5: ``TRADE_ACTION_REMOVE``). Raises
+        OrderRejected(``order_not_found``)."""
         ...
 
     async def market_order(self, order: OrderRequest) -> Fill:

@@ -28,7 +28,17 @@ from tradewire.brokers.ledger import check_volume
 from tradewire.brokers.registry import register, spec_options
 from tradewire.brokers.retcodes import FILLED, reason_of
 from tradewire.exceptions import BrokerError, ConfigError, OrderRejected
-from tradewire.model import Account, Deal, Fill, OrderRequest, Position, Quote, SymbolSpec
+from tradewire.model import (
+    Account,
+    Deal,
+    Fill,
+    OrderRequest,
+    OrderType,
+    PendingOrder,
+    Position,
+    Quote,
+    SymbolSpec,
+)
 
 T = TypeVar("T")
 # SYMBOL_FILLING_MODE flags (MQL5 reference, "Symbol Properties"); the package's
@@ -37,6 +47,24 @@ SYMBOL_FILLING_FOK = 1
 SYMBOL_FILLING_IOC = 2
 MAX_COMMENT = 31
 POLL_S = 0.5
+# ENUM_ORDER_TYPE values of the pending types (MQL5 reference, "Order Properties")
+PENDING_TYPES: dict[OrderType, int] = {
+    "buy_limit": 2,
+    "sell_limit": 3,
+    "buy_stop": 4,
+    "sell_stop": 5,
+    "buy_stop_limit": 6,
+    "sell_stop_limit": 7,
+}
+_TYPE_NAMES = {code: name for name, code in PENDING_TYPES.items()}
+ORDER_TIME_GTC, ORDER_TIME_SPECIFIED = 0, 2
+
+
+def _expiry(expiration_ms: int) -> dict[str, int]:
+    """MT5 expirations are whole seconds: rounded up, so an order never expires early."""
+    if not expiration_ms:
+        return {"type_time": ORDER_TIME_GTC}
+    return {"type_time": ORDER_TIME_SPECIFIED, "expiration": -(-expiration_ms // 1000)}
 
 
 class Mt5Options(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -195,6 +223,7 @@ class Mt5Broker:
                 d.time_msc,
                 magic=d.magic,
                 profit=d.profit,
+                comment=d.comment,
             )
             for d in sorted(found, key=lambda d: (d.time_msc, d.ticket))
             if d.type in trades
@@ -212,18 +241,97 @@ class Mt5Broker:
             "sl": sl,
             "tp": tp,
         }
-        result = mt5.order_send(request)
+        self._send(request)
+
+    def _send(self, request: dict[str, Any]) -> Any:
+        """``order_send``; a refusal as OrderRejected, a lost terminal as BrokerError."""
+        result = self._mt5.order_send(request)
         if result is None:
             raise self._failed("order_send")
         if result.retcode not in FILLED:
             reason, retryable = reason_of(result.retcode)
             raise OrderRejected(reason, f"{result.comment} (retcode {result.retcode})", retryable)
+        return result
+
+    def _orders(self) -> list[PendingOrder]:
+        found = self._mt5.orders_get()
+        if found is None:
+            raise self._failed("orders_get")
+        return [
+            PendingOrder(
+                str(o.ticket),
+                o.symbol,
+                _TYPE_NAMES[o.type],
+                o.volume_current,
+                o.price_open,
+                o.time_setup_msc,
+                stop_limit=o.price_stoplimit,
+                sl=o.sl,
+                tp=o.tp,
+                expiration=o.time_expiration * 1000 if o.type_time == ORDER_TIME_SPECIFIED else 0,
+                magic=o.magic,
+                comment=o.comment,
+            )
+            for o in found
+            if o.type in _TYPE_NAMES
+        ]
+
+    def _place(self, order: PendingOrder) -> str:
+        mt5 = self._mt5
+        spec = self._symbol(order.symbol)
+        if spec is None:
+            raise OrderRejected("unknown_symbol", f"{order.symbol} is not offered by this account")
+        check_volume(spec, order.volume)
+        request: dict[str, Any] = {
+            "action": mt5.TRADE_ACTION_PENDING,
+            "symbol": order.symbol,
+            "volume": order.volume,
+            "type": PENDING_TYPES[order.type],
+            "price": order.price,
+            "stoplimit": order.stop_limit,
+            "sl": order.sl,
+            "tp": order.tp,
+            "magic": order.magic,
+            "comment": order.comment[:MAX_COMMENT],
+            **_expiry(order.expiration),
+        }
+        return str(self._send(request).order)
+
+    def _existing(self, order_id: str) -> int:
+        """The ticket of a pending order there is, or OrderRejected("order_not_found")."""
+        if not order_id.isdigit() or not self._mt5.orders_get(ticket=int(order_id)):
+            raise OrderRejected("order_not_found", f"no pending order {order_id}")
+        return int(order_id)
+
+    def _modify_order(
+        self, order_id: str, price: float, sl: float, tp: float, expiration: int, stop_limit: float
+    ) -> None:
+        ticket = self._existing(order_id)
+        request: dict[str, Any] = {
+            "action": self._mt5.TRADE_ACTION_MODIFY,
+            "order": ticket,
+            "price": price,
+            "stoplimit": stop_limit,
+            "sl": sl,
+            "tp": tp,
+            **_expiry(expiration),
+        }
+        self._send(request)
+
+    def _cancel(self, order_id: str) -> None:
+        ticket = self._existing(order_id)
+        self._send({"action": self._mt5.TRADE_ACTION_REMOVE, "order": ticket})
 
     def _fingerprint(self) -> tuple[object, ...]:
         info = self._mt5.account_info()
         found = self._mt5.positions_get() or ()
+        pending = self._mt5.orders_get() or ()
         balance = info.balance if info is not None else None
-        return (balance, tuple(sorted((p.ticket, p.volume, p.sl, p.tp) for p in found)))
+        return (
+            balance,
+            tuple(sorted((p.ticket, p.volume, p.sl, p.tp) for p in found)),
+            tuple(sorted((o.ticket, o.price_open, o.sl, o.tp) for o in pending)),
+        )
 
     # ---- Broker protocol -------------------------------------------------------------------------
 
@@ -244,6 +352,26 @@ class Mt5Broker:
 
     async def modify_position(self, position_id: str, sl: float, tp: float) -> None:
         await self._call(self._modify, position_id, sl, tp)
+
+    async def orders(self) -> list[PendingOrder]:
+        return await self._call(self._orders)
+
+    async def place_order(self, order: PendingOrder) -> str:
+        return await self._call(self._place, order)
+
+    async def modify_order(
+        self,
+        order_id: str,
+        price: float,
+        sl: float,
+        tp: float,
+        expiration: int = 0,
+        stop_limit: float = 0.0,
+    ) -> None:
+        await self._call(self._modify_order, order_id, price, sl, tp, expiration, stop_limit)
+
+    async def cancel_order(self, order_id: str) -> None:
+        await self._call(self._cancel, order_id)
 
     async def market_order(self, order: OrderRequest) -> Fill:
         return await self._call(self._order, order)

@@ -24,12 +24,14 @@ from typing import Annotated, TypeVar
 
 import msgspec
 
+from tradewire.brokers import paper_pending
 from tradewire.brokers.base import (
     Account,
     Deal,
     Fill,
     Mode,
     OrderRequest,
+    PendingOrder,
     Position,
     Quote,
     Side,
@@ -46,7 +48,12 @@ from tradewire.brokers.ledger import (
     replace_pos,
 )
 from tradewire.brokers.paper_desk import DESK
-from tradewire.brokers.stop_rules import check_stops, triggered
+from tradewire.brokers.stop_rules import (
+    check_pending,
+    check_stops,
+    pending_triggered,
+    triggered,
+)
 from tradewire.brokers.symbols import base_name, resolve
 from tradewire.clock import Clock, SystemClock, now_ms
 from tradewire.exceptions import BrokerError, OrderRejected
@@ -111,11 +118,29 @@ _reads = itertools.count()
 class Snapshot:
     """The account as read on a desk thread; ``taken`` orders reads of one process."""
 
-    __slots__ = ("data_version", "positions", "row", "taken")
+    __slots__ = ("data_version", "orders", "positions", "row", "taken")
 
-    def __init__(self, data_version: int, row: AccountRow, positions: list[Position]) -> None:
+    def __init__(
+        self,
+        data_version: int,
+        row: AccountRow,
+        positions: list[Position],
+        orders: list[PendingOrder],
+    ) -> None:
         self.data_version, self.row, self.positions = data_version, row, positions
+        self.orders = orders
         self.taken = next(_reads)
+
+    def but(
+        self, *, positions: list[Position] | None = None, orders: list[PendingOrder] | None = None
+    ) -> Snapshot:
+        """The same account with other positions or orders."""
+        return Snapshot(
+            self.data_version,
+            self.row,
+            self.positions if positions is None else positions,
+            self.orders if orders is None else orders,
+        )
 
 
 class OrderRecord(msgspec.Struct, frozen=True):
@@ -201,7 +226,12 @@ class PaperBroker:
             symbol: (bid, ask)
             for symbol, bid, ask in self._conn().execute("SELECT symbol, bid, ask FROM pins")
         }
-        snapshot = Snapshot(self._data_version_now(), self._account_row(), self._load_positions())
+        snapshot = Snapshot(
+            self._data_version_now(),
+            self._account_row(),
+            self._load_positions(),
+            paper_pending.load(self._conn()),
+        )
         self._newest = snapshot
         return snapshot
 
@@ -225,7 +255,13 @@ class PaperBroker:
         if self._db is None:
             return None
         fresh = self._read() if self._data_version_now() != self._data_version else None
-        return self._trigger_stops() or fresh
+        return self._trigger_market() or fresh
+
+    def _trigger_market(self) -> Snapshot | None:
+        """Pending orders first (a fill may come with stops), then stop-losses and
+        take-profits; the account after, or None when nothing happened."""
+        filled = self._trigger_pending()
+        return self._trigger_stops() or filled
 
     def _trigger_stops(self) -> Snapshot | None:
         """On the desk's thread: close every position whose stop the price reached, at market
@@ -297,7 +333,7 @@ class PaperBroker:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=5000")
-            db.executescript(SCHEMA)
+            db.executescript(SCHEMA + paper_pending.SCHEMA)
             row = db.execute("SELECT mode, suffix, leverage, login FROM account").fetchone()
             if row is None:
                 s = self.settings
@@ -423,9 +459,23 @@ class PaperBroker:
             _log_order(db, stamp, order, "rejected", reason=exc.reason)
             raise
 
+    def _new_id(self) -> str:
+        """The next ticket: positions and pending orders share one sequence, as in MT5."""
+        db = self._conn()
+        (next_id,) = db.execute("SELECT next_id FROM account").fetchone()
+        db.execute("UPDATE account SET next_id = next_id + 1")
+        return str(next_id)
+
     def _apply(
-        self, order: OrderRequest, spec: SymbolSpec, price: float, stamp: int
+        self,
+        order: OrderRequest,
+        spec: SymbolSpec,
+        price: float,
+        stamp: int,
+        opened_id: str | None = None,
     ) -> tuple[Fill, Snapshot]:
+        """``opened_id``: the identifier a position it opens gets (a triggered pending order's
+        ticket), instead of a new one."""
         db = self._conn()
         current = self._current()
         positions, row = current.positions, current.row
@@ -433,9 +483,7 @@ class PaperBroker:
         before = self._account_of(row, positions, mid)
 
         def new_id() -> str:
-            (next_id,) = db.execute("SELECT next_id FROM account").fetchone()
-            db.execute("UPDATE account SET next_id = next_id + 1")
-            return str(next_id)
+            return opened_id or self._new_id()
 
         applied = apply_fill(self.mode, positions, order, spec, price, stamp, new_id, mid)
         used_after = sum(
@@ -470,7 +518,7 @@ class PaperBroker:
         )
         after = (row[0], row[1], row[2] + applied.realized, row[3], row[4])
         ordered = sorted(applied.positions, key=_stored_order)  # as _load_positions reads them
-        return fill, Snapshot(current.data_version, after, ordered)
+        return fill, Snapshot(current.data_version, after, ordered, current.orders)
 
     def _orders(self) -> list[OrderRecord]:
         rows = self._conn().execute("SELECT * FROM orders ORDER BY id")
@@ -508,7 +556,7 @@ class PaperBroker:
         changed = [
             replace_pos(p, sl=sl, tp=tp) if p.id == position_id else p for p in current.positions
         ]
-        snapshot = Snapshot(current.data_version, current.row, changed)
+        snapshot = current.but(positions=changed)
         self._newest = snapshot
         return snapshot
 
@@ -525,15 +573,154 @@ class PaperBroker:
         else:
             db.execute("INSERT OR REPLACE INTO pins VALUES (?,?,?)", (symbol, bid, ask))
         snapshot = self._read()
-        return self._trigger_stops() or snapshot
+        return self._trigger_market() or snapshot
+
+    # ---- pending orders (on the desk's thread) --------------------------------------------------
+
+    def _write(self, change: Callable[[Snapshot, int], Snapshot]) -> Snapshot:
+        """Run ``change`` (current account, time) in one write transaction; a refusal it
+        raises is still logged (it commits), anything else rolls back."""
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            after = change(self._current(), now_ms(self.clock))
+        except OrderRejected:
+            db.execute("COMMIT")
+            self._newest = None
+            raise
+        except BaseException:
+            db.execute("ROLLBACK")
+            self._newest = None
+            raise
+        db.execute("COMMIT")
+        self._newest = after
+        return after
+
+    def _place(self, order: PendingOrder) -> tuple[str, Snapshot]:
+        placed: list[str] = []
+
+        def change(current: Snapshot, stamp: int) -> Snapshot:
+            spec, quote = self._spec_quote(order.symbol)
+            ticket = self._new_id()
+            try:
+                check_volume(spec, order.volume)
+                check_pending(order, quote, spec, stamp)
+            except OrderRejected as exc:
+                paper_pending.log(self._conn(), stamp, ticket, "place", "rejected", exc.reason)
+                raise
+            new = msgspec.structs.replace(order, id=ticket, time=stamp)
+            paper_pending.save(self._conn(), new)
+            paper_pending.log(self._conn(), stamp, ticket, "place")
+            placed.append(ticket)
+            return current.but(orders=[*current.orders, new])
+
+        after = self._write(change)
+        return placed[0], after
+
+    def _change_order(self, order_id: str, changes: dict[str, float | int]) -> Snapshot:
+        def change(current: Snapshot, stamp: int) -> Snapshot:
+            old = next((o for o in current.orders if o.id == order_id), None)
+            if old is None:
+                raise OrderRejected("order_not_found", f"no pending order {order_id}")
+            new = msgspec.structs.replace(old, **changes)
+            spec, quote = self._spec_quote(old.symbol)
+            try:
+                check_pending(new, quote, spec, stamp)
+            except OrderRejected as exc:
+                paper_pending.log(self._conn(), stamp, order_id, "modify", "rejected", exc.reason)
+                raise
+            paper_pending.save(self._conn(), new)
+            paper_pending.log(self._conn(), stamp, order_id, "modify")
+            return current.but(orders=[new if o.id == order_id else o for o in current.orders])
+
+        return self._write(change)
+
+    def _cancel(self, order_id: str) -> Snapshot:
+        def change(current: Snapshot, stamp: int) -> Snapshot:
+            if not any(o.id == order_id for o in current.orders):
+                raise OrderRejected("order_not_found", f"no pending order {order_id}")
+            paper_pending.delete(self._conn(), order_id)
+            paper_pending.log(self._conn(), stamp, order_id, "cancel")
+            return current.but(orders=[o for o in current.orders if o.id != order_id])
+
+        return self._write(change)
+
+    def _due(self, order: PendingOrder, stamp: int) -> str:
+        """What the market does to ``order`` now: "expire", "trigger" or ""."""
+        if order.expiration and order.expiration <= stamp:
+            return "expire"
+        try:
+            quote = self._spec_quote(order.symbol)[1]
+        except OrderRejected:
+            return ""
+        return "trigger" if pending_triggered(order, quote) else ""
+
+    def _trigger_pending(self) -> Snapshot | None:
+        """On the desk's thread: expire, convert or fill the pending orders the clock or the
+        price reached. A filled one opens the position with its own ticket as identifier."""
+        newest = self._newest
+        stamp = now_ms(self.clock)
+        if newest is None or not any(self._due(o, stamp) for o in newest.orders):
+            return None
+
+        def change(current: Snapshot, stamp: int) -> Snapshot:
+            db = self._conn()
+            for order in current.orders:  # again, under the write lock
+                due = self._due(order, stamp)
+                if not due:
+                    continue
+                current = self._current()
+                rest = [o for o in current.orders if o.id != order.id]
+                if due == "expire":
+                    paper_pending.delete(db, order.id)
+                    paper_pending.log(db, stamp, order.id, "expire")
+                    current = current.but(orders=rest)
+                elif order.type.endswith("stop_limit"):  # the stop reached: now a limit
+                    limit = msgspec.structs.replace(
+                        order, type=f"{order.side}_limit", price=order.stop_limit, stop_limit=0.0
+                    )
+                    paper_pending.save(db, limit)
+                    paper_pending.log(db, stamp, order.id, "convert")
+                    current = current.but(orders=[*rest, limit])
+                else:
+                    current = self._fill_pending(order, current.but(orders=rest), stamp)
+                self._newest = current
+            return current
+
+        return self._write(change)
+
+    def _fill_pending(self, order: PendingOrder, without: Snapshot, stamp: int) -> Snapshot:
+        db = self._conn()
+        paper_pending.delete(db, order.id)
+        self._newest = without
+        spec, quote = self._spec_quote(order.symbol)
+        request = OrderRequest(
+            order.symbol, order.side, order.volume, None, order.magic, order.comment,
+            order.sl, order.tp,
+        )  # fmt: skip
+        try:
+            _, after = self._apply(
+                request, spec, fill_price(order.side, quote.bid, quote.ask), stamp, order.id
+            )
+        except OrderRejected as exc:  # no margin for it now: the broker cancels it
+            paper_pending.log(db, stamp, order.id, "trigger", "rejected", exc.reason)
+            return without
+        paper_pending.log(db, stamp, order.id, "trigger")
+        return after
+
+    def _pending_history(self) -> list[paper_pending.PendingLogRecord]:
+        return paper_pending.history(self._conn())
 
     def _deals(self, position_id: str) -> list[Deal]:
         rows = self._conn().execute(
-            "SELECT id, result_position, symbol, side, volume, price, time_ms, magic FROM orders "
-            "WHERE result_position = ? AND status = 'filled' ORDER BY id",
+            "SELECT id, result_position, symbol, side, volume, price, time_ms, magic, comment "
+            "FROM orders WHERE result_position = ? AND status = 'filled' ORDER BY id",
             (position_id,),
         )
-        return [Deal(str(row[0]), *row[1:]) for row in rows]
+        return [
+            Deal(str(ticket), position, symbol, side, volume, price, time_ms, magic, comment=text)
+            for ticket, position, symbol, side, volume, price, time_ms, magic, text in rows
+        ]
 
     def _data_version_now(self) -> int:
         return int(self._conn().execute("PRAGMA data_version").fetchone()[0])
@@ -586,6 +773,49 @@ class PaperBroker:
                 )
         self._take(await self._run(self._pin, symbol, bid, ask))
         await self._notify()
+
+    async def orders(self) -> list[PendingOrder]:
+        assert self._snapshot is not None, "use PaperBroker.open()"
+        return list(self._snapshot.orders)
+
+    async def place_order(self, order: PendingOrder) -> str:
+        """Place a pending order; returns its ticket. Raises OrderRejected (``invalid_price``,
+        ``invalid_stops``, ``invalid_expiration``, volume and symbol reasons)."""
+        result = await self._changing(self._place, order)
+        return result[0]
+
+    async def modify_order(
+        self,
+        order_id: str,
+        price: float,
+        sl: float,
+        tp: float,
+        expiration: int = 0,
+        stop_limit: float = 0.0,
+    ) -> None:
+        """Move a pending order (its volume cannot change: cancel and place another)."""
+        changes = {"price": price, "sl": sl, "tp": tp, "expiration": expiration}
+        if stop_limit:
+            changes["stop_limit"] = stop_limit
+        await self._changing(self._change_order, order_id, changes)
+
+    async def cancel_order(self, order_id: str) -> None:
+        await self._changing(self._cancel, order_id)
+
+    async def pending_history(self) -> list[paper_pending.PendingLogRecord]:
+        """Every action on this account's pending orders, oldest first."""
+        return await self._run(self._pending_history)
+
+    async def _changing(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a change on the desk; take the account it leaves and tell the watchers."""
+        try:
+            result = await self._run(fn, *args)
+        finally:
+            newest = self._newest
+            if newest is not None:
+                self._take(newest)
+            await self._notify()
+        return result
 
     async def market_order(self, order: OrderRequest) -> Fill:
         """Execute ``order`` at market after the configured latency. Raises OrderRejected."""

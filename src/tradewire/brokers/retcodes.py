@@ -18,6 +18,7 @@ RETCODES: dict[int, tuple[str, bool]] = {
     10016: ("invalid_stops", False),
     10018: ("market_closed", True),
     10019: ("no_money", False),
+    10022: ("invalid_expiration", False),
     10027: ("algo_trading_disabled", False),
     10030: ("filling_mode", False),
     10031: ("no_connection", True),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from tradewire.exceptions import OrderRejected
-from tradewire.model import Position, Quote, Side, SymbolSpec
+from tradewire.model import PendingOrder, Position, Quote, Side, SymbolSpec
 
 
 def check_stops(side: Side, sl: float, tp: float, quote: Quote, spec: SymbolSpec) -> None:
@@ -49,3 +49,46 @@ def triggered(position: Position, quote: Quote) -> str:
         if position.tp and quote.ask <= position.tp:
             return "tp"
     return ""
+
+
+def check_pending(order: PendingOrder, quote: Quote, spec: SymbolSpec, now_ms: int) -> None:
+    """Raise ``OrderRejected`` unless ``order`` may be placed now (MT5's rules: a limit below
+    the market to buy, above to sell; a stop the other way; each at least the stops level from
+    the price it waits for; its stops checked from its own price; an expiration ahead)."""
+    gap = spec.stops_level * spec.point - spec.point / 2
+    buy = order.side == "buy"
+    market = quote.ask if buy else quote.bid
+    limit = order.type.endswith("_limit") and not order.type.endswith("stop_limit")
+    # how far the order's price is on its allowed side of the market
+    ahead = (market - order.price) if (buy == limit) else (order.price - market)
+    if not (math.isfinite(order.price) and order.price > 0) or ahead < gap:
+        raise OrderRejected(
+            "invalid_price",
+            f"{order.type} at {order.price} is too close to or on the wrong side of the market "
+            f"{market} (stops level {spec.stops_level})",
+            retryable=True,
+        )
+    if order.type.endswith("stop_limit"):
+        below = order.stop_limit <= order.price if buy else order.stop_limit >= order.price
+        if not order.stop_limit or not below:
+            raise OrderRejected(
+                "invalid_price",
+                f"{order.type}: its limit {order.stop_limit} must be "
+                f"{'at or below' if buy else 'at or above'} its stop {order.price}",
+            )
+    entry = order.stop_limit if order.type.endswith("stop_limit") else order.price
+    at_entry = Quote(order.symbol, entry, entry, quote.time_ms)
+    check_stops(order.side, order.sl, order.tp, at_entry, spec)
+    if order.expiration and order.expiration <= now_ms:
+        raise OrderRejected(
+            "invalid_expiration", f"expiration {order.expiration} is not in the future"
+        )
+
+
+def pending_triggered(order: PendingOrder, quote: Quote) -> bool:
+    """True when ``quote`` reaches the price ``order`` waits for."""
+    if order.type in ("buy_limit", "sell_stop", "sell_stop_limit"):
+        watched = quote.ask if order.type == "buy_limit" else quote.bid
+        return watched <= order.price
+    watched = quote.bid if order.type == "sell_limit" else quote.ask
+    return watched >= order.price

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,7 +16,7 @@ from rich.table import Table
 from tradewire.brokers.paper import PaperBroker
 from tradewire.brokers.registry import check_broker, open_broker
 from tradewire.cli.common import console, reports_errors
-from tradewire.model import OrderRequest
+from tradewire.model import OrderRequest, PendingOrder
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +52,19 @@ def _level(name: str) -> Callable[[F], F]:
 @click.option("--position", "position_id", help="Close or reduce this position (hedging).")
 @_level("sl")
 @_level("tp")
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(["market", "limit", "stop", "stop_limit"]),
+    default="market",
+    show_default=True,
+    help="A pending order instead of a market one: waits at --price (a buy limit below the "
+    "market, a buy stop above it; stop_limit places a limit at --stop-limit once --price "
+    "is reached).",
+)
+@click.option("--price", type=float, help="The pending order's price.")
+@click.option("--stop-limit", type=float, default=0.0, help="The stop-limit's limit price.")
+@click.option("--expires-in", type=float, default=0.0, help="Seconds until it expires (0: never).")
 @reports_errors
 def paper_order(
     broker_spec: str,
@@ -60,9 +74,24 @@ def paper_order(
     position_id: str | None,
     sl: float,
     tp: float,
+    kind: str,
+    price: float | None,
+    stop_limit: float,
+    expires_in: float,
 ) -> None:
-    """Send a market order: SYMBOL buy|sell VOLUME, with its stops if given."""
+    """Send a market order: SYMBOL buy|sell VOLUME, with its stops if given; or, with
+    --type and --price, place a pending order."""
     check_broker(broker_spec)
+    if kind != "market":
+        if price is None:
+            raise click.UsageError(f"--type {kind} needs --price")
+        expiration = int(time.time() * 1000 + expires_in * 1000) if expires_in > 0 else 0
+        pending = PendingOrder(
+            "", symbol, f"{side}_{kind}", volume, price, stop_limit=stop_limit,  # type: ignore[arg-type]
+            sl=sl, tp=tp, expiration=expiration,
+        )  # fmt: skip
+        asyncio.run(_place(broker_spec, pending))
+        return
     request = OrderRequest(symbol, side, volume, position_id, sl=sl, tp=tp)  # type: ignore[arg-type]
 
     async def run() -> None:
@@ -79,23 +108,99 @@ def paper_order(
     asyncio.run(run())
 
 
-@paper_group.command("modify")
+async def _place(broker_spec: str, order: PendingOrder) -> None:
+    broker = await open_broker(broker_spec)
+    try:
+        ticket = await broker.place_order(order)
+    finally:
+        await broker.close()
+    console.print(
+        f"placed {order.type} {order.volume} {order.symbol} at {order.price} (order {ticket})"
+    )
+
+
+@paper_group.command("cancel")
 @broker_option
-@click.argument("position_id", metavar="POSITION")
-@_level("sl")
-@_level("tp")
+@click.argument("order_id", metavar="ORDER")
 @reports_errors
-def paper_modify(broker_spec: str, position_id: str, sl: float, tp: float) -> None:
-    """Set POSITION's stop-loss and take-profit (both are replaced; 0 removes one)."""
+def paper_cancel(broker_spec: str, order_id: str) -> None:
+    """Cancel the pending order ORDER."""
     check_broker(broker_spec)
 
     async def run() -> None:
         broker = await open_broker(broker_spec, create=False)
         try:
-            await broker.modify_position(position_id, sl, tp)
+            await broker.cancel_order(order_id)
         finally:
             await broker.close()
-        console.print(f"position {position_id}: sl {sl:g} tp {tp:g}")
+        console.print(f"order {order_id} cancelled")
+
+    asyncio.run(run())
+
+
+@paper_group.command("orders")
+@broker_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (no stop is 0.0).")
+@reports_errors
+def paper_orders(broker_spec: str, as_json: bool) -> None:
+    """Show the account's pending orders."""
+    check_broker(broker_spec)
+
+    async def run() -> None:
+        broker = await open_broker(broker_spec, create=False)
+        try:
+            orders = await broker.orders()
+        finally:
+            await broker.close()
+        if as_json:
+            click.echo(json.dumps({"orders": [msgspec.structs.asdict(o) for o in orders]}))
+            return
+        table = Table("id", "symbol", "type", "volume", "price", "stop_limit", "sl", "tp",
+                      "expiration", "magic", "comment")  # fmt: skip
+        for o in orders:
+            table.add_row(
+                o.id, o.symbol, o.type, f"{o.volume:g}", f"{o.price}", f"{o.stop_limit:g}",
+                f"{o.sl:g}", f"{o.tp:g}", str(o.expiration), str(o.magic), o.comment,
+            )  # fmt: skip
+        console.print(table)
+
+    asyncio.run(run())
+
+
+@paper_group.command("modify")
+@broker_option
+@click.argument("ticket", metavar="POSITION|ORDER")
+@_level("sl")
+@_level("tp")
+@click.option("--price", type=float, help="A pending order's new price (ORDER is one).")
+@click.option("--stop-limit", type=float, default=0.0, help="A stop-limit's new limit price.")
+@click.option("--expires-in", type=float, default=0.0, help="Seconds until it expires (0: never).")
+@reports_errors
+def paper_modify(
+    broker_spec: str,
+    ticket: str,
+    sl: float,
+    tp: float,
+    price: float | None,
+    stop_limit: float,
+    expires_in: float,
+) -> None:
+    """Set a position's stop-loss and take-profit (both are replaced; 0 removes one), or with
+    --price move the pending order ORDER (its price, stops and expiry)."""
+    check_broker(broker_spec)
+
+    async def run() -> None:
+        broker = await open_broker(broker_spec, create=False)
+        try:
+            if price is None:
+                await broker.modify_position(ticket, sl, tp)
+            else:
+                expiration = int(time.time() * 1000 + expires_in * 1000) if expires_in > 0 else 0
+                await broker.modify_order(ticket, price, sl, tp, expiration, stop_limit)
+        finally:
+            await broker.close()
+        what = f"order {ticket}: price {price:g} " if price is not None else f"position {ticket}: "
+        console.print(f"{what}sl {sl:g} tp {tp:g}")
 
     asyncio.run(run())
 

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from tradewire.brokers.base import Broker
+from tradewire.clients.account_view import read_view
 from tradewire.clients.backoff import Backoff
 from tradewire.clients.breakers import breakers_path, load_breakers, mtime_ns, save_breakers
 from tradewire.clients.hops import hop_ms, on_local_clock
@@ -37,11 +38,11 @@ from tradewire.copy import (
 from tradewire.copy.admission import OrderSlots
 from tradewire.copy.breaker import RunawayBreaker, orders_needed
 from tradewire.copy.holdings import Holding, signed
-from tradewire.copy.mapping import map_symbol
+from tradewire.copy.pending import reconcile_orders
 from tradewire.copy.plan import held, managed
 from tradewire.copy.protect import stop_changes
 from tradewire.exceptions import BrokerError, OrderRejected
-from tradewire.model import OrderRequest, Quote, SymbolSpec
+from tradewire.model import OrderRequest, PendingOrder
 from tradewire.protocol.messages import StateUpdate
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def arrival(
     (detected, hub received, hub out, arrived here)."""
     arrived = micros(clock.monotonic())
     stamps = on_local_clock(update.hops or [0, 0, 0], offset_us)
-    state = ProviderState(update.account, update.positions, update.ts, update.seq)
+    state = ProviderState(update.account, update.positions, update.ts, update.seq, update.orders)
     return state, [*stamps[:3], arrived]
 
 
@@ -158,34 +159,8 @@ class Follower:
             self._wake.set()
 
     async def view(self) -> FollowerView:
-        """Read the follower account, with specs and quotes of every symbol involved, and on a
-        netting account what the follower's own deals hold of each position."""
-        account, positions = await asyncio.gather(self.broker.account(), self.broker.positions())
-        holdings = None
-        if account.mode == "netting":
-            holdings = await self._ledger.holdings(positions)
-        symbols = {p.symbol for p in managed(positions, self.rules)}
-        symbols.update(s for s, h in (holdings or {}).items() if abs(h.own) > 1e-9)
-        if self.state is not None:
-            for pos in self.state.positions:
-                mapped, _ = map_symbol(pos.symbol, self.rules)
-                if mapped is not None:
-                    symbols.add(mapped)
-        specs: dict[str, SymbolSpec | None] = {s: await self.broker.symbol(s) for s in symbols}
-        quotes: dict[str, Quote] = {}
-        if self.rules.max_deviation_points is not None or self._stops_wanted():
-            for symbol, spec in specs.items():
-                if spec is not None:
-                    quotes[symbol] = await self.broker.quote(symbol)
-        return FollowerView(account, positions, specs, quotes, holdings)
-
-    def _stops_wanted(self) -> bool:
-        """Whether this round may place or move a stop (which needs the symbols' quotes)."""
-        rules = self.rules
-        if "fixed" in (rules.copy_sl, rules.copy_tp):
-            return True
-        copies = rules.copy_sl != "no" or rules.copy_tp != "no"
-        return copies and self.state is not None and any(p.sl or p.tp for p in self.state.positions)
+        """Read the follower account as planning needs it (clients/account_view.py)."""
+        return await read_view(self.broker, self.rules, self.state, self._ledger)
 
     async def sync_once(self) -> list[CopyOrder]:
         """One round: plan, reconcile, start the orders that may start. Returns all orders."""
@@ -231,9 +206,18 @@ class Follower:
             else {p.symbol if mode == "netting" else p.id for p in ours}
         )
         busy = {o.key for o in orders}
-        return orders + stop_changes(
+        changes = stop_changes(
             result.target, view.positions, mode, mine, view.specs, view.quotes, busy, magic
         )
+        pending = reconcile_orders(result.orders, view.orders, view.specs)
+        # Cancels go before opens on a symbol: a linked pending order that triggered while its
+        # cancel was on the way is the position, and must not be joined by a second one.
+        cancelling = {a.symbol for a in pending if a.action == "cancel"}
+        opening = ("open", "increase", "reverse")
+        orders = [o for o in orders if not (o.action in opening and o.symbol in cancelling)]
+        cancels = [a for a in pending if a.action == "cancel"]
+        others = [a for a in pending if a.action != "cancel"]
+        return [*cancels, *orders, *changes, *others]
 
     # ---- the runaway breaker (copy/breaker.py) --------------------------------------------------
 
@@ -270,6 +254,17 @@ class Follower:
         for order in orders:
             if order.symbol in self.slots.in_flight:
                 continue  # not started this round anyway: counts nothing
+            if order.action in ("move", "cancel"):  # no new exposure
+                allowed.append(order)
+                continue
+            if order.action == "place":  # twice for one provider order at most, then stop
+                was_tripped = order.key in self.breaker.tripped
+                reason = self.breaker.refusal(order.key, order.volume, order.side, 1)
+                if reason is None:
+                    allowed.append(order)
+                elif not was_tripped:
+                    self._tripped(order.key, reason)
+                continue
             if order.action == "modify":
                 done = self._modified.get((order.position_id or "", order.sl, order.tp), 0)
                 if done < MODIFY_REPEATS:
@@ -315,6 +310,9 @@ class Follower:
     ) -> None:
         if order.action == "modify":
             await self._modify(order, state)
+            return
+        if order.pending is not None:
+            await self._pending(order, order.pending, state)
             return
         symbol = order.symbol
         request = OrderRequest(
@@ -400,6 +398,39 @@ class Follower:
             self.journal.write("modify", now_ms(self.clock), **details)
         finally:
             self.slots.finished(order.symbol, filled=done, retry_at=retry_at)
+            self._wake.set()
+
+    async def _pending(self, action: CopyOrder, order: PendingOrder, state: ProviderState) -> None:
+        """Place, move or cancel one linked pending order."""
+        details = _details(action, state)
+        details.update(type=order.type, price=order.price, expiration=order.expiration)
+        done, retry_at = False, None
+        try:
+            if action.action == "place":
+                details["order_id"] = await self.broker.place_order(order)
+                self.breaker.sent(action.key, action.side)
+            elif action.action == "move":
+                details["order_id"] = order.id
+                await self.broker.modify_order(
+                    order.id, order.price, order.sl, order.tp, order.expiration, order.stop_limit
+                )
+            else:
+                details["order_id"] = order.id
+                await self.broker.cancel_order(order.id)
+        except OrderRejected as exc:
+            if action.action == "cancel" and exc.reason == "order_not_found":
+                done = True  # it triggered or expired meanwhile: the next round reads which
+                self.journal.write("cancel", now_ms(self.clock), **details, detail=exc.detail)
+            else:
+                retry_at = self._refused(action, details, exc)
+        except BrokerError as exc:
+            retry_at = self._failed(details, exc)
+        else:
+            done = True
+            self._backoff.pop(action.symbol, None)
+            self.journal.write(action.action, now_ms(self.clock), **details)
+        finally:
+            self.slots.finished(action.symbol, filled=done, retry_at=retry_at)
             self._wake.set()
 
     def _refused(self, order: CopyOrder, details: dict[str, Any], exc: OrderRejected) -> float:

@@ -41,6 +41,7 @@ from tradewire.protocol.messages import (
     Hello,
     Kick,
     MetaValue,
+    PendingOrder,
     Ping,
     Pong,
     Position,
@@ -204,8 +205,11 @@ class HubClient:
         ts: int,
         takeover: bool = False,
         detected: float | None = None,
+        *,
+        orders: list[PendingOrder] | None = None,
     ) -> int:
-        """Publish a full state; returns the hub's ``seq`` once the hub stored it.
+        """Publish a full state; returns the hub's ``seq`` once the hub stored it. ``orders``:
+        the account's pending orders (protocol 1.2); None says nothing about them.
 
         A state is the whole truth, so if the connection drops before the ack the same state is
         sent again after the reconnect, and if the hub could not store it (``internal``) it is
@@ -221,6 +225,7 @@ class HubClient:
                 ts=ts,
                 account=account,
                 positions=positions,
+                orders=orders,
                 takeover=takeover,
                 det_us=det_us,
             )

@@ -23,6 +23,8 @@ class DealLedger:
         self.broker = broker
         self.magic = magic
         self._cache: dict[str, tuple[_Shape, list[Deal]]] = {}
+        # the comments of the follower's own deals in the positions read last (their links)
+        self.comments: set[str] = set()
 
     async def holdings(self, positions: Sequence[Position]) -> dict[str, Holding]:
         deals: dict[str, list[Deal]] = {}
@@ -40,4 +42,7 @@ class DealLedger:
         live = {p.id for p in positions}
         for gone in self._cache.keys() - live:
             del self._cache[gone]
+        self.comments = {
+            d.comment for history in deals.values() for d in history if d.magic == self.magic
+        }
         return netting_holdings(positions, deals, self.magic)

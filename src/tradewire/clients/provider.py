@@ -47,7 +47,9 @@ class Provider:
         """Read the account and publish it; returns the hub's seq."""
         stamp = now_ms(self.clock)  # the moment the change was seen: followers' latency base
         detected = self.clock.monotonic()
-        account, positions = await asyncio.gather(self.broker.account(), self.broker.positions())
+        account, positions, orders = await asyncio.gather(
+            self.broker.account(), self.broker.positions(), self.broker.orders()
+        )
         self.last_seq = await self.hub.publish_state(
             self.channel,
             msgspec.structs.replace(account, margin=0.0),  # the wire carries no margin
@@ -55,6 +57,7 @@ class Provider:
             stamp,
             self.takeover,
             detected,
+            orders=orders,  # protocol 1.2: its pending orders, [] when none
         )
         self.published += 1
         return self.last_seq

@@ -23,16 +23,29 @@ from tradewire.brokers.registry import register, spec_options
 from tradewire.clients.hub_client import HubClient
 from tradewire.clients.relay import RelayClient
 from tradewire.exceptions import BrokerError, ConfigError, ConnectionLost, HubRefused, OrderRejected
-from tradewire.model import Account, Deal, Fill, OrderRequest, Position, Quote, SymbolSpec
+from tradewire.model import (
+    Account,
+    Deal,
+    Fill,
+    OrderRequest,
+    PendingOrder,
+    Position,
+    Quote,
+    SymbolSpec,
+)
 from tradewire.protocol.bridge import (
     RID_ALPHABET,
     RID_LENGTH,
     AccountOp,
     Answer,
     BridgeOp,
+    CancelOp,
     DealsOp,
     ModifyOp,
+    ModifyOrderOp,
     OrderOp,
+    OrdersOp,
+    PlaceOp,
     PositionsOp,
     QuoteOp,
     SymbolOp,
@@ -124,10 +137,51 @@ class TerminalBroker:
         answer = await self._ask(DealsOp(position_id=position_id))
         if not answer.ok:  # a bridge older than the deals op: its history is unknown here
             return []
-        return list(answer.deals or [])
+        return [
+            msgspec.structs.replace(d, comment=without_rid(d.comment)) for d in answer.deals or []
+        ]
 
     async def modify_position(self, position_id: str, sl: float, tp: float) -> None:
         answer = await self._ask(ModifyOp(position_id=position_id, sl=sl, tp=tp))
+        if not answer.ok:
+            raise self._refused(answer)
+
+    async def orders(self) -> list[PendingOrder]:
+        answer = await self._ask(OrdersOp())
+        return [
+            msgspec.structs.replace(o, comment=without_rid(o.comment)) for o in answer.orders or []
+        ]
+
+    async def place_order(self, order: PendingOrder) -> str:
+        op = PlaceOp(
+            rid=new_rid(), symbol=order.symbol, type=order.type, volume=order.volume,
+            price=order.price, stop_limit=order.stop_limit, sl=order.sl, tp=order.tp,
+            expiration=order.expiration, magic=order.magic, comment=order.comment,
+        )  # fmt: skip
+        answer = await self._until_answered(op)
+        if not answer.ok or answer.order_id is None:
+            raise self._refused(answer)
+        return answer.order_id
+
+    async def modify_order(
+        self,
+        order_id: str,
+        price: float,
+        sl: float,
+        tp: float,
+        expiration: int = 0,
+        stop_limit: float = 0.0,
+    ) -> None:
+        op = ModifyOrderOp(
+            order_id=order_id, price=price, sl=sl, tp=tp, expiration=expiration,
+            stop_limit=stop_limit,
+        )  # fmt: skip
+        answer = await self._ask(op)
+        if not answer.ok:
+            raise self._refused(answer)
+
+    async def cancel_order(self, order_id: str) -> None:
+        answer = await self._ask(CancelOp(order_id=order_id))
         if not answer.ok:
             raise self._refused(answer)
 
@@ -145,6 +199,14 @@ class TerminalBroker:
             sl=order.sl,
             tp=order.tp,
         )
+        answer = await self._until_answered(op)
+        if not answer.ok or answer.fill is None:
+            raise self._refused(answer)
+        return answer.fill
+
+    async def _until_answered(self, op: OrderOp | PlaceOp) -> Answer:
+        """Ask under one request id until the terminal answers, however often the way there
+        breaks (it executes a request id once, and answers a repeat with what it did)."""
         deadline = time.monotonic() + self._options.order_timeout_s
         pause = 0.05
         while True:
@@ -163,14 +225,11 @@ class TerminalBroker:
                     raise BrokerError(
                         f"terminal {self.name} did not confirm order {op.rid} within "
                         f"{self._options.order_timeout_s:g} s ({code}); it may still be "
-                        "executed there, so positions are read again before any new order"
+                        "executed there, so the account is read again before any new order"
                     ) from exc
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 1.0)
-        answer = answer_decoder.decode(msgspec.json.encode(raw))
-        if not answer.ok or answer.fill is None:
-            raise self._refused(answer)
-        return answer.fill
+        return answer_decoder.decode(msgspec.json.encode(raw))
 
     async def changes(self) -> AsyncIterator[None]:
         version, missed = -1, False

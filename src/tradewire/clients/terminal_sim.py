@@ -27,14 +27,18 @@ from tradewire.brokers.paper import PaperBroker
 from tradewire.brokers.retcodes import DONE, retcode_of
 from tradewire.clients.relay import Incoming
 from tradewire.exceptions import OrderRejected
-from tradewire.model import Fill, OrderRequest
+from tradewire.model import Fill, OrderRequest, PendingOrder
 from tradewire.protocol.bridge import (
     AccountOp,
     Answer,
     BridgeOp,
+    CancelOp,
     DealsOp,
     ModifyOp,
+    ModifyOrderOp,
     OrderOp,
+    OrdersOp,
+    PlaceOp,
     PositionsOp,
     QuoteOp,
     SymbolOp,
@@ -94,11 +98,22 @@ class TerminalSim:
                 return Answer(ok=False, reason=exc.reason, detail=exc.detail)
         if isinstance(op, DealsOp):
             return Answer(ok=True, deals=await broker.position_deals(op.position_id))
-        if isinstance(op, ModifyOp):
-            try:
+        if isinstance(op, OrdersOp):
+            return Answer(ok=True, orders=await broker.orders())
+        try:
+            if isinstance(op, ModifyOp):
                 await broker.modify_position(op.position_id, op.sl, op.tp)
-            except OrderRejected as exc:
-                return self._refusal(exc)
+            elif isinstance(op, ModifyOrderOp):
+                await broker.modify_order(
+                    op.order_id, op.price, op.sl, op.tp, op.expiration, op.stop_limit
+                )
+            elif isinstance(op, CancelOp):
+                await broker.cancel_order(op.order_id)
+            elif isinstance(op, PlaceOp):
+                return await self._place(op)
+        except OrderRejected as exc:
+            return self._refusal(exc)
+        if not isinstance(op, OrderOp):
             return Answer(ok=True, retcode=DONE)
         assert isinstance(op, OrderOp)
         return await self._order(op)
@@ -134,6 +149,23 @@ class TerminalSim:
             retryable=exc.retryable,
             retcode=retcode_of(exc.reason),
         )
+
+    async def _place(self, op: PlaceOp) -> Answer:
+        """Placed once: a resent request finds its order (pending, or the position it opened
+        when it triggered) by the request id in the comment."""
+        for order in await self.broker.orders():
+            if has_rid(order.comment, op.rid):
+                self.duplicates += 1
+                return Answer(ok=True, order_id=order.id, duplicate=True)
+        for position in await self.broker.positions():
+            if has_rid(position.comment, op.rid):
+                self.duplicates += 1
+                return Answer(ok=True, order_id=position.id, duplicate=True)
+        pending = PendingOrder(
+            "", op.symbol, op.type, op.volume, op.price, 0, op.stop_limit, op.sl, op.tp,
+            op.expiration, op.magic, comment_with_rid(op.comment, op.rid),
+        )  # fmt: skip
+        return Answer(ok=True, order_id=await self.broker.place_order(pending), retcode=DONE)
 
     async def _executed(self, rid: str) -> Fill | None:
         """The fill of an order that carried ``rid`` (the paper account's deal history)."""

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from tradewire.copy.plan import TargetPosition, key_of
 from tradewire.copy.reconcile import CopyOrder
 from tradewire.copy.stops import allowed, differs, levels
+from tradewire.copy.targets import TargetPosition, key_of
 from tradewire.model import Mode, Position, Quote, SymbolSpec
 
 

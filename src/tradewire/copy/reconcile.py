@@ -13,12 +13,15 @@ from typing import Literal
 
 import msgspec
 
-from tradewire.copy.plan import TAG, TargetPosition, key_of
 from tradewire.copy.sizing import round_to_step
 from tradewire.copy.stops import allowed, levels
-from tradewire.model import Mode, Position, Quote, Side, SymbolSpec
+from tradewire.copy.targets import TAG, TargetPosition, key_of
+from tradewire.model import Mode, PendingOrder, Position, Quote, Side, SymbolSpec
 
-Action = Literal["open", "increase", "reduce", "close", "reverse", "modify"]
+# "modify": a position's stops; "place", "move", "cancel": a pending order (copy/pending.py)
+Action = Literal[
+    "open", "increase", "reduce", "close", "reverse", "modify", "place", "move", "cancel"
+]
 
 
 class CopyOrder(msgspec.Struct, frozen=True):
@@ -33,6 +36,7 @@ class CopyOrder(msgspec.Struct, frozen=True):
     sl: float = 0.0  # opening orders: the new position's stops; "modify": the new levels
     tp: float = 0.0
     note: str = ""  # why a level is not the target's (moved to the broker's stops level)
+    pending: PendingOrder | None = None  # place/move/cancel: the order (its id: move, cancel)
 
 
 def _opposite(side: Side) -> Side:

@@ -43,6 +43,8 @@ class CopyRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     fixed_sl_points: Annotated[float, msgspec.Meta(gt=0, le=1e7)] | None = None
     fixed_tp_points: Annotated[float, msgspec.Meta(gt=0, le=1e7)] | None = None
     sl_tp_mode: Literal["price", "distance"] = "price"
+    # pending orders placed at the follower's broker (false: their positions copied at market)
+    copy_pending: bool = True
     # guards
     max_deviation_points: Amount | None = None
     # A state older than this may only reduce exposure (0: no limit, at your own risk).

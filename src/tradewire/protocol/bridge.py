@@ -14,7 +14,18 @@ from typing import Annotated
 
 import msgspec
 
-from tradewire.model import Account, Deal, Fill, Position, Quote, Side, SymbolSpec
+from tradewire.model import (
+    Account,
+    Deal,
+    Fill,
+    Int64,
+    OrderType,
+    PendingOrder,
+    Position,
+    Quote,
+    Side,
+    SymbolSpec,
+)
 
 RID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 RID_LENGTH = 6
@@ -70,6 +81,44 @@ class ModifyOp(_Op, frozen=True, tag="modify"):
     tp: float = 0.0
 
 
+class OrdersOp(_Op, frozen=True, tag="orders"):
+    """Every pending order of the account."""
+
+
+class PlaceOp(_Op, frozen=True, tag="place"):
+    """A pending order placed (``TRADE_ACTION_PENDING``). Like ``order``, it carries ``rid``
+    in its comment, and the terminal answers a resent one with the order it placed already."""
+
+    rid: Rid
+    symbol: str
+    type: OrderType
+    volume: float
+    price: float
+    stop_limit: float = 0.0
+    sl: float = 0.0
+    tp: float = 0.0
+    expiration: Int64 = 0  # Unix ms, 0: good till cancelled
+    magic: int = 0
+    comment: str = ""
+
+
+class ModifyOrderOp(_Op, frozen=True, tag="modify_order"):
+    """A pending order moved (``TRADE_ACTION_MODIFY``)."""
+
+    order_id: str
+    price: float
+    sl: float = 0.0
+    tp: float = 0.0
+    expiration: Int64 = 0
+    stop_limit: float = 0.0
+
+
+class CancelOp(_Op, frozen=True, tag="cancel"):
+    """A pending order removed (``TRADE_ACTION_REMOVE``)."""
+
+    order_id: str
+
+
 class WatchOp(_Op, frozen=True, tag="watch"):
     """Answered when the account's change counter differs from ``since`` (at once if it does
     already), or after ``wait_ms`` with the same counter: a long poll."""
@@ -78,7 +127,20 @@ class WatchOp(_Op, frozen=True, tag="watch"):
     wait_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 20_000
 
 
-BridgeOp = AccountOp | PositionsOp | SymbolOp | QuoteOp | DealsOp | OrderOp | ModifyOp | WatchOp
+BridgeOp = (
+    AccountOp
+    | PositionsOp
+    | SymbolOp
+    | QuoteOp
+    | DealsOp
+    | OrderOp
+    | ModifyOp
+    | OrdersOp
+    | PlaceOp
+    | ModifyOrderOp
+    | CancelOp
+    | WatchOp
+)
 
 
 class Answer(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -92,6 +154,8 @@ class Answer(msgspec.Struct, frozen=True, omit_defaults=True):
     quote: Quote | None = None
     fill: Fill | None = None
     deals: list[Deal] | None = None
+    orders: list[PendingOrder] | None = None
+    order_id: str | None = None  # place: the ticket of the pending order
     duplicate: bool = False  # the order with this rid had been executed already
     version: int | None = None  # watch: the change counter
     reason: str = ""

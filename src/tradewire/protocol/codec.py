@@ -22,6 +22,7 @@ from tradewire.protocol.messages import (
     FileGet,
     FilePut,
     MetaValue,
+    PendingOrder,
     Position,
     PublishState,
     RequestId,
@@ -107,7 +108,7 @@ def decode_client_frame(line: bytes) -> Any:
         if problem is not None:
             raise FrameError("bad_frame", problem, frame.id)
     if isinstance(frame, PublishState):
-        problem = state_problem(frame.ch, frame.positions, frame.account.mode)
+        problem = state_problem(frame.ch, frame.positions, frame.account.mode, frame.orders)
         if problem is None and not (
             is_finite(frame.account.balance) and is_finite(frame.account.equity)
         ):
@@ -180,8 +181,10 @@ def file_problem(name: str, meta: dict[str, MetaValue]) -> str | None:
     return None
 
 
-def state_problem(channel: str, positions: list[Position], mode: str) -> str | None:
-    """The first rule of PROTOCOL.md 1.1 a state breaks, or ``None`` when it is valid."""
+def state_problem(
+    channel: str, positions: list[Position], mode: str, orders: list[PendingOrder] | None = None
+) -> str | None:
+    """The first rule of PROTOCOL.md 1.1 (and 1.2's ``orders``) a state breaks, or ``None``."""
     if not is_channel(channel):
         return "channel name must match [A-Za-z0-9_.-]{1,64}"
     if len(positions) > MAX_POSITIONS:
@@ -205,6 +208,34 @@ def state_problem(channel: str, positions: list[Position], mode: str) -> str | N
             if pos.symbol in symbols:
                 return f"{where}: netting mode allows one position per symbol ({pos.symbol})"
             symbols.add(pos.symbol)
+    return orders_problem(orders or [])
+
+
+def orders_problem(orders: list[PendingOrder]) -> str | None:
+    """The first rule of PROTOCOL.md 1.2 a state's pending orders break, or ``None``. (An
+    expiration in the past is not refused here: a follower skips that order, saying why.)"""
+    if len(orders) > MAX_POSITIONS:
+        return f"at most {MAX_POSITIONS} orders"
+    ids: set[str] = set()
+    for index, order in enumerate(orders):
+        where = f"orders[{index}]"
+        if not is_symbol(order.symbol):
+            return f"{where}.symbol must match [A-Za-z0-9_.#+-]{{1,32}}"
+        if not (is_finite(order.volume) and order.volume > 0):
+            return f"{where}.volume must be finite and > 0"
+        if not (is_finite(order.price) and order.price > 0):
+            return f"{where}.price must be finite and > 0"
+        for name in ("stop_limit", "sl", "tp"):
+            value = getattr(order, name)
+            if not (is_finite(value) and value >= 0):
+                return f"{where}.{name} must be finite and >= 0"
+        if order.type.endswith("stop_limit") and not order.stop_limit:
+            return f"{where}: a {order.type} needs stop_limit (the limit price)"
+        if order.expiration < 0:
+            return f"{where}.expiration must be Unix ms, or 0 for good-till-cancelled"
+        if not order.id or order.id in ids:
+            return f"{where}.id {order.id!r} is empty or not unique"
+        ids.add(order.id)
     return None
 
 
@@ -217,5 +248,6 @@ def stamp(frame: PublishState, seq: int, received_us: int = 0) -> StateUpdate:
         ts=frame.ts,
         account=frame.account,
         positions=frame.positions,
+        orders=frame.orders,
         hops=[frame.det_us or 0, received_us, 0],
     )

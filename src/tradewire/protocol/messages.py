@@ -13,6 +13,7 @@ import msgspec
 
 from tradewire.model import Account as Account
 from tradewire.model import Int64 as Int64
+from tradewire.model import PendingOrder as PendingOrder
 from tradewire.model import Position as Position
 
 PROTOCOL_VERSION = 1
@@ -101,6 +102,9 @@ class PublishState(_Frame, frozen=True, tag="state"):
     ts: Int64
     account: Account
     positions: list[Position]
+    # Protocol 1.2: the provider's pending orders. None (absent, a 1.1 provider) says nothing
+    # about them; [] says there are none.
+    orders: list[PendingOrder] | None = None
     id: RequestId = None
     # Replace a live publisher of another account or user (audited); see PROTOCOL.md 1.1.
     takeover: bool = False
@@ -393,6 +397,7 @@ class StateUpdate(_Frame, frozen=True, tag="state"):
     ts: int
     account: Account
     positions: list[Position]
+    orders: list[PendingOrder] | None = None  # protocol 1.2 (PublishState.orders)
     # Per-hop stamps on the hub's clock, microseconds (0: unknown): the provider saw the change,
     # the hub received it, the hub stored it and began writing it out (docs/latency.md).
     hops: list[int] | None = None

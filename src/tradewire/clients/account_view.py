@@ -1,0 +1,73 @@
+"""What one follower round reads from its broker: the account, its positions and pending
+orders, the follower's own share of each netting position, and the specs and quotes of every
+symbol involved (copy/targets.py ``FollowerView``)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tradewire.brokers.base import Broker
+from tradewire.clients.ownership import DealLedger
+from tradewire.copy import CopyRules, FollowerView, ProviderState
+from tradewire.copy.mapping import map_symbol
+from tradewire.copy.pending import order_link
+from tradewire.copy.targets import managed
+from tradewire.model import Quote, SymbolSpec
+
+
+async def read_view(
+    broker: Broker, rules: CopyRules, state: ProviderState | None, ledger: DealLedger
+) -> FollowerView:
+    """Read the follower's account as planning needs it."""
+    account, positions, orders = await asyncio.gather(
+        broker.account(), broker.positions(), broker.orders()
+    )
+    holdings = None
+    if account.mode == "netting":
+        holdings = await ledger.holdings(positions)
+    ours = managed(positions, rules)
+    symbols = {p.symbol for p in ours}
+    symbols.update(s for s, h in (holdings or {}).items() if abs(h.own) > 1e-9)
+    symbols.update(o.symbol for o in orders if o.magic == rules.magic)
+    if state is not None:
+        provider_symbols = [p.symbol for p in state.positions]
+        for name in provider_symbols + [o.symbol for o in state.orders or []]:
+            mapped, _ = map_symbol(name, rules)
+            if mapped is not None:
+                symbols.add(mapped)
+    specs: dict[str, SymbolSpec | None] = {s: await broker.symbol(s) for s in symbols}
+    quotes: dict[str, Quote] = {}
+    if rules.max_deviation_points is not None or stops_wanted(rules, state):
+        for symbol, spec in specs.items():
+            if spec is not None:
+                quotes[symbol] = await broker.quote(symbol)
+    return FollowerView(
+        account,
+        positions,
+        specs,
+        quotes,
+        holdings,
+        triggered(state, [p.comment for p in ours] + sorted(ledger.comments)),
+        [o for o in orders if o.magic == rules.magic],
+    )
+
+
+def stops_wanted(rules: CopyRules, state: ProviderState | None) -> bool:
+    """Whether a round may place or move a stop (which needs the symbols' quotes)."""
+    if "fixed" in (rules.copy_sl, rules.copy_tp):
+        return True
+    copies = rules.copy_sl != "no" or rules.copy_tp != "no"
+    if not copies or state is None:
+        return False
+    return any(p.sl or p.tp for p in state.positions) or any(
+        o.sl or o.tp for o in state.orders or []
+    )
+
+
+def triggered(state: ProviderState | None, comments: list[str]) -> frozenset[str]:
+    """The provider's pending orders whose follower copy has become a position: a follower
+    position (hedging) or own deal (netting) links to an order the provider still has."""
+    if state is None or not state.orders:
+        return frozenset()
+    waiting = {o.id for o in state.orders}
+    return frozenset(link for c in comments if (link := order_link(c)) in waiting)

@@ -1,0 +1,243 @@
+"""Pending orders copied: placed, moved, cancelled, and what happens when either side triggers
+first, on real paper accounts with real follower loops (states fed directly)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.clients.follower import Follower
+from tradewire.copy import CopyRules
+from tradewire.model import PendingOrder, Position
+from tradewire.protocol.messages import Account, StateUpdate
+
+HEDGING = Account("p", "USD", 10_000, 10_000, 100, "hedging")
+
+
+def update(seq: int, positions: list[Position], orders: list[PendingOrder] | None) -> StateUpdate:
+    return StateUpdate("alpha", seq, int(time.time() * 1000), HEDGING, positions, orders)
+
+
+async def until(check: Callable[[], Awaitable[bool]], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not await check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+class Run:
+    """A follower copying onto a paper account, its loop running."""
+
+    def __init__(self, broker: PaperBroker, follower: Follower) -> None:
+        self.broker, self.follower = broker, follower
+
+    def send(self, seq: int, positions: list[Position], orders: list[PendingOrder] | None) -> None:
+        self.follower.on_state(update(seq, positions, orders))
+
+    async def orders(self) -> list[PendingOrder]:
+        return await self.broker.orders()
+
+    async def history(self) -> list[str]:
+        return [f"{r.action}:{r.status}" for r in await self.broker.pending_history()]
+
+
+async def start(tmp_path: Path, mode: str = "hedging", **rules: object) -> AsyncIterator[Run]:
+    broker = await PaperBroker.open(tmp_path / "f.db", PaperSettings(mode=mode))  # type: ignore[arg-type]
+    follower = Follower(broker, "alpha", CopyRules(**rules), resync_s=0.05)  # type: ignore[arg-type]
+    task = asyncio.create_task(follower.run())
+    try:
+        yield Run(broker, follower)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await broker.close()
+
+
+@pytest.fixture
+async def run(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Run]:
+    params = getattr(request, "param", {})
+    async for r in start(tmp_path, **params):
+        yield r
+
+
+async def limit_below(broker: PaperBroker, pips: float = 40, volume: float = 0.3) -> PendingOrder:
+    quote = await broker.quote("EURUSD")
+    price = round(quote.ask - pips * 0.0001, 5)
+    return PendingOrder(
+        "501", "EURUSD", "buy_limit", volume, price, 1,
+        sl=round(price - 0.0030, 5), tp=round(price + 0.0050, 5),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("run", "kind", "link"),
+    [
+        ({"mode": "hedging"}, "buy_limit", "tw:p501:0.3:0.3"),
+        ({"mode": "netting"}, "buy_limit", "tw:o501"),
+        ({"mode": "hedging", "reverse": True}, "sell_stop", "tw:p501:0.3:0.3"),
+    ],
+    indirect=["run"],
+)
+async def test_an_order_is_placed_moved_and_cancelled_once_each(
+    run: Run, kind: str, link: str
+) -> None:
+    source = await limit_below(run.broker)
+    run.send(1, [], [source])
+
+    async def placed() -> bool:
+        return len(await run.orders()) == 1
+
+    await until(placed)
+    (mine,) = await run.orders()
+    assert (mine.type, mine.volume, mine.price, mine.comment) == (kind, 0.3, source.price, link)
+    reverse = kind != source.type
+    assert (mine.sl, mine.tp) == ((source.tp, source.sl) if reverse else (source.sl, source.tp))
+    moved = msgspec.structs.replace(source, price=round(source.price - 0.0010, 5))
+    run.send(2, [], [moved])
+
+    async def followed() -> bool:
+        return [o.price for o in await run.orders()] == [moved.price]
+
+    await until(followed, 3.0)
+    assert (await run.orders())[0].id == mine.id  # the same order, moved
+    run.send(3, [], [])
+    await until(lambda: _empty(run), 3.0)
+    await asyncio.sleep(0.3)
+    assert await run.history() == ["place:done", "modify:done", "cancel:done"]
+
+
+async def _empty(run: Run) -> bool:
+    return await run.orders() == []
+
+
+async def test_a_state_without_orders_leaves_linked_orders_alone(run: Run) -> None:
+    source = await limit_below(run.broker)
+    run.send(1, [], [source])
+
+    async def placed() -> bool:
+        return len(await run.orders()) == 1
+
+    await until(placed)
+    run.send(2, [], None)  # a 1.1 provider: says nothing about pending orders
+    await asyncio.sleep(0.4)
+    assert len(await run.orders()) == 1 and await run.history() == ["place:done"]
+
+
+async def test_the_followers_copy_triggers_first_and_is_held_not_doubled(run: Run) -> None:
+    source = await limit_below(run.broker)
+    run.send(1, [], [source])
+
+    async def placed() -> bool:
+        return len(await run.orders()) == 1
+
+    await until(placed)
+    (mine,) = await run.orders()
+    await run.broker.pin("EURUSD", round(source.price - 0.0002, 5), round(source.price - 0.0001, 5))
+
+    async def triggered() -> bool:
+        return len(await run.broker.positions()) == 1
+
+    await until(triggered)
+    (pos,) = await run.broker.positions()
+    assert (pos.id, pos.comment) == (mine.id, "tw:p501:0.3:0.3")
+    await asyncio.sleep(0.4)  # rounds with the provider's order still waiting
+    assert [p.id for p in await run.broker.positions()] == [mine.id]
+    assert await run.orders() == [] and len(await run.broker.order_log()) == 1
+    # The provider's order fills: its position has the order's ticket as identifier.
+    filled = Position("501", "EURUSD", "buy", 0.3, source.price, 2, sl=source.sl, tp=source.tp)
+    run.send(2, [filled], [])
+    await asyncio.sleep(0.4)
+    assert [p.id for p in await run.broker.positions()] == [mine.id]
+    assert len(await run.broker.order_log()) == 1  # nothing opened or closed
+    run.send(3, [], [])  # the provider closes: so does the follower
+    await until(lambda: _no_positions(run), 3.0)
+
+
+async def _no_positions(run: Run) -> bool:
+    return await run.broker.positions() == []
+
+
+@pytest.mark.parametrize("run", [{"mode": "hedging"}, {"mode": "netting"}], indirect=True)
+async def test_the_provider_triggers_first_the_copy_is_cancelled_then_opened_once(
+    run: Run,
+) -> None:
+    source = await limit_below(run.broker)
+    run.send(1, [], [source])
+
+    async def placed() -> bool:
+        return len(await run.orders()) == 1
+
+    await until(placed)
+    filled = Position("501", "EURUSD", "buy", 0.3, source.price, 2, sl=source.sl, tp=source.tp)
+    run.send(2, [filled], [])
+
+    async def opened() -> bool:
+        return len(await run.broker.positions()) == 1 and await run.orders() == []
+
+    await until(opened, 3.0)
+    await asyncio.sleep(0.3)
+    (pos,) = await run.broker.positions()
+    assert (pos.volume, pos.sl, pos.tp) == (0.3, source.sl, source.tp)
+    assert await run.history() == ["place:done", "cancel:done"]
+    assert len(await run.broker.order_log()) == 1
+
+
+@pytest.mark.parametrize("run", [{"copy_pending": False}], indirect=True)
+async def test_copy_pending_false_copies_the_position_at_market_instead(run: Run) -> None:
+    source = await limit_below(run.broker)
+    run.send(1, [], [source])
+    await asyncio.sleep(0.4)
+    assert await run.orders() == [] and await run.history() == []
+    run.send(2, [Position("501", "EURUSD", "buy", 0.3, source.price, 2)], [])
+
+    async def opened() -> bool:
+        return len(await run.broker.positions()) == 1
+
+    await until(opened, 3.0)
+
+
+async def test_expiry_removes_the_copy_with_the_original(run: Run) -> None:
+    source = msgspec.structs.replace(
+        await limit_below(run.broker), expiration=int(time.time() * 1000) + 700
+    )
+    run.send(1, [], [source])
+
+    async def placed() -> bool:
+        return len(await run.orders()) == 1
+
+    await until(placed)
+    assert (await run.orders())[0].expiration == source.expiration
+    await until(lambda: _empty(run), 3.0)
+    # Its broker expires it, or the follower, seeing the original expired, cancels it first.
+    history = await run.history()
+    assert history in (["place:done", "expire:done"], ["place:done", "cancel:done"]), history
+    run.send(2, [], [source])  # an old state still listing it: skipped, not placed again
+    await asyncio.sleep(0.4)
+    assert await run.orders() == []
+    skips = [e for e in run.follower.journal.recent if e["event"] == "skip"]
+    assert any("expired" in e["reason"] for e in skips)
+
+
+async def test_a_restarted_follower_finds_its_order_and_places_no_second(tmp_path: Path) -> None:
+    broker = await PaperBroker.open(tmp_path / "f.db", PaperSettings(mode="hedging"))
+    source = await limit_below(broker)
+    first = Follower(broker, "alpha", CopyRules())
+    first.on_state(update(1, [], [source]))
+    await first.sync_once()  # the placement starts; the process "dies" before the next round
+    await asyncio.sleep(0.2)
+    await broker.close()
+    broker = await PaperBroker.open(tmp_path / "f.db", PaperSettings(mode="hedging"))
+    again = Follower(broker, "alpha", CopyRules())
+    again.on_state(update(1, [], [source]))
+    for _ in range(3):
+        await again.sync_once()
+        await asyncio.sleep(0.1)
+    assert len(await broker.orders()) == 1
+    assert [r.action for r in await broker.pending_history()] == ["place"]
+    await broker.close()
