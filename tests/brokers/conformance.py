@@ -236,3 +236,56 @@ async def test_pending_orders_the_broker_refuses_change_nothing(
         await broker.place_order(order)
     assert caught.value.reason == reason
     assert await broker.orders() == [] and await broker.positions() == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "reverse"), [("netting", False), ("hedging", False), ("hedging", True)]
+)
+async def test_a_follower_copies_stops_and_pending_orders_onto_it(
+    broker_factory: BrokerFactory, mode: str, reverse: bool
+) -> None:
+    """Copy protection through this adapter: the provider's SL/TP and a pending order appear
+    at this broker; a change of the SL is one modification of the same position."""
+    from tradewire.clients.follower import Follower
+    from tradewire.copy import CopyRules
+    from tradewire.model import Account, Position
+    from tradewire.protocol.messages import StateUpdate
+
+    broker = await broker_factory(mode)
+    quote = await broker.quote("EURUSD")
+    entry = quote.ask
+    position = Position(
+        "11", "EURUSD", "buy", 0.2, entry, 1,
+        sl=round(quote.bid - 0.0050, 5), tp=round(quote.bid + 0.0070, 5),
+    )  # fmt: skip
+    gbp = await broker.quote("GBPUSD")
+    limit_price = round(gbp.ask - 0.0040, 5)
+    order = PendingOrder(
+        "12", "GBPUSD", "buy_limit", 0.1, limit_price, 1, sl=round(limit_price - 0.0030, 5)
+    )
+    provider = Account("p", "USD", 10_000, 10_000, 100, "hedging")
+    follower = Follower(broker, "alpha", CopyRules(reverse=reverse))
+
+    async def copy(seq: int, pos: Position) -> None:
+        now = int(time.time() * 1000)
+        follower.on_state(StateUpdate("alpha", seq, now, provider, [pos], [order]))
+        for _ in range(6):  # a few rounds, each after the last one's orders finished
+            await follower.sync_once()
+            await asyncio.sleep(0.15)
+
+    await copy(1, position)
+    (held,) = await broker.positions()
+    side = "sell" if reverse else "buy"
+    stops = (position.tp, position.sl) if reverse else (position.sl, position.tp)
+    assert (held.side, held.volume, (held.sl, held.tp)) == (side, 0.2, stops)
+    (mine,) = await broker.orders()
+    kind = "sell_stop" if reverse else "buy_limit"
+    assert (mine.type, mine.volume, mine.price, mine.magic) == (kind, 0.1, limit_price, 7_400_001)
+    assert (mine.tp if reverse else mine.sl) == order.sl
+    moved = msgspec.structs.replace(position, sl=round(position.sl + 0.0010, 5))
+    await copy(2, moved)
+    (after,) = await broker.positions()
+    assert after.id == held.id and after.volume == 0.2
+    assert (after.tp if reverse else after.sl) == moved.sl
+    assert len(await broker.position_deals(after.id)) == 1  # no close and reopen
+    assert [o.id for o in await broker.orders()] == [mine.id]

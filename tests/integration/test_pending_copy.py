@@ -129,7 +129,14 @@ async def test_a_state_without_orders_leaves_linked_orders_alone(run: Run) -> No
     assert len(await run.orders()) == 1 and await run.history() == ["place:done"]
 
 
-async def test_the_followers_copy_triggers_first_and_is_held_not_doubled(run: Run) -> None:
+@pytest.mark.parametrize(
+    ("run", "link"),
+    [({"mode": "hedging"}, "tw:p501:0.3:0.3"), ({"mode": "netting"}, "tw:o501")],
+    indirect=["run"],
+)
+async def test_the_followers_copy_triggers_first_and_is_held_not_doubled(
+    run: Run, link: str
+) -> None:
     source = await limit_below(run.broker)
     run.send(1, [], [source])
 
@@ -145,7 +152,7 @@ async def test_the_followers_copy_triggers_first_and_is_held_not_doubled(run: Ru
 
     await until(triggered)
     (pos,) = await run.broker.positions()
-    assert (pos.id, pos.comment) == (mine.id, "tw:p501:0.3:0.3")
+    assert (pos.id, pos.comment, pos.magic) == (mine.id, link, 7_400_001)
     await asyncio.sleep(0.4)  # rounds with the provider's order still waiting
     assert [p.id for p in await run.broker.positions()] == [mine.id]
     assert await run.orders() == [] and len(await run.broker.order_log()) == 1

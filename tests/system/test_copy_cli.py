@@ -29,10 +29,11 @@ def test_demo_runs_and_every_follower_ends_in_sync(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "every follower ended in sync" in done.stdout
     lines = [line for line in done.stdout.splitlines() if line.startswith("│ ")]
-    rows = [line for line in lines if re.match(r"│ [a-z]", line)]  # followers, by name
+    rows = summary_rows(done.stdout)
     assert len(rows) == 3 and all("│ yes " in row for row in rows), done.stdout
     fills = [int(row.split("│")[3]) for row in rows]
     assert all(n > 0 for n in fills)
+    assert_protection_copied(done.stdout)
     stored = re.search(r"ticks stored: (.*)", done.stdout)
     assert stored, done.stdout
     counts = dict(item.rsplit(" ", 1) for item in stored.group(1).split(", "))
@@ -54,13 +55,31 @@ def test_demo_through_simulated_bridge_terminals_ends_in_sync(tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "simulated MT5" in done.stdout  # (rich wraps the line)
-    rows = [line for line in done.stdout.splitlines() if re.match(r"│ [a-z]", line)]
+    rows = summary_rows(done.stdout)
     assert len(rows) == 3 and all("│ yes " in row for row in rows), done.stdout
     assert all(int(row.split("│")[3]) > 0 for row in rows)
+    assert_protection_copied(done.stdout)
     # the fills went through the terminals: their order ids carry request ids in the comments
     with sqlite3.connect(tmp_path / "d" / "netting-x2.db") as conn:
         comments = [c for (c,) in conn.execute("SELECT comment FROM orders WHERE status='filled'")]
     assert comments and all(re.search(r"~[0-9a-z]{6}$", c) for c in comments), comments
+
+
+def summary_rows(stdout: str) -> list[str]:
+    """The followers' rows of the demo's final summary table."""
+    part = stdout[stdout.index("summary (latency") : stdout.index("protection copied")]
+    return [line for line in part.splitlines() if re.match(r"│ [a-z]", line)]
+
+
+def assert_protection_copied(stdout: str) -> None:
+    """Every follower placed stops and copied pending orders (the demo's provider trades
+    with both)."""
+    part = stdout[stdout.index("protection copied") :]
+    rows = [line for line in part.splitlines() if re.match(r"│ [a-z]", line)][:3]
+    assert len(rows) == 3, stdout
+    for row in rows:
+        cells = [c.strip() for c in row.split("│")]
+        assert int(cells[2]) > 0 and int(cells[3]) > 0, row  # stops set, orders placed
 
 
 def spawn(*args: str, cwd: Path) -> subprocess.Popen[str]:

@@ -122,6 +122,15 @@ def test_stops_hold_at_the_followers_broker_after_kill_9(tmp_path: Path) -> None
         while paper_json("fol.db", tmp_path)["positions"][0]["sl"] != moved:
             assert time.monotonic() - started < 3.0, "the SL change took more than 3 s"
             time.sleep(0.05)
+        deadline = time.monotonic() + 10  # --status: the stops, target against held
+        while True:
+            status = run("follow", "--user", "fol", "--channel", "alpha", "--status",
+                         cwd=tmp_path)  # fmt: skip
+            row = next((line for line in status.splitlines() if "EURUSD" in line), "")
+            if row.count(f"{moved:g}") == 2 and row.count(f"{tp:g}") == 2:
+                break
+            assert time.monotonic() < deadline, status
+            time.sleep(0.5)
         for proc in (provider, follower):
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
@@ -184,6 +193,15 @@ def test_a_pending_order_is_copied_once_across_a_kill_9_of_the_follower(tmp_path
         with sqlite3.connect(tmp_path / "fol.db") as conn:
             placed = conn.execute("SELECT COUNT(*) FROM pending_log WHERE action = 'place'")
             assert placed.fetchone()[0] == 1
+        deadline = time.monotonic() + 10
+        while True:  # --status: the provider's order against the follower's copy
+            status = run("follow", "--user", "fol", "--channel", "alpha", "--status",
+                         cwd=tmp_path)  # fmt: skip
+            rows = [line for line in status.splitlines() if "buy_limit" in line]
+            if rows and rows[0].count(f"{price:g}") == 2 and order["id"] in rows[0]:
+                break
+            assert time.monotonic() < deadline, status
+            time.sleep(0.5)
     finally:
         for proc in (follower, provider, hub):
             proc.send_signal(signal.SIGTERM)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import click
 import uvloop
-from rich.table import Table
 
 from tradewire.brokers.registry import check_broker, open_broker
 from tradewire.cli.common import (
@@ -25,6 +23,7 @@ from tradewire.cli.common import (
     until_signalled,
 )
 from tradewire.cli.engine import keep_status, run_engine, send_reports
+from tradewire.cli.follow_status import print_status
 from tradewire.clients.account_lock import AccountLock
 from tradewire.clients.breakers import breakers_path, clear_breakers
 from tradewire.clients.follower import Follower
@@ -252,7 +251,7 @@ def _follow(
         fail("follow needs --channel NAME (or --accounts FILE for the copy engine)")
     journal_path = journal or Path(f"follow-{user}-{channel}.jsonl")
     if show_status:
-        _print_status(journal_path)
+        print_status(_status_path(journal_path), journal_path)
         return
     if clear_breaker:
         cleared = clear_breakers(breakers_path(journal_path), list(clear_breaker))
@@ -308,54 +307,3 @@ def _status(follower: Follower) -> dict[str, Any]:
     status["latency_ms_p50"] = percentile(follower.journal.latencies_ms, 0.5)
     status["latency_ms_p99"] = percentile(follower.journal.latencies_ms, 0.99)
     return status
-
-
-def _print_protection(status: dict[str, Any]) -> None:
-    """Netting positions shared with other trades, and symbols the breaker stopped."""
-    shared = {s: h for s, h in status.get("holdings", {}).items() if abs(h["foreign"]) > 1e-9}
-    if shared:
-        table = Table("symbol", "position", "follower's own", "not the follower's (left alone)")
-        for symbol, h in sorted(shared.items()):
-            table.add_row(symbol, f"{h['net']:+.2f}", f"{h['own']:+.2f}", f"{h['foreign']:+.2f}")
-        console.print(table)
-    for key, reason in sorted(status.get("breakers", {}).items()):
-        console.print(
-            f"[red]STOPPED[/red] {key}: {reason}\n  when fixed: tradewire follow --journal "
-            f"FILE --clear-breaker {key}"
-        )
-
-
-def _print_status(journal: Path) -> None:
-    path = _status_path(journal)
-    if not path.exists():
-        fail(f"no status at {path}: is `tradewire follow` running with --journal {journal}?")
-    status = json.loads(path.read_text())
-    table = Table(
-        "link",
-        "symbol",
-        "target",
-        "held",
-        title=f"channel {status['channel']} "
-        f"(seq {status['seq']}); held: positions with magic {status.get('magic')}",
-    )
-    targets, held = status["target"], status.get("held", {})
-    for key in sorted(targets.keys() | held.keys()):
-        t = targets.get(key)
-        signed = (t["volume"] if t["side"] == "buy" else -t["volume"]) if t else 0.0
-        symbol = t["symbol"] if t else held[key]["symbol"]
-        table.add_row(key, symbol, f"{signed:+.2f}", f"{held.get(key, {}).get('volume', 0.0):+.2f}")
-    console.print(table)
-    _print_protection(status)
-    console.print(
-        f"pending orders: {len(status['pending'])}; stopped: {status['stopped']}; "
-        f"latency p50/p99 ms: {status.get('latency_ms_p50')}/"
-        f"{status.get('latency_ms_p99')}"
-    )
-    decisions = Table("time_ms", "event", "symbol", "detail", title="last decisions")
-    for entry in status["recent"][-10:]:
-        detail = (
-            entry.get("reason")
-            or f"{entry.get('action', '')} {entry.get('side', '')} {entry.get('volume', '')}"
-        )
-        decisions.add_row(str(entry["time_ms"]), entry["event"], entry.get("symbol", ""), detail)
-    console.print(decisions)

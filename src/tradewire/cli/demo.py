@@ -15,7 +15,7 @@ from rich.live import Live
 
 from tradewire.cli.common import console
 from tradewire.demo import run as demo_run
-from tradewire.demo.view import crowd_table, render, summary, topic_lines
+from tradewire.demo.view import crowd_table, protection, render, summary, topic_lines
 
 
 @click.command()
@@ -101,6 +101,7 @@ async def _demo(duration: float, seed: int, path: Path, terminals: bool) -> bool
         if console.is_terminal:
             console.print(await render(d, duration))
         console.print(summary(d))
+        console.print(protection(d))
         console.print(crowd_table(d))
         console.print(topic_lines(d), highlight=False)
         if d.tick_sender is not None:

@@ -16,12 +16,11 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import msgspec
-
 from tradewire.brokers.base import Broker
 from tradewire.clients.account_view import read_view
 from tradewire.clients.backoff import Backoff
 from tradewire.clients.breakers import breakers_path, load_breakers, mtime_ns, save_breakers
+from tradewire.clients.follower_status import status_of
 from tradewire.clients.hops import hop_ms, on_local_clock
 from tradewire.clients.journal import Journal
 from tradewire.clients.ownership import DealLedger
@@ -83,6 +82,8 @@ class Follower:
         self.resync_s = resync_s
         self.state: ProviderState | None = None
         self.last_plan: Plan | None = None
+        self.last_view: FollowerView | None = None
+        self.stops_set = 0  # orders that placed stops, and stop modifications
         self.held: dict[str, tuple[str, float]] = {}  # link key -> (symbol, signed volume)
         self.holdings: dict[str, Holding] = {}  # netting: own and foreign volume per symbol
         self._ledger = DealLedger(broker, rules.magic)
@@ -177,7 +178,7 @@ class Follower:
             self.stopped = True
             result = Plan({}, result.skips if result.stopped else [], stopped=True)
         orders = self._reconcile(result, view)
-        self.last_plan, self.pending_orders = result, orders
+        self.last_plan, self.last_view, self.pending_orders = result, view, orders
         self.held = held(view, self.rules)
         self.holdings = view.holdings or {}
         self._journal_skips(result, stamp, state.seq)
@@ -359,6 +360,8 @@ class Follower:
                         else target.ref_price - fill.price
                     )
                     slippage = round(worse / spec.point, 1)
+            if order.sl or order.tp:
+                self.stops_set += 1
             self.journal.write(
                 "fill",
                 fill.time_ms,
@@ -395,6 +398,7 @@ class Follower:
             signature = (order.position_id or "", order.sl, order.tp)
             self._modified[signature] = self._modified.get(signature, 0) + 1
             self._backoff.pop(order.symbol, None)
+            self.stops_set += 1
             self.journal.write("modify", now_ms(self.clock), **details)
         finally:
             self.slots.finished(order.symbol, filled=done, retry_at=retry_at)
@@ -488,23 +492,7 @@ class Follower:
 
     def status(self) -> dict[str, Any]:
         """A JSON-ready snapshot for ``tradewire follow --status`` and the live view."""
-        target = self.last_plan.target if self.last_plan else {}
-        return {
-            "channel": self.channel,
-            "seq": self.state.seq if self.state else None,
-            "target": {k: msgspec.to_builtins(t) for k, t in target.items()},
-            "held": {k: {"symbol": s, "volume": v} for k, (s, v) in self.held.items()},
-            # netting: the whole position per symbol, and the part that is not the follower's
-            "holdings": {
-                s: {"net": h.net, "own": h.own, "foreign": h.foreign, "settled": h.settled}
-                for s, h in self.holdings.items()
-            },
-            "breakers": dict(self.breaker.tripped),
-            "magic": self.rules.magic,
-            "pending": [msgspec.to_builtins(o) for o in self.pending_orders],
-            "stopped": bool(self.last_plan and self.last_plan.stopped),
-            "recent": list(self.journal.recent)[-20:],
-        }
+        return status_of(self)
 
 
 def _details(order: CopyOrder, state: ProviderState) -> dict[str, Any]:

@@ -23,12 +23,19 @@ async def render(demo: Demo, duration: float) -> RenderableType:
         f"{demo.trader.changes}   hub seq {demo.provider.last_seq}   last: {demo.last_action}"
     )
     provider = Table(
-        "id", "symbol", "side", "volume", "price", title="provider (hedging)", title_justify="left"
-    )
+        "id", "symbol", "side", "volume", "price", "sl", "tp",
+        title="provider (hedging)", title_justify="left",
+    )  # fmt: skip
     for p in provider_positions[-8:]:
-        provider.add_row(p.id, p.symbol, p.side, f"{p.volume:g}", f"{p.price}")
+        provider.add_row(
+            p.id, p.symbol, p.side, f"{p.volume:g}", f"{p.price}", f"{p.sl:g}", f"{p.tp:g}"
+        )
+    for o in await demo.provider_broker.orders():
+        provider.add_row(
+            o.id, o.symbol, o.type, f"{o.volume:g}", f"{o.price}", f"{o.sl:g}", f"{o.tp:g}"
+        )
     if len(provider_positions) > 8:
-        provider.caption = f"… and {len(provider_positions) - 8} more"
+        provider.caption = f"… and {len(provider_positions) - 8} more positions"
     followers = Table(
         "follower",
         "rules",
@@ -132,4 +139,22 @@ def summary(demo: Demo) -> Table:
             _ms(max(j.latencies_ms) if j.latencies_ms else None),
             f"{sum(slips) / len(slips):.1f}" if slips else "-",
         )
+    return table
+
+
+def protection(demo: Demo) -> Table:
+    """What each follower did to copy the provider's stops and pending orders."""
+    table = Table(
+        "follower", "stops set", "orders placed", "moved", "cancelled", "held now",
+        title="protection copied (stops set: fills that placed a stop, and stop modifications; "
+        "held now: positions with a stop / pending orders at the follower's broker)",
+    )  # fmt: skip
+    for running in demo.followers:
+        f, counts = running.follower, running.follower.journal.counts
+        view = f.last_view
+        stopped = sum(1 for p in view.positions if p.sl or p.tp) if view else 0
+        table.add_row(
+            running.spec.name, str(f.stops_set), str(counts["place"]), str(counts["move"]),
+            str(counts["cancel"]), f"{stopped} / {len(view.orders) if view else 0}",
+        )  # fmt: skip
     return table

@@ -1,0 +1,106 @@
+"""``tradewire follow --status``: the running follower's targets against what it holds
+(volumes, stops, pending orders), what is not its own, what is stopped, and its last decisions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from tradewire.cli.common import console, fail
+
+
+def print_status(path: Path, journal: Path) -> None:
+    """Print the status file ``path`` the follower of ``journal`` keeps."""
+    if not path.exists():
+        fail(f"no status at {path}: is `tradewire follow` running with --journal {journal}?")
+    status = json.loads(path.read_text())
+    _positions(status)
+    _protection(status)
+    _orders(status)
+    console.print(
+        f"pending orders: {len(status['pending'])}; stopped: {status['stopped']}; "
+        f"latency p50/p99 ms: {status.get('latency_ms_p50')}/"
+        f"{status.get('latency_ms_p99')}"
+    )
+    decisions = Table("time_ms", "event", "symbol", "detail", title="last decisions")
+    for entry in status["recent"][-10:]:
+        detail = (
+            entry.get("reason")
+            or f"{entry.get('action', '')} {entry.get('side', '')} {entry.get('volume', '')}"
+        )
+        decisions.add_row(str(entry["time_ms"]), entry["event"], entry.get("symbol", ""), detail)
+    console.print(decisions)
+
+
+def _level(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"  # 0 is no stop, shown as 0
+
+
+def _positions(status: dict[str, Any]) -> None:
+    table = Table(
+        "link", "symbol", "target", "held", "sl target", "sl held", "tp target", "tp held",
+        title=f"channel {status['channel']} "
+        f"(seq {status['seq']}); held: positions with magic {status.get('magic')}",
+    )  # fmt: skip
+    targets, held = status["target"], status.get("held", {})
+    stops = status.get("stops", {})
+    for key in sorted(targets.keys() | held.keys()):
+        t = targets.get(key)
+        signed = (t["volume"] if t["side"] == "buy" else -t["volume"]) if t else 0.0
+        symbol = t["symbol"] if t else held[key]["symbol"]
+        s = stops.get(key, {})
+        table.add_row(
+            key, symbol, f"{signed:+.2f}", f"{held.get(key, {}).get('volume', 0.0):+.2f}",
+            _level(s.get("target_sl")), _level(s.get("sl")),
+            _level(s.get("target_tp")), _level(s.get("tp")),
+        )  # fmt: skip
+    console.print(table)
+
+
+def _protection(status: dict[str, Any]) -> None:
+    """Netting positions shared with other trades, and symbols the breaker stopped."""
+    shared = {s: h for s, h in status.get("holdings", {}).items() if abs(h["foreign"]) > 1e-9}
+    if shared:
+        table = Table("symbol", "position", "follower's own", "not the follower's (left alone)")
+        for symbol, h in sorted(shared.items()):
+            table.add_row(symbol, f"{h['net']:+.2f}", f"{h['own']:+.2f}", f"{h['foreign']:+.2f}")
+        console.print(table)
+    for key, reason in sorted(status.get("breakers", {}).items()):
+        console.print(
+            f"[red]STOPPED[/red] {key}: {reason}\n  when fixed: tradewire follow --journal "
+            f"FILE --clear-breaker {key}"
+        )
+
+
+def _orders(status: dict[str, Any]) -> None:
+    """Pending orders the provider's call for at the follower, against those it has."""
+    orders = status.get("orders") or {}
+    wanted, held = orders.get("target"), orders.get("held", {})
+    if not wanted and not held:
+        return
+    table = Table(
+        "order", "type", "lots", "target", "held", "sl", "tp", "ticket",
+        title="pending orders at the broker (provider order: target price, held price)",
+        box=None,
+    )  # fmt: skip
+    expiring = []
+    for link in sorted((wanted or {}).keys() | held.keys()):
+        w, h = (wanted or {}).get(link), held.get(link)
+        shown = w or h
+        if shown.get("expiration"):
+            expiring.append(f"{link} expires at {shown['expiration']}")
+        table.add_row(
+            link, shown["type"], f"{shown['volume']:g}",
+            f"{w['price']:g}" if w else "-", f"{h['price']:g}" if h else "-",
+            _level(shown.get("sl", 0.0)), _level(shown.get("tp", 0.0)),
+            h["id"] if h else "(none)",
+        )  # fmt: skip
+    if expiring:
+        table.caption = "; ".join(expiring)
+    if wanted is None:
+        table.caption = "the provider sends no orders (protocol 1.1): linked orders left alone"
+    console.print(table)
