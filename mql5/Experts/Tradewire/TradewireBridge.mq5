@@ -118,7 +118,7 @@ void Handle(const string frame)
    else if(op == "modify")
       Reply(rid, ModifyAnswer(body));
    else if(op == "orders")
-      Reply(rid, "{\"ok\":true,\"orders\":" + OrdersJson() + "}");
+      Reply(rid, "{\"ok\":true,\"orders\":" + TwOrdersJson() + "}");
    else if(op == "place")
       Reply(rid, PlaceAnswer(body));
    else if(op == "modify_order")
@@ -326,20 +326,6 @@ string ModifyAnswer(const string body)
 
 //--- pending orders ---------------------------------------------------------------------
 
-string TypeName(const long type)
-  {
-   switch((int)type)
-     {
-      case ORDER_TYPE_BUY_LIMIT:       return "buy_limit";
-      case ORDER_TYPE_SELL_LIMIT:      return "sell_limit";
-      case ORDER_TYPE_BUY_STOP:        return "buy_stop";
-      case ORDER_TYPE_SELL_STOP:       return "sell_stop";
-      case ORDER_TYPE_BUY_STOP_LIMIT:  return "buy_stop_limit";
-      case ORDER_TYPE_SELL_STOP_LIMIT: return "sell_stop_limit";
-     }
-   return "";
-  }
-
 ENUM_ORDER_TYPE TypeOf(const string name)
   {
    if(name == "buy_limit")       return ORDER_TYPE_BUY_LIMIT;
@@ -348,35 +334,6 @@ ENUM_ORDER_TYPE TypeOf(const string name)
    if(name == "sell_stop")       return ORDER_TYPE_SELL_STOP;
    if(name == "buy_stop_limit")  return ORDER_TYPE_BUY_STOP_LIMIT;
    return ORDER_TYPE_SELL_STOP_LIMIT;
-  }
-
-//--- every pending order, as tradewire.model.PendingOrder (expiration in Unix ms)
-string OrdersJson(void)
-  {
-   string out = "";
-   for(int i = 0; i < OrdersTotal(); i++)
-     {
-      ulong ticket = OrderGetTicket(i);
-      string type = TypeName(OrderGetInteger(ORDER_TYPE));
-      if(ticket == 0 || type == "")
-         continue;
-      bool dated = OrderGetInteger(ORDER_TYPE_TIME) == ORDER_TIME_SPECIFIED;
-      if(out != "")
-         out += ",";
-      out += "{\"id\":" + JsonStr(IntegerToString(ticket)) +
-             ",\"symbol\":" + JsonStr(OrderGetString(ORDER_SYMBOL)) +
-             ",\"type\":" + JsonStr(type) +
-             ",\"volume\":" + JsonNum(OrderGetDouble(ORDER_VOLUME_CURRENT)) +
-             ",\"price\":" + JsonNum(OrderGetDouble(ORDER_PRICE_OPEN)) +
-             ",\"time\":" + JsonInt(OrderGetInteger(ORDER_TIME_SETUP_MSC)) +
-             ",\"stop_limit\":" + JsonNum(OrderGetDouble(ORDER_PRICE_STOPLIMIT)) +
-             ",\"sl\":" + JsonNum(OrderGetDouble(ORDER_SL)) +
-             ",\"tp\":" + JsonNum(OrderGetDouble(ORDER_TP)) +
-             ",\"expiration\":" + JsonInt(dated ? OrderGetInteger(ORDER_TIME_EXPIRATION) * 1000 : 0) +
-             ",\"magic\":" + JsonInt(OrderGetInteger(ORDER_MAGIC)) +
-             ",\"comment\":" + JsonStr(OrderGetString(ORDER_COMMENT)) + "}";
-     }
-   return "[" + out + "]";
   }
 
 //--- the ticket of a pending order placed for this request id, or of the position it opened

@@ -1,15 +1,17 @@
 //+------------------------------------------------------------------+
-//| TradewireProvider.mq5: publish this account's positions to a      |
-//| tradewire channel (docs/mt5.md). Holds no trading decision.        |
+//| TradewireProvider.mq5: publish this account's positions, with     |
+//| their stops, and its pending orders to a tradewire channel        |
+//| (docs/mt5.md). Holds no trading decision.                         |
 //|                                                                   |
-//| A trade transaction marks the state dirty; a millisecond timer    |
-//| sends the full state (PROTOCOL 1.1) once, and again every         |
+//| A trade transaction (a deal, an order added, updated or deleted,  |
+//| a position's SL/TP changed) marks the state dirty; a millisecond  |
+//| timer sends the full state (PROTOCOL 1.2) once, and again every   |
 //| RefreshSeconds as a keepalive. A state not yet acked is sent      |
 //| again after a reconnect; a newer one replaces it.                 |
 //+------------------------------------------------------------------+
 #property copyright "tradewire"
-#property version   "1.00"
-#property description "Publishes the account's positions to a tradewire hub channel."
+#property version   "1.20"
+#property description "Publishes the account's positions and pending orders to a tradewire hub channel."
 #property strict
 
 #include <Tradewire/Client.mqh>
@@ -79,7 +81,7 @@ void Publish(void)
    string id = Hub.NextId("s");
    string state = "{\"t\":\"state\",\"ch\":" + JsonStr(Channel) + ",\"ts\":" + JsonInt(TwNowMs()) +
                   ",\"account\":" + TwAccountJson() + ",\"positions\":" + TwPositionsJson() +
-                  ",\"id\":" + JsonStr(id) + "}";
+                  ",\"orders\":" + TwOrdersJson() + ",\"id\":" + JsonStr(id) + "}";
    Hub.SendUntilAcked("state", id, state);
    Dirty = false;
    LastSentMs = GetTickCount64();

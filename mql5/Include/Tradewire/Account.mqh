@@ -1,6 +1,7 @@
 //+------------------------------------------------------------------+
-//| Account.mqh: the account and its positions as PROTOCOL 1.1 JSON   |
-//| (the same shape tradewire.model.Account / Position read).         |
+//| Account.mqh: the account, its positions and its pending orders as |
+//| PROTOCOL 1.2 JSON (the shapes tradewire.model.Account, Position   |
+//| and PendingOrder read).                                           |
 //+------------------------------------------------------------------+
 #property strict
 
@@ -48,6 +49,50 @@ string TwPositionsJson(void)
       out += TwPositionJson(ticket);
      }
    return out + "]";
+  }
+
+//--- a pending order type's wire name ("" for a market order type)
+string TwOrderTypeName(const long type)
+  {
+   switch((int)type)
+     {
+      case ORDER_TYPE_BUY_LIMIT:       return "buy_limit";
+      case ORDER_TYPE_SELL_LIMIT:      return "sell_limit";
+      case ORDER_TYPE_BUY_STOP:        return "buy_stop";
+      case ORDER_TYPE_SELL_STOP:       return "sell_stop";
+      case ORDER_TYPE_BUY_STOP_LIMIT:  return "buy_stop_limit";
+      case ORDER_TYPE_SELL_STOP_LIMIT: return "sell_stop_limit";
+     }
+   return "";
+  }
+
+//--- every pending order, as tradewire.model.PendingOrder (expiration in Unix ms)
+string TwOrdersJson(void)
+  {
+   string out = "";
+   for(int i = 0; i < OrdersTotal(); i++)
+     {
+      ulong ticket = OrderGetTicket(i);
+      string type = TwOrderTypeName(OrderGetInteger(ORDER_TYPE));
+      if(ticket == 0 || type == "")
+         continue;
+      bool dated = OrderGetInteger(ORDER_TYPE_TIME) == ORDER_TIME_SPECIFIED;
+      if(out != "")
+         out += ",";
+      out += "{\"id\":" + JsonStr(IntegerToString(ticket)) +
+             ",\"symbol\":" + JsonStr(OrderGetString(ORDER_SYMBOL)) +
+             ",\"type\":" + JsonStr(type) +
+             ",\"volume\":" + JsonNum(OrderGetDouble(ORDER_VOLUME_CURRENT)) +
+             ",\"price\":" + JsonNum(OrderGetDouble(ORDER_PRICE_OPEN)) +
+             ",\"time\":" + JsonInt(OrderGetInteger(ORDER_TIME_SETUP_MSC)) +
+             ",\"stop_limit\":" + JsonNum(OrderGetDouble(ORDER_PRICE_STOPLIMIT)) +
+             ",\"sl\":" + JsonNum(OrderGetDouble(ORDER_SL)) +
+             ",\"tp\":" + JsonNum(OrderGetDouble(ORDER_TP)) +
+             ",\"expiration\":" + JsonInt(dated ? OrderGetInteger(ORDER_TIME_EXPIRATION) * 1000 : 0) +
+             ",\"magic\":" + JsonInt(OrderGetInteger(ORDER_MAGIC)) +
+             ",\"comment\":" + JsonStr(OrderGetString(ORDER_COMMENT)) + "}";
+     }
+   return "[" + out + "]";
   }
 
 //--- Unix milliseconds, UTC

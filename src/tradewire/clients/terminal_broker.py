@@ -11,6 +11,7 @@ is resent under the same request id while the terminal is away, default 30).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import ssl
@@ -54,6 +55,7 @@ from tradewire.protocol.bridge import (
     without_rid,
 )
 
+log = logging.getLogger(__name__)
 _AWAY = frozenset({"unreachable", "timeout"})  # the terminal may come back: ask again
 SPEC_TTL_S = 300.0
 
@@ -202,6 +204,13 @@ class TerminalBroker:
         answer = await self._until_answered(op)
         if not answer.ok or answer.fill is None:
             raise self._refused(answer)
+        if answer.duplicate:
+            log.info(
+                "terminal %s had executed order %s already: answered from its deals, "
+                "not executed again",
+                self.name,
+                op.rid,
+            )
         return answer.fill
 
     async def _until_answered(self, op: OrderOp | PlaceOp) -> Answer:
