@@ -222,3 +222,42 @@ async def test_unsubscribe_stops_delivery(start_hub: HubFactory) -> None:
     await publish(provider, 1)
     follower.send({"t": "ping", "id": 3})
     assert (await follower.recv()).items() >= {"t": "pong", "re": 3}.items()  # no state came first
+
+
+ORDER = {"id": "1002", "symbol": "GBPUSD", "type": "buy_limit", "volume": 0.2, "price": 1.2601,
+         "sl": 1.2571, "expiration": 0, "time": 1_700_000_000_456}  # fmt: skip
+
+
+async def test_pending_orders_are_stored_and_forwarded_and_bad_ones_refused(
+    start_hub: HubFactory,
+) -> None:
+    """Protocol 1.2 ``orders``: kept with the state (a new subscriber gets them from the store),
+    forwarded as sent, and refused with the state when one breaks a rule."""
+    hub = await start_hub()
+    provider = await logged_in(hub, "alice")
+    provider.send({**state_frame(n=1), "orders": [ORDER], "id": 1})
+    assert (await provider.recv())["seq"] == 1
+    follower = await logged_in(hub, "bob")
+    follower.send({"t": "sub", "id": 2, "ch": "alpha"})
+    assert (await follower.recv())["t"] == "ack"
+    (order,) = (await follower.recv())["orders"]
+    assert order == {k: v for k, v in ORDER.items() if k != "expiration"}  # 0 goes unsaid
+    for broken, reason in [
+        ({"volume": -0.1}, "volume"),
+        ({"price": 0}, "price"),
+        ({"sl": -1}, "sl"),
+        ({"type": "buy_stop_limit"}, "stop_limit"),
+        ({"type": "buy_later"}, "type"),
+        ({"expiration": -5}, "expiration"),
+        ({"symbol": "EUR USD"}, "symbol"),
+    ]:
+        provider.send({**state_frame(n=2), "orders": [{**ORDER, **broken}], "id": 3})
+        reply = await provider.recv()
+        assert reply["code"] == "invalid_state" and reason in reply["msg"], (broken, reply)
+    twice = [ORDER, {**ORDER, "price": 1.25}]
+    provider.send({**state_frame(n=2), "orders": twice, "id": 4})
+    reply = await provider.recv()
+    assert reply["code"] == "invalid_state" and "unique" in reply["msg"]
+    provider.send({**state_frame(n=2), "id": 5})  # 1.1: no orders field at all
+    assert (await provider.recv())["seq"] == 2  # no seq spent on the refused ones
+    assert "orders" not in await follower.recv()

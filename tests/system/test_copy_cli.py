@@ -245,6 +245,17 @@ def test_bad_copy_arguments_are_one_line_errors(tmp_path: Path) -> None:
         ((*base, "--broker", "paper:f.db", "--suffix", "m m"), "suffix"),
         ((*base, "--broker", "mt9:f.db"), "paper:FILE"),
         ((*base, "--broker", "paper:f.db?mode=sideways"), "mode"),
+        ((*base, "--broker", "paper:f.db", "--copy-sl", "fixed"), "needs fixed_sl_points"),
+        ((*base, "--broker", "paper:f.db", "--fixed-tp-points", "-3"), "fixed_tp_points"),
+        (
+            ("paper", "quote", "--broker", "paper:f.db", "EURUSD", "--bid", "1.1", "--ask", "1.0"),
+            "bid",
+        ),
+        (
+            ("paper", "order", "--broker", "paper:f.db", "EURUSD", "buy", "0.1", "--sl", "9"),
+            "invalid_stops",
+        ),
+        (("paper", "cancel", "--broker", "paper:f.db", "424242"), "order_not_found"),
         (
             (
                 "provide",

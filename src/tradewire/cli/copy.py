@@ -144,6 +144,35 @@ RULE_FLAGS = {
     "close_only": click.option(
         "--close-only", is_flag=True, default=None, help="Only reduce and close."
     ),
+    "copy_sl": click.option(
+        "--copy-sl",
+        type=click.Choice(["yes", "no", "fixed"]),
+        help="Stop-loss: the provider's (yes, default), never set or changed (no), or "
+        "--fixed-sl-points from the follower's fill (fixed).",
+    ),
+    "copy_tp": click.option(
+        "--copy-tp",
+        type=click.Choice(["yes", "no", "fixed"]),
+        help="Take-profit, as --copy-sl.",
+    ),
+    "fixed_sl_points": click.option(
+        "--fixed-sl-points", type=float, help="Points from the fill with --copy-sl fixed."
+    ),
+    "fixed_tp_points": click.option(
+        "--fixed-tp-points", type=float, help="Points from the fill with --copy-tp fixed."
+    ),
+    "sl_tp_mode": click.option(
+        "--sl-tp-mode",
+        type=click.Choice(["price", "distance"]),
+        help="Copy the provider's stop levels (price, default), or their distance from its "
+        "entry measured from the follower's own (distance).",
+    ),
+    "copy_pending": click.option(
+        "--copy-pending/--no-copy-pending",
+        default=None,
+        help="Place the provider's pending orders at the follower's broker (default), or "
+        "copy their positions at market once they fill.",
+    ),
 }
 
 
