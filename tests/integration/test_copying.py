@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from tradewire.copy import CopyRules, plan, reconcile
 from tradewire.copy.plan import managed, parse_link
 from tradewire.demo.trader import RandomTrader
 from tradewire.hub.server import Hub
+from tradewire.model import OrderRequest
 
 FOLLOWERS = {
     "f_net2": (PaperSettings(mode="netting", balance=20_000), CopyRules(multiplier=2)),
@@ -241,3 +243,29 @@ async def test_rejections_and_requotes_are_retried_to_convergence(rig: Rig) -> N
         if e["event"] == "reject"
     )
     assert rejects["requote"] > 0 and rejects["market_closed"] > 0
+
+
+async def test_a_change_made_as_the_provider_starts_is_published_at_once(
+    start_hub: HubFactory, tmp_path: Path
+) -> None:
+    """The provider listens for changes before it reads the account: a trade made while it
+    reads is published at once, not at the next keepalive."""
+    hub = await start_hub()
+    host, port = hub.addresses[0]
+    broker = await PaperBroker.open(tmp_path / "p.db", PaperSettings(mode="hedging"))
+    client = HubClient(host, port, "alice", PASSWORD)
+    await client.start()
+    provider = Provider(broker, client, "alpha", refresh_s=60.0)
+    task = asyncio.create_task(provider.run())
+    try:
+        await broker.market_order(OrderRequest("EURUSD", "buy", 0.1))  # as it starts
+        deadline = time.monotonic() + 2.0
+        while provider.published < 2:
+            assert time.monotonic() < deadline, "the change waited for the keepalive"
+            await asyncio.sleep(0.01)
+        assert provider.last_seq == 2  # the state with the position: stored and acked
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await client.close()
+        await broker.close()

@@ -68,9 +68,12 @@ class Provider:
         pending: asyncio.Future[None] | None = None
         try:
             while True:
-                await self.publish_now()
                 if pending is None or pending.done():
+                    # Listen before reading the account: a change made while it is read (or
+                    # just after) wakes the next publication instead of waiting refresh_s.
                     pending = asyncio.ensure_future(anext(changes))
+                    await asyncio.sleep(0)
+                await self.publish_now()
                 await asyncio.wait({pending}, timeout=self.refresh_s)
         finally:
             if pending is not None:
