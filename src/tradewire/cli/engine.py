@@ -182,3 +182,9 @@ def print_engine_status(path: Path) -> None:
             "-" if p99 is None else f"{p99:g}", row["stopped"],
         )  # fmt: skip
     console.print(table)
+    for row in status["accounts"]:
+        for key, reason in sorted(row.get("breakers", {}).items()):
+            console.print(
+                f"[red]STOPPED[/red] {row['account']} {key}: {reason}\n  when fixed: tradewire "
+                f"follow --journal JOURNAL-OF-{row['account']} --clear-breaker {key}"
+            )

@@ -90,7 +90,10 @@ class CopyEngine:
                     "rejects": journal.counts["reject"],
                     "errors": journal.counts["error"],
                     "latency_ms_p99": percentile(journal.latencies_ms, 0.99),
-                    "stopped": self.failed.get(name) or ("stop_equity" if follower.stopped else ""),
+                    "stopped": self.failed.get(name)
+                    or ("stop_equity" if follower.stopped else "")
+                    or ", ".join(f"{k} (breaker)" for k in sorted(follower.breaker.tripped)),
+                    "breakers": dict(follower.breaker.tripped),
                 }
             )
         return {"channels": self.channels, "states": self.states, "accounts": rows}

@@ -13,16 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from tradewire.brokers.base import Broker
 from tradewire.clients.account_view import read_view
 from tradewire.clients.backoff import Backoff
-from tradewire.clients.breakers import breakers_path, load_breakers, mtime_ns, save_breakers
 from tradewire.clients.follower_status import status_of
 from tradewire.clients.hops import hop_ms, on_local_clock
 from tradewire.clients.journal import Journal
+from tradewire.clients.order_guard import OrderGuard
 from tradewire.clients.ownership import DealLedger
 from tradewire.clock import Clock, SystemClock, micros, now_ms
 from tradewire.copy import (
@@ -35,7 +35,7 @@ from tradewire.copy import (
     reconcile,
 )
 from tradewire.copy.admission import OrderSlots
-from tradewire.copy.breaker import RunawayBreaker, orders_needed
+from tradewire.copy.breaker import RunawayBreaker
 from tradewire.copy.holdings import Holding, signed
 from tradewire.copy.pending import reconcile_orders
 from tradewire.copy.plan import held, managed
@@ -45,7 +45,6 @@ from tradewire.model import OrderRequest, PendingOrder
 from tradewire.protocol.messages import StateUpdate
 
 log = logging.getLogger(__name__)
-MODIFY_REPEATS = 3  # the same stop modification confirmed this often without effect: stop
 
 
 def arrival(
@@ -87,11 +86,7 @@ class Follower:
         self.held: dict[str, tuple[str, float]] = {}  # link key -> (symbol, signed volume)
         self.holdings: dict[str, Holding] = {}  # netting: own and foreign volume per symbol
         self._ledger = DealLedger(broker, rules.magic)
-        # Stopped symbols survive restarts in a file next to the journal (clients/breakers.py).
-        self._breakers_file = breakers_path(self.journal.path) if self.journal.path else None
-        self._breakers_seen = 0
-        self.breaker = RunawayBreaker(self._read_breakers())
-        self._modified: dict[tuple[str, float, float], int] = {}  # modifications confirmed
+        self.guard = OrderGuard(self.journal, self.clock)  # the runaway breaker and more
         self.pending_orders: list[CopyOrder] = []
         self.slots = OrderSlots()
         self._retry_initial, self._retry_max = retry_initial_s, retry_max_s
@@ -182,9 +177,11 @@ class Follower:
         self.held = held(view, self.rules)
         self.holdings = view.holdings or {}
         self._journal_skips(result, stamp, state.seq)
-        self._check_breakers(start.completed)
+        own = {key: volume for key, (_, volume) in self.held.items()}
+        self.guard.check(own, start.completed)
+        admitted = self.guard.admit(orders, result, view, own, self.slots.in_flight)
         now = self.clock.monotonic()
-        for order in self.slots.start(self._unbroken(orders, result, view), start, now):
+        for order in self.slots.start(admitted, start, now):
             own_before = self.held.get(order.key, ("", 0.0))[1]
             task = asyncio.get_running_loop().create_task(
                 self._execute(order, state, result, planned, own_before)
@@ -219,87 +216,6 @@ class Follower:
         cancels = [a for a in pending if a.action == "cancel"]
         others = [a for a in pending if a.action != "cancel"]
         return [*cancels, *orders, *changes, *others]
-
-    # ---- the runaway breaker (copy/breaker.py) --------------------------------------------------
-
-    def _read_breakers(self) -> dict[str, str]:
-        if self._breakers_file is None:
-            return {}
-        self._breakers_seen = mtime_ns(self._breakers_file)
-        return load_breakers(self._breakers_file)
-
-    def _check_breakers(self, completed: Mapping[str, int]) -> None:
-        """Clear what a person cleared in the file; check the last fills landed as planned."""
-        if self._breakers_file is not None and mtime_ns(self._breakers_file) != self._breakers_seen:
-            on_file = self._read_breakers()
-            for key in [k for k in self.breaker.tripped if k not in on_file]:
-                self.breaker.clear(key)
-                self.journal.write("breaker_cleared", now_ms(self.clock), key=key)
-                log.warning("runaway breaker of %s cleared", key)
-        own = {key: volume for key, (_, volume) in self.held.items()}
-        for key, reason in self.breaker.check(own, completed):
-            self._tripped(key, reason)
-
-    def _unbroken(
-        self, orders: list[CopyOrder], result: Plan, view: FollowerView
-    ) -> list[CopyOrder]:
-        """The orders the breaker lets through; a refusal trips the key (once).
-
-        Stop modifications move no volume, so they go on while a key is stopped (its positions
-        keep following the provider's stops); the same one asked again after the broker said
-        it was done means the broker is not applying it, and stops after MODIFY_REPEATS."""
-        per_key: dict[str, int] = {}
-        for order in orders:
-            per_key[order.key] = per_key.get(order.key, 0) + 1
-        allowed = []
-        for order in orders:
-            if order.symbol in self.slots.in_flight:
-                continue  # not started this round anyway: counts nothing
-            if order.action in ("move", "cancel"):  # no new exposure
-                allowed.append(order)
-                continue
-            if order.action == "place":  # twice for one provider order at most, then stop
-                was_tripped = order.key in self.breaker.tripped
-                reason = self.breaker.refusal(order.key, order.volume, order.side, 1)
-                if reason is None:
-                    allowed.append(order)
-                elif not was_tripped:
-                    self._tripped(order.key, reason)
-                continue
-            if order.action == "modify":
-                done = self._modified.get((order.position_id or "", order.sl, order.tp), 0)
-                if done < MODIFY_REPEATS:
-                    allowed.append(order)
-                elif done == MODIFY_REPEATS:
-                    self._modified[(order.position_id or "", order.sl, order.tp)] += 1
-                    self._alert(
-                        order,
-                        f"the broker confirmed {done} times that position "
-                        f"{order.position_id}'s stops are sl {order.sl:g} tp {order.tp:g}, "
-                        "but they are not: not asking again",
-                    )
-                continue
-            want = result.target.get(order.key)
-            target = signed(want.side, want.volume) if want is not None else 0.0
-            have = self.held.get(order.key, ("", 0.0))[1]
-            spec = view.specs.get(order.symbol)
-            needed = orders_needed(
-                target - have, spec.volume_max if spec else None, per_key[order.key]
-            )
-            was_tripped = order.key in self.breaker.tripped
-            reason = self.breaker.refusal(order.key, target, order.side, needed)
-            if reason is None:
-                allowed.append(order)
-            elif not was_tripped:
-                self._tripped(order.key, reason)
-        return allowed
-
-    def _tripped(self, key: str, reason: str) -> None:
-        log.error("runaway breaker: %s stops trading: %s", key, reason)
-        self.journal.write("breaker", now_ms(self.clock), key=key, reason=reason)
-        if self._breakers_file is not None:
-            save_breakers(self._breakers_file, self.breaker.tripped)
-            self._breakers_seen = mtime_ns(self._breakers_file)
 
     async def _execute(
         self,
@@ -337,10 +253,8 @@ class Follower:
             retry_at = self._failed(details, exc)
         else:
             filled = True
-            self.breaker.sent(order.key, order.side)  # refused orders back off instead
-            self.breaker.filled(
-                order.key,
-                symbol,
+            self.guard.filled(
+                order,
                 own_before,
                 signed(fill.side, fill.volume),
                 self.slots.completed.get(symbol, 0) + 1,
@@ -384,8 +298,8 @@ class Follower:
             await self.broker.modify_position(order.position_id or "", order.sl, order.tp)
         except OrderRejected as exc:
             retry_at = self._refused(order, details, exc)
-            self._alert(
-                order,
+            self.guard.alert(
+                order.symbol,
                 f"stops of {order.symbol} position {order.position_id} not set "
                 f"({exc.reason}: {exc.detail}); asking again with backoff",
             )
@@ -393,10 +307,7 @@ class Follower:
             retry_at = self._failed(details, exc)
         else:
             done = True
-            if len(self._modified) > 10_000:  # positions come and go: keep it bounded
-                self._modified.clear()
-            signature = (order.position_id or "", order.sl, order.tp)
-            self._modified[signature] = self._modified.get(signature, 0) + 1
+            self.guard.modified(order)
             self._backoff.pop(order.symbol, None)
             self.stops_set += 1
             self.journal.write("modify", now_ms(self.clock), **details)
@@ -412,7 +323,7 @@ class Follower:
         try:
             if action.action == "place":
                 details["order_id"] = await self.broker.place_order(order)
-                self.breaker.sent(action.key, action.side)
+                self.guard.placed(action)
             elif action.action == "move":
                 details["order_id"] = order.id
                 await self.broker.modify_order(
@@ -459,11 +370,6 @@ class Follower:
         asyncio.get_running_loop().call_later(self._retry_initial, self._wake.set)
         return self.clock.monotonic() + self._retry_initial
 
-    def _alert(self, order: CopyOrder, message: str) -> None:
-        """Something a person must know now (a position without the stop it should have)."""
-        log.warning("ALERT %s: %s", order.symbol, message)
-        self.journal.write("alert", now_ms(self.clock), symbol=order.symbol, reason=message)
-
     def _journal_skips(self, result: Plan, stamp: int, seq: int) -> None:
         skips = [(s.symbol, s.reason) for s in result.skips]
         if skips != self._last_skips:  # a skip is written when it starts, not every round
@@ -489,6 +395,10 @@ class Follower:
     def in_flight(self) -> set[str]:
         """Symbols with an order under way."""
         return self.slots.in_flight
+
+    @property
+    def breaker(self) -> RunawayBreaker:
+        return self.guard.breaker
 
     def status(self) -> dict[str, Any]:
         """A JSON-ready snapshot for ``tradewire follow --status`` and the live view."""
