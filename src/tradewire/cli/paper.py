@@ -155,12 +155,16 @@ def paper_orders(broker_spec: str, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps({"orders": [msgspec.structs.asdict(o) for o in orders]}))
             return
-        table = Table("id", "symbol", "type", "volume", "price", "stop_limit", "sl", "tp",
-                      "expiration", "magic", "comment")  # fmt: skip
+        # stop-limit prices and expirations only when an order has one: the table fits 80 columns
+        limits, expiring = any(o.stop_limit for o in orders), any(o.expiration for o in orders)
+        columns = ["id", "symbol", "type", "volume", "price", "sl", "tp", "magic", "comment"]
+        table = Table(*columns, *(["stop_limit"] if limits else []),
+                      *(["expires (ms)"] if expiring else []), box=None)  # fmt: skip
         for o in orders:
             table.add_row(
-                o.id, o.symbol, o.type, f"{o.volume:g}", f"{o.price}", f"{o.stop_limit:g}",
-                f"{o.sl:g}", f"{o.tp:g}", str(o.expiration), str(o.magic), o.comment,
+                o.id, o.symbol, o.type, f"{o.volume:g}", f"{o.price}", f"{o.sl:g}", f"{o.tp:g}",
+                str(o.magic), o.comment, *([f"{o.stop_limit:g}"] if limits else []),
+                *([str(o.expiration)] if expiring else []),
             )  # fmt: skip
         console.print(table)
 
