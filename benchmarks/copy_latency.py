@@ -8,8 +8,10 @@ serve``, ``tradewire follow``, ``tradewire terminal sim``, as each trader's mach
 provider runs here, trading a paper account and publishing through the hub at once. Each
 follower journals, per fill, the time from the provider's state (stamped when the provider
 published it, right after its own fill) to the follower's fill. 40 changes, 400 ms apart (so
-each is measured on its own). On the terminal path the cost of each hop is measured too: a
-ping to the hub, and a relay request answered by a terminal (``account``).
+each is measured on its own); opens carry a stop-loss and take-profit, and about one change in
+five moves a position's stops instead, measured from the provider's state to the follower's
+modification at its broker (``stops_p50_ms``). On the terminal path the cost of each hop is
+measured too: a ping to the hub, and a relay request answered by a terminal (``account``).
 
     .venv/bin/python benchmarks/copy_latency.py --followers 1 10 --paths paper terminal
 """
@@ -111,6 +113,7 @@ def run_one(followers: int, changes: int, path: str = "paper") -> dict[str, Any]
             proc.wait()
         stop(hub)
     latencies: list[float] = []
+    stops: list[float] = []
     fills: list[dict[str, Any]] = []
     for i in range(followers):
         journal = data / f"f{i}.jsonl"
@@ -120,6 +123,8 @@ def run_one(followers: int, changes: int, path: str = "paper") -> dict[str, Any]
                 if entry.get("event") == "fill" and entry.get("latency_ms") is not None:
                     latencies.append(float(entry["latency_ms"]))
                     fills.append(entry)
+                elif entry.get("event") == "modify" and entry.get("latency_ms") is not None:
+                    stops.append(float(entry["latency_ms"]))
     return {
         "path": path,
         **hops,
@@ -129,6 +134,9 @@ def run_one(followers: int, changes: int, path: str = "paper") -> dict[str, Any]
         "p99_ms": percentile(latencies, 0.99),
         "max_ms": max(latencies) if latencies else float("nan"),
         "follower_cpu_ms_per_fill": follower_cpu * 1000 / max(1, len(latencies)),
+        "stop_moves": len(stops),
+        "stops_p50_ms": percentile(stops, 0.5),
+        "stops_p99_ms": percentile(stops, 0.99),
         "hops": hop_table(fills),
     }
 
@@ -171,7 +179,14 @@ async def provide(port: int, data: Path, changes: int, followers: int, gap_s: fl
     symbols = ["EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "US30"]
     for _ in range(changes):
         positions = await broker.positions()
-        if positions and rng.random() < 0.4:
+        roll = rng.random()
+        if positions and roll < 0.2:  # a stop moved: one modification at each follower
+            moved = rng.choice(positions)
+            quote = await broker.quote(moved.symbol)
+            away = quote.bid * rng.uniform(0.003, 0.006)
+            sl = round(quote.bid - away if moved.side == "buy" else quote.ask + away, 5)
+            await broker.modify_position(moved.id, sl, moved.tp)
+        elif positions and roll < 0.5:
             victim = rng.choice(positions)
             await broker.market_order(
                 OrderRequest(
@@ -182,8 +197,12 @@ async def provide(port: int, data: Path, changes: int, followers: int, gap_s: fl
                 )
             )
         else:
+            symbol, side = rng.choice(symbols), rng.choice(["buy", "sell"])
+            quote = await broker.quote(symbol)
+            price, sign = (quote.ask, 1) if side == "buy" else (quote.bid, -1)
+            sl, tp = price * (1 - sign * 0.005), price * (1 + sign * 0.005)
             await broker.market_order(
-                OrderRequest(rng.choice(symbols), rng.choice(["buy", "sell"]), 0.1)
+                OrderRequest(symbol, side, 0.1, sl=round(sl, 5), tp=round(tp, 5))  # type: ignore[arg-type]
             )
         await asyncio.sleep(gap_s)
     await asyncio.sleep(2)
@@ -218,6 +237,11 @@ def main() -> None:
             print(
                 f"{path:>8} {count:9} {row['fills']:6} {row['p50_ms']:7.1f} {row['p99_ms']:7.1f} "
                 f"{row['max_ms']:7.1f}   ({time.monotonic() - started:.0f} s){hops}",
+                flush=True,
+            )
+            print(
+                f"{'':>8} {'':>9} stops moved at the followers' brokers: {row['stop_moves']}, "
+                f"p50/p99 {row['stops_p50_ms']:.1f}/{row['stops_p99_ms']:.1f} ms",
                 flush=True,
             )
             print_hops(row["hops"])

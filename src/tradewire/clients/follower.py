@@ -310,7 +310,9 @@ class Follower:
             self.guard.modified(order)
             self._backoff.pop(order.symbol, None)
             self.stops_set += 1
-            self.journal.write("modify", now_ms(self.clock), **details)
+            stamp = now_ms(self.clock)
+            # from the provider's change (its state's ts) to the stops moved at our broker
+            self.journal.write("modify", stamp, **details, latency_ms=stamp - state.ts)
         finally:
             self.slots.finished(order.symbol, filled=done, retry_at=retry_at)
             self._wake.set()
