@@ -5,16 +5,19 @@ limits and bans apply at TCP accept. Each test prints the figures SECURITY.md re
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import sqlite3
 import ssl
 import time
 from pathlib import Path
 
+import httpx
 import trustme
 
 from tests.conftest import PASSWORD, HubFactory, Raw, make_config
-from tradewire.config import BanSettings, TlsSettings
+from tradewire.config import BanSettings, TlsSettings, WebSettings
+from tradewire.hub.server import Hub
 
 
 async def _hello(raw: Raw, user: str, password: str) -> str:
@@ -190,3 +193,65 @@ async def test_tls_limits_and_bans_apply_before_the_handshake(
     ok = await Raw.connect(hub, ssl=context, server_hostname="localhost")
     assert (await ok.login("bob"))["t"] == "welcome"  # others are served on
     ok.close()
+
+
+async def test_logging_in_between_guesses_does_not_reset_the_count(
+    start_hub: HubFactory, data_dir: Path
+) -> None:
+    """An attacker with one account of its own logs in as it between guesses at other names,
+    over many connections at once, on the native port and the dashboard's login alike: the
+    failures still add up to a ban after max_failures checks (issue 26, item 3)."""
+    hub = await start_hub()
+
+    async def attempt(n: int) -> str:
+        raw = await Raw.connect(hub, local_host="127.0.0.6")
+        if n % 2 == 0:  # its own account, right password
+            return await _hello(raw, "alice", PASSWORD)
+        return await _hello(raw, ["bob", "carol", "root"][n % 3], f"guess-{n}")
+
+    replies: list[str] = []
+    for _ in range(4):  # waves of 40 connections, successes and guesses interleaved
+        replies += await asyncio.gather(*(attempt(n) for n in range(40)))
+    await hub.store.flush()
+    checks = _audit_count(data_dir, "login_failed", "127.0.0.6")
+    outcomes = {code: replies.count(code) for code in set(replies)}
+    print(f"\n160 hellos from one address, half of them its own good login: {outcomes}; "
+          f"password guesses checked: {checks}")  # fmt: skip
+    assert checks == 5
+    assert outcomes.get("auth_failed") == 5 and "banned" in outcomes
+    assert (await _hello(await Raw.connect(hub, local_host="127.0.0.6"), "alice", PASSWORD)) == (
+        "banned"
+    )  # the address is banned, its own account included
+
+
+async def test_the_dashboard_login_counts_guesses_between_good_logins_too(
+    data_dir: Path,
+) -> None:
+    """The same attack over the dashboard's login form: an admin's good logins in between do
+    not reset the count of guesses at other names."""
+    hub = Hub(make_config(web=WebSettings(enabled=True, port=0)), data_dir)
+    await hub.start()
+    try:
+        host, port = hub.addresses[-1]
+
+        async def attempt(n: int) -> str:
+            async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as web:
+                page = await web.get("/login")
+                token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+                assert token is not None
+                user, password = ("root", PASSWORD) if n % 2 == 0 else ("bob", f"guess-{n}")
+                form = {"user": user, "password": password, "csrf": token.group(1)}
+                reply = await web.post("/login", data=form)
+                return "in" if reply.status_code == 303 else reply.text
+
+        replies = []
+        for _ in range(3):
+            replies += await asyncio.gather(*(attempt(n) for n in range(20)))
+        await hub.store.flush()
+        checks = _audit_count(data_dir, "login_failed", "127.0.0.1")
+        print(f"\n60 dashboard logins, half an admin's good ones: {replies.count('in')} in, "
+              f"guesses checked: {checks}")  # fmt: skip
+        assert checks == 5
+        assert "too many failed logins" in replies[-1]
+    finally:
+        await hub.stop()

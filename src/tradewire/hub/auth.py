@@ -117,8 +117,7 @@ class Authenticator:
 
     def _count(self, user: UserRecord | None, name: str, address: str) -> None:
         self._logins.inc(1, "ok" if user is not None else "failed")
-        if user is not None:
-            self.bans.record_success(address)
+        if user is not None:  # the source's failures still count: see hub/guard.py
             self.throttle.record_success(name[:NAME_CHARS])
             self._store.audit("login", name, address)
             log.info("login: %s from %s (%s)", name, address, user.role)

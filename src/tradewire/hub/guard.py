@@ -2,7 +2,10 @@
 
 * :class:`BanBook`: failures counted per source address in a sliding window; ``max_failures``
   within ``window_s`` bans the address for ``duration_s``, doubling for each repeat offense up
-  to ``max_duration_s``. Exempt networks are never banned (loopback only if configured).
+  to ``max_duration_s``. A successful login does not clear the count: an attacker holding one
+  account could otherwise log in as it between guesses at every other name, and never be banned.
+  The count covers every name tried from the source, so each (source, name) is bounded by it
+  too. Exempt networks are never banned (loopback only if configured).
 * :class:`NameThrottle`: per user name, across addresses: past ``name_throttle_after`` failures
   within the window, each further check of that name is delayed (doubling from ``name_delay_s``
   up to ``name_max_delay_s``). A delay, never a refusal, so the real user always gets in.
@@ -128,10 +131,6 @@ class BanBook:
         ban = BanRecord(address, int((now + duration) * 1000), offenses)
         self._bans[address] = ban
         return ban
-
-    def record_success(self, address: str) -> None:
-        """A good login clears that address's failure count (not its offense history)."""
-        self._failures.pop(self.key(address), None)
 
     def active(self) -> list[BanRecord]:
         """Bans in force now."""
