@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -129,3 +130,31 @@ async def test_the_ea_client_moves_to_the_next_hub_of_its_list(
     assert {"t": "ack", "re": "s1", "seq": 1} in [
         json.loads(line[6:]) for line in out.decode().splitlines() if line.startswith("FRAME ")
     ]
+
+
+async def test_a_refused_login_that_comes_with_the_close_is_seen(
+    driver: Path, data_dir: Path
+) -> None:
+    """The hub answers a wrong password with auth_failed and closes at once: the EA reads the
+    frame that came with the close, alerts and stops, instead of reconnecting until its own
+    address is banned (issue 26, "Also")."""
+    hub = Hub(make_config(), data_dir)
+    await hub.start()
+    try:
+        host, port = hub.addresses[0]
+        ea = await asyncio.create_subprocess_exec(
+            str(driver), host, str(port), "root", "not-the-password", own_state(), "3",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await ea.communicate()
+        await hub.store.flush()
+        with sqlite3.connect(data_dir / "state.db") as conn:
+            (checks,) = conn.execute(
+                "SELECT count(*) FROM audit WHERE event = 'login_failed'"
+            ).fetchone()
+    finally:
+        await hub.stop()
+    log = err.decode()
+    assert "ALERT tradewire: the hub refused the login (auth_failed)" in log, log
+    assert checks == 1, log  # one attempt, not five and a ban
+    assert "LOGIN" not in out.decode()

@@ -266,11 +266,9 @@ bool CTradewireClient::Poll(string &frames[])
       if(!Connect())
          return false;
      }
-   if(!ReadAvailable())
-     {
-      Fail("the hub closed the connection");
-      return false;
-     }
+   // The lines that came with a close are read before the close is acted on: a refused
+   // login (auth_failed, banned) or a bye arrives just before the hub closes the link.
+   bool open = ReadAvailable();
    // whole lines only: a partial line stays in m_inbox for the next call
    while(true)
      {
@@ -284,6 +282,11 @@ bool CTradewireClient::Poll(string &frames[])
          Control(line, frames);
       if(m_socket == INVALID_HANDLE)
          return false;
+     }
+   if(!open)
+     {
+      Fail("the hub closed the connection");
+      return false;
      }
    if(GetTickCount64() - m_last_rx_ms > (ulong)(3 * m_heartbeat_s * 1000))
      {
