@@ -87,6 +87,7 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
     ):
         options.add_argument(flag)
     options.binary_location = shutil.which("chromium") or "chromium"
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP violations included
     driver = webdriver.Chrome(
         options=options, service=webdriver.ChromeService(shutil.which("chromedriver"))
     )
@@ -192,3 +193,20 @@ def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrom
         )
         assert forged.status_code == 403 and "CSRF" in forged.text
         assert httpx.get(base + "/events").status_code == 403  # no session, no data
+        # Protective headers on every response (the page above worked under them), and a body
+        # that is not a JSON object is a 400 saying so, not a 500.
+        page = httpx.get(base + "/login")
+        assert page.headers["X-Frame-Options"] == "DENY"
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+        assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+        token = browser.find_element(By.CSS_SELECTOR, 'meta[name="csrf-token"]')
+        for path in ("/api/session/kick", "/api/ban/lift"):
+            broken = httpx.post(
+                base + path,
+                content=b"{not json",
+                headers={"X-CSRF-Token": token.get_attribute("content") or ""},
+                cookies={"tw_dashboard": cookie["value"]},
+            )
+            assert broken.status_code == 400 and "JSON object" in broken.text, broken.text
+        severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert not [e for e in severe if "Content Security Policy" in e["message"]], severe
