@@ -142,3 +142,31 @@ async def test_the_hub_publishes_indicators_from_the_ticks_it_collects(granted: 
         assert [(g["value"]["time"], g["value"]["value"]) for g in got] == expected
     finally:
         await hub.stop()
+
+
+async def test_a_value_that_reads_as_infinity_is_refused_and_breaks_nothing(
+    granted: Path,
+) -> None:
+    """{"support": 1e400} once broke every reader that re-encoded it (the dashboard's event
+    stream). It is refused whole, naming the field; finite values go on as before; relay bodies
+    are held to the same rule (issue 26, item 14)."""
+    hub = await started(granted)
+    try:
+        alice = await logged_in(hub, "alice")
+        # written out as bytes: a JSON encoder would never produce them from a float
+        for n, value in enumerate([b'{"support":1e400}', b"[1,-1e999]", b"1e309"], 1):
+            alice.send(
+                b'{"t":"topic_pub","topic":"ind.EURUSD.M1.lvl","value":%s,"id":%d}\n' % (value, n)
+            )
+            reply = await alice.recv()
+            assert reply["t"] == "error" and reply["code"] == "bad_frame", reply
+            assert "value" in reply["msg"] and "not finite" in reply["msg"], reply
+            alice.send({"t": "ping", "id": 100 + n})  # a good frame between (3 bad in a row end it)
+            assert (await alice.recv())["t"] == "pong"
+        alice.send(b'{"t":"relay","to":"bob","body":{"x":1E+400},"id":7,"reply":true}\n')
+        reply = await alice.recv()
+        assert reply.get("code") == "bad_frame" and "body" in reply["msg"], reply
+        alice.send(b'{"t":"topic_pub","topic":"ind.EURUSD.M1.lvl","value":{"s":1e300},"id":9}\n')
+        assert await alice.recv() == {"t": "ack", "re": 9, "seq": 1}  # nothing stored before
+    finally:
+        await hub.stop()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import json
 import logging
 import secrets
 import time
@@ -22,6 +21,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from aiohttp import web
 
 from tradewire.exceptions import FrameError
@@ -165,8 +165,10 @@ class Dashboard:
         )
         await response.prepare(request)
         while not self._closing.is_set() and await self._session(request) is not None:
-            data = json.dumps(snapshot(self._hub, self.ticks), separators=(",", ":"))
-            await response.write(f"data: {data}\n\n".encode())
+            # msgspec writes a non-finite number as null, which every browser parses (the
+            # standard encoder writes Infinity, which none does)
+            data = msgspec.json.encode(snapshot(self._hub, self.ticks))
+            await response.write(b"data: " + data + b"\n\n")
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
                     await self._closing.wait()

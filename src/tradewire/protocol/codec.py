@@ -14,6 +14,7 @@ from typing import Any, TypeVar, Union
 import msgspec
 
 from tradewire.exceptions import FrameError
+from tradewire.protocol.finite import non_finite_field
 from tradewire.protocol.messages import (
     CLIENT_FRAME_TYPES,
     SUB_KINDS,
@@ -115,6 +116,13 @@ def decode_client_frame(line: bytes) -> Any:
             problem = "account balance and equity must be finite"
         if problem is not None:
             raise FrameError("invalid_state", problem, frame.id)
+    bad = non_finite_field(frame)
+    if bad is not None:
+        raise FrameError(
+            "bad_frame",
+            f"{bad}: a number that is not finite (1e400 reads as infinity); send a finite one",
+            getattr(frame, "id", None),
+        )
     return frame
 
 
