@@ -207,3 +207,45 @@ async def test_passwords_never_reach_logs_or_the_audit_table(
     assert any(row[1] == "login_failed" for row in rows)
     assert secret not in dump and PASSWORD not in dump
     assert base64.b64encode(secret.encode()).decode() not in dump
+
+
+async def test_pipelined_requests_from_a_client_that_never_reads_stay_bounded(
+    start_hub: HubFactory,
+) -> None:
+    """Reply amplification (issue 26, item 1): four connections each pipeline 1,000 file_get
+    requests for a 45 KB file in one write and never read. The hub stops handing their frames
+    to the file service once their output is over its limit or 8 replies are being prepared:
+    what it holds for each stays near write_buffer_bytes, not 1,000 replies; a client that
+    reads gets its channel's state at once meanwhile."""
+    hub = await start_hub()
+    alice = await logged_in(hub, "alice")
+    blob = base64.b64encode(bytes(range(256)) * 180).decode()  # 45 KB
+    alice.send({"t": "file_put", "name": "big", "data": blob, "id": 1})
+    assert (await alice.recv())["t"] == "ack"
+    attackers = [await logged_in(hub, "bob") for _ in range(4)]
+    burst = b"".join(b'{"t":"file_get","name":"big","id":%d}\n' % n for n in range(1000))
+    for raw in attackers:
+        raw.writer.transport.set_write_buffer_limits(high=1 << 24)
+        raw.writer.transport.pause_reading()  # never reads a reply
+        raw.send(burst)
+    await asyncio.sleep(1.5)
+    conns = [c for c in hub.connections if c.user is not None and c.user.name == "bob"]
+    held = [c.transport.get_write_buffer_size() for c in conns if c.transport is not None]
+    limit = hub.config.hub.write_buffer_bytes
+    reply = 60_000 * 1.4  # one reply (base64 of 45 KB in a frame), with margin
+    print(f"\nbuffered per attacking connection: {sorted(held)} bytes (limit {limit})")
+    assert len(held) == 4 and max(held) < limit + 9 * reply, held  # was 1,000 replies: 60 MB
+    # The hub serves others meanwhile.
+    follower = await logged_in(hub, "bob")
+    follower.send({"t": "sub", "ch": "alpha", "id": 5})
+    assert (await follower.recv())["t"] == "ack"
+    started = asyncio.get_running_loop().time()
+    alice.send({**state_frame(n=1), "id": 6})
+    assert (await alice.recv())["t"] == "ack"
+    assert (await follower.recv())["t"] == "state"
+    assert asyncio.get_running_loop().time() - started < 1.0
+    # An attacker that starts reading gets every reply, in order.
+    first = attackers[0]
+    first.writer.transport.resume_reading()
+    got = [(await first.recv(timeout=10))["re"] for _ in range(1000)]
+    assert got == list(range(1000))

@@ -4,9 +4,12 @@ frames on to the services, and a conflating outbound path.
 Written as an ``asyncio.Protocol`` (no task per connection). Every session rule (hello first,
 held lines, bad frames, timers) lives in the session; this class does the I/O. Outbound flow
 control: when the transport's buffer passes ``write_buffer_bytes`` the connection stops reading
-from the client (so replies cannot pile up) and holds only the newest state of each channel
-until the buffer drains. A stalled subscriber thus costs at most the buffer plus one state per
-channel, and gets the latest state of each channel once it reads again.
+from the client and stops handing it frames it has read already (so replies cannot pile up),
+and holds only the newest state of each channel until the buffer drains. Replies prepared in a
+task (a file read from the store, job results) count too: at most ``MAX_REPLIES_IN_FLIGHT`` per
+connection, then its frames wait. A client that pipelines requests and never reads thus costs at
+most the buffer plus a few replies, and a stalled subscriber the buffer plus one state per
+channel; it gets the latest state of each channel once it reads again.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from tradewire.store.db import UserRecord
 log = logging.getLogger(__name__)
 
 S = SessionState
+MAX_REPLIES_IN_FLIGHT = 8  # replies being prepared for one client before its frames wait
 
 
 class Host(Protocol):
@@ -79,6 +83,7 @@ class Connection(asyncio.Protocol):
         self.tick_backlog: dict[str, list[Any]] = {}  # newest tick per symbol while slow
         self.registered = False
         self._write_paused = False
+        self._replies = 0  # replies being prepared in tasks (Session.replying)
         self._fd = -1  # the socket, for the parallel fan-out (plain TCP only: fanout.py)
 
     @property
@@ -157,7 +162,23 @@ class Connection(asyncio.Protocol):
         if self.tick_backlog:
             backlog, self.tick_backlog = self.tick_backlog, {}
             self._write(encode(TicksUpdate(rows=list(backlog.values()))))
-        self._update_reading()
+        self._serve()  # the frames held while it was slow, then reading resumes
+
+    def replying(self, reply: object) -> None:
+        """A task is preparing a reply to this client (Session.replying)."""
+        if isinstance(reply, asyncio.Future):
+            self._replies += 1
+            reply.add_done_callback(self._replied)
+
+    def _replied(self, _: object) -> None:
+        self._replies -= 1
+        if self.transport is not None and not self.session.closing and not self._holding():
+            self._serve()
+
+    def _holding(self) -> bool:
+        """True while this client's frames must wait: its output is over its limit, or too
+        many replies to it are being prepared."""
+        return self._write_paused or self._replies >= MAX_REPLIES_IN_FLIGHT
 
     # ---- the session's frames --------------------------------------------------------------------
 
@@ -165,6 +186,8 @@ class Connection(asyncio.Protocol):
         """Hand every complete frame to its service, in order, writing replies as they come."""
         session = self.session
         while True:
+            if self.user is not None and self._holding():
+                break  # read lines wait in the session: nothing more until the client reads
             frame = session.next_frame(self.hub.clock.monotonic())
             self._flush()
             if session.awaiting_login and self._login_task is None:
@@ -193,7 +216,7 @@ class Connection(asyncio.Protocol):
     def _update_reading(self) -> None:
         if self.transport is None or self.session.closing:
             return
-        if self._write_paused or self.session.reading_paused:
+        if self._holding() or self.session.reading_paused:
             self.transport.pause_reading()
         else:
             self.transport.resume_reading()

@@ -120,7 +120,7 @@ class FileService:
         )
 
     def get(self, conn: Session, frame: FileGet) -> None:
-        self._spawn(self._get(conn, frame))
+        conn.replying(self._spawn(self._get(conn, frame)))
 
     async def _get(self, conn: Session, frame: FileGet) -> None:
         try:
@@ -135,7 +135,7 @@ class FileService:
         conn.send(encode(msgspec.structs.replace(found, re=frame.id)))
 
     def list(self, conn: Session, frame: FileList) -> None:
-        self._spawn(self._list(conn, frame))
+        conn.replying(self._spawn(self._list(conn, frame)))
 
     async def _list(self, conn: Session, frame: FileList) -> None:
         try:

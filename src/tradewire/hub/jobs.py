@@ -194,7 +194,7 @@ class JobService:
             ]
             session.send(encode(JobResultList(job=frame.job, results=outcomes, re=frame.id)))
 
-        self._spawn(read())
+        session.replying(self._spawn(read()))
 
     def cancel(self, session: Session, frame: JobCancel) -> None:
         job = self._owned(session, frame.job, frame.id)

@@ -36,6 +36,11 @@ class Session(Protocol):
         """Queue a reply or control frame."""
         ...
 
+    def replying(self, reply: object) -> None:
+        """``reply`` (an ``asyncio.Task``) is preparing a reply to this session: while too many
+        are, or its output is over its limit, its further frames wait (unread)."""
+        ...
+
     def send_state(self, channel: str, line: bytes) -> None:
         """Deliver a channel state (conflated per channel while the client is slow)."""
         ...

@@ -311,7 +311,7 @@ class SharedJobService:
                 outcomes.append(TaskOutcome(task, got.ok, got.value, got.error, got.attempts))
             session.send(encode(JobResultList(job=record.id, results=outcomes, re=frame.id)))
 
-        self._spawn(read())
+        session.replying(self._spawn(read()))
 
     def cancel(self, session: Session, frame: JobCancel) -> None:
         record = self._owned(session, frame.job, frame.id)

@@ -91,6 +91,9 @@ class _Sender:
     def send_state(self, channel: str, line: bytes) -> None:
         pass
 
+    def replying(self, reply: object) -> None:
+        pass  # its own hub holds the sender's frames
+
     def send_ticks(self, line: bytes, rows: list[TickRow]) -> None:
         pass
 
