@@ -4,13 +4,18 @@ CLI reach live sessions within 2 s, and admins list and kick sessions over the w
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import PASSWORD, HubFactory, Raw, logged_in, state_frame
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD, HubFactory, Raw, logged_in, make_config, state_frame
 from tests.system.test_cli import TRADEWIRE
+from tradewire.config import WebSettings
 from tradewire.hub.server import Hub
 
 
@@ -208,3 +213,47 @@ def test_admin_commands_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
     assert lifted.returncode == 1 and "is not banned" in lifted.stderr
     bob = [line for line in admin(data, "list").stdout.splitlines() if "bob" in line]
     assert bob and "active" in bob[0] and "alpha" not in bob[0]  # nothing changed
+
+
+async def test_a_failing_upkeep_is_restarted_and_readiness_says_so_meanwhile(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 26, item 4: the upkeep failed once (EMFILE saving listener stats) and never came
+    back, so no timeout or revocation reached a live session again. Supervised, it fails
+    loudly, /readyz says so while it is down, and it comes back: a revocation made after the
+    failures still ends the session."""
+    hub = Hub(make_config(web=WebSettings(enabled=True, port=0)), data_dir)
+    await hub.start()
+    try:
+        host, port = hub.addresses[-1]
+        real = hub.upkeep.apply_user_changes
+        failures = [OSError(24, "Too many open files")] * 4
+
+        async def failing() -> None:
+            if failures:
+                raise failures.pop()
+            await real()
+
+        hub.upkeep.apply_user_changes = failing  # type: ignore[method-assign]
+        follower = await subscribed(hub)
+        seen_down = False
+        async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as web:
+            deadline = time.monotonic() + 15
+            while failures or not seen_down:
+                ready = await web.get("/readyz")
+                if ready.status_code == 503:
+                    assert "upkeep" in ready.json()["tasks"], ready.json()
+                    seen_down = True
+                assert time.monotonic() < deadline, "the upkeep never failed or never came back"
+                await asyncio.sleep(0.02)
+            while (await web.get("/readyz")).status_code != 200:
+                assert time.monotonic() < deadline, "not ready again after the restarts"
+                await asyncio.sleep(0.05)
+            metrics = (await web.get("/metrics")).text
+        assert re.search(r'tradewire_task_restarts_total\{task="upkeep"\} 4(\.0)?\b', metrics)
+        assert "hub task upkeep failed" in caplog.text
+        done = await asyncio.to_thread(admin, data_dir, "disable", "bob")
+        assert done.returncode == 0, done.stderr
+        assert await until(follower, {"t": "bye", "reason": "revoked"}, timeout=5.0) < 5.0
+    finally:
+        await hub.stop()

@@ -44,6 +44,7 @@ from tradewire.hub.reports import ReportService
 from tradewire.hub.revocation import SessionService
 from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.service import Dispatcher
+from tradewire.hub.supervisor import Supervisor
 from tradewire.hub.ticks import TickService
 from tradewire.hub.tls import TlsListener, tls_context
 from tradewire.hub.topics import TopicService
@@ -105,6 +106,12 @@ class Hub:
         )
         self.slow_consumers = self.metrics.counter(
             "tradewire_slow_consumers_total", "times a client's outbound buffer filled up"
+        )
+        self.supervisor = Supervisor(
+            self.spawn,
+            self.metrics.counter(
+                "tradewire_task_restarts_total", "long-lived hub tasks restarted", ("task",)
+            ),
         )
         self.metrics.gauge("tradewire_connections", "open connections", self._count_connections)
         self.metrics.gauge(
@@ -212,7 +219,7 @@ class Hub:
                 "with --port)"
             ) from exc
         if self.worker:  # the article listeners and the web side run in worker 0 only
-            self.spawn(self.upkeep.run())
+            self.supervisor.start("upkeep", self.upkeep.run)
             return self.addresses
         try:
             self.legacy = ArticleListeners(
@@ -226,7 +233,7 @@ class Hub:
         except ConfigError:
             await self.stop()
             raise
-        self.spawn(self.upkeep.run())
+        self.supervisor.start("upkeep", self.upkeep.run)
         log.info("hub listening on %s", ", ".join(f"{h}:{p}" for h, p in self.addresses))
         return self.addresses
 
@@ -276,6 +283,7 @@ class Hub:
             "tick_store": self.ticks.flush,
             "job_store": self.job_store.flush,
             "bus": self._bus_answers,
+            "tasks": self.supervisor.check,
         }
         dashboard = Dashboard(self, self.tls_context is not None) if settings.dashboard else None
         self.web = WebServer(
