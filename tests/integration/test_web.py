@@ -54,7 +54,7 @@ async def test_metrics_count_what_happened_and_health_answers(data_dir: Path) ->
             ready = await web.get("/readyz")
             assert ready.status_code == 200, ready.text
             assert ready.json() == dict.fromkeys(
-                ("state_store", "tick_store", "job_store", "bus"), "ok"
+                ("state_store", "tick_store", "job_store", "bus", "tasks"), "ok"
             )
             await asyncio.to_thread(hub.job_store.stop)  # a store that no longer answers
             not_ready = await web.get("/readyz", timeout=10)
