@@ -84,6 +84,9 @@ class BanSettings(_Section, frozen=True):
     name_throttle_after: Count = 10
     name_delay_s: Positive = 0.25
     name_max_delay_s: Positive = 5.0
+    # Per user name: at most this many password checks per window_s from sources that never
+    # logged in as that user (a source that did is never held up by this, nor delayed).
+    name_max_checks: Count = 10
     # Failures are counted and bans made per source: an IPv4 address (/32) or an IPv6 /64.
     ipv4_prefix: Annotated[int, msgspec.Meta(ge=8, le=32)] = 32
     ipv6_prefix: Annotated[int, msgspec.Meta(ge=16, le=128)] = 64

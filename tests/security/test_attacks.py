@@ -59,9 +59,12 @@ async def test_thousand_simultaneous_logins(tmp_path: Path) -> None:
     checks at a time): 256 logins may wait for a check, the rest get server_busy."""
     add_user(tmp_path / "data", "bob", "follower", ["alpha"])
     add_user(tmp_path / "data", "probe", "follower", ["alpha"])
+    # The login path's capacity: the cap on checks of one name from new addresses (NameGate,
+    # tests/security/test_guessing.py) would refuse most of this storm before any hashing.
     config = (
         "[hub]\nmax_connections_per_address = 5000\n"
         "[auth]\nargon2_time_cost = 2\nargon2_memory_kib = 19456\n"
+        "[ban]\nname_max_checks = 100000\n"
     )
     from tradewire.config import AuthSettings
     from tradewire.store.db import StateDB

@@ -59,7 +59,10 @@ async def test_concurrent_guesses_from_one_address_get_max_failures_checks(
 async def test_thousands_of_guesses_on_one_name_never_overflow_or_hang(
     start_hub: HubFactory, data_dir: Path
 ) -> None:
-    ban = BanSettings(name_throttle_after=10, name_delay_s=0.01, name_max_delay_s=0.5)
+    # The throttle alone (the cap on checks per name, NameGate, is tested below).
+    ban = BanSettings(
+        name_throttle_after=10, name_delay_s=0.01, name_max_delay_s=0.5, name_max_checks=100_000
+    )
     hub = await start_hub(make_config(ban=ban))
     started = time.perf_counter()
     replies: list[str] = []
@@ -91,7 +94,9 @@ async def test_thousands_of_guesses_on_one_name_never_overflow_or_hang(
 
 
 async def test_throttled_guesses_do_not_starve_other_users(start_hub: HubFactory) -> None:
-    ban = BanSettings(name_throttle_after=1, name_delay_s=2.0, name_max_delay_s=2.0)
+    ban = BanSettings(
+        name_throttle_after=1, name_delay_s=2.0, name_max_delay_s=2.0, name_max_checks=100_000
+    )
     hub = await start_hub(make_config(ban=ban))
     for n in range(2):  # "alice" is now throttled: each check of it waits 2 s
         assert (
@@ -255,3 +260,47 @@ async def test_the_dashboard_login_counts_guesses_between_good_logins_too(
         assert "too many failed logins" in replies[-1]
     finally:
         await hub.stop()
+
+
+async def test_a_name_under_distributed_guessing_gets_few_checks_and_its_user_gets_in(
+    start_hub: HubFactory, data_dir: Path
+) -> None:
+    """Issue 26, item 7: 1,000 guesses at "bob" from 250 addresses, 250 at a time. At most
+    name_max_checks (10) of them are checked in the window; the rest are refused before any
+    hashing (rate_limited). bob, from an address he logged in from before, gets in at once,
+    during the attack and after it; so does another user."""
+    hub = await start_hub()
+    assert await _hello(await Raw.connect(hub, local_host="127.0.9.9"), "bob", PASSWORD) == (
+        "welcome"
+    )  # bob's own address, from now on
+    replies: list[str] = []
+    waits: list[float] = []
+    started = time.perf_counter()
+    for round_ in range(4):
+        raws = [
+            await Raw.connect(hub, local_host=f"127.0.{2 + n // 250}.{n % 250 + 1}")
+            for n in range(250)
+        ]
+        guesses = asyncio.gather(
+            *(_hello(raw, "bob", f"guess-{round_}-{n}") for n, raw in enumerate(raws))
+        )
+        own = time.perf_counter()  # bob logs in while the wave is on
+        assert await _hello(await Raw.connect(hub, local_host="127.0.9.9"), "bob", PASSWORD) == (
+            "welcome"
+        )
+        waits.append(time.perf_counter() - own)
+        replies += await guesses
+    attack_s = time.perf_counter() - started
+    await hub.store.flush()
+    checked = _audit_count(data_dir, "login_failed")
+    other = await _hello(await Raw.connect(hub, local_host="127.0.8.8"), "alice", PASSWORD)
+    newcomer = await _hello(await Raw.connect(hub, local_host="127.0.7.7"), "bob", PASSWORD)
+    outcomes = {c: replies.count(c) for c in set(replies)}
+    print(f"\n1,000 guesses at one name from 250 addresses in {attack_s:.1f} s: {outcomes}; "
+          f"checked {checked}; bob from his own address got in after at most "
+          f"{max(waits) * 1000:.0f} ms")  # fmt: skip
+    # 10 checks from new addresses in the window: bob's own first login, and 9 guesses
+    assert checked == 9 and outcomes.get("auth_failed") == 9
+    assert outcomes.get("rate_limited") == 991
+    assert max(waits) < 1.0 and other == "welcome"
+    assert newcomer == "rate_limited"  # a new address of bob's waits out the window

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from tradewire.clock import Clock
 from tradewire.config import Config
 from tradewire.exceptions import FrameError
-from tradewire.hub.guard import BanBook, NameThrottle
+from tradewire.hub.guard import BanBook, NameGate, NameThrottle
 from tradewire.metrics import Metrics
 from tradewire.store.db import BanRecord, UserRecord
 from tradewire.store.passwords import Passwords
@@ -49,6 +49,7 @@ class Authenticator:
         self._pool = ThreadPoolExecutor(config.hub.auth_workers, thread_name_prefix="tw-auth")
         self.bans = BanBook(config.ban, clock)
         self.throttle = NameThrottle(config.ban, clock)
+        self.gate = NameGate(config.ban, clock)
         self.pending = 0  # logins holding a global slot (waiting for or in a check)
         self._logins = metrics.counter("tradewire_logins_total", "logins by outcome", ("outcome",))
         self._bans = metrics.counter("tradewire_bans_total", "bans made")
@@ -71,10 +72,23 @@ class Authenticator:
         Raises ``FrameError`` with ``banned`` (the source used its budget) or ``server_busy``.
         Cancelling it before the check starts costs nothing; after, the check still counts.
         """
-        delay = self.throttle.delay_for(name[:NAME_CHARS])
-        if delay:
-            await asyncio.sleep(delay)
         source = self.bans.key(address)
+        short = name[:NAME_CHARS]
+        own = self.gate.known(short, source)  # the user's own address: no cap, no delay
+        if not own:
+            wait_s = self.gate.retry_after(short)
+            if wait_s is not None:
+                self._logins.inc(1, "rate_limited")
+                self._store.audit("refused", short, address, "rate_limited: checks of this name")
+                raise FrameError(
+                    "rate_limited",
+                    f"too many password checks for {short!r} from new addresses; retry later, "
+                    "or from an address that logged in as this user before",
+                    retry_after_s=max(1, math.ceil(wait_s)),
+                )
+            delay = self.throttle.delay_for(short)
+            if delay:
+                await asyncio.sleep(delay)
         while (left := self.bans.checks_left(address)) <= self._in_flight.get(source, 0):
             if left <= 0:
                 self._logins.inc(1, "banned")
@@ -91,6 +105,8 @@ class Authenticator:
             self._logins.inc(1, "server_busy")
             self._store.audit("refused", None, address, "server_busy: logins pending")
             raise FrameError("server_busy", "too many logins in progress; retry in a moment")
+        if not own:
+            self.gate.checking(short)
         self.pending += 1
         self._in_flight[source] = self._in_flight.get(source, 0) + 1
         check = asyncio.ensure_future(self._check_and_count(name, password, address, source))
@@ -119,6 +135,7 @@ class Authenticator:
         self._logins.inc(1, "ok" if user is not None else "failed")
         if user is not None:  # the source's failures still count: see hub/guard.py
             self.throttle.record_success(name[:NAME_CHARS])
+            self.gate.learn(name[:NAME_CHARS], self.bans.key(address))
             self._store.audit("login", name, address)
             log.info("login: %s from %s (%s)", name, address, user.role)
             return

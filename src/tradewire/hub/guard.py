@@ -8,7 +8,12 @@
   too. Exempt networks are never banned (loopback only if configured).
 * :class:`NameThrottle`: per user name, across addresses: past ``name_throttle_after`` failures
   within the window, each further check of that name is delayed (doubling from ``name_delay_s``
-  up to ``name_max_delay_s``). A delay, never a refusal, so the real user always gets in.
+  up to ``name_max_delay_s``).
+* :class:`NameGate`: per user name, at most ``name_max_checks`` password checks per window from
+  sources that never logged in as that user; more are refused before any hashing. A source that
+  did log in as the user (learnt at each good login, and at start from the audit log) is never
+  held up by it, nor by the throttle's delay: that is the real user's way in while many
+  addresses guess at the name.
 
 Addresses are counted and banned by *source*: an IPv4 address (``ipv4_prefix`` = 32) or an IPv6
 /64 (``ipv6_prefix``), since one IPv6 host usually holds a whole /64. :func:`source_key` maps an
@@ -198,3 +203,43 @@ class NameThrottle:
 
     def record_success(self, name: str) -> None:
         self._failures.pop(name, None)
+
+
+class NameGate:
+    """Caps the checks of one user name from sources that never logged in as that user."""
+
+    def __init__(self, settings: BanSettings, clock: Clock) -> None:
+        self._s = settings
+        self._clock = clock
+        self._known: dict[str, set[str]] = {}  # name -> sources that logged in as it
+        self._checks: dict[str, deque[float]] = {}  # name -> checks from other sources
+
+    def known(self, name: str, source: str) -> bool:
+        return source in self._known.get(name, ())
+
+    def learn(self, name: str, source: str) -> None:
+        """``source`` logged in as ``name``: from now on it is the user's own."""
+        if name not in self._known and len(self._known) >= _MAX_TRACKED:
+            self._known.pop(next(iter(self._known)))
+        sources = self._known.setdefault(name, set())
+        if len(sources) < 64:  # a user's devices, not an unbounded set
+            sources.add(source)
+
+    def retry_after(self, name: str) -> float | None:
+        """Seconds until an unknown source may have ``name`` checked again, or None (now)."""
+        window = self._checks.get(name)
+        if window is None:
+            return None
+        horizon = self._clock.time() - self._s.window_s
+        while window and window[0] <= horizon:
+            window.popleft()
+        if len(window) < self._s.name_max_checks:
+            return None
+        return window[0] - horizon
+
+    def checking(self, name: str) -> None:
+        """An unknown source's check of ``name`` starts (counted before the hashing)."""
+        if name not in self._checks and len(self._checks) >= _MAX_TRACKED:
+            self._checks.pop(next(iter(self._checks)))
+        window = self._checks.setdefault(name, deque(maxlen=self._s.name_max_checks))
+        window.append(self._clock.time())
