@@ -105,7 +105,7 @@ class Authenticator:
             self._logins.inc(1, "server_busy")
             self._store.audit("refused", None, address, "server_busy: logins pending")
             raise FrameError("server_busy", "too many logins in progress; retry in a moment")
-        if not own:
+        if not self.gate.known(short, source):  # again: a check it waited behind may have won
             self.gate.checking(short)
         self.pending += 1
         self._in_flight[source] = self._in_flight.get(source, 0) + 1
