@@ -53,6 +53,7 @@ class Upkeep:
                     conn.tick(now)
                 await asyncio.sleep(0)
             hub.auth.bans.prune()
+            hub.store.end_bursts()
             await self.apply_user_changes()
             if hub.clock.monotonic() >= next_reload:
                 next_reload = hub.clock.monotonic() + BAN_RELOAD_S

@@ -20,6 +20,10 @@ from tradewire.protocol.messages import ROLES
 from tradewire.store.private import private_dir, private_file
 from tradewire.store.sqlite import transaction
 
+# Audit events rotated out first when the log is over its row limit (store/db.py prune_op):
+# the rest (login_failed, ban, ban_lift, user changes, kick, revocations) is the evidence.
+ROUTINE_AUDIT_EVENTS = ("refused", "login", "dashboard_login", "forbidden", "user_sync")
+
 T = TypeVar("T")
 
 SCHEMA = """
@@ -387,9 +391,23 @@ class StateDB:
             audit = conn.execute(
                 "DELETE FROM audit WHERE ts_ms < ?", (now_ms - audit_max_age_ms,)
             ).rowcount
-            audit += conn.execute(
-                "DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?", (audit_max_rows,)
-            ).rowcount
+            # Over the row limit, routine rows go first: the evidence (failed logins, bans,
+            # user changes, kicks) is rotated out only once no routine row is left to delete.
+            (count,) = conn.execute("SELECT count(*) FROM audit").fetchone()
+            excess = count - audit_max_rows
+            if excess > 0:
+                marks = ",".join("?" * len(ROUTINE_AUDIT_EVENTS))
+                audit += conn.execute(
+                    f"DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE event IN "
+                    f"({marks}) ORDER BY id LIMIT ?)",
+                    (*ROUTINE_AUDIT_EVENTS, excess),
+                ).rowcount
+                excess = count - audit - audit_max_rows
+            if excess > 0:
+                audit += conn.execute(
+                    "DELETE FROM audit WHERE id IN (SELECT id FROM audit ORDER BY id LIMIT ?)",
+                    (excess,),
+                ).rowcount
             return bans, audit
 
         return op

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from tradewire.clock import Clock, now_ms
 from tradewire.protocol.messages import FileData, FileInfo, MetaValue
+from tradewire.store.audit_burst import RefusalBursts
 from tradewire.store.db import BanRecord, StateDB, StoredState, UserRecord
 from tradewire.store.files import get_file_op, list_files_op, put_file_op
 from tradewire.store.writer import BatchWriter
@@ -29,7 +30,14 @@ class StateStore(Protocol):
 
     def audit(
         self, event: str, user: str | None, address: str | None, detail: str | None = None
-    ) -> None: ...
+    ) -> None:
+        """One audit row; repeated ``refused`` rows are written once per burst
+        (store/audit_burst.py)."""
+        ...
+
+    def end_bursts(self, everything: bool = False) -> None:
+        """Write the counts of refusal bursts that are over (``everything``: all of them)."""
+        ...
 
     def put_ban(self, ban: BanRecord) -> None: ...
 
@@ -100,6 +108,7 @@ class SqliteStateStore:
         self.db = db
         self._clock = clock
         self._writer = BatchWriter(self.db)
+        self._bursts = RefusalBursts()  # repeated refusals audited once per burst
 
     @classmethod
     async def open(cls, data_dir: Path, clock: Clock) -> SqliteStateStore:
@@ -114,7 +123,22 @@ class SqliteStateStore:
     def audit(
         self, event: str, user: str | None, address: str | None, detail: str | None = None
     ) -> None:
-        self._writer.submit(StateDB.audit_op(now_ms(self._clock), event, user, address, detail))
+        now = self._clock.monotonic()
+        if event == "refused":
+            rows = self._bursts.refused(user, address, detail or "", now)
+        else:
+            rows = [*self._bursts.ended(now), (event, user, address, detail or "")]
+        stamp = now_ms(self._clock)
+        for row_event, row_user, row_address, row_detail in rows:
+            op = StateDB.audit_op(stamp, row_event, row_user, row_address, row_detail or None)
+            self._writer.submit(op)
+
+    def end_bursts(self, everything: bool = False) -> None:
+        """Write the counts of refusal bursts that are over (the upkeep calls it each second;
+        ``everything`` at stop)."""
+        stamp = now_ms(self._clock)
+        for event, user, address, detail in self._bursts.ended(self._clock.monotonic(), everything):
+            self._writer.submit(StateDB.audit_op(stamp, event, user, address, detail))
 
     def put_ban(self, ban: BanRecord) -> None:
         self._writer.submit(StateDB.put_ban_op(ban, now_ms(self._clock)))
@@ -178,5 +202,6 @@ class SqliteStateStore:
 
     def close(self) -> None:
         """Commit what is queued, then close (blocking: call it off the loop)."""
+        self.end_bursts(everything=True)
         self._writer.close()
         self.db.close()
