@@ -4,6 +4,7 @@ CLI reach live sessions within 2 s, and admins list and kick sessions over the w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import subprocess
 import time
@@ -257,3 +258,44 @@ async def test_a_failing_upkeep_is_restarted_and_readiness_says_so_meanwhile(
         assert await until(follower, {"t": "bye", "reason": "revoked"}, timeout=5.0) < 5.0
     finally:
         await hub.stop()
+
+
+async def test_a_withdrawn_topic_grant_ends_the_live_subscription_at_once(
+    start_hub: HubFactory, data_dir: Path
+) -> None:
+    """Issue 26, item 8: after `user revoke bob topic:levels.*` bob went on receiving values
+    (178 over 18 s). Now the subscription ends within the sweep, and nothing more arrives,
+    while a publisher keeps publishing as fast as it may."""
+    for user, grant in (("bob", "topic:levels.*"), ("alice", "topic:levels.*")):
+        assert (await asyncio.to_thread(admin, data_dir, "grant", user, grant)).returncode == 0
+    hub = await start_hub()
+    bob = await logged_in(hub, "bob")
+    bob.send({"t": "sub", "topics": ["levels.*"], "id": 1})
+    assert (await bob.recv())["t"] == "ack"
+    alice = await logged_in(hub, "alice")
+    stop = asyncio.Event()
+
+    async def publish() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            alice.send({"t": "topic_pub", "topic": "levels.EURUSD", "value": n, "id": n})
+            await alice.recv()
+            await asyncio.sleep(0.02)
+
+    publisher = asyncio.create_task(publish())
+    try:
+        assert (await until(bob, {"t": "topic", "topic": "levels.EURUSD"})) < 2.0
+        done = await asyncio.to_thread(admin, data_dir, "revoke", "bob", "topic:levels.*")
+        assert done.returncode == 0, done.stderr
+        took = await until(bob, {"t": "error", "code": "revoked"}, timeout=3.0)
+        after = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                after.append(await bob.recv(timeout=1.0))
+    finally:
+        stop.set()
+        await publisher
+    print(f"\nthe topic subscription ended {took:.2f} s after the revoke; values after: "
+          f"{len(after)}")  # fmt: skip
+    assert took < 2.5 and [f for f in after if f.get("t") == "topic"] == []

@@ -7,7 +7,10 @@ hub polls each sweep (about once a second) and hands to :meth:`SessionService.ap
 * user deleted or disabled, password or role changed: every session of the user ends with
   ``{"t":"bye","reason":"revoked"}``;
 * a channel grant withdrawn: the subscription ends with ``{"t":"error","code":"revoked","ch":…}``
-  and a publisher loses the channel; the session goes on with its other grants.
+  and a publisher loses the channel; the session goes on with its other grants;
+* a topic grant withdrawn: every topic or prefix subscription it no longer covers ends with
+  ``{"t":"error","code":"revoked",…}`` naming it, at once (values in flight after it are not
+  delivered).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
 from tradewire.hub.channel_service import ChannelService
 from tradewire.hub.service import Handler, Session
+from tradewire.hub.topics import TopicService
 from tradewire.metrics import Counter, Histogram, Metrics
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import (
@@ -47,9 +51,11 @@ class SessionService:
         auditor: Auditor,
         metrics: Metrics | None = None,
         started: float = 0.0,
+        topics: TopicService | None = None,
     ) -> None:
         self._sessions = sessions  # the hub's live connections (read only here)
         self._channels = channels
+        self._topics = topics
         self._auditor = auditor
         self._metrics = metrics or Metrics()
         self._started = started  # monotonic seconds at hub start
@@ -85,6 +91,8 @@ class SessionService:
             elif new.channels != old.channels:
                 session.user = new
                 self._channels.withdraw(session, new)
+                if self._topics is not None:
+                    self._topics.withdraw(session, new)
 
     def list(self, session: Session, frame: Sessions) -> None:
         if not self._is_admin(session, frame.id):

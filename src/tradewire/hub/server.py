@@ -404,8 +404,16 @@ class Hub:
             ("listener", "outcome"),
         )
         self.files = FileService(self.config, self.store, self.auditor, self.spawn)
+        self.topics = TopicService(
+            self.config.topics, self.bus, self.clock, self.auditor, self.metrics
+        )
         self.sessions = SessionService(
-            self.connections, self.channel_service, self.auditor, self.metrics, time.monotonic()
+            self.connections,
+            self.channel_service,
+            self.auditor,
+            self.metrics,
+            time.monotonic(),
+            topics=self.topics,
         )
         context = ServiceContext(
             self.config, self.clock, self.store, self.auditor, self.metrics, self.spawn
@@ -416,9 +424,6 @@ class Hub:
             self.config.sentiment, self.clock, self.auditor, self.metrics, self.spawn
         )
         self.channel_service.observers.append(self.sentiment.observe_state)
-        self.topics = TopicService(
-            self.config.topics, self.bus, self.clock, self.auditor, self.metrics
-        )
         self.bus.new_subjects.append(lambda subject: self.topics.restore([subject]))
         self.indicators = IndicatorPublisher(self.config.topics.indicators, self.topics)
         self.ticks.observers.append(self.indicators.on_ticks)

@@ -9,6 +9,7 @@ value to the sessions whose names or prefixes match, each conflated per topic wh
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
 
@@ -25,7 +26,9 @@ from tradewire.metrics import Metrics
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import Ack, Sub, TopicPub, TopicUpdate, Unsub
 from tradewire.protocol.names import is_topic, is_topic_pattern
+from tradewire.store.db import UserRecord
 
+log = logging.getLogger(__name__)
 PREFIX = "topic:"  # bus subjects; ":" never appears in a channel name
 
 
@@ -64,6 +67,17 @@ class TopicService:
         for subject in subjects:
             if subject.startswith(PREFIX):
                 self._route(subject[len(PREFIX) :])
+
+    def withdraw(self, session: Session, user: UserRecord) -> None:
+        """The session's grants changed: end each subscription they no longer cover."""
+        for pattern in sorted(self._patterns.get(session, set())):
+            if may(user, "subscribe_topic", pattern):
+                continue
+            self._patterns[session].discard(pattern)
+            self._drop(session, pattern)
+            msg = f"your grant for topic {pattern!r} was withdrawn: subscription ended"
+            session.send(error_line("revoked", msg))
+            log.info("topic subscription %s of %s revoked", pattern, user.name)
 
     def session_ended(self, session: Session) -> None:
         for pattern in self._patterns.pop(session, set()):
