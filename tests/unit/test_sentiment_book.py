@@ -55,3 +55,19 @@ def test_positions_become_one_contribution_per_symbol() -> None:
     got = from_positions(positions, 50)
     assert got["EURUSD"] == Contribution(0.4, 0.2, 2, 1, (0.11 + 0.36) / 0.4, 1.15, 50)
     assert got["XAUUSD"] == Contribution(0.0, 1.0, 0, 1, 0.0, 2000.0, 50)
+
+
+def test_contributors_without_exposure_do_not_count_toward_the_threshold() -> None:
+    """Issue 26, item 9: two zero-volume accounts plus the victim gave the victim's exact
+    volume and price. They count for nothing now; a third account with exposure makes the
+    figure visible again, the empty ones still left out of it."""
+    book = SentimentBook(min_contributors=3)
+    book.put("victim", "EURUSD", c(1.37, 0.0, 1.0842))
+    book.put("sybil-1", "EURUSD", c(0.0, 0.0))
+    book.put("sybil-2", "EURUSD", c(0.0, 0.0))
+    assert book.row("EURUSD") is None and book.visible() == []
+    book.put("someone", "EURUSD", c(0.0, 2.0, 0.0, 1.0850))
+    book.put("another", "EURUSD", c(0.5, 0.0, 1.0830))
+    row = book.row("EURUSD")
+    assert row is not None and row.contributors == 3
+    assert (row.long_volume, row.short_volume) == (1.87, 2.0)

@@ -86,8 +86,15 @@ class SentimentBook:
                 self.drop(contributor, [symbol])
 
     def row(self, symbol: str) -> SentimentRow | None:
-        """The aggregate of ``symbol``, or ``None`` below the minimum of contributors."""
-        book = self._by_symbol.get(symbol, {})
+        """The aggregate of ``symbol``, or ``None`` below the minimum of contributors.
+
+        Only contributors with exposure count, and only they are summed: two accounts that
+        contribute nothing must not make a third one's exact volume and price visible."""
+        book = {
+            who: c
+            for who, c in self._by_symbol.get(symbol, {}).items()
+            if c.long > 0 or c.short > 0
+        }
         if len(book) < self.min_contributors:
             return None
         long = sum(c.long for c in book.values())
