@@ -268,6 +268,9 @@ class TopicSettings(_Section, frozen=True):
     max_subscriptions: Count = 100  # names and prefixes one session may subscribe to
     rate_per_s: Positive = 100.0  # topic_pub frames one session may send, sustained
     burst: Count = 200
+    # topic sub/unsub frames one session may send, sustained and at once
+    subscribe_rate_per_s: Positive = 5.0
+    subscribe_burst: Count = 10
     indicators: list[IndicatorSettings] = msgspec.field(default_factory=list)
 
 

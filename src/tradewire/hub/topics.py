@@ -5,10 +5,17 @@ Each topic is a bus subject ``topic:NAME``: the bus numbers its values (``seq``)
 last one durably (the hub's persist hook) before anyone sees it, and keeps it for new
 subscribers. Subscriptions name topics or prefixes (``ind.EURUSD.*``); the service routes each
 value to the sessions whose names or prefixes match, each conflated per topic while slow.
+
+Matching is indexed, so no frame costs in proportion to every topic times every subscription
+(10,000 topics and a sub of 100 prefixes once stalled the loop for 491 ms): a value finds its
+sessions through the prefixes of its own name (at most 64 look-ups), and a subscription its
+retained values through the sorted topic names (a range per prefix). ``sub``/``unsub`` of
+topics are rate-limited per session.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -46,10 +53,13 @@ class TopicService:
         self._clock = clock
         self._auditor = auditor
         self.known: set[str] = set()  # topic names with a value (restored at start)
+        self._sorted: list[str] = []  # the known topics, sorted: prefix ranges by bisection
         self._exact: dict[str, set[Session]] = {}
+        self._by_prefix: dict[str, set[Session]] = {}  # prefix (without "*") -> sessions
         self._prefixes: dict[Session, set[str]] = {}  # session -> prefixes (without "*")
         self._patterns: dict[Session, set[str]] = {}  # session -> everything it named
         self._buckets = SessionBuckets(settings.rate_per_s, settings.burst)
+        self._sub_buckets = SessionBuckets(settings.subscribe_rate_per_s, settings.subscribe_burst)
         self._published = metrics.counter("tradewire_topic_values_total", "topic values stored")
         self._deliveries = metrics.counter(
             "tradewire_topic_deliveries_total", "topic values handed to subscribers"
@@ -144,15 +154,28 @@ class TopicService:
         """The first value of a topic: this service delivers the topic's messages."""
         if topic not in self.known:
             self.known.add(topic)
+            bisect.insort(self._sorted, topic)
             self._bus.subscribe(PREFIX + topic, self)
+
+    def _topics_of(self, pattern: str) -> Iterable[str]:
+        """The known topics ``pattern`` (a name, or a prefix ending in ``*``) covers."""
+        if not pattern.endswith("*"):
+            return (pattern,) if pattern in self.known else ()
+        prefix = pattern[:-1]
+        start = bisect.bisect_left(self._sorted, prefix)
+        end = start
+        while end < len(self._sorted) and self._sorted[end].startswith(prefix):
+            end += 1
+        return self._sorted[start:end]
 
     def deliver(self, message: Message) -> None:
         """Bus callback: a stored value goes to every session whose name or prefix matches."""
         topic = message.subject[len(PREFIX) :]
         sessions = set(self._exact.get(topic, ()))
-        for session, prefixes in self._prefixes.items():
-            if any(topic.startswith(p) for p in prefixes):
-                sessions.add(session)
+        for end in range(len(topic) + 1):  # every prefix of the name, "" included
+            members = self._by_prefix.get(topic[:end])
+            if members:
+                sessions.update(members)
         for session in sessions:
             session.deliver(message)
         self._published.inc()
@@ -160,8 +183,25 @@ class TopicService:
 
     # ---- subscribing ---------------------------------------------------------------------------
 
+    def _too_fast(self, session: Session, re: object) -> bool:
+        wait = self._sub_buckets.take(session, self._clock.monotonic())
+        if wait <= 0:
+            return False
+        rate = self.settings.subscribe_rate_per_s
+        session.send(
+            error_line(
+                "rate_limited",
+                f"more than {rate:g} topic sub/unsub a second",
+                re,  # type: ignore[arg-type]
+                retry_after_s=math.ceil(wait * 1000) / 1000,
+            )
+        )
+        return True
+
     def subscribe(self, session: Session, frame: Sub) -> None:
         assert session.user is not None
+        if self._too_fast(session, frame.id):
+            return
         patterns = list(dict.fromkeys(frame.topics or ()))
         bad = [p for p in patterns if not is_topic_pattern(p)]
         if bad or not patterns:
@@ -188,21 +228,25 @@ class TopicService:
             mine.add(pattern)
             if pattern.endswith("*"):
                 self._prefixes.setdefault(session, set()).add(pattern[:-1])
+                self._by_prefix.setdefault(pattern[:-1], set()).add(session)
             else:
                 self._exact.setdefault(pattern, set()).add(session)
-            for topic in sorted(self.known):  # the retained values, at once
-                if _matches(pattern, topic) and (latest := self._bus.latest(PREFIX + topic)):
+            for topic in self._topics_of(pattern):  # the retained values, at once
+                if (latest := self._bus.latest(PREFIX + topic)) is not None:
                     session.deliver(latest)
 
     def unsubscribe(self, session: Session, frame: Unsub) -> None:
+        if self._too_fast(session, frame.id):
+            return
         mine = self._patterns.get(session, set())
-        for pattern in frame.topics or ():
-            if pattern in mine:
-                mine.discard(pattern)
-                self._drop(session, pattern)
-        for topic in self.known:  # a value held back for a slow reader is not wanted now
-            if not self._wants(session, topic):
-                session.drop_pending(PREFIX + topic)
+        dropped = [p for p in dict.fromkeys(frame.topics or ()) if p in mine]
+        for pattern in dropped:
+            mine.discard(pattern)
+            self._drop(session, pattern)
+        for pattern in dropped:  # a value held back for a slow reader is not wanted now
+            for topic in self._topics_of(pattern):
+                if not self._wants(session, topic):
+                    session.drop_pending(PREFIX + topic)
         session.send(encode(Ack(re=frame.id)))
 
     def _wants(self, session: Session, topic: str) -> bool:
@@ -215,6 +259,11 @@ class TopicService:
                 prefixes.discard(pattern[:-1])
                 if not prefixes:
                     del self._prefixes[session]
+            members = self._by_prefix.get(pattern[:-1])
+            if members is not None:
+                members.discard(session)
+                if not members:
+                    del self._by_prefix[pattern[:-1]]
         else:
             members = self._exact.get(pattern)
             if members is not None:
