@@ -154,6 +154,8 @@ class FileSettings(_Section, frozen=True):
     max_bytes: Annotated[int, msgspec.Meta(ge=0)] = 0
     # Versions kept per name; older ones are deleted when a new one is stored.
     keep_versions: Count = 10
+    # What one user's files may take in all (every version kept counts; admins are exempt).
+    max_bytes_per_user: Count = 100 * 1024 * 1024
 
 
 class SentimentListenerSettings(_Section, frozen=True):

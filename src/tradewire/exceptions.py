@@ -76,6 +76,10 @@ class UserError(TradewireError):
     """A user-management request was refused (duplicate name, unknown user, bad role)."""
 
 
+class QuotaExceeded(UserError):
+    """What one user may make the hub store is used up (the message says which limit)."""
+
+
 class BrokerError(TradewireError):
     """A broker adapter could not do what was asked."""
 

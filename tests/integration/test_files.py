@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import sqlite3
 from pathlib import Path
+
+import msgspec
 
 from tests.conftest import HubFactory, logged_in, make_config
 from tradewire.config import FileSettings, ListenerSettings, TemplateListenerSettings
+from tradewire.hub.server import Hub
 from tradewire.protocol.legacy import parse_template_payload
 from tradewire.store.db import StateDB
 from tradewire.store.files import list_files_op
@@ -127,3 +131,41 @@ async def test_template_listener_serves_the_latest_template(start_hub: HubFactor
     assert payload[:20] == b"EURUSD\0\0\0\0" + b"60\0\0\0\0\0\0\0\0"
     assert parse_template_payload(payload) == ("EURUSD", 60, TEMPLATE)
     assert hub.template is not None and hub.template.served == 1
+
+
+async def test_a_users_files_stay_within_the_quota_under_concurrent_puts(
+    data_dir: Path,
+) -> None:
+    """Issue 26, item 11: 23,650 files of 47 KB were accepted. Now what one user's files take
+    (every version kept) is capped, checked in the write's own transaction: four connections
+    putting at once cannot pass it together. Admins are exempt."""
+    hub = Hub(make_config(files=FileSettings(max_bytes_per_user=200_000)), data_dir)
+    await hub.start()
+    try:
+        blob = base64.b64encode(b"x" * 45_000).decode()
+        sessions = [await logged_in(hub, "alice") for _ in range(4)]
+        for n, raw in enumerate(sessions):  # 4 x 5 puts of 45 KB, all in flight at once
+            raw.send(
+                b"".join(
+                    msgspec.json.encode(
+                        {"t": "file_put", "name": f"f{n}-{k}", "data": blob, "id": k}
+                    )
+                    + b"\n"
+                    for k in range(5)
+                )
+            )
+        replies = [await raw.recv() for raw in sessions for _ in range(5)]
+        stored = sum(1 for r in replies if r["t"] == "ack")
+        refused = [r for r in replies if r.get("code") == "quota_exceeded"]
+        assert stored == 4 and len(refused) == 16, replies  # 4 x 45 KB fit in 200,000 bytes
+        assert "files.max_bytes_per_user" in refused[0]["msg"]
+        with sqlite3.connect(data_dir / "state.db") as conn:
+            (total,) = conn.execute(
+                "SELECT SUM(length(data)) FROM files WHERE user = 'alice'"
+            ).fetchone()
+        assert total <= 200_000
+        root = await logged_in(hub, "root")  # an admin is not held to it
+        root.send({"t": "file_put", "name": "admin-big", "data": blob, "id": 1})
+        assert (await root.recv())["t"] == "ack"
+    finally:
+        await hub.stop()

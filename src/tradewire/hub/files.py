@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from tradewire.config import Config, file_limit
-from tradewire.exceptions import StoreError, UserError
+from tradewire.exceptions import QuotaExceeded, StoreError, UserError
 from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
 from tradewire.hub.service import Handler, Session
@@ -94,7 +94,10 @@ class FileService:
                 return
 
         def stored(result: object) -> None:
-            if isinstance(result, UserError):
+            if isinstance(result, QuotaExceeded):
+                self._auditor.audit("refused", user.name, conn.address, f"file quota: {result}")
+                conn.send(error_line("quota_exceeded", str(result), frame.id))
+            elif isinstance(result, UserError):
                 self._auditor.forbidden(conn, str(result), frame.id)
             elif isinstance(result, FileInfo):
                 log.info(
@@ -117,6 +120,7 @@ class FileService:
             may(user, "admin"),  # admins may replace anyone's file
             self._config.files.keep_versions,
             stored,
+            None if may(user, "admin") else self._config.files.max_bytes_per_user,
         )
 
     def get(self, conn: Session, frame: FileGet) -> None:

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS files (
     name TEXT NOT NULL, version INTEGER NOT NULL, data BLOB NOT NULL, sha256 TEXT NOT NULL,
     meta TEXT NOT NULL, user TEXT NOT NULL, stored_ms INTEGER NOT NULL,
     PRIMARY KEY (name, version));
+CREATE INDEX IF NOT EXISTS files_by_user ON files (user);
 """
 
 # Columns added after the first release, applied to older databases at open.

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from tradewire.exceptions import UserError
+from tradewire.exceptions import QuotaExceeded, UserError
 from tradewire.protocol.messages import FileData, FileInfo, MetaValue
 
 _meta_decoder = msgspec.json.Decoder(dict[str, MetaValue])
@@ -26,7 +26,11 @@ def put_file_op(
     is_admin: bool,
     now_ms: int,
     keep: int,
+    quota_bytes: int | None = None,
 ) -> Callable[[sqlite3.Connection], FileInfo]:
+    """Store a new version of ``name``. ``quota_bytes``: what all of ``user``'s stored
+    versions may take together after this one (None: no limit); checked in the same
+    transaction as the write, so concurrent puts cannot pass it together."""
     digest = hashlib.sha256(data).hexdigest()
     meta_json = msgspec.json.encode(meta).decode()
 
@@ -37,6 +41,8 @@ def put_file_op(
         if row is not None and row[1] != user and not is_admin:
             raise UserError(f"file {name!r} belongs to {row[1]!r}")
         version = (row[0] if row else 0) + 1
+        if quota_bytes is not None:
+            _within_quota(conn, user, name, version - keep, len(data), quota_bytes)
         conn.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
             (name, version, data, digest, meta_json, user, now_ms),
@@ -45,6 +51,26 @@ def put_file_op(
         return FileInfo(name, version, len(data), digest, now_ms, user, meta)
 
     return op
+
+
+def _within_quota(
+    conn: sqlite3.Connection, user: str, name: str, dropped_to: int, adding: int, quota: int
+) -> None:
+    (stored,) = conn.execute(
+        "SELECT COALESCE(SUM(length(data)), 0) FROM files WHERE user = ?", (user,)
+    ).fetchone()
+    (freed,) = conn.execute(  # the versions this one pushes out
+        "SELECT COALESCE(SUM(length(data)), 0) FROM files WHERE name = ? AND version <= ? "
+        "AND user = ?",
+        (name, dropped_to, user),
+    ).fetchone()
+    after = stored - freed + adding
+    if after > quota:
+        raise QuotaExceeded(
+            f"{user}'s files take {stored} bytes; this one would make {after}, over the "
+            f"{quota} bytes one user may store (files.max_bytes_per_user); an admin can raise "
+            "it or remove files"
+        )
 
 
 def get_file_op(

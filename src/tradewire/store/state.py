@@ -57,9 +57,11 @@ class StateStore(Protocol):
         may_replace_any: bool,
         keep: int,
         done: Done,
+        quota_bytes: int | None = None,
     ) -> None:
         """A new version of ``name``; ``done`` gets its :class:`FileInfo` or a ``UserError``
-        when ``name`` belongs to another user (unless ``may_replace_any``)."""
+        when ``name`` belongs to another user (unless ``may_replace_any``), or
+        ``QuotaExceeded`` when ``user``'s files would take more than ``quota_bytes``."""
         ...
 
     def prune(
@@ -152,8 +154,11 @@ class SqliteStateStore:
         may_replace_any: bool,
         keep: int,
         done: Done,
+        quota_bytes: int | None = None,
     ) -> None:
-        op = put_file_op(name, data, meta, user, may_replace_any, now_ms(self._clock), keep)
+        op = put_file_op(
+            name, data, meta, user, may_replace_any, now_ms(self._clock), keep, quota_bytes
+        )
         self._writer.submit(op, done)
 
     def prune(
