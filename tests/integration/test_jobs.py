@@ -19,9 +19,11 @@ from tradewire.clients.worker import Worker
 from tradewire.config import JobSettings, NatsSettings
 from tradewire.exceptions import HubRefused
 from tradewire.hub.server import Hub
+from tradewire.jobs.registry import set_data_root
 from tradewire.jobs.sweep import backtest, grid
 
 FNS = "tests.integration.jobfns"
+SWEEP = "tradewire.jobs.sweep:backtest"
 
 
 @pytest.fixture
@@ -102,7 +104,9 @@ async def test_failures_stay_in_their_task_and_use_up_attempts(any_hub: Hub) -> 
     try:
         jobs = JobClient(bob)
         for fn, error in [
-            (f"{FNS}:boom", "RuntimeError: boom 1"),
+            (f"{FNS}:boom", "RuntimeError (details in the worker's log)"),
+            (f"{FNS}:refuse", "TaskError: x must be even, got 1"),
+            ("tradewire.jobs.sweep:Path", "not a task function"),  # trusted module, not a task
             (f"{FNS}:huge", "result of 50002 bytes; at most 32768"),
             (f"{FNS}:giant", "does not fit in one frame"),
             ("os:getcwd", "not trusted"),
@@ -286,3 +290,46 @@ async def test_max_jobs_holds_when_many_submits_arrive_at_once(
         assert stored == 3
     finally:
         await hub.stop()
+
+
+async def test_a_hostile_submitter_cannot_reach_beyond_the_task_functions_and_data_root(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """Issue 26, item 13, against a worker that trusts tradewire.jobs: any attribute of a
+    trusted module ran (sweep:Path), data.file=/dev/zero took it to 2.6 GB, and any readable
+    file was opened with its contents leaking into the error. Now only task functions run,
+    their parameters are bounded, files are read only under --data-root, and the error a
+    submitter gets carries no file contents."""
+    root = tmp_path / "worker-data"
+    root.mkdir()
+    (root / "notes.csv").write_text("SECRET-TOKEN-42;not;a;tick;export\n" * 3)
+    (tmp_path / "outside.csv").write_text("<DATE>\t<TIME>\t<BID>\t<ASK>\n")
+    set_data_root(root)
+    running = await workers(hub, "w1")
+    bob = await client(hub, "bob")
+    try:
+        jobs = JobClient(bob)
+        cases = [
+            ("tradewire.jobs.sweep:Path", ["/etc/passwd"], "not a task function"),
+            ("tradewire.jobs.sweep:json", [{}], "not a task function"),
+            (f"{SWEEP}", [{"fast": 2, "slow": 5, "data": {"file": "/dev/zero"}}], "data root"),
+            (f"{SWEEP}", [{"fast": 2, "slow": 5, "data": {"file": "../outside.csv"}}], "data root"),
+            (f"{SWEEP}", [{"fast": 2, "slow": 5, "data": {"bars": 10**9}}], "bars must be"),
+            (
+                f"{SWEEP}",
+                [{"fast": 2, "slow": 5, "data": {"file": "notes.csv", "symbol": "x y"}}],
+                "data.symbol",
+            ),
+            (f"{SWEEP}", [{"fast": "2", "slow": 5}], "fast must be an integer"),
+            (f"{SWEEP}", [{"fast": 2, "slow": 5, "data": {"file": "notes.csv"}}], "worker's log"),
+        ]
+        for fn, payloads, expected in cases:
+            job = await jobs.submit(fn, payloads, max_attempts=1)
+            await jobs.wait(job)
+            (outcome,) = await jobs.results(job)
+            assert not outcome.ok and expected in outcome.error, (fn, payloads, outcome.error)
+            assert "SECRET" not in outcome.error
+    finally:
+        set_data_root(None)
+        await bob.close()
+        await stop(running)

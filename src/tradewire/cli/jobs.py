@@ -17,6 +17,7 @@ from tradewire.cli.common import HubLogin, console, fail, hub_login, reports_err
 from tradewire.clients import HubClient
 from tradewire.clients.jobs import JobClient
 from tradewire.clients.worker import Worker
+from tradewire.jobs.registry import set_data_root
 from tradewire.jobs.sweep import backtest, grid
 from tradewire.protocol.messages import JobInfo, TaskOutcome
 
@@ -165,8 +166,9 @@ def _ints(text: str, name: str) -> list[int]:
 )
 @click.option(
     "--ticks",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="An MT5 tick export instead (it must exist where the workers run).",
+    metavar="NAME",
+    help="An MT5 tick export instead: a file name under each worker's --data-root (with "
+    "--local, under the current folder).",
 )
 @click.option("--symbol", default="EURUSD", show_default=True, help="The --ticks file's symbol.")
 @click.option("--local", is_flag=True, help="Run the sweep here, in one process, instead.")
@@ -177,7 +179,7 @@ def jobs_sweep(
     slow: str,
     seed: int,
     bar_count: int,
-    ticks: Path | None,
+    ticks: str | None,
     symbol: str,
     local: bool,
     login: HubLogin,
@@ -185,10 +187,10 @@ def jobs_sweep(
     """Backtest a moving-average crossover for every FAST < SLOW pair, on workers (or --local),
     and print the pairs by profit. Workers need: tradewire worker --trust tradewire.jobs"""
     data: dict[str, Any] = (
-        {"file": str(ticks.resolve()), "symbol": symbol}
-        if ticks
-        else {"seed": seed, "bars": bar_count}
+        {"file": ticks, "symbol": symbol} if ticks else {"seed": seed, "bars": bar_count}
     )
+    if local and ticks:
+        set_data_root(Path.cwd())  # the local run reads it from here, as a worker would
     payloads = grid(_ints(fast, "--fast"), _ints(slow, "--slow"), data)
     if not payloads:
         fail("no pair with fast < slow: give smaller --fast or larger --slow periods")
@@ -233,18 +235,28 @@ def jobs_sweep(
     multiple=True,
     required=True,
     metavar="MODULE",
-    help="A module (and its submodules) whose functions this worker may run; repeat. Only "
-    "code installed here runs: a job names a function, never sends code.",
+    help="A module (and its submodules) whose task functions this worker may run; repeat. "
+    "Only code installed here runs: a job names a function, never sends code, and only "
+    "functions marked as task functions can be named.",
+)
+@click.option(
+    "--data-root",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The folder tasks may read data files from (a sweep over an MT5 export); a task "
+    "cannot leave it. Without it, tasks read no files.",
 )
 @click.option("--count", type=click.IntRange(min=1), default=None, help="Stop after N tasks.")
 @hub_login
 @reports_errors
 def worker(
     trusted: tuple[str, ...],
+    data_root: Path | None,
     count: int | None,
     login: HubLogin,
 ) -> None:
     """Run tasks of shared-computation jobs for the hub (a user with role worker)."""
+    set_data_root(data_root)
 
     async def action(client: HubClient) -> Worker:
         running = Worker(client, list(trusted))

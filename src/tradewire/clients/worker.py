@@ -1,10 +1,14 @@
 """``tradewire worker``: runs tasks of shared-computation jobs (docs/jobs.md).
 
 A task names a function ``module:name``; the worker runs it only when the module is one it was
-told to trust (``--trust``): code is never sent over the wire. The function gets the task's
-payload (decoded JSON) and returns a JSON value. An exception, a result that is not JSON, or a
-module not trusted fails only that task (the hub retries it up to the job's max_attempts). The
-lease is extended while the function runs; functions run on a thread, one task at a time.
+told to trust (``--trust``) and the function is marked as a task function
+(``tradewire.jobs.registry``): code is never sent over the wire, and nothing else a trusted
+module holds can be called. The function gets the task's payload (decoded JSON) and returns a
+JSON value. An exception, a result that is not JSON, or a function not allowed fails only that
+task (the hub retries it up to the job's max_attempts); the error sent back carries a
+``TaskError``'s message, and of any other exception only its type (its message may quote a
+file: it stays in the worker's log). The lease is extended while the function runs; functions
+run on a thread, one task at a time.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import contextlib
 import importlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
 from tradewire.clients.hub_client import HubClient
 from tradewire.exceptions import ConnectionLost, HubRefused
+from tradewire.jobs.registry import TaskError, TaskNotAllowed, is_task_function
 from tradewire.protocol.messages import LeasedTask, TaskExtend, TaskLease, TaskResult, Tasks
 
 log = logging.getLogger(__name__)
@@ -33,14 +38,14 @@ class Worker:
         self.failed = 0
 
     def resolve(self, fn: str) -> Callable[[Any], Any]:
-        """The function ``module:name`` names; ``PermissionError`` outside trusted modules."""
+        """The task function ``module:name`` names; ``TaskNotAllowed`` for anything else."""
         module, _, name = fn.partition(":")
         if not any(module == t or module.startswith(t + ".") for t in self.trusted):
-            raise PermissionError(f"module {module} is not trusted by this worker (--trust)")
+            raise TaskNotAllowed(f"module {module} is not trusted by this worker (--trust)")
         target = getattr(importlib.import_module(module), name, None)
-        if not callable(target):
-            raise LookupError(f"{fn} is not a function")
-        return target  # type: ignore[no-any-return]
+        if target is None or not is_task_function(target):
+            raise TaskNotAllowed(f"{fn} is not a task function (tradewire.jobs.registry)")
+        return cast(Callable[[Any], Any], target)
 
     async def run(self, limit: int | None = None) -> None:
         """Lease and run tasks until cancelled (or ``limit`` tasks have run)."""
@@ -87,7 +92,13 @@ class Worker:
             return True, msgspec.Raw(msgspec.json.encode(result)), ""
         except Exception as exc:  # the task fails, the worker goes on
             log.info("task %s/%d failed: %s: %s", task.job, task.task, type(exc).__name__, exc)
-            return False, msgspec.Raw(b"null"), f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, TaskError):  # messages written for submitters
+                return False, msgspec.Raw(b"null"), f"{type(exc).__name__}: {exc}"
+            return (
+                False,
+                msgspec.Raw(b"null"),
+                f"{type(exc).__name__} (details in the worker's log)",
+            )
 
     async def _keep_leased(self, task: LeasedTask) -> None:
         while True:
