@@ -282,6 +282,8 @@ class JobSettings(_Section, frozen=True):
     max_tasks: Count = 100_000  # tasks of one job
     max_jobs: Count = 100  # unfinished jobs of one user
     max_payload_bytes: Count = 16_384  # one task's payload
+    # payload bytes of one user's open tasks (waiting or running) in all their jobs
+    max_waiting_bytes_per_user: Count = 64 * 1024 * 1024
     max_result_bytes: Count = 32_768  # one task's result
     keep_days: Positive = 30.0  # finished jobs are deleted after this
     rate_per_s: Positive = 500.0  # job and task frames one session may send, sustained

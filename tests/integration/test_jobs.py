@@ -333,3 +333,40 @@ async def test_a_hostile_submitter_cannot_reach_beyond_the_task_functions_and_da
         set_data_root(None)
         await bob.close()
         await stop(running)
+
+
+async def test_one_users_open_tasks_stay_within_the_jobs_quota_under_concurrency(
+    data_dir: Path,
+) -> None:
+    """Issue 26, item 2: four sessions flooding jobs grew the hub by 4.5 GB. What one user's
+    open tasks take is capped (jobs.max_waiting_bytes_per_user), counting what is being stored
+    meanwhile: four sessions submitting at once cannot pass it together; a cancelled job frees
+    its share."""
+    hub = Hub(make_config(jobs=JobSettings(max_waiting_bytes_per_user=100_000)), data_dir)
+    await hub.start()
+    try:
+        task = msgspec.json.encode("x" * 398)  # 400-byte payloads, 100 per job: 40 KB a job
+        submit = b"".join(
+            b'{"t":"job_submit","fn":"%s:square","tasks":[%s],"id":%d}\n'
+            % (FNS.encode(), b",".join([task] * 100), n)
+            for n in range(5)
+        )
+        sessions = [await logged_in(hub, "bob") for _ in range(4)]
+        for raw in sessions:
+            raw.send(submit)  # 20 jobs in flight at once, 800 KB of tasks
+        replies = [await raw.recv() for raw in sessions for _ in range(5)]
+        accepted = [r for r in replies if r["t"] == "job"]
+        refused = [r for r in replies if r.get("code") == "quota_exceeded"]
+        assert len(accepted) == 2 and len(refused) == 18, replies
+        assert "jobs.max_waiting_bytes_per_user" in refused[0]["msg"]
+        assert hub.jobs.queue.open_bytes["bob"] <= 100_000
+        carol = await logged_in(hub, "alice")  # another user is not held to bob's share
+        carol.send(submit.split(b"\n")[0] + b"\n")
+        assert (await carol.recv())["t"] == "job"
+        sessions[0].send({"t": "job_cancel", "job": accepted[0]["job"], "id": 99})
+        while (await sessions[0].recv()).get("re") != 99:
+            pass
+        sessions[0].send(submit.split(b"\n")[0] + b"\n")
+        assert (await sessions[0].recv())["t"] == "job"  # the cancelled job's share is free
+    finally:
+        await hub.stop()

@@ -53,6 +53,8 @@ class JobQueue:
         self._turns: deque[Job] = deque()  # jobs with pending tasks, in turn
         self.leases: dict[tuple[str, int], Lease] = {}
         self._by_worker: dict[object, set[tuple[str, int]]] = {}
+        # payload bytes of each owner's open tasks (waiting or leased): the jobs quota
+        self.open_bytes: dict[str, int] = {}
 
     def add(
         self, job: Job, tasks: dict[int, bytes], attempts: dict[int, int] | None = None
@@ -60,6 +62,9 @@ class JobQueue:
         """Open tasks of ``job`` (a new job, more tasks, or a job reloaded at start)."""
         self.jobs[job.id] = job
         was_idle = not job.pending
+        self.open_bytes[job.owner] = self.open_bytes.get(job.owner, 0) + sum(
+            len(payload) for task, payload in tasks.items() if task not in job.payloads
+        )
         for task in sorted(tasks):
             job.payloads[task] = tasks[task]
             job.attempts[task] = (attempts or {}).get(task, 0)
@@ -105,7 +110,7 @@ class JobQueue:
         if job is None or task not in job.payloads:
             return False
         self._unlease(job_id, task)
-        del job.payloads[task]
+        self._release_bytes(job, len(job.payloads.pop(task)))
         if task in job.pending:
             job.pending.remove(task)
         if ok:
@@ -145,7 +150,15 @@ class JobQueue:
         for task in list(job.payloads):
             self._unlease(job_id, task)
         job.pending.clear()
+        self._release_bytes(job, sum(len(p) for p in job.payloads.values()))
         job.payloads.clear()
+
+    def _release_bytes(self, job: Job, size: int) -> None:
+        left = self.open_bytes.get(job.owner, 0) - size
+        if left > 0:
+            self.open_bytes[job.owner] = left
+        else:
+            self.open_bytes.pop(job.owner, None)
 
     def _requeue(self, job: Job, task: int) -> None:
         if job.status != "running":

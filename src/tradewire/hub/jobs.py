@@ -75,6 +75,7 @@ class JobService:
         # Unfinished jobs per owner, counted from the moment a submit is accepted (before it
         # is stored), so that many submits at once cannot pass the max_jobs limit together.
         self._open: collections.Counter[str] = collections.Counter()
+        self._reserved: collections.Counter[str] = collections.Counter()  # bytes being stored
         self._buckets = SessionBuckets(settings.rate_per_s, settings.burst)
         self._finished = metrics.counter(
             "tradewire_job_tasks_total", "tasks finished, by outcome", ("outcome",)
@@ -131,7 +132,11 @@ class JobService:
             msg = f"{self._open[owner]} unfinished jobs already (jobs.max_jobs)"
             session.send(error_line("rate_limited", msg, frame.id))
             return
+        size = sum(len(t) for t in frame.tasks)
+        if self._over_quota(session, owner, size, frame.id):
+            return
         self._open[owner] += 1
+        self._reserved[owner] += size
         job = Job(secrets.token_hex(8), owner, frame.fn, frame.max_attempts, frame.lease_s)
         job.n = len(frame.tasks)
         stored = ops.StoredJob(
@@ -140,6 +145,7 @@ class JobService:
         payloads = [bytes(t) for t in frame.tasks]
 
         def saved(result: object) -> None:
+            self._reserved[owner] -= size
             if isinstance(result, Exception):
                 self._open[owner] -= 1
                 session.send(error_line("internal", "job not stored", frame.id))
@@ -162,10 +168,15 @@ class JobService:
         if problem is not None:
             session.send(error_line("bad_frame", problem, frame.id))
             return
+        size = sum(len(t) for t in frame.tasks)
+        if self._over_quota(session, job.owner, size, frame.id):
+            return
+        self._reserved[job.owner] += size
         first, payloads = job.n, [bytes(t) for t in frame.tasks]
         job.n += len(payloads)
 
         def saved(result: object) -> None:
+            self._reserved[job.owner] -= size
             if isinstance(result, Exception):
                 session.send(error_line("internal", "tasks not stored", frame.id))
                 return
@@ -174,6 +185,21 @@ class JobService:
             self._serve_waiters()
 
         self.store.submit(ops.add_tasks(job.id, first, payloads), saved)
+
+    def _over_quota(self, session: Session, owner: str, size: int, re: RequestId) -> bool:
+        """Refuse (``quota_exceeded``) tasks that would take ``owner``'s open tasks past
+        jobs.max_waiting_bytes_per_user; counts what is being stored meanwhile too."""
+        held = self.queue.open_bytes.get(owner, 0) + self._reserved[owner]
+        limit = self.settings.max_waiting_bytes_per_user
+        if held + size <= limit:
+            return False
+        msg = (
+            f"{owner}'s open tasks take {held} bytes; these would make {held + size}, over "
+            f"{limit} (jobs.max_waiting_bytes_per_user): wait for tasks to finish"
+        )
+        self._auditor.audit("refused", owner, session.address, f"jobs quota: {held + size}")
+        session.send(error_line("quota_exceeded", msg, re))
+        return True
 
     def status(self, session: Session, frame: JobStatus) -> None:
         job = self._owned(session, frame.job, frame.id)
