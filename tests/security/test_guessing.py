@@ -304,3 +304,21 @@ async def test_a_name_under_distributed_guessing_gets_few_checks_and_its_user_ge
     assert outcomes.get("rate_limited") == 991
     assert max(waits) < 1.0 and other == "welcome"
     assert newcomer == "rate_limited"  # a new address of bob's waits out the window
+
+
+async def test_the_cap_holds_for_guesses_that_waited_in_the_name_throttle(
+    start_hub: HubFactory, data_dir: Path
+) -> None:
+    """Guesses that passed the cap's first look and then slept in the name throttle are
+    counted again before their check: 200 at once still get at most name_max_checks."""
+    ban = BanSettings(name_throttle_after=1, name_delay_s=0.3, name_max_delay_s=0.3)
+    hub = await start_hub(make_config(ban=ban))
+    for n in range(2):  # the throttle is on: every further check of bob sleeps first
+        raw = await Raw.connect(hub, local_host=f"127.0.3.{n + 1}")
+        assert await _hello(raw, "bob", "wrong") == "auth_failed"
+    raws = [await Raw.connect(hub, local_host=f"127.0.4.{n + 1}") for n in range(200)]
+    replies = await asyncio.gather(*(_hello(r, "bob", f"g{n}") for n, r in enumerate(raws)))
+    await hub.store.flush()
+    checked = _audit_count(data_dir, "login_failed")
+    assert checked <= ban.name_max_checks, checked
+    assert replies.count("rate_limited") >= 200 - ban.name_max_checks

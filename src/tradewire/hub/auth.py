@@ -74,18 +74,8 @@ class Authenticator:
         """
         source = self.bans.key(address)
         short = name[:NAME_CHARS]
-        own = self.gate.known(short, source)  # the user's own address: no cap, no delay
-        if not own:
-            wait_s = self.gate.retry_after(short)
-            if wait_s is not None:
-                self._logins.inc(1, "rate_limited")
-                self._store.audit("refused", short, address, "rate_limited: checks of this name")
-                raise FrameError(
-                    "rate_limited",
-                    f"too many password checks for {short!r} from new addresses; retry later, "
-                    "or from an address that logged in as this user before",
-                    retry_after_s=max(1, math.ceil(wait_s)),
-                )
+        if not self.gate.known(short, source):  # the user's own address: no cap, no delay
+            self._gate(short, address)
             delay = self.throttle.delay_for(short)
             if delay:
                 await asyncio.sleep(delay)
@@ -105,12 +95,28 @@ class Authenticator:
             self._logins.inc(1, "server_busy")
             self._store.audit("refused", None, address, "server_busy: logins pending")
             raise FrameError("server_busy", "too many logins in progress; retry in a moment")
-        if not self.gate.known(short, source):  # again: a check it waited behind may have won
+        if not self.gate.known(short, source):  # again, after any wait: the count may be full
+            self._gate(short, address)  # now, or the source has won meanwhile
             self.gate.checking(short)
         self.pending += 1
         self._in_flight[source] = self._in_flight.get(source, 0) + 1
         check = asyncio.ensure_future(self._check_and_count(name, password, address, source))
         return await asyncio.shield(check)
+
+    def _gate(self, short: str, address: str) -> None:
+        """Refuse (``rate_limited``) a check of ``short`` from a source new to it while the
+        name's checks from new sources are used up (hub/guard.py NameGate)."""
+        wait_s = self.gate.retry_after(short)
+        if wait_s is None:
+            return
+        self._logins.inc(1, "rate_limited")
+        self._store.audit("refused", short, address, "rate_limited: checks of this name")
+        raise FrameError(
+            "rate_limited",
+            f"too many password checks for {short!r} from new addresses; retry later, "
+            "or from an address that logged in as this user before",
+            retry_after_s=max(1, math.ceil(wait_s)),
+        )
 
     async def _check_and_count(
         self, name: str, password: str, address: str, source: str
