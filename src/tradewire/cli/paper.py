@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
@@ -14,11 +14,12 @@ import msgspec
 from rich.table import Table
 
 from tradewire.brokers.paper import PaperBroker
-from tradewire.brokers.registry import check_broker, open_broker
+from tradewire.brokers.registry import OpenBroker, check_broker, open_broker
 from tradewire.cli.common import console, reports_errors
-from tradewire.model import OrderRequest, PendingOrder
+from tradewire.model import Account, OrderRequest, PendingOrder, Position, Quote
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 broker_option = click.option(
     "--broker",
@@ -32,6 +33,21 @@ broker_option = click.option(
 @click.group("paper")
 def paper_group() -> None:
     """Trade and inspect paper accounts."""
+
+
+def on_account(spec: str, action: Callable[[OpenBroker], Awaitable[T]], create: bool = False) -> T:
+    """Open the account ``spec`` names, run ``action`` on it, close it (whatever happens);
+    ``create``: a new paper account may be made, as a first order does."""
+    check_broker(spec)
+
+    async def run() -> T:
+        broker = await open_broker(spec, create=create)
+        try:
+            return await action(broker)
+        finally:
+            await broker.close()
+
+    return asyncio.run(run())
 
 
 def _level(name: str) -> Callable[[F], F]:
@@ -81,42 +97,27 @@ def paper_order(
 ) -> None:
     """Send a market order: SYMBOL buy|sell VOLUME, with its stops if given; or, with
     --type and --price, place a pending order."""
-    check_broker(broker_spec)
     if kind != "market":
         if price is None:
             raise click.UsageError(f"--type {kind} needs --price")
-        expiration = int(time.time() * 1000 + expires_in * 1000) if expires_in > 0 else 0
         pending = PendingOrder(
             "", symbol, f"{side}_{kind}", volume, price, stop_limit=stop_limit,  # type: ignore[arg-type]
-            sl=sl, tp=tp, expiration=expiration,
+            sl=sl, tp=tp, expiration=_expiration(expires_in),
         )  # fmt: skip
-        asyncio.run(_place(broker_spec, pending))
+        ticket = on_account(broker_spec, lambda b: b.place_order(pending), create=True)
+        console.print(f"placed {pending.type} {volume} {symbol} at {price} (order {ticket})")
         return
     request = OrderRequest(symbol, side, volume, position_id, sl=sl, tp=tp)  # type: ignore[arg-type]
-
-    async def run() -> None:
-        broker = await open_broker(broker_spec)
-        try:
-            fill = await broker.market_order(request)
-        finally:
-            await broker.close()
-        console.print(
-            f"filled {fill.side} {fill.volume} {fill.symbol} at {fill.price} "
-            f"(position {fill.position_id})"
-        )
-
-    asyncio.run(run())
-
-
-async def _place(broker_spec: str, order: PendingOrder) -> None:
-    broker = await open_broker(broker_spec)
-    try:
-        ticket = await broker.place_order(order)
-    finally:
-        await broker.close()
+    fill = on_account(broker_spec, lambda b: b.market_order(request), create=True)
     console.print(
-        f"placed {order.type} {order.volume} {order.symbol} at {order.price} (order {ticket})"
+        f"filled {fill.side} {fill.volume} {fill.symbol} at {fill.price} "
+        f"(position {fill.position_id})"
     )
+
+
+def _expiration(expires_in: float) -> int:
+    """Unix ms ``expires_in`` seconds from now, or 0 (good till cancelled)."""
+    return int(time.time() * 1000 + expires_in * 1000) if expires_in > 0 else 0
 
 
 @paper_group.command("cancel")
@@ -125,17 +126,8 @@ async def _place(broker_spec: str, order: PendingOrder) -> None:
 @reports_errors
 def paper_cancel(broker_spec: str, order_id: str) -> None:
     """Cancel the pending order ORDER."""
-    check_broker(broker_spec)
-
-    async def run() -> None:
-        broker = await open_broker(broker_spec, create=False)
-        try:
-            await broker.cancel_order(order_id)
-        finally:
-            await broker.close()
-        console.print(f"order {order_id} cancelled")
-
-    asyncio.run(run())
+    on_account(broker_spec, lambda b: b.cancel_order(order_id))
+    console.print(f"order {order_id} cancelled")
 
 
 @paper_group.command("orders")
@@ -144,31 +136,22 @@ def paper_cancel(broker_spec: str, order_id: str) -> None:
 @reports_errors
 def paper_orders(broker_spec: str, as_json: bool) -> None:
     """Show the account's pending orders."""
-    check_broker(broker_spec)
-
-    async def run() -> None:
-        broker = await open_broker(broker_spec, create=False)
-        try:
-            orders = await broker.orders()
-        finally:
-            await broker.close()
-        if as_json:
-            click.echo(json.dumps({"orders": [msgspec.structs.asdict(o) for o in orders]}))
-            return
-        # stop-limit prices and expirations only when an order has one: the table fits 80 columns
-        limits, expiring = any(o.stop_limit for o in orders), any(o.expiration for o in orders)
-        columns = ["id", "symbol", "type", "volume", "price", "sl", "tp", "magic", "comment"]
-        table = Table(*columns, *(["stop_limit"] if limits else []),
-                      *(["expires (ms)"] if expiring else []), box=None)  # fmt: skip
-        for o in orders:
-            table.add_row(
-                o.id, o.symbol, o.type, f"{o.volume:g}", f"{o.price}", f"{o.sl:g}", f"{o.tp:g}",
-                str(o.magic), o.comment, *([f"{o.stop_limit:g}"] if limits else []),
-                *([str(o.expiration)] if expiring else []),
-            )  # fmt: skip
-        console.print(table)
-
-    asyncio.run(run())
+    orders = on_account(broker_spec, lambda b: b.orders())
+    if as_json:
+        click.echo(json.dumps({"orders": [msgspec.structs.asdict(o) for o in orders]}))
+        return
+    # stop-limit prices and expirations only when an order has one: the table fits 80 columns
+    limits, expiring = any(o.stop_limit for o in orders), any(o.expiration for o in orders)
+    columns = ["id", "symbol", "type", "volume", "price", "sl", "tp", "magic", "comment"]
+    table = Table(*columns, *(["stop_limit"] if limits else []),
+                  *(["expires (ms)"] if expiring else []), box=None)  # fmt: skip
+    for o in orders:
+        table.add_row(
+            o.id, o.symbol, o.type, f"{o.volume:g}", f"{o.price}", f"{o.sl:g}", f"{o.tp:g}",
+            str(o.magic), o.comment, *([f"{o.stop_limit:g}"] if limits else []),
+            *([str(o.expiration)] if expiring else []),
+        )  # fmt: skip
+    console.print(table)
 
 
 @paper_group.command("modify")
@@ -191,22 +174,16 @@ def paper_modify(
 ) -> None:
     """Set a position's stop-loss and take-profit (both are replaced; 0 removes one), or with
     --price move the pending order ORDER (its price, stops and expiry)."""
-    check_broker(broker_spec)
 
-    async def run() -> None:
-        broker = await open_broker(broker_spec, create=False)
-        try:
-            if price is None:
-                await broker.modify_position(ticket, sl, tp)
-            else:
-                expiration = int(time.time() * 1000 + expires_in * 1000) if expires_in > 0 else 0
-                await broker.modify_order(ticket, price, sl, tp, expiration, stop_limit)
-        finally:
-            await broker.close()
-        what = f"order {ticket}: price {price:g} " if price is not None else f"position {ticket}: "
-        console.print(f"{what}sl {sl:g} tp {tp:g}")
+    async def modify(broker: OpenBroker) -> None:
+        if price is None:
+            await broker.modify_position(ticket, sl, tp)
+        else:
+            await broker.modify_order(ticket, price, sl, tp, _expiration(expires_in), stop_limit)
 
-    asyncio.run(run())
+    on_account(broker_spec, modify)
+    what = f"order {ticket}: price {price:g} " if price is not None else f"position {ticket}: "
+    console.print(f"{what}sl {sl:g} tp {tp:g}")
 
 
 @paper_group.command("quote")
@@ -222,24 +199,19 @@ def paper_quote(
     """Show SYMBOL's price, or pin it for every process using this paper account until the
     next pin or --unpin. A pin triggers at once the stops it reaches (closing those positions
     at the pinned price), so tests and demos can walk a price through a stop-loss."""
-    check_broker(broker_spec)
     if not broker_spec.startswith("paper:"):
         raise click.UsageError("paper quote pins prices of paper: accounts only")
     if unpin and bid is not None:
         raise click.UsageError("--unpin and --bid do not go together")
 
-    async def run() -> None:
-        broker = await open_broker(broker_spec)  # as `paper order`, creating the account
+    async def quote(broker: OpenBroker) -> Quote:
         assert isinstance(broker, PaperBroker)
-        try:
-            if unpin or bid is not None:
-                await broker.pin(symbol, None if unpin else bid, ask if ask is not None else bid)
-            quote = await broker.quote(symbol)
-        finally:
-            await broker.close()
-        console.print(f"{symbol} bid {quote.bid} ask {quote.ask}")
+        if unpin or bid is not None:
+            await broker.pin(symbol, None if unpin else bid, ask if ask is not None else bid)
+        return await broker.quote(symbol)
 
-    asyncio.run(run())
+    now = on_account(broker_spec, quote, create=True)  # as `paper order`, creating the account
+    console.print(f"{symbol} bid {now.bid} ask {now.ask}")
 
 
 @paper_group.command("positions")
@@ -248,28 +220,23 @@ def paper_quote(
 @reports_errors
 def paper_positions(broker_spec: str, as_json: bool) -> None:
     """Show the account and its open positions."""
-    check_broker(broker_spec)
 
-    async def run() -> None:
-        broker = await open_broker(broker_spec, create=False)
-        try:
-            account, positions = await broker.account(), await broker.positions()
-        finally:
-            await broker.close()
-        if as_json:
-            rows = [msgspec.structs.asdict(p) for p in positions]  # every field, 0.0 included
-            click.echo(json.dumps({"account": msgspec.to_builtins(account), "positions": rows}))
-            return
-        console.print(
-            f"{account.mode} account {account.login}: balance {account.balance:.2f} "
-            f"equity {account.equity:.2f} margin {account.margin:.2f}"
-        )
-        table = Table("id", "symbol", "side", "volume", "price", "sl", "tp", "magic", "comment")
-        for p in positions:
-            table.add_row(
-                p.id, p.symbol, p.side, f"{p.volume:g}", f"{p.price}", f"{p.sl:g}", f"{p.tp:g}",
-                str(p.magic), p.comment,
-            )  # fmt: skip
-        console.print(table)
+    async def read(broker: OpenBroker) -> tuple[Account, list[Position]]:
+        return await broker.account(), await broker.positions()
 
-    asyncio.run(run())
+    account, positions = on_account(broker_spec, read)
+    if as_json:
+        rows = [msgspec.structs.asdict(p) for p in positions]  # every field, 0.0 included
+        click.echo(json.dumps({"account": msgspec.to_builtins(account), "positions": rows}))
+        return
+    console.print(
+        f"{account.mode} account {account.login}: balance {account.balance:.2f} "
+        f"equity {account.equity:.2f} margin {account.margin:.2f}"
+    )
+    table = Table("id", "symbol", "side", "volume", "price", "sl", "tp", "magic", "comment")
+    for p in positions:
+        table.add_row(
+            p.id, p.symbol, p.side, f"{p.volume:g}", f"{p.price}", f"{p.sl:g}", f"{p.tp:g}",
+            str(p.magic), p.comment,
+        )  # fmt: skip
+    console.print(table)
