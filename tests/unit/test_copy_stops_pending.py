@@ -154,3 +154,11 @@ def test_reconcile_places_moves_and_cancels_with_cancels_first() -> None:
 
 def _fields(order: PendingOrder) -> dict[str, object]:
     return {name: getattr(order, name) for name in order.__struct_fields__}
+
+
+def test_an_expiration_rounded_to_the_second_by_the_broker_is_not_moved_again() -> None:
+    want = PendingOrder("", "EURUSD", "buy_limit", 0.3, 1.08, 0, expiration=1_700_000_000_500,
+                        magic=CopyRules().magic, comment="tw:p77:0.3:0.3")  # fmt: skip
+    held = PendingOrder("900", "EURUSD", "buy_limit", 0.3, 1.08, 5, expiration=1_700_000_001_000,
+                        magic=CopyRules().magic, comment="tw:p77:0.3:0.3")  # fmt: skip
+    assert reconcile_orders({"77": want}, [held], {"EURUSD": EURUSD}) == []

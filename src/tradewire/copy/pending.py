@@ -212,6 +212,7 @@ def _action(action: str, link: str, order: PendingOrder) -> CopyOrder:
 def _differs(a: PendingOrder, b: PendingOrder, spec: SymbolSpec | None) -> bool:
     point = spec.point if spec is not None else 1e-5
     prices = ((a.price, b.price), (a.stop_limit, b.stop_limit), (a.sl, b.sl), (a.tp, b.tp))
-    return any(abs(x - y) >= point / 2 for x, y in prices) or a.expiration // 1000 != (
-        b.expiration // 1000
+    # MT5 keeps expirations in whole seconds (rounded up): a second apart is the same one
+    return any(abs(x - y) >= point / 2 for x, y in prices) or (
+        abs(a.expiration - b.expiration) >= 1000
     )
