@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -47,8 +48,10 @@ def sockets(pid: int) -> int:
 
 
 class Client:
-    def __init__(self, port: int, user: str) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    def __init__(self, port: int, user: str, source: str = "127.0.0.1") -> None:
+        self.sock = socket.create_connection(
+            ("127.0.0.1", port), timeout=10, source_address=(source, 0)
+        )
         self.lines = self.sock.makefile("rb")
         self.send({"t": "hello", "v": 1, "user": user, "password": PASSWORD})
         assert self.recv()["t"] == "welcome"
@@ -89,11 +92,12 @@ def test_two_workers_share_one_port_and_every_channel(tmp_path: Path) -> None:
             assert b"nats://" not in Path(f"/proc/{pid}/cmdline").read_bytes()
         workers = workers_of(hub.pid)
         before = {pid: sockets(pid) for pid in workers}
-        followers = [Client(port, "bob") for _ in range(16)]
+        # From 16 addresses: the workers take each address's connections by its source.
+        followers = [Client(port, "bob", f"127.0.0.{n + 1}") for n in range(16)]
         for follower in followers:
             follower.send({"t": "sub", "id": 1, "ch": "alpha"})
             assert follower.recv()["t"] == "ack"
-        # Both workers took connections (all 16 on one: a chance of 1 in 32,768).
+        # Both workers took connections (the odd addresses and the even ones).
         assert all(sockets(pid) > before[pid] for pid in workers), (before, workers)
         provider = Client(port, "alice")
         provider.send({"t": "state", "id": 7, "ch": "alpha", "ts": 1, "positions": [],
@@ -151,3 +155,44 @@ def test_workers_share_a_tls_port(tmp_path: Path) -> None:
     finally:
         hub.send_signal(signal.SIGTERM)
         assert hub.wait(timeout=30) == 0
+
+
+def test_one_address_meets_one_worker_so_it_gets_five_checks(tmp_path: Path) -> None:
+    """Issue 26, item 15: with two workers one address got 10 password checks (5 from each),
+    and its first ban was recorded as offense 2. Connections are steered by source address:
+    40 wrong hellos at once from one address get 5 checks and one ban, offense 1."""
+    subprocess.run(
+        [TRADEWIRE, "user", "add", "bob", "--role", "follower"],
+        cwd=tmp_path, input=PASSWORD, text=True, check=True, capture_output=True,
+    )  # fmt: skip
+    hub = subprocess.Popen(
+        [TRADEWIRE, "serve", "--workers", "2", "--port", "0"],
+        cwd=tmp_path, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert hub.stdout is not None
+    found = re.search(r":(\d+)\s*$", hub.stdout.readline())
+    assert found
+    port = int(found.group(1))
+    try:
+        socks = [
+            socket.create_connection(
+                ("127.0.0.1", port), timeout=10, source_address=("127.0.0.9", 0)
+            )
+            for _ in range(40)
+        ]
+        for n, sock in enumerate(socks):
+            hello = {"t": "hello", "v": 1, "user": "bob", "password": f"guess-{n}"}
+            sock.sendall(json.dumps(hello).encode() + b"\n")
+        codes = [json.loads(sock.makefile("rb").readline())["code"] for sock in socks]
+        for sock in socks:
+            sock.close()
+    finally:
+        hub.send_signal(signal.SIGTERM)
+        assert hub.wait(timeout=30) == 0
+    with sqlite3.connect(tmp_path / "tradewire-data" / "state.db") as conn:
+        checks = conn.execute(
+            "SELECT count(*) FROM audit WHERE event = 'login_failed' AND address = '127.0.0.9'"
+        ).fetchone()[0]
+        bans = conn.execute("SELECT address, offenses FROM bans").fetchall()
+    assert (codes.count("auth_failed"), codes.count("banned")) == (5, 35), codes
+    assert checks == 5 and bans == [("127.0.0.9", 1)], (checks, bans)

@@ -83,6 +83,7 @@ def cli(log_level: str, log_format: str) -> None:
     "docs/scaling.md.",
 )
 @click.option("--worker", type=int, default=None, hidden=True)  # set by the supervisor
+@click.option("--worker-count", type=int, default=1, hidden=True)  # set by the supervisor
 # ... and its NATS, in the environment (a token in argv would show in `ps`)
 @click.option("--nats", "nats_urls", default=None, hidden=True, envvar="TRADEWIRE_NATS")
 @reports_errors
@@ -93,6 +94,7 @@ def serve(
     port: int | None,
     workers: int,
     worker: int | None,
+    worker_count: int,
     nats_urls: str | None,
 ) -> None:
     """Run the hub until SIGINT or SIGTERM, then shut down gracefully (exit 0).
@@ -118,17 +120,19 @@ def serve(
         nats = msgspec.structs.replace(config.nats, servers=nats_urls.split(","))
         config = msgspec.structs.replace(config, nats=nats)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_serve(config, data_dir.resolve(), worker))
+        runner.run(_serve(config, data_dir.resolve(), worker, worker_count))
 
 
-async def _serve(config: Config, data_dir: Path, worker: int | None = None) -> None:
+async def _serve(
+    config: Config, data_dir: Path, worker: int | None = None, worker_count: int = 1
+) -> None:
     # Handlers first: a signal that arrives as soon as the address is printed must still
     # lead to a graceful shutdown.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    hub = Hub(config, data_dir, worker=worker)
+    hub = Hub(config, data_dir, worker=worker, worker_count=worker_count)
     await hub.start()
     for line in hub.listening:
         console.print(f"tradewire hub listening on {line}", highlight=False)

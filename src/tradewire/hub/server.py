@@ -39,12 +39,13 @@ if TYPE_CHECKING:
     from tradewire.hub.sharing import NatsLink
     from tradewire.hub.template import TemplateListener
     from tradewire.store.ticks_pg import PostgresTickStore
+from tradewire.hub.affinity import steer_by_source
 from tradewire.hub.relay import RelayService
 from tradewire.hub.reports import ReportService
 from tradewire.hub.revocation import SessionService
 from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.service import Dispatcher
-from tradewire.hub.supervisor import Supervisor
+from tradewire.hub.supervisor import TaskSupervisor
 from tradewire.hub.ticks import TickService
 from tradewire.hub.tls import TlsListener, tls_context
 from tradewire.hub.topics import TopicService
@@ -83,6 +84,7 @@ class Hub:
         clock: Clock | None = None,
         services: Sequence[ServiceFactory] = (),
         worker: int | None = None,
+        worker_count: int = 1,
     ) -> None:
         """``services``: more features beside the built-in ones, each built from a
         :class:`ServiceContext` (see docs/architecture.md). ``worker``: this hub is process
@@ -90,6 +92,7 @@ class Hub:
         data directory with the others (the supervisor holds the directory's lock), and only
         worker 0 runs the article listeners and the web side."""
         self.worker = worker
+        self.worker_count = worker_count  # serve --workers N: connections steered by source
         self.config = config
         self._extra_services = services
         self.data_dir = data_dir
@@ -107,7 +110,7 @@ class Hub:
         self.slow_consumers = self.metrics.counter(
             "tradewire_slow_consumers_total", "times a client's outbound buffer filled up"
         )
-        self.supervisor = Supervisor(
+        self.supervisor = TaskSupervisor(
             self.spawn,
             self.metrics.counter(
                 "tradewire_task_restarts_total", "long-lived hub tasks restarted", ("task",)
@@ -205,12 +208,17 @@ class Hub:
                 )
                 self.addresses = [sock.getsockname()[:2] for sock in self._server.sockets]
                 self.listening = [f"tcp://{h}:{p}" for h, p in self.addresses]
+                listening: list[Any] = list(self._server.sockets)
             else:
                 self._tls_listener = TlsListener(self, self.tls_context)
                 self.addresses = self._tls_listener.start(
                     hub.host, hub.port, reuse_port=self.worker is not None
                 )
                 self.listening = [f"tls://{h}:{p}" for h, p in self.addresses]
+                listening = list(self._tls_listener.sockets)
+            if self.worker is not None and self.worker_count > 1:
+                for sock in listening:  # one source address, one worker (hub/affinity.py)
+                    steer_by_source(sock, self.worker_count)
         except OSError as exc:
             await self._abandon_start()
             raise ConfigError(

@@ -20,7 +20,7 @@ FIRST_DELAY_S, MAX_DELAY_S = 0.1, 10.0
 HEALTHY_AFTER_S = 60.0  # a task that ran this long since its last restart starts over at 0.1 s
 
 
-class Supervisor:
+class TaskSupervisor:
     def __init__(
         self, spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]], restarts: Counter
     ) -> None:

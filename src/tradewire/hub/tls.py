@@ -67,6 +67,7 @@ class TlsListener:
         self._hub = hub
         self._context = context
         self._sockets: list[socket.socket] = []
+        self.sockets = self._sockets  # the listening sockets (read only outside)
         self._accepting: list[asyncio.Task[None]] = []
 
     def start(self, host: str, port: int, reuse_port: bool = False) -> list[tuple[str, int]]:

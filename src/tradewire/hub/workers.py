@@ -105,6 +105,8 @@ class Supervisor:
             str(self.port),
             "--worker",
             str(index),
+            "--worker-count",
+            str(self.count),
         ]
         if self.config_path is not None:
             command += ["--config", str(self.config_path)]
