@@ -100,9 +100,14 @@ def subscriber_worker(peer: Peer, count: int, progress: Any, ready: Any, out: An
     request, marker = peer.subscribe_request(), peer.subscribed_marker()
     tails: dict[socket.socket, bytes] = {}
     for start_at in range(0, count, 200):
+        # From many loopback addresses: `serve --workers N` steers connections to workers by
+        # source address (hub/affinity.py), as real subscribers on many machines spread.
         batch = [
-            socket.create_connection(("127.0.0.1", peer.port))
-            for _ in range(min(200, count - start_at))
+            socket.create_connection(
+                ("127.0.0.1", peer.port),
+                source_address=(f"127.1.{n // 250 % 250}.{n % 250 + 1}", 0),
+            )
+            for n in range(start_at, start_at + min(200, count - start_at))
         ]
         for sock in batch:
             sock.sendall(request)
