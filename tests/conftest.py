@@ -38,6 +38,7 @@ SECTIONS = (
     "topics",
     "jobs",
     "web",
+    "limits",
     "nats",
 )
 

@@ -290,6 +290,50 @@ class JobSettings(_Section, frozen=True):
     burst: Count = 1000
 
 
+class ListenerLimit(_Section, frozen=True):
+    """Caps and the idle timeout of one listener (hub/listener_gate.py)."""
+
+    max_connections: Count = 1000
+    max_connections_per_address: Count = 64
+    # Nothing received for this long closes a connection; 0: never (silent by design).
+    idle_timeout_s: Annotated[float, msgspec.Meta(ge=0)] = 60.0
+
+
+class WebLimit(ListenerLimit, frozen=True):
+    pass
+
+
+class SignalLimit(ListenerLimit, frozen=True):
+    max_connections_per_address: Count = 16
+    idle_timeout_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0  # its clients never send
+
+
+class TemplateLimit(ListenerLimit, frozen=True):
+    max_connections: Count = 100
+    max_connections_per_address: Count = 8
+    idle_timeout_s: Annotated[float, msgspec.Meta(ge=0)] = 10.0  # one file, then closed
+
+
+class SentimentLimit(ListenerLimit, frozen=True):
+    max_connections_per_address: Count = 16
+
+
+class TickLimit(ListenerLimit, frozen=True):
+    max_connections_per_address: Count = 16
+
+
+class LimitSettings(_Section, frozen=True):
+    """``[limits.NAME]``: one table of caps and timeouts for every listener beside the native
+    port (whose own are ``hub.max_connections``, ``hub.max_connections_per_address``,
+    ``hub.auth_timeout_s`` and ``hub.idle_timeout_s``)."""
+
+    web: WebLimit = WebLimit()
+    signal: SignalLimit = SignalLimit()
+    template: TemplateLimit = TemplateLimit()
+    sentiment: SentimentLimit = SentimentLimit()
+    tcp_ticks: TickLimit = TickLimit()
+
+
 class WebSettings(_Section, frozen=True):
     """``[web]``: the hub's HTTP side: /metrics, /healthz, /readyz (docs/operations.md).
     Off by default; under ``[tls]`` it speaks HTTPS with the hub's certificate."""
@@ -328,6 +372,7 @@ class NatsSettings(_Section, frozen=True):
 class Config(_Section, frozen=True):
     hub: HubSettings = HubSettings()
     listeners: ListenerSettings = ListenerSettings()
+    limits: LimitSettings = LimitSettings()
     files: FileSettings = FileSettings()
     mql5: Mql5Settings = Mql5Settings()
     tls: TlsSettings = TlsSettings()

@@ -14,6 +14,7 @@ from typing import cast
 from tradewire.bus.base import Bus, Message
 from tradewire.config import ArticleSignalSettings
 from tradewire.hub.addresses import AddressList, write_or_drop
+from tradewire.hub.listener_gate import ListenerGate, gated
 from tradewire.protocol.legacy import net_volumes, signal_update
 from tradewire.protocol.messages import StateUpdate
 
@@ -23,8 +24,9 @@ log = logging.getLogger(__name__)
 class ArticleSignalListener:
     """Serves one channel's net volumes to article SignalClients."""
 
-    def __init__(self, settings: ArticleSignalSettings, bus: Bus) -> None:
+    def __init__(self, settings: ArticleSignalSettings, bus: Bus, gate: ListenerGate) -> None:
         self.settings = settings
+        self.gate = gate
         self._allow = AddressList(settings.allow)
         self._bus = bus
         self._clients: set[asyncio.Transport] = set()
@@ -37,7 +39,10 @@ class ArticleSignalListener:
         if latest is not None:
             self.deliver(latest)
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: _ArticleClient(self), self.settings.host, self.settings.port, reuse_address=True
+            gated(lambda: _ArticleClient(self), self.gate),
+            self.settings.host,
+            self.settings.port,
+            reuse_address=True,
         )
         host, port = self._server.sockets[0].getsockname()[:2]
         log.info(
@@ -47,6 +52,7 @@ class ArticleSignalListener:
 
     def stop(self) -> None:
         self._bus.unsubscribe(self.settings.channel, self)
+        self.gate.close()
         if self._server is not None:
             self._server.close()
         for transport in list(self._clients):

@@ -14,6 +14,7 @@ from tradewire.config import ListenerSettings
 from tradewire.exceptions import ConfigError
 from tradewire.hub.article_signal import ArticleSignalListener
 from tradewire.hub.files import FileService
+from tradewire.hub.listener_gate import ListenerGates
 from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.sentiment_listener import SentimentListener
 from tradewire.hub.tcp_ticks import TcpTickListener
@@ -33,8 +34,10 @@ class ArticleListeners:
         files: FileService,
         sentiment: SentimentService,
         spawn: Callable[[Coroutine[Any, Any, None]], object],
+        gates: ListenerGates,
     ) -> None:
         self.settings = settings
+        self._gates = gates
         self._ticks, self._bus, self._files, self._sentiment = ticks, bus, files, sentiment
         self._spawn = spawn
         self.template: TemplateListener | None = None
@@ -68,18 +71,24 @@ class ArticleListeners:
             self.tick_listeners.append(udp)
             self._ticks.listeners.append(udp.counters)
         elif key == "tcp_ticks":
-            tcp = TcpTickListener(self.settings.tcp_ticks, writer)
+            tcp = TcpTickListener(self.settings.tcp_ticks, writer, self._gates.gate("tcp_ticks"))
             self._started("tcp", "text ticks", await tcp.start())
             self.tick_listeners.append(tcp)
             self._ticks.listeners.append(tcp.counters)
         elif key == "signal":
-            self.article_signal = ArticleSignalListener(self.settings.signal, self._bus)
+            self.article_signal = ArticleSignalListener(
+                self.settings.signal, self._bus, self._gates.gate("signal")
+            )
             self._started("tcp", "article signals", await self.article_signal.start())
         elif key == "sentiment":
-            self.sentiment = SentimentListener(self.settings.sentiment, self._sentiment)
+            self.sentiment = SentimentListener(
+                self.settings.sentiment, self._sentiment, self._gates.gate("sentiment")
+            )
             self._started("tcp", "article sentiment", await self.sentiment.start())
         else:
-            self.template = TemplateListener(self.settings.template, self._files, self._spawn)
+            self.template = TemplateListener(
+                self.settings.template, self._files, self._spawn, self._gates.gate("template")
+            )
             self._started("tcp", "chart template", await self.template.start())
 
     def _started(self, scheme: str, what: str, address: tuple[str, int]) -> None:

@@ -17,6 +17,7 @@ from typing import cast
 
 from tradewire.config import SentimentListenerSettings
 from tradewire.hub.addresses import AddressList, write_or_drop
+from tradewire.hub.listener_gate import ListenerGate, gated
 from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.sentiment_book import Contribution
 from tradewire.protocol.legacy import parse_signals, signal_message
@@ -33,8 +34,11 @@ def totals(rows: list[SentimentRow]) -> bytes:
 
 
 class SentimentListener:
-    def __init__(self, settings: SentimentListenerSettings, service: SentimentService) -> None:
+    def __init__(
+        self, settings: SentimentListenerSettings, service: SentimentService, gate: ListenerGate
+    ) -> None:
         self.settings = settings
+        self.gate = gate
         self._allow = AddressList(settings.allow)
         self._service = service
         self._clients: set[_SentimentClient] = set()
@@ -44,14 +48,17 @@ class SentimentListener:
 
     async def start(self) -> tuple[str, int]:
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: _SentimentClient(self), self.settings.host, self.settings.port,
+            gated(lambda: _SentimentClient(self), self.gate),
+            self.settings.host,
+            self.settings.port,
             reuse_address=True,
-        )  # fmt: skip
+        )
         host, port = self._server.sockets[0].getsockname()[:2]
         log.info("article sentiment listener on %s:%d", host, port)
         return host, port
 
     def stop(self) -> None:
+        self.gate.close()
         if self._server is not None:
             self._server.close()
         for client in list(self._clients):

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from tradewire.hub.template import TemplateListener
     from tradewire.store.ticks_pg import PostgresTickStore
 from tradewire.hub.affinity import steer_by_source
+from tradewire.hub.listener_gate import HEADERS_END, HTTP_BUSY, ListenerGates
 from tradewire.hub.relay import RelayService
 from tradewire.hub.reports import ReportService
 from tradewire.hub.revocation import SessionService
@@ -231,7 +232,13 @@ class Hub:
             return self.addresses
         try:
             self.legacy = ArticleListeners(
-                self.config.listeners, self.ticks, self.bus, self.files, self.sentiment, self.spawn
+                self.config.listeners,
+                self.ticks,
+                self.bus,
+                self.files,
+                self.sentiment,
+                self.spawn,
+                self.gates,
             )
             await self.legacy.start()
             self.addresses += self.legacy.addresses
@@ -301,6 +308,7 @@ class Hub:
             self.tls_context,
             dashboard.routes if dashboard else None,
             dashboard.close if dashboard else None,
+            self.gates.gate("web", HTTP_BUSY, HEADERS_END),
         )
         try:
             address = await self.web.start()
@@ -387,6 +395,11 @@ class Hub:
     def _start_services(self, loop: asyncio.AbstractEventLoop) -> None:
         """Every hub feature, each handed only what it needs; one dispatch table for all."""
         self.auditor = Auditor(self.store)
+        # caps and idle timeouts of the web side and the article ports, from [limits]
+        self.gates = ListenerGates(
+            self.config.limits,
+            lambda address, why: self.auditor.audit("refused", None, address, why),
+        )
         limit = self.config.hub.max_subscriptions
         self.bus = self._make_bus()
         self.fanout = ParallelFanOut(self.config.hub.fanout_thread_count)

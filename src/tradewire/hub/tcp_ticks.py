@@ -9,6 +9,7 @@ from typing import cast
 from tradewire.config import TickListenerSettings
 from tradewire.exceptions import FrameTooLarge
 from tradewire.hub.addresses import AddressList
+from tradewire.hub.listener_gate import ListenerGate, gated
 from tradewire.hub.ticks import ListenerCounters
 from tradewire.protocol.framing import LineFramer
 from tradewire.protocol.ticks import TickError, TickRow, parse_text
@@ -18,8 +19,11 @@ MAX_LINE = 256
 
 
 class TcpTickListener:
-    def __init__(self, settings: TickListenerSettings, writer: TickWriter) -> None:
+    def __init__(
+        self, settings: TickListenerSettings, writer: TickWriter, gate: ListenerGate
+    ) -> None:
         self.settings = settings
+        self.gate = gate
         self.writer = writer
         self.allow = AddressList(settings.allow)
         self.counters = ListenerCounters("tcp")
@@ -27,12 +31,16 @@ class TcpTickListener:
 
     async def start(self) -> tuple[str, int]:
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: _TickLines(self), self.settings.host, self.settings.port, reuse_address=True
+            gated(lambda: _TickLines(self), self.gate),
+            self.settings.host,
+            self.settings.port,
+            reuse_address=True,
         )
         host, port = self._server.sockets[0].getsockname()[:2]
         return host, port
 
     def stop(self) -> None:
+        self.gate.close()
         if self._server is not None:
             self._server.close()
 

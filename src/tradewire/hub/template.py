@@ -16,6 +16,7 @@ from typing import Any, cast
 from tradewire.config import TemplateListenerSettings
 from tradewire.hub.addresses import AddressList
 from tradewire.hub.files import FileService
+from tradewire.hub.listener_gate import ListenerGate, gated
 from tradewire.protocol.legacy import template_header_problem, template_payload
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,10 @@ class TemplateListener:
         settings: TemplateListenerSettings,
         files: FileService,
         spawn: Callable[[Coroutine[Any, Any, None]], object],
+        gate: ListenerGate,
     ) -> None:
         self.settings = settings
+        self.gate = gate
         self._allow = AddressList(settings.allow)
         self._files = files
         self.spawn = spawn  # the hub owns every task
@@ -38,7 +41,7 @@ class TemplateListener:
 
     async def start(self) -> tuple[str, int]:
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: _TemplateClient(self),
+            gated(lambda: _TemplateClient(self), self.gate),
             self.settings.host,
             self.settings.port,
             reuse_address=True,
@@ -51,6 +54,7 @@ class TemplateListener:
         return address in self._allow
 
     def stop(self) -> None:
+        self.gate.close()
         if self._server is not None:
             self._server.close()
 

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 
 from tradewire.config import WebSettings
+from tradewire.hub.listener_gate import ListenerGate, gated
 from tradewire.hub.prometheus import exposition
 from tradewire.metrics import Metrics
 
@@ -31,8 +32,10 @@ class WebServer:
         tls: ssl.SSLContext | None,
         more_routes: Callable[[web.Application], None] | None = None,
         on_stop: Callable[[], None] | None = None,
+        gate: ListenerGate | None = None,
     ) -> None:
         self.settings = settings
+        self.gate = gate
         self._metrics = metrics
         self._checks = checks
         self._tls = tls
@@ -47,10 +50,18 @@ class WebServer:
         self.app = app
 
     async def start(self) -> tuple[str, int]:
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=2.0)
+        idle = self.gate.limits.idle_timeout_s if self.gate is not None else 0.0
+        self._runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            shutdown_timeout=2.0,
+            # between requests aiohttp's own clock closes an idle connection; before the
+            # first request's headers are in, the gate's does (hub/listener_gate.py)
+            keepalive_timeout=idle or 75.0,
+        )
         await self._runner.setup()
-        site = web.TCPSite(
-            self._runner, self.settings.host, self.settings.port, ssl_context=self._tls
+        site = _GatedSite(
+            self._runner, self.settings.host, self.settings.port, self._tls, self.gate
         )
         await site.start()
         host, port = self._runner.addresses[0][:2]
@@ -58,6 +69,8 @@ class WebServer:
         return str(host), int(port)
 
     async def stop(self) -> None:
+        if self.gate is not None:
+            self.gate.close()
         if self._on_stop is not None:
             self._on_stop()  # long-lived responses (the dashboard's events) end now
         if self._runner is not None:
@@ -83,3 +96,35 @@ class WebServer:
                 results[name] = f"{type(exc).__name__}: {exc}"
         ready = all(value == "ok" for value in results.values())
         return web.json_response(results, status=200 if ready else 503)
+
+
+class _GatedSite(web.TCPSite):
+    """aiohttp's TCP site with each connection passing the listener's gate (caps, and the
+    idle clock until the first request's headers are in)."""
+
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        host: str,
+        port: int,
+        tls: ssl.SSLContext | None,
+        gate: ListenerGate | None,
+    ) -> None:
+        super().__init__(runner, host, port, ssl_context=tls)
+        self._gate = gate
+
+    async def start(self) -> None:
+        if self._gate is None:
+            await super().start()
+            return
+        await web.BaseSite.start(self)
+        handler = self._runner.server
+        assert handler is not None
+        self._server = await asyncio.get_running_loop().create_server(
+            gated(handler, self._gate),
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            reuse_address=True,
+        )
+        self._bound_port = self._server.sockets[0].getsockname()[1]
