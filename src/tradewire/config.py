@@ -267,6 +267,8 @@ class TopicSettings(_Section, frozen=True):
 
     max_value_bytes: Count = 16_384  # one value
     max_topics: Count = 10_000  # topics the hub keeps (a new one beyond is refused)
+    max_topics_per_user: Count = 1000  # topics one user created and has not deleted (admins exempt)
+    expire_days: Positive = 30.0  # a topic without a new value for this long is deleted
     max_subscriptions: Count = 100  # names and prefixes one session may subscribe to
     rate_per_s: Positive = 100.0  # topic_pub frames one session may send, sustained
     burst: Count = 200

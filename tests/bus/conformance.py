@@ -107,7 +107,31 @@ async def check_numbering_continues_after_a_restore(make_bus: MakeBus) -> None:
     assert isinstance(message, Message) and message.seq == 42
 
 
+async def forget(bus: Bus, subject: str) -> Exception | None:
+    outcome: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
+    bus.forget(subject, outcome.set_result)
+    return await asyncio.wait_for(outcome, 10)
+
+
+async def check_a_forgotten_subject_keeps_no_latest_and_takes_new_messages(
+    make_bus: MakeBus,
+) -> None:
+    bus = await make_bus()
+    watcher = Recorder()
+    bus.subscribe("gone", watcher)
+    await publish(bus, "gone", "one")
+    await publish(bus, "kept", "two")
+    assert await forget(bus, "gone") is None
+    assert bus.latest("gone") is None and bus.latest("kept") is not None
+    assert bus.subscribe("gone", Recorder()) is None  # a new subscriber gets nothing kept
+    again = await publish(bus, "gone", "three")
+    assert isinstance(again, Message) and bus.latest("gone") == again, (again, bus.latest("gone"))
+    assert [m.value["text"] for m in watcher.got] == ["one", "three"]
+    assert await forget(bus, "never-published") is None
+
+
 CHECKS = [
+    check_a_forgotten_subject_keeps_no_latest_and_takes_new_messages,
     check_one_authority_numbers_each_subject,
     check_subscribers_get_the_latest_then_every_message_once_in_order,
     check_numbering_continues_after_a_restore,

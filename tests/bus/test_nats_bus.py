@@ -11,7 +11,7 @@ from typing import Any
 import nats
 import pytest
 
-from tests.bus.conformance import CHECKS, Recorder, decode_text, publish
+from tests.bus.conformance import CHECKS, Recorder, decode_text, forget, publish
 from tradewire.bus.base import Bus, Message
 from tradewire.bus.nats import NatsBus, shown, token, untoken
 from tradewire.bus.nats_server import NatsServer
@@ -77,6 +77,29 @@ async def test_two_hubs_racing_on_one_subject_share_one_numbering(make_bus: Make
     c = await make_bus("c")
     latest = c.latest("ch")
     assert latest is not None and latest.seq == 40 and latest.value["seq"] == 40
+
+
+async def test_a_forgotten_subject_is_gone_on_every_hub_and_from_the_stream(
+    make_bus: MakeNatsBus,
+) -> None:
+    a, b = await make_bus("a"), await make_bus("b")
+    await publish(a, "topic:x", "one")
+    await publish(b, "topic:x", "two")
+    assert await forget(a, "topic:x") is None
+    for _ in range(100):  # the other hub hears of it as an event
+        if b.latest("topic:x") is None:
+            break
+        await asyncio.sleep(0.02)
+    assert a.latest("topic:x") is None and b.latest("topic:x") is None
+    assert (await make_bus("c")).latest("topic:x") is None  # not in the stream either
+    again = await publish(b, "topic:x", "three")  # the other hub publishes it anew
+    assert isinstance(again, Message), again
+    for _ in range(100):
+        if a.latest("topic:x") is not None:
+            break
+        await asyncio.sleep(0.02)
+    latest = a.latest("topic:x")
+    assert latest is not None and latest.value["text"] == "three"
 
 
 async def test_a_publication_nats_cannot_store_fails_and_delivers_nothing(

@@ -32,6 +32,7 @@ class Subscriber(Protocol):
 Stamp = Callable[[int], tuple[Any, bytes]]  # seq -> (value, line)
 Done = Callable[[Message | Exception], None]
 Persist = Callable[[Message, Callable[[object], None]], None]  # store, then call back
+Forgotten = Callable[[Exception | None], None]
 
 
 class Bus(Protocol):
@@ -58,6 +59,11 @@ class Bus(Protocol):
         ...
 
     def unsubscribe(self, subject: str, subscriber: Subscriber) -> None: ...
+
+    def forget(self, subject: str, done: Forgotten) -> None:
+        """Delete the subject's latest message, on every hub (a deleted topic); its
+        subscribers stay subscribed. ``done`` gets None, or why the bus could not."""
+        ...
 
     def latest(self, subject: str) -> Message | None: ...
 

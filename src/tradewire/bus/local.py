@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from tradewire.bus.base import Done, Message, Persist, Stamp, SubjectState, SubjectTable
+from tradewire.bus.base import (
+    Done,
+    Forgotten,
+    Message,
+    Persist,
+    Stamp,
+    SubjectState,
+    SubjectTable,
+)
 
 
 class _Subject(SubjectState):
@@ -59,6 +67,12 @@ class LocalBus(SubjectTable[_Subject]):
             state.latest = message
         self._fan_out(state, message)
         done(message)
+
+    def forget(self, subject: str, done: Forgotten) -> None:
+        state = self._subjects.get(subject)
+        if state is not None:
+            state.latest = None  # seq goes on from where it was: no number names two messages
+        done(None)
 
     def broadcast(self, kind: str, payload: bytes) -> None:
         pass  # no other hub to tell

@@ -33,13 +33,14 @@ from nats.aio.msg import Msg
 from nats.js import api
 from nats.js.errors import APIError
 
-from tradewire.bus.base import Done, Message, Stamp, SubjectState, SubjectTable
+from tradewire.bus.base import Done, Forgotten, Message, Stamp, SubjectState, SubjectTable
 from tradewire.exceptions import BusError
 
 log = logging.getLogger(__name__)
 
 STREAM = "TW_BUS"
 PREFIX = "tw.bus."
+TOMBSTONE_HEADER = "Tw-Deleted"  # a subject's message that deletes it (Bus.forget)
 WRONG_LAST_SEQUENCE = 10071  # JetStream's err_code for a failed expected-sequence check
 SEQ_HEADER = "Tw-Seq"
 EVENTS = "tw.event."  # core NATS subjects of events for every hub: tw.event.KIND
@@ -76,12 +77,14 @@ def untoken(text: str) -> str:
 
 
 class _Subject(SubjectState):
-    __slots__ = ("changed", "queue", "stream_seq")
+    __slots__ = ("changed", "forgotten_seq", "queue", "stream_seq")
 
     def __init__(self) -> None:
         super().__init__()
         self.stream_seq = 0  # JetStream's sequence of ``latest`` (0: not in the stream yet)
-        self.queue: deque[tuple[Stamp, Done, int | None]] = deque()  # this hub's publications
+        self.forgotten_seq = 0  # the seq of its tombstone, while the subject is deleted
+        # this hub's publications, and deletions (no stamp), in order
+        self.queue: deque[tuple[Stamp | None, Done, int | None]] = deque()
         self.changed = asyncio.Event()
 
 
@@ -209,7 +212,18 @@ class NatsBus(SubjectTable[_Subject]):
     def publish(self, subject: str, stamp: Stamp, done: Done) -> None:
         self._enqueue(subject, stamp, done, None)
 
-    def _enqueue(self, subject: str, stamp: Stamp, done: Done, seq: int | None) -> None:
+    def forget(self, subject: str, done: Forgotten) -> None:
+        """A tombstone replaces the subject's message in the stream (one per subject is kept),
+        in turn with this hub's publications of it: every hub, and any started later, drops
+        its latest, and the numbering goes on past it. (Purging the subject instead left the
+        ordered consumer deaf to the subject's later messages, nats-server 2.10.)"""
+
+        def forgotten(result: Message | Exception) -> None:
+            done(result if isinstance(result, Exception) else None)
+
+        self._enqueue(subject, None, forgotten, None)
+
+    def _enqueue(self, subject: str, stamp: Stamp | None, done: Done, seq: int | None) -> None:
         state = self._subject(subject)
         state.queue.append((stamp, done, seq))
         if len(state.queue) == 1:  # otherwise the running drain takes it in turn
@@ -229,12 +243,14 @@ class NatsBus(SubjectTable[_Subject]):
             done(result)
 
     async def _publish_one(
-        self, subject: str, state: _Subject, stamp: Stamp, fixed: int | None
+        self, subject: str, state: _Subject, stamp: Stamp | None, fixed: int | None
     ) -> Message:
+        """One message, or a tombstone (no ``stamp``)."""
         while True:
             expected = state.stream_seq
-            seq = fixed if fixed is not None else (state.latest.seq if state.latest else 0) + 1
-            value, line = stamp(seq)
+            last = state.latest.seq if state.latest else state.forgotten_seq
+            seq = fixed if fixed is not None else last + 1
+            value, line = stamp(seq) if stamp is not None else (None, b"")
             msg_id = f"{self.name}.{subject}.{seq}.{expected}"
             message = self._pending[msg_id] = Message(subject, seq, value, line)
             headers = {
@@ -242,6 +258,8 @@ class NatsBus(SubjectTable[_Subject]):
                 "Nats-Expected-Last-Subject-Sequence": str(expected),
                 SEQ_HEADER: str(seq),
             }
+            if stamp is None:
+                headers[TOMBSTONE_HEADER] = "1"
             try:
                 ack = await self._js.publish(PREFIX + token(subject), line, headers=headers)
             except APIError as exc:
@@ -275,14 +293,22 @@ class NatsBus(SubjectTable[_Subject]):
         """The ordered consumer: every stored message of every subject, in stream order."""
         meta = msg.metadata
         subject = untoken(msg.subject[len(PREFIX) :])
+        headers = msg.headers or {}
+        tombstone = TOMBSTONE_HEADER in headers
         state = self._subjects.get(subject)
         if state is None:
             state = self._subject(subject)
-            for call in self.new_subjects:
-                call(subject)
+            if not tombstone:
+                for call in self.new_subjects:
+                    call(subject)
         stream_seq = meta.sequence.stream
-        if stream_seq > state.stream_seq:
-            headers = msg.headers or {}
+        if stream_seq > state.stream_seq and tombstone:
+            state.latest = None
+            state.forgotten_seq = int(headers.get(SEQ_HEADER, "0"))
+            state.stream_seq = stream_seq
+            state.changed.set()
+            state.changed = asyncio.Event()
+        elif stream_seq > state.stream_seq:
             message = self._pending.get(headers.get("Nats-Msg-Id", ""))
             if message is None:
                 message = self._decoded(subject, headers, msg.data)

@@ -51,6 +51,24 @@ def topic_pub(
     click.echo(f"{topic} seq {seq}")
 
 
+@topic_group.command("del")
+@click.argument("topic")
+@hub_login
+@reports_errors
+def topic_del(topic: str, login: HubLogin) -> None:
+    """Delete TOPIC and its kept value: one you created (each user may hold
+    topics.max_topics_per_user of them), or any as an admin. Subscribers stay subscribed.
+
+    Example: tradewire topic del levels.EURUSD --hub 127.0.0.1:7400 --user alice
+    """
+
+    async def action(client: HubClient) -> None:
+        await TopicClient(client).delete(topic)
+
+    with_client(login, action)
+    click.echo(f"{topic} deleted")
+
+
 @topic_group.command("sub")
 @click.argument("patterns", nargs=-1, required=True, metavar="TOPIC_OR_PREFIX*...")
 @click.option(

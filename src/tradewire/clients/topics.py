@@ -17,7 +17,7 @@ import msgspec
 
 from tradewire.clients.hub_client import HubClient
 from tradewire.exceptions import ConnectionLost, HubRefused
-from tradewire.protocol.messages import Ack, Sub, TopicPub, TopicUpdate, Unsub
+from tradewire.protocol.messages import Ack, Sub, TopicDel, TopicPub, TopicUpdate, Unsub
 
 
 class TopicValue(msgspec.Struct, frozen=True):
@@ -44,6 +44,11 @@ class TopicClient:
         )
         assert isinstance(ack, Ack) and ack.seq is not None
         return ack.seq
+
+    async def delete(self, topic: str) -> None:
+        """Delete ``topic`` and its kept value (yours, or any as an admin). Raises
+        :class:`HubRefused` (``forbidden``, ``not_found``)."""
+        await self._client.request(TopicDel(topic=topic))
 
     async def subscribe(self, patterns: list[str]) -> None:
         """Topic names, or prefixes ending in ``*``; the retained values arrive at once."""

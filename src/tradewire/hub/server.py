@@ -191,7 +191,7 @@ class Hub:
         self.bus.restore(
             Message(s.channel, s.seq, decode_server_frame(s.frame), s.frame) for s in stored
         )
-        self.topics.restore(s.channel for s in stored)
+        self.topics.restore((s.channel for s in stored), await self.store.load_topic_owners())
         await self.jobs.load()
         self.upkeep = Upkeep(self)
         await self.upkeep.load()
@@ -426,7 +426,7 @@ class Hub:
         )
         self.files = FileService(self.config, self.store, self.auditor, self.spawn)
         self.topics = TopicService(
-            self.config.topics, self.bus, self.clock, self.auditor, self.metrics
+            self.config.topics, self.bus, self.clock, self.auditor, self.metrics, self.store
         )
         self.sessions = SessionService(
             self.connections,

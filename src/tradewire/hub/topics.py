@@ -11,6 +11,9 @@ Matching is indexed, so no frame costs in proportion to every topic times every 
 sessions through the prefixes of its own name (at most 64 look-ups), and a subscription its
 retained values through the sorted topic names (a range per prefix). ``sub``/``unsub`` of
 topics are rate-limited per session.
+
+Each user holds at most ``max_topics_per_user`` topics; ``topic_del`` deletes one, and the
+upkeep deletes topics without a new value for ``expire_days`` (hub/topic_owners.py).
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
 from tradewire.hub.ratelimit import SessionBuckets
 from tradewire.hub.service import Handler, Session
+from tradewire.hub.topic_owners import TopicOwners
 from tradewire.metrics import Metrics
 from tradewire.protocol.codec import encode, error_line
-from tradewire.protocol.messages import Ack, Sub, TopicPub, TopicUpdate, Unsub
+from tradewire.protocol.messages import Ack, Sub, TopicDel, TopicPub, TopicUpdate, Unsub
 from tradewire.protocol.names import is_topic, is_topic_pattern
 from tradewire.store.db import UserRecord
+from tradewire.store.state import StateStore
 
 log = logging.getLogger(__name__)
 PREFIX = "topic:"  # bus subjects; ":" never appears in a channel name
@@ -47,9 +52,12 @@ class TopicService:
         clock: Clock,
         auditor: Auditor,
         metrics: Metrics,
+        store: StateStore,
     ) -> None:
         self.settings = settings
         self._bus = bus
+        self._store = store
+        self.owners = TopicOwners(settings.max_topics_per_user)
         self._clock = clock
         self._auditor = auditor
         self.known: set[str] = set()  # topic names with a value (restored at start)
@@ -68,15 +76,17 @@ class TopicService:
     def handlers(self) -> Mapping[str, Handler]:
         return {
             "topic_pub": self.publish_frame,
+            "topic_del": self.delete_frame,
             "sub:topics": self.subscribe,
             "unsub:topics": self.unsubscribe,
         }
 
-    def restore(self, subjects: Iterable[str]) -> None:
-        """At start: topics stored by an earlier run (bus subjects)."""
+    def restore(self, subjects: Iterable[str], owners: dict[str, str] | None = None) -> None:
+        """At start: topics stored by an earlier run (bus subjects), and their creators."""
         for subject in subjects:
             if subject.startswith(PREFIX):
                 self._route(subject[len(PREFIX) :])
+        self.owners.load({t: o for t, o in (owners or {}).items() if t in self.known})
 
     def withdraw(self, session: Session, user: UserRecord) -> None:
         """The session's grants changed: end each subscription they no longer cover."""
@@ -107,6 +117,14 @@ class TopicService:
         if problem is not None:
             session.send(problem)
             return
+        if frame.topic not in self.known:
+            over = self.owners.refusal(session.user, frame.topic)
+            if over is not None:
+                self._auditor.audit("refused", session.user.name, session.address, over)
+                session.send(error_line("quota_exceeded", over, frame.id))
+                return
+            if self.owners.claim(frame.topic, session.user.name):
+                self._store.put_topic_owner(frame.topic, session.user.name)
 
         def done(result: Message | Exception) -> None:
             if isinstance(result, Exception):
@@ -127,6 +145,52 @@ class TopicService:
             return update, encode(update)
 
         self._bus.publish(PREFIX + topic, stamped, done)
+
+    def delete_frame(self, session: Session, frame: TopicDel) -> None:
+        assert session.user is not None
+        if not is_topic(frame.topic):
+            session.send(error_line("bad_frame", f"invalid topic {frame.topic!r}", frame.id))
+            return
+        if not self.owners.may_delete(session.user, frame.topic):
+            msg = f"topic {frame.topic!r} is not yours to delete"
+            self._auditor.forbidden(session, msg, frame.id)
+            return
+        if frame.topic not in self.known:
+            session.send(error_line("not_found", f"no topic {frame.topic!r}", frame.id))
+            return
+        self._auditor.audit("topic_deleted", session.user.name, session.address, frame.topic)
+
+        def done(result: Exception | None) -> None:
+            if result is not None:
+                session.send(error_line("internal", f"not deleted: {result}", frame.id))
+            else:
+                session.send(encode(Ack(re=frame.id)))
+
+        self.delete(frame.topic, done)
+
+    def delete(self, topic: str, done: Callable[[Exception | None], None]) -> None:
+        """Forget ``topic``: its kept value on the bus and in the store, its creator's claim.
+        Its subscribers stay subscribed and get its next value, if one comes."""
+        if topic in self.known:
+            self.known.discard(topic)
+            del self._sorted[bisect.bisect_left(self._sorted, topic)]
+            self._bus.unsubscribe(PREFIX + topic, self)
+        self.owners.release(topic)
+        self._store.delete_topic(PREFIX + topic, topic)
+        self._bus.forget(PREFIX + topic, done)
+
+    def expire(self, now: int) -> int:
+        """Delete the topics whose latest value is older than ``expire_days``; how many."""
+        cutoff = now - int(self.settings.expire_days * 86_400_000)
+        stale = []
+        for topic in self._sorted:
+            latest = self._bus.latest(PREFIX + topic)
+            value = latest.value if latest is not None else None
+            if isinstance(value, TopicUpdate) and value.ts < cutoff:
+                stale.append(topic)
+        for topic in stale:
+            self.delete(topic, _logged(topic))
+        return len(stale)
 
     def _refusal(self, session: Session, frame: TopicPub) -> bytes | None:
         settings = self.settings
@@ -274,3 +338,11 @@ class TopicService:
 
 def _matches(pattern: str, topic: str) -> bool:
     return topic.startswith(pattern[:-1]) if pattern.endswith("*") else topic == pattern
+
+
+def _logged(topic: str) -> Callable[[Exception | None], None]:
+    def done(result: Exception | None) -> None:
+        if result is not None:
+            log.warning("expired topic %s not deleted from the bus: %s", topic, result)
+
+    return done

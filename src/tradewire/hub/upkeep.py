@@ -63,6 +63,8 @@ class Upkeep:
             if hub.clock.monotonic() >= next_prune:
                 next_prune = hub.clock.monotonic() + PRUNE_S
                 self.prune()
+                if expired := hub.topics.expire(now_ms(hub.clock)):
+                    log.info("deleted %d topics without a value for topics.expire_days", expired)
 
     async def reload_bans(self) -> None:
         """Read the ban rows changed since the last reload (a lift, another hub's ban): cheap

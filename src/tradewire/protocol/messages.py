@@ -263,6 +263,13 @@ class TopicPub(_Frame, frozen=True, tag="topic_pub"):
     id: RequestId = None
 
 
+class TopicDel(_Frame, frozen=True, tag="topic_del"):
+    """Delete ``topic`` and its kept value (its creator or an admin; protocol 1.3)."""
+
+    topic: str
+    id: RequestId = None
+
+
 JobId = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{16}$")]
 TaskIndex = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 FunctionRef = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][\w.]{0,199}:[A-Za-z_]\w{0,99}$")]
@@ -348,6 +355,7 @@ ClientFrame = (
     | RelayAnswer
     | SentimentPut
     | TopicPub
+    | TopicDel
     | JobSubmit
     | JobAdd
     | JobStatus

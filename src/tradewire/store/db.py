@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS files (
     meta TEXT NOT NULL, user TEXT NOT NULL, stored_ms INTEGER NOT NULL,
     PRIMARY KEY (name, version));
 CREATE INDEX IF NOT EXISTS files_by_user ON files (user);
+CREATE TABLE IF NOT EXISTS topic_owners (topic TEXT PRIMARY KEY, owner TEXT NOT NULL);
 """
 
 # Columns added after the first release, applied to older databases at open.
@@ -326,6 +327,27 @@ class StateDB:
             )
 
         return op
+
+    @staticmethod
+    def put_topic_owner_op(topic: str, owner: str) -> Callable[[sqlite3.Connection], None]:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT OR IGNORE INTO topic_owners VALUES (?,?)", (topic, owner))
+
+        return op
+
+    @staticmethod
+    def delete_topic_op(subject: str, topic: str) -> Callable[[sqlite3.Connection], None]:
+        """The topic's kept value (its bus subject's row) and its owner, in one transaction."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM channel_states WHERE channel=?", (subject,))
+            conn.execute("DELETE FROM topic_owners WHERE topic=?", (topic,))
+
+        return op
+
+    def load_topic_owners(self) -> dict[str, str]:
+        rows = self._conn().execute("SELECT topic, owner FROM topic_owners")
+        return {topic: owner for topic, owner in rows}
 
     def load_states(self) -> list[StoredState]:
         rows = self._conn().execute("SELECT channel, seq, frame FROM channel_states")

@@ -41,6 +41,14 @@ class StateStore(Protocol):
 
     def put_ban(self, ban: BanRecord) -> None: ...
 
+    def put_topic_owner(self, topic: str, owner: str) -> None:
+        """Who created ``topic`` (kept until it is deleted; the first creator stays)."""
+        ...
+
+    def delete_topic(self, subject: str, topic: str, done: Done | None = None) -> None:
+        """Forget ``topic``: its kept value (bus ``subject``) and its owner."""
+        ...
+
     def sync_user(
         self, name: str, user: UserRecord | None, origin: str, done: Done | None = None
     ) -> None:
@@ -81,6 +89,8 @@ class StateStore(Protocol):
     async def list_users(self) -> list[UserRecord]: ...
 
     async def load_states(self) -> list[StoredState]: ...
+
+    async def load_topic_owners(self) -> dict[str, str]: ...
 
     async def load_bans(self, changed_since_ms: int | None = None) -> list[BanRecord]: ...
 
@@ -187,6 +197,15 @@ class SqliteStateStore:
 
     async def load_states(self) -> list[StoredState]:
         return await self._writer.call(self.db.load_states)
+
+    async def load_topic_owners(self) -> dict[str, str]:
+        return await self._writer.call(self.db.load_topic_owners)
+
+    def put_topic_owner(self, topic: str, owner: str) -> None:
+        self._writer.submit(StateDB.put_topic_owner_op(topic, owner))
+
+    def delete_topic(self, subject: str, topic: str, done: Done | None = None) -> None:
+        self._writer.submit(StateDB.delete_topic_op(subject, topic), done)
 
     async def load_bans(self, changed_since_ms: int | None = None) -> list[BanRecord]:
         return await self._writer.call(lambda: self.db.load_bans(changed_since_ms))
