@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import PASSWORD, HubFactory, Raw, logged_in, make_config, state_frame
 from tests.system.test_cli import TRADEWIRE
-from tradewire.config import WebSettings
+from tradewire.config import SentimentSettings, WebSettings
 from tradewire.hub.server import Hub
 
 
@@ -299,3 +299,37 @@ async def test_a_withdrawn_topic_grant_ends_the_live_subscription_at_once(
     print(f"\nthe topic subscription ended {took:.2f} s after the revoke; values after: "
           f"{len(after)}")  # fmt: skip
     assert took < 2.5 and [f for f in after if f.get("t") == "topic"] == []
+
+
+async def test_the_sentiment_publisher_and_the_jobs_sweep_are_supervised_too(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 26, item 4, the other long-lived tasks: each fails three times, is restarted,
+    and works again (the sentiment publisher publishes; the jobs sweep sweeps)."""
+    hub = Hub(make_config(sentiment=SentimentSettings(interval_s=0.05)), data_dir)
+    await hub.start()
+    try:
+        failures = {"sentiment": 3, "jobs": 3}
+        worked = {"sentiment": 0, "jobs": 0}
+        real_publish, real_serve = hub.sentiment.publish_changes, hub.jobs._serve_waiters  # type: ignore[union-attr]
+
+        def failing(name: str, real: Any) -> Any:
+            def call(*args: Any) -> Any:
+                if failures[name]:
+                    failures[name] -= 1
+                    raise OSError(24, "Too many open files")
+                worked[name] += 1
+                return real(*args)
+
+            return call
+
+        hub.sentiment.publish_changes = failing("sentiment", real_publish)  # type: ignore[method-assign]
+        hub.jobs._serve_waiters = failing("jobs", real_serve)  # type: ignore[union-attr,method-assign]
+        deadline = time.monotonic() + 20
+        while not all(worked.values()):
+            assert time.monotonic() < deadline, f"not back: {failures} {worked}"
+            await asyncio.sleep(0.05)
+        assert hub.supervisor.down == {}
+        assert "hub task sentiment failed" in caplog.text and "hub task jobs failed" in caplog.text
+    finally:
+        await hub.stop()

@@ -98,7 +98,6 @@ class JobService:
             if job.status == "running":
                 self._open[job.owner] += 1
             self.queue.add(job, tasks, {index: tries for index, tries, _ in stored.open_tasks})
-        self._spawn(self._sweep())
 
     def handlers(self) -> Mapping[str, Handler]:
         return {
@@ -323,7 +322,9 @@ class JobService:
 
         self.store.submit(ops.prune(cutoff), pruned)
 
-    async def _sweep(self) -> None:
+    async def run(self) -> None:
+        """The long-lived sweep (lease expiry, waiting workers, pruning); the hub supervises
+        it after ``load``."""
         pruned_at = -PRUNE_EVERY_S
         while True:
             await asyncio.sleep(SWEEP_S)

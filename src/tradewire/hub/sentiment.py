@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Coroutine, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
 from tradewire.clock import Clock, now_ms
 from tradewire.config import SentimentSettings
@@ -44,7 +43,6 @@ class SentimentService:
         clock: Clock,
         auditor: Auditor,
         metrics: Metrics,
-        spawn: Callable[[Coroutine[Any, Any, None]], object],
     ) -> None:
         self.settings = settings
         self._clock = clock
@@ -62,7 +60,6 @@ class SentimentService:
         metrics.gauge(
             "tradewire_sentiment_symbols", "symbols with contributions", self._count_symbols
         )
-        spawn(self._publish_every_interval())
 
     def handlers(self) -> Mapping[str, Handler]:
         return {
@@ -189,7 +186,8 @@ class SentimentService:
         for listener in self.listeners:
             listener(rows)
 
-    async def _publish_every_interval(self) -> None:
+    async def run(self) -> None:
+        """The long-lived publisher of what changed, every interval (supervised by the hub)."""
         while True:
             await asyncio.sleep(self.settings.interval_s)
             self.publish_changes()

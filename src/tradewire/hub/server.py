@@ -193,6 +193,8 @@ class Hub:
         )
         self.topics.restore((s.channel for s in stored), await self.store.load_topic_owners())
         await self.jobs.load()
+        self.supervisor.start("jobs", self.jobs.run)
+        self.supervisor.start("sentiment", self.sentiment.run)
         self.upkeep = Upkeep(self)
         await self.upkeep.load()
         if self.nats is not None:  # the users only this hub has, to the others
@@ -442,7 +444,7 @@ class Hub:
         extra = [make(context) for make in self._extra_services]
         self.relay = RelayService(self.config.relay, self.clock, self.auditor, self.metrics)
         self.sentiment = SentimentService(
-            self.config.sentiment, self.clock, self.auditor, self.metrics, self.spawn
+            self.config.sentiment, self.clock, self.auditor, self.metrics
         )
         self.channel_service.observers.append(self.sentiment.observe_state)
         self.bus.new_subjects.append(lambda subject: self.topics.restore([subject]))

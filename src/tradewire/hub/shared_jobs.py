@@ -161,7 +161,6 @@ class SharedJobService:
             ),
         ):
             await self._js.add_stream(config)
-        self._spawn(self._upkeep())
 
     def handlers(self) -> Mapping[str, Handler]:
         return {
@@ -593,7 +592,8 @@ class SharedJobService:
         await self._forget_tasks(job_id)
         await self._change(job_id, lambda _r: None)
 
-    async def _upkeep(self) -> None:
+    async def run(self) -> None:
+        """The long-lived upkeep (pruning, recounts); the hub supervises it after ``load``."""
         pruned = -PRUNE_EVERY_S
         while True:
             if self._clock.monotonic() - pruned >= PRUNE_EVERY_S:
