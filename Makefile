@@ -54,6 +54,7 @@ bench: $(STAMP) postgres
 	cd benchmarks && ../$(BIN)/python connections.py
 	cd benchmarks && ../$(BIN)/python ban_reload.py
 	cd benchmarks && ../$(BIN)/python services.py
+	cd benchmarks && ../$(BIN)/python attacks.py
 	cd benchmarks && ../$(BIN)/python report.py
 
 # Coverage-guided fuzzing (atheris) of every parser, FUZZ_RUNS inputs each; outside `make test`.

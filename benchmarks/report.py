@@ -367,6 +367,33 @@ def ban_reload_section(data: dict[str, Any], targets: list[str]) -> list[str]:
     ]
 
 
+def attacks_section(data: dict[str, Any], targets: list[str]) -> list[str]:
+    attacks = {k: v for k, v in data.items() if isinstance(v, dict) and "growth_mib" in v}
+    lines = [
+        "## One hostile account (issue 26)",
+        "",
+        f"Each attack from {data['connections']} connections of one account as fast as they go "
+        f"for {data['seconds']:g} s against a hub with its default limits; the hub's RSS "
+        f"before, at its peak, and 5 s after. state.db ended at {data['state_db_mib']} MiB, "
+        f"jobs.db at {data['jobs_db_mib']} MiB.",
+        "",
+        "| attack | RSS before MiB | peak MiB | after MiB | growth MiB | batches sent |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, r in attacks.items():
+        sent = r["sent"] if isinstance(r["sent"], int) else sum(r["sent"])
+        lines.append(
+            f"| {name} | {r['rss_before_mib']} | {r['rss_peak_mib']} | {r['rss_after_mib']} "
+            f"| {r['growth_mib']} | {sent:,} |"
+        )
+    worst = max(r["growth_mib"] for r in attacks.values())
+    targets.append(
+        f"| hub growth under one account's attacks < 100 MB | {worst} MiB at most "
+        f"| {verdict(worst * 1.048576 < 100)} |"
+    )
+    return [*lines, ""]
+
+
 def main() -> None:
     targets: list[str] = []
     body: list[str] = []
@@ -379,6 +406,7 @@ def main() -> None:
         ("connections", connections_section),
         ("ban_reload", ban_reload_section),
         ("services", services_section),
+        ("attacks", attacks_section),
     )
     for name, render in sections:
         data = load(name)

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -167,5 +168,46 @@ async def test_a_users_files_stay_within_the_quota_under_concurrent_puts(
         root = await logged_in(hub, "root")  # an admin is not held to it
         root.send({"t": "file_put", "name": "admin-big", "data": blob, "id": 1})
         assert (await root.recv())["t"] == "ack"
+    finally:
+        await hub.stop()
+
+
+async def test_pipelined_puts_wait_in_the_client_not_in_the_writers_queue(data_dir: Path) -> None:
+    """benchmarks/attacks.py: 4 connections pipelining new 45 KB files grew the hub by 696 MiB
+    in 5 s, every put waiting with its data in the state writer's queue. A put waiting for the
+    store now counts as a reply being prepared: at most 8 per client are read meanwhile."""
+    hub = Hub(make_config(), data_dir)
+    await hub.start()
+    try:
+        blob = base64.b64encode(b"x" * 45_000).decode()
+        raw = await logged_in(hub, "alice")
+        in_flight, deepest = 0, 0
+        real_put = hub.store.put_file
+
+        def counted(*args: Any) -> None:  # what the store holds for this client at once
+            nonlocal in_flight, deepest
+            in_flight += 1
+            deepest = max(deepest, in_flight)
+            done = args[6]
+
+            def finished(result: object) -> None:
+                nonlocal in_flight
+                in_flight -= 1
+                done(result)
+
+            real_put(*args[:6], finished, *args[7:])
+
+        hub.store.put_file = counted  # type: ignore[method-assign]
+        raw.send(
+            b"".join(
+                msgspec.json.encode({"t": "file_put", "name": f"p{k}", "data": blob, "id": k})
+                + b"\n"
+                for k in range(60)
+            )
+        )
+        replies = [await raw.recv() for _ in range(60)]
+        assert [r["re"] for r in replies] == list(range(60))  # all stored, in order
+        assert all(r["t"] == "ack" for r in replies)
+        assert deepest <= 8, deepest  # was all 60 at once
     finally:
         await hub.stop()
