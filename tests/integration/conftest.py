@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import add_user, grant, make_config
 from tradewire.bus.nats_server import NatsServer
-from tradewire.config import NatsSettings, SentimentSettings
+from tradewire.config import JobSettings, NatsSettings, SentimentSettings
 from tradewire.hub.server import Hub
 
 WATCHDOG_S = 60.0
@@ -61,11 +61,17 @@ async def nats_hub(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[Sta
     hubs: list[Hub] = []
 
     async def start(
-        name: str, empty: bool = False, sentiment: SentimentSettings | None = None, **nats: Any
+        name: str,
+        empty: bool = False,
+        sentiment: SentimentSettings | None = None,
+        jobs: JobSettings | None = None,
+        **nats: Any,
     ) -> Hub:
         settings = NatsSettings(**{"servers": [nats_server.url], **nats})
         data = tmp_path / name if empty else users(tmp_path / name)
-        sections = {"sentiment": sentiment} if sentiment else {}
+        sections: dict[str, Any] = {"sentiment": sentiment} if sentiment else {}
+        if jobs is not None:
+            sections["jobs"] = jobs
         hub = Hub(make_config(nats=settings, **sections), data)
         await hub.start()
         hubs.append(hub)

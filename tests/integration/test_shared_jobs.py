@@ -136,3 +136,39 @@ async def test_counts_a_dead_hub_never_made_are_repaired_from_the_results(
         assert msgspec.json.decode(first.value) == 9 and second.error == "lease expired"
     finally:
         await bob.close()
+
+
+async def test_the_jobs_quota_holds_in_the_jetstream_queue_across_hubs(
+    nats_hub: StartHub,
+) -> None:
+    """Issue 26, item 2, under [nats]: one user's sessions on two hubs submitting at once stay
+    within jobs.max_waiting_bytes_per_user (a running job's tasks count whole until it ends)."""
+    settings = JobSettings(max_waiting_bytes_per_user=100_000)
+    a = await nats_hub("a", jobs=settings)
+    b = await nats_hub("b", jobs=settings)
+    task = msgspec.json.encode("x" * 398)  # 100 tasks of 400 bytes: 40 KB a job
+    submit = b"".join(
+        b'{"t":"job_submit","fn":"%s:square","tasks":[%s],"id":%d}\n'
+        % (FNS.encode(), b",".join([task] * 100), n)
+        for n in range(3)
+    )
+    sessions = [await logged_in(hub, "bob") for hub in (a, a, b, b)]
+    first = sessions[0]
+    first.send(submit.split(b"\n")[0] + b"\n")
+    assert (await first.recv())["t"] == "job"  # 40 KB held; b sees it through the bus
+    await asyncio.sleep(0.5)
+    for raw in sessions:
+        raw.send(submit)  # 12 more at once, on both hubs
+    replies = [await raw.recv() for raw in sessions for _ in range(3)]
+    accepted = [r for r in replies if r["t"] == "job"]
+    refused = [r for r in replies if r.get("code") == "quota_exceeded"]
+    # each hub admits what fits in what it sees: 40 KB held, so one more per hub at most
+    assert 1 <= len(accepted) <= 2 and len(refused) == 12 - len(accepted), replies
+    assert "jobs.max_waiting_bytes_per_user" in refused[0]["msg"]
+    for n, job in enumerate(accepted):
+        first.send({"t": "job_cancel", "job": job["job"], "id": 100 + n})
+        while (await first.recv()).get("re") != 100 + n:
+            pass
+    await asyncio.sleep(0.5)
+    first.send(submit.split(b"\n")[0] + b"\n")
+    assert (await first.recv())["t"] == "job"  # the cancelled jobs' share is free

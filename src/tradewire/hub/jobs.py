@@ -189,16 +189,7 @@ class JobService:
         """Refuse (``quota_exceeded``) tasks that would take ``owner``'s open tasks past
         jobs.max_waiting_bytes_per_user; counts what is being stored meanwhile too."""
         held = self.queue.open_bytes.get(owner, 0) + self._reserved[owner]
-        limit = self.settings.max_waiting_bytes_per_user
-        if held + size <= limit:
-            return False
-        msg = (
-            f"{owner}'s open tasks take {held} bytes; these would make {held + size}, over "
-            f"{limit} (jobs.max_waiting_bytes_per_user): wait for tasks to finish"
-        )
-        self._auditor.audit("refused", owner, session.address, f"jobs quota: {held + size}")
-        session.send(error_line("quota_exceeded", msg, re))
-        return True
+        return over_quota(self.settings, self._auditor, session, held, size, re)
 
     def status(self, session: Session, frame: JobStatus) -> None:
         job = self._owned(session, frame.job, frame.id)
@@ -396,3 +387,27 @@ def tasks_problem(settings: JobSettings, tasks: list[msgspec.Raw], already: int)
     if any(len(t) > settings.max_payload_bytes for t in tasks):
         return f"a task payload is larger than {settings.max_payload_bytes} bytes"
     return None
+
+
+def over_quota(
+    settings: JobSettings,
+    auditor: Auditor,
+    session: Session,
+    held: int,
+    size: int,
+    re: RequestId,
+) -> bool:
+    """Refuse (``quota_exceeded``, audited) ``size`` more bytes of tasks when the submitter's
+    open tasks already take ``held`` (both job queues)."""
+    limit = settings.max_waiting_bytes_per_user
+    if held + size <= limit:
+        return False
+    assert session.user is not None
+    owner = session.user.name
+    msg = (
+        f"{owner}'s open tasks take {held} bytes; these would make {held + size}, over "
+        f"{limit} (jobs.max_waiting_bytes_per_user): wait for tasks to finish"
+    )
+    auditor.audit("refused", owner, session.address, f"jobs quota: {held + size}")
+    session.send(error_line("quota_exceeded", msg, re))
+    return True

@@ -41,8 +41,8 @@ def read_event(decoder: msgspec.json.Decoder[T], payload: bytes, what: str) -> T
         return None
 
 
-def release(counts: Counter[K], key: K) -> None:
-    """One less of ``key`` in flight (the key goes at zero)."""
-    counts[key] -= 1
+def release(counts: Counter[K], key: K, amount: int = 1) -> None:
+    """``amount`` less of ``key`` in flight (the key goes at zero)."""
+    counts[key] -= amount
     if counts[key] <= 0:
         del counts[key]

@@ -34,7 +34,7 @@ from tradewire.bus.nats import WRONG_LAST_SEQUENCE, NatsBus
 from tradewire.clock import Clock, now_ms
 from tradewire.config import JobSettings
 from tradewire.hub.audit import Auditor
-from tradewire.hub.jobs import allowed, tasks_problem
+from tradewire.hub.jobs import allowed, over_quota, tasks_problem
 from tradewire.hub.ratelimit import SessionBuckets
 from tradewire.hub.service import Handler, Session
 from tradewire.hub.shared import follow_subjects, release
@@ -78,6 +78,8 @@ class JobRecord(msgspec.Struct, frozen=True):
     failed: int = 0
     finished_ms: int = 0
     created_ms: int = 0  # jobs take turns in this order
+    # payload bytes of its tasks, counted whole against jobs.max_waiting_bytes_per_user while open
+    bytes: int = 0
 
 
 class _Outcome(msgspec.Struct, frozen=True):
@@ -129,6 +131,7 @@ class SharedJobService:
         self._pulls: dict[str, Any] = {}  # job -> its pull subscription on this hub
         self._waiting: set[Session] = set()  # sessions in a long-poll
         self._submitting: Counter[str] = Counter()  # owners' submits not stored yet
+        self._reserved: Counter[str] = Counter()  # ... and their bytes, and those of adds
         self._deltas: dict[str, tuple[int, int]] = {}  # results stored, not yet counted
         self._counting: set[str] = set()  # jobs whose counts are being changed
         self._turn = 0
@@ -205,10 +208,22 @@ class SharedJobService:
             msg = f"{running + self._submitting[owner]} unfinished jobs already (jobs.max_jobs)"
             session.send(error_line("rate_limited", msg, frame.id))
             return
+        size = sum(len(t) for t in frame.tasks)
+        if self._over_quota(session, owner, size, frame.id):
+            return
         self._submitting[owner] += 1
-        self._spawn(self._submit(session, frame, owner))
+        self._reserved[owner] += size
+        self._spawn(self._submit(session, frame, owner, size))
 
-    async def _submit(self, session: Session, frame: JobSubmit, owner: str) -> None:
+    def _over_quota(self, session: Session, owner: str, size: int, re: RequestId) -> bool:
+        """The jobs quota: a running job's tasks count whole until it ends (JetStream does not
+        say which of them are done), plus what this hub is storing meanwhile."""
+        held = sum(r.bytes for r in self.queue.jobs.values() if r.owner == owner and _open(r))
+        return over_quota(
+            self.settings, self._auditor, session, held + self._reserved[owner], size, re
+        )
+
+    async def _submit(self, session: Session, frame: JobSubmit, owner: str, size: int) -> None:
         job_id = secrets.token_hex(8)
         try:
             await self._js.add_consumer(
@@ -233,6 +248,7 @@ class SharedJobService:
                 frame.lease_s,
                 status="running" if n else "finished",
                 created_ms=now_ms(self._clock),
+                bytes=size,
             )
             stored = await self._change(job_id, lambda _current: record)
         except Exception as exc:  # every NATS failure, reported; nothing is acked
@@ -240,6 +256,7 @@ class SharedJobService:
             return
         finally:
             release(self._submitting, owner)
+            release(self._reserved, owner, size)
         self._auditor.audit("job_submit", owner, session.address, f"job={job_id} n={n}")
         session.send(encode(_info(stored or record, 0, frame.id)))
 
@@ -268,17 +285,25 @@ class SharedJobService:
             session.send(error_line("bad_frame", problem, frame.id))
             return
 
+        size = sum(len(t) for t in frame.tasks)
+        if self._over_quota(session, record.owner, size, frame.id):
+            return
+        self._reserved[record.owner] += size
+
         async def added() -> None:
             k = len(frame.tasks)
             try:  # the indexes first (another hub may add at the same time), then the tasks
                 grown = await self._change(
-                    record.id, lambda r: r and msgspec.structs.replace(r, n=r.n + k)
+                    record.id,
+                    lambda r: r and msgspec.structs.replace(r, n=r.n + k, bytes=r.bytes + size),
                 )
                 assert grown is not None
                 await self._put_tasks(record.id, grown.n - k, frame.tasks)
             except Exception as exc:  # every NATS failure, reported
                 session.send(error_line("internal", f"tasks not stored: {exc}", frame.id))
                 return
+            finally:
+                release(self._reserved, record.owner, size)
             session.send(encode(_info(grown, await self._leased(record.id), frame.id)))
 
         self._spawn(added())
