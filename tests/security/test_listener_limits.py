@@ -78,6 +78,9 @@ async def test_web_port_caps_one_address_and_still_serves_the_others(data_dir: P
         refused = [a for a in answers if a is not None]
         assert len(refused) == 40 and all(a.startswith(b"HTTP/1.1 503 ") for a in refused)
         assert hub.gates.by_name["web"].open == 20
+        figures = hub.snapshot()
+        assert figures["tradewire_listener_closed_total"][("web", "address_cap")] == 40
+        assert figures["tradewire_listener_connections"][("web",)] == 20
         async with httpx.AsyncClient(
             transport=httpx.AsyncHTTPTransport(local_address="127.0.0.3")
         ) as web:

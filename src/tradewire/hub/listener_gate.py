@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tradewire.config import LimitSettings, ListenerLimit
+from tradewire.metrics import Counter as MetricCounter
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,10 @@ class ListenerGate:
         on_refused: Refused,
         refusal: bytes = b"",
         settle_on: bytes | None = None,
+        closed: MetricCounter | None = None,
     ) -> None:
         self.name = name
+        self._closed = closed  # tradewire_listener_closed_total{listener, why}
         self.limits = limits
         self._on_refused = on_refused
         self.refusal = refusal  # written before closing a refused connection (HTTP's 503)
@@ -66,11 +69,14 @@ class ListenerGate:
     def admit(self, conn: GatedProtocol, address: str) -> bool:
         limits = self.limits
         if len(self._last_heard) >= limits.max_connections:
-            reason = f"connection limit ({limits.max_connections}) reached"
+            why, reason = "total_cap", f"connection limit ({limits.max_connections}) reached"
         elif self._per_address[address] >= limits.max_connections_per_address:
-            reason = (
-                "too many connections from this address "
-                f"(limit {limits.max_connections_per_address})"
+            why, reason = (
+                "address_cap",
+                (
+                    "too many connections from this address "
+                    f"(limit {limits.max_connections_per_address})"
+                ),
             )
         else:
             self._last_heard[conn] = conn.loop.time()
@@ -78,8 +84,13 @@ class ListenerGate:
             self._arm(conn.loop)
             return True
         self.refused += 1
+        self._count(why)
         self._on_refused(address, f"{self.name}: {reason}")
         return False
+
+    def _count(self, why: str) -> None:
+        if self._closed is not None:
+            self._closed.inc(1, self.name, why)
 
     def heard(self, conn: GatedProtocol) -> None:
         if conn in self._last_heard:
@@ -113,6 +124,7 @@ class ListenerGate:
             for conn, heard in list(self._last_heard.items()):
                 if heard < cutoff and conn not in self._settled:
                     self.timed_out += 1
+                    self._count("idle")
                     conn.abort()
         finally:
             if self._last_heard:
@@ -192,14 +204,20 @@ def gated(factory: Callable[[], Any], gate: ListenerGate) -> Callable[[], GatedP
 class ListenerGates:
     """The hub's gates, one per listener, from ``[limits]``; refusals go to ``on_refused``."""
 
-    def __init__(self, limits: LimitSettings, on_refused: Refused) -> None:
+    def __init__(
+        self, limits: LimitSettings, on_refused: Refused, closed: MetricCounter | None = None
+    ) -> None:
         self._limits = limits
         self._on_refused = on_refused
+        self._closed = closed
         self.by_name: dict[str, ListenerGate] = {}
+
+    def open_counts(self) -> dict[tuple[str, ...], float]:
+        return {(name,): float(gate.open) for name, gate in self.by_name.items()}
 
     def gate(self, name: str, refusal: bytes = b"", settle_on: bytes | None = None) -> ListenerGate:
         limits: ListenerLimit = getattr(self._limits, name)
-        gate = ListenerGate(name, limits, self._on_refused, refusal, settle_on)
+        gate = ListenerGate(name, limits, self._on_refused, refusal, settle_on, self._closed)
         self.by_name[name] = gate
         return gate
 

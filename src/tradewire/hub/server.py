@@ -401,6 +401,17 @@ class Hub:
         self.gates = ListenerGates(
             self.config.limits,
             lambda address, why: self.auditor.audit("refused", None, address, why),
+            self.metrics.counter(
+                "tradewire_listener_closed_total",
+                "connections the web side and article ports closed: over a cap, or idle",
+                ("listener", "why"),
+            ),
+        )
+        self.metrics.gauge(
+            "tradewire_listener_connections",
+            "open connections of the web side and each article port",
+            self.gates.open_counts,
+            ("listener",),
         )
         limit = self.config.hub.max_subscriptions
         self.bus = self._make_bus()
