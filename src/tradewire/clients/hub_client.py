@@ -30,6 +30,8 @@ from tradewire.protocol.messages import (
     PROTOCOL_VERSION,
     Account,
     Ack,
+    BudgetReply,
+    BudgetRequest,
     Bye,
     Error,
     FileData,
@@ -321,6 +323,13 @@ class HubClient:
         """Every metric of the hub now (admins only, else ``HubRefused("forbidden")``)."""
         reply = await self._request(StatusRequest())
         assert isinstance(reply, StatusReply)
+        return reply
+
+    async def budget(self, user: str | None = None) -> BudgetReply:
+        """What ``user`` (default: you; another user: admins only) holds of each per-user
+        budget, with its limit."""
+        reply = await self._request(BudgetRequest(user=user))
+        assert isinstance(reply, BudgetReply)
         return reply
 
     async def kick(self, *, session: str | None = None, user: str | None = None) -> int:

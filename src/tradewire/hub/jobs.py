@@ -185,6 +185,10 @@ class JobService:
 
         self.store.submit(ops.add_tasks(job.id, first, payloads), saved)
 
+    def held_by(self, owner: str) -> tuple[int, int]:
+        """``owner``'s open task bytes and unfinished jobs (what the quotas count)."""
+        return self.queue.open_bytes.get(owner, 0) + self._reserved[owner], self._open[owner]
+
     def _over_quota(self, session: Session, owner: str, size: int, re: RequestId) -> bool:
         """Refuse (``quota_exceeded``) tasks that would take ``owner``'s open tasks past
         jobs.max_waiting_bytes_per_user; counts what is being stored meanwhile too."""

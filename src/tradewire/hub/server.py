@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from tradewire.hub.template import TemplateListener
     from tradewire.store.ticks_pg import PostgresTickStore
 from tradewire.hub.affinity import steer_by_source
+from tradewire.hub.budgets import BudgetService, Holdings
 from tradewire.hub.listener_gate import HEADERS_END, HTTP_BUSY, ListenerGates
 from tradewire.hub.relay import RelayService
 from tradewire.hub.reports import ReportService
@@ -473,6 +474,8 @@ class Hub:
         )
         if self.nats is not None:  # each service linked to the other hubs
             extra += self.nats.share()
+        holdings = Holdings(self.store, self.topics, self.jobs, self.sentiment)
+        self.budgets = BudgetService(self.config, holdings, self.auditor, self.spawn)
         self.dispatcher = Dispatcher(
             [
                 self.channel_service,
@@ -484,6 +487,7 @@ class Hub:
                 self.topics,
                 self.jobs,
                 self.reports,
+                self.budgets,
                 *extra,
             ]
         )

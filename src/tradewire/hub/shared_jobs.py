@@ -215,13 +215,17 @@ class SharedJobService:
         self._reserved[owner] += size
         self._spawn(self._submit(session, frame, owner, size))
 
+    def held_by(self, owner: str) -> tuple[int, int]:
+        """``owner``'s open task bytes (a running job's tasks count whole until it ends:
+        JetStream does not say which are done) and unfinished jobs, with what this hub is
+        storing meanwhile."""
+        mine = [r for r in self.queue.jobs.values() if r.owner == owner and _open(r)]
+        held = sum(r.bytes for r in mine) + self._reserved[owner]
+        return held, len(mine) + self._submitting[owner]
+
     def _over_quota(self, session: Session, owner: str, size: int, re: RequestId) -> bool:
-        """The jobs quota: a running job's tasks count whole until it ends (JetStream does not
-        say which of them are done), plus what this hub is storing meanwhile."""
-        held = sum(r.bytes for r in self.queue.jobs.values() if r.owner == owner and _open(r))
-        return over_quota(
-            self.settings, self._auditor, session, held + self._reserved[owner], size, re
-        )
+        held, _ = self.held_by(owner)
+        return over_quota(self.settings, self._auditor, session, held, size, re)
 
     async def _submit(self, session: Session, frame: JobSubmit, owner: str, size: int) -> None:
         job_id = secrets.token_hex(8)

@@ -196,6 +196,14 @@ class StatusRequest(_Frame, frozen=True, tag="status"):
     id: RequestId = None
 
 
+class BudgetRequest(_Frame, frozen=True, tag="budget"):
+    """What ``user`` (default: yourself; another user: admins only) holds of each per-user
+    budget (answered with ``budget``; protocol 1.3)."""
+
+    user: str | None = None
+    id: RequestId = None
+
+
 class Kick(_Frame, frozen=True, tag="kick"):
     """Admins: close the session ``session``, or every session of ``user`` (``bye`` with
     reason ``kicked``). Answered with ``ack`` whose ``n`` is the number closed."""
@@ -349,6 +357,7 @@ ClientFrame = (
     | Sessions
     | Kick
     | StatusRequest
+    | BudgetRequest
     | FollowerReport
     | Listen
     | Relay
@@ -557,6 +566,20 @@ class MetricSample(msgspec.Struct, frozen=True, omit_defaults=True):
     value: float = 0.0
 
 
+class BudgetRow(msgspec.Struct, frozen=True):
+    budget: str  # e.g. "files"
+    key: str  # the configuration key of its limit, e.g. "files.max_bytes_per_user"
+    used: int
+    limit: int | None  # None: not held to it (admins, for the quotas they are exempt from)
+    unit: str  # "bytes", "topics", "jobs", "symbols"
+
+
+class BudgetReply(_Frame, frozen=True, tag="budget"):
+    user: str
+    rows: list[BudgetRow]
+    re: RequestId = None
+
+
 class StatusReply(_Frame, frozen=True, tag="status"):
     """The hub's metrics: counters and gauges as samples; histograms as count, sum, p50, p99
     (upper bounds of the buckets they fall in, seconds)."""
@@ -588,6 +611,7 @@ ServerFrame = (
     | JobResultList
     | Tasks
     | StatusReply
+    | BudgetReply
 )
 
 ERROR_CODES = frozenset(

@@ -110,3 +110,15 @@ def list_files_op(conn: sqlite3.Connection) -> list[FileInfo]:
         "ORDER BY name"
     ).fetchall()
     return [FileInfo(r[0], r[1], r[2], r[3], r[4], r[5], _meta_decoder.decode(r[6])) for r in rows]
+
+
+def file_bytes_op(user: str) -> Callable[[sqlite3.Connection], int]:
+    """What ``user``'s files take, every version kept (what files.max_bytes_per_user caps)."""
+
+    def op(conn: sqlite3.Connection) -> int:
+        row = conn.execute(
+            "SELECT COALESCE(SUM(length(data)), 0) FROM files WHERE user = ?", (user,)
+        ).fetchone()
+        return int(row[0])
+
+    return op

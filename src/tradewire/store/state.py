@@ -18,7 +18,7 @@ from tradewire.clock import Clock, now_ms
 from tradewire.protocol.messages import FileData, FileInfo, MetaValue
 from tradewire.store.audit_burst import RefusalBursts
 from tradewire.store.db import BanRecord, StateDB, StoredState, UserRecord
-from tradewire.store.files import get_file_op, list_files_op, put_file_op
+from tradewire.store.files import file_bytes_op, get_file_op, list_files_op, put_file_op
 from tradewire.store.writer import BatchWriter
 
 Done = Callable[[object], None]
@@ -97,6 +97,10 @@ class StateStore(Protocol):
     async def get_file(self, name: str, version: int | None = None) -> FileData | None: ...
 
     async def list_files(self) -> list[FileInfo]: ...
+
+    async def file_bytes(self, user: str) -> int:
+        """What ``user``'s files take in all (every version kept)."""
+        ...
 
     async def audit_log(
         self, limit: int, event: str | None = None, user: str | None = None
@@ -215,6 +219,9 @@ class SqliteStateStore:
 
     async def list_files(self) -> list[FileInfo]:
         return await self._writer.call(lambda: self.db.run(list_files_op))
+
+    async def file_bytes(self, user: str) -> int:
+        return await self._writer.call(lambda: self.db.run(file_bytes_op(user)))
 
     async def audit_log(
         self, limit: int, event: str | None = None, user: str | None = None
