@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint serve clean fuzz bench browser postgres
+.PHONY: demo test lint serve clean fuzz bench browser postgres cxx
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,16 +23,22 @@ lint: $(STAMP)
 browser:
 	command -v chromedriver >/dev/null || (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) || \
-	  echo "warning: could not install chromium (not root?): the dashboard browser test is skipped"
+	  echo "warning: could not install chromium (not root?): the dashboard browser test is skipped (fails under CI)"
+
+# The MQL5 shim tests compile the Include files and run the EAs with g++ (Debian's g++).
+cxx:
+	command -v g++ >/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++) || \
+	  echo "warning: could not install g++ (not root?): the MQL5 shim tests are skipped (fail under CI)"
 
 # The PostgreSQL tick store's tests run a real server: Debian's postgresql (initdb and pg_ctl;
 # the tests start their own cluster in a temporary folder on a free port).
 postgres:
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) || \
-	  echo "warning: could not install postgresql (not root?): the PostgreSQL tests are skipped"
+	  echo "warning: could not install postgresql (not root?): the PostgreSQL tests are skipped (fail under CI)"
 
-test: lint browser postgres
+test: lint browser postgres cxx
 	$(BIN)/pytest -q
 
 demo: $(STAMP)

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 import uvloop
 
+from tests.needs import missing
 from tests.pg import Postgres, binaries
 from tradewire.bus.nats_server import NatsServer, free_port
 from tradewire.config import AuthSettings, Config, HubSettings
@@ -130,12 +131,16 @@ class Raw:
         return result
 
     async def closed(self, timeout: float = 5.0) -> bool:
-        """True when the hub closes the connection within ``timeout`` (other data discarded)."""
+        """True when the hub closes the connection within ``timeout`` (other data discarded),
+        False when it is still open then."""
         try:
-            while await asyncio.wait_for(self.reader.read(65536), timeout):
-                pass
+            async with asyncio.timeout(timeout):
+                while await self.reader.read(65536):
+                    pass
         except (ConnectionResetError, BrokenPipeError):
             return True
+        except TimeoutError:
+            return False
         return True
 
     async def login(self, user: str, password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
@@ -206,7 +211,7 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 def postgres_server() -> Iterator[Postgres]:
     """One real PostgreSQL for the whole run (databases are per test: ``postgres``)."""
     if binaries() is None:
-        pytest.skip("PostgreSQL is not installed here: run `make test`, which installs it")
+        missing("PostgreSQL is not installed here: run `make test`, which installs it")
     server = Postgres()
     server.start()
     yield server

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PASSWORD, logged_in, make_config, state_frame
+from tests.needs import missing
 from tradewire.bus.nats_server import free_port
 from tradewire.hub.server import Hub
 
@@ -25,7 +26,7 @@ HERE = Path(__file__).parent
 INCLUDE = HERE.parents[1] / "mql5" / "Include" / "Tradewire"
 
 if shutil.which("g++") is None:
-    pytest.skip("no g++ here: the Client.mqh check needs a C++ compiler", allow_module_level=True)
+    missing("no g++ here: the Client.mqh check needs a C++ compiler (`make test` installs it)")
 
 
 def translate(text: str) -> str:

@@ -28,6 +28,7 @@ from tests.conftest import PASSWORD, add_user, make_config
 from tests.mql5.account_server import AccountServer
 from tests.mql5.sources import parse
 from tests.mql5.test_client_shim import translate
+from tests.needs import missing
 from tradewire.brokers.paper import PaperBroker, PaperSettings
 from tradewire.hub.server import Hub
 from tradewire.model import OrderRequest, PendingOrder
@@ -37,7 +38,7 @@ MQL5 = HERE.parents[1] / "mql5"
 TRADEWIRE = str(Path(sys.executable).parent / "tradewire")
 
 if shutil.which("g++") is None:
-    pytest.skip("no g++ here: the EAs need a C++ compiler to run", allow_module_level=True)
+    missing("no g++ here: the EAs need a C++ compiler to run (`make test` installs it)")
 
 
 def with_prototypes(code: str) -> str:

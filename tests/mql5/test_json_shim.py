@@ -14,11 +14,13 @@ from typing import Any
 import msgspec
 import pytest
 
+from tests.needs import missing
+
 HERE = Path(__file__).parent
 JSON_MQH = HERE.parents[1] / "mql5" / "Include" / "Tradewire" / "Json.mqh"
 
 if shutil.which("g++") is None:
-    pytest.skip("no g++ here: the Json.mqh check needs a C++ compiler", allow_module_level=True)
+    missing("no g++ here: the Json.mqh check needs a C++ compiler (`make test` installs it)")
 
 
 def hex16(text: str) -> str:

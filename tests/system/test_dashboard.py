@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.needs import missing
 from tests.security.hubproc import add_cli_user, hub_process
 
 selenium = pytest.importorskip("selenium", reason="selenium is in the test extras")
@@ -30,10 +31,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 if shutil.which("chromedriver") is None:
-    pytest.skip(
-        "no chromedriver: `make test` installs chromium and chromium-driver",
-        allow_module_level=True,
-    )
+    missing("no chromedriver: `make test` installs chromium and chromium-driver")
 
 
 def free_port() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -247,9 +248,16 @@ def test_positions_of_other_magics_are_left_alone() -> None:
 
 
 def test_plan_is_pure() -> None:
+    """The same inputs give the same plan, and planning changes none of its inputs (a copy of
+    each, taken before, still equals it after)."""
     state = provider(pos("1", volume=0.7), pos("2", "XAUUSD", "sell", 0.2))
     view = follower("hedging")
-    assert plan(state, view, CopyRules(), NOW) == plan(state, view, CopyRules(), NOW)
+    rules = CopyRules()
+    before = copy.deepcopy((state, view, rules))
+    first = plan(state, view, rules, NOW)
+    assert (state, view, rules) == before
+    assert first == plan(*before, NOW)
+    assert first.target  # a plan with targets: purity of an empty plan would prove little
 
 
 @pytest.mark.parametrize(
