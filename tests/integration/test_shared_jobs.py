@@ -156,7 +156,10 @@ async def test_the_jobs_quota_holds_in_the_jetstream_queue_across_hubs(
     first = sessions[0]
     first.send(submit.split(b"\n")[0] + b"\n")
     assert (await first.recv())["t"] == "job"  # 40 KB held; b sees it through the bus
-    await asyncio.sleep(0.5)
+    deadline = time.monotonic() + 10
+    while b.jobs.held_by("bob")[0] < 40_000:
+        assert time.monotonic() < deadline, "hub b never saw the job"
+        await asyncio.sleep(0.02)
     for raw in sessions:
         raw.send(submit)  # 12 more at once, on both hubs
     replies = [await raw.recv() for raw in sessions for _ in range(3)]

@@ -6,7 +6,6 @@ real hub, with small limits from ``[limits]`` so it stays fast."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import httpx
@@ -74,7 +73,7 @@ async def test_web_port_caps_one_address_and_still_serves_the_others(data_dir: P
     try:
         port = port_of(hub, "http://")
         flood = await connect_many(port, 60)  # at once, from one address
-        answers = await asyncio.gather(*(closed_within(r, 0.5) for r, _ in flood))
+        answers = await asyncio.gather(*(closed_within(r, 2.0) for r, _ in flood))
         refused = [a for a in answers if a is not None]
         assert len(refused) == 40 and all(a.startswith(b"HTTP/1.1 503 ") for a in refused)
         assert hub.gates.by_name["web"].open == 20
@@ -112,10 +111,8 @@ async def test_web_port_closes_idle_and_slow_header_connections(data_dir: Path) 
                 await asyncio.sleep(0.2)
 
         trickling = [asyncio.create_task(trickle(w)) for _, w in slow]
-        started = time.monotonic()
         ends = await asyncio.gather(*(closed_within(r, 4.0) for r, _ in idle + slow))
         assert all(end is not None for end in ends), "a connection outlived the idle timeout"
-        assert time.monotonic() - started < 4.0
         # closed by aiohttp's keep-alive clock (it runs from connect in aiohttp 3.14) or the
         # gate's, whichever comes first: both are set from limits.web.idle_timeout_s
         assert hub.gates.by_name["web"].open == 0
@@ -139,7 +136,7 @@ async def test_total_cap_across_addresses_and_native_logins_unaffected(data_dir:
         port = port_of(hub, "http://")
         waves = await asyncio.gather(*(connect_many(port, 20, f"127.0.1.{n}") for n in range(1, 5)))
         flood = [conn for wave in waves for conn in wave]
-        answers = await asyncio.gather(*(closed_within(r, 0.5) for r, _ in flood))
+        answers = await asyncio.gather(*(closed_within(r, 2.0) for r, _ in flood))
         assert sum(a is not None for a in answers) == 40
         assert hub.gates.by_name["web"].open == 40
         assert "web: connection limit (40) reached" in await refused_rows(hub)
@@ -180,8 +177,8 @@ async def test_article_ports_close_idle_connections(data_dir: Path, listener: st
         tcp_ticks=TcpTickListenerSettings(enabled=True, port=0, allow=["127.0.0.0/8"]),
     )
     limits = LimitSettings(
-        sentiment=SentimentLimit(idle_timeout_s=0.8, max_connections_per_address=10),
-        tcp_ticks=TickLimit(idle_timeout_s=0.8, max_connections_per_address=10),
+        sentiment=SentimentLimit(idle_timeout_s=1.5, max_connections_per_address=10),
+        tcp_ticks=TickLimit(idle_timeout_s=1.5, max_connections_per_address=10),
     )
     hub = Hub(make_config(listeners=listeners, limits=limits), data_dir)
     await hub.start()
@@ -196,13 +193,13 @@ async def test_article_ports_close_idle_connections(data_dir: Path, listener: st
         ends: list[bytes | None] = []
 
         async def keep_talking() -> None:
-            for _ in range(8):
-                talker.write(line_out)  # every 0.25 s: never idle
-                await asyncio.sleep(0.25)
+            for _ in range(20):
+                talker.write(line_out)  # every 0.2 s: never idle
+                await asyncio.sleep(0.2)
 
         talking = asyncio.create_task(keep_talking())
-        ends = await asyncio.gather(*(closed_within(r, 2.5) for r, _ in flood[1:]))
-        # 10 admitted, 15 refused at once; the 9 silent admitted ones closed within ~1 s
+        ends = await asyncio.gather(*(closed_within(r, 4.0) for r, _ in flood[1:]))
+        # 10 admitted, 15 refused at once; the 9 silent admitted ones closed after ~1.5 s
         assert all(end is not None for end in ends)
         assert gate.refused == 15 and gate.timed_out == 9
         assert not talker.is_closing() and gate.open == 1

@@ -122,10 +122,13 @@ async def test_topics_without_a_new_value_expire(data_dir: Path) -> None:
         await answers(alice, 2)
         now = hub.topics._bus.latest("topic:old.a").value.ts  # type: ignore[union-attr]
         assert hub.topics.expire(now + 3_600_000) == 0  # an hour on: kept
-        alice.send(pub("old.b", 3))  # old.b gets a new value a day on
+        await asyncio.sleep(0.02)  # old.b's next value is stamped later than old.a's
+        alice.send(pub("old.b", 3))
         await answers(alice, 1)
         later = hub.topics._bus.latest("topic:old.b").value.ts  # type: ignore[union-attr]
-        assert hub.topics.expire(max(later, now + 86_400_001)) == 1
+        assert later > now + 1
+        # a day and a millisecond after old.a's value: old.a is stale, old.b (newer) is not
+        assert hub.topics.expire(now + 86_400_001) == 1
         assert hub.topics.known == {"old.b"} and hub.topics.owners.held["alice"] == 1
     finally:
         await hub.stop()
