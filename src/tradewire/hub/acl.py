@@ -63,3 +63,8 @@ def may(user: UserRecord, action: Action, resource: str | None = None) -> bool:
     if action in ("send_ticks", "store_file"):
         return user.role == "provider"
     return False
+
+
+def owns(user: UserRecord, owner: str | None) -> bool:
+    """The owner-or-admin rule: ``user`` may act on what ``owner`` made (a job, a topic)."""
+    return user.role == "admin" or (owner is not None and owner == user.name)

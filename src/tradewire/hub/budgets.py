@@ -123,7 +123,7 @@ class BudgetService:
 
         async def answer() -> None:
             record = self._holdings.store.get_user(user)
-            admin = record is not None and record.role == "admin"
+            admin = record is not None and may(record, "admin")
             rows = await self.rows(user, admin)
             session.send(encode(BudgetReply(user=user, rows=rows, re=frame.id)))
 

@@ -25,6 +25,7 @@ import msgspec
 from aiohttp import web
 
 from tradewire.exceptions import FrameError
+from tradewire.hub.acl import may
 from tradewire.hub.dashboard_data import TickWatch, snapshot
 from tradewire.protocol.codec import encode
 from tradewire.protocol.messages import Bye
@@ -81,7 +82,7 @@ class Dashboard:
         user = await asyncio.get_running_loop().run_in_executor(
             None, self._hub.store.get_user, found.user
         )
-        if user is None or user.disabled or user.role != "admin":
+        if user is None or user.disabled or not may(user, "admin"):
             self._sessions.pop(token, None)  # access taken back: at once
             return None
         return found
@@ -128,7 +129,7 @@ class Dashboard:
             return await self._login_page(request, f"{exc.msg or exc.code}")
         if user is None:
             return await self._login_page(request, "wrong user name or password")
-        if user.role != "admin":
+        if not may(user, "admin"):
             self._hub.auditor.audit("refused", name, address, "dashboard: not an admin")
             return await self._login_page(request, "only admins may use the dashboard")
         token = secrets.token_urlsafe(32)

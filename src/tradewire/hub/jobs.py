@@ -17,7 +17,7 @@ import msgspec
 
 from tradewire.clock import Clock, now_ms
 from tradewire.config import JobSettings
-from tradewire.hub.acl import may
+from tradewire.hub.acl import may, owns
 from tradewire.hub.audit import Auditor
 from tradewire.hub.job_queue import Failed, Job, JobQueue, Lease
 from tradewire.hub.ratelimit import SessionBuckets
@@ -340,7 +340,7 @@ class JobService:
     def _owned(self, session: Session, job_id: str, request_id: RequestId) -> Job | None:
         assert session.user is not None
         job = self.queue.jobs.get(job_id)
-        if job is None or (job.owner != session.user.name and session.user.role != "admin"):
+        if job is None or not owns(session.user, job.owner):
             session.send(error_line("not_found", f"no job {job_id} of yours", request_id))
             return None
         return job

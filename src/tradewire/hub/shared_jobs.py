@@ -33,6 +33,7 @@ from tradewire.bus.base import Message
 from tradewire.bus.nats import WRONG_LAST_SEQUENCE, NatsBus
 from tradewire.clock import Clock, now_ms
 from tradewire.config import JobSettings
+from tradewire.hub.acl import owns
 from tradewire.hub.audit import Auditor
 from tradewire.hub.jobs import allowed, over_quota, tasks_problem
 from tradewire.hub.ratelimit import SessionBuckets
@@ -637,7 +638,7 @@ class SharedJobService:
     def _owned(self, session: Session, job_id: str, request_id: RequestId) -> JobRecord | None:
         assert session.user is not None
         record = self.queue.jobs.get(job_id)
-        if record is None or (record.owner != session.user.name and session.user.role != "admin"):
+        if record is None or not owns(session.user, record.owner):
             session.send(error_line("not_found", f"no job {job_id} of yours", request_id))
             return None
         return record

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tradewire.hub.acl import may
+from tradewire.hub.acl import may, owns
 from tradewire.store.db import UserRecord
 
 
@@ -31,7 +31,7 @@ class TopicOwners:
 
     def refusal(self, user: UserRecord, topic: str) -> str | None:
         """Why ``user`` may not create ``topic`` now, or None."""
-        if topic in self.owner or user.role == "admin":
+        if topic in self.owner or may(user, "admin"):
             return None
         if self.held[user.name] >= self.per_user:
             return (
@@ -50,7 +50,7 @@ class TopicOwners:
 
     def may_delete(self, user: UserRecord, topic: str) -> bool:
         owner = self.owner.get(topic)
-        if user.role == "admin" or owner == user.name:
+        if owns(user, owner):
             return True
         return owner is None and may(user, "publish_topic", topic)
 
