@@ -17,6 +17,7 @@ import msgspec
 
 from tradewire.allowlist import AllowEntry
 from tradewire.exceptions import ConfigError
+from tradewire.protocol.framing import DEFAULT_HEARTBEAT_S, DEFAULT_MAX_FRAME_BYTES
 from tradewire.protocol.names import is_channel, is_symbol
 
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
@@ -33,9 +34,11 @@ class HubSettings(_Section, frozen=True):
     host: str = "127.0.0.1"
     port: Port = 7400
     allow_plaintext: bool = False
-    max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024, le=16 * 1024 * 1024)] = 65_536
+    max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024, le=16 * 1024 * 1024)] = (
+        DEFAULT_MAX_FRAME_BYTES
+    )
     auth_timeout_s: Positive = 10.0
-    heartbeat_s: Positive = 15.0
+    heartbeat_s: Positive = DEFAULT_HEARTBEAT_S
     # Silence longer than this closes an authenticated session; 0 means 3 x heartbeat_s.
     idle_timeout_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0
     max_connections: Count = 20_000

@@ -26,6 +26,7 @@ from tradewire.clock import host_id, micros
 from tradewire.exceptions import ConnectionLost, HubRefused, ProtocolError
 from tradewire.protocol.client_session import MISSED_HEARTBEATS, ClientSession
 from tradewire.protocol.codec import encode
+from tradewire.protocol.framing import DEFAULT_HEARTBEAT_S, DEFAULT_MAX_FRAME_BYTES
 from tradewire.protocol.messages import (
     PROTOCOL_VERSION,
     Account,
@@ -260,7 +261,7 @@ class HubClient:
 
     @property
     def max_frame_bytes(self) -> int:
-        return self.welcome.max_frame_bytes if self.welcome else 65_536
+        return self.welcome.max_frame_bytes if self.welcome else DEFAULT_MAX_FRAME_BYTES
 
     async def send_ticks(self, rows: list[list[Any]], batch_id: str) -> int:
         """Send one batch of tick rows; returns the count the hub stored durably.
@@ -375,7 +376,7 @@ class HubClient:
         if request_id is None:
             request_id = next(self._ids)
         line = encode(msgspec.structs.replace(frame, id=request_id))
-        limit = self.welcome.max_frame_bytes if self.welcome else 65_536
+        limit = self.welcome.max_frame_bytes if self.welcome else DEFAULT_MAX_FRAME_BYTES
         if len(line) - 1 > limit:
             # The hub would answer frame_too_large and close; resending could never succeed.
             raise HubRefused(
@@ -565,7 +566,7 @@ class HubClient:
 
     @property
     def welcome_heartbeat(self) -> float:
-        return self.welcome.heartbeat_s if self.welcome else 15.0
+        return self.welcome.heartbeat_s if self.welcome else DEFAULT_HEARTBEAT_S
 
     def _flush(self, session: ClientSession) -> None:
         if self._writer is not None:

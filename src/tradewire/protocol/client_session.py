@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tradewire.protocol.codec import decode_server_frame, encode
-from tradewire.protocol.framing import LineFramer
+from tradewire.protocol.framing import DEFAULT_HEARTBEAT_S, LineFramer
 from tradewire.protocol.messages import Bye, Error, Hello, Ping, Pong, Welcome
 
 MISSED_HEARTBEATS = 3  # this many silent heartbeat periods mean the hub is gone
@@ -59,5 +59,5 @@ class ClientSession:
         return out
 
     def silent_too_long(self, now: float) -> bool:
-        heartbeat = self.welcome.heartbeat_s if self.welcome else 15.0
+        heartbeat = self.welcome.heartbeat_s if self.welcome else DEFAULT_HEARTBEAT_S
         return now - self.last_rx >= MISSED_HEARTBEATS * heartbeat

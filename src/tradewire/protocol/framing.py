@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from tradewire.exceptions import FrameTooLarge
 
+# The protocol's defaults, written once: the hub's settings, its welcome and clients that have
+# no welcome yet all start from these.
 DEFAULT_MAX_FRAME_BYTES = 65_536
+DEFAULT_HEARTBEAT_S = 15.0
 
 
 class LineFramer:

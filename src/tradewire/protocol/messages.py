@@ -15,6 +15,7 @@ from tradewire.model import Account as Account
 from tradewire.model import Int64 as Int64
 from tradewire.model import PendingOrder as PendingOrder
 from tradewire.model import Position as Position
+from tradewire.protocol.framing import DEFAULT_MAX_FRAME_BYTES
 
 PROTOCOL_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
@@ -386,7 +387,7 @@ class Welcome(_Frame, frozen=True, tag="welcome"):
     heartbeat_s: float
     roles: list[str]
     re: RequestId = None
-    max_frame_bytes: int = 65_536  # the longest line the hub accepts from this client
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES  # the longest line the hub accepts from you
     host: str = ""  # the hub's host and boot: a client that shares it shares its clock
 
 

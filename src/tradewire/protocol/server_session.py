@@ -24,7 +24,7 @@ from typing import Any
 from tradewire.clock import micros
 from tradewire.exceptions import FrameError, FrameTooLarge
 from tradewire.protocol.codec import decode_client_frame, encode, error_line
-from tradewire.protocol.framing import LineFramer
+from tradewire.protocol.framing import DEFAULT_HEARTBEAT_S, DEFAULT_MAX_FRAME_BYTES, LineFramer
 from tradewire.protocol.messages import Bye, Hello, Ping, Pong
 from tradewire.protocol.session import SessionEvent, SessionMachine, SessionState
 
@@ -37,7 +37,7 @@ S, E = SessionState, SessionEvent
 @dataclass(frozen=True, slots=True)
 class SessionTimers:
     auth_timeout_s: float = 10.0
-    heartbeat_s: float = 15.0
+    heartbeat_s: float = DEFAULT_HEARTBEAT_S
     idle_timeout_s: float = 45.0
 
 
@@ -45,7 +45,7 @@ class ServerSession:
     def __init__(
         self,
         now: float,
-        max_frame_bytes: int = 65_536,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         timers: SessionTimers | None = None,
         supported_versions: tuple[int, ...] = (1,),
     ) -> None:
