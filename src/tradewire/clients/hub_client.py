@@ -261,7 +261,8 @@ class HubClient:
 
     @property
     def max_frame_bytes(self) -> int:
-        return self.welcome.max_frame_bytes if self.welcome else DEFAULT_MAX_FRAME_BYTES
+        said = self.welcome.max_frame_bytes if self.welcome else None
+        return said or DEFAULT_MAX_FRAME_BYTES
 
     async def send_ticks(self, rows: list[list[Any]], batch_id: str) -> int:
         """Send one batch of tick rows; returns the count the hub stored durably.
@@ -376,7 +377,7 @@ class HubClient:
         if request_id is None:
             request_id = next(self._ids)
         line = encode(msgspec.structs.replace(frame, id=request_id))
-        limit = self.welcome.max_frame_bytes if self.welcome else DEFAULT_MAX_FRAME_BYTES
+        limit = self.max_frame_bytes
         if len(line) - 1 > limit:
             # The hub would answer frame_too_large and close; resending could never succeed.
             raise HubRefused(

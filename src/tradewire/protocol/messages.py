@@ -15,7 +15,6 @@ from tradewire.model import Account as Account
 from tradewire.model import Int64 as Int64
 from tradewire.model import PendingOrder as PendingOrder
 from tradewire.model import Position as Position
-from tradewire.protocol.framing import DEFAULT_MAX_FRAME_BYTES
 
 PROTOCOL_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
@@ -387,7 +386,11 @@ class Welcome(_Frame, frozen=True, tag="welcome"):
     heartbeat_s: float
     roles: list[str]
     re: RequestId = None
-    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES  # the longest line the hub accepts from you
+    # The longest line the hub accepts from you. The hub always says it (None only from a hub
+    # that did not: then DEFAULT_MAX_FRAME_BYTES applies). Not an int default: msgspec omits a
+    # field whose value *is* its default object, which made the hub's welcome depend on which
+    # int object its configuration held.
+    max_frame_bytes: int | None = None
     host: str = ""  # the hub's host and boot: a client that shares it shares its clock
 
 
