@@ -59,6 +59,10 @@ async def test_budget_shows_what_an_account_holds_against_each_limit(data_dir: P
         root = await logged_in(hub, "root")
         root.send({"t": "budget", "user": "alice", "id": 2})
         assert (await root.recv())["rows"] == mine["rows"]
+        root.send({"t": "budget", "user": "nobody", "id": 4})  # a name with no user
+        assert (await root.recv())["code"] == "not_found"
+        root.send({"t": "budget", "user": 7, "id": 5})  # not a name at all
+        assert (await root.recv())["code"] == "bad_frame"
         root.send({"t": "budget", "id": 3})  # an admin is exempt from the file and topic quotas
         exempt = {r["budget"]: r["limit"] for r in (await root.recv())["rows"]}
         assert exempt["files"] is None and exempt["topics"] is None

@@ -89,6 +89,11 @@ async def test_delete_frees_the_quota_only_for_the_creator_or_an_admin(data_dir:
         assert await alice.recv() == {"t": "ack", "re": 6}
         alice.send({"t": "topic_del", "topic": "lv.a", "id": 7})
         assert (await alice.recv())["code"] == "not_found"
+        alice.send({"t": "topic_del", "topic": "lv a/../b", "id": 70})  # not a topic name
+        assert (await alice.recv())["code"] == "bad_frame"
+        alice.send({"t": "topic_del", "id": 71})  # no topic at all
+        assert (await alice.recv())["code"] == "bad_frame"
+        assert hub.topics.known == {"lv.b"}  # nothing else changed
         alice.send(pub("lv.c", 8))  # the quota has room again
         assert (await alice.recv())["t"] == "ack"
         assert (await bob.recv())["topic"] == "lv.c"  # subscribers go on

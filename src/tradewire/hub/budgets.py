@@ -24,7 +24,7 @@ from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.service import Handler, Session
 from tradewire.hub.shared_jobs import SharedJobService
 from tradewire.hub.topics import TopicService
-from tradewire.protocol.codec import encode
+from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import BudgetReply, BudgetRequest, BudgetRow
 from tradewire.store.state import StateStore
 
@@ -123,7 +123,10 @@ class BudgetService:
 
         async def answer() -> None:
             record = self._holdings.store.get_user(user)
-            admin = record is not None and may(record, "admin")
+            if record is None:
+                session.send(error_line("not_found", f"no user {user!r}", frame.id))
+                return
+            admin = may(record, "admin")
             rows = await self.rows(user, admin)
             session.send(encode(BudgetReply(user=user, rows=rows, re=frame.id)))
 
