@@ -13,6 +13,8 @@ import pytest
 
 from tradewire.brokers.paper import PaperBroker, PaperSettings
 from tradewire.clients.follower import Follower
+from tradewire.clients.journal import Journal
+from tradewire.clients.triggers import TriggerWatch, triggers_path
 from tradewire.copy import CopyRules
 from tradewire.model import PendingOrder, Position
 from tradewire.protocol.messages import Account, StateUpdate
@@ -248,3 +250,115 @@ async def test_a_restarted_follower_finds_its_order_and_places_no_second(tmp_pat
     assert len(await broker.orders()) == 1
     assert [r.action for r in await broker.pending_history()] == ["place"]
     await broker.close()
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+async def test_a_copy_that_triggers_and_closes_a_netting_position_is_not_placed_again(
+    tmp_path: Path, reverse: bool
+) -> None:
+    """The provider is short and waits to buy back lower; the follower's copy triggers first and
+    takes the follower flat: its position, and the deal that names the copy, leave the open book.
+    The follower must hold that (flat), not buy back in nor place the copy again, and must still
+    know it after a restart."""
+    broker = await PaperBroker.open(tmp_path / "f.db", PaperSettings(mode="netting"))
+    journal = tmp_path / "follow.jsonl"
+    rules = CopyRules(reverse=reverse)
+    quote = await broker.quote("EURUSD")
+    short = Position("400", "EURUSD", "sell", 0.3, quote.bid, 1)
+    source = msgspec.structs.replace(await limit_below(broker), sl=0.0, tp=0.0)
+    run = Run(broker, Follower(broker, "alpha", rules, journal=Journal(journal), resync_s=0.05))
+    task = asyncio.create_task(run.follower.run())
+    try:
+        run.send(1, [short], [source])
+
+        async def copied() -> bool:
+            return len(await broker.positions()) == 1 and len(await run.orders()) == 1
+
+        await until(copied)
+        (mine,) = await run.orders()
+        # the copy triggers: a buy limit (or, reversed, a sell stop) at the provider's price
+        low = round(source.price - 0.0002, 5)
+        await broker.pin("EURUSD", low, round(low + 0.0001, 5))
+        await until(lambda: _no_positions(run))
+        await asyncio.sleep(0.5)  # rounds with the provider still short and its order waiting
+        assert await broker.positions() == [] and await run.orders() == []
+        assert [r.action for r in await broker.pending_history()] == ["place", "trigger"]
+        assert len(await broker.order_log()) == 2  # the copy of the short, and the trigger
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert TriggerWatch(broker, rules.magic, triggers_path(journal)).filled == {"501": mine.id}
+    again = Follower(broker, "alpha", rules, journal=Journal(journal))
+    again.on_state(update(2, [short], [source]))
+    for _ in range(3):
+        await again.sync_once()
+        await asyncio.sleep(0.1)
+    assert await broker.positions() == [] and await run.orders() == []
+    assert len(await broker.order_log()) == 2
+    # The provider's order fills: it is flat too; the memory of the copy is let go.
+    again.on_state(update(3, [], []))
+    await again.sync_once()
+    assert len(await broker.order_log()) == 2
+    assert TriggerWatch(broker, rules.magic, triggers_path(journal)).filled == {}
+    await broker.close()
+
+
+async def test_a_copy_closed_by_its_own_take_profit_is_not_placed_again(run: Run) -> None:
+    source = await limit_below(run.broker)
+    run.send(1, [], [source])
+
+    async def placed() -> bool:
+        return len(await run.orders()) == 1
+
+    await until(placed)
+    low = round(source.price - 0.0002, 5)
+    await run.broker.pin("EURUSD", low, round(low + 0.0001, 5))
+
+    async def triggered() -> bool:
+        return len(await run.broker.positions()) == 1
+
+    await until(triggered)
+    high = round(source.tp + 0.0002, 5)
+    await run.broker.pin("EURUSD", high, round(high + 0.0001, 5))  # its take-profit
+    await asyncio.sleep(0.5)
+    # The provider's order still waits: the follower's copy filled and is not placed again.
+    assert [r.action for r in await run.broker.pending_history()] == ["place", "trigger"]
+    assert await run.orders() == []
+
+
+@pytest.mark.parametrize("run", [{"mode": "netting"}], indirect=True)
+async def test_returning_to_a_target_after_a_copy_triggered_is_not_orders_turning_back(
+    run: Run,
+) -> None:
+    """The follower bought to reduce its short to the target -0.3; its pending copy then took it
+    to +0.3 with no order; when the provider closes that position the follower must sell back
+    to -0.3, which is a new target reached, not orders turning back (the breaker stayed quiet)."""
+    quote = await run.broker.quote("EURUSD")
+    run.send(1, [Position("400", "EURUSD", "sell", 0.6, quote.bid, 1)], [])
+    await until(lambda: _holds(run, "sell", 0.6))
+    short = Position("400", "EURUSD", "sell", 0.3, quote.bid, 1)
+    run.send(2, [short], [])
+    await until(lambda: _holds(run, "sell", 0.3))  # bought 0.3 towards -0.3
+    source = msgspec.structs.replace(await limit_below(run.broker, volume=0.6), sl=0.0, tp=0.0)
+    run.send(3, [short], [source])
+
+    async def placed() -> bool:
+        return len(await run.orders()) == 1
+
+    await until(placed)
+    low = round(source.price - 0.0002, 5)
+    await run.broker.pin("EURUSD", low, round(low + 0.0001, 5))
+    await until(lambda: _holds(run, "buy", 0.3))  # its copy triggered: no order sent
+    filled = Position("501", "EURUSD", "buy", 0.6, source.price, 2)
+    run.send(4, [short, filled], [])
+    await asyncio.sleep(0.3)
+    run.send(5, [short], [])  # the provider closes what its order opened
+    await until(lambda: _holds(run, "sell", 0.3))
+    assert run.follower.breaker.tripped == {}
+    sides = [r.side for r in await run.broker.order_log()]
+    assert sides == ["sell", "buy", "buy", "sell"]  # open, reduce, the trigger, back
+
+
+async def _holds(run: Run, side: str, volume: float) -> bool:
+    positions = await run.broker.positions()
+    return [(p.side, p.volume) for p in positions] == [(side, volume)]

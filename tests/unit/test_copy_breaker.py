@@ -58,6 +58,28 @@ def test_orders_that_turn_back_for_one_target_trip() -> None:
     assert reason is not None and "turned back" in reason
 
 
+def test_a_target_that_moved_away_and_back_without_orders_is_a_new_one() -> None:
+    """Bought towards -0.34; a pending copy then triggered and took the account to +0.94 with no
+    order (the target followed); the provider closes that again: selling back to -0.34 is not
+    orders turning back. A round whose target only holds what the account has (deals behind)
+    does not reset the count."""
+    breaker = RunawayBreaker()
+    assert breaker.refusal("USDJPY", -0.34, "buy", 1) is None
+    breaker.sent("USDJPY", "buy")
+    breaker.observe({"USDJPY": -0.34}, frozen={"USDJPY"})
+    breaker.observe({"USDJPY": 0.94}, frozen={"USDJPY"})  # frozen: the count goes on
+    assert "turned back" in (breaker.refusal("USDJPY", -0.34, "sell", 1) or "")
+    breaker = RunawayBreaker()
+    assert breaker.refusal("USDJPY", -0.34, "buy", 1) is None
+    breaker.sent("USDJPY", "buy")
+    breaker.observe({"USDJPY": 0.94})
+    breaker.observe({"USDJPY": -0.34})
+    assert breaker.refusal("USDJPY", -0.34, "sell", 1) is None
+    breaker.observe({"USDJPY": -0.34})  # unchanged: the count goes on
+    breaker.sent("USDJPY", "sell")
+    assert "turned back" in (breaker.refusal("USDJPY", -0.34, "buy", 1) or "")
+
+
 def test_a_new_target_starts_the_count_afresh_and_a_spare_is_allowed() -> None:
     breaker = RunawayBreaker()
     for target in (0.1, 0.2, 0.3, 0.4):  # a provider adding every second: never trips

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 
+import msgspec
 import pytest
 
 from tradewire.brokers.symbols import resolve
 from tradewire.copy import CopyRules, FollowerView, ProviderState
 from tradewire.copy.pending import order_link, plan_orders, reconcile_orders, stand_ins
+from tradewire.copy.plan import plan
 from tradewire.copy.stops import Stops, allowed, levels, target_stops
 from tradewire.model import Account, PendingOrder, Position, Quote, SymbolSpec
 
@@ -92,10 +94,10 @@ def test_pending_orders_are_sized_linked_and_reversed() -> None:
         1.086,
     )
     assert copy.comment == "tw:p77:0.3:0.6" and order_link(copy.comment) == "77"
-    netting = plan_orders(state(LIMIT), view("netting"), CopyRules(), 0, False)[0]
+    netting = plan(state(LIMIT), view("netting"), CopyRules(), 0).orders
     assert netting is not None and netting["77"].comment == "tw:o77"
     of_netting = plan_orders(state(LIMIT, mode="netting"), view(), CopyRules(), 0, False)[0]
-    assert of_netting is not None and of_netting["77"].comment == "tw:sEURUSD:o77"
+    assert of_netting is not None and of_netting["77"].comment == "tw:sEURUSD:o77:0.3:0.3"
     assert order_link("tw:sEURUSD:o77") == "77"
     reversed_ = plan_orders(state(LIMIT), view(), CopyRules(reverse=True), 0, False)[0]
     assert reversed_ is not None
@@ -104,6 +106,62 @@ def test_pending_orders_are_sized_linked_and_reversed() -> None:
         1.086,
         1.077,
     )
+
+
+def test_a_copy_is_sized_once_not_again_when_the_balance_moves() -> None:
+    """A balance-sized copy placed at 0.3 stays 0.3 when the follower's balance grows (re-sizing
+    it would cancel and place it again on every closed trade); it follows the provider's own
+    change of volume in proportion."""
+    rules = CopyRules(sizing="balance")
+    mode = "hedging"
+    (placed,) = plan_orders(state(LIMIT), view(mode), rules, 0, False)[0].values()  # type: ignore[union-attr]
+    assert placed.volume == 0.3
+    mine = msgspec.structs.replace(placed, id="900")
+    richer = msgspec.structs.replace(
+        view(mode), account=Account("f", "USD", 13_000, 13_000, 100, mode), orders=[mine]
+    )  # type: ignore[arg-type]
+    assert plan_orders(state(LIMIT), richer, rules, 0, False)[0]["77"].volume == 0.3  # type: ignore[index]
+    assert (
+        plan_orders(state(LIMIT), msgspec.structs.replace(richer, orders=[]), rules, 0, False)[0][
+            "77"
+        ].volume
+        == 0.39
+    )  # type: ignore[index]
+    halved = msgspec.structs.replace(LIMIT, volume=0.15)
+    assert plan_orders(state(halved), richer, rules, 0, False)[0]["77"].volume == 0.15  # type: ignore[index]
+    fixed = CopyRules(sizing="fixed", fixed_volume=0.2)
+    assert plan_orders(state(halved), richer, fixed, 0, False)[0]["77"].volume == 0.2  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("rules", "held", "copy"),
+    [
+        (CopyRules(multiplier=2), ("sell", 0.3), ("buy_limit", 1.2)),  # -0.6 -> +0.6
+        (CopyRules(sizing="fixed", fixed_volume=0.1), ("buy", 0.9), None),  # +0.1 stays +0.1
+        (CopyRules(sizing="fixed", fixed_volume=0.1), None, ("buy_limit", 0.1)),  # 0 -> +0.1
+        (CopyRules(sizing="fixed", fixed_volume=0.1), ("sell", 0.3), ("buy_limit", 0.2)),
+        (
+            CopyRules(sizing="fixed", fixed_volume=0.1, reverse=True),
+            ("sell", 0.3),
+            ("sell_stop", 0.2),
+        ),
+    ],
+)
+def test_a_netting_copy_is_what_its_fill_changes_in_the_target(
+    rules: CopyRules, held: tuple[str, float] | None, copy: tuple[str, float] | None
+) -> None:
+    """When a netting follower's copy triggers, the account must hold what the target then is;
+    a fixed-size follower whose target would not change places nothing, and says why."""
+    buy_limit = msgspec.structs.replace(LIMIT, volume=0.6, sl=0.0, tp=0.0)
+    positions = [Position("1", "EURUSD", held[0], held[1], 1.09, 1)] if held else []  # type: ignore[arg-type]
+    provider = msgspec.structs.replace(state(buy_limit), positions=positions)
+    result = plan(provider, view("netting"), rules, 0)
+    assert result.orders is not None
+    if copy is None:
+        assert result.orders == {}
+        assert any("nothing to place" in s.reason for s in result.skips)
+    else:
+        assert (result.orders["77"].type, result.orders["77"].volume) == copy
 
 
 def test_what_is_not_placed_is_said() -> None:

@@ -84,7 +84,11 @@ def run_engine(
         brokers = await open_all(accounts)
         followers = {
             spec.name: Follower(
-                brokers[spec.name], spec.channel, spec.rules, journal=Journal(spec.journal)
+                brokers[spec.name],
+                spec.channel,
+                spec.rules,
+                journal=Journal(spec.journal),
+                name=spec.name,
             )
             for spec in accounts
         }

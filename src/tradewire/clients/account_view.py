@@ -8,15 +8,19 @@ import asyncio
 
 from tradewire.brokers.base import Broker
 from tradewire.clients.ownership import DealLedger
+from tradewire.clients.triggers import TriggerWatch
 from tradewire.copy import CopyRules, FollowerView, ProviderState
 from tradewire.copy.mapping import map_symbol
-from tradewire.copy.pending import order_link
 from tradewire.copy.targets import managed
 from tradewire.model import Quote, SymbolSpec
 
 
 async def read_view(
-    broker: Broker, rules: CopyRules, state: ProviderState | None, ledger: DealLedger
+    broker: Broker,
+    rules: CopyRules,
+    state: ProviderState | None,
+    ledger: DealLedger,
+    triggers: TriggerWatch,
 ) -> FollowerView:
     """Read the follower's account as planning needs it."""
     account, positions, orders = await asyncio.gather(
@@ -41,15 +45,10 @@ async def read_view(
         for symbol, spec in specs.items():
             if spec is not None:
                 quotes[symbol] = await broker.quote(symbol)
-    return FollowerView(
-        account,
-        positions,
-        specs,
-        quotes,
-        holdings,
-        triggered(state, [p.comment for p in ours] + sorted(ledger.comments)),
-        [o for o in orders if o.magic == rules.magic],
-    )
+    own_orders = [o for o in orders if o.magic == rules.magic]
+    comments = [p.comment for p in ours] + sorted(ledger.comments)
+    filled = await triggers.update(state, own_orders, positions, comments)
+    return FollowerView(account, positions, specs, quotes, holdings, filled, own_orders)
 
 
 def stops_wanted(rules: CopyRules, state: ProviderState | None) -> bool:
@@ -62,12 +61,3 @@ def stops_wanted(rules: CopyRules, state: ProviderState | None) -> bool:
     return any(p.sl or p.tp for p in state.positions) or any(
         o.sl or o.tp for o in state.orders or []
     )
-
-
-def triggered(state: ProviderState | None, comments: list[str]) -> frozenset[str]:
-    """The provider's pending orders whose follower copy has become a position: a follower
-    position (hedging) or own deal (netting) links to an order the provider still has."""
-    if state is None or not state.orders:
-        return frozenset()
-    waiting = {o.id for o in state.orders}
-    return frozenset(link for c in comments if (link := order_link(c)) in waiting)

@@ -21,23 +21,33 @@ def breakers_path(journal: Path) -> Path:
 
 def load_breakers(path: Path) -> dict[str, str]:
     """Tripped keys and their reasons ({} without a file). Raises ConfigError on a broken one."""
+    return load_map(path, "delete it to clear every breaker")
+
+
+def save_breakers(path: Path, tripped: dict[str, str]) -> None:
+    save_map(path, tripped)
+
+
+def load_map(path: Path, hint: str) -> dict[str, str]:
+    """A follower's small JSON file of string: string ({} without one); ``hint``: what to do
+    about a broken one. Raises ConfigError."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: {exc} (delete it to clear every breaker)") from None
+        raise ConfigError(f"{path}: {exc} ({hint})") from None
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in data.items()
     ):
-        raise ConfigError(f"{path}: expected an object of symbol: reason (delete it to clear)")
+        raise ConfigError(f"{path}: expected an object of string: string ({hint})")
     return data
 
 
-def save_breakers(path: Path, tripped: dict[str, str]) -> None:
+def save_map(path: Path, data: dict[str, str]) -> None:
     """Write atomically: a reader never sees half a file."""
     partial = path.with_suffix(".tmp")
-    partial.write_text(json.dumps(tripped, indent=1, sort_keys=True), encoding="utf-8")
+    partial.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(partial, path)
 
 

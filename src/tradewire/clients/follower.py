@@ -24,6 +24,7 @@ from tradewire.clients.hops import hop_ms, on_local_clock
 from tradewire.clients.journal import Journal
 from tradewire.clients.order_guard import OrderGuard
 from tradewire.clients.ownership import DealLedger
+from tradewire.clients.triggers import TriggerWatch, triggers_path
 from tradewire.clock import Clock, SystemClock, micros, now_ms
 from tradewire.copy import (
     CopyOrder,
@@ -72,6 +73,7 @@ class Follower:
         resync_s: float = 5.0,
         retry_initial_s: float = 0.2,
         retry_max_s: float = 10.0,
+        name: str = "",
     ) -> None:
         self.broker = broker
         self.channel = channel
@@ -86,7 +88,9 @@ class Follower:
         self.held: dict[str, tuple[str, float]] = {}  # link key -> (symbol, signed volume)
         self.holdings: dict[str, Holding] = {}  # netting: own and foreign volume per symbol
         self._ledger = DealLedger(broker, rules.magic)
-        self.guard = OrderGuard(self.journal, self.clock)  # the runaway breaker and more
+        path = triggers_path(self.journal.path) if self.journal.path else None
+        self._triggers = TriggerWatch(broker, rules.magic, path)  # copies that filled first
+        self.guard = OrderGuard(self.journal, self.clock, name)  # the runaway breaker and more
         self.pending_orders: list[CopyOrder] = []
         self.slots = OrderSlots()
         self._retry_initial, self._retry_max = retry_initial_s, retry_max_s
@@ -135,7 +139,7 @@ class Follower:
                 try:
                     await self.sync_once()
                 except BrokerError as exc:
-                    log.warning("follower round failed: %s", exc)
+                    log.warning("%sfollower round failed: %s", self.guard.who, exc)
                     continue
                 if self.stopped and not self.pending_orders and not self.slots.in_flight:
                     self.journal.write(
@@ -156,7 +160,7 @@ class Follower:
 
     async def view(self) -> FollowerView:
         """Read the follower account as planning needs it (clients/account_view.py)."""
-        return await read_view(self.broker, self.rules, self.state, self._ledger)
+        return await read_view(self.broker, self.rules, self.state, self._ledger, self._triggers)
 
     async def sync_once(self) -> list[CopyOrder]:
         """One round: plan, reconcile, start the orders that may start. Returns all orders."""
@@ -380,7 +384,7 @@ class Follower:
                     self.journal.write("skip", stamp, symbol=symbol, reason=reason, seq=seq)
             self._last_skips = skips
         if result.stopped:
-            log.warning("stop_equity reached: closing every copied position")
+            log.warning("%sstop_equity reached: closing every copied position", self.guard.who)
 
     async def drift(self) -> list[CopyOrder]:
         """The orders the account still needs for the current state (read now, none sent)."""

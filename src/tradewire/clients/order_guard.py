@@ -26,8 +26,9 @@ Signature = tuple[str, float, float]  # a modification: position, sl, tp
 
 
 class OrderGuard:
-    def __init__(self, journal: Journal, clock: Clock) -> None:
+    def __init__(self, journal: Journal, clock: Clock, name: str = "") -> None:
         self.journal, self.clock = journal, clock
+        self.who = f"{name}: " if name else ""  # which account, in a log shared by many
         self._file = breakers_path(journal.path) if journal.path else None
         self._seen = 0
         self.breaker = RunawayBreaker(self._read())
@@ -47,7 +48,7 @@ class OrderGuard:
             for key in [k for k in self.breaker.tripped if k not in on_file]:
                 self.breaker.clear(key)
                 self.journal.write("breaker_cleared", now_ms(self.clock), key=key)
-                log.warning("runaway breaker of %s cleared", key)
+                log.warning("%srunaway breaker of %s cleared", self.who, key)
         for key, reason in self.breaker.check(held, completed):
             self._trip(key, reason)
 
@@ -64,6 +65,7 @@ class OrderGuard:
         Stop modifications move no volume, so they go on while a key is stopped (its positions
         keep following the provider's stops); the same one asked again after the broker said
         it was done means the broker is not applying it, and stops after MODIFY_REPEATS."""
+        self._observe(plan, view)
         per_key: dict[str, int] = {}
         for order in orders:
             per_key[order.key] = per_key.get(order.key, 0) + 1
@@ -91,6 +93,16 @@ class OrderGuard:
                 if self._may_go(order, target, needed):
                     allowed.append(order)
         return allowed
+
+    def _observe(self, plan: Plan, view: FollowerView) -> None:
+        """Tell the breaker this round's targets: volume by key, placements by their link."""
+        targets = {key: signed(t.side, t.volume) for key, t in plan.target.items()}
+        frozen = {s for s, h in (view.holdings or {}).items() if not h.settled}
+        if plan.orders is None:  # pending orders left alone: their counts go on
+            frozen.update(key for key in self.breaker.tracked() if key.startswith("o"))
+        else:
+            targets.update({f"o{link}": o.volume for link, o in plan.orders.items()})
+        self.breaker.observe(targets, frozen)
 
     def _may_go(self, order: CopyOrder, target: float, needed: int) -> bool:
         was_tripped = order.key in self.breaker.tripped
@@ -129,11 +141,11 @@ class OrderGuard:
 
     def alert(self, symbol: str, message: str) -> None:
         """Something a person must know now (a position without the stop it should have)."""
-        log.warning("ALERT %s: %s", symbol, message)
+        log.warning("%sALERT %s: %s", self.who, symbol, message)
         self.journal.write("alert", now_ms(self.clock), symbol=symbol, reason=message)
 
     def _trip(self, key: str, reason: str) -> None:
-        log.error("runaway breaker: %s stops trading: %s", key, reason)
+        log.error("%srunaway breaker: %s stops trading: %s", self.who, key, reason)
         self.journal.write("breaker", now_ms(self.clock), key=key, reason=reason)
         if self._file is not None:
             save_breakers(self._file, self.breaker.tripped)

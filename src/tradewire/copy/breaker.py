@@ -21,7 +21,7 @@ the follower journals, logs and shows why.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 TOLERANCE = 1e-6  # lots: volumes are rounded to 8 places, steps are at least 0.0001
@@ -66,6 +66,19 @@ class RunawayBreaker:
             if abs(have - expected.own) > TOLERANCE:
                 trips.append((key, self._trip(key, _landed_elsewhere(key, expected, have))))
         return trips
+
+    def observe(self, targets: Mapping[str, float], frozen: Collection[str] = ()) -> None:
+        """A round's targets (signed; absent: 0): a key whose target moved since its orders went
+        counts afresh. The account may reach a new target without an order (a pending copy that
+        triggered), and a later return to the old target is a new one, not orders turning back.
+        ``frozen``: keys whose target only holds what the account has for now (a netting
+        position whose deals are behind): their count goes on."""
+        for key, track in list(self._tracks.items()):
+            if key not in frozen and abs(targets.get(key, 0.0) - track.target) > TOLERANCE:
+                del self._tracks[key]
+
+    def tracked(self) -> list[str]:
+        return list(self._tracks)
 
     def refusal(self, key: str, target: float, side: str, needed: int) -> str | None:
         """Whether an order of ``side`` may go for ``key`` towards the signed ``target``, which

@@ -1,16 +1,22 @@
 """Pending orders copied (pure): which orders the follower should have waiting at its broker,
 and the actions that get it there.
 
-A provider's pending order ``X`` becomes one follower pending order, sized like a position, with
-the follower's magic and a link in its comment that names ``X``. The link is also the key the
-position it opens will have, so when it triggers, the position is already linked:
+A provider's pending order ``X`` becomes one follower pending order, with the follower's magic
+and a link in its comment that names ``X``. The link is also the key the position it opens will
+have, so when it triggers, the position is already linked:
 
 * hedging follower of a hedging provider: ``tw:p<X>:<provider lots>:<follower lots>`` (in MT5 a
   position's identifier is the ticket of the order that opened it, so the provider's position
   will be ``X`` too);
-* hedging follower of a netting provider: ``tw:s<SYMBOL>:o<X>`` (the provider's one position
-  per symbol);
+* hedging follower of a netting provider: ``tw:s<SYMBOL>:o<X>:<lots>:<lots>`` (the provider's
+  one position per symbol);
 * netting follower: ``tw:o<X>`` (its volume is found from its deals, copy/holdings.py).
+
+A hedging follower sizes the copy like a position, once: the lots in the link (left out where
+the comment has no room) scale it with the provider's later changes of volume, and a balance
+that moves does not cancel and place it again. A netting follower's copy is what filling ``X``
+would change in the symbol's target (copy/plan.py), so that when the copy triggers the account
+holds what the target then is: with fixed sizing that is often nothing to place.
 
 What happens when the two sides do not trigger together (docs/copying.md):
 
@@ -28,6 +34,7 @@ leaves its linked orders alone.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection, Mapping, Sequence
 
 import msgspec
@@ -85,9 +92,12 @@ def plan_orders(
     rules: CopyRules,
     now_ms: int,
     blocked: bool,
+    netting_deltas: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, PendingOrder] | None, list[Skip]]:
     """The follower's pending orders, by the provider order each copies (None: leave them
-    alone). ``blocked``: no new exposure (close_only, a stale signal, stop_equity)."""
+    alone). ``blocked``: no new exposure (close_only, a stale signal, stop_equity).
+    ``netting_deltas``: on a netting follower, how much each order, filled, changes its
+    symbol's target (copy/plan.py): the size of its copy."""
     if state.orders is None:
         return None, []
     if not rules.copy_pending or blocked:
@@ -98,7 +108,8 @@ def plan_orders(
     for order in state.orders:
         if order.id in follower.triggered:
             continue  # the follower's copy is a position now (stand_ins)
-        copied, reason = _copy(order, state, follower, rules, now_ms, hedging)
+        delta = (netting_deltas or {}).get(order.id, 0.0)
+        copied, reason = _copy(order, state, follower, rules, now_ms, hedging, delta)
         if copied is None:
             skips.append(Skip(order.symbol, f"pending order {order.id}: {reason}"))
         else:
@@ -113,6 +124,7 @@ def _copy(
     rules: CopyRules,
     now_ms: int,
     hedging: bool,
+    netting_delta: float,
 ) -> tuple[PendingOrder | None, str]:
     if order.expiration and order.expiration <= now_ms:
         return None, f"expired at {order.expiration}"
@@ -127,19 +139,18 @@ def _copy(
         if kind not in REVERSED:
             return None, f"a reversed {kind} has no MT5 order type: not copied"
         kind = REVERSED[kind]
-    volume, reason = limit(
-        round_to_step(raw_volume(order.volume, state.account, follower.account, rules), spec),
-        spec,
-        rules,
-    )
+    if hedging:
+        volume, reason = _hedging_volume(order, state, follower, rules, spec)
+    else:
+        volume, reason = _netting_volume(netting_delta, kind)
     if not volume:
         return None, reason
     if not hedging:
-        link = f"{TAG}o{order.id}"
+        link = f"{TAG}o{order.id}"  # sized by the target, not by lots to keep
     elif state.account.mode == "hedging":
         link = link_comment(f"p{order.id}", order.volume, volume)
     else:
-        link = f"{TAG}s{order.symbol}:o{order.id}"
+        link = link_comment(f"s{order.symbol}:o{order.id}", order.volume, volume)
     if len(link) > MAX_LINK:
         return None, f"its link {link!r} does not fit in an MT5 order comment"
     copied = PendingOrder(
@@ -148,6 +159,50 @@ def _copy(
     )  # fmt: skip
     sl, tp = _stops(order, copied, rules, spec)
     return msgspec.structs.replace(copied, sl=sl, tp=tp), ""
+
+
+def _hedging_volume(
+    order: PendingOrder,
+    state: ProviderState,
+    follower: FollowerView,
+    rules: CopyRules,
+    spec: SymbolSpec,
+) -> tuple[float, str]:
+    sized = _sized_copy(follower.orders, order.id) if rules.sizing != "fixed" else None
+    if sized is not None:  # sized when placed: it follows the provider's volume in proportion
+        raw = sized[1] * order.volume / sized[0]
+    else:
+        raw = raw_volume(order.volume, state.account, follower.account, rules)
+    return limit(round_to_step(raw, spec), spec, rules)
+
+
+def _netting_volume(delta: float, kind: OrderType) -> tuple[float, str]:
+    if abs(delta) < 1e-9:
+        return (
+            0.0,
+            "filling it would not change what this netting account should hold: nothing to place",
+        )
+    if (delta > 0) != kind.startswith("buy"):
+        return 0.0, f"filling it would move this netting account the other way ({delta:+g})"
+    return round(abs(delta), 8), ""
+
+
+def _sized_copy(ours: Sequence[PendingOrder], provider_order: str) -> tuple[float, float] | None:
+    """The provider's and the follower's lots when the follower's copy of ``provider_order``
+    was placed, from its link (``...:<provider lots>:<follower lots>``): a copy is sized once,
+    like a position, not again whenever the balance moves (which would cancel and place it
+    again and again)."""
+    for mine in ours:
+        if order_link(mine.comment) != provider_order:
+            continue
+        parts = mine.comment.split(":")
+        if len(parts) < 4:
+            continue  # no room was left for the lots
+        with contextlib.suppress(ValueError):
+            provider_lots, follower_lots = float(parts[-2]), float(parts[-1])
+            if provider_lots > 0 and follower_lots > 0:
+                return provider_lots, follower_lots
+    return None
 
 
 def _stops(

@@ -103,7 +103,8 @@ def plan(state: ProviderState, follower: FollowerView, rules: CopyRules, now_ms:
         kept = _reduce_only(want, have) if blocked else want
         if kept is not None:
             target[key] = kept
-    orders, order_skips = plan_orders(state, follower, rules, now_ms, reduce_only)
+    deltas = _netting_deltas(state, follower, rules, desired, actual)
+    orders, order_skips = plan_orders(state, follower, rules, now_ms, reduce_only, deltas)
     return Plan(target, skips + order_skips, reduce_only=reduce_only, orders=orders)
 
 
@@ -171,6 +172,38 @@ def _desired(
         stops = target_stops(same, rules, spec)
         desired[key] = TargetPosition(key, symbol, side, volume, ref, comment, stops)
     return desired, skips
+
+
+def _netting_deltas(
+    state: ProviderState,
+    follower: FollowerView,
+    rules: CopyRules,
+    desired: dict[str, TargetPosition],
+    actual: dict[str, tuple[str, float]],
+) -> dict[str, float]:
+    """A netting follower's copy of a provider's pending order is what filling that order would
+    change in the symbol's target (signed), so that when the copy triggers the account holds
+    what the target will be. With fixed sizing that may be nothing (the target stays
+    ``fixed_volume``) or twice it (the target changes side)."""
+    if follower.account.mode != "netting" or not state.orders:
+        return {}
+    deltas = {}
+    for order in state.orders:
+        symbol, _ = map_symbol(order.symbol, rules)
+        if symbol is None or follower.specs.get(symbol) is None:
+            continue
+        price = order.stop_limit or order.price
+        filled = Position(order.id, order.symbol, order.side, order.volume, price, order.time)
+        with_it = msgspec.structs.replace(state, positions=[*state.positions, filled])
+        after, _ = _desired(with_it, follower, rules, {}, actual)
+        deltas[order.id] = round(_signed(after.get(symbol)) - _signed(desired.get(symbol)), 8)
+    return deltas
+
+
+def _signed(target: TargetPosition | None) -> float:
+    if target is None:
+        return 0.0
+    return target.volume if target.side == "buy" else -target.volume
 
 
 def _adds(want: TargetPosition, have: float) -> bool:

@@ -190,7 +190,7 @@ async def _start_follower(
     if terminal is not None:
         options = TerminalOptions(hub=f"{host}:{port}", user=spec.name)
         traded = TerminalBroker(client, terminal.name, options, owns_client=False)
-    follower = Follower(traded, CHANNEL, spec.rules, resync_s=1.0)
+    follower = Follower(traded, CHANNEL, spec.rules, resync_s=1.0, name=spec.name)
     follower.hub_clock_offset = lambda: client.clock_offset_us
     await client.start()
     await client.subscribe(CHANNEL)
