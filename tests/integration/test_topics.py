@@ -221,7 +221,9 @@ async def test_a_subscription_flood_over_many_topics_does_not_stall_the_hub(
         counts = {code: replies.count(code) for code in set(replies)}
         print(f"\nstate delivered {delay_ms:.1f} ms into a flood of 30 sub/unsub of 100 prefixes "
               f"over 10,000 topics; the flood's answers: {counts}")  # fmt: skip
-        assert delay_ms < 250
+        # Unindexed, the flood held the state back 4.8 s; how fast it is belongs to the
+        # benchmarks (benchmarks/attacks.py), so a loaded machine does not fail this.
+        assert delay_ms < 2000
         # the burst of 10, a few more as the bucket refills, the rest refused at once
         assert sum(counts.values()) == 30 and 10 <= counts["ack"] <= 13, counts
     finally:

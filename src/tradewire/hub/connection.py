@@ -264,10 +264,7 @@ class Connection(asyncio.Protocol):
 
     def deliver(self, message: Message) -> None:
         """A channel's state from the bus: the hot path of fan-out, one call per subscriber."""
-        if self._write_paused:
-            self.conflated[message.subject] = message.line
-        elif self._machine.state is S.AUTHENTICATED and self.transport is not None:
-            self.transport.write(message.line)
+        self.send_state(message.subject, message.line)
 
     def direct_fd(self) -> int:
         """The socket a fan-out thread may write a state to now, or -1: TLS, something already
@@ -290,11 +287,12 @@ class Connection(asyncio.Protocol):
             self.transport.write(rest)
 
     def send_state(self, channel: str, line: bytes) -> None:
-        """Deliver a channel state; while the client is slow, keep only the newest per channel."""
+        """Deliver a channel state; while the client is slow, keep only the newest per channel
+        (the one place that rule is written: bus deliveries come through here too)."""
         if self._write_paused:
             self.conflated[channel] = line
-        elif self._machine.state is S.AUTHENTICATED:
-            self._write(line)
+        elif self._machine.state is S.AUTHENTICATED and self.transport is not None:
+            self.transport.write(line)
 
     def send_ticks(self, line: bytes, rows: list[TickRow]) -> None:
         """Deliver live ticks; while the client is slow, keep only the newest per symbol."""
