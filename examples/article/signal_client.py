@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from tradewire.brokers.registry import open_broker
+from tradewire.broker_schemes import open_broker
 from tradewire.model import OrderRequest, Side
 from tradewire.mql5 import (
     GetLastError,

@@ -12,8 +12,8 @@ import pytest
 from tests.brokers.conformance import *  # noqa: F403  (the shared suite runs here)
 from tests.brokers.conformance import BrokerFactory
 from tests.brokers.fake_mt5 import FakeMetaTrader5
+from tradewire.broker_schemes import check_broker, open_broker
 from tradewire.brokers.mt5 import Mt5Broker
-from tradewire.brokers.registry import check_broker, open_broker
 from tradewire.brokers.retcodes import RETCODES
 from tradewire.exceptions import BrokerError, ConfigError, OrderRejected
 from tradewire.model import OrderRequest

@@ -166,7 +166,7 @@ def test_replay_feed_plays_an_mt5_export(tmp_path: Path) -> None:
 
 
 async def test_a_broker_spec_can_replay_an_mt5_export(tmp_path: Path) -> None:
-    from tradewire.brokers.registry import open_broker
+    from tradewire.broker_schemes import open_broker
 
     csv = tmp_path / "EURUSD.csv"
     csv.write_text(

@@ -14,8 +14,8 @@ import pytest
 from tests.brokers.conformance import *  # noqa: F403  (the shared suite runs here)
 from tests.brokers.conformance import BrokerFactory
 from tests.conftest import PASSWORD, add_user, make_config
+from tradewire.broker_schemes import check_broker, open_broker
 from tradewire.brokers.paper import PaperBroker, PaperSettings
-from tradewire.brokers.registry import check_broker, open_broker
 from tradewire.clients.hub_client import HubClient
 from tradewire.clients.relay import RelayClient
 from tradewire.clients.terminal_broker import TerminalBroker

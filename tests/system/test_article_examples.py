@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.conftest import HubFactory, article_state, logged_in, make_config
 from tests.integration.test_ticks import port_of, wait_stored
-from tradewire.brokers.registry import open_broker
+from tradewire.broker_schemes import open_broker
 from tradewire.config import (
     ArticleSignalSettings,
     ListenerSettings,

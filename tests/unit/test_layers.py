@@ -68,6 +68,16 @@ def test_imports_point_downwards(layer: str) -> None:
                 assert parts[1] not in FORBIDDEN[layer], f"{path} imports {name}"
 
 
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_no_layer_reaches_up_by_a_string(layer: str) -> None:
+    """An import by name (importlib) slips past the check above: brokers/registry.py used to
+    load ``tradewire.clients.terminal_broker`` that way. A layer names no package above it."""
+    for path in (ROOT / layer).rglob("*.py"):
+        text = path.read_text()
+        for above in FORBIDDEN[layer]:
+            assert f'"tradewire.{above}.' not in text, f"{path} names tradewire.{above} in a string"
+
+
 def test_no_import_cycle_inside_the_hub_and_the_connection_does_not_import_the_server() -> None:
     """Issue 13: services and the connection depend on narrow protocols, not on the hub."""
     hub = ROOT / "hub"

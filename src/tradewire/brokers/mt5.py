@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from tradewire.brokers.ledger import check_volume
-from tradewire.brokers.registry import register, spec_options
+from tradewire.brokers.registry import spec_options
 from tradewire.brokers.retcodes import FILLED, reason_of
 from tradewire.exceptions import BrokerError, ConfigError, OrderRejected
 from tradewire.model import (
@@ -432,6 +432,3 @@ class Mt5Scheme:
             broker._thread.shutdown(wait=False)
             raise error
         return broker
-
-
-register("mt5", Mt5Scheme())

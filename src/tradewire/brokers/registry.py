@@ -1,13 +1,13 @@
 """Brokers by URL scheme: ``--broker SCHEME:REST`` for every command.
 
-An adapter registers its scheme once (:func:`register`) with a :class:`BrokerScheme` that checks
-a spec without side effects and opens the account. ``paper:`` is built in; a new adapter (an
-``mt5:`` bridge, say) adds a module that calls ``register`` and a line in :data:`BUILT_IN`.
+An adapter is a :class:`BrokerScheme` that checks a spec without side effects and opens the
+account. This module is only the mechanism and imports no adapter: which schemes exist is said
+once, in ``tradewire/broker_schemes.py`` (paper:, mt5:, terminal:), which the commands import.
+A new adapter adds its scheme there, one line.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Protocol, TypeVar
 from urllib.parse import parse_qsl
 
@@ -51,11 +51,6 @@ def spec_options(spec: str, query: str, kind: type[T], example: str = "") -> T:
         raise ConfigError(f"--broker {spec!r}: {text}") from None
 
 
-BUILT_IN = (  # modules that register a scheme when imported
-    "tradewire.brokers.spec",
-    "tradewire.brokers.mt5",
-    "tradewire.clients.terminal_broker",
-)
 _SCHEMES: dict[str, BrokerScheme] = {}
 
 
@@ -68,12 +63,10 @@ def unregister(scheme: str) -> None:
 
 
 def _lookup(spec: str) -> tuple[BrokerScheme, str]:
-    for module in BUILT_IN:
-        importlib.import_module(module)
     scheme, sep, rest = spec.partition(":")
     adapter = _SCHEMES.get(scheme) if sep else None
     if adapter is None:
-        usages = ", ".join(sorted(a.usage for a in _SCHEMES.values()))
+        usages = ", ".join(sorted(a.usage for a in _SCHEMES.values())) or "none registered"
         raise ConfigError(f"--broker {spec!r}: expected one of {usages}")
     return adapter, rest
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 from tradewire.brokers.paper import PaperBroker, PaperSettings
-from tradewire.brokers.registry import register, spec_options
+from tradewire.brokers.registry import spec_options
 from tradewire.exceptions import ConfigError
 
 
@@ -38,6 +38,3 @@ class PaperScheme:
     async def open(self, rest: str, spec: str, create: bool) -> PaperBroker:
         path, settings, given = parse_paper_spec(spec)
         return await PaperBroker.open(path, settings, create=create, given=given)
-
-
-register("paper", PaperScheme())

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import uvloop
 
-from tradewire.brokers.registry import check_broker, open_broker
+from tradewire.broker_schemes import check_broker, open_broker
 from tradewire.cli.common import (
     client_password,
     connection_options,

@@ -15,7 +15,7 @@ import uvloop
 from rich.progress import Progress
 from rich.table import Table
 
-from tradewire.brokers.registry import OpenBroker, open_broker
+from tradewire.broker_schemes import OpenBroker, open_broker
 from tradewire.cli.common import (
     client_password,
     console,

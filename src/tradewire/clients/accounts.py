@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tradewire.brokers.registry import check_broker
+from tradewire.broker_schemes import check_broker
 from tradewire.copy.rules import CopyRules, parse_rules
 from tradewire.exceptions import ConfigError
 

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 
 import msgspec
 
-from tradewire.brokers.registry import register, spec_options
+from tradewire.brokers.registry import spec_options
 from tradewire.clients.hub_client import HubClient
 from tradewire.clients.relay import RelayClient
 from tradewire.exceptions import BrokerError, ConfigError, ConnectionLost, HubRefused, OrderRejected
@@ -303,6 +303,3 @@ class TerminalScheme:
         )
         await client.start(wait=True)
         return TerminalBroker(client, name, options)
-
-
-register("terminal", TerminalScheme())
