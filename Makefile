@@ -43,10 +43,11 @@ postgres:
 test: lint browser postgres cxx
 	$(BIN)/pytest -q -n 4
 
-# The fast ring, for every edit: lint, and the tests that start no hub: the units, the stores,
+# The fast ring, for every edit: lint, and the tests that start no hub: the units, the services
+# driven frame by frame (tests/services/fakes.py), the stores,
 # the bus and the broker conformance suites (about 30 s).
 check: lint postgres
-	$(BIN)/pytest -q -n 4 tests/unit tests/store tests/bus tests/brokers
+	$(BIN)/pytest -q -n 4 tests/unit tests/services tests/store tests/bus tests/brokers
 
 demo: $(STAMP)
 	$(BIN)/tradewire demo

@@ -34,8 +34,7 @@ from tradewire.protocol.names import is_symbol
 from tradewire.store.tick_stores import open_tick_store
 
 if TYPE_CHECKING:
-    from tradewire.store.ticks import SqliteTickStore
-    from tradewire.store.ticks_pg import PostgresTickStore
+    from tradewire.store.ticks import TickStore
 from tradewire.ticks.bars import TIMEFRAMES_MS, bars
 from tradewire.ticks.sources import from_mt5_csv, from_mt5_terminal, random_walk
 
@@ -277,7 +276,7 @@ postgres_option = click.option(
 )
 
 
-def _reader(data_dir: Path, postgres: str) -> SqliteTickStore | PostgresTickStore:
+def _reader(data_dir: Path, postgres: str) -> TickStore:
     check_postgres_url(postgres, "--postgres")
     return open_tick_store(data_dir, postgres, readonly=True)
 

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from tradewire.hub.shared_jobs import SharedJobService
     from tradewire.hub.sharing import NatsLink
     from tradewire.hub.template import TemplateListener
-    from tradewire.store.ticks_pg import PostgresTickStore
 from tradewire.hub.affinity import steer_by_source
 from tradewire.hub.budgets import BudgetService, Holdings
 from tradewire.hub.listener_gate import HEADERS_END, HTTP_BUSY, ListenerGates
@@ -67,7 +66,7 @@ from tradewire.store.jobs import JobStore
 from tradewire.store.private import DataLock, loose_modes
 from tradewire.store.state import SqliteStateStore
 from tradewire.store.tick_stores import open_tick_store
-from tradewire.store.ticks import SqliteTickStore
+from tradewire.store.ticks import TickStore
 
 log = logging.getLogger(__name__)
 
@@ -337,7 +336,7 @@ class Hub:
         await asyncio.to_thread(self.job_store.stop)
         await asyncio.get_running_loop().run_in_executor(None, self._release)
 
-    def open_tick_store(self) -> SqliteTickStore | PostgresTickStore:
+    def open_tick_store(self) -> TickStore:
         """A tick store for the calling thread: SQLite, or PostgreSQL under ``[ticks]``."""
         return open_tick_store(self.data_dir, self.config.ticks.postgres)
 

@@ -12,14 +12,10 @@ import asyncio
 import logging
 import socket
 import ssl
-from typing import TYPE_CHECKING
 
 from tradewire.config import TlsSettings
 from tradewire.exceptions import ConfigError
-from tradewire.hub.connection import Connection
-
-if TYPE_CHECKING:
-    from tradewire.hub.server import Hub
+from tradewire.hub.connection import Connection, Host
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +59,8 @@ class TlsListener:
     handshake then has ``auth_timeout_s``. (A server made with ``create_server(ssl=…)`` would
     handshake first and only then let the hub see the connection.)"""
 
-    def __init__(self, hub: Hub, context: ssl.SSLContext) -> None:
+    def __init__(self, hub: Host, context: ssl.SSLContext) -> None:
+        # only what its connections need of the hub (Connection's Host), nothing more
         self._hub = hub
         self._context = context
         self._sockets: list[socket.socket] = []

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Protocol
 
-from tradewire.clock import now_ms
+from tradewire.clock import Clock, now_ms
+from tradewire.config import Config
 
 if TYPE_CHECKING:
-    from tradewire.hub.server import Hub
+    from tradewire.hub.auth import Authenticator
+    from tradewire.hub.connection import Connection
+    from tradewire.hub.revocation import SessionService
+    from tradewire.hub.sharing import NatsLink
+    from tradewire.hub.ticks import TickService
+    from tradewire.hub.topics import TopicService
+    from tradewire.store.state import StateStore
+    from tradewire.store.ticks import TickStore
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +28,33 @@ PRUNE_S = 3600.0  # expired bans and old audit rows are deleted this often
 SWEEP_SLICE = 250  # connections whose timers are applied per event-loop iteration
 
 
+class UpkeepHost(Protocol):
+    """What the upkeep needs of the hub (the hub is one; a test may pass another)."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def config(self) -> Config: ...
+    @property
+    def auth(self) -> Authenticator: ...
+    @property
+    def store(self) -> StateStore: ...
+    @property
+    def connections(self) -> Collection[Connection]: ...
+    @property
+    def sessions(self) -> SessionService: ...
+    @property
+    def ticks(self) -> TickService: ...
+    @property
+    def topics(self) -> TopicService: ...
+    @property
+    def nats(self) -> NatsLink | None: ...
+
+    def open_tick_store(self) -> TickStore: ...
+
+
 class Upkeep:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: UpkeepHost) -> None:
         self._hub = hub
         self._bans_loaded_ms = 0
         self._users_rev = -1

@@ -4,17 +4,11 @@ URL is given (``[ticks] postgres`` for the hub, ``--postgres`` for the ``ticks``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from tradewire.store.ticks import SqliteTickStore
-
-if TYPE_CHECKING:
-    from tradewire.store.ticks_pg import PostgresTickStore
+from tradewire.store.ticks import SqliteTickStore, TickStore
 
 
-def open_tick_store(
-    data_dir: Path, postgres: str = "", readonly: bool = False
-) -> SqliteTickStore | PostgresTickStore:
+def open_tick_store(data_dir: Path, postgres: str = "", readonly: bool = False) -> TickStore:
     """A tick store for this thread; raises :class:`StoreError` when it cannot be opened."""
     if not postgres:
         return SqliteTickStore(data_dir, readonly=readonly)

@@ -50,6 +50,20 @@ class TickStore(Protocol):
         self, symbol: str, from_ms: int, to_ms: int, limit: int | None = None
     ) -> Iterator[TickRow]: ...
 
+    def all_rows(self) -> Iterator[TickRow]:
+        """Every tick, by symbol and time (exports)."""
+        ...
+
+    def symbol_stats(self) -> list[tuple[str, int, int, int]]:
+        """(symbol, count, first ms, last ms) of every symbol stored."""
+        ...
+
+    def put_listener_stats(self, rows: list[tuple[str, int, int, int, int]]) -> None:
+        """The tick listeners' counters, kept for ``tradewire ticks stats``."""
+        ...
+
+    def listener_stats(self) -> list[tuple[str, int, int, int, int]]: ...
+
     def close(self) -> None: ...
 
 
