@@ -21,8 +21,12 @@ def serve(
     extra = ["--config", config] if config else []
     hub = spawn("serve", "--host", "127.0.0.1", "--port", port, *extra, cwd=tmp_path)
     assert hub.stdout is not None
-    line = hub.stdout.readline()
-    found = re.search(r":(\d+)\s*$", line)
+    # The "listening on HOST:PORT" line; with [nats] a line about shared users may come first.
+    for _ in range(20):
+        line = hub.stdout.readline()
+        found = re.search(r"listening on \S+:(\d+)\s*$", line)
+        if found or not line:
+            break
     assert found, line
     return hub, found.group(1)
 

@@ -19,20 +19,17 @@ import time
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from aiohttp import web
 
 from tradewire.exceptions import FrameError
 from tradewire.hub.acl import may
-from tradewire.hub.dashboard_data import TickWatch, snapshot
+from tradewire.hub.dashboard_data import DashboardHost, TickWatch, snapshot
 from tradewire.protocol.codec import encode
 from tradewire.protocol.messages import Bye
 from tradewire.store.db import BanRecord
-
-if TYPE_CHECKING:
-    from tradewire.hub.server import Hub
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +47,7 @@ class WebSession:
 
 
 class Dashboard:
-    def __init__(self, hub: Hub, secure: bool) -> None:
+    def __init__(self, hub: DashboardHost, secure: bool) -> None:
         self._hub = hub
         self._secure = secure
         self._sessions: dict[str, WebSession] = {}

@@ -4,18 +4,65 @@ Plain data (JSON-ready); nothing here writes."""
 from __future__ import annotations
 
 import collections
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from tradewire.clock import now_ms
-from tradewire.protocol.messages import LATENCY_EDGES_MS
+from tradewire.bus.base import Bus
+from tradewire.clock import Clock, now_ms
+from tradewire.protocol.messages import LATENCY_EDGES_MS, SentimentRow
 from tradewire.protocol.ticks import TickRow
 
 if TYPE_CHECKING:
-    from tradewire.hub.job_queue import Job
-    from tradewire.hub.server import Hub
-    from tradewire.hub.shared_jobs import JobRecord
+    from tradewire.hub.audit import Auditor
+    from tradewire.hub.auth import Authenticator
+    from tradewire.hub.channels import ChannelRegistry
+    from tradewire.hub.connection import Connection
+    from tradewire.hub.reports import ReportService
+    from tradewire.hub.ticks import TickService
+    from tradewire.hub.topics import TopicService
+    from tradewire.store.state import StateStore
+
+
+class JobSummaries(Protocol):
+    def summaries(self, most: int = 20) -> list[dict[str, Any]]: ...
+
+
+class Crowd(Protocol):
+    def visible(self) -> list[SentimentRow]: ...
+
+
+class DashboardHost(Protocol):
+    """What the dashboard reads and does of the hub: its parts, each asked what it shows."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def bus(self) -> Bus: ...
+    @property
+    def channels(self) -> ChannelRegistry: ...
+    @property
+    def connections(self) -> Collection[Connection]: ...
+    @property
+    def auth(self) -> Authenticator: ...
+    @property
+    def auditor(self) -> Auditor: ...
+    @property
+    def store(self) -> StateStore: ...
+    @property
+    def reports(self) -> ReportService: ...
+    @property
+    def ticks(self) -> TickService: ...
+    @property
+    def topics(self) -> TopicService: ...
+    @property
+    def sentiment(self) -> Crowd: ...
+    @property
+    def jobs(self) -> JobSummaries: ...
+
+    def snapshot(self) -> Mapping[str, Any]: ...
+
 
 PRICE_POINTS = 600  # per symbol, for the price chart
 
@@ -36,7 +83,7 @@ class TickWatch:
             series.append((row[1], row[2]))
 
 
-def snapshot(hub: Hub, ticks: TickWatch) -> dict[str, Any]:
+def snapshot(hub: DashboardHost, ticks: TickWatch) -> dict[str, Any]:
     now = now_ms(hub.clock)
     return {
         "ts": now,
@@ -63,24 +110,13 @@ def snapshot(hub: Hub, ticks: TickWatch) -> dict[str, Any]:
                 for c in hub.ticks.listeners
             ],
         },
-        "sentiment": [msgspec.to_builtins(r) for r in hub.sentiment.book.visible()],
+        "sentiment": [msgspec.to_builtins(r) for r in hub.sentiment.visible()],
         "topics": _topics(hub),
-        "jobs": [
-            {
-                "job": j.id,
-                "owner": j.owner,
-                "fn": j.fn,
-                "n": j.n,
-                "done": j.done,
-                "failed": j.failed,
-                "status": j.status,
-            }
-            for j in _recent_jobs(hub)
-        ],
+        "jobs": hub.jobs.summaries(20),  # this hub's, or with NATS every hub's
     }
 
 
-def _channels(hub: Hub, now: int) -> list[dict[str, Any]]:
+def _channels(hub: DashboardHost, now: int) -> list[dict[str, Any]]:
     out = []
     for channel in hub.channels.all():
         latest = hub.bus.latest(channel.name)
@@ -97,7 +133,7 @@ def _channels(hub: Hub, now: int) -> list[dict[str, Any]]:
     return out
 
 
-def _sessions(hub: Hub) -> list[dict[str, Any]]:
+def _sessions(hub: DashboardHost) -> list[dict[str, Any]]:
     return sorted(
         (
             {
@@ -115,7 +151,7 @@ def _sessions(hub: Hub) -> list[dict[str, Any]]:
     )
 
 
-def _counters(hub: Hub) -> dict[str, Any]:
+def _counters(hub: DashboardHost) -> dict[str, Any]:
     snap = hub.snapshot()
 
     def total(name: str) -> float:
@@ -135,7 +171,7 @@ def _counters(hub: Hub) -> dict[str, Any]:
     }
 
 
-def _topics(hub: Hub) -> list[dict[str, Any]]:
+def _topics(hub: DashboardHost) -> list[dict[str, Any]]:
     out = []
     for topic in sorted(hub.topics.known)[:50]:
         latest = hub.bus.latest(f"topic:{topic}")
@@ -148,9 +184,3 @@ def _topics(hub: Hub) -> list[dict[str, Any]]:
                 }
             )
     return out
-
-
-def _recent_jobs(hub: Hub) -> list[Job | JobRecord]:
-    """The last 20 jobs (this hub's queue, or with NATS every hub's)."""
-    jobs: list[Job | JobRecord] = list(hub.jobs.queue.jobs.values())
-    return jobs[-20:]

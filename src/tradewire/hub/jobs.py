@@ -185,6 +185,10 @@ class JobService:
 
         self.store.submit(ops.add_tasks(job.id, first, payloads), saved)
 
+    def summaries(self, most: int = 20) -> list[dict[str, Any]]:
+        """The newest ``most`` jobs, JSON-ready (the dashboard)."""
+        return [job_summary(job) for job in list(self.queue.jobs.values())[-most:]]
+
     def held_by(self, owner: str) -> tuple[int, int]:
         """``owner``'s open task bytes and unfinished jobs (what the quotas count)."""
         return self.queue.open_bytes.get(owner, 0) + self._reserved[owner], self._open[owner]
@@ -415,3 +419,16 @@ def over_quota(
     auditor.audit("refused", owner, session.address, f"jobs quota: {held + size}")
     session.send(error_line("quota_exceeded", msg, re))
     return True
+
+
+def job_summary(job: Job | Any) -> dict[str, Any]:
+    """What the dashboard shows of a job (a local ``Job`` or a shared ``JobRecord``)."""
+    return {
+        "job": job.id,
+        "owner": job.owner,
+        "fn": job.fn,
+        "n": job.n,
+        "done": job.done,
+        "failed": job.failed,
+        "status": job.status,
+    }

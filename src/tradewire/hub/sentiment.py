@@ -167,6 +167,10 @@ class SentimentService:
             self._subscribers.pop(session, None)
         session.send(encode(Ack(re=frame.id)))
 
+    def visible(self) -> list[SentimentRow]:
+        """Every symbol's aggregate that enough contributors make public (the dashboard)."""
+        return self.book.visible()
+
     def publish_changes(self) -> None:
         self.book.expire(self._clock.monotonic())
         rows = self.book.changes()

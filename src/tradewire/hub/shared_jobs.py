@@ -35,7 +35,7 @@ from tradewire.clock import Clock, now_ms
 from tradewire.config import JobSettings
 from tradewire.hub.acl import owns
 from tradewire.hub.audit import Auditor
-from tradewire.hub.jobs import allowed, over_quota, tasks_problem
+from tradewire.hub.jobs import allowed, job_summary, over_quota, tasks_problem
 from tradewire.hub.ratelimit import SessionBuckets
 from tradewire.hub.service import Handler, Session
 from tradewire.hub.shared import follow_subjects, release
@@ -215,6 +215,10 @@ class SharedJobService:
         self._submitting[owner] += 1
         self._reserved[owner] += size
         self._spawn(self._submit(session, frame, owner, size))
+
+    def summaries(self, most: int = 20) -> list[dict[str, Any]]:
+        """The newest ``most`` jobs of every hub, JSON-ready (the dashboard)."""
+        return [job_summary(record) for record in list(self.queue.jobs.values())[-most:]]
 
     def held_by(self, owner: str) -> tuple[int, int]:
         """``owner``'s open task bytes (a running job's tasks count whole until it ends:

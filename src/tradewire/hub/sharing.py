@@ -13,8 +13,8 @@ import asyncio
 import logging
 import ssl
 import uuid
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection, Coroutine
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tradewire.bus.nats import NatsBus
 from tradewire.hub.service import Service
@@ -33,7 +33,17 @@ from tradewire.protocol.codec import decode_server_frame, encode
 from tradewire.protocol.messages import Bye
 
 if TYPE_CHECKING:
-    from tradewire.hub.server import Hub
+    from tradewire.clock import Clock
+    from tradewire.config import Config
+    from tradewire.hub.audit import Auditor
+    from tradewire.hub.auth import Authenticator
+    from tradewire.hub.connection import Connection
+    from tradewire.hub.relay import RelayService
+    from tradewire.hub.revocation import SessionService
+    from tradewire.hub.sentiment import SentimentService
+    from tradewire.hub.ticks import TickService
+    from tradewire.metrics import Metrics
+    from tradewire.store.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +63,40 @@ def decode_bus_line(subject: str, line: bytes) -> Any:
     return _DECODERS.get(prefix, decode_server_frame)(line)
 
 
+class SharingHost(Protocol):
+    """What a hub among others shares through NATS: the services each ``shared_*`` module
+    links, and what the link needs to watch itself and send clients away."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def metrics(self) -> Metrics: ...
+    @property
+    def auth(self) -> Authenticator: ...
+    @property
+    def store(self) -> StateStore: ...
+    @property
+    def auditor(self) -> Auditor: ...
+    @property
+    def sessions(self) -> SessionService: ...
+    @property
+    def sentiment(self) -> SentimentService: ...
+    @property
+    def ticks(self) -> TickService: ...
+    @property
+    def relay(self) -> RelayService: ...
+    @property
+    def connections(self) -> Collection[Connection]: ...
+    @property
+    def stopping(self) -> bool: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]: ...
+
+
 class NatsLink:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: SharingHost) -> None:
         self._hub = hub
         settings = hub.config.nats
         self.bus = NatsBus(
