@@ -286,7 +286,7 @@ async def test_max_jobs_holds_when_many_submits_arrive_at_once(
                 lambda db: db.execute("SELECT count(*) FROM jobs").fetchone()[0]
             )
         else:
-            stored = len(hub.jobs.queue.jobs)  # every job on the bus, as each hub sees them
+            stored = len(hub.jobs.backend.jobs())  # every job on the bus, as each hub sees them
         assert stored == 3
     finally:
         await hub.stop()
@@ -359,7 +359,7 @@ async def test_one_users_open_tasks_stay_within_the_jobs_quota_under_concurrency
         refused = [r for r in replies if r.get("code") == "quota_exceeded"]
         assert len(accepted) == 2 and len(refused) == 18, replies
         assert "jobs.max_waiting_bytes_per_user" in refused[0]["msg"]
-        assert hub.jobs.queue.open_bytes["bob"] <= 100_000
+        assert hub.jobs.held_by("bob")[0] <= 100_000
         carol = await logged_in(hub, "alice")  # another user is not held to bob's share
         carol.send(submit.split(b"\n")[0] + b"\n")
         assert (await carol.recv())["t"] == "job"

@@ -311,7 +311,7 @@ async def test_the_sentiment_publisher_and_the_jobs_sweep_are_supervised_too(
     try:
         failures = {"sentiment": 3, "jobs": 3}
         worked = {"sentiment": 0, "jobs": 0}
-        real_publish, real_serve = hub.sentiment.publish_changes, hub.jobs._serve_waiters  # type: ignore[union-attr]
+        real_publish, real_sweep = hub.sentiment.publish_changes, hub.jobs.backend.sweep
 
         def failing(name: str, real: Any) -> Any:
             def call(*args: Any) -> Any:
@@ -324,7 +324,7 @@ async def test_the_sentiment_publisher_and_the_jobs_sweep_are_supervised_too(
             return call
 
         hub.sentiment.publish_changes = failing("sentiment", real_publish)  # type: ignore[method-assign]
-        hub.jobs._serve_waiters = failing("jobs", real_serve)  # type: ignore[union-attr,method-assign]
+        hub.jobs.backend.sweep = failing("jobs", real_sweep)  # type: ignore[method-assign]
         deadline = time.monotonic() + 20
         while not all(worked.values()):
             assert time.monotonic() < deadline, f"not back: {failures} {worked}"

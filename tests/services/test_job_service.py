@@ -18,6 +18,7 @@ from tradewire.clock import ManualClock
 from tradewire.config import JobSettings
 from tradewire.hub.audit import Auditor
 from tradewire.hub.jobs import JobService
+from tradewire.hub.local_jobs import LocalJobs
 from tradewire.metrics import Metrics
 from tradewire.protocol.messages import (
     JobCancel,
@@ -40,8 +41,7 @@ class Jobs:
         """Send one frame; the reply (after the store committed, if it must)."""
         before = len(session.sent)
         self.service.handlers()[type(frame).__struct_config__.tag](session, frame)  # type: ignore[attr-defined]
-        await until(lambda: len(session.sent) > before or bool(session.replies))
-        await session.settled()
+        await until(lambda: len(session.sent) > before)
         return session.last()
 
 
@@ -60,7 +60,9 @@ async def jobs(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[
     store.start()
     audit, clock = AuditSink(), ManualClock()
     spawn = asyncio.get_running_loop().create_task
-    service = JobService(settings, store, clock, Auditor(audit), Metrics(), spawn)  # type: ignore[arg-type]
+    metrics = Metrics()
+    backend = LocalJobs(store, clock, metrics)
+    service = JobService(settings, backend, clock, Auditor(audit), metrics, spawn)  # type: ignore[arg-type]
     await service.load()
     yield Jobs(service, audit, clock)
     await asyncio.to_thread(store.stop)

@@ -22,7 +22,6 @@ from tradewire.hub.audit import Auditor
 from tradewire.hub.jobs import JobService
 from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.service import Handler, Session
-from tradewire.hub.shared_jobs import SharedJobService
 from tradewire.hub.topics import TopicService
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import BudgetReply, BudgetRequest, BudgetRow
@@ -35,7 +34,7 @@ class Holdings:
 
     store: StateStore
     topics: TopicService
-    jobs: JobService | SharedJobService
+    jobs: JobService
     sentiment: SentimentService
 
 

@@ -1,16 +1,19 @@
 """Shared computation as a hub service (the article's "clients helping with heavy calculations";
 docs/jobs.md). Users submit jobs (a function reference and task payloads); workers lease tasks,
-extend their leases while working and return results. Every change is stored in jobs.db before
-it is acknowledged, so a job survives a hub restart and each task's result is stored once."""
+extend their leases while working and return results.
+
+This service owns the frames and their rules: who may submit or work (``acl``), the rate of job
+frames, ``max_jobs`` counted from the moment a submit is accepted, the quota of open task bytes,
+the owner-or-admin rule, and the long-poll of ``task_lease``. Where the jobs live is its
+backend's business (hub/job_backend.py): this hub's jobs.db, or JetStream shared by every hub.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import collections
 import math
-import secrets
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -19,16 +22,16 @@ from tradewire.clock import Clock, now_ms
 from tradewire.config import JobSettings
 from tradewire.hub.acl import may, owns
 from tradewire.hub.audit import Auditor
-from tradewire.hub.job_queue import Failed, Job, JobQueue, Lease
+from tradewire.hub.job_backend import JobBackend, JobView, job_info, job_summary
 from tradewire.hub.ratelimit import SessionBuckets
 from tradewire.hub.service import Handler, Session
+from tradewire.hub.shared import release
 from tradewire.metrics import Metrics
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import (
     Ack,
     JobAdd,
     JobCancel,
-    JobInfo,
     JobResultList,
     JobResults,
     JobStatus,
@@ -37,67 +40,37 @@ from tradewire.protocol.messages import (
     RequestId,
     TaskExtend,
     TaskLease,
-    TaskOutcome,
     TaskResult,
     Tasks,
 )
-from tradewire.store import jobs as ops
-from tradewire.store.jobs import JobStore
 
-SWEEP_S = 0.2
 PRUNE_EVERY_S = 3600.0
-
-
-@dataclass
-class _Waiter:
-    session: Session
-    request_id: RequestId
-    most: int
-    until: float
+MAX_PAUSE_S = 0.2  # a long-poll looks again at least this often (JetStream has no wake-up)
 
 
 class JobService:
     def __init__(
         self,
         settings: JobSettings,
-        store: JobStore,
+        backend: JobBackend,
         clock: Clock,
         auditor: Auditor,
         metrics: Metrics,
         spawn: Callable[[Coroutine[Any, Any, None]], object],
     ) -> None:
         self.settings = settings
-        self.store = store
-        self.queue = JobQueue()
-        self._clock = clock
-        self._auditor = auditor
-        self._waiters: list[_Waiter] = []
-        # Unfinished jobs per owner, counted from the moment a submit is accepted (before it
-        # is stored), so that many submits at once cannot pass the max_jobs limit together.
-        self._open: collections.Counter[str] = collections.Counter()
-        self._reserved: collections.Counter[str] = collections.Counter()  # bytes being stored
+        self.backend = backend
+        self._clock, self._auditor, self._spawn = clock, auditor, spawn
         self._buckets = SessionBuckets(settings.rate_per_s, settings.burst)
-        self._finished = metrics.counter(
-            "tradewire_job_tasks_total", "tasks finished, by outcome", ("outcome",)
-        )
-        metrics.gauge("tradewire_job_tasks_waiting", "tasks waiting for a worker", self._waiting)
+        # Accepted but not stored yet, per owner: counted with the stored ones, so that many
+        # submits at once cannot pass max_jobs (or the byte quota) together.
+        self._submitting: collections.Counter[str] = collections.Counter()
+        self._reserved: collections.Counter[str] = collections.Counter()  # bytes being stored
+        self._polling: collections.Counter[Session] = collections.Counter()  # long-polls
         metrics.gauge("tradewire_jobs", "jobs by status", self._by_status, ("status",))
-        self._spawn = spawn
 
     async def load(self) -> None:
-        """At start: unfinished work from jobs.db (leases are gone: their tasks wait again)."""
-        for stored in await self.store.call(ops.load_jobs):
-            job = Job(stored.id, stored.owner, stored.fn, stored.max_attempts, stored.lease_s)
-            job.n, job.done, job.failed, job.status = (
-                stored.n,
-                stored.done,
-                stored.failed,
-                stored.status,
-            )
-            tasks = {index: payload for index, _, payload in stored.open_tasks}
-            if job.status == "running":
-                self._open[job.owner] += 1
-            self.queue.add(job, tasks, {index: tries for index, tries, _ in stored.open_tasks})
+        await self.backend.load()
 
     def handlers(self) -> Mapping[str, Handler]:
         return {
@@ -112,9 +85,17 @@ class JobService:
         }
 
     def session_ended(self, session: Session) -> None:
-        self._waiters = [w for w in self._waiters if w.session is not session]
-        self.queue.release(session)
-        self._serve_waiters()
+        self._polling.pop(session, None)
+        self.backend.release(session)
+
+    def held_by(self, owner: str) -> tuple[int, int]:
+        """``owner``'s open task bytes and unfinished jobs, with what is being stored."""
+        held, jobs = self.backend.held_by(owner)
+        return held + self._reserved[owner], jobs + self._submitting[owner]
+
+    def summaries(self, most: int = 20) -> list[dict[str, Any]]:
+        """The newest ``most`` jobs, JSON-ready (the dashboard; with NATS every hub's)."""
+        return [job_summary(job) for job in self.backend.jobs()[-most:]]
 
     # ---- submitters ----------------------------------------------------------------------------
 
@@ -123,100 +104,80 @@ class JobService:
         if not self._allowed(session, "submit_job", frame.id):
             return
         owner = session.user.name
-        problem = self._tasks_problem(frame.tasks, 0)
+        problem = tasks_problem(self.settings, frame.tasks, 0)
         if problem is not None:
             session.send(error_line("bad_frame", problem, frame.id))
             return
-        if self._open[owner] >= self.settings.max_jobs:
-            msg = f"{self._open[owner]} unfinished jobs already (jobs.max_jobs)"
+        held, jobs = self.held_by(owner)
+        if jobs >= self.settings.max_jobs:
+            msg = f"{jobs} unfinished jobs already (jobs.max_jobs)"
             session.send(error_line("rate_limited", msg, frame.id))
             return
         size = sum(len(t) for t in frame.tasks)
-        if self._over_quota(session, owner, size, frame.id):
+        if over_quota(self.settings, self._auditor, session, held, size, frame.id):
             return
-        self._open[owner] += 1
+        self._submitting[owner] += 1
         self._reserved[owner] += size
-        job = Job(secrets.token_hex(8), owner, frame.fn, frame.max_attempts, frame.lease_s)
-        job.n = len(frame.tasks)
-        stored = ops.StoredJob(
-            job.id, owner, job.fn, job.n, job.max_attempts, job.lease_s, "running", 0, 0, []
-        )
-        payloads = [bytes(t) for t in frame.tasks]
+        self._spawn(self._submit(session, frame, owner, size))
 
-        def saved(result: object) -> None:
-            self._reserved[owner] -= size
-            if isinstance(result, Exception):
-                self._open[owner] -= 1
-                session.send(error_line("internal", "job not stored", frame.id))
-                return
-            self.queue.add(job, dict(enumerate(payloads)))
-            self._auditor.audit("job_submit", owner, session.address, f"job={job.id} n={job.n}")
-            session.send(encode(self._info(job, frame.id)))
-            self._check_finished(job)
-            self._serve_waiters()
-
-        self.store.submit(ops.add_job(stored, payloads, now_ms(self._clock)), saved)
+    async def _submit(self, session: Session, frame: JobSubmit, owner: str, size: int) -> None:
+        try:
+            job = await self.backend.create(owner, frame, size)
+        except Exception as exc:  # the store or NATS failed: reported, nothing acknowledged
+            session.send(error_line("internal", f"job not stored: {exc}", frame.id))
+            return
+        finally:
+            release(self._submitting, owner, 1)
+            release(self._reserved, owner, size)
+        self._auditor.audit("job_submit", owner, session.address, f"job={job.id} n={job.n}")
+        session.send(encode(job_info(job, 0, frame.id)))
 
     def add(self, session: Session, frame: JobAdd) -> None:
         job = self._owned(session, frame.job, frame.id)
         if job is None:
             return
-        problem = self._tasks_problem(frame.tasks, job.n)
+        problem = tasks_problem(self.settings, frame.tasks, job.n)
         if problem is None and job.status != "running":
             problem = f"job {job.id} is {job.status}"
         if problem is not None:
             session.send(error_line("bad_frame", problem, frame.id))
             return
         size = sum(len(t) for t in frame.tasks)
-        if self._over_quota(session, job.owner, size, frame.id):
+        held, _ = self.held_by(job.owner)
+        if over_quota(self.settings, self._auditor, session, held, size, frame.id):
             return
         self._reserved[job.owner] += size
-        first, payloads = job.n, [bytes(t) for t in frame.tasks]
-        job.n += len(payloads)
 
-        def saved(result: object) -> None:
-            self._reserved[job.owner] -= size
-            if isinstance(result, Exception):
-                session.send(error_line("internal", "tasks not stored", frame.id))
+        async def added() -> None:
+            try:
+                grown = await self.backend.add(job, frame.tasks, size)
+                leased = await self.backend.leased(grown)
+            except Exception as exc:  # the store or NATS failed: reported
+                session.send(error_line("internal", f"tasks not stored: {exc}", frame.id))
                 return
-            self.queue.add(job, {first + i: p for i, p in enumerate(payloads)})
-            session.send(encode(self._info(job, frame.id)))
-            self._serve_waiters()
+            finally:
+                release(self._reserved, job.owner, size)
+            session.send(encode(job_info(grown, leased, frame.id)))
 
-        self.store.submit(ops.add_tasks(job.id, first, payloads), saved)
-
-    def summaries(self, most: int = 20) -> list[dict[str, Any]]:
-        """The newest ``most`` jobs, JSON-ready (the dashboard)."""
-        return [job_summary(job) for job in list(self.queue.jobs.values())[-most:]]
-
-    def held_by(self, owner: str) -> tuple[int, int]:
-        """``owner``'s open task bytes and unfinished jobs (what the quotas count)."""
-        return self.queue.open_bytes.get(owner, 0) + self._reserved[owner], self._open[owner]
-
-    def _over_quota(self, session: Session, owner: str, size: int, re: RequestId) -> bool:
-        """Refuse (``quota_exceeded``) tasks that would take ``owner``'s open tasks past
-        jobs.max_waiting_bytes_per_user; counts what is being stored meanwhile too."""
-        held = self.queue.open_bytes.get(owner, 0) + self._reserved[owner]
-        return over_quota(self.settings, self._auditor, session, held, size, re)
+        self._spawn(added())
 
     def status(self, session: Session, frame: JobStatus) -> None:
         job = self._owned(session, frame.job, frame.id)
         if job is not None:
-            session.send(encode(self._info(job, frame.id)))
+
+            async def answer() -> None:
+                session.send(encode(job_info(job, await self.backend.leased(job), frame.id)))
+
+            session.replying(self._spawn(answer()))
 
     def results(self, session: Session, frame: JobResults) -> None:
-        if self._owned(session, frame.job, frame.id) is None:
+        job = self._owned(session, frame.job, frame.id)
+        if job is None:
             return
 
         async def read() -> None:
-            rows = await self.store.call(
-                lambda db: ops.results(db, frame.job, frame.offset, frame.limit)
-            )
-            outcomes = [
-                TaskOutcome(i, state == "done", msgspec.Raw(value or b"null"), error, tries)
-                for i, state, value, error, tries in rows
-            ]
-            session.send(encode(JobResultList(job=frame.job, results=outcomes, re=frame.id)))
+            outcomes = await self.backend.results(job, frame.offset, frame.limit)
+            session.send(encode(JobResultList(job=job.id, results=outcomes, re=frame.id)))
 
         session.replying(self._spawn(read()))
 
@@ -224,146 +185,109 @@ class JobService:
         job = self._owned(session, frame.job, frame.id)
         if job is None:
             return
-        if job.status == "running":
-            self._open[job.owner] -= 1
-            self.queue.cancel(job.id)
-            self.store.submit(ops.set_status(job.id, "cancelled", now_ms(self._clock)))
-            assert session.user is not None
-            self._auditor.audit("job_cancel", session.user.name, session.address, f"job={job.id}")
-        session.send(encode(Ack(re=frame.id)))
+        if job.status != "running":
+            session.send(encode(Ack(re=frame.id)))
+            return
+        assert session.user is not None
+        self._auditor.audit("job_cancel", session.user.name, session.address, f"job={job.id}")
+
+        async def cancelled() -> None:
+            try:
+                await self.backend.cancel(job)
+            except Exception as exc:  # the store or NATS failed: reported
+                session.send(error_line("internal", f"not cancelled: {exc}", frame.id))
+                return
+            session.send(encode(Ack(re=frame.id)))  # once it is stored (every hub sees it)
+
+        self._spawn(cancelled())
 
     # ---- workers -------------------------------------------------------------------------------
 
     def lease(self, session: Session, frame: TaskLease) -> None:
-        if not self._allowed(session, "work", frame.id):
-            return
-        taken = self.queue.take(session, self._clock.monotonic(), frame.max)
-        if taken or frame.wait_ms == 0:
-            self._hand_out(session, frame.id, taken)
-            return
+        if self._allowed(session, "work", frame.id):
+            self._polling[session] += 1
+            self._spawn(self._lease(session, frame))
+
+    async def _lease(self, session: Session, frame: TaskLease) -> None:
+        """Tasks now, or as soon as some come within ``wait_ms`` (then none)."""
         until = self._clock.monotonic() + frame.wait_ms / 1000
-        self._waiters.append(_Waiter(session, frame.id, frame.max, until))
+        taken: list[LeasedTask] = []
+        try:
+            while True:
+                taken = await self.backend.take(session, frame.max)
+                left = until - self._clock.monotonic()
+                if taken or left <= 0 or session not in self._polling:
+                    break
+                await self.backend.wait(min(left, MAX_PAUSE_S))
+        except Exception as exc:  # NATS away: the worker asks again
+            session.send(error_line("internal", f"no tasks: {exc}", frame.id))
+            return
+        finally:
+            if session in self._polling:
+                release(self._polling, session, 1)
+        session.send(encode(Tasks(tasks=taken, re=frame.id)))
 
     def extend(self, session: Session, frame: TaskExtend) -> None:
-        if self.queue.extend(session, frame.job, frame.task, self._clock.monotonic()):
-            session.send(encode(Ack(re=frame.id)))
-        else:
-            session.send(error_line("not_found", "no such lease of yours (expired?)", frame.id))
+        async def extended() -> None:
+            if await self.backend.extend(session, frame.job, frame.task):
+                session.send(encode(Ack(re=frame.id)))
+            else:
+                msg = "no such lease of yours (expired?)"
+                session.send(error_line("not_found", msg, frame.id))
+
+        self._spawn(extended())
 
     def result(self, session: Session, frame: TaskResult) -> None:
         if not self._allowed(session, "work", frame.id):
             return
-        if not self.queue.is_open(frame.job, frame.task):
-            session.send(encode(Ack(re=frame.id, n=0)))  # finished already: stored once
-            return
-        value = bytes(frame.value)
-        ok, error = frame.ok, frame.error
+        value, ok, error = bytes(frame.value), frame.ok, frame.error
         if ok and len(value) > self.settings.max_result_bytes:
-            ok, error = (
-                False,
-                f"result of {len(value)} bytes; at most {self.settings.max_result_bytes}",
-            )
-        if not ok:
-            failed = self.queue.retry_or_fail(frame.job, frame.task, error or "failed")
-            session.send(encode(Ack(re=frame.id, n=0)))
-            if failed is not None:
-                self._store_failure(failed)
-            self._serve_waiters()
-            return
-        job = self.queue.jobs[frame.job]
-        self.queue.finish(frame.job, frame.task, True)
+            limit = self.settings.max_result_bytes
+            ok, error = False, f"result of {len(value)} bytes; at most {limit}"
 
-        def saved(result: object) -> None:
-            session.send(encode(Ack(re=frame.id, n=int(result) if isinstance(result, int) else 0)))
-            self._finished.inc(1, "done")
-            self._check_finished(job)
+        async def finished() -> None:
+            try:
+                stored = await self.backend.finish(session, frame.job, frame.task, ok, value, error)
+            except Exception as exc:  # the store or NATS failed: the worker sends it again
+                session.send(error_line("internal", f"result not stored: {exc}", frame.id))
+                return
+            session.send(encode(Ack(re=frame.id, n=stored)))
 
-        self.store.submit(ops.finish_task(job.id, frame.task, True, value, ""), saved)
+        self._spawn(finished())
 
-    # ---- helpers -------------------------------------------------------------------------------
-
-    def _hand_out(self, session: Session, request_id: RequestId, taken: list[Lease]) -> None:
-        tasks = []
-        for lease in taken:
-            job = lease.job
-            self.store.submit(ops.count_attempt(job.id, lease.task))
-            payload = msgspec.Raw(job.payloads[lease.task])
-            tasks.append(
-                LeasedTask(job.id, lease.task, job.fn, payload, lease.attempt, job.lease_s)
-            )
-        session.send(encode(Tasks(tasks=tasks, re=request_id)))
-
-    def _serve_waiters(self) -> None:
-        while self._waiters and self.queue.waiting:
-            waiter = self._waiters.pop(0)
-            taken = self.queue.take(waiter.session, self._clock.monotonic(), waiter.most)
-            self._hand_out(waiter.session, waiter.request_id, taken)
-
-    def _store_failure(self, failed: Failed) -> None:
-        self.queue.finish(failed.job.id, failed.task, False)
-        self._finished.inc(1, "failed")
-        self.store.submit(ops.finish_task(failed.job.id, failed.task, False, None, failed.error))
-        self._check_finished(failed.job)
-
-    def _check_finished(self, job: Job) -> None:
-        if job.status == "running" and job.finished:
-            job.status = "finished"
-            self._open[job.owner] -= 1
-            self.store.submit(ops.set_status(job.id, "finished", now_ms(self._clock)))
+    # ---- upkeep --------------------------------------------------------------------------------
 
     def prune(self) -> None:
         """Delete jobs finished more than ``keep_days`` ago (hourly, and at start)."""
-        cutoff = now_ms(self._clock) - int(self.settings.keep_days * 86_400_000)
-
-        def pruned(gone: object) -> None:
-            for job_id in gone if isinstance(gone, list) else ():
-                self.queue.jobs.pop(job_id, None)
-
-        self.store.submit(ops.prune(cutoff), pruned)
+        self.backend.prune(now_ms(self._clock) - int(self.settings.keep_days * 86_400_000))
 
     async def run(self) -> None:
-        """The long-lived sweep (lease expiry, waiting workers, pruning); the hub supervises
-        it after ``load``."""
+        """The long-lived upkeep: pruning, and the backend's sweep (expired leases, lost
+        counts); the hub supervises it after ``load``."""
         pruned_at = -PRUNE_EVERY_S
         while True:
-            await asyncio.sleep(SWEEP_S)
             now = self._clock.monotonic()
             if now - pruned_at >= PRUNE_EVERY_S:
                 pruned_at = now
                 self.prune()
-            for failed in self.queue.expired(now):
-                self._store_failure(failed)
-            self._serve_waiters()
-            for waiter in [w for w in self._waiters if w.until <= now]:
-                self._waiters.remove(waiter)
-                self._hand_out(waiter.session, waiter.request_id, [])
+            await self.backend.sweep()
+            await asyncio.sleep(self.backend.sweep_s)
+
+    # ---- helpers -------------------------------------------------------------------------------
 
     def _allowed(self, session: Session, action: Any, request_id: RequestId) -> bool:
         return allowed(self._buckets, self._auditor, self._clock, session, action, request_id)
 
-    def _owned(self, session: Session, job_id: str, request_id: RequestId) -> Job | None:
+    def _owned(self, session: Session, job_id: str, request_id: RequestId) -> JobView | None:
         assert session.user is not None
-        job = self.queue.jobs.get(job_id)
+        job = self.backend.job(job_id)
         if job is None or not owns(session.user, job.owner):
             session.send(error_line("not_found", f"no job {job_id} of yours", request_id))
             return None
         return job
 
-    def _tasks_problem(self, tasks: list[msgspec.Raw], already: int) -> str | None:
-        return tasks_problem(self.settings, tasks, already)
-
-    def _info(self, job: Job, request_id: RequestId) -> JobInfo:
-        leased = sum(1 for lease in self.queue.leases.values() if lease.job is job)
-        return JobInfo(job.id, job.fn, job.n, job.done, job.failed, leased, job.status, request_id)
-
     def _by_status(self) -> dict[tuple[str, ...], float]:
-        counts: dict[tuple[str, ...], float] = {}
-        for job in self.queue.jobs.values():
-            counts[(job.status,)] = counts.get((job.status,), 0.0) + 1
-        return counts
-
-    def _waiting(self) -> dict[tuple[str, ...], float]:
-        return {(): float(self.queue.waiting)}
+        return dict(collections.Counter((job.status,) for job in self.backend.jobs()))
 
 
 def allowed(
@@ -419,16 +343,3 @@ def over_quota(
     auditor.audit("refused", owner, session.address, f"jobs quota: {held + size}")
     session.send(error_line("quota_exceeded", msg, re))
     return True
-
-
-def job_summary(job: Job | Any) -> dict[str, Any]:
-    """What the dashboard shows of a job (a local ``Job`` or a shared ``JobRecord``)."""
-    return {
-        "job": job.id,
-        "owner": job.owner,
-        "fn": job.fn,
-        "n": job.n,
-        "done": job.done,
-        "failed": job.failed,
-        "status": job.status,
-    }

@@ -29,13 +29,14 @@ from tradewire.hub.dashboard import Dashboard
 from tradewire.hub.fanout import ParallelFanOut
 from tradewire.hub.files import FileService
 from tradewire.hub.indicators import IndicatorPublisher
+from tradewire.hub.job_backend import JobBackend
 from tradewire.hub.jobs import JobService
 from tradewire.hub.legacy import ArticleListeners
+from tradewire.hub.local_jobs import LocalJobs
 
 if TYPE_CHECKING:
     from tradewire.hub.article_signal import ArticleSignalListener
     from tradewire.hub.sentiment_listener import SentimentListener
-    from tradewire.hub.shared_jobs import SharedJobService
     from tradewire.hub.sharing import NatsLink
     from tradewire.hub.template import TemplateListener
 from tradewire.hub.affinity import steer_by_source
@@ -464,12 +465,13 @@ class Hub:
         self.reports = ReportService(self.auditor)
         self.job_store = JobStore(self.data_dir, loop)  # with [nats] the queue is in JetStream
         self.job_store.start()
-        self.jobs: JobService | SharedJobService = (
-            self.nats.job_service()
+        backend: JobBackend = (
+            self.nats.job_backend()
             if self.nats is not None
-            else JobService(
-                self.config.jobs, self.job_store, self.clock, self.auditor, self.metrics, self.spawn
-            )
+            else LocalJobs(self.job_store, self.clock, self.metrics)
+        )
+        self.jobs = JobService(
+            self.config.jobs, backend, self.clock, self.auditor, self.metrics, self.spawn
         )
         if self.nats is not None:  # each service linked to the other hubs
             extra += self.nats.share()

@@ -21,7 +21,7 @@ from tradewire.hub.service import Service
 from tradewire.hub.shared_bans import PREFIX as BAN_PREFIX
 from tradewire.hub.shared_bans import SharedBans, decode_ban
 from tradewire.hub.shared_jobs import PREFIX as JOB_PREFIX
-from tradewire.hub.shared_jobs import SharedJobService, decode_record
+from tradewire.hub.shared_jobs import JetStreamJobs, decode_record
 from tradewire.hub.shared_kicks import share_kicks
 from tradewire.hub.shared_relay import PREFIX as RELAY_PREFIX
 from tradewire.hub.shared_relay import SharedRelay, decode_owner
@@ -128,18 +128,10 @@ class NatsLink:
         share_live_ticks(self.bus, hub.ticks)
         return [SharedRelay(self.bus, hub.relay, hub.config.relay)]
 
-    def job_service(self) -> SharedJobService:
-        """The jobs service with its queue in JetStream (every hub's workers serve it)."""
+    def job_backend(self) -> JetStreamJobs:
+        """The jobs' queue in JetStream (every hub's workers serve it)."""
         hub = self._hub
-        return SharedJobService(
-            self.bus,
-            hub.config.jobs,
-            hub.clock,
-            hub.auditor,
-            hub.metrics,
-            hub.spawn,
-            hub.config.nats.replicas,
-        )
+        return JetStreamJobs(self.bus, hub.clock, hub.metrics, hub.spawn, hub.config.nats.replicas)
 
     def _lost(self) -> None:
         """Cut off from NATS: if it lasts, tell every client (they fail over) rather than let
