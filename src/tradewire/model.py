@@ -3,6 +3,7 @@ adapters alike (pure data, no I/O). Field names are the wire's (PROTOCOL.md 1.1)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import msgspec
@@ -146,3 +147,23 @@ class Fill(msgspec.Struct, frozen=True):
     price: float
     time_ms: int
     position_id: str
+
+
+# The hub's records of who may come in, as every store returns them (store/state.py) and every
+# service reads them: a user with its role, grants and whether it is disabled, and a ban.
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    name: str
+    hash: str  # the password hash (store/passwords.py), never the password
+    role: str
+    channels: tuple[str, ...]  # grants: channels, relay:NAME, topic:PATTERN
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BanRecord:
+    address: str  # the banned source (an address, or a /64 for IPv6)
+    until_ms: int
+    offenses: int

@@ -12,8 +12,8 @@ from typing import Any
 import msgspec
 
 from tradewire.bus.base import Message
+from tradewire.model import UserRecord
 from tradewire.protocol.ticks import TickRow
-from tradewire.store.db import UserRecord
 
 
 @dataclass(eq=False)  # sessions are told apart by identity, as the hub's are

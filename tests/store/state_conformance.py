@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from tradewire.exceptions import StoreError, UserError
-from tradewire.store.db import BanRecord, UserRecord
+from tradewire.model import BanRecord, UserRecord
 from tradewire.store.state import StateStore
 
 Opened = Callable[[], Awaitable[StateStore]]

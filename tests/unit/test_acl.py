@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tradewire.hub.acl import may, owns
-from tradewire.store.db import UserRecord
+from tradewire.model import UserRecord
 
 
 def user(name: str, role: str, *grants: str) -> UserRecord:

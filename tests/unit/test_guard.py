@@ -3,7 +3,7 @@ from __future__ import annotations
 from tradewire.clock import ManualClock
 from tradewire.config import BanSettings
 from tradewire.hub.guard import BanBook, NameThrottle
-from tradewire.store.db import BanRecord
+from tradewire.model import BanRecord
 
 SETTINGS = BanSettings(max_failures=5, window_s=600, duration_s=600, max_duration_s=86_400)
 

@@ -134,3 +134,10 @@ def test_no_hub_module_takes_the_whole_hub() -> None:
         if path.name != "server.py" and "tradewire.hub.server" in imports(path)
     }
     assert not takers, f"these take the whole Hub: {sorted(takers)}"
+
+
+def test_services_read_model_records_not_the_sqlite_module() -> None:
+    """Issue 29: the hub's modules get users and bans as model records through the StateStore
+    protocol; store/db.py (SQLite) is the stores' own business."""
+    for path in (ROOT / "hub").glob("*.py"):
+        assert "tradewire.store.db" not in imports(path), f"{path.name} imports store/db.py"

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tradewire.exceptions import StoreError, UserError
-from tradewire.store.db import BanRecord, StateDB
+from tradewire.model import BanRecord
+from tradewire.store.db import StateDB
 from tradewire.store.private import DataLock, loose_modes
 
 DAY_MS = 86_400_000

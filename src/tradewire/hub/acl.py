@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from tradewire.model import UserRecord
 from tradewire.protocol.names import RELAY_GRANT, TOPIC_GRANT, pattern_covers, relay_owner
-from tradewire.store.db import UserRecord
 
 Action = Literal[
     "publish",

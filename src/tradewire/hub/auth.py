@@ -27,7 +27,7 @@ from tradewire.config import Config
 from tradewire.exceptions import FrameError
 from tradewire.hub.guard import BanBook, NameGate, NameThrottle
 from tradewire.metrics import Metrics
-from tradewire.store.db import BanRecord, UserRecord
+from tradewire.model import BanRecord, UserRecord
 from tradewire.store.passwords import Passwords
 from tradewire.store.state import StateStore
 

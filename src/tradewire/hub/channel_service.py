@@ -17,9 +17,9 @@ from tradewire.hub.audit import Auditor
 from tradewire.hub.channels import Channel, ChannelRegistry
 from tradewire.hub.service import Handler, Session
 from tradewire.metrics import Metrics
+from tradewire.model import UserRecord
 from tradewire.protocol.codec import encode, error_line, stamp
 from tradewire.protocol.messages import Ack, PublishState, StateUpdate, Sub, Unsub
-from tradewire.store.db import UserRecord
 
 log = logging.getLogger(__name__)
 

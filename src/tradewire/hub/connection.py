@@ -27,12 +27,12 @@ from tradewire.exceptions import FrameError
 from tradewire.hub.auth import Authenticator
 from tradewire.hub.service import Dispatcher, route
 from tradewire.metrics import Counter as MetricCounter
+from tradewire.model import UserRecord
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import Hello, TicksUpdate, Welcome
 from tradewire.protocol.server_session import ServerSession, SessionTimers
 from tradewire.protocol.session import SessionEvent, SessionState
 from tradewire.protocol.ticks import TickRow
-from tradewire.store.db import UserRecord
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from aiohttp import web
 from tradewire.exceptions import FrameError
 from tradewire.hub.acl import may
 from tradewire.hub.dashboard_data import DashboardHost, TickWatch, snapshot
+from tradewire.model import BanRecord
 from tradewire.protocol.codec import encode
 from tradewire.protocol.messages import Bye
-from tradewire.store.db import BanRecord
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from collections import deque
 from tradewire.clock import Clock
 from tradewire.config import BanSettings
 from tradewire.hub.addresses import AddressList
-from tradewire.store.db import BanRecord
+from tradewire.model import BanRecord
 
 _MAX_TRACKED = 100_000  # addresses or names with recent failures held in memory at most
 _MAX_EXPONENT = 32  # 2**32 * any delay is far past name_max_delay_s; beyond it floats overflow

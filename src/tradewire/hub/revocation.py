@@ -26,6 +26,7 @@ from tradewire.hub.channel_service import ChannelService
 from tradewire.hub.service import Handler, Session
 from tradewire.hub.topics import TopicService
 from tradewire.metrics import Counter, Histogram, Metrics
+from tradewire.model import UserRecord
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import (
     Ack,
@@ -38,7 +39,6 @@ from tradewire.protocol.messages import (
     StatusReply,
     StatusRequest,
 )
-from tradewire.store.db import UserRecord
 
 log = logging.getLogger(__name__)
 

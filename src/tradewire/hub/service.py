@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from tradewire.bus.base import Message
+from tradewire.model import UserRecord
 from tradewire.protocol.messages import Sub, Unsub, sub_kind
 from tradewire.protocol.ticks import TickRow
-from tradewire.store.db import UserRecord
 
 
 class Session(Protocol):

@@ -17,7 +17,7 @@ import msgspec
 from tradewire.bus.base import Bus, Message
 from tradewire.hub.auth import Authenticator
 from tradewire.hub.shared import follow_subjects
-from tradewire.store.db import BanRecord
+from tradewire.model import BanRecord
 from tradewire.store.state import StateStore
 
 log = logging.getLogger(__name__)

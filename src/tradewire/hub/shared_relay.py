@@ -28,10 +28,10 @@ from tradewire.config import RelaySettings
 from tradewire.hub.relay import RelayService
 from tradewire.hub.service import Handler, Session
 from tradewire.hub.shared import follow_subjects, read_event, release
+from tradewire.model import UserRecord
 from tradewire.protocol.codec import error_line
 from tradewire.protocol.messages import Relay, RequestId
 from tradewire.protocol.ticks import TickRow
-from tradewire.store.db import UserRecord
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import msgspec
 
 from tradewire.bus.base import Bus, Message
 from tradewire.hub.shared import follow_subjects, release
-from tradewire.store.db import UserRecord
+from tradewire.model import UserRecord
 from tradewire.store.state import StateStore
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 
 from tradewire.hub.acl import may, owns
-from tradewire.store.db import UserRecord
+from tradewire.model import UserRecord
 
 
 class TopicOwners:

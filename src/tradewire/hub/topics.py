@@ -34,10 +34,10 @@ from tradewire.hub.ratelimit import SessionBuckets
 from tradewire.hub.service import Handler, Session
 from tradewire.hub.topic_owners import TopicOwners
 from tradewire.metrics import Metrics
+from tradewire.model import UserRecord
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import Ack, Sub, TopicDel, TopicPub, TopicUpdate, Unsub
 from tradewire.protocol.names import is_topic, is_topic_pattern
-from tradewire.store.db import UserRecord
 from tradewire.store.state import StateStore
 
 log = logging.getLogger(__name__)

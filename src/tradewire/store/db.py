@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from tradewire.exceptions import StoreError, UserError
+from tradewire.model import BanRecord, UserRecord
 from tradewire.protocol.messages import ROLES
 from tradewire.store.private import private_dir, private_file
 from tradewire.store.sqlite import transaction
@@ -65,22 +66,6 @@ TRIGGERS = "\n".join(
     for table in ("users", "grants")
     for when in ("INSERT", "UPDATE", "DELETE")
 )
-
-
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    name: str
-    hash: str
-    role: str
-    channels: tuple[str, ...]
-    disabled: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class BanRecord:
-    address: str
-    until_ms: int
-    offenses: int
 
 
 @dataclass(frozen=True, slots=True)

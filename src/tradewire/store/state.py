@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Protocol
 
 from tradewire.clock import Clock, now_ms
+from tradewire.model import BanRecord, UserRecord
 from tradewire.protocol.messages import FileData, FileInfo, MetaValue
 from tradewire.store.audit_burst import RefusalBursts
-from tradewire.store.db import BanRecord, StateDB, StoredState, UserRecord
+from tradewire.store.db import StateDB, StoredState
 from tradewire.store.files import file_bytes_op, get_file_op, list_files_op, put_file_op
 from tradewire.store.writer import BatchWriter
 
