@@ -15,6 +15,7 @@ from tradewire.brokers.paper import PaperBroker, PaperSettings
 from tradewire.clients.follower import Follower
 from tradewire.clients.journal import Journal
 from tradewire.clients.triggers import TriggerWatch, triggers_path
+from tradewire.clock import ManualClock
 from tradewire.copy import CopyRules
 from tradewire.model import PendingOrder, Position
 from tradewire.protocol.messages import Account, StateUpdate
@@ -362,3 +363,29 @@ async def test_returning_to_a_target_after_a_copy_triggered_is_not_orders_turnin
 async def _holds(run: Run, side: str, volume: float) -> bool:
     positions = await run.broker.positions()
     return [(p.side, p.volume) for p in positions] == [(side, volume)]
+
+
+async def test_a_stale_signal_and_a_price_guard_are_journaled_once_not_every_round(
+    tmp_path: Path,
+) -> None:
+    """Issue 25: the stale-signal skip carries the signal's age and the price guard the price,
+    so every round's reason differed and was journaled again (every 5 s). Once per episode."""
+    broker = await PaperBroker.open(tmp_path / "f.db", PaperSettings(mode="netting"))
+    clock = ManualClock(start=time.time())
+    rules = CopyRules(max_signal_age_s=10, max_deviation_points=1)
+    follower = Follower(broker, "alpha", rules, clock=clock)
+    quote = await broker.quote("EURUSD")
+    far = Position("1", "EURUSD", "buy", 0.3, round(quote.ask - 0.0100, 5), 1)  # 100 pips away
+    follower.on_state(update(1, [far], []))
+    for _ in range(3):  # fresh: the price guard holds back the open, with a moving price
+        await follower.sync_once()
+        await broker.pin("EURUSD", quote.bid + 0.0001 * _, quote.ask + 0.0001 * _)
+        clock.advance(1)
+    clock.advance(30)  # the signal is now stale, and older every round
+    for _ in range(3):
+        await follower.sync_once()
+        clock.advance(5)
+    skips = [e["reason"] for e in follower.journal.recent if e["event"] == "skip"]
+    assert len([r for r in skips if "points worse" in r]) == 1, skips
+    assert len([r for r in skips if "s old" in r]) == 1, skips
+    await broker.close()

@@ -377,11 +377,15 @@ class Follower:
         return self.clock.monotonic() + self._retry_initial
 
     def _journal_skips(self, result: Plan, stamp: int, seq: int) -> None:
-        skips = [(s.symbol, s.reason) for s in result.skips]
-        if skips != self._last_skips:  # a skip is written when it starts, not every round
-            for symbol, reason in skips:
-                if (symbol, reason) not in self._last_skips:
-                    self.journal.write("skip", stamp, symbol=symbol, reason=reason, seq=seq)
+        # A skip is written when it starts, not every round: the same kind of skip whose
+        # reason only carries a moving figure (a stale signal's age, a price) is the same one.
+        skips = [(s.symbol, s.kind or s.reason) for s in result.skips]
+        if skips != self._last_skips:
+            for skip, key in zip(result.skips, skips, strict=True):
+                if key not in self._last_skips:
+                    self.journal.write(
+                        "skip", stamp, symbol=skip.symbol, reason=skip.reason, seq=seq
+                    )
             self._last_skips = skips
         if result.stopped:
             log.warning("%sstop_equity reached: closing every copied position", self.guard.who)

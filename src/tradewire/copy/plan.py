@@ -81,6 +81,7 @@ def plan(state: ProviderState, follower: FollowerView, rules: CopyRules, now_ms:
                 f"signal is {(now_ms - state.ts) / 1000:.1f} s old (more than "
                 f"max_signal_age_s = {rules.max_signal_age_s:g}): only reducing "
                 "exposure until a fresh state arrives",
+                kind=f"stale:{state.seq}",
             )
         )
     target: dict[str, TargetPosition] = {}
@@ -98,7 +99,7 @@ def plan(state: ProviderState, follower: FollowerView, rules: CopyRules, now_ms:
         if not blocked and want is not None and _adds(want, have):
             reason = _deviation(want, follower, rules)
             if reason:
-                skips.append(Skip(want.symbol, reason))
+                skips.append(Skip(want.symbol, reason, kind="deviation"))
                 blocked = True
         kept = _reduce_only(want, have) if blocked else want
         if kept is not None:

@@ -92,6 +92,9 @@ def link_comment(key: str, provider_volume: float, follower_volume: float) -> st
 class Skip(msgspec.Struct, frozen=True):
     symbol: str
     reason: str
+    # What makes it the same skip from round to round, when the reason carries a figure that
+    # moves (a signal's age, a price): journaled once, until the kind changes. "": the reason.
+    kind: str = ""
 
 
 class Plan(msgspec.Struct, frozen=True):
