@@ -389,3 +389,27 @@ async def test_a_stale_signal_and_a_price_guard_are_journaled_once_not_every_rou
     assert len([r for r in skips if "points worse" in r]) == 1, skips
     assert len([r for r in skips if "s old" in r]) == 1, skips
     await broker.close()
+
+
+async def test_a_netting_increase_is_measured_against_the_providers_added_price(
+    tmp_path: Path,
+) -> None:
+    """Issue 25: a netting follower of a hedging provider measured an increase against the
+    provider's average entry (here 20 pips off), not the price of the lots it added."""
+    broker = await PaperBroker.open(tmp_path / "f.db", PaperSettings(mode="netting"))
+    await broker.pin("EURUSD", 1.10000, 1.10010)
+    follower = Follower(broker, "alpha", CopyRules())
+    first = Position("1", "EURUSD", "buy", 1.0, 1.09710, 1)  # bought earlier, 30 pips lower
+    follower.on_state(update(1, [first], []))
+    await follower.sync_once()
+    await until(lambda: _holds(Run(broker, follower), "buy", 1.0))
+    added = Position("2", "EURUSD", "buy", 0.5, 1.10010, 2)  # bought now, at the ask
+    follower.on_state(update(2, [first, added], []))
+    await follower.sync_once()
+    await until(lambda: _holds(Run(broker, follower), "buy", 1.5))
+    await asyncio.sleep(0.05)
+    fills = [e for e in follower.journal.recent if e["event"] == "fill"]
+    assert [f["action"] for f in fills] == ["open", "increase"]
+    assert fills[0]["slippage_points"] == 300.0  # the open: against the provider's entry
+    assert fills[1]["slippage_points"] == 0.0  # the increase: against the 0.5 lots added
+    await broker.close()

@@ -41,6 +41,7 @@ from tradewire.copy.holdings import Holding, signed
 from tradewire.copy.pending import reconcile_orders
 from tradewire.copy.plan import held, managed
 from tradewire.copy.protect import stop_changes
+from tradewire.copy.quality import Reached, change_price, reached, slippage_points
 from tradewire.exceptions import BrokerError, OrderRejected
 from tradewire.model import OrderRequest, PendingOrder
 from tradewire.protocol.messages import StateUpdate
@@ -98,6 +99,7 @@ class Follower:
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_skips: list[tuple[str, str]] = []
+        self._reached: dict[str, Reached] = {}  # per key: the provider's side when last held
         self.rounds = 0
         self.stopped = False  # stop_equity was reached: close everything copied, then stop
         # The hub's clock minus ours (HubClient.clock_offset_us), for the hop stamps.
@@ -179,6 +181,7 @@ class Follower:
         orders = self._reconcile(result, view)
         self.last_plan, self.last_view, self.pending_orders = result, view, orders
         self.held = held(view, self.rules)
+        self._reached = self._holding_targets(result)
         self.holdings = view.holdings or {}
         self._journal_skips(result, stamp, state.seq)
         own = {key: volume for key, (_, volume) in self.held.items()}
@@ -193,6 +196,18 @@ class Follower:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return orders
+
+    def _holding_targets(self, result: Plan) -> dict[str, Reached]:
+        """Per key, the target the account last held (the base of its next increase's
+        slippage, copy/quality.py): updated where it holds the target now."""
+        out = {}
+        for key, target in result.target.items():
+            have = self.held.get(key, ("", 0.0))[1]
+            if abs(have - signed(target.side, target.volume)) < 1e-9:
+                out[key] = reached(target)
+            elif key in self._reached:
+                out[key] = self._reached[key]
+        return out
 
     def _reconcile(self, result: Plan, view: FollowerView) -> list[CopyOrder]:
         """Volume orders, then the stop modifications of keys that have none this round."""
@@ -270,14 +285,13 @@ class Follower:
             target = result.target.get(order.key)
             slippage = None
             if target is not None and order.action in ("open", "increase", "reverse"):
+                reference = change_price(order.action, self._reached.get(order.key), target)
                 spec = await self.broker.symbol(symbol)
-                if spec is not None:
-                    worse = (
-                        fill.price - target.ref_price
-                        if order.side == "buy"
-                        else target.ref_price - fill.price
-                    )
-                    slippage = round(worse / spec.point, 1)
+                if spec is not None and reference is not None:
+                    slippage = slippage_points(order.side, fill.price, reference, spec.point)
+            now_held = own_before + signed(fill.side, fill.volume)
+            if target is not None and abs(now_held - signed(target.side, target.volume)) < 1e-9:
+                self._reached[order.key] = reached(target)
             if order.sl or order.tp:
                 self.stops_set += 1
             self.journal.write(

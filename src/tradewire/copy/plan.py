@@ -171,7 +171,8 @@ def _desired(
         if follower.account.mode == "hedging" and not comment:
             comment = link_comment(key, abs(net), volume)
         stops = target_stops(same, rules, spec)
-        desired[key] = TargetPosition(key, symbol, side, volume, ref, comment, stops)
+        ref_volume = round(sum(p.volume for p in same), 8)
+        desired[key] = TargetPosition(key, symbol, side, volume, ref, comment, stops, ref_volume)
     return desired, skips
 
 

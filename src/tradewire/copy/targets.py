@@ -58,6 +58,7 @@ class TargetPosition(msgspec.Struct, frozen=True):
     ref_price: float  # the provider's entry price (deviation guard, slippage)
     comment: str = ""  # the link written on positions opened for this target
     stops: Stops = Stops()  # its stop-loss and take-profit (copy/stops.py)
+    ref_volume: float = 0.0  # the provider's volume that ref_price averages (copy/quality.py)
 
 
 class Link(msgspec.Struct, frozen=True):
