@@ -220,6 +220,16 @@ def test_follower_killed_with_sigkill_restarts_without_duplicates(tmp_path: Path
         assert "pending orders: 0" in status.stdout
         eurusd = next(line for line in status.stdout.splitlines() if "EURUSD.m" in line)
         assert eurusd.count("+0.20") == 2, status.stdout  # target +0.20, held +0.20 (not +0.70)
+        explain = [TRADEWIRE, "follow", "--user", "fol", "--channel", "alpha", "--explain"]
+        why = subprocess.run(
+            [*explain, "GBPUSD.m"], cwd=tmp_path, capture_output=True, text=True, timeout=30
+        )
+        assert why.returncode == 0 and why.stdout.count("\n") == 1, why.stdout + why.stderr
+        assert "-0.4 = 0.4 × 0.4 / 0.4 (sized when it opened" in why.stdout, why.stdout
+        none = subprocess.run(
+            [*explain, "NZDUSD"], cwd=tmp_path, capture_output=True, text=True, timeout=30
+        )
+        assert none.returncode != 0 and "no target of NZDUSD now" in none.stderr, none.stderr
     finally:
         for proc in (follower, provider, hub):
             proc.send_signal(signal.SIGTERM)

@@ -23,7 +23,7 @@ from tradewire.cli.common import (
     until_signalled,
 )
 from tradewire.cli.engine import keep_status, run_engine, send_reports
-from tradewire.cli.follow_status import print_status
+from tradewire.cli.follow_status import print_explanations, print_status, read_status
 from tradewire.clients.account_lock import AccountLock
 from tradewire.clients.breakers import breakers_path, clear_breakers
 from tradewire.clients.follower import Follower
@@ -228,6 +228,16 @@ def _status_path(journal: Path) -> Path:
     "--broker.",
 )
 @click.option(
+    "--explain",
+    is_flag=False,
+    flag_value="*",
+    default=None,
+    metavar="[SYMBOL]",
+    help="Print why each target of the running follower is what it is (or only SYMBOL's): "
+    "the sizing formula with its numbers, the volume step, each limit and guard; then exit. "
+    "Like --status, reads the status file next to the journal.",
+)
+@click.option(
     "--clear-breaker",
     "clear_breaker",
     metavar="SYMBOL",
@@ -273,6 +283,7 @@ def _follow(
     rules_file: Path | None,
     journal: Path | None,
     show_status: bool,
+    explain: str | None,
     clear_breaker: tuple[str, ...],
     **flags: Any,
 ) -> None:
@@ -281,6 +292,10 @@ def _follow(
     journal_path = journal or Path(f"follow-{user}-{channel}.jsonl")
     if show_status:
         print_status(_status_path(journal_path), journal_path)
+        return
+    if explain is not None:
+        status = read_status(_status_path(journal_path), journal_path)
+        print_explanations(status, None if explain == "*" else explain)
         return
     if clear_breaker:
         cleared = clear_breakers(breakers_path(journal_path), list(clear_breaker))

@@ -53,6 +53,11 @@ def run_engine(
     **flags: Any,
 ) -> None:
     status_path = accounts_file.with_suffix(".status.json")
+    if flags.pop("explain", None) is not None:
+        fail(
+            "--explain is for one follower (with its --journal); with --accounts, --status "
+            "shows every account"
+        )
     if show_status:
         print_engine_status(status_path)
         return

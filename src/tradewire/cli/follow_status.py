@@ -13,12 +13,19 @@ from rich.table import Table
 from tradewire.cli.common import console, fail
 
 
-def print_status(path: Path, journal: Path) -> None:
-    """Print the status file ``path`` the follower of ``journal`` keeps."""
+def read_status(path: Path, journal: Path) -> dict[str, Any]:
+    """The status file ``path`` the follower of ``journal`` keeps (or a one-line error)."""
     if not path.exists():
         fail(f"no status at {path}: is `tradewire follow` running with --journal {journal}?")
-    status = json.loads(path.read_text())
+    status: dict[str, Any] = json.loads(path.read_text())
+    return status
+
+
+def print_status(path: Path, journal: Path) -> None:
+    """Print the status file ``path`` the follower of ``journal`` keeps."""
+    status = read_status(path, journal)
     _positions(status)
+    print_explanations(status, None)
     _protection(status)
     _orders(status)
     console.print(
@@ -34,6 +41,19 @@ def print_status(path: Path, journal: Path) -> None:
         )
         decisions.add_row(str(entry["time_ms"]), entry["event"], entry.get("symbol", ""), detail)
     console.print(decisions)
+
+
+def print_explanations(status: dict[str, Any], symbol: str | None) -> None:
+    """Why each target is what it is: its formula and numbers, each limit and guard."""
+    targets, notes = status["target"], status.get("explain", {})
+    shown = 0
+    for key, text in sorted(notes.items()):
+        name = targets.get(key, {}).get("symbol", key)
+        if symbol is None or symbol in (key, name):
+            console.print(f"  {key}: {text}", highlight=False, soft_wrap=True)
+            shown += 1
+    if symbol is not None and not shown:
+        fail(f"no target of {symbol} now (targets: {', '.join(sorted(notes)) or 'none'})")
 
 
 def _level(value: float | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
+from tradewire.copy import explain
 from tradewire.copy.mapping import map_symbol
 from tradewire.copy.pending import plan_orders, stand_ins
 from tradewire.copy.rules import CopyRules
@@ -49,8 +50,15 @@ __all__ = [
 ]
 
 
-def plan(state: ProviderState, follower: FollowerView, rules: CopyRules, now_ms: int) -> Plan:
-    """The target of the follower account. Pure: same inputs, same plan."""
+def plan(
+    state: ProviderState,
+    follower: FollowerView,
+    rules: CopyRules,
+    now_ms: int,
+    notes: dict[str, str] | None = None,
+) -> Plan:
+    """The target of the follower account. Pure: same inputs, same plan. ``notes``: filled
+    with why each key's target is what it is (copy/explain.py), when asked."""
     ours = managed(follower.positions, rules)
     actual = held(follower, rules)
     if rules.stop_equity is not None and follower.account.equity < rules.stop_equity:
@@ -71,7 +79,7 @@ def plan(state: ProviderState, follower: FollowerView, rules: CopyRules, now_ms:
         if follower.account.mode == "hedging"
         else {}
     )
-    desired, skips = _desired(state, follower, rules, links, actual)
+    desired, skips = _desired(state, follower, rules, links, actual, notes)
     stale = bool(rules.max_signal_age_s) and now_ms - state.ts > rules.max_signal_age_s * 1000
     reduce_only = rules.close_only or stale
     if stale:
@@ -94,19 +102,32 @@ def plan(state: ProviderState, follower: FollowerView, rules: CopyRules, now_ms:
             held_now = _hold(key, want, have)
             if held_now is not None:
                 target[key] = held_now
+            _note(notes, key, held_now, "held as it is: the broker's deals are behind")
             continue
-        blocked = reduce_only
+        blocked = "close_only" if rules.close_only else "stale signal" if stale else ""
         if not blocked and want is not None and _adds(want, have):
             reason = _deviation(want, follower, rules)
             if reason:
                 skips.append(Skip(want.symbol, reason, kind="deviation"))
-                blocked = True
+                blocked = "max_deviation_points"
         kept = _reduce_only(want, have) if blocked else want
         if kept is not None:
             target[key] = kept
+        if kept != want:
+            _note(notes, key, kept, f"only reducing: {blocked}")
+        elif want is None:
+            _note(notes, key, None, "the provider holds none")
     deltas = _netting_deltas(state, follower, rules, desired, actual)
     orders, order_skips = plan_orders(state, follower, rules, now_ms, reduce_only, deltas)
     return Plan(target, skips + order_skips, reduce_only=reduce_only, orders=orders)
+
+
+def _note(notes: dict[str, str] | None, key: str, kept: TargetPosition | None, why: str) -> None:
+    """A guard changed the key's target: say to what, and why."""
+    if notes is not None:
+        held = 0.0 if kept is None else kept.volume if kept.side == "buy" else -kept.volume
+        before = notes.get(key)
+        notes[key] = f"{held:+g}: {why}" + (f" (sized: {before})" if before else "")
 
 
 def _desired(
@@ -115,6 +136,7 @@ def _desired(
     rules: CopyRules,
     links: dict[str, Link | None],
     actual: dict[str, tuple[str, float]],
+    notes: dict[str, str] | None = None,
 ) -> tuple[dict[str, TargetPosition], list[Skip]]:
     skips: list[Skip] = []
     per_key: dict[str, list[tuple[Position, str]]] = {}
@@ -149,14 +171,27 @@ def _desired(
         link = links.get(key)
         held = actual.get(key, ("", 0.0))[1]
         held_side = "buy" if held > 0 else "sell" if held < 0 else None
-        if link is not None and link.provider_volume and link.follower_volume and held_side == side:
+        linked = bool(
+            link is not None and link.provider_volume and link.follower_volume and held_side == side
+        )
+        if linked:
+            assert link is not None and link.provider_volume and link.follower_volume
             # Sized when it opened; since then it follows the provider in proportion.
             raw = link.follower_volume * abs(net) / link.provider_volume
             comment = link_comment(key, link.provider_volume, link.follower_volume)
         else:
             raw = raw_volume(abs(net), state.account, follower.account, rules)
             comment = ""
-        volume, reason = limit(round_to_step(raw, spec), spec, rules)
+        rounded = round_to_step(raw, spec)
+        volume, reason = limit(rounded, spec, rules)
+        why = ""
+        if notes is not None:
+            formula = (
+                explain.linked(abs(net), link)
+                if linked and link is not None
+                else explain.sizing(abs(net), state.account, follower.account, rules)
+            )
+            why = explain.volume(formula, raw, rounded, volume, spec, rules)
         if rules.max_total_volume is not None and volume:
             room = floor_to_step(rules.max_total_volume - totals.get(symbol, 0.0), spec)
             if volume > room:
@@ -164,9 +199,14 @@ def _desired(
                 reason = reason or ""
                 if not volume:
                     reason = f"max_total_volume {rules.max_total_volume:g} reached on {symbol}"
+                why = why and explain.total_cap(why, rules, room, volume)
         if not volume:
             skips.append(Skip(members[0][0].symbol, reason))
+            if notes is not None:
+                notes[key] = f"+0: {why} → {reason}"
             continue
+        if notes is not None:
+            notes[key] = explain.final(side, volume, why, rules.reverse)
         totals[symbol] = totals.get(symbol, 0.0) + volume
         if follower.account.mode == "hedging" and not comment:
             comment = link_comment(key, abs(net), volume)
