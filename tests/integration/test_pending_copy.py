@@ -4,6 +4,7 @@ first, on real paper accounts with real follower loops (states fed directly)."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from tradewire.clients.journal import Journal
 from tradewire.clients.triggers import TriggerWatch, triggers_path
 from tradewire.clock import ManualClock
 from tradewire.copy import CopyRules
+from tradewire.copy.rules import parse_rules
 from tradewire.model import PendingOrder, Position
 from tradewire.protocol.messages import Account, StateUpdate
 
@@ -413,3 +415,58 @@ async def test_a_netting_increase_is_measured_against_the_providers_added_price(
     assert fills[0]["slippage_points"] == 300.0  # the open: against the provider's entry
     assert fills[1]["slippage_points"] == 0.0  # the increase: against the 0.5 lots added
     await broker.close()
+
+
+async def test_a_day_drawdown_halts_new_exposure_and_the_next_day_resumes(
+    tmp_path: Path,
+) -> None:
+    """Issue 25: a 1% day limit on equity. The follower copies a long, the price falls until
+    equity is 1% below the day's high: it is halted (journaled), a new provider position is not
+    copied, a restart remembers it; after midnight in the rules' time zone it copies again."""
+    broker = await PaperBroker.open(
+        tmp_path / "f.db", PaperSettings(mode="netting", balance=10_000)
+    )
+    await broker.pin("EURUSD", 1.10000, 1.10010)
+    await broker.pin("GBPUSD", 1.27000, 1.27020)
+    clock = ManualClock(start=datetime.datetime(2026, 12, 7, 9, tzinfo=datetime.UTC).timestamp())
+    rules = parse_rules({"risk_limit": [{"period": "day", "max_drawdown_percent": 1}]})
+    journal = tmp_path / "follow.jsonl"
+
+    def follower() -> Follower:
+        made = Follower(broker, "alpha", rules, journal=Journal(journal), clock=clock)
+        made.hub_clock_offset = lambda: None
+        return made
+
+    def state(seq: int, *positions: Position) -> StateUpdate:
+        return StateUpdate("alpha", seq, int(clock.time() * 1000), HEDGING, list(positions), [])
+
+    first = follower()
+    long = Position("1", "EURUSD", "buy", 1.0, 1.10010, 1)
+    first.on_state(state(1, long))
+    await first.sync_once()
+    await until(lambda: _holds(Run(broker, first), "buy", 1.0))
+    await broker.pin("EURUSD", 1.09000, 1.09010)  # 100 pips: -1,000 USD on 10,000
+    clock.advance(1)
+    await first.sync_once()
+    events = [e["event"] for e in first.journal.recent]
+    assert "halt" in events, events
+    added = Position("2", "GBPUSD", "buy", 0.5, 1.27020, 2)
+    again = follower()  # a restart: the halt is in the risk file
+    again.on_state(state(2, long, added))
+    for _ in range(3):
+        clock.advance(1)
+        await again.sync_once()
+        await asyncio.sleep(0.05)
+    assert {p.symbol for p in await broker.positions()} == {"EURUSD"}  # held, not added
+    clock.advance(86_400)  # the next day (UTC): the limit's new period
+    again.on_state(state(3, long, added))
+    await again.sync_once()
+    await until(lambda: _symbols(broker, {"EURUSD", "GBPUSD"}))
+    assert [e["event"] for e in again.journal.recent if e["event"] in ("halt", "resume")] == [
+        "resume"
+    ]
+    await broker.close()
+
+
+async def _symbols(broker: PaperBroker, wanted: set[str]) -> bool:
+    return {p.symbol for p in await broker.positions()} == wanted

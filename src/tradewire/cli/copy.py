@@ -30,6 +30,8 @@ from tradewire.clients.follower import Follower
 from tradewire.clients.follower_report import report
 from tradewire.clients.journal import Journal, percentile
 from tradewire.clients.provider import Provider
+from tradewire.clients.risk_guard import resume as resume_limits
+from tradewire.clients.risk_guard import risk_path
 from tradewire.copy.rules import CopyRules, parse_rules
 from tradewire.exceptions import ConfigError
 
@@ -247,6 +249,13 @@ def _status_path(journal: Path) -> Path:
     "within a round. Needs --channel or --journal, not --hub or --broker.",
 )
 @click.option(
+    "--resume",
+    is_flag=True,
+    help="Lift every risk limit that halted or closed the follower (its risk file, next to "
+    "the journal), each limit starting its high afresh; a running follower resumes within "
+    "a round. Needs --channel or --journal, not --hub or --broker.",
+)
+@click.option(
     "--accounts",
     "accounts_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -285,6 +294,7 @@ def _follow(
     show_status: bool,
     explain: str | None,
     clear_breaker: tuple[str, ...],
+    resume: bool,
     **flags: Any,
 ) -> None:
     if channel is None:
@@ -296,6 +306,13 @@ def _follow(
     if explain is not None:
         status = read_status(_status_path(journal_path), journal_path)
         print_explanations(status, None if explain == "*" else explain)
+        return
+    if resume:
+        path = risk_path(journal_path)
+        if not path.exists():
+            fail(f"no risk limits were kept at {path}: nothing to resume (--journal?)")
+        lifted = resume_limits(path)
+        console.print(f"resumed: {', '.join(lifted)}" if lifted else "no risk limit was halted")
         return
     if clear_breaker:
         cleared = clear_breakers(breakers_path(journal_path), list(clear_breaker))

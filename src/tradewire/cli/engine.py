@@ -53,6 +53,8 @@ def run_engine(
     **flags: Any,
 ) -> None:
     status_path = accounts_file.with_suffix(".status.json")
+    if flags.pop("resume", False):
+        fail("--resume is for one follower (with its --journal); not with --accounts yet")
     if flags.pop("explain", None) is not None:
         fail(
             "--explain is for one follower (with its --journal); with --accounts, --status "

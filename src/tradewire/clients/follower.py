@@ -24,6 +24,7 @@ from tradewire.clients.hops import hop_ms, on_local_clock
 from tradewire.clients.journal import Journal
 from tradewire.clients.order_guard import OrderGuard
 from tradewire.clients.ownership import DealLedger
+from tradewire.clients.risk_guard import RiskGuard
 from tradewire.clients.triggers import TriggerWatch, triggers_path
 from tradewire.clock import Clock, SystemClock, micros, now_ms
 from tradewire.copy import (
@@ -92,6 +93,7 @@ class Follower:
         path = triggers_path(self.journal.path) if self.journal.path else None
         self._triggers = TriggerWatch(broker, rules.magic, path)  # copies that filled first
         self.guard = OrderGuard(self.journal, self.clock, name)  # the runaway breaker and more
+        self.risk = RiskGuard(self.journal, self.clock, self.guard.who)  # drawdown limits
         self.pending_orders: list[CopyOrder] = []
         self.slots = OrderSlots()
         self._retry_initial, self._retry_max = retry_initial_s, retry_max_s
@@ -173,7 +175,9 @@ class Follower:
         start = self.slots.round_start()
         view = await self.view()
         stamp = now_ms(self.clock)
-        result = plan(state, view, self.rules, stamp)
+        # a risk limit may hold it back
+        state, rules = self.risk.apply(view.account, state, self.rules)
+        result = plan(state, view, rules, stamp)
         planned = micros(self.clock.monotonic())
         if result.stopped or self.stopped:  # sticky: a recovery does not reopen anything
             self.stopped = True

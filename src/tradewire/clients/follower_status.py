@@ -46,8 +46,10 @@ def _explain(follower: Follower) -> dict[str, str]:
     """Why each target is what it is (copy/explain.py): planned again, with notes."""
     notes: dict[str, str] = {}
     if follower.state is not None and follower.last_view is not None:
-        now = now_ms(follower.clock)
-        replan(follower.state, follower.last_view, follower.rules, now, notes)
+        state, rules = follower.risk.adjusted(follower.state, follower.rules)  # as planned
+        replan(state, follower.last_view, rules, now_ms(follower.clock), notes)
+    for n, reason in enumerate(follower.risk.halts()):
+        notes[f"risk{n + 1}"] = f"halted: {reason}"
     return notes
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
 from tradewire.config import parse_section
+from tradewire.copy.risk import RiskLimit
 from tradewire.exceptions import ConfigError
 from tradewire.protocol.names import is_symbol
 
@@ -51,6 +53,10 @@ class CopyRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     max_signal_age_s: Annotated[float, msgspec.Meta(ge=0, le=365 * 86_400)] = 60.0
     stop_equity: Amount | None = None
     close_only: bool = False
+    # drawdown limits per day, week, month or lifetime (copy/risk.py), in a rules file as
+    # [[risk_limit]] tables; their periods begin at midnight in this IANA time zone
+    risk_limit: list[RiskLimit] = []
+    timezone: str = "UTC"
     magic: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] = DEFAULT_MAGIC
 
     def __post_init__(self) -> None:
@@ -64,6 +70,18 @@ class CopyRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
                 and getattr(self, f"fixed_{stop}_points") is None
             ):
                 raise ValueError(f'copy_{stop} = "fixed" needs fixed_{stop}_points (points)')
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"timezone {self.timezone!r} is not an IANA time zone (e.g. Europe/London)"
+            ) from None
+        kinds = [(r.period, r.basis, r.action) for r in self.risk_limit]
+        for period, basis, action in sorted({k for k in kinds if kinds.count(k) > 1}):
+            raise ValueError(
+                f"two risk_limit tables {action} on the {period} {basis} drawdown: which "
+                "percent applies? Keep one"
+            )
         for cap in ("max_volume", "max_total_volume"):
             limit = getattr(self, cap)
             if limit is not None and self.min_volume > limit:
