@@ -470,3 +470,29 @@ async def test_a_day_drawdown_halts_new_exposure_and_the_next_day_resumes(
 
 async def _symbols(broker: PaperBroker, wanted: set[str]) -> bool:
     return {p.symbol for p in await broker.positions()} == wanted
+
+
+async def test_risk_sizing_converts_through_the_brokers_cross(tmp_path: Path) -> None:
+    """Issue 25: ``sizing = "risk"`` on a paper account. USDJPY's profit is in JPY, so the
+    follower reads USDJPY's own mid (150.01) to value it: 1% of 10,000 = 100 USD, a lot loses
+    100,000 × 0.50 / 150.01 = 333.31 USD at the stop → 0.30 lots. EURUSD, 50 pips → 0.20."""
+    broker = await PaperBroker.open(
+        tmp_path / "f.db", PaperSettings(mode="hedging", balance=10_000)
+    )
+    await broker.pin("USDJPY", 150.000, 150.020)
+    await broker.pin("EURUSD", 1.08500, 1.08510)
+    rules = parse_rules({"sizing": "risk", "risk_percent": 1, "risk_basis": "balance"})
+    follower = Follower(broker, "alpha", rules, journal=Journal(tmp_path / "f.jsonl"))
+    follower.hub_clock_offset = lambda: None
+    now = int(time.time() * 1000)
+    yen = Position("1", "USDJPY", "buy", 2.0, 150.000, 1, sl=149.500)
+    euro = Position("2", "EURUSD", "sell", 1.0, 1.08500, 2, sl=1.09000)
+    follower.on_state(StateUpdate("alpha", 1, now, HEDGING, [yen, euro], []))
+    await follower.sync_once()
+
+    async def copied() -> bool:
+        held = {(p.symbol, p.side, p.volume) for p in await broker.positions()}
+        return held == {("USDJPY", "buy", 0.3), ("EURUSD", "sell", 0.2)}
+
+    await until(copied)
+    await broker.close()

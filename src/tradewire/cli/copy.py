@@ -112,8 +112,31 @@ def provide(
 RULE_FLAGS = {
     "sizing": click.option(
         "--sizing",
-        type=click.Choice(["multiplier", "fixed", "balance", "equity"]),
-        help="How volumes are sized [default: multiplier].",
+        type=click.Choice(["multiplier", "fixed", "balance", "equity", "risk"]),
+        help="How volumes are sized [default: multiplier]; risk: so that a loss at the "
+        "copy's stop-loss costs --risk-percent of the account.",
+    ),
+    "risk_percent": click.option(
+        "--risk-percent", type=float, help="Percent of the account risked per copy (--sizing risk)."
+    ),
+    "risk_basis": click.option(
+        "--risk-basis",
+        type=click.Choice(["balance", "equity"]),
+        help="What the risk percents are of [default: equity].",
+    ),
+    "max_trade_risk": click.option(
+        "--max-trade-risk", type=float, help="Cap any copy's loss at its stop to this percent."
+    ),
+    "default_sl_points": click.option(
+        "--default-sl-points",
+        type=float,
+        help="Measure the risk of a copy without a stop-loss as if it had one this far.",
+    ),
+    "max_leverage": click.option(
+        "--max-leverage", type=float, help="Open no more than N × equity of notional."
+    ),
+    "min_trade_amount": click.option(
+        "--min-trade-amount", type=float, help="Skip new copies worth less (account currency)."
     ),
     "multiplier": click.option("--multiplier", type=float, help="Volume factor."),
     "fixed_volume": click.option("--fixed-volume", type=float, help="Lots with --sizing fixed."),
@@ -144,7 +167,13 @@ RULE_FLAGS = {
         "--stop-equity", type=float, help="Below this equity close everything copied."
     ),
     "close_only": click.option(
-        "--close-only", is_flag=True, default=None, help="Only reduce and close."
+        "--close-only",
+        type=click.Choice(["by-position", "by-symbol", "immediately"]),
+        is_flag=False,
+        flag_value="by-position",
+        default=None,
+        help="Open nothing new (by-position, the default when given alone); still trade the "
+        "symbols held (by-symbol); or close everything copied now (immediately).",
     ),
     "copy_sl": click.option(
         "--copy-sl",

@@ -12,6 +12,7 @@ from tradewire.clients.triggers import TriggerWatch
 from tradewire.copy import CopyRules, FollowerView, ProviderState
 from tradewire.copy.mapping import map_symbol
 from tradewire.copy.targets import managed
+from tradewire.exceptions import BrokerError
 from tradewire.model import Quote, SymbolSpec
 
 
@@ -39,16 +40,50 @@ async def read_view(
             mapped, _ = map_symbol(name, rules)
             if mapped is not None:
                 symbols.add(mapped)
+    if rules.needs_rates:  # max_leverage values every position, manual ones too
+        symbols.update(p.symbol for p in positions)
     specs: dict[str, SymbolSpec | None] = {s: await broker.symbol(s) for s in symbols}
     quotes: dict[str, Quote] = {}
-    if rules.max_deviation_points is not None or stops_wanted(rules, state):
+    if rules.max_deviation_points is not None or stops_wanted(rules, state) or rules.needs_rates:
         for symbol, spec in specs.items():
             if spec is not None:
                 quotes[symbol] = await broker.quote(symbol)
     own_orders = [o for o in orders if o.magic == rules.magic]
     comments = [p.comment for p in ours] + sorted(ledger.comments)
     filled = await triggers.update(state, own_orders, positions, comments)
-    return FollowerView(account, positions, specs, quotes, holdings, filled, own_orders)
+    rates = await read_rates(broker, specs, account.currency, rules) if rules.needs_rates else {}
+    return FollowerView(account, positions, specs, quotes, holdings, filled, own_orders, rates)
+
+
+async def read_rates(
+    broker: Broker, specs: dict[str, SymbolSpec | None], currency: str, rules: CopyRules
+) -> dict[str, float]:
+    """One unit of each symbol's profit currency in the account's ``currency``, from the mid of
+    the broker's cross (USDJPY gives JPY in USD as 1 / mid), named as the follower's symbols are
+    (``prefix``/``suffix``) or plainly. A currency with no cross is left out: sizing that needs
+    it says so in a skip rather than guess."""
+    rates: dict[str, float] = {}
+    wanted = {s.quote for s in specs.values() if s is not None} - {currency}
+    for other in sorted(wanted):
+        for pair, invert in ((other + currency, False), (currency + other, True)):
+            mid = await _mid(broker, [rules.prefix + pair + rules.suffix, pair])
+            if mid:
+                rates[other] = 1 / mid if invert else mid
+                break
+    return rates
+
+
+async def _mid(broker: Broker, names: list[str]) -> float | None:
+    for name in dict.fromkeys(names):
+        if await broker.symbol(name) is None:
+            continue
+        try:
+            quote = await broker.quote(name)
+        except BrokerError:
+            continue  # offered but not quoted now (market closed): try the next name
+        if quote.bid > 0 and quote.ask > 0:
+            return (quote.bid + quote.ask) / 2
+    return None
 
 
 def stops_wanted(rules: CopyRules, state: ProviderState | None) -> bool:

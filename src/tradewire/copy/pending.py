@@ -40,12 +40,13 @@ from collections.abc import Collection, Mapping, Sequence
 import msgspec
 
 from tradewire.copy.mapping import map_symbol
+from tradewire.copy.money import risk_volume
 from tradewire.copy.reconcile import CopyOrder
 from tradewire.copy.rules import CopyRules
 from tradewire.copy.sizing import limit, raw_volume, round_to_step
 from tradewire.copy.stops import allowed, levels, target_stops
 from tradewire.copy.targets import TAG, FollowerView, ProviderState, Skip, link_comment
-from tradewire.model import OrderType, PendingOrder, Position, Quote, SymbolSpec
+from tradewire.model import OrderType, PendingOrder, Position, Quote, Side, SymbolSpec
 
 MAX_LINK = 24  # what an MT5 comment leaves for the link (copy/plan.py)
 REVERSED: dict[OrderType, OrderType] = {
@@ -93,11 +94,13 @@ def plan_orders(
     now_ms: int,
     blocked: bool,
     netting_deltas: Mapping[str, float] | None = None,
+    only_symbols: Collection[str] = (),
 ) -> tuple[dict[str, PendingOrder] | None, list[Skip]]:
     """The follower's pending orders, by the provider order each copies (None: leave them
     alone). ``blocked``: no new exposure (close_only, a stale signal, stop_equity).
     ``netting_deltas``: on a netting follower, how much each order, filled, changes its
-    symbol's target (copy/plan.py): the size of its copy."""
+    symbol's target (copy/plan.py): the size of its copy. ``only_symbols``: when given
+    (close_only = "by-symbol"), orders in other follower symbols are not placed."""
     if state.orders is None:
         return None, []
     if not rules.copy_pending or blocked:
@@ -110,6 +113,9 @@ def plan_orders(
             continue  # the follower's copy is a position now (stand_ins)
         delta = (netting_deltas or {}).get(order.id, 0.0)
         copied, reason = _copy(order, state, follower, rules, now_ms, hedging, delta)
+        if copied is not None and only_symbols and copied.symbol not in only_symbols:
+            reason = f"close_only by-symbol: no {copied.symbol} is held"
+            copied = None
         if copied is None:
             skips.append(Skip(order.symbol, f"pending order {order.id}: {reason}"))
         else:
@@ -171,9 +177,27 @@ def _hedging_volume(
     sized = _sized_copy(follower.orders, order.id) if rules.sizing != "fixed" else None
     if sized is not None:  # sized when placed: it follows the provider's volume in proportion
         raw = sized[1] * order.volume / sized[0]
+    elif rules.sizing == "risk":
+        assert rules.risk_percent is not None
+        entry = order.stop_limit or order.price
+        side: Side = order.side
+        if rules.reverse:
+            side = "sell" if side == "buy" else "buy"
+        stops = target_stops([_as_position(order, entry)], rules, spec)
+        risked = risk_volume(
+            order.symbol, spec, stops, side, entry, follower, rules, rules.risk_percent
+        )
+        if risked.reason:
+            return 0.0, risked.reason
+        raw = risked.lots
     else:
         raw = raw_volume(order.volume, state.account, follower.account, rules)
     return limit(round_to_step(raw, spec), spec, rules)
+
+
+def _as_position(order: PendingOrder, entry: float) -> Position:
+    """The position ``order`` opens when it fills at ``entry``."""
+    return Position(order.id, order.symbol, order.side, order.volume, entry, 0, order.sl, order.tp)
 
 
 def _netting_volume(delta: float, kind: OrderType) -> tuple[float, str]:
@@ -209,11 +233,7 @@ def _stops(
     order: PendingOrder, copied: PendingOrder, rules: CopyRules, spec: SymbolSpec
 ) -> tuple[float, float]:
     """The copy's stops, by the same rules as a position's, measured from its entry price."""
-    entry = order.stop_limit or order.price
-    source = Position(
-        order.id, order.symbol, order.side, order.volume, entry, 0, order.sl, order.tp
-    )
-    stops = target_stops([source], rules, spec)
+    stops = target_stops([_as_position(order, order.stop_limit or order.price)], rules, spec)
     own_entry = copied.stop_limit or copied.price
     sl, tp = levels(stops, copied.side, own_entry, spec)
     at_entry = Quote(copied.symbol, own_entry, own_entry, 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from tradewire.copy import explain
+from tradewire.copy import explain, money
 from tradewire.copy.mapping import map_symbol
 from tradewire.copy.pending import plan_orders, stand_ins
 from tradewire.copy.rules import CopyRules
@@ -74,6 +74,13 @@ def plan(
             stopped=True,
             orders={} if state.orders is not None else None,
         )
+    if rules.close_mode == "immediately":
+        return Plan(
+            {},
+            [Skip("*", 'close_only = "immediately": closing everything copied')],
+            reduce_only=True,
+            orders={} if state.orders is not None else None,
+        )
     links = (
         {key_of(p, "hedging"): parse_link(p.comment) for p in ours}
         if follower.account.mode == "hedging"
@@ -81,7 +88,13 @@ def plan(
     )
     desired, skips = _desired(state, follower, rules, links, actual, notes)
     stale = bool(rules.max_signal_age_s) and now_ms - state.ts > rules.max_signal_age_s * 1000
-    reduce_only = rules.close_only or stale
+    reduce_only = bool(rules.close_mode) or stale
+    # close_only = "by-symbol" still opens and adds in the symbols the follower holds now
+    open_symbols = (
+        {symbol for symbol, volume in actual.values() if abs(volume) > 1e-9}
+        if rules.close_mode == "by-symbol" and not stale
+        else set()
+    )
     if stale:
         skips.append(
             Skip(
@@ -104,7 +117,9 @@ def plan(
                 target[key] = held_now
             _note(notes, key, held_now, "held as it is: the broker's deals are behind")
             continue
-        blocked = "close_only" if rules.close_only else "stale signal" if stale else ""
+        blocked = "stale signal" if stale else ""
+        if rules.close_mode and not (want is not None and want.symbol in open_symbols):
+            blocked = f"close_only {rules.close_mode}"
         if not blocked and want is not None and _adds(want, have):
             reason = _deviation(want, follower, rules)
             if reason:
@@ -118,7 +133,9 @@ def plan(
         elif want is None:
             _note(notes, key, None, "the provider holds none")
     deltas = _netting_deltas(state, follower, rules, desired, actual)
-    orders, order_skips = plan_orders(state, follower, rules, now_ms, reduce_only, deltas)
+    orders, order_skips = plan_orders(
+        state, follower, rules, now_ms, reduce_only and not open_symbols, deltas, open_symbols
+    )
     return Plan(target, skips + order_skips, reduce_only=reduce_only, orders=orders)
 
 
@@ -156,6 +173,7 @@ def _desired(
         per_key.setdefault(key, []).append((pos, symbol))
     desired: dict[str, TargetPosition] = {}
     totals: dict[str, float] = {}
+    exposure = money.Exposure.of(follower) if rules.max_leverage is not None else None
     for key, members in per_key.items():
         symbol = members[0][1]
         spec = follower.specs[symbol]
@@ -168,30 +186,58 @@ def _desired(
         ref = sum(p.price * p.volume for p in same) / sum(p.volume for p in same)
         if rules.reverse:
             side = "sell" if side == "buy" else "buy"
+        stops = target_stops(same, rules, spec)
         link = links.get(key)
         held = actual.get(key, ("", 0.0))[1]
         held_side = "buy" if held > 0 else "sell" if held < 0 else None
         linked = bool(
             link is not None and link.provider_volume and link.follower_volume and held_side == side
         )
+        formula, reason = "", ""
         if linked:
             assert link is not None and link.provider_volume and link.follower_volume
             # Sized when it opened; since then it follows the provider in proportion.
             raw = link.follower_volume * abs(net) / link.provider_volume
             comment = link_comment(key, link.provider_volume, link.follower_volume)
+            formula = explain.linked(abs(net), link) if notes is not None else ""
+        elif rules.sizing == "risk":
+            assert rules.risk_percent is not None  # CopyRules insists on it
+            risked = money.risk_volume(
+                symbol, spec, stops, side, ref, follower, rules, rules.risk_percent
+            )
+            raw, formula, reason, comment = (
+                risked.lots,
+                risked.formula + " (risk)",
+                risked.reason,
+                "",
+            )
         else:
             raw = raw_volume(abs(net), state.account, follower.account, rules)
             comment = ""
+            if notes is not None:
+                formula = explain.sizing(abs(net), state.account, follower.account, rules)
+        if reason:  # cannot be sized: what is held on that side stays, nothing is added
+            kept = _hold(key, None, held) if held_side == side else None
+            skips.append(Skip(members[0][0].symbol, reason))
+            _note(notes, key, kept, reason)
+            if kept is not None:
+                desired[key] = msgspec.structs.replace(
+                    kept, symbol=symbol, ref_price=ref, stops=stops, comment=comment
+                )
+            continue
         rounded = round_to_step(raw, spec)
         volume, reason = limit(rounded, spec, rules)
-        why = ""
-        if notes is not None:
-            formula = (
-                explain.linked(abs(net), link)
-                if linked and link is not None
-                else explain.sizing(abs(net), state.account, follower.account, rules)
+        why = (
+            explain.volume(formula, raw, rounded, volume, spec, rules) if notes is not None else ""
+        )
+        if volume and rules.needs_rates:
+            capped, steps, reason = money.capped(
+                volume, held, side, symbol, spec, stops, ref, follower, rules, exposure
             )
-            why = explain.volume(formula, raw, rounded, volume, spec, rules)
+            if capped != volume and capped:
+                capped, reason = limit(capped, spec, rules)
+            volume = capped
+            why = why and " → ".join([why, *steps])
         if rules.max_total_volume is not None and volume:
             room = floor_to_step(rules.max_total_volume - totals.get(symbol, 0.0), spec)
             if volume > room:
@@ -210,7 +256,6 @@ def _desired(
         totals[symbol] = totals.get(symbol, 0.0) + volume
         if follower.account.mode == "hedging" and not comment:
             comment = link_comment(key, abs(net), volume)
-        stops = target_stops(same, rules, spec)
         ref_volume = round(sum(p.volume for p in same), 8)
         desired[key] = TargetPosition(key, symbol, side, volume, ref, comment, stops, ref_volume)
     return desired, skips

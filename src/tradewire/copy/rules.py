@@ -18,18 +18,28 @@ Factor = Annotated[float, msgspec.Meta(gt=0, le=1000)]
 Lots = Annotated[float, msgspec.Meta(gt=0, le=1_000_000)]
 NonNegativeLots = Annotated[float, msgspec.Meta(ge=0, le=1_000_000)]
 Amount = Annotated[float, msgspec.Meta(ge=0, le=1e15)]
+Percent = Annotated[float, msgspec.Meta(gt=0, le=100)]
 
 DEFAULT_MAGIC = 7_400_001  # marks the positions tradewire manages on a follower account
 
 
 class CopyRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     # sizing
-    sizing: Literal["multiplier", "fixed", "balance", "equity"] = "multiplier"
+    sizing: Literal["multiplier", "fixed", "balance", "equity", "risk"] = "multiplier"
     multiplier: Factor = 1.0
     fixed_volume: Lots | None = None  # required with sizing = "fixed"
     min_volume: NonNegativeLots = 0.0  # sized volumes below this are not copied
     max_volume: Lots | None = None  # per position
     max_total_volume: Lots | None = None  # per symbol, all copied positions together
+    # sizing by money (copy/money.py): a loss at the copy's stop-loss costs risk_percent of
+    # the account's risk_basis; max_trade_risk caps any sizing so; default_sl_points stands in
+    # for a missing stop-loss when measuring risk
+    risk_percent: Percent | None = None  # required with sizing = "risk"
+    risk_basis: Literal["balance", "equity"] = "equity"
+    max_trade_risk: Percent | None = None
+    default_sl_points: Annotated[float, msgspec.Meta(gt=0, le=1e7)] | None = None
+    max_leverage: Annotated[float, msgspec.Meta(gt=0, le=10_000)] | None = None  # × equity
+    min_trade_amount: Amount | None = None  # a new copy's notional, in the account's currency
     # direction and symbols
     reverse: bool = False
     symbol_map: dict[str, str] = {}  # provider symbol -> follower symbol, checked first
@@ -52,7 +62,9 @@ class CopyRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     # A state older than this may only reduce exposure (0: no limit, at your own risk).
     max_signal_age_s: Annotated[float, msgspec.Meta(ge=0, le=365 * 86_400)] = 60.0
     stop_equity: Amount | None = None
-    close_only: bool = False
+    # no new exposure: true or "by-position"; "by-symbol" still opens in symbols it holds;
+    # "immediately" closes everything copied (CopyFactory's three modes)
+    close_only: bool | Literal["by-position", "by-symbol", "immediately"] = False
     # drawdown limits per day, week, month or lifetime (copy/risk.py), in a rules file as
     # [[risk_limit]] tables; their periods begin at midnight in this IANA time zone
     risk_limit: list[RiskLimit] = []
@@ -64,6 +76,7 @@ class CopyRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         flags a ConfigError naming the keys)."""
         if self.sizing == "fixed" and self.fixed_volume is None:
             raise ValueError('sizing = "fixed" needs fixed_volume (lots)')
+        self._check_risk()
         for stop in ("sl", "tp"):
             if (
                 getattr(self, f"copy_{stop}") == "fixed"
@@ -89,6 +102,44 @@ class CopyRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
                     f"min_volume {self.min_volume:g} is above {cap} {limit:g}, "
                     "so nothing could ever be copied"
                 )
+
+    def _check_risk(self) -> None:
+        if self.sizing == "risk" and self.risk_percent is None:
+            raise ValueError('sizing = "risk" needs risk_percent (of the account, per copy)')
+        if self.sizing != "risk" and self.risk_percent is not None:
+            raise ValueError(
+                'risk_percent is only used with sizing = "risk" (to cap another sizing by '
+                "risk, set max_trade_risk)"
+            )
+        measures = self.sizing == "risk" or self.max_trade_risk is not None
+        if measures and self.copy_sl == "no" and self.default_sl_points is None:
+            raise ValueError(
+                'copy_sl = "no" leaves copies without a stop-loss, so their risk cannot be '
+                "measured: set default_sl_points or copy the stop-loss"
+            )
+        if (
+            self.risk_percent is not None
+            and self.max_trade_risk is not None
+            and self.risk_percent > self.max_trade_risk
+        ):
+            raise ValueError(
+                f"risk_percent {self.risk_percent:g} is above max_trade_risk "
+                f"{self.max_trade_risk:g}: every copy would be cut back; lower one of them"
+            )
+
+    @property
+    def close_mode(self) -> str:
+        """``close_only`` as one of "", "by-position", "by-symbol", "immediately"."""
+        if self.close_only is True:
+            return "by-position"
+        return self.close_only or ""
+
+    @property
+    def needs_rates(self) -> bool:
+        """Whether planning values positions in the account's currency (copy/money.py)."""
+        return self.sizing == "risk" or any(
+            v is not None for v in (self.max_trade_risk, self.max_leverage, self.min_trade_amount)
+        )
 
 
 def parse_rules(data: dict[str, object], source: str = "rules") -> CopyRules:

@@ -48,6 +48,8 @@ class FollowerView(msgspec.Struct, frozen=True):
     # Provider pending orders whose follower copy has triggered into a position (copy/pending.py)
     triggered: frozenset[str] = frozenset()
     orders: list[PendingOrder] = []  # the follower's pending orders
+    # one unit of each currency in the account's currency (copy/money.py), when the rules need it
+    rates: dict[str, float] = {}
 
 
 class TargetPosition(msgspec.Struct, frozen=True):
