@@ -7,9 +7,10 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import Raw, logged_in, make_config, state_frame
+from tests.conftest import Raw, grant, logged_in, make_config, state_frame
 from tradewire.config import WebSettings
 from tradewire.hub.server import Hub
 
@@ -115,5 +116,42 @@ async def test_followers_report_their_copy_quality_for_the_dashboard(data_dir: P
         bob.close()
         await asyncio.sleep(0.1)
         assert snapshot(hub, TickWatch())["followers"] == []  # gone with its session
+    finally:
+        await hub.stop()
+
+
+async def test_a_copy_engine_reports_each_channel_and_is_held_to_a_quota(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25: an engine copying alpha and beta sends a report for each; the dashboard shows
+    both rows and the audit log has no ``forbidden``. A session's channels are capped."""
+    from tradewire.hub import reports
+    from tradewire.hub.dashboard_data import TickWatch, snapshot
+
+    monkeypatch.setattr(reports, "MAX_CHANNELS_PER_SESSION", 2)
+    grant(data_dir, "bob", "beta", "gamma")
+    hub = Hub(make_config(), data_dir)
+    await hub.start()
+    try:
+        bob = await logged_in(hub, "bob")
+        for number, channel in enumerate(["alpha", "beta", "alpha"], 1):
+            bob.send(
+                {
+                    "t": "follower_report",
+                    "ch": channel,
+                    "in_sync": True,
+                    "fills": number,
+                    "id": number,
+                }
+            )
+            assert await bob.recv() == {"t": "ack", "re": number}
+        rows = snapshot(hub, TickWatch())["followers"]
+        assert [(r["ch"], r["fills"]) for r in rows] == [("alpha", 3), ("beta", 2)]
+        bob.send({"t": "follower_report", "ch": "gamma", "in_sync": True, "id": 9})
+        refused = await bob.recv()
+        assert refused["code"] == "quota_exceeded" and "2 channels" in refused["msg"]
+        await hub.store.flush()
+        audit = await hub.store.audit_log(50, user="bob")
+        assert [row[1] for row in audit if row[1] in ("forbidden", "refused")] == ["refused"]
     finally:
         await hub.stop()

@@ -374,7 +374,7 @@ def _follow(
                 asyncio.create_task(
                     keep_status(lambda: _status(follower), _status_path(journal_path))
                 ),
-                asyncio.create_task(send_reports(lambda: report(follower), client)),
+                asyncio.create_task(send_reports(lambda: [report(follower)], client)),
             )
             if follower.stopped:
                 fail(

@@ -113,7 +113,7 @@ def run_engine(
             await until_signalled(
                 asyncio.create_task(engine.run()),
                 asyncio.create_task(keep_status(engine.status, status_path)),
-                asyncio.create_task(send_reports(engine.report, client)),
+                asyncio.create_task(send_reports(engine.reports, client)),
             )
         finally:
             await client.close()
@@ -157,12 +157,14 @@ async def open_all(accounts: list[AccountSpec]) -> dict[str, OpenBroker]:
     return opened
 
 
-async def send_reports(make: Callable[[], FollowerReport], client: HubClient) -> None:
-    """Copy quality to the hub every 2 s, for its operator's dashboard (best effort)."""
+async def send_reports(make: Callable[[], list[FollowerReport]], client: HubClient) -> None:
+    """Copy quality to the hub every 2 s, one report per channel, for its operator's
+    dashboard (best effort)."""
     while True:
         await asyncio.sleep(2.0)
-        with contextlib.suppress(ConnectionLost, HubRefused):
-            await client.request(make())
+        for made in make():
+            with contextlib.suppress(ConnectionLost, HubRefused):
+                await client.request(made)
 
 
 async def keep_status(make: Callable[[], dict[str, Any]], path: Path) -> None:

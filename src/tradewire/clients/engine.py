@@ -98,6 +98,7 @@ class CopyEngine:
             )
         return {"channels": self.channels, "states": self.states, "accounts": rows}
 
-    def report(self) -> FollowerReport:
-        """Copy quality of all accounts together, for the hub's dashboard (one session)."""
-        return combined_report(",".join(self.channels)[:200], list(self.followers.values()))
+    def reports(self) -> list[FollowerReport]:
+        """Copy quality per channel, all its accounts together, for the hub's dashboard (one
+        session; the hub checks each channel against what the user may follow)."""
+        return [combined_report(ch, self._by_channel[ch]) for ch in self.channels]

@@ -22,3 +22,9 @@ class Auditor:
         assert session.user is not None
         self.audit("forbidden", session.user.name, session.address, msg)
         session.send(error_line("forbidden", msg, re))
+
+    def over_quota(self, session: Session, msg: str, re: RequestId) -> None:
+        """Refuse one request with ``quota_exceeded``, audited as ``refused``."""
+        assert session.user is not None
+        self.audit("refused", session.user.name, session.address, msg)
+        session.send(error_line("quota_exceeded", msg, re))

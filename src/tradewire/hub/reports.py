@@ -13,11 +13,15 @@ from tradewire.hub.service import Handler, Session
 from tradewire.protocol.codec import encode
 from tradewire.protocol.messages import Ack, FollowerReport
 
+# A copy engine sends one report per channel it copies; more than this many channels from one
+# session are refused (quota), so no session can make the hub keep reports without end.
+MAX_CHANNELS_PER_SESSION = 256
+
 
 class ReportService:
     def __init__(self, auditor: Auditor) -> None:
         self._auditor = auditor
-        self._latest: dict[Session, FollowerReport] = {}
+        self._latest: dict[Session, dict[str, FollowerReport]] = {}
 
     def handlers(self) -> Mapping[str, Handler]:
         return {"follower_report": self.report}
@@ -30,15 +34,24 @@ class ReportService:
         if not may(session.user, "subscribe", frame.ch):
             self._auditor.forbidden(session, f"you do not follow {frame.ch!r}", frame.id)
             return
-        self._latest[session] = frame
+        latest = self._latest.setdefault(session, {})
+        if frame.ch not in latest and len(latest) >= MAX_CHANNELS_PER_SESSION:
+            self._auditor.over_quota(
+                session,
+                f"follower reports: at most {MAX_CHANNELS_PER_SESSION} channels per session",
+                frame.id,
+            )
+            return
+        latest[frame.ch] = frame
         if frame.id is not None:
             session.send(encode(Ack(re=frame.id)))
 
     def followers(self) -> list[dict[str, Any]]:
         rows = []
-        for session, report in self._latest.items():
+        for session, by_channel in self._latest.items():
             assert session.user is not None
-            # every field, defaults included (the frame type omits them on the wire)
-            row = {f: getattr(report, f) for f in report.__struct_fields__ if f != "id"}
-            rows.append({"user": session.user.name, "address": session.address, **row})
+            for report in by_channel.values():
+                # every field, defaults included (the frame type omits them on the wire)
+                row = {f: getattr(report, f) for f in report.__struct_fields__ if f != "id"}
+                rows.append({"user": session.user.name, "address": session.address, **row})
         return sorted(rows, key=lambda r: (r["ch"], r["user"]))
