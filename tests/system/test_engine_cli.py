@@ -128,3 +128,99 @@ def test_follow_accounts_refuses_what_does_not_go_with_it(tmp_path: Path) -> Non
     assert done.returncode == 1 and "name 'h1' is used twice" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "h1.db").exists()  # nothing opened before the whole file is valid
+
+
+PORTFOLIO = """
+[[account]]
+name = "carol"
+broker = "paper:carol.db?mode=hedging"
+
+[[account.subscription]]
+channel = "alpha"
+rules = { multiplier = 2.0, magic = 7400011 }
+
+[[account.subscription]]
+channel = "beta"
+rules = { magic = 7400012 }
+"""
+
+
+def provide(address: str, user: str, channel: str) -> list[str]:
+    broker = f"paper:{user}.db?mode=hedging"
+    return ["provide", "--hub", address, "--user", user, "--channel", channel, "--broker", broker]
+
+
+def test_one_account_follows_two_channels_with_one_order_per_change(tmp_path: Path) -> None:
+    """Issue 25: a hedging account on alpha (×2) and beta: it holds the sum, each channel's
+    positions under its own magic, one order per provider change; the hub takes the engine's
+    report of each channel (no ``forbidden`` in its audit log)."""
+    for user, role, channels in (
+        ("pa", "provider", ["alpha"]),
+        ("pb", "provider", ["beta"]),
+        ("eng", "follower", ["alpha", "beta"]),
+    ):
+        grants = [arg for ch in channels for arg in ("--channel", ch)]
+        run("user", "add", user, "--role", role, *grants, cwd=tmp_path, stdin=PASSWORD + "\n")
+    (tmp_path / "accounts.toml").write_text(PORTFOLIO)
+    hub = spawn("serve", "--host", "127.0.0.1", "--port", "0", cwd=tmp_path)
+    assert hub.stdout is not None
+    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
+    address = f"127.0.0.1:{port}"
+    started = [("pa", "alpha"), ("pb", "beta")]
+    providers = [spawn(*provide(address, user, channel), cwd=tmp_path) for user, channel in started]
+    engine = spawn("follow", "--hub", address, "--user", "eng", "--accounts", "accounts.toml",
+                   cwd=tmp_path)  # fmt: skip
+    held: list[tuple[str, str, float, int]] = []
+
+    def converge(expected: list[tuple[str, str, float, int]]) -> None:
+        nonlocal held
+        deadline = time.monotonic() + 30
+        while True:
+            with sqlite3.connect(tmp_path / "carol.db") as conn:
+                held = sorted(conn.execute("SELECT symbol, side, volume, magic FROM positions"))
+            if held == expected:
+                return
+            assert time.monotonic() < deadline, held
+            time.sleep(0.2)
+
+    try:
+        time.sleep(1.5)
+        run("paper", "order", "--broker", "paper:pa.db", "EURUSD", "buy", "0.1", cwd=tmp_path)
+        run("paper", "order", "--broker", "paper:pb.db", "EURUSD", "buy", "0.2", cwd=tmp_path)
+        run("paper", "order", "--broker", "paper:pb.db", "XAUUSD", "sell", "0.1", cwd=tmp_path)
+        converge([("EURUSD", "buy", 0.2, 7400011), ("EURUSD", "buy", 0.2, 7400012),
+                  ("XAUUSD", "sell", 0.1, 7400012)])  # fmt: skip
+        run("paper", "order", "--broker", "paper:pa.db", "EURUSD", "sell", "0.1",
+            "--position", "1", cwd=tmp_path)  # fmt: skip
+        converge([("EURUSD", "buy", 0.2, 7400012), ("XAUUSD", "sell", 0.1, 7400012)])
+        time.sleep(4.5)  # two rounds of reports, and time for a duplicate to show
+        with sqlite3.connect(tmp_path / "carol.db") as conn:
+            sent = conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+        assert sent == 4, sent  # three opens and one close: one order per change
+        assert (tmp_path / "journals" / "carol.alpha.jsonl").exists()
+        assert (tmp_path / "journals" / "carol.beta.jsonl").exists()
+    finally:
+        for proc in (engine, *providers, hub):
+            proc.terminate()
+            proc.wait(timeout=15)
+    with sqlite3.connect(tmp_path / "tradewire-data" / "state.db") as conn:
+        events = [row[0] for row in conn.execute("SELECT event FROM audit WHERE user = 'eng'")]
+    assert "forbidden" not in events, events
+
+
+def test_a_portfolio_is_refused_on_a_netting_account_or_with_one_magic(tmp_path: Path) -> None:
+    cases = [
+        (PORTFOLIO.replace("mode=hedging", "mode=netting"), "'carol' is a netting account"),
+        (PORTFOLIO.replace("7400012", "7400011"), "both use magic 7400011"),
+        (PORTFOLIO.replace('"beta"', '"alpha"'), "channel 'alpha' is subscribed twice"),
+    ]
+    for text, message in cases:
+        (tmp_path / "accounts.toml").write_text(text)
+        done = subprocess.run(
+            [TRADEWIRE, "follow", "--accounts", "accounts.toml", "--user", "eng",
+             "--hub", "127.0.0.1:1", "--password-stdin"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+            input=PASSWORD + "\n",
+        )  # fmt: skip
+        assert done.returncode == 1 and message in done.stderr, (message, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr

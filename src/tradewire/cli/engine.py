@@ -31,7 +31,7 @@ from tradewire.clients.accounts import AccountSpec, load_accounts
 from tradewire.clients.engine import CopyEngine
 from tradewire.clients.follower import Follower
 from tradewire.clients.journal import Journal
-from tradewire.exceptions import BrokerError, ConnectionLost, HubRefused
+from tradewire.exceptions import BrokerError, ConfigError, ConnectionLost, HubRefused
 from tradewire.protocol.messages import FollowerReport
 
 OPENING_AT_ONCE = 32  # accounts opened concurrently at start
@@ -89,9 +89,10 @@ def run_engine(
 
     async def run() -> None:
         brokers = await open_all(accounts)
+        await hedging_portfolios(accounts, brokers)
         followers = {
             spec.name: Follower(
-                brokers[spec.name],
+                brokers[spec.account_name],
                 spec.channel,
                 spec.rules,
                 journal=Journal(spec.journal),
@@ -125,36 +126,60 @@ def run_engine(
             fail(f"{len(engine.failed)} account(s) stopped on an error, first {name}: {why}")
 
     with contextlib.ExitStack() as locks:
-        for spec in accounts:
-            locks.enter_context(AccountLock(spec.broker, f"the copy engine's account {spec.name}"))
+        for spec in one_per_account(accounts):
+            what = f"the copy engine's account {spec.account_name}"
+            locks.enter_context(AccountLock(spec.broker, what))
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(run())
 
 
+def one_per_account(accounts: list[AccountSpec]) -> list[AccountSpec]:
+    """The first follower of each account (a portfolio's subscriptions share one)."""
+    return list({spec.account_name: spec for spec in reversed(accounts)}.values())[::-1]
+
+
 async def open_all(accounts: list[AccountSpec]) -> dict[str, OpenBroker]:
-    """Open every account's broker (a few at a time); on a failure close those opened and
-    raise naming the account."""
+    """Open every account's broker once (a few at a time), by account name; on a failure
+    close those opened and raise naming the account."""
     opened: dict[str, OpenBroker] = {}
     limit = asyncio.Semaphore(OPENING_AT_ONCE)
+    distinct = one_per_account(accounts)
     with Progress(console=console, transient=True) as progress:
-        bar = progress.add_task("opening accounts", total=len(accounts))
+        bar = progress.add_task("opening accounts", total=len(distinct))
 
         async def open_one(spec: AccountSpec) -> None:
             async with limit:
                 try:
-                    opened[spec.name] = await open_broker(spec.broker)
+                    opened[spec.account_name] = await open_broker(spec.broker)
                 except BrokerError as exc:
-                    raise BrokerError(f"account {spec.name!r}: {exc}") from None
+                    raise BrokerError(f"account {spec.account_name!r}: {exc}") from None
                 progress.advance(bar)
 
         try:
             async with asyncio.TaskGroup() as group:
-                for spec in accounts:
+                for spec in distinct:
                     group.create_task(open_one(spec))
         except* BrokerError as failures:
             await asyncio.gather(*(broker.close() for broker in opened.values()))
             raise failures.exceptions[0] from None
     return opened
+
+
+async def hedging_portfolios(accounts: list[AccountSpec], brokers: dict[str, OpenBroker]) -> None:
+    """Refuse a portfolio on a netting account (ConfigError naming it): there every channel's
+    trades merge into one position per symbol, and a follower's share is read from its own
+    deals in that position, which ends whenever the net passes through zero (one channel
+    long, another short): the shares would be lost and copied again."""
+    portfolios = {spec.account_name for spec in accounts if spec.account}
+    for name in sorted(portfolios):
+        account = await brokers[name].account()
+        if account.mode != "hedging":
+            await asyncio.gather(*(broker.close() for broker in brokers.values()))
+            raise ConfigError(
+                f"account {name!r} is a {account.mode} account: several channels on one "
+                "account are supported on hedging accounts only for now; give each channel "
+                "its own account"
+            )
 
 
 async def send_reports(make: Callable[[], list[FollowerReport]], client: HubClient) -> None:
