@@ -147,6 +147,11 @@ async def test_a_copy_engine_reports_each_channel_and_is_held_to_a_quota(
             assert await bob.recv() == {"t": "ack", "re": number}
         rows = snapshot(hub, TickWatch())["followers"]
         assert [(r["ch"], r["fills"]) for r in rows] == [("alpha", 3), ("beta", 2)]
+        halted = "carol/beta: halted: day equity drawdown 3%"
+        bob.send({"t": "follower_report", "ch": "beta", "in_sync": True, "alert": halted})
+        await asyncio.sleep(0.1)
+        rows = snapshot(hub, TickWatch())["followers"]
+        assert [r["alert"] for r in rows] == ["", halted]
         bob.send({"t": "follower_report", "ch": "gamma", "in_sync": True, "id": 9})
         refused = await bob.recv()
         assert refused["code"] == "quota_exceeded" and "2 channels" in refused["msg"]

@@ -25,6 +25,7 @@ from tradewire.cli.common import (
 from tradewire.cli.engine import keep_status, run_engine, send_reports
 from tradewire.cli.follow_status import print_explanations, print_status, read_status
 from tradewire.clients.account_lock import AccountLock
+from tradewire.clients.alerts import Alerts
 from tradewire.clients.breakers import breakers_path, clear_breakers
 from tradewire.clients.follower import Follower
 from tradewire.clients.follower_report import report
@@ -285,6 +286,15 @@ def _status_path(journal: Path) -> Path:
     "a round. Needs --channel or --journal, not --hub or --broker.",
 )
 @click.option(
+    "--alert",
+    "alert_urls",
+    metavar="URL",
+    multiple=True,
+    help="Tell a person at once when copying halts (a risk limit), stops (stop_equity), a "
+    "runaway breaker trips or a stop cannot be set: an apprise URL such as ntfy://TOPIC, "
+    "tgram://TOKEN/CHAT or mailto://USER:PASS@HOST (repeatable; docs/copying.md).",
+)
+@click.option(
     "--accounts",
     "accounts_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -324,6 +334,7 @@ def _follow(
     explain: str | None,
     clear_breaker: tuple[str, ...],
     resume: bool,
+    alert_urls: tuple[str, ...],
     **flags: Any,
 ) -> None:
     if channel is None:
@@ -354,11 +365,14 @@ def _follow(
     rules = rules_from(rules_file, flags)
     check_broker(broker_spec)
     parse_hubs(hub_address)
+    alerts = Alerts(alert_urls) if alert_urls else None
     password = client_password(password_stdin)
 
     async def run() -> None:
         broker = await open_broker(broker_spec)
         follower = Follower(broker, channel, rules, journal=Journal(journal_path))
+        if alerts is not None:
+            follower.journal.listener = alerts.listener(f"{user}/{channel}")
         client = new_client(
             hub_address, user, password, use_tls, tls_ca, on_state=follower.on_state
         )
@@ -386,6 +400,8 @@ def _follow(
             await client.close()
             await broker.close()
             follower.journal.close()
+            if alerts is not None:
+                await alerts.aclose()
 
     who = f"`tradewire follow` of {user} on channel {channel}"
     with AccountLock(broker_spec, who), asyncio.Runner(loop_factory=uvloop.new_event_loop) as r:

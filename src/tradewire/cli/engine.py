@@ -28,6 +28,7 @@ from tradewire.cli.common import (
 from tradewire.clients import HubClient
 from tradewire.clients.account_lock import AccountLock
 from tradewire.clients.accounts import AccountSpec, load_accounts
+from tradewire.clients.alerts import Alerts
 from tradewire.clients.engine import CopyEngine
 from tradewire.clients.follower import Follower
 from tradewire.clients.journal import Journal
@@ -53,6 +54,7 @@ def run_engine(
     **flags: Any,
 ) -> None:
     status_path = accounts_file.with_suffix(".status.json")
+    alert_urls = flags.pop("alert_urls", ())
     if flags.pop("resume", False):
         fail("--resume is for one follower (with its --journal); not with --accounts yet")
     if flags.pop("explain", None) is not None:
@@ -85,6 +87,7 @@ def run_engine(
         fail("follow --accounts needs --hub HOST:PORT")
     accounts = load_accounts(accounts_file)
     parse_hubs(hub_address)
+    alerts = Alerts(alert_urls) if alert_urls else None
     password = client_password(password_stdin)
 
     async def run() -> None:
@@ -100,6 +103,9 @@ def run_engine(
             )
             for spec in accounts
         }
+        if alerts is not None:
+            for name, follower in followers.items():
+                follower.journal.listener = alerts.listener(name)
         engine = CopyEngine(followers)
         client = new_client(hub_address, user, password, use_tls, tls_ca, on_state=engine.on_state)
         engine.hub_clock_offset = lambda: client.clock_offset_us
@@ -121,6 +127,8 @@ def run_engine(
             await asyncio.gather(*(broker.close() for broker in brokers.values()))
             for follower in followers.values():
                 follower.journal.close()
+            if alerts is not None:
+                await alerts.aclose()
         if engine.failed:
             name, why = next(iter(engine.failed.items()))
             fail(f"{len(engine.failed)} account(s) stopped on an error, first {name}: {why}")

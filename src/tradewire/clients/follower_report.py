@@ -36,4 +36,16 @@ def combined_report(channel: str, followers: Sequence[Follower]) -> FollowerRepo
         latency_p99_ms=percentile(latencies, 0.99),
         slippage_mean_pts=round(sum(slips) / len(slips), 2) if slips else None,
         latency_hist=hist,
+        alert="; ".join(a for f in followers if (a := alert_of(f)))[:300],
     )
+
+
+def alert_of(follower: Follower) -> str:
+    """What stops ``follower`` copying now, in a line ("" when nothing does)."""
+    who = follower.guard.who  # "carol/alpha: " in an engine, "" alone
+    why = [
+        *(["stopped: stop_equity reached"] if follower.stopped else []),
+        *(f"halted: {reason}" for reason in follower.risk.halts()),
+        *(f"{key} stopped (breaker)" for key in sorted(follower.breaker.tripped)),
+    ]
+    return who + ", ".join(why) if why else ""

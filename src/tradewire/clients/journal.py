@@ -9,6 +9,7 @@ kept in memory for the live view and ``--status``.
 from __future__ import annotations
 
 import collections
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,6 +28,8 @@ class Journal:
         self.slippage_points: list[float] = []
         self.counts: collections.Counter[str] = collections.Counter()
         self._file: TextIO | None = None
+        # told of every event as it is written (clients/alerts.py sends some to a person)
+        self.listener: Callable[[str, dict[str, Any]], None] | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._file = path.open("a", encoding="utf-8", buffering=1)  # line-buffered
@@ -42,6 +45,8 @@ class Journal:
                 self.slippage_points.append(fields["slippage_points"])
         if self._file is not None:
             self._file.write(_encoder.encode(entry).decode() + "\n")
+        if self.listener is not None:
+            self.listener(event, fields)
 
     def close(self) -> None:
         if self._file is not None:

@@ -187,6 +187,8 @@ class FollowerReport(_Frame, frozen=True, tag="follower_report"):
     latency_p99_ms: Millis = None
     slippage_mean_pts: Annotated[float, msgspec.Meta(ge=-1e9, le=1e9)] | None = None
     latency_hist: Annotated[list[Small], msgspec.Meta(max_length=len(LATENCY_EDGES_MS) + 1)] = []
+    # what stops copying now, for the operator (a risk halt, a runaway breaker, stop_equity)
+    alert: Annotated[str, msgspec.Meta(max_length=300)] = ""
     id: RequestId = None
 
 

@@ -50,7 +50,8 @@ function render(s) {
     cell(ch.subscribers, "num"),
   ]);
   fill("followers", s.followers, (f) => [
-    cell(`${f.user} (${f.address})`), cell(f.ch), cell(f.in_sync ? "in sync" : "catching up", f.in_sync ? "live" : "stale"),
+    cell(`${f.user} (${f.address})`), cell(f.ch),
+    f.alert ? cell(f.alert, "stale alert") : cell(f.in_sync ? "in sync" : "catching up", f.in_sync ? "live" : "stale"),
     cell(`${f.fills} / ${f.rejects} / ${f.skips}`, "num"),
     cell(`${f.latency_p50_ms ?? "—"} / ${f.latency_p99_ms ?? "—"} ms`, "num"),
     cell(f.slippage_mean_pts === null ? "—" : `${f.slippage_mean_pts} pts`, "num"),
