@@ -143,6 +143,19 @@ rules = { multiplier = 2.0, magic = 7400011 }
 channel = "beta"
 rules = { magic = 7400012 }
 """
+NETTING_PORTFOLIO = """
+[[account]]
+name = "dave"
+broker = "paper:dave.db?mode=netting"
+
+[[account.subscription]]
+channel = "alpha"
+rules = { multiplier = 2.0, magic = 7400021 }
+
+[[account.subscription]]
+channel = "beta"
+rules = { magic = 7400022 }
+"""
 
 
 def provide(address: str, user: str, channel: str) -> list[str]:
@@ -161,7 +174,7 @@ def test_one_account_follows_two_channels_with_one_order_per_change(tmp_path: Pa
     ):
         grants = [arg for ch in channels for arg in ("--channel", ch)]
         run("user", "add", user, "--role", role, *grants, cwd=tmp_path, stdin=PASSWORD + "\n")
-    (tmp_path / "accounts.toml").write_text(PORTFOLIO)
+    (tmp_path / "accounts.toml").write_text(PORTFOLIO + NETTING_PORTFOLIO)
     hub = spawn("serve", "--host", "127.0.0.1", "--port", "0", cwd=tmp_path)
     assert hub.stdout is not None
     port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
@@ -172,11 +185,11 @@ def test_one_account_follows_two_channels_with_one_order_per_change(tmp_path: Pa
                    cwd=tmp_path)  # fmt: skip
     held: list[tuple[str, str, float, int]] = []
 
-    def converge(expected: list[tuple[str, str, float, int]]) -> None:
+    def converge(expected: list[tuple[str, str, float, int]], db: str = "carol.db") -> None:
         nonlocal held
         deadline = time.monotonic() + 30
         while True:
-            with sqlite3.connect(tmp_path / "carol.db") as conn:
+            with sqlite3.connect(tmp_path / db) as conn:
                 held = sorted(conn.execute("SELECT symbol, side, volume, magic FROM positions"))
             if held == expected:
                 return
@@ -190,15 +203,20 @@ def test_one_account_follows_two_channels_with_one_order_per_change(tmp_path: Pa
         run("paper", "order", "--broker", "paper:pb.db", "XAUUSD", "sell", "0.1", cwd=tmp_path)
         converge([("EURUSD", "buy", 0.2, 7400011), ("EURUSD", "buy", 0.2, 7400012),
                   ("XAUUSD", "sell", 0.1, 7400012)])  # fmt: skip
+        # netting: one position per symbol, the channels' sum, the first channel's magic
+        converge([("EURUSD", "buy", 0.4, 7400021), ("XAUUSD", "sell", 0.1, 7400021)], "dave.db")
         run("paper", "order", "--broker", "paper:pa.db", "EURUSD", "sell", "0.1",
             "--position", "1", cwd=tmp_path)  # fmt: skip
         converge([("EURUSD", "buy", 0.2, 7400012), ("XAUUSD", "sell", 0.1, 7400012)])
+        converge([("EURUSD", "buy", 0.2, 7400021), ("XAUUSD", "sell", 0.1, 7400021)], "dave.db")
         time.sleep(4.5)  # two rounds of reports, and time for a duplicate to show
-        with sqlite3.connect(tmp_path / "carol.db") as conn:
-            sent = conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
-        assert sent == 4, sent  # three opens and one close: one order per change
-        assert (tmp_path / "journals" / "carol.alpha.jsonl").exists()
-        assert (tmp_path / "journals" / "carol.beta.jsonl").exists()
+        for db in ("carol.db", "dave.db"):
+            with sqlite3.connect(tmp_path / db) as conn:
+                sent = conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+            assert sent == 4, (db, sent)  # three opens and one close: one order per change
+        for journal in ("carol.alpha", "carol.beta", "dave"):
+            assert (tmp_path / "journals" / f"{journal}.jsonl").exists()
+        assert (tmp_path / "journals" / "dave.shares.json").exists()
     finally:
         for proc in (engine, *providers, hub):
             proc.terminate()
@@ -208,9 +226,8 @@ def test_one_account_follows_two_channels_with_one_order_per_change(tmp_path: Pa
     assert "forbidden" not in events, events
 
 
-def test_a_portfolio_is_refused_on_a_netting_account_or_with_one_magic(tmp_path: Path) -> None:
+def test_a_portfolio_with_one_magic_or_one_channel_twice_is_refused(tmp_path: Path) -> None:
     cases = [
-        (PORTFOLIO.replace("mode=hedging", "mode=netting"), "'carol' is a netting account"),
         (PORTFOLIO.replace("7400012", "7400011"), "both use magic 7400011"),
         (PORTFOLIO.replace('"beta"', '"alpha"'), "channel 'alpha' is subscribed twice"),
     ]

@@ -32,7 +32,8 @@ from tradewire.clients.alerts import Alerts
 from tradewire.clients.engine import CopyEngine
 from tradewire.clients.follower import Follower
 from tradewire.clients.journal import Journal
-from tradewire.exceptions import BrokerError, ConfigError, ConnectionLost, HubRefused
+from tradewire.clients.portfolio import PortfolioFollower
+from tradewire.exceptions import BrokerError, ConnectionLost, HubRefused
 from tradewire.protocol.messages import FollowerReport
 
 OPENING_AT_ONCE = 32  # accounts opened concurrently at start
@@ -92,17 +93,7 @@ def run_engine(
 
     async def run() -> None:
         brokers = await open_all(accounts)
-        await hedging_portfolios(accounts, brokers)
-        followers = {
-            spec.name: Follower(
-                brokers[spec.account_name],
-                spec.channel,
-                spec.rules,
-                journal=Journal(spec.journal),
-                name=spec.name,
-            )
-            for spec in accounts
-        }
+        followers = await make_followers(accounts, brokers)
         if alerts is not None:
             for name, follower in followers.items():
                 follower.journal.listener = alerts.listener(name)
@@ -173,21 +164,35 @@ async def open_all(accounts: list[AccountSpec]) -> dict[str, OpenBroker]:
     return opened
 
 
-async def hedging_portfolios(accounts: list[AccountSpec], brokers: dict[str, OpenBroker]) -> None:
-    """Refuse a portfolio on a netting account (ConfigError naming it): there every channel's
-    trades merge into one position per symbol, and a follower's share is read from its own
-    deals in that position, which ends whenever the net passes through zero (one channel
-    long, another short): the shares would be lost and copied again."""
-    portfolios = {spec.account_name for spec in accounts if spec.account}
-    for name in sorted(portfolios):
-        account = await brokers[name].account()
-        if account.mode != "hedging":
-            await asyncio.gather(*(broker.close() for broker in brokers.values()))
-            raise ConfigError(
-                f"account {name!r} is a {account.mode} account: several channels on one "
-                "account are supported on hedging accounts only for now; give each channel "
-                "its own account"
-            )
+async def make_followers(
+    accounts: list[AccountSpec], brokers: dict[str, OpenBroker]
+) -> dict[str, Follower]:
+    """A follower per account, and per channel of a portfolio on a hedging account (each its
+    own magic and positions); a portfolio on a netting account is one follower of all its
+    channels, which books each channel's share of the one position per symbol
+    (clients/portfolio.py)."""
+    followers: dict[str, Follower] = {}
+    netting: dict[str, list[AccountSpec]] = {}
+    for spec in accounts:
+        if spec.account and (await brokers[spec.account_name].account()).mode == "netting":
+            netting.setdefault(spec.account_name, []).append(spec)
+            continue
+        followers[spec.name] = Follower(
+            brokers[spec.account_name],
+            spec.channel,
+            spec.rules,
+            journal=Journal(spec.journal),
+            name=spec.name,
+        )
+    for name, specs in netting.items():
+        followers[name] = PortfolioFollower(
+            brokers[name],
+            {spec.channel: spec.rules for spec in specs},
+            magic=specs[0].rules.magic,
+            journal=Journal(specs[0].journal.with_name(f"{name}.jsonl")),
+            name=name,
+        )
+    return followers
 
 
 async def send_reports(make: Callable[[], list[FollowerReport]], client: HubClient) -> None:

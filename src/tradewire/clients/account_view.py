@@ -5,6 +5,7 @@ symbol involved (copy/targets.py ``FollowerView``)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from tradewire.brokers.base import Broker
 from tradewire.clients.ownership import DealLedger
@@ -22,8 +23,11 @@ async def read_view(
     state: ProviderState | None,
     ledger: DealLedger,
     triggers: TriggerWatch,
+    channels: Sequence[tuple[ProviderState | None, CopyRules]] = (),
 ) -> FollowerView:
-    """Read the follower's account as planning needs it."""
+    """Read the follower's account as planning needs it. ``channels``: the states and rules
+    of a portfolio's channels (clients/portfolio.py), instead of ``state`` with ``rules``."""
+    sources = list(channels) or [(state, rules)]
     account, positions, orders = await asyncio.gather(
         broker.account(), broker.positions(), broker.orders()
     )
@@ -34,24 +38,27 @@ async def read_view(
     symbols = {p.symbol for p in ours}
     symbols.update(s for s, h in (holdings or {}).items() if abs(h.own) > 1e-9)
     symbols.update(o.symbol for o in orders if o.magic == rules.magic)
-    if state is not None:
-        provider_symbols = [p.symbol for p in state.positions]
-        for name in provider_symbols + [o.symbol for o in state.orders or []]:
-            mapped, _ = map_symbol(name, rules)
+    for source, source_rules in sources:
+        if source is None:
+            continue
+        provider_symbols = [p.symbol for p in source.positions]
+        for name in provider_symbols + [o.symbol for o in source.orders or []]:
+            mapped, _ = map_symbol(name, source_rules)
             if mapped is not None:
                 symbols.add(mapped)
-    if rules.needs_rates:  # max_leverage values every position, manual ones too
+    rated = any(r.needs_rates for _, r in sources)
+    if rated:  # max_leverage values every position, manual ones too
         symbols.update(p.symbol for p in positions)
     specs: dict[str, SymbolSpec | None] = {s: await broker.symbol(s) for s in symbols}
     quotes: dict[str, Quote] = {}
-    if rules.max_deviation_points is not None or stops_wanted(rules, state) or rules.needs_rates:
+    if any(r.max_deviation_points is not None or stops_wanted(r, st) for st, r in sources) or rated:
         for symbol, spec in specs.items():
             if spec is not None:
                 quotes[symbol] = await broker.quote(symbol)
     own_orders = [o for o in orders if o.magic == rules.magic]
     comments = [p.comment for p in ours] + sorted(ledger.comments)
     filled = await triggers.update(state, own_orders, positions, comments)
-    rates = await read_rates(broker, specs, account.currency, rules) if rules.needs_rates else {}
+    rates = await read_rates(broker, specs, account.currency, rules) if rated else {}
     return FollowerView(account, positions, specs, quotes, holdings, filled, own_orders, rates)
 
 

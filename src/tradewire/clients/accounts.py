@@ -10,7 +10,7 @@
     rules = { multiplier = 2.0 } # optional: over the shared [rules]
     journal = "j/alice.jsonl"    # optional: default journals/NAME.jsonl
 
-    [[account]]                  # a portfolio: one hedging account, several channels
+    [[account]]                  # a portfolio: one account, several channels
     name = "carol"
     broker = "paper:accounts/carol.db?mode=hedging"
     [[account.subscription]]

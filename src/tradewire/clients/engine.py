@@ -32,7 +32,8 @@ class CopyEngine:
         self.clock: Clock = clock or SystemClock()
         self._by_channel: dict[str, list[Follower]] = {}
         for follower in self.followers.values():
-            self._by_channel.setdefault(follower.channel, []).append(follower)
+            for channel in follower.channels:  # a netting portfolio copies several
+                self._by_channel.setdefault(channel, []).append(follower)
         # The hub's clock minus ours (HubClient.clock_offset_us), for the hop stamps.
         self.hub_clock_offset: Callable[[], int | None] = lambda: None
         self.failed: dict[str, str] = {}  # account -> why it stopped
@@ -50,7 +51,7 @@ class CopyEngine:
         self.states += 1
         state, stamps = arrival(update, self.clock, self.hub_clock_offset())
         for follower in followers:
-            follower.accept(state, stamps)
+            follower.accept(state, stamps, update.ch)
 
     async def run(self) -> None:
         """Copy until cancelled, or until every account has stopped."""

@@ -112,10 +112,15 @@ class Follower:
 
     def on_state(self, update: StateUpdate) -> None:
         """HubClient callback: a new state of the channel arrived."""
-        if update.ch == self.channel:
-            self.accept(*arrival(update, self.clock, self.hub_clock_offset()))
+        if update.ch in self.channels:
+            self.accept(*arrival(update, self.clock, self.hub_clock_offset()), update.ch)
 
-    def accept(self, state: ProviderState, stamps: list[int]) -> None:
+    @property
+    def channels(self) -> list[str]:
+        """The channels this follower copies."""
+        return [self.channel]
+
+    def accept(self, state: ProviderState, stamps: list[int], channel: str = "") -> None:
         """A new state of the channel, with its first four hop stamps on our clock (the copy
         engine makes both once for every account on the channel)."""
         self.state = state
@@ -175,9 +180,7 @@ class Follower:
         start = self.slots.round_start()
         view = await self.view()
         stamp = now_ms(self.clock)
-        # a risk limit may hold it back
-        state, rules = self.risk.apply(view.account, state, self.rules)
-        result = plan(state, view, rules, stamp)
+        result = self._plan(state, view, stamp)
         planned = micros(self.clock.monotonic())
         if result.stopped or self.stopped:  # sticky: a recovery does not reopen anything
             self.stopped = True
@@ -200,6 +203,11 @@ class Follower:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return orders
+
+    def _plan(self, state: ProviderState, view: FollowerView, stamp: int) -> Plan:
+        """This round's target (clients/portfolio.py plans several channels instead)."""
+        state, rules = self.risk.apply(view.account, state, self.rules)  # a limit may halt it
+        return plan(state, view, rules, stamp)
 
     def _holding_targets(self, result: Plan) -> dict[str, Reached]:
         """Per key, the target the account last held (the base of its next increase's
@@ -413,7 +421,7 @@ class Follower:
         if self.state is None:
             return []
         view = await self.view()
-        return self._reconcile(plan(self.state, view, self.rules, now_ms(self.clock)), view)
+        return self._reconcile(self._plan(self.state, view, now_ms(self.clock)), view)
 
     def in_sync(self) -> bool:
         """True when the last round found nothing to do and nothing is in flight."""

@@ -63,9 +63,12 @@ def resume(path: Path) -> list[str]:
 
 
 class RiskGuard:
-    def __init__(self, journal: Journal, clock: Clock, who: str = "") -> None:
+    def __init__(
+        self, journal: Journal, clock: Clock, who: str = "", path: Path | None = None
+    ) -> None:
+        """``path``: the book's file (default: beside the journal, ``risk_path``)."""
         self.journal, self.clock, self.who = journal, clock, who
-        self._path = risk_path(journal.path) if journal.path else None
+        self._path = path or (risk_path(journal.path) if journal.path else None)
         self.book = load_book(self._path, now_ms(clock))
         self._seen = mtime_ns(self._path) if self._path else 0
 

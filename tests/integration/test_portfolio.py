@@ -1,0 +1,79 @@
+"""A netting account on two channels (clients/portfolio.py), on a paper netting account: the
+account holds the sum through long and short shares that net out and cross zero, with one order
+per change, and a restart plans each channel against the share it had (issue 25)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from tests.integration.test_pending_copy import until
+from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.clients.journal import Journal
+from tradewire.clients.portfolio import PortfolioFollower, shares_path
+from tradewire.copy import CopyRules
+from tradewire.model import Position
+from tradewire.protocol.messages import Account, StateUpdate
+
+NETTING = Account("p", "USD", 10_000, 10_000, 100, "netting")
+CHANNELS = {"alpha": CopyRules(), "beta": CopyRules(multiplier=2)}
+
+
+def start(broker: PaperBroker, journal: Path) -> tuple[PortfolioFollower, asyncio.Task[None]]:
+    follower = PortfolioFollower(
+        broker, CHANNELS, magic=7400020, journal=Journal(journal), resync_s=0.05
+    )
+    return follower, asyncio.create_task(follower.run())
+
+
+def send(follower: PortfolioFollower, channel: str, seq: int, lots: float) -> None:
+    side = "buy" if lots > 0 else "sell"
+    positions = [Position("1", "EURUSD", side, abs(lots), 1.085, 1)] if lots else []
+    follower.on_state(StateUpdate(channel, seq, int(time.time() * 1000), NETTING, positions))
+
+
+async def net(broker: PaperBroker) -> float:
+    held = await broker.positions()
+    return round(sum(p.volume if p.side == "buy" else -p.volume for p in held), 8)
+
+
+async def test_two_channels_long_and_short_reach_the_sum_one_order_per_change(
+    tmp_path: Path,
+) -> None:
+    broker = await PaperBroker.open(tmp_path / "f.db", PaperSettings(mode="netting"))
+    journal = tmp_path / "carol.jsonl"
+    follower, task = start(broker, journal)
+    lots = {"alpha": 0.0, "beta": 0.0}
+    steps = [("alpha", 0.1), ("beta", -0.15), ("alpha", 0.3), ("beta", 0.05), ("alpha", 0.0),
+             ("beta", -0.2), ("alpha", -0.1), ("beta", 0.0), ("alpha", 0.0)]  # fmt: skip
+    orders = 0
+    for seq, (channel, provider_lots) in enumerate(steps, 1):
+        before = dict(lots)
+        lots[channel] = provider_lots * (2 if channel == "beta" else 1)
+        want = round(lots["alpha"] + lots["beta"], 8)
+        send(follower, channel, seq, provider_lots)
+        if seq == 5:  # a restart between two changes: the shares are in the file
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            assert shares_path(journal).exists()
+            follower, task = start(broker, journal)
+            for name, value in before.items():  # the hub sends each channel's state anew
+                send(follower, name, 100 + seq, value / (2 if name == "beta" else 1))
+            send(follower, channel, 200 + seq, provider_lots)
+        await until(lambda want=want: _holds(broker, want))  # type: ignore[misc]
+        await asyncio.sleep(0.3)  # a second order, if one came, would show now
+        assert await net(broker) == want, (seq, await net(broker), want)
+        if round(sum(before.values()), 8) != want:
+            orders += 1
+        sent = len(await broker.order_log())
+        assert sent == orders, (seq, sent, orders)
+    assert follower.shares == {"alpha": {}, "beta": {}}
+    assert not follower.breaker.tripped
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await broker.close()
+
+
+async def _holds(broker: PaperBroker, want: float) -> bool:
+    return await net(broker) == want
