@@ -147,6 +147,7 @@ NETTING_PORTFOLIO = """
 [[account]]
 name = "dave"
 broker = "paper:dave.db?mode=netting"
+magic = 7400020
 
 [[account.subscription]]
 channel = "alpha"
@@ -203,12 +204,12 @@ def test_one_account_follows_two_channels_with_one_order_per_change(tmp_path: Pa
         run("paper", "order", "--broker", "paper:pb.db", "XAUUSD", "sell", "0.1", cwd=tmp_path)
         converge([("EURUSD", "buy", 0.2, 7400011), ("EURUSD", "buy", 0.2, 7400012),
                   ("XAUUSD", "sell", 0.1, 7400012)])  # fmt: skip
-        # netting: one position per symbol, the channels' sum, the first channel's magic
-        converge([("EURUSD", "buy", 0.4, 7400021), ("XAUUSD", "sell", 0.1, 7400021)], "dave.db")
+        # netting: one position per symbol, the channels' sum, the account's magic
+        converge([("EURUSD", "buy", 0.4, 7400020), ("XAUUSD", "sell", 0.1, 7400020)], "dave.db")
         run("paper", "order", "--broker", "paper:pa.db", "EURUSD", "sell", "0.1",
             "--position", "1", cwd=tmp_path)  # fmt: skip
         converge([("EURUSD", "buy", 0.2, 7400012), ("XAUUSD", "sell", 0.1, 7400012)])
-        converge([("EURUSD", "buy", 0.2, 7400021), ("XAUUSD", "sell", 0.1, 7400021)], "dave.db")
+        converge([("EURUSD", "buy", 0.2, 7400020), ("XAUUSD", "sell", 0.1, 7400020)], "dave.db")
         time.sleep(4.5)  # two rounds of reports, and time for a duplicate to show
         for db in ("carol.db", "dave.db"):
             with sqlite3.connect(tmp_path / db) as conn:

@@ -47,6 +47,18 @@ def test_accounts_with_shared_rules_overridden_per_account(tmp_path: Path) -> No
 
 
 ACCOUNT = '[[account]]\nname = "a"\nchannel = "alpha"\nbroker = "paper:a.db"\n'
+PORTFOLIO = (
+    '[[account]]\nname = "p"\nbroker = "paper:p.db"\nmagic = 7400030\n'
+    '[[account.subscription]]\nchannel = "alpha"\nrules = { magic = 7400031 }\n'
+    '[[account.subscription]]\nchannel = "beta"\nrules = { magic = 7400032 }\n'
+)
+
+
+def test_a_portfolio_is_a_follower_per_channel_sharing_the_account(tmp_path: Path) -> None:
+    alpha, beta = load_accounts(write(tmp_path, PORTFOLIO + ACCOUNT))[:2]
+    assert (alpha.name, alpha.account_name, alpha.channel) == ("p/alpha", "p", "alpha")
+    assert (beta.rules.magic, beta.portfolio_magic) == (7400032, 7400030)
+    assert beta.journal == Path("journals/p.beta.jsonl") and alpha.broker == beta.broker
 
 
 @pytest.mark.parametrize(
@@ -62,6 +74,22 @@ ACCOUNT = '[[account]]\nname = "a"\nchannel = "alpha"\nbroker = "paper:a.db"\n'
         (ACCOUNT + "colour = 1\n", "account 'a': unknown key 'colour'"),
         (ACCOUNT + "rules = { sizing = 'lots' }\n", "account 'a': rules"),
         (ACCOUNT + ACCOUNT, "name 'a' is used twice"),
+        (ACCOUNT + "magic = 5\n", "account 'a': magic: only for [[account.subscription]]"),
+        (PORTFOLIO.replace("7400030", "'x'"), "account 'p': magic: expected a whole number"),
+        (PORTFOLIO.replace("7400032", "7400031"), "both use magic 7400031"),
+        (PORTFOLIO.replace('"beta"', '"alpha"'), "channel 'alpha' is subscribed twice"),
+        (
+            PORTFOLIO.replace("magic = 7400030\n", 'magic = 7400030\nchannel = "x"\n'),
+            "account 'p': channel: goes in each [[account.subscription]]",
+        ),
+        (
+            PORTFOLIO.replace('channel = "beta"', 'channel = "beta"\ncolour = 1'),
+            "account 'p': subscription 2: unknown key 'colour'",
+        ),
+        (
+            PORTFOLIO + ACCOUNT.replace("paper:a.db", "paper:p.db"),
+            "broker 'paper:p.db' is used twice",
+        ),
         (
             ACCOUNT
             + ACCOUNT.replace('"a"', '"b"')

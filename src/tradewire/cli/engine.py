@@ -188,7 +188,7 @@ async def make_followers(
         followers[name] = PortfolioFollower(
             brokers[name],
             {spec.channel: spec.rules for spec in specs},
-            magic=specs[0].rules.magic,
+            magic=specs[0].portfolio_magic,
             journal=Journal(specs[0].journal.with_name(f"{name}.jsonl")),
             name=name,
         )

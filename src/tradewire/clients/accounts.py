@@ -13,6 +13,7 @@
     [[account]]                  # a portfolio: one account, several channels
     name = "carol"
     broker = "paper:accounts/carol.db?mode=hedging"
+    magic = 7400010              # optional: a netting account's one magic for them all
     [[account.subscription]]
     channel = "alpha"
     rules = { multiplier = 2.0, magic = 7400011 }   # each its own magic: it owns its positions
@@ -26,6 +27,7 @@ before the whole file is valid.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass
@@ -33,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from tradewire.broker_schemes import check_broker
-from tradewire.copy.rules import CopyRules, parse_rules
+from tradewire.copy.rules import DEFAULT_MAGIC, CopyRules, parse_rules
 from tradewire.exceptions import ConfigError
 
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-ACCOUNT_KEYS = {"name", "channel", "broker", "rules", "journal", "subscription"}
+ACCOUNT_KEYS = {"name", "channel", "broker", "rules", "journal", "subscription", "magic"}
 SUBSCRIPTION_KEYS = {"channel", "rules", "journal"}
 MAX_SUBSCRIPTIONS = 32
 MAX_ACCOUNTS = 10_000
@@ -53,6 +55,9 @@ class AccountSpec:
     rules: CopyRules
     journal: Path
     account: str = ""  # the account's own name ("carol"); "" means ``name``
+    # the magic of a portfolio on a netting account, whose channels share one position per
+    # symbol (the account's ``magic``: a fixed number, whatever order the channels are in)
+    portfolio_magic: int = DEFAULT_MAGIC
 
     @property
     def account_name(self) -> str:
@@ -113,6 +118,11 @@ def _account(
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     if "subscription" not in entry:
+        if "magic" in entry:
+            raise ConfigError(
+                f"{where}: magic: only for [[account.subscription]] portfolios "
+                "(an account's own magic goes in its rules)"
+            )
         default = journal_dir / f"{name}.jsonl"
         return [_follower(where, name, "", entry, entry["broker"], shared, default)]
     for key in ("channel", "rules", "journal"):
@@ -125,6 +135,9 @@ def _account(
         raise ConfigError(f"{where}: subscription: expected [[account.subscription]] tables")
     if len(subscriptions) > MAX_SUBSCRIPTIONS:
         raise ConfigError(f"{where}: at most {MAX_SUBSCRIPTIONS} subscriptions per account")
+    magic = entry.get("magic", DEFAULT_MAGIC)
+    if not isinstance(magic, int) or isinstance(magic, bool) or not 0 <= magic < 2**63:
+        raise ConfigError(f"{where}: magic: expected a whole number from 0 to 2**63 - 1")
     specs = []
     for index, sub in enumerate(subscriptions):
         sub_where = f"{where}: subscription {index + 1}"
@@ -134,7 +147,8 @@ def _account(
             raise ConfigError(f"{sub_where}: unknown key {sorted(unknown)[0]!r}")
         channel = sub.get("channel")
         default = journal_dir / f"{name}.{channel}.jsonl"
-        specs.append(_follower(sub_where, name, name, sub, entry["broker"], shared, default))
+        spec = _follower(sub_where, name, name, sub, entry["broker"], shared, default)
+        specs.append(dataclasses.replace(spec, portfolio_magic=magic))
     _portfolio(where, specs)
     return specs
 
