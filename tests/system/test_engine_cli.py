@@ -242,3 +242,65 @@ def test_a_portfolio_with_one_magic_or_one_channel_twice_is_refused(tmp_path: Pa
         )  # fmt: skip
         assert done.returncode == 1 and message in done.stderr, (message, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_follow_with_two_channels_and_a_rules_file_each(tmp_path: Path) -> None:
+    """Issue 25: `tradewire follow --channel alpha --channel beta --rules a --rules b` onto a
+    netting account holds the sum of the two (alpha +0.2, beta -0.3: one position of -0.1),
+    and --status shows it in sync."""
+    for user, role, channels in (
+        ("pa", "provider", ["alpha"]),
+        ("pb", "provider", ["beta"]),
+        ("eng", "follower", ["alpha", "beta"]),
+    ):
+        grants = [arg for ch in channels for arg in ("--channel", ch)]
+        run("user", "add", user, "--role", role, *grants, cwd=tmp_path, stdin=PASSWORD + "\n")
+    (tmp_path / "a.toml").write_text("multiplier = 2.0\nmagic = 7400041\n")
+    (tmp_path / "b.toml").write_text("magic = 7400042\n")
+    hub = spawn("serve", "--host", "127.0.0.1", "--port", "0", cwd=tmp_path)
+    assert hub.stdout is not None
+    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
+    address = f"127.0.0.1:{port}"
+    started = [("pa", "alpha"), ("pb", "beta")]
+    providers = [spawn(*provide(address, user, channel), cwd=tmp_path) for user, channel in started]
+    two = ["--user", "eng", "--channel", "alpha", "--channel", "beta"]
+    engine = spawn("follow", "--hub", address, *two, "--rules", "a.toml", "--rules", "b.toml",
+                   "--broker", "paper:e.db?mode=netting", cwd=tmp_path)  # fmt: skip
+    try:
+        time.sleep(1.5)
+        run("paper", "order", "--broker", "paper:pa.db", "EURUSD", "buy", "0.1", cwd=tmp_path)
+        run("paper", "order", "--broker", "paper:pb.db", "EURUSD", "sell", "0.3", cwd=tmp_path)
+        deadline = time.monotonic() + 30
+        while positions(tmp_path / "e.db") != [("EURUSD", "sell", 0.1)]:
+            assert time.monotonic() < deadline, positions(tmp_path / "e.db")
+            time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            status = subprocess.run(
+                [TRADEWIRE, "follow", *two, "--status"],
+                cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+            )  # fmt: skip
+            if (
+                status.returncode == 0
+                and "on alpha, beta" in status.stdout
+                and "│ yes" in status.stdout
+            ):
+                break
+            assert time.monotonic() < deadline, status.stdout + status.stderr
+            time.sleep(0.5)
+        with sqlite3.connect(tmp_path / "e.db") as conn:
+            assert conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 2
+    finally:
+        for proc in (engine, *providers, hub):
+            proc.terminate()
+            proc.wait(timeout=15)
+    done = subprocess.run(
+        [TRADEWIRE, "follow", "--hub", address, *two, "--rules", "a.toml", "--rules", "b.toml",
+         "--rules", "a.toml", "--broker", "paper:e.db"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "error: 3 --rules files for 2 channels: give one for all, or one per --channel in the "
+        "same order"
+    )

@@ -38,9 +38,22 @@ from tradewire.exceptions import ConfigError
 
 
 def hub_options(func: Any, required: bool = True) -> Any:
+    """--channel, --broker and the connection; a ``follow`` (not required) may repeat
+    --channel to follow several channels on one account."""
+    channel = (
+        click.option("--channel", required=True, help="The signal channel.")
+        if required
+        else click.option(
+            "--channel",
+            "channels",
+            multiple=True,
+            help="The signal channel; repeat it to follow several on one account (a "
+            "portfolio: each channel with its own --rules file, in the same order).",
+        )
+    )
     for option in reversed(
         [
-            click.option("--channel", required=required, help="The signal channel."),
+            channel,
             click.option(
                 "--broker",
                 "broker_spec",
@@ -241,9 +254,11 @@ def _status_path(journal: Path) -> Path:
 @functools.partial(hub_options, required=False)
 @click.option(
     "--rules",
-    "rules_file",
+    "rules_files",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML file of copy rules (docs/copying.md); flags override it.",
+    multiple=True,
+    help="TOML file of copy rules (docs/copying.md); flags override it. With several "
+    "--channel: one for all, or one per channel in the same order.",
 )
 @click.option(
     "--journal",
@@ -303,16 +318,31 @@ def _status_path(journal: Path) -> Path:
     "--broker, --journal and the rule flags.",
 )
 def follow(**kwargs: Any) -> None:
-    """Copy a channel onto a broker account, sized and mapped by your rules; or, with
+    """Copy a channel onto a broker account, sized and mapped by your rules; several
+    channels onto one account with --channel repeated (each with its own --rules); or, with
     --accounts, any number of channels onto many accounts at once (the copy engine).
 
     --hub, --channel and --broker are required unless --status or --accounts is given.
     """
-    if kwargs["accounts_file"] is not None:
-        run_engine(**kwargs)
+    channels: tuple[str, ...] = kwargs.pop("channels")
+    rules_files: tuple[Path, ...] = kwargs.pop("rules_files")
+    if kwargs["accounts_file"] is not None or len(channels) < 2:
+        if len(rules_files) > 1:
+            fail("give one --rules file (several go with several --channel, one each)")
+        kwargs["channel"] = channels[0] if channels else None
+        kwargs["rules_file"] = rules_files[0] if rules_files else None
+        if kwargs["accounts_file"] is not None:
+            run_engine(**kwargs)
+            return
+        kwargs.pop("accounts_file")
+        _follow(**kwargs)
         return
     kwargs.pop("accounts_file")
-    _follow(**kwargs)
+    from tradewire.cli.portfolio import follow_portfolio  # it reads rules as this module does
+
+    flags = {key: kwargs.pop(key) for key in RULE_FLAGS}
+    with_flags = [rules_from(path, flags) for path in rules_files or [None]]
+    follow_portfolio(channels, with_flags, **kwargs)
 
 
 for _flag in reversed(list(RULE_FLAGS.values())):

@@ -87,6 +87,24 @@ def run_engine(
     if hub_address is None:
         fail("follow --accounts needs --hub HOST:PORT")
     accounts = load_accounts(accounts_file)
+    status_command = f"tradewire follow --accounts {accounts_file} --status"
+    run_accounts(accounts, hub_address, user, password_stdin, use_tls, tls_ca, alert_urls,
+                 status_path, status_command)  # fmt: skip
+
+
+def run_accounts(
+    accounts: list[AccountSpec],
+    hub_address: str,
+    user: str,
+    password_stdin: bool,
+    use_tls: bool,
+    tls_ca: Path | None,
+    alert_urls: tuple[str, ...],
+    status_path: Path,
+    status_command: str,
+) -> None:
+    """Copy ``accounts`` (checked whole) until SIGINT or SIGTERM, one hub session for all;
+    their status in ``status_path``, which ``status_command`` prints."""
     parse_hubs(hub_address)
     alerts = Alerts(alert_urls) if alert_urls else None
     password = client_password(password_stdin)
@@ -106,7 +124,7 @@ def run_engine(
                 await client.subscribe(name)
             console.print(
                 f"copying {', '.join(engine.channels)} onto {len(accounts)} accounts via "
-                f"{hub_address}; see `tradewire follow --accounts {accounts_file} --status`"
+                f"{hub_address}; see `{status_command}`"
             )
             await until_signalled(
                 asyncio.create_task(engine.run()),

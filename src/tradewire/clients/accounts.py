@@ -149,7 +149,7 @@ def _account(
         default = journal_dir / f"{name}.{channel}.jsonl"
         spec = _follower(sub_where, name, name, sub, entry["broker"], shared, default)
         specs.append(dataclasses.replace(spec, portfolio_magic=magic))
-    _portfolio(where, specs)
+    check_portfolio(where, specs)
     return specs
 
 
@@ -176,7 +176,7 @@ def _follower(
     return AccountSpec(name, channel, broker, rules, Path(journal))
 
 
-def _portfolio(where: str, specs: list[AccountSpec]) -> None:
+def check_portfolio(where: str, specs: list[AccountSpec]) -> None:
     """A portfolio's subscriptions tell their positions apart by magic: one channel twice, or
     two channels on one magic, would copy twice or fight over the same positions."""
     channels: dict[str, int] = {}
