@@ -496,3 +496,18 @@ async def test_risk_sizing_converts_through_the_brokers_cross(tmp_path: Path) ->
 
     await until(copied)
     await broker.close()
+
+
+async def test_a_skip_is_journaled_with_the_formula_that_led_to_it(tmp_path: Path) -> None:
+    """Issue 25: the skip record carries the same text as --explain, once."""
+    broker = await PaperBroker.open(tmp_path / "f.db", PaperSettings(mode="hedging"))
+    follower = Follower(broker, "alpha", CopyRules(min_volume=0.5), journal=Journal())
+    follower.on_state(update(1, [Position("1", "EURUSD", "buy", 0.1, 1.085, 1)], None))
+    for _ in range(3):
+        await follower.sync_once()
+    (skip,) = [e for e in follower.journal.recent if e["event"] == "skip"]
+    assert skip["reason"] == "volume 0.1 below the minimum 0.5"
+    assert skip["explain"] == (
+        "+0: 0.1 × 1 (multiplier) = 0.1 → step 0.01 → 0.1 → volume 0.1 below the minimum 0.5"
+    )
+    await broker.close()

@@ -64,6 +64,8 @@ async def test_two_channels_long_and_short_reach_the_sum_one_order_per_change(
         await until(lambda want=want: _holds(broker, want))  # type: ignore[misc]
         await asyncio.sleep(0.3)  # a second order, if one came, would show now
         assert await net(broker) == want, (seq, await net(broker), want)
+        if seq == 2:  # --explain of the account: the sum, channel by channel
+            assert follower.explain()["EURUSD"].startswith("-0.2 = alpha +0.1 + beta -0.3 (")
         if round(sum(before.values()), 8) != want:
             orders += 1
         sent = len(await broker.order_log())

@@ -206,6 +206,16 @@ def test_one_account_follows_two_channels_with_one_order_per_change(tmp_path: Pa
                   ("XAUUSD", "sell", 0.1, 7400012)])  # fmt: skip
         # netting: one position per symbol, the channels' sum, the account's magic
         converge([("EURUSD", "buy", 0.4, 7400020), ("XAUUSD", "sell", 0.1, 7400020)], "dave.db")
+        explained = run("follow", "--accounts", "accounts.toml", "--explain", "dave:EURUSD",
+                        cwd=tmp_path)  # fmt: skip
+        assert explained.startswith("  EURUSD: +0.4 = alpha +0.2 + beta +0.2 (alpha +0.2 = 0.1 ×")
+        unknown = subprocess.run(
+            [TRADEWIRE, "follow", "--accounts", "accounts.toml", "--explain", "erin"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert unknown.returncode == 1 and unknown.stderr.strip() == (
+            "error: no account 'erin' (accounts: carol/alpha, carol/beta, dave)"
+        )
         run("paper", "order", "--broker", "paper:pa.db", "EURUSD", "sell", "0.1",
             "--position", "1", cwd=tmp_path)  # fmt: skip
         converge([("EURUSD", "buy", 0.2, 7400012), ("XAUUSD", "sell", 0.1, 7400012)])

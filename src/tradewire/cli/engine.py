@@ -25,6 +25,7 @@ from tradewire.cli.common import (
     reports_errors,
     until_signalled,
 )
+from tradewire.cli.engine_explain import ask_and_print, asked
 from tradewire.clients import HubClient
 from tradewire.clients.account_lock import AccountLock
 from tradewire.clients.accounts import AccountSpec, load_accounts
@@ -58,11 +59,12 @@ def run_engine(
     alert_urls = flags.pop("alert_urls", ())
     if flags.pop("resume", False):
         fail("--resume is for one follower (with its --journal); not with --accounts yet")
-    if flags.pop("explain", None) is not None:
-        fail(
-            "--explain is for one follower (with its --journal); with --accounts, --status "
-            "shows every account"
-        )
+    explain = flags.pop("explain", None)
+    if explain == "*":
+        fail("--explain with --accounts needs the account: --explain ACCOUNT[:SYMBOL]")
+    if explain is not None:
+        ask_and_print(status_path, explain)
+        return
     if show_status:
         print_engine_status(status_path)
         return
@@ -128,7 +130,9 @@ def run_accounts(
             )
             await until_signalled(
                 asyncio.create_task(engine.run()),
-                asyncio.create_task(keep_status(engine.status, status_path)),
+                asyncio.create_task(
+                    keep_status(lambda: engine.status(asked(status_path)), status_path)
+                ),
                 asyncio.create_task(send_reports(engine.reports, client)),
             )
         finally:

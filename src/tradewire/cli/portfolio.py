@@ -10,6 +10,7 @@ from typing import Any
 from tradewire.broker_schemes import check_broker
 from tradewire.cli.common import fail, reports_errors
 from tradewire.cli.engine import print_engine_status, run_accounts
+from tradewire.cli.engine_explain import ask_and_print
 from tradewire.clients.accounts import AccountSpec, check_portfolio
 from tradewire.copy.rules import CopyRules
 
@@ -40,11 +41,14 @@ def follow_portfolio(
     if show_status:
         print_engine_status(status_path)
         return
-    if explain is not None or clear_breaker or resume:
+    if explain is not None:
+        # a netting portfolio is one follower (BASE); on hedging, one per channel (USER/CH)
+        ask_and_print(status_path, base.stem if explain == "*" else explain)
+        return
+    if clear_breaker or resume:
         fail(
-            "--explain, --clear-breaker and --resume act on one follower: give one --channel "
-            "(on a hedging account, each channel's journal is follow-USER-CHANNEL.jsonl) or its "
-            "--journal"
+            "--clear-breaker and --resume act on one follower: give one --channel (each "
+            "channel's journal is follow-USER-CHANNEL.jsonl) or its --journal"
         )
     if hub_address is None or broker_spec is None:
         fail("follow needs --hub HOST:PORT and --broker SPEC (only --status works without)")

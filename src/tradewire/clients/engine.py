@@ -15,6 +15,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import msgspec
+
 from tradewire.clients.follower import Follower, arrival
 from tradewire.clients.follower_report import combined_report
 from tradewire.clients.journal import percentile
@@ -75,8 +77,10 @@ class CopyEngine:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    def status(self) -> dict[str, Any]:
-        """A JSON-ready summary of every account, for ``tradewire follow --accounts --status``."""
+    def status(self, explain: tuple[str, int] | None = None) -> dict[str, Any]:
+        """A JSON-ready summary of every account, for ``tradewire follow --accounts --status``;
+        with ``explain`` (an account, when it was asked: cli/engine_explain.py), why each of
+        that account's targets is what it is."""
         rows = []
         for name, follower in self.followers.items():
             journal = follower.journal
@@ -97,7 +101,24 @@ class CopyEngine:
                     "breakers": dict(follower.breaker.tripped),
                 }
             )
-        return {"channels": self.channels, "states": self.states, "accounts": rows}
+        status = {"channels": self.channels, "states": self.states, "accounts": rows}
+        if explain is not None:
+            status["explained"] = self._explained(*explain)
+        return status
+
+    def _explained(self, name: str, asked_ms: int) -> dict[str, Any]:
+        follower = self.followers.get(name)
+        if follower is None:
+            known = ", ".join(sorted(self.followers)[:10])
+            return {"asked_ms": asked_ms, "error": f"no account {name!r} (accounts: {known})"}
+        plan = follower.last_plan
+        targets = plan.target if plan is not None else {}
+        return {
+            "account": name,
+            "asked_ms": asked_ms,
+            "target": {k: msgspec.to_builtins(t) for k, t in targets.items()},
+            "explain": follower.explain(),
+        }
 
     def reports(self) -> list[FollowerReport]:
         """Copy quality per channel, all its accounts together, for the hub's dashboard (one

@@ -407,10 +407,14 @@ class Follower:
         # reason only carries a moving figure (a stale signal's age, a price) is the same one.
         skips = [(s.symbol, s.kind or s.reason) for s in result.skips]
         if skips != self._last_skips:
+            notes: dict[str, str] | None = None
             for skip, key in zip(result.skips, skips, strict=True):
                 if key not in self._last_skips:
+                    notes = self.explain() if notes is None else notes  # once, when needed
+                    formula = next((t for t in notes.values() if t.endswith(skip.reason)), None)
+                    extra = {"explain": formula} if formula else {}
                     self.journal.write(
-                        "skip", stamp, symbol=skip.symbol, reason=skip.reason, seq=seq
+                        "skip", stamp, symbol=skip.symbol, reason=skip.reason, seq=seq, **extra
                     )
             self._last_skips = skips
         if result.stopped:
@@ -422,6 +426,17 @@ class Follower:
             return []
         view = await self.view()
         return self._reconcile(self._plan(self.state, view, now_ms(self.clock)), view)
+
+    def explain(self) -> dict[str, str]:
+        """Why each target is what it is (copy/explain.py): the last round planned again,
+        with notes (only when asked: the engine plans a thousand accounts a round)."""
+        notes: dict[str, str] = {}
+        if self.state is not None and self.last_view is not None:
+            state, rules = self.risk.adjusted(self.state, self.rules)  # as it was planned
+            plan(state, self.last_view, rules, now_ms(self.clock), notes)
+        for n, reason in enumerate(self.risk.halts()):
+            notes[f"risk{n + 1}"] = f"halted: {reason}"
+        return notes
 
     def in_sync(self) -> bool:
         """True when the last round found nothing to do and nothing is in flight."""

@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from tradewire.clock import now_ms
 from tradewire.copy.pending import order_link
-from tradewire.copy.plan import plan as replan
 from tradewire.copy.stops import levels
 from tradewire.copy.targets import FollowerView, Plan, key_of
 
@@ -25,7 +23,7 @@ def status_of(follower: Follower) -> dict[str, Any]:
         "channel": follower.channel,
         "seq": follower.state.seq if follower.state else None,
         "target": {k: msgspec.to_builtins(t) for k, t in target.items()},
-        "explain": _explain(follower),
+        "explain": follower.explain(),
         "held": {k: {"symbol": s, "volume": v} for k, (s, v) in follower.held.items()},
         # netting: the whole position per symbol, and the part that is not the follower's
         "holdings": {
@@ -40,17 +38,6 @@ def status_of(follower: Follower) -> dict[str, Any]:
         "stopped": bool(plan and plan.stopped),
         "recent": list(follower.journal.recent)[-20:],
     }
-
-
-def _explain(follower: Follower) -> dict[str, str]:
-    """Why each target is what it is (copy/explain.py): planned again, with notes."""
-    notes: dict[str, str] = {}
-    if follower.state is not None and follower.last_view is not None:
-        state, rules = follower.risk.adjusted(follower.state, follower.rules)  # as planned
-        replan(state, follower.last_view, rules, now_ms(follower.clock), notes)
-    for n, reason in enumerate(follower.risk.halts()):
-        notes[f"risk{n + 1}"] = f"halted: {reason}"
-    return notes
 
 
 def _stops(plan: Plan | None, view: FollowerView | None, magic: int) -> dict[str, Any]:

@@ -88,13 +88,35 @@ class PortfolioFollower(Follower):
         sources = [(self.states.get(c), rules) for c, rules in self.channel_rules.items()]
         return await read_view(self.broker, self.rules, None, self._ledger, self._triggers, sources)
 
-    def _plan(self, state: ProviderState, view: FollowerView, stamp: int) -> Plan:
+    def _channels(self, view: FollowerView | None) -> list[Channel]:
+        """Each channel as planned now: its risk limits read from ``view`` (None: as they
+        last stood, for --explain)."""
         channels = []
         for name, rules in self.channel_rules.items():
             own_state = self.states.get(name)
             if own_state is not None and name not in self.ended:
-                own_state, rules = self.risks[name].apply(view.account, own_state, rules)
+                risk = self.risks[name]
+                own_state, rules = (
+                    risk.apply(view.account, own_state, rules)
+                    if view is not None
+                    else risk.adjusted(own_state, rules)
+                )
             channels.append(Channel(name, own_state, rules, name in self.ended))
+        return channels
+
+    def explain(self) -> dict[str, str]:
+        notes: dict[str, str] = {}
+        if self.last_view is not None:
+            plan_portfolio(
+                self._channels(None), self.last_view, self.shares, now_ms(self.clock), notes
+            )
+        for name, risk in self.risks.items():
+            for n, reason in enumerate(risk.halts()):
+                notes[f"{name}.risk{n + 1}"] = f"halted: {reason}"
+        return notes
+
+    def _plan(self, state: ProviderState, view: FollowerView, stamp: int) -> Plan:
+        channels = self._channels(view)
         result, wanted, stopped = plan_portfolio(channels, view, self.shares, stamp)
         for name in sorted(stopped - self.ended):
             log.warning("%s%s: stop_equity reached: closing its share", self.guard.who, name)
