@@ -108,6 +108,10 @@ def test_engine_killed_with_sigkill_restarts_and_every_account_converges_once(
 
 def test_follow_accounts_refuses_what_does_not_go_with_it(tmp_path: Path) -> None:
     (tmp_path / "accounts.toml").write_text(ACCOUNTS)
+    # what --status advises for an engine account works with its journal alone
+    cleared = run("follow", "--user", "eng", "--journal", "journals/h1.jsonl",
+                  "--clear-breaker", "EURUSD", cwd=tmp_path)  # fmt: skip
+    assert cleared.strip() == "no such breaker was tripped"
     cases = [
         (["--channel", "alpha"], "--channel does not go with --accounts"),
         (["--multiplier", "2"], "--multiplier does not go with --accounts"),

@@ -367,7 +367,7 @@ def _follow(
     alert_urls: tuple[str, ...],
     **flags: Any,
 ) -> None:
-    if channel is None:
+    if channel is None and journal is None:
         fail("follow needs --channel NAME (or --accounts FILE for the copy engine)")
     journal_path = journal or Path(f"follow-{user}-{channel}.jsonl")
     if show_status:
@@ -390,6 +390,8 @@ def _follow(
             f"cleared: {', '.join(cleared)}" if cleared else "no such breaker was tripped"
         )
         return
+    if channel is None:
+        fail("follow needs --channel NAME (or --accounts FILE for the copy engine)")
     if hub_address is None or broker_spec is None:
         fail("follow needs --hub HOST:PORT and --broker SPEC (only --status works without)")
     rules = rules_from(rules_file, flags)

@@ -58,7 +58,10 @@ def run_engine(
     status_path = accounts_file.with_suffix(".status.json")
     alert_urls = flags.pop("alert_urls", ())
     if flags.pop("resume", False):
-        fail("--resume is for one follower (with its --journal); not with --accounts yet")
+        fail(
+            "--resume acts on one account's risk file: tradewire follow --user U --journal "
+            "journals/NAME.jsonl --resume (a netting portfolio's channel: NAME.CHANNEL.jsonl)"
+        )
     explain = flags.pop("explain", None)
     if explain == "*":
         fail("--explain with --accounts needs the account: --explain ACCOUNT[:SYMBOL]")

@@ -57,7 +57,8 @@ def clear_breakers(path: Path, keys: list[str]) -> list[str]:
     cleared = sorted(tripped) if keys == ["*"] else [k for k in keys if k in tripped]
     for key in cleared:
         del tripped[key]
-    save_breakers(path, tripped)
+    if cleared:  # nothing tripped (or no such file): nothing to write
+        save_breakers(path, tripped)
     return cleared
 
 
