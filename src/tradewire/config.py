@@ -399,8 +399,11 @@ _AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 S = TypeVar("S")
 
 
-def parse_section(data: dict[str, Any], kind: type[S], source: str) -> S:
-    """Convert ``data`` to ``kind``; raises :class:`ConfigError` naming the bad key."""
+def parse_section(
+    data: dict[str, Any], kind: type[S], source: str, docs: str = "docs/configuration.md"
+) -> S:
+    """Convert ``data`` to ``kind``; raises :class:`ConfigError` naming the bad key (and
+    ``docs``, where the keys there are are described)."""
     try:
         return msgspec.convert(data, kind)
     except msgspec.ValidationError as exc:
@@ -411,8 +414,10 @@ def parse_section(data: dict[str, Any], kind: type[S], source: str) -> S:
         if reason.startswith("Object contains unknown field"):
             field = reason.split("`")[1]
             where = f"{where}.{field}" if where else field
-            reason = "unknown key (see docs/configuration.md for the keys there are)"
-        raise ConfigError(f"{source}: {where or '(top level)'}: {reason}") from None
+            reason = f"unknown key (see {docs} for the keys there are)"
+        raise ConfigError(
+            f"{source}: {where}: {reason}" if where else f"{source}: {reason}"
+        ) from None
 
 
 def parse_config(data: dict[str, Any], source: str = "config") -> Config:

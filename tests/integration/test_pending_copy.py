@@ -511,3 +511,30 @@ async def test_a_skip_is_journaled_with_the_formula_that_led_to_it(tmp_path: Pat
         "+0: 0.1 × 1 (multiplier) = 0.1 → step 0.01 → 0.1 → volume 0.1 below the minimum 0.5"
     )
     await broker.close()
+
+
+async def test_the_state_found_on_joining_is_caught_up_with_not_a_copy_latency(
+    tmp_path: Path,
+) -> None:
+    """Issue 27: the channel's last state, sent when a follower joins, may be hours old; its
+    fill is journaled as catching up (no latency), and the next change's fill has one."""
+    broker = await PaperBroker.open(tmp_path / "f.db", PaperSettings(mode="hedging"))
+    follower = Follower(broker, "alpha", CopyRules(max_signal_age_s=0), journal=Journal())
+    old = StateUpdate("alpha", 1, follower.started_ms - 6_555_000, HEDGING,
+                      [Position("1", "EURUSD", "buy", 0.1, 1.085, 1)])  # fmt: skip
+    follower.on_state(old)
+    await follower.sync_once()
+    await until(lambda: _count_fills(follower, 1))
+    follower.on_state(update(2, [Position("1", "EURUSD", "buy", 0.1, 1.085, 1),
+                                 Position("2", "GBPUSD", "buy", 0.1, 1.265, 2)], None))  # fmt: skip
+    await follower.sync_once()
+    await until(lambda: _count_fills(follower, 2))
+    first, second = [e for e in follower.journal.recent if e["event"] == "fill"]
+    assert first["latency_ms"] is None and first["catch_up"] is True
+    assert second["latency_ms"] is not None and second["latency_ms"] < 5_000
+    assert len(follower.journal.latencies_ms) == 1  # p50/p99 only from real copies
+    await broker.close()
+
+
+async def _count_fills(follower: Follower, count: int) -> bool:
+    return sum(e["event"] == "fill" for e in follower.journal.recent) == count

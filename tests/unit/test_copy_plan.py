@@ -325,3 +325,15 @@ def test_by_default_a_state_older_than_a_minute_opens_nothing() -> None:
     assert len(minute_old.target) == 1  # within the default 60 s it is copied
     unguarded = plan(from_2023, follower(), CopyRules(max_signal_age_s=0), NOW)
     assert len(unguarded.target) == 1  # 0 turns the guard off, on purpose
+
+
+def test_a_rules_error_points_to_the_copying_docs_and_says_no_top_level() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_rules({"colour": 1}, "r.toml")
+    assert (
+        str(caught.value)
+        == "r.toml: colour: unknown key (see docs/copying.md for the keys there are)"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_rules({"sizing": "fixed"}, "r.toml")
+    assert str(caught.value) == 'r.toml: sizing = "fixed" needs fixed_volume (lots)'

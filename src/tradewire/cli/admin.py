@@ -55,6 +55,10 @@ def _read_password(from_stdin: bool) -> str:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        fail(
+            "no password on stdin: pipe one line, e.g. echo 's3cret-pass' | tradewire user add ..."
+        )
     if len(password) < MIN_PASSWORD:
         fail(f"the password must have at least {MIN_PASSWORD} characters")
     return password
@@ -106,7 +110,7 @@ def user_add(
     if not USER_RE.fullmatch(name):
         fail(f"user name {name!r} must match [A-Za-z0-9_.@-]{{1,64}}")
     _check_channels(channels)
-    if role != "admin" and not channels:
+    if role in ("provider", "follower") and not channels:  # workers and admins need none
         console.print(f"[yellow]note:[/] {name} has no channel yet; add --channel to grant one")
     config = load_config(config_path)
     password = _read_password(password_stdin)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 import click
 import uvloop
 from rich.console import Console
+from rich.markup import escape
 
 from tradewire.exceptions import TradewireError
 
@@ -52,7 +53,8 @@ config_option = click.option(
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print a one-line reason on stderr and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # escaped: "[mt5]" or "[[account.subscription]]" in a message is text, not rich markup
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 

@@ -60,7 +60,10 @@ def hub_options(func: Any, required: bool = True) -> Any:
                 required=required,
                 metavar="SPEC",
                 help="The account: paper:FILE[?mode=netting|hedging&balance=N&suffix=.m"
-                "&seed=N&latency_ms=N&slippage_points=N&requote_probability=P].",
+                "&seed=N&latency_ms=N&slippage_points=N&requote_probability=P] (a simulated "
+                "account); mt5:[?login=N&server=NAME&path=EXE] (a MetaTrader 5 terminal on "
+                "Windows); terminal:NAME?hub=HOST:PORT&user=U (a terminal running the bridge "
+                "EA, anywhere: docs/mt5.md).",
             ),
         ]
     ):

@@ -23,7 +23,7 @@ def table(rows: list[SentimentRow]) -> Table:
         view.add_row(
             r.symbol, f"{r.long_pct:.1f}", f"{r.short_pct:.1f}",
             f"{r.long_volume:g}/{r.short_volume:g}", f"{r.long_positions}/{r.short_positions}",
-            f"{r.long_price:g}/{r.short_price:g}", str(r.contributors),
+            f"{_price(r.long_price)}/{_price(r.short_price)}", str(r.contributors),
         )  # fmt: skip
     if not rows:
         view.caption = "no symbol has enough contributors yet"
@@ -60,3 +60,8 @@ def sentiment(
         return
     if not watch:
         console.print(table(rows))
+
+
+def _price(price: float) -> str:
+    """An average price; a side nobody holds has none (not 0)."""
+    return f"{price:g}" if price else "-"

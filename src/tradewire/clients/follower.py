@@ -103,6 +103,7 @@ class Follower:
         self._last_skips: list[tuple[str, str]] = []
         self._reached: dict[str, Reached] = {}  # per key: the provider's side when last held
         self.rounds = 0
+        self.started_ms = now_ms(self.clock)  # states older than this are caught up with
         self.stopped = False  # stop_equity was reached: close everything copied, then stop
         # The hub's clock minus ours (HubClient.clock_offset_us), for the hop stamps.
         self.hub_clock_offset: Callable[[], int | None] = lambda: None
@@ -312,9 +313,14 @@ class Follower:
                 **details,
                 price=fill.price,
                 order_id=fill.order_id,
-                latency_ms=fill.time_ms - state.ts,
+                # A state from before this follower started (the channel's last state, sent on
+                # joining) is catching up, not copying: its age is no copy latency.
+                **(
+                    {"latency_ms": fill.time_ms - state.ts, "hops_ms": hops}
+                    if state.ts >= self.started_ms
+                    else {"latency_ms": None, "catch_up": True}
+                ),
                 slippage_points=slippage,
-                hops_ms=hops,
             )
         finally:
             self.slots.finished(symbol, filled=filled, retry_at=retry_at)

@@ -144,7 +144,7 @@ class CopyRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
 def parse_rules(data: dict[str, object], source: str = "rules") -> CopyRules:
     """Validate rules from TOML or flags; raises ConfigError naming the bad key."""
-    rules = parse_section(data, CopyRules, source)
+    rules = parse_section(data, CopyRules, source, docs="docs/copying.md")
     for src, dst in rules.symbol_map.items():
         if not (is_symbol(src) and is_symbol(dst)):
             raise ConfigError(f"{source}: symbol_map: {src}={dst} is not a pair of symbols")
