@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import subprocess
 import time
@@ -155,6 +156,15 @@ def test_session_cli_lists_and_kicks(tmp_path: Path) -> None:
                 env=env,
             )
             assert listed.returncode == 0 and "bob" in listed.stdout, listed.stderr
+            as_json = await asyncio.to_thread(
+                subprocess.run,
+                [TRADEWIRE, "session", "list", "--json", *hub],
+                capture_output=True,
+                text=True,
+                env=env,
+            )
+            ids = [s["session"] for s in json.loads(as_json.stdout) if s["user"] == "bob"]
+            assert len(ids) == 1 and ids[0] in listed.stdout  # whole, on 80 columns too
             kicked = await asyncio.to_thread(
                 subprocess.run,
                 [TRADEWIRE, "session", "kick", "user:bob", *hub],

@@ -218,6 +218,10 @@ def test_follower_killed_with_sigkill_restarts_without_duplicates(tmp_path: Path
             assert time.monotonic() < deadline, status.stdout
             time.sleep(0.5)
         assert "pending orders: 0" in status.stdout
+        verdict = status.stdout.splitlines()[0]  # the answer first (issue 27)
+        assert re.match(r"(in sync|catching up); account \S+: balance [\d,.]+ USD, equity "
+                        r"[\d,.]+, floating P/L [+-][\d,.]+$", verdict), verdict  # fmt: skip
+        assert re.search(r"│ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} │", status.stdout)
         eurusd = next(line for line in status.stdout.splitlines() if "EURUSD.m" in line)
         assert eurusd.count("+0.20") == 2, status.stdout  # target +0.20, held +0.20 (not +0.70)
         explain = [TRADEWIRE, "follow", "--user", "fol", "--channel", "alpha", "--explain"]

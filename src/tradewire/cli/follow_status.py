@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ def read_status(path: Path, journal: Path) -> dict[str, Any]:
 def print_status(path: Path, journal: Path) -> None:
     """Print the status file ``path`` the follower of ``journal`` keeps."""
     status = read_status(path, journal)
+    _verdict(status)
     _positions(status)
     print_explanations(status, None)
     _protection(status)
@@ -33,14 +35,37 @@ def print_status(path: Path, journal: Path) -> None:
         f"latency p50/p99 ms: {status.get('latency_ms_p50')}/"
         f"{status.get('latency_ms_p99')}"
     )
-    decisions = Table("time_ms", "event", "symbol", "detail", title="last decisions")
+    decisions = Table("time (UTC)", "event", "symbol", "detail", title="last decisions")
     for entry in status["recent"][-10:]:
         detail = (
             entry.get("reason")
             or f"{entry.get('action', '')} {entry.get('side', '')} {entry.get('volume', '')}"
         )
-        decisions.add_row(str(entry["time_ms"]), entry["event"], entry.get("symbol", ""), detail)
+        decisions.add_row(iso_ms(entry["time_ms"]), entry["event"], entry.get("symbol", ""), detail)
     console.print(decisions)
+
+
+def iso_ms(time_ms: int) -> str:
+    """A journal time (Unix ms) as people read it: 2026-12-07 12:54:36.123 (UTC)."""
+    moment = datetime.datetime.fromtimestamp(time_ms / 1000, datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def _verdict(status: dict[str, Any]) -> None:
+    """The answer first: in sync or not, and what the account made so far."""
+    synced = status.get("in_sync")
+    line = "[green]in sync[/]" if synced else "[yellow]catching up[/]"
+    if status.get("stopped") or status.get("breakers"):
+        line = "[red]STOPPED[/] (below)"
+    account = status.get("account")
+    if account:
+        floating = account["equity"] - account["balance"]
+        line += (
+            f"; account {account['login']}: balance {account['balance']:,.2f} "
+            f"{account['currency']}, equity {account['equity']:,.2f}, floating P/L "
+            f"{floating:+,.2f}"
+        )
+    console.print(line, highlight=False, soft_wrap=True)
 
 
 def print_explanations(status: dict[str, Any], symbol: str | None) -> None:

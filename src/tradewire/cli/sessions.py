@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import click
-from rich.table import Table
+import msgspec
+from rich.table import Column, Table
 
 from tradewire.cli.common import HubLogin, console, fail, hub_login, reports_errors, with_client
 from tradewire.clients import HubClient
@@ -19,12 +20,15 @@ def session_group() -> None:
 
 
 @session_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON list, every field whole.")
 @hub_login
 @reports_errors
 def session_list(
+    as_json: bool,
     login: HubLogin,
 ) -> None:
-    """Show every logged-in session: user, role, address, since, channels.
+    """Show every logged-in session: user, role, address, since, channels. Session ids are
+    shown whole (folded on a narrow terminal), so any of them can be kicked.
 
     Example: TRADEWIRE_PASSWORD=... tradewire session list --hub 127.0.0.1:7400 --user root
     """
@@ -33,9 +37,15 @@ def session_list(
         return await client.sessions()
 
     sessions = with_client(login, action)
+    if as_json:
+        click.echo(msgspec.json.encode(sessions).decode())
+        return
+    whole = max((len(info.session) for info in sessions), default=7)  # ids kick: never cut
     table = Table(
-        "session", "user", "role", "address", "since (UTC)", "subscribed", "publishing", "agent"
-    )
+        Column("session", min_width=whole, no_wrap=True),
+        "user", "role", "address", "since (UTC)", "subscribed", "publishing",
+        Column("agent", overflow="fold"),
+    )  # fmt: skip
     for info in sessions:
         since = datetime.fromtimestamp(info.since_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
         table.add_row(

@@ -19,8 +19,13 @@ if TYPE_CHECKING:
 def status_of(follower: Follower) -> dict[str, Any]:
     plan = follower.last_plan
     target = plan.target if plan else {}
+    view = follower.last_view
+    account = view.account if view is not None else None
     return {
         "channel": follower.channel,
+        "in_sync": follower.in_sync(),
+        # the account as last read: floating P/L is equity less balance
+        "account": msgspec.to_builtins(account) if account is not None else None,
         "seq": follower.state.seq if follower.state else None,
         "target": {k: msgspec.to_builtins(t) for k, t in target.items()},
         "explain": follower.explain(),
