@@ -119,6 +119,10 @@ def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrom
         browser.find_element(By.ID, "password").send_keys(PASSWORD)
         browser.find_element(By.ID, "submit").click()
         wait.until(lambda d: d.find_element(By.ID, "status").text == "live")
+        # nobody has reported: no empty latency axes; the page has an icon (no favicon 404)
+        assert not browser.find_element(By.ID, "latency").is_displayed()
+        icon = browser.find_element(By.CSS_SELECTOR, "link[rel=icon]").get_attribute("href")
+        assert icon is not None and icon.startswith("data:image/svg+xml")
 
         # A provider publishes: the seq advances on the page without a reload.
         stop = threading.Event()
@@ -175,6 +179,8 @@ def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrom
 
         # The admin kicks bob's session: bob is told.
         wait.until(lambda d: "bob" in d.find_element(By.ID, "sessions").text)
+        rows = browser.find_element(By.ID, "sessions").text
+        assert re.search(r"bob follower 127\.0\.0\.2 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w{8}", rows)
         wait.until(lambda d: click_in_row(d, "sessions", "bob"))
         lines = sock.makefile().readline()
         assert json.loads(lines) == {"t": "bye", "reason": "kicked"}

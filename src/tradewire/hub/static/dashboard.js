@@ -57,11 +57,14 @@ function render(s) {
     cell(f.slippage_mean_pts === null ? "—" : `${f.slippage_mean_pts} pts`, "num"),
   ]);
   const edges = s.latency_edges_ms.map((e) => `≤${e} ms`).concat(["more"]);
+  // no follower has reported: no empty axes, a line saying so
+  document.getElementById("latency").style.display = s.followers.length ? "" : "none";
   Plotly.react("latency", s.followers.map((f) => ({type: "bar", name: f.user, x: edges, y: f.latency_hist})),
     {barmode: "stack", margin: {t: 10, b: 50, l: 40, r: 10}, yaxis: {title: "fills"}, showlegend: true},
     {displayModeBar: false});
   fill("sessions", s.sessions, (x) => [
-    cell(x.user), cell(x.role), cell(x.address), cell(x.agent),
+    cell(x.user), cell(x.role), cell(x.address), cell(utc(x.since_ms)), cell(x.session.slice(0, 8)),
+    cell(x.agent),
     button("kick", () => act("/api/session/kick", {session: x.session})),
   ]);
   document.getElementById("counters").textContent =
