@@ -79,3 +79,20 @@ async def test_two_channels_long_and_short_reach_the_sum_one_order_per_change(
 
 async def _holds(broker: PaperBroker, want: float) -> bool:
     return await net(broker) == want
+
+
+def test_a_damaged_shares_file_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
+    from tradewire.clients.portfolio import load_shares
+    from tradewire.exceptions import ConfigError
+
+    path = tmp_path / "carol.shares.json"
+    path.write_text('{"alpha": {"EURUSD": "lots"}}')
+    try:
+        load_shares(path)
+    except ConfigError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("a damaged shares file was read")
+    assert message.startswith(str(path)) and "\n" not in message
+    assert "books each channel's share" in message
+    assert path.read_text() == '{"alpha": {"EURUSD": "lots"}}'
