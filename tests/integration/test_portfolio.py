@@ -96,3 +96,21 @@ def test_a_damaged_shares_file_is_one_line_and_changes_nothing(tmp_path: Path) -
     assert message.startswith(str(path)) and "\n" not in message
     assert "books each channel's share" in message
     assert path.read_text() == '{"alpha": {"EURUSD": "lots"}}'
+
+
+async def test_a_channel_stopped_at_its_stop_equity_is_reported_not_the_others(
+    tmp_path: Path,
+) -> None:
+    from tradewire.clients.follower_report import report
+
+    broker = await PaperBroker.open(tmp_path / "f.db", PaperSettings(mode="netting"))
+    channels = {"alpha": CopyRules(), "beta": CopyRules(stop_equity=20_000)}
+    follower = PortfolioFollower(broker, channels, magic=7400020, journal=Journal(), name="dave")
+    send(follower, "alpha", 1, 0.1)
+    send(follower, "beta", 1, 0.2)
+    await follower.sync_once()
+    await until(lambda: _holds(broker, 0.1))  # alpha's share only: beta's is closed, stays so
+    assert follower.halts() == ["beta: stopped at stop_equity"]
+    assert report(follower).alert == "dave: halted: beta: stopped at stop_equity"
+    assert [e["channel"] for e in follower.journal.recent if e["event"] == "stopped"] == ["beta"]
+    await broker.close()

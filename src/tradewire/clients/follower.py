@@ -444,6 +444,10 @@ class Follower:
             notes[f"risk{n + 1}"] = f"halted: {reason}"
         return notes
 
+    def halts(self) -> list[str]:
+        """What holds copying back now besides the breakers: each halted risk limit."""
+        return self.risk.halts()
+
     def in_sync(self) -> bool:
         """True when the last round found nothing to do and nothing is in flight."""
         return self.last_plan is not None and not self.pending_orders and not self.slots.in_flight

@@ -45,7 +45,7 @@ def alert_of(follower: Follower) -> str:
     who = follower.guard.who  # "carol/alpha: " in an engine, "" alone
     why = [
         *(["stopped: stop_equity reached"] if follower.stopped else []),
-        *(f"halted: {reason}" for reason in follower.risk.halts()),
+        *(f"halted: {reason}" for reason in follower.halts()),
         *(f"{key} stopped (breaker)" for key in sorted(follower.breaker.tripped)),
     ]
     return who + ", ".join(why) if why else ""

@@ -115,6 +115,10 @@ class PortfolioFollower(Follower):
                 notes[f"{name}.risk{n + 1}"] = f"halted: {reason}"
         return notes
 
+    def halts(self) -> list[str]:
+        held = [f"{name}: {why}" for name, risk in self.risks.items() for why in risk.halts()]
+        return held + [f"{name}: stopped at stop_equity" for name in sorted(self.ended)]
+
     def _plan(self, state: ProviderState, view: FollowerView, stamp: int) -> Plan:
         channels = self._channels(view)
         result, wanted, stopped = plan_portfolio(channels, view, self.shares, stamp)
