@@ -118,6 +118,14 @@ def test_send_a_csv_then_query_bars_and_export(tmp_path: Path) -> None:
     table = pyarrow.parquet.read_table(tmp_path / "all.parquet")
     assert table.num_rows == 5 and table.column("bid").to_pylist()[0] == 1.1041
 
+    # symbols are case-sensitive: a query of eurusd says where EURUSD's ticks are
+    lower = run("ticks", "query", "--symbol", "eurusd", cwd=tmp_path)
+    assert lower.returncode == 1 and lower.stderr.strip() == (
+        "error: no ticks of eurusd; the store has EURUSD (symbols are case-sensitive)"
+    )
+    none = run("ticks", "bars", "--symbol", "GBPUSD", "--format", "csv", cwd=tmp_path)
+    assert none.returncode == 0 and none.stdout.strip() == "time_ms,open,high,low,close,ticks"
+
     stats = run("ticks", "stats", cwd=tmp_path)
     assert "EURUSD" in stats.stdout and "│ 5 " in stats.stdout
     assert len(read("EURUSD", data=tmp_path / "tradewire-data")) == 5

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -31,6 +31,7 @@ from tradewire.cli.common import (
 from tradewire.clients.tick_sender import TickSender
 from tradewire.config import check_postgres_url
 from tradewire.protocol.names import is_symbol
+from tradewire.protocol.ticks import TickRow
 from tradewire.store.tick_stores import open_tick_store
 
 if TYPE_CHECKING:
@@ -303,9 +304,28 @@ def ticks_query(
     symbol, start, end = _symbol(symbol), parse_time(from_, 0), parse_time(to, 2**62)
     store = _reader(data_dir, postgres)
     try:
-        _print_rows(store.query(symbol, start, end, limit), COLUMNS, fmt)
+        _print_rows(_found(store, symbol, store.query(symbol, start, end, limit)), COLUMNS, fmt)
     finally:
         store.close()
+
+
+def _found(store: TickStore, symbol: str, rows: Iterable[TickRow]) -> Iterator[TickRow]:
+    """``rows``; when there are none, and the store holds the symbol spelled another way
+    (symbols are case-sensitive: eurusd is not EURUSD), a one-line error saying so."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        others = [
+            name for name, *_ in store.symbol_stats()
+            if name.lower() == symbol.lower() and name != symbol
+        ]  # fmt: skip
+        if others:
+            fail(
+                f"no ticks of {symbol}; the store has {', '.join(others)} (symbols are "
+                "case-sensitive)"
+            )
+        return iter(())
+    return itertools.chain([first], rows)
 
 
 @ticks_group.command("bars")
@@ -332,7 +352,7 @@ def ticks_bars(
     symbol, start, end = _symbol(symbol), parse_time(from_, 0), parse_time(to, 2**62)
     store = _reader(data_dir, postgres)
     try:
-        rows = store.query(symbol, start, end)
+        rows = _found(store, symbol, store.query(symbol, start, end))
         out = (
             (b.time_ms, b.open, b.high, b.low, b.close, b.ticks)
             for b in bars(rows, TIMEFRAMES_MS[timeframe])
