@@ -60,3 +60,14 @@ def test_dates_before_1970_are_an_error_with_the_line() -> None:
     with pytest.raises(Mt5CsvError) as caught:
         list(read_ticks(lines))
     assert "1970" in str(caught.value) and "2" in str(caught.value)
+
+
+def test_a_bars_export_is_named_as_such_with_what_to_do() -> None:
+    bars = [
+        "<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>\n",
+        "2024.01.02\t10:00:00\t1.1041\t1.1043\t1.1039\t1.1043\t12\t0\t10\n",
+    ]
+    with pytest.raises(Mt5CsvError) as caught:
+        list(read_ticks(bars))
+    assert "this is a bars (OHLC) export, not ticks" in str(caught.value)
+    assert "export ticks instead" in str(caught.value)

@@ -91,6 +91,12 @@ def read_ticks(lines: Iterable[str]) -> Iterator[CsvTick]:
             continue
         fields = text.split("\t")
         if number == 1 and fields[0].strip().upper() == "<DATE>":
+            if "<OPEN>" in text.upper():
+                raise Mt5CsvError(
+                    1,
+                    "this is a bars (OHLC) export, not ticks: tradewire stores ticks and makes "
+                    "bars from them; export ticks instead (Symbols window, Ticks tab, Export)",
+                )
             continue
         if len(fields) < 4 or len(fields) > 7:
             raise Mt5CsvError(number, f"expected 4 to 7 tab-separated fields, got {len(fields)}")
