@@ -538,3 +538,29 @@ async def test_the_state_found_on_joining_is_caught_up_with_not_a_copy_latency(
 
 async def _count_fills(follower: Follower, count: int) -> bool:
     return sum(e["event"] == "fill" for e in follower.journal.recent) == count
+
+
+async def test_a_risk_sized_netting_copy_does_not_grow_when_the_provider_trails_its_stop(
+    tmp_path: Path,
+) -> None:
+    """1% of 10,000 at a 50-pip stop is 0.2 lots; the provider trails its stop to 10 pips,
+    which sized afresh would be 1.0: the follower moves its stop and buys nothing more."""
+    broker = await PaperBroker.open(
+        tmp_path / "f.db", PaperSettings(mode="netting", balance=10_000)
+    )
+    await broker.pin("EURUSD", 1.08500, 1.08510)
+    rules = parse_rules({"sizing": "risk", "risk_percent": 1, "risk_basis": "balance"})
+    follower = Follower(broker, "alpha", rules, journal=Journal())
+    follower.hub_clock_offset = lambda: None
+    first = Position("1", "EURUSD", "buy", 1.0, 1.08500, 1, sl=1.08000)
+    follower.on_state(update(1, [first], None))
+    await follower.sync_once()
+    await until(lambda: _holds(Run(broker, follower), "buy", 0.2))
+    trailed = msgspec.structs.replace(first, sl=1.08400)
+    follower.on_state(update(2, [trailed], None))
+    for _ in range(4):
+        await follower.sync_once()
+        await asyncio.sleep(0.05)
+    assert [(p.volume, p.sl) for p in await broker.positions()] == [(0.2, 1.084)]
+    assert len(await broker.order_log()) == 1
+    await broker.close()

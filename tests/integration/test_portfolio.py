@@ -114,3 +114,20 @@ async def test_a_channel_stopped_at_its_stop_equity_is_reported_not_the_others(
     assert report(follower).alert == "dave: halted: beta: stopped at stop_equity"
     assert [e["channel"] for e in follower.journal.recent if e["event"] == "stopped"] == ["beta"]
     await broker.close()
+
+
+async def test_risk_sizing_on_a_netting_portfolio_is_refused_naming_the_channel(
+    tmp_path: Path,
+) -> None:
+    from tradewire.exceptions import ConfigError
+
+    broker = await PaperBroker.open(tmp_path / "f.db", PaperSettings(mode="netting"))
+    risky = {"alpha": CopyRules(), "beta": CopyRules(sizing="risk", risk_percent=1)}
+    try:
+        PortfolioFollower(broker, risky, magic=7400020, journal=Journal())
+    except ConfigError as exc:
+        assert str(exc).startswith('channel beta: sizing = "risk" is not offered')
+    else:
+        raise AssertionError("risk sizing was accepted on a netting portfolio")
+    finally:
+        await broker.close()

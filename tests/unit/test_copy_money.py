@@ -156,3 +156,21 @@ def test_contradictory_or_out_of_range_money_rules_are_refused(
 ) -> None:
     with pytest.raises(ConfigError, match=named):
         parse_rules(data)
+
+
+def test_a_netting_copy_sized_by_risk_follows_the_providers_volume_not_its_stop() -> None:
+    """Sized once (0.2 for the provider's 1 lot); the provider then trails its stop to 10 pips
+    from entry, which sized afresh would be 1.0 lot: the target stays 0.2. The provider doubles
+    its volume: 0.4. Without a size to follow (a restart), it is sized from the stop again."""
+    held = [Position("f1", "EURUSD", "buy", 0.2, 1.0850, 1, magic=RISK_1.magic)]
+    trailed = opened("EURUSD", "buy", 1.0850, sl=1.0840)
+    sized = {"EURUSD": (1.0, 0.2)}
+    plan_view = msgspec.structs.replace(view(positions=held), sized=sized)
+
+    def target(*positions: Position) -> dict[str, float]:
+        result = plan(provider(*positions), plan_view, RISK_1, NOW)
+        return {k: t.volume for k, t in result.target.items()}
+
+    assert target(trailed) == {"EURUSD": 0.2}
+    assert target(opened("EURUSD", "buy", 1.0850, sl=1.0840, volume=2.0)) == {"EURUSD": 0.4}
+    assert targets(RISK_1, trailed, positions=held) == {"EURUSD": 1.0}  # no size known

@@ -14,7 +14,7 @@ def target(side: str, ref_volume: float, ref_price: float) -> TargetPosition:
 
 def test_an_open_is_measured_against_the_providers_entry() -> None:
     assert change_price("open", None, target("buy", 1.0, 1.1000)) == 1.1000
-    assert change_price("reverse", ("sell", 1, 1.2), target("buy", 1.0, 1.1)) == 1.1
+    assert change_price("reverse", ("sell", 1, 1.2, 1), target("buy", 1.0, 1.1)) == 1.1
 
 
 def test_an_increase_is_measured_against_the_price_the_average_implies() -> None:
@@ -26,7 +26,7 @@ def test_an_increase_is_measured_against_the_price_the_average_implies() -> None
 
 @pytest.mark.parametrize(
     "before",
-    [None, ("sell", 1.0, 1.1000), ("buy", 1.5, 1.1000)],  # unknown, other side, no growth
+    [None, ("sell", 1.0, 1.1000, 1.0), ("buy", 1.5, 1.1000, 1.5)],  # unknown, other side, no growth
 )
 def test_an_increase_whose_price_nothing_says_reports_none(before: object) -> None:
     assert change_price("increase", before, target("buy", 1.5, 1.1010)) is None  # type: ignore[arg-type]

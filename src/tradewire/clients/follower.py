@@ -16,6 +16,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from tradewire.brokers.base import Broker
 from tradewire.clients.account_view import read_view
 from tradewire.clients.backoff import Backoff
@@ -179,7 +181,7 @@ class Follower:
         self.rounds += 1
         state = self.state
         start = self.slots.round_start()
-        view = await self.view()
+        view = self._with_sizes(await self.view())
         stamp = now_ms(self.clock)
         result = self._plan(state, view, stamp)
         planned = micros(self.clock.monotonic())
@@ -204,6 +206,14 @@ class Follower:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return orders
+
+    def _with_sizes(self, view: FollowerView) -> FollowerView:
+        """Netting, sizing by risk: what each held target was sized to (FollowerView.sized),
+        from the targets this follower reached (a restart sizes again, once, from the stop)."""
+        if self.rules.sizing != "risk" or view.account.mode != "netting":
+            return view
+        sized = {key: (r[1], r[3]) for key, r in self._reached.items()}
+        return msgspec.structs.replace(view, sized=sized)
 
     def _plan(self, state: ProviderState, view: FollowerView, stamp: int) -> Plan:
         """This round's target (clients/portfolio.py plans several channels instead)."""
@@ -430,7 +440,7 @@ class Follower:
         """The orders the account still needs for the current state (read now, none sent)."""
         if self.state is None:
             return []
-        view = await self.view()
+        view = self._with_sizes(await self.view())
         return self._reconcile(self._plan(self.state, view, now_ms(self.clock)), view)
 
     def explain(self) -> dict[str, str]:

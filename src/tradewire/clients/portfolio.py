@@ -56,6 +56,13 @@ class PortfolioFollower(Follower):
         name: str = "",
         **options: Any,
     ) -> None:
+        for channel, rules in channels.items():
+            if rules.sizing == "risk":  # shares are not sized once: a trailed stop would add
+                raise ConfigError(
+                    f"channel {channel}: sizing = \"risk\" is not offered on a netting account "
+                    "with several channels yet; use balance or equity sizing with "
+                    "max_trade_risk, which caps each copy's risk"
+                )
         base = CopyRules(magic=magic)
         super().__init__(
             broker, ",".join(channels), base, journal=journal, clock=clock, name=name, **options

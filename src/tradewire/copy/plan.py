@@ -200,6 +200,14 @@ def _desired(
             raw = link.follower_volume * abs(net) / link.provider_volume
             comment = link_comment(key, link.provider_volume, link.follower_volume)
             formula = explain.linked(abs(net), link) if notes is not None else ""
+        elif rules.sizing == "risk" and _proportional(follower, key, side, held):
+            provider_lots, follower_lots = follower.sized[key]
+            now = sum(p.volume for p in same)
+            raw, comment = follower_lots * now / provider_lots, ""
+            formula = (
+                f"{follower_lots:g} × {now:g} / {provider_lots:g} (risk-sized before: the "
+                f"provider's {provider_lots:g} lots were {follower_lots:g})"
+            )
         elif rules.sizing == "risk":
             assert rules.risk_percent is not None  # CopyRules insists on it
             risked = money.risk_volume(
@@ -259,6 +267,14 @@ def _desired(
         ref_volume = round(sum(p.volume for p in same), 8)
         desired[key] = TargetPosition(key, symbol, side, volume, ref, comment, stops, ref_volume)
     return desired, skips
+
+
+def _proportional(follower: FollowerView, key: str, side: str, held: float) -> bool:
+    """A netting target sized by risk before, still held on its side: it follows the
+    provider's volume from there rather than being sized again from the stop."""
+    sized = follower.sized.get(key)
+    holds = held > 1e-9 if side == "buy" else held < -1e-9
+    return sized is not None and sized[0] > 0 and sized[1] > 0 and holds
 
 
 def _netting_deltas(

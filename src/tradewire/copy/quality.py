@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from tradewire.copy.targets import TargetPosition
 
-Reached = tuple[str, float, float]  # side, provider volume, provider average price
+# side, provider volume, provider average price, follower volume: a target the follower held
+Reached = tuple[str, float, float, float]
 
 
 def reached(target: TargetPosition) -> Reached:
     """What to remember of a target the follower holds, for its next increase."""
-    return target.side, target.ref_volume, target.ref_price
+    return target.side, target.ref_volume, target.ref_price, target.volume
 
 
 def change_price(action: str, before: Reached | None, target: TargetPosition) -> float | None:
@@ -29,7 +30,7 @@ def change_price(action: str, before: Reached | None, target: TargetPosition) ->
         return target.ref_price  # opened (or turned) at the provider's entry
     if before is None or before[0] != target.side:
         return None
-    _, v1, p1 = before
+    _, v1, p1, _ = before
     v2, p2 = target.ref_volume, target.ref_price
     if v2 <= v1 + 1e-9:
         return None  # the provider's side did not grow: the change has no price here

@@ -50,6 +50,10 @@ class FollowerView(msgspec.Struct, frozen=True):
     orders: list[PendingOrder] = []  # the follower's pending orders
     # one unit of each currency in the account's currency (copy/money.py), when the rules need it
     rates: dict[str, float] = {}
+    # netting, sizing by risk: per key, the provider's and the follower's lots when the follower
+    # last held its target; the copy then follows the provider's volume in proportion, so a
+    # stop the provider trails toward its entry never makes the follower buy more
+    sized: dict[str, tuple[float, float]] = {}
 
 
 class TargetPosition(msgspec.Struct, frozen=True):
