@@ -97,3 +97,16 @@ def test_a_url_apprise_does_not_know_is_refused_at_start(tmp_path: Path) -> None
         "error: --alert 'no-scheme': apprise does not understand it (for example ntfy://TOPIC, "
         "tgram://TOKEN/CHAT, mailto://USER:PASS@HOST, json://HOST:PORT/PATH)"
     )
+
+
+async def test_remembered_alerts_are_forgotten_after_the_repeat_window(
+    http_server: Http,  # noqa: F811
+) -> None:
+    """Reasons carry figures, so texts rarely repeat: the memory of sent alerts stays bounded."""
+    clock = ManualClock()
+    alerts = Alerts([http_server.base.replace("http", "json") + "/hook"], clock)
+    for n in range(50):
+        alerts.send("tradewire bob/alpha: risk limit halted copying", f"down {n}.0%")
+        clock.advance(REPEAT_S / 10)
+    await alerts.aclose()
+    assert len(alerts._last) <= 11 and alerts.sent == 50

@@ -67,6 +67,10 @@ class Alerts:
         key = f"{title}\n{body}"
         if now - self._last.get(key, -REPEAT_S) < REPEAT_S:
             return
+        # forget what may be sent again anyway: reasons carry figures, so texts never repeat
+        # exactly for months, and the memory of them must not grow with them
+        for old in [k for k, sent in self._last.items() if now - sent >= REPEAT_S]:
+            del self._last[old]
         self._last[key] = now
         try:
             loop = asyncio.get_running_loop()

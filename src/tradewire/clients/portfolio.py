@@ -59,7 +59,7 @@ class PortfolioFollower(Follower):
         for channel, rules in channels.items():
             if rules.sizing == "risk":  # shares are not sized once: a trailed stop would add
                 raise ConfigError(
-                    f"channel {channel}: sizing = \"risk\" is not offered on a netting account "
+                    f'channel {channel}: sizing = "risk" is not offered on a netting account '
                     "with several channels yet; use balance or equity sizing with "
                     "max_trade_risk, which caps each copy's risk"
                 )

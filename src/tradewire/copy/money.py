@@ -164,7 +164,6 @@ def capped(
                         f"holds {exposure.notional:,.2f} of notional"
                     ),
                 )
-        exposure.notional += (volume - abs(held)) * notional_lot
     if rules.min_trade_amount is not None and not held and volume:
         if notional_lot is None:
             return (
@@ -184,4 +183,6 @@ def capped(
             )
     if not volume:
         return 0.0, steps, f"{symbol}: " + (steps[-1] if steps else "nothing left after the caps")
+    if exposure is not None and notional_lot is not None:  # what the later keys have left
+        exposure.notional += (volume - abs(held)) * notional_lot
     return volume, steps, ""
