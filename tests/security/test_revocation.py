@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import re
 import subprocess
@@ -148,39 +149,21 @@ def test_session_cli_lists_and_kicks(tmp_path: Path) -> None:
             raw = await Raw.connect(("127.0.0.1", port))
             assert (await raw.login("bob"))["t"] == "welcome"
             hub = ["--hub", f"127.0.0.1:{port}", "--user", "ops"]
-            listed = await asyncio.to_thread(
-                subprocess.run,
-                [TRADEWIRE, "session", "list", *hub],
-                capture_output=True,
-                text=True,
-                env=env,
-            )
+
+            async def session(*args: str) -> subprocess.CompletedProcess[str]:
+                command = [TRADEWIRE, "session", *args, *hub]
+                run = functools.partial(subprocess.run, capture_output=True, text=True, env=env)
+                return await asyncio.to_thread(run, command)
+
+            listed = await session("list")
             assert listed.returncode == 0 and "bob" in listed.stdout, listed.stderr
-            as_json = await asyncio.to_thread(
-                subprocess.run,
-                [TRADEWIRE, "session", "list", "--json", *hub],
-                capture_output=True,
-                text=True,
-                env=env,
-            )
+            as_json = await session("list", "--json")
             ids = [s["session"] for s in json.loads(as_json.stdout) if s["user"] == "bob"]
             assert len(ids) == 1 and ids[0] in listed.stdout  # whole, on 80 columns too
-            kicked = await asyncio.to_thread(
-                subprocess.run,
-                [TRADEWIRE, "session", "kick", "user:bob", *hub],
-                capture_output=True,
-                text=True,
-                env=env,
-            )
+            kicked = await session("kick", "user:bob")
             assert kicked.returncode == 0 and "closed 1 session" in kicked.stdout, kicked.stderr
             assert await raw.closed()
-            again = await asyncio.to_thread(
-                subprocess.run,
-                [TRADEWIRE, "session", "kick", "nosuch", *hub],
-                capture_output=True,
-                text=True,
-                env=env,
-            )
+            again = await session("kick", "nosuch")
             assert again.returncode == 1 and "no live session" in again.stderr
 
         asyncio.run(follower_session())

@@ -134,33 +134,44 @@ def test_follow_accounts_refuses_what_does_not_go_with_it(tmp_path: Path) -> Non
     assert not (tmp_path / "h1.db").exists()  # nothing opened before the whole file is valid
 
 
-PORTFOLIO = """
+def portfolio(name: str, mode: str, magics: tuple[int, int], magic: str = "") -> str:
+    """An account following alpha (x2) and beta, each subscription with its own magic."""
+    return f"""
 [[account]]
-name = "carol"
-broker = "paper:carol.db?mode=hedging"
-
+name = "{name}"
+broker = "paper:{name}.db?mode={mode}"
+{magic}
 [[account.subscription]]
 channel = "alpha"
-rules = { multiplier = 2.0, magic = 7400011 }
+rules = {{ multiplier = 2.0, magic = {magics[0]} }}
 
 [[account.subscription]]
 channel = "beta"
-rules = { magic = 7400012 }
+rules = {{ magic = {magics[1]} }}
 """
-NETTING_PORTFOLIO = """
-[[account]]
-name = "dave"
-broker = "paper:dave.db?mode=netting"
-magic = 7400020
 
-[[account.subscription]]
-channel = "alpha"
-rules = { multiplier = 2.0, magic = 7400021 }
 
-[[account.subscription]]
-channel = "beta"
-rules = { magic = 7400022 }
-"""
+PORTFOLIO = portfolio("carol", "hedging", (7400011, 7400012))
+NETTING_PORTFOLIO = portfolio("dave", "netting", (7400021, 7400022), "magic = 7400020")
+
+
+def start_two_providers(tmp_path: Path) -> tuple[str, list[subprocess.Popen[str]]]:
+    """Users pa (alpha), pb (beta) and eng (both); a hub and a paper provider on each channel.
+    Returns the hub's address and the processes, the hub last."""
+    for user, role, channels in (
+        ("pa", "provider", ["alpha"]),
+        ("pb", "provider", ["beta"]),
+        ("eng", "follower", ["alpha", "beta"]),
+    ):
+        grants = [arg for ch in channels for arg in ("--channel", ch)]
+        run("user", "add", user, "--role", role, *grants, cwd=tmp_path, stdin=PASSWORD + "\n")
+    hub = spawn("serve", "--host", "127.0.0.1", "--port", "0", cwd=tmp_path)
+    assert hub.stdout is not None
+    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
+    address = f"127.0.0.1:{port}"
+    started = [("pa", "alpha"), ("pb", "beta")]
+    providers = [spawn(*provide(address, user, channel), cwd=tmp_path) for user, channel in started]
+    return address, [*providers, hub]
 
 
 def provide(address: str, user: str, channel: str) -> list[str]:
@@ -172,20 +183,8 @@ def test_one_account_follows_two_channels_with_one_order_per_change(tmp_path: Pa
     """Issue 25: a hedging account on alpha (×2) and beta: it holds the sum, each channel's
     positions under its own magic, one order per provider change; the hub takes the engine's
     report of each channel (no ``forbidden`` in its audit log)."""
-    for user, role, channels in (
-        ("pa", "provider", ["alpha"]),
-        ("pb", "provider", ["beta"]),
-        ("eng", "follower", ["alpha", "beta"]),
-    ):
-        grants = [arg for ch in channels for arg in ("--channel", ch)]
-        run("user", "add", user, "--role", role, *grants, cwd=tmp_path, stdin=PASSWORD + "\n")
     (tmp_path / "accounts.toml").write_text(PORTFOLIO + NETTING_PORTFOLIO)
-    hub = spawn("serve", "--host", "127.0.0.1", "--port", "0", cwd=tmp_path)
-    assert hub.stdout is not None
-    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
-    address = f"127.0.0.1:{port}"
-    started = [("pa", "alpha"), ("pb", "beta")]
-    providers = [spawn(*provide(address, user, channel), cwd=tmp_path) for user, channel in started]
+    address, processes = start_two_providers(tmp_path)
     engine = spawn("follow", "--hub", address, "--user", "eng", "--accounts", "accounts.toml",
                    cwd=tmp_path)  # fmt: skip
     held: list[tuple[str, str, float, int]] = []
@@ -233,7 +232,7 @@ def test_one_account_follows_two_channels_with_one_order_per_change(tmp_path: Pa
             assert (tmp_path / "journals" / f"{journal}.jsonl").exists()
         assert (tmp_path / "journals" / "dave.shares.json").exists()
     finally:
-        for proc in (engine, *providers, hub):
+        for proc in (engine, *processes):
             proc.terminate()
             proc.wait(timeout=15)
     with sqlite3.connect(tmp_path / "tradewire-data" / "state.db") as conn:
@@ -262,21 +261,9 @@ def test_follow_with_two_channels_and_a_rules_file_each(tmp_path: Path) -> None:
     """Issue 25: `tradewire follow --channel alpha --channel beta --rules a --rules b` onto a
     netting account holds the sum of the two (alpha +0.2, beta -0.3: one position of -0.1),
     and --status shows it in sync."""
-    for user, role, channels in (
-        ("pa", "provider", ["alpha"]),
-        ("pb", "provider", ["beta"]),
-        ("eng", "follower", ["alpha", "beta"]),
-    ):
-        grants = [arg for ch in channels for arg in ("--channel", ch)]
-        run("user", "add", user, "--role", role, *grants, cwd=tmp_path, stdin=PASSWORD + "\n")
     (tmp_path / "a.toml").write_text("multiplier = 2.0\nmagic = 7400041\n")
     (tmp_path / "b.toml").write_text("magic = 7400042\n")
-    hub = spawn("serve", "--host", "127.0.0.1", "--port", "0", cwd=tmp_path)
-    assert hub.stdout is not None
-    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
-    address = f"127.0.0.1:{port}"
-    started = [("pa", "alpha"), ("pb", "beta")]
-    providers = [spawn(*provide(address, user, channel), cwd=tmp_path) for user, channel in started]
+    address, processes = start_two_providers(tmp_path)
     two = ["--user", "eng", "--channel", "alpha", "--channel", "beta"]
     engine = spawn("follow", "--hub", address, *two, "--rules", "a.toml", "--rules", "b.toml",
                    "--broker", "paper:e.db?mode=netting", cwd=tmp_path)  # fmt: skip
@@ -305,7 +292,7 @@ def test_follow_with_two_channels_and_a_rules_file_each(tmp_path: Path) -> None:
         with sqlite3.connect(tmp_path / "e.db") as conn:
             assert conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 2
     finally:
-        for proc in (engine, *providers, hub):
+        for proc in (engine, *processes):
             proc.terminate()
             proc.wait(timeout=15)
     done = subprocess.run(
