@@ -152,6 +152,12 @@ async def test_a_copy_engine_reports_each_channel_and_is_held_to_a_quota(
         await asyncio.sleep(0.1)
         rows = snapshot(hub, TickWatch())["followers"]
         assert [r["alert"] for r in rows] == ["", halted]
+        bob.send(
+            {"t": "follower_report", "ch": "beta", "in_sync": True, "alert": "x" * 301, "id": 7}
+        )
+        assert (await bob.recv())["code"] == "bad_frame"  # a report holds no essay
+        rows = snapshot(hub, TickWatch())["followers"]
+        assert [r["alert"] for r in rows] == ["", halted]  # the last good one stays
         bob.send({"t": "follower_report", "ch": "gamma", "in_sync": True, "id": 9})
         refused = await bob.recv()
         assert refused["code"] == "quota_exceeded" and "2 channels" in refused["msg"]
