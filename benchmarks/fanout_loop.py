@@ -48,7 +48,7 @@ async def run(subscribers: int, states: int) -> None:
         await reader.readline()
         readers.append(reader)
         writers.append(writer)
-    channel = hub.channels.get("a")
+    channel = hub.parts.channels.get("a")
     line = b"x" * 1500 + b"\n"
     times = []
     for _ in range(states):

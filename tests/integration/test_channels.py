@@ -114,7 +114,9 @@ async def test_a_stalled_subscriber_delays_nobody_and_stays_bounded(start_hub: H
     )
     assert (await stalled_lines.next())["t"] == "welcome"
     assert await stalled_lines.next() == {"t": "ack", "re": 1}
-    stalled_conn = next(c for c in hub.connections if c.user and hub.channel_service.subscribed(c))
+    stalled_conn = next(
+        c for c in hub.connections if c.user and hub.parts.channel_service.subscribed(c)
+    )
 
     readers = [await logged_in(hub, "bob") for _ in range(5)]
     received: list[dict[int, float]] = [{} for _ in readers]
@@ -142,7 +144,7 @@ async def test_a_stalled_subscriber_delays_nobody_and_stays_bounded(start_hub: H
         await asyncio.sleep(0.02)
     for task in tasks:
         task.cancel()
-    latest = hub.bus.latest("alpha")
+    latest = hub.parts.bus.latest("alpha")
     state_bytes = len(latest.line) if latest else 0
     assert state_bytes > 15_000
     # The stalled subscriber really stalled, and the hub held at most the buffer + one state.
@@ -195,7 +197,7 @@ async def test_acl(start_hub: HubFactory) -> None:
     assert await root.recv() == {"t": "ack", "re": 5}
     root.send({**state_frame("gamma"), "id": 6})
     assert (await root.recv())["seq"] == 1
-    assert hub.bus.latest("alpha") is None  # nothing was stored by the refusals
+    assert hub.parts.bus.latest("alpha") is None  # nothing was stored by the refusals
 
 
 async def test_invalid_state_changes_nothing(start_hub: HubFactory) -> None:

@@ -32,7 +32,7 @@ async def test_every_subscriber_gets_every_state_whole_and_in_order(
     hub = await start_hub(
         max_connections_per_address=1000, fanout_threads=threads, write_buffer_bytes=4 << 20
     )
-    assert hub.fanout.threads == threads
+    assert hub.parts.fanout.threads == threads
     loop = asyncio.get_running_loop()
     plain: list[SocketLines] = []
     for _ in range(4 * MIN_PER_THREAD):  # enough for every thread to get a part

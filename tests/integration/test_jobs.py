@@ -245,13 +245,13 @@ async def test_finished_jobs_are_deleted_after_keep_days(hub: Hub) -> None:
         jobs = JobClient(bob)
         job = await jobs.submit(f"{FNS}:square", [1])
         await jobs.wait(job)
-        hub.jobs.settings = JobSettings(keep_days=1e-9)  # anything finished is old enough
-        hub.jobs.prune()
-        await hub.job_store.flush()
+        hub.parts.jobs.settings = JobSettings(keep_days=1e-9)  # anything finished is old enough
+        hub.parts.jobs.prune()
+        await hub.parts.job_store.flush()
         with pytest.raises(HubRefused):
             await jobs.status(job)
         assert (
-            await hub.job_store.call(
+            await hub.parts.job_store.call(
                 lambda db: db.execute("SELECT count(*) FROM tasks").fetchone()[0]
             )
             == 0
@@ -281,12 +281,14 @@ async def test_max_jobs_holds_when_many_submits_arrive_at_once(
         assert len(accepted) == 3 and len(refused) == 7, answers
         assert "max_jobs" in refused[0]["msg"]
         if queue == "jobs.db":
-            await hub.job_store.flush()
-            stored = await hub.job_store.call(
+            await hub.parts.job_store.flush()
+            stored = await hub.parts.job_store.call(
                 lambda db: db.execute("SELECT count(*) FROM jobs").fetchone()[0]
             )
         else:
-            stored = len(hub.jobs.backend.jobs())  # every job on the bus, as each hub sees them
+            stored = len(
+                hub.parts.jobs.backend.jobs()
+            )  # every job on the bus, as each hub sees them
         assert stored == 3
     finally:
         await hub.stop()
@@ -359,7 +361,7 @@ async def test_one_users_open_tasks_stay_within_the_jobs_quota_under_concurrency
         refused = [r for r in replies if r.get("code") == "quota_exceeded"]
         assert len(accepted) == 2 and len(refused) == 18, replies
         assert "jobs.max_waiting_bytes_per_user" in refused[0]["msg"]
-        assert hub.jobs.held_by("bob")[0] <= 100_000
+        assert hub.parts.jobs.held_by("bob")[0] <= 100_000
         carol = await logged_in(hub, "alice")  # another user is not held to bob's share
         carol.send(submit.split(b"\n")[0] + b"\n")
         assert (await carol.recv())["t"] == "job"

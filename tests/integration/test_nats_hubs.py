@@ -334,7 +334,9 @@ async def test_garbage_from_a_buggy_hub_is_dropped_and_the_hub_goes_on(
         for kind in ("login_failed", "ticks", "relay", "relay_back", "sentiment_put",
                      "sentiment_forget", "kick"):  # fmt: skip
             await other.publish(f"tw.event.{kind}", b"\xff{not json", headers={"Tw-Hub": "bad"})
-            await other.publish(f"tw.to.{hub.bus.name}.{kind}", b"[1,2", headers={"Tw-Hub": "x"})
+            await other.publish(
+                f"tw.to.{hub.parts.bus.name}.{kind}", b"[1,2", headers={"Tw-Hub": "x"}
+            )
         await other.flush()
     finally:
         await other.close()

@@ -104,7 +104,7 @@ async def test_bad_contributions_are_refused_and_change_nothing(
         alice.send({"t": "sentiment_put", **frame, "id": 5})
         refused = await alice.recv()
         assert (refused["code"], refused["re"]) == ("bad_frame", 5) and says in refused["msg"]
-        assert hub.sentiment.book.symbols_of("alice") == []
+        assert hub.parts.sentiment.book.symbols_of("alice") == []
     finally:
         await hub.stop()
 

@@ -94,10 +94,10 @@ async def test_finished_jobs_are_deleted_everywhere_after_keep_days(nats_hub: St
         jobs = JobClient(bob)
         job = await jobs.submit(f"{FNS}:square", [1])
         await jobs.wait(job)
-        b.jobs.settings = JobSettings(keep_days=1e-9)  # anything finished is old enough
-        b.jobs.prune()
+        b.parts.jobs.settings = JobSettings(keep_days=1e-9)  # anything finished is old enough
+        b.parts.jobs.prune()
         deadline = time.monotonic() + 5
-        while a.jobs.backend.job(job) is not None:  # hub A hears of it through the bus
+        while a.parts.jobs.backend.job(job) is not None:  # hub A hears of it through the bus
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
         with pytest.raises(HubRefused) as caught:
@@ -129,7 +129,7 @@ async def test_counts_a_dead_hub_never_made_are_repaired_from_the_results(
                 await msg.term()  # gone from the queue, never to come again
         finally:
             await other.close()
-        await a.jobs.backend.sweep()  # what every hub does every 10 s (recounts)
+        await a.parts.jobs.backend.sweep()  # what every hub does every 10 s (recounts)
         info = await JobClient(bob).wait(job)
         assert (info.status, info.done, info.failed) == ("finished", 1, 1)
         first, second = await JobClient(bob).results(job)
@@ -157,7 +157,7 @@ async def test_the_jobs_quota_holds_in_the_jetstream_queue_across_hubs(
     first.send(submit.split(b"\n")[0] + b"\n")
     assert (await first.recv())["t"] == "job"  # 40 KB held; b sees it through the bus
     deadline = time.monotonic() + 10
-    while b.jobs.held_by("bob")[0] < 40_000:
+    while b.parts.jobs.held_by("bob")[0] < 40_000:
         assert time.monotonic() < deadline, "hub b never saw the job"
         await asyncio.sleep(0.02)
     for raw in sessions:

@@ -28,8 +28,8 @@ LISTENERS = ListenerSettings(
 
 
 def port_of(hub: Hub, kind: type) -> int:
-    assert hub.legacy is not None
-    listener = next(x for x in hub.legacy.tick_listeners if isinstance(x, kind))
+    assert hub.parts.legacy is not None
+    listener = next(x for x in hub.parts.legacy.tick_listeners if isinstance(x, kind))
     return (
         int(listener.port)
         if isinstance(listener, UdpTickListener)
@@ -73,7 +73,7 @@ async def test_article_datagrams_with_nul_are_stored_with_receive_time(
     article = next(r for r in rows if r[3] is None)
     assert article[2] == 1.08345 and before <= article[1] <= int(time.time() * 1000)
     assert ("EURUSD", 1700000000000, 1.0835, 1.0836, None, None) in rows
-    udp = next(c for c in hub.ticks.listeners if c.name == "udp")
+    udp = next(c for c in hub.parts.ticks.listeners if c.name == "udp")
     assert (udp.received, udp.malformed) == (4, 2)
 
 
@@ -93,7 +93,7 @@ async def test_udp_datagrams_from_outside_the_allow_list_are_counted_and_dropped
         senders["127.0.0.1"].sendto(b"EURUSD 1.1%d" % n, ("127.0.0.1", port))
         senders["127.0.0.2"].sendto(b"GBPUSD 1.2%d" % n, ("127.0.0.1", port))
     assert len(await wait_stored(data_dir, "GBPUSD", 3)) == 3
-    udp = next(c for c in hub.ticks.listeners if c.name == "udp")
+    udp = next(c for c in hub.parts.ticks.listeners if c.name == "udp")
     for _ in range(100):  # the refused ones are counted by the listener's thread
         if udp.received >= 6:
             break
@@ -136,7 +136,7 @@ async def test_hundred_thousand_udp_ticks_arrive_without_loss(
     assert done.returncode == 0, done.stderr
     assert "sent 100000" in done.stdout
     rows = await wait_stored(data_dir, "XAUUSD", 100_000, within=20)
-    udp = next(c for c in hub.ticks.listeners if c.name == "udp")
+    udp = next(c for c in hub.parts.ticks.listeners if c.name == "udp")
     assert len(rows) == 100_000
     assert (udp.received, udp.malformed, udp.kernel_drops) == (100_000, 0, 0)
 
@@ -150,7 +150,7 @@ async def test_tcp_lines(start_hub: HubFactory, data_dir: Path) -> None:
     rows = await wait_stored(data_dir, "GBPUSD", 3)
     assert [r[2] for r in rows if r[3] is not None] == [1.2601, 1.2604]
     assert len(rows) == 3
-    tcp = next(c for c in hub.ticks.listeners if c.name == "tcp")
+    tcp = next(c for c in hub.parts.ticks.listeners if c.name == "tcp")
     assert (tcp.received, tcp.malformed) == (4, 1)
     writer.close()
 
@@ -303,7 +303,7 @@ async def test_a_stalled_tick_subscriber_does_not_slow_ingest(start_hub: HubFact
         + b'"}\n{"t":"sub","id":1,"ticks":["*"]}\n',
     )
     await asyncio.sleep(0.2)  # logged in and subscribed; it never reads again
-    stalled = next(c for c in hub.connections if hub.ticks.symbols(c))
+    stalled = next(c for c in hub.connections if hub.parts.ticks.symbols(c))
     feeder = await logged_in(hub, "alice")
     started = time.perf_counter()
     for n in range(150):  # about 12 MB of live ticks: far past every socket buffer

@@ -193,7 +193,7 @@ async def test_a_subscription_flood_over_many_topics_does_not_stall_the_hub(
                 stored.set_result(None)
 
         for n in range(10_000):
-            hub.topics.publish(f"ind.S{n:05d}.M1.rsi", msgspec.Raw(b"1"), done)
+            hub.parts.topics.publish(f"ind.S{n:05d}.M1.rsi", msgspec.Raw(b"1"), done)
         await asyncio.wait_for(stored, 60)
         follower = await logged_in(hub, "bob")
         follower.send({"t": "sub", "ch": "alpha", "id": 1})

@@ -57,12 +57,12 @@ async def test_metrics_count_what_happened_and_health_answers(data_dir: Path) ->
             assert ready.json() == dict.fromkeys(
                 ("state_store", "tick_store", "job_store", "bus", "tasks"), "ok"
             )
-            await asyncio.to_thread(hub.job_store.stop)  # a store that no longer answers
+            await asyncio.to_thread(hub.parts.job_store.stop)  # a store that no longer answers
             not_ready = await web.get("/readyz", timeout=10)
             assert not_ready.status_code == 503 and "no answer" in not_ready.json()["job_store"]
             assert (await web.get("/nope")).status_code == 404
     finally:
-        hub.job_store.stop = lambda: None  # type: ignore[method-assign]  # stopped above
+        hub.parts.job_store.stop = lambda: None  # type: ignore[method-assign]  # stopped above
         await hub.stop()
 
 
@@ -106,7 +106,7 @@ async def test_followers_report_their_copy_quality_for_the_dashboard(data_dir: P
         assert (await bob.recv())["code"] == "forbidden"
         bob.send({**report, "fills": -1, "id": 3})
         assert (await bob.recv())["code"] == "bad_frame"
-        (row,) = snapshot(hub, TickWatch())["followers"]
+        (row,) = snapshot(hub.parts, TickWatch())["followers"]
         assert (row["user"], row["ch"], row["fills"], row["latency_hist"]) == (
             "bob",
             "alpha",
@@ -115,7 +115,7 @@ async def test_followers_report_their_copy_quality_for_the_dashboard(data_dir: P
         )
         bob.close()
         await asyncio.sleep(0.1)
-        assert snapshot(hub, TickWatch())["followers"] == []  # gone with its session
+        assert snapshot(hub.parts, TickWatch())["followers"] == []  # gone with its session
     finally:
         await hub.stop()
 
@@ -145,18 +145,18 @@ async def test_a_copy_engine_reports_each_channel_and_is_held_to_a_quota(
                 }
             )
             assert await bob.recv() == {"t": "ack", "re": number}
-        rows = snapshot(hub, TickWatch())["followers"]
+        rows = snapshot(hub.parts, TickWatch())["followers"]
         assert [(r["ch"], r["fills"]) for r in rows] == [("alpha", 3), ("beta", 2)]
         halted = "carol/beta: halted: day equity drawdown 3%"
         bob.send({"t": "follower_report", "ch": "beta", "in_sync": True, "alert": halted})
         await asyncio.sleep(0.1)
-        rows = snapshot(hub, TickWatch())["followers"]
+        rows = snapshot(hub.parts, TickWatch())["followers"]
         assert [r["alert"] for r in rows] == ["", halted]
         bob.send(
             {"t": "follower_report", "ch": "beta", "in_sync": True, "alert": "x" * 301, "id": 7}
         )
         assert (await bob.recv())["code"] == "bad_frame"  # a report holds no essay
-        rows = snapshot(hub, TickWatch())["followers"]
+        rows = snapshot(hub.parts, TickWatch())["followers"]
         assert [r["alert"] for r in rows] == ["", halted]  # the last good one stays
         bob.send({"t": "follower_report", "ch": "gamma", "in_sync": True, "id": 9})
         refused = await bob.recv()

@@ -76,7 +76,7 @@ async def test_web_port_caps_one_address_and_still_serves_the_others(data_dir: P
         answers = await asyncio.gather(*(closed_within(r, 2.0) for r, _ in flood))
         refused = [a for a in answers if a is not None]
         assert len(refused) == 40 and all(a.startswith(b"HTTP/1.1 503 ") for a in refused)
-        assert hub.gates.by_name["web"].open == 20
+        assert hub.parts.gates.by_name["web"].open == 20
         figures = hub.snapshot()
         assert figures["tradewire_listener_closed_total"][("web", "address_cap")] == 40
         assert figures["tradewire_listener_connections"][("web",)] == 20
@@ -115,7 +115,7 @@ async def test_web_port_closes_idle_and_slow_header_connections(data_dir: Path) 
         assert all(end is not None for end in ends), "a connection outlived the idle timeout"
         # closed by aiohttp's keep-alive clock (it runs from connect in aiohttp 3.14) or the
         # gate's, whichever comes first: both are set from limits.web.idle_timeout_s
-        assert hub.gates.by_name["web"].open == 0
+        assert hub.parts.gates.by_name["web"].open == 0
         for task in trickling:
             task.cancel()
         # a connection that made its request in time is served, and kept alive between
@@ -138,7 +138,7 @@ async def test_total_cap_across_addresses_and_native_logins_unaffected(data_dir:
         flood = [conn for wave in waves for conn in wave]
         answers = await asyncio.gather(*(closed_within(r, 2.0) for r, _ in flood))
         assert sum(a is not None for a in answers) == 40
-        assert hub.gates.by_name["web"].open == 40
+        assert hub.parts.gates.by_name["web"].open == 40
         assert "web: connection limit (40) reached" in await refused_rows(hub)
         alice = await logged_in(hub, "alice")  # the native port is another budget
         alice.close()
@@ -156,8 +156,8 @@ async def test_signal_listener_caps_per_address_and_keeps_silent_clients(data_di
     hub = Hub(make_config(listeners=listeners, limits=limits), data_dir)
     await hub.start()
     try:
-        assert hub.legacy is not None and hub.legacy.article_signal is not None
-        port = hub.legacy.article_signal._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        assert hub.parts.legacy is not None and hub.parts.legacy.article_signal is not None
+        port = hub.parts.legacy.article_signal._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         flood = await connect_many(port, 12)
         answers = await asyncio.gather(*(closed_within(r, 1.5) for r, _ in flood))
         # its clients never send, so there is no idle timeout: five stay, seven are closed
@@ -183,7 +183,7 @@ async def test_article_ports_close_idle_connections(data_dir: Path, listener: st
     hub = Hub(make_config(listeners=listeners, limits=limits), data_dir)
     await hub.start()
     try:
-        gate = hub.gates.by_name[listener]
+        gate = hub.parts.gates.by_name[listener]
         scheme = "article sentiment" if listener == "sentiment" else "text ticks"
         line = next(x for x in hub.listening if scheme in x)
         port = int(line.split("://")[1].split(" ")[0].rsplit(":", 1)[1])

@@ -92,5 +92,5 @@ async def test_two_accounts_publishing_at_the_same_instant_get_one_channel(
     assert sorted(r["t"] for r in replies) == ["ack", "error"]
     (refused,) = [r for r in replies if r["t"] == "error"]
     assert refused["code"] == "channel_busy"
-    latest = hub.bus.latest("alpha")
+    latest = hub.parts.bus.latest("alpha")
     assert latest is not None and latest.seq == 1  # exactly one state was stored

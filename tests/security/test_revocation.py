@@ -83,7 +83,7 @@ async def test_a_deleted_provider_can_no_longer_publish(
     assert await until(provider, {"t": "bye", "reason": "revoked"}) < 2.0
     provider.send(state_frame(n=7))
     assert await provider.closed()
-    assert hub.bus.latest("alpha") is None  # nothing was published
+    assert hub.parts.bus.latest("alpha") is None  # nothing was published
 
 
 async def test_a_withdrawn_grant_ends_that_subscription_only(
@@ -304,7 +304,7 @@ async def test_the_sentiment_publisher_and_the_jobs_sweep_are_supervised_too(
     try:
         failures = {"sentiment": 3, "jobs": 3}
         worked = {"sentiment": 0, "jobs": 0}
-        real_publish, real_sweep = hub.sentiment.publish_changes, hub.jobs.backend.sweep
+        real_publish, real_sweep = hub.parts.sentiment.publish_changes, hub.parts.jobs.backend.sweep
 
         def failing(name: str, real: Any) -> Any:
             def call(*args: Any) -> Any:
@@ -316,8 +316,8 @@ async def test_the_sentiment_publisher_and_the_jobs_sweep_are_supervised_too(
 
             return call
 
-        hub.sentiment.publish_changes = failing("sentiment", real_publish)  # type: ignore[method-assign]
-        hub.jobs.backend.sweep = failing("jobs", real_sweep)  # type: ignore[method-assign]
+        hub.parts.sentiment.publish_changes = failing("sentiment", real_publish)  # type: ignore[method-assign]
+        hub.parts.jobs.backend.sweep = failing("jobs", real_sweep)  # type: ignore[method-assign]
         deadline = time.monotonic() + 20
         while not all(worked.values()):
             assert time.monotonic() < deadline, f"not back: {failures} {worked}"

@@ -51,7 +51,9 @@ async def test_one_users_connections_racing_stay_within_the_quota(data_dir: Path
         refused = [a for a in got if a.get("code") == "quota_exceeded"]
         assert len(acked) == QUOTA and len(refused) == 80 - QUOTA
         assert "max_topics_per_user" in str(refused[0]["msg"])
-        assert hub.topics.owners.held["alice"] == QUOTA and len(hub.topics.known) == QUOTA
+        assert (
+            hub.parts.topics.owners.held["alice"] == QUOTA and len(hub.parts.topics.known) == QUOTA
+        )
         # a value for a topic alice already has is no new topic: accepted
         conns[0].send(pub("spam.0.0", 99))
         assert (await conns[0].recv())["t"] == "ack"
@@ -93,7 +95,7 @@ async def test_delete_frees_the_quota_only_for_the_creator_or_an_admin(data_dir:
         assert (await alice.recv())["code"] == "bad_frame"
         alice.send({"t": "topic_del", "id": 71})  # no topic at all
         assert (await alice.recv())["code"] == "bad_frame"
-        assert hub.topics.known == {"lv.b"}  # nothing else changed
+        assert hub.parts.topics.known == {"lv.b"}  # nothing else changed
         alice.send(pub("lv.c", 8))  # the quota has room again
         assert (await alice.recv())["t"] == "ack"
         assert (await bob.recv())["topic"] == "lv.c"  # subscribers go on
@@ -110,7 +112,9 @@ async def test_delete_frees_the_quota_only_for_the_creator_or_an_admin(data_dir:
         await hub.stop()
     hub = await started(data_dir, TopicSettings(max_topics_per_user=2))  # after a restart
     try:
-        assert hub.topics.known == {"lv.c"} and hub.topics.owners.owner == {"lv.c": "alice"}
+        assert hub.parts.topics.known == {"lv.c"} and hub.parts.topics.owners.owner == {
+            "lv.c": "alice"
+        }
         alice = await logged_in(hub, "alice")
         alice.send(pub("lv.d", 1) + pub("lv.e", 2))
         assert await outcomes(alice, 2) == {1: "ack", 2: "quota_exceeded"}
@@ -125,15 +129,15 @@ async def test_topics_without_a_new_value_expire(data_dir: Path) -> None:
         alice = await logged_in(hub, "alice")
         alice.send(pub("old.a", 1) + pub("old.b", 2))
         await answers(alice, 2)
-        now = hub.topics._bus.latest("topic:old.a").value.ts  # type: ignore[union-attr]
-        assert hub.topics.expire(now + 3_600_000) == 0  # an hour on: kept
+        now = hub.parts.topics._bus.latest("topic:old.a").value.ts  # type: ignore[union-attr]
+        assert hub.parts.topics.expire(now + 3_600_000) == 0  # an hour on: kept
         await asyncio.sleep(0.02)  # old.b's next value is stamped later than old.a's
         alice.send(pub("old.b", 3))
         await answers(alice, 1)
-        later = hub.topics._bus.latest("topic:old.b").value.ts  # type: ignore[union-attr]
+        later = hub.parts.topics._bus.latest("topic:old.b").value.ts  # type: ignore[union-attr]
         assert later > now + 1
         # a day and a millisecond after old.a's value: old.a is stale, old.b (newer) is not
-        assert hub.topics.expire(now + 86_400_001) == 1
-        assert hub.topics.known == {"old.b"} and hub.topics.owners.held["alice"] == 1
+        assert hub.parts.topics.expire(now + 86_400_001) == 1
+        assert hub.parts.topics.known == {"old.b"} and hub.parts.topics.owners.held["alice"] == 1
     finally:
         await hub.stop()

@@ -138,5 +138,5 @@ async def test_udp_tick_client_ticks_are_stored(start_hub: HubFactory, data_dir:
     rows = await wait_stored(data_dir, "USDJPY", 500)
     assert len(rows) == 500
     assert all(100 < row[2] < 200 and len(f"{row[2]:.3f}") >= 7 for row in rows)
-    udp = next(c for c in hub.ticks.listeners if c.name == "udp")
+    udp = next(c for c in hub.parts.ticks.listeners if c.name == "udp")
     assert (udp.received, udp.malformed) == (500, 0)

@@ -127,7 +127,7 @@ def runtime_imports(path: Path) -> set[str]:
 
 def test_no_hub_module_takes_the_whole_hub() -> None:
     """Issue 29: each part takes a narrow protocol of what it needs (Connection's Host, Upkeep's
-    UpkeepHost, the dashboard's DashboardHost, NatsLink's SharingHost), never the Hub."""
+    UpkeepHost, the dashboard's DashboardHost, NatsLink's Ground), never the Hub."""
     takers = {
         path.name
         for path in (ROOT / "hub").glob("*.py")
@@ -141,3 +141,33 @@ def test_services_read_model_records_not_the_sqlite_module() -> None:
     protocol; store/db.py (SQLite) is the stores' own business."""
     for path in (ROOT / "hub").glob("*.py"):
         assert "tradewire.store.db" not in imports(path), f"{path.name} imports store/db.py"
+
+
+def test_no_hub_part_rewires_another_parts_hooks() -> None:
+    """Issue 29: a part hears of another's doings through the event stream (hub/events.py),
+    subscribed where the parts are made (hub/compose.py), never by appending to another
+    object's callback list or setting its callbacks after it is built. The one exception left
+    is the relay's ``forward``, which answers (a NATS hub carries a message, True when it did)
+    and so is not an event."""
+    rewired = []
+    for path in (ROOT / "hub").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "append"
+                and isinstance(node.func.value, ast.Attribute)
+                and node.func.value.attr.startswith(("on_", "observers", "new_subjects"))
+                and ast.unparse(node.func.value) != "app.on_response_prepare"  # aiohttp's
+            ):
+                rewired.append(f"{path.name}:{node.lineno} {ast.unparse(node.func)}")
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if (
+                        isinstance(target, ast.Attribute)
+                        and not (isinstance(target.value, ast.Name) and target.value.id == "self")
+                        and target.attr in {"outgoing", "deliver_many", "forward", "observers"}
+                        and ast.unparse(target) != "relay.forward"
+                    ):
+                        rewired.append(f"{path.name}:{node.lineno} {ast.unparse(target)} =")
+    assert not rewired, f"hooks rewired after construction: {rewired}"

@@ -35,13 +35,55 @@ Persist = Callable[[Message, Callable[[object], None]], None]  # store, then cal
 Forgotten = Callable[[Exception | None], None]
 
 
+@dataclass(frozen=True, slots=True)
+class SubjectSeen:
+    """A subject first seen through another hub (the topic service routes it)."""
+
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkLost:
+    """A shared bus is cut off from its servers."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkBack:
+    """A shared bus reaches its servers again."""
+
+
+BusEvent = SubjectSeen | LinkLost | LinkBack
+
+
+def _one_by_one(subscribers: Collection[Subscriber], message: Message) -> None:
+    for subscriber in list(subscribers):
+        subscriber.deliver(message)
+
+
+def _nobody(_: BusEvent) -> None:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Plumbing:
+    """How a bus's owner takes part in it, given once when the bus is made (the hub's
+    composition root, hub/compose.py): nothing is rewired later."""
+
+    # Makes the line subscribers get from a message as its fan-out begins (the channel
+    # service stamps the moment into states, docs/latency.md); kept messages stay as made.
+    outgoing: Callable[[Message], Message] | None = None
+    # Hands a message to many subscribers (the hub's runs on several threads: fanout.py).
+    deliver_many: Callable[[Collection[Subscriber], Message], None] = _one_by_one
+    # Told of the bus's own events (the hub's event stream, hub/events.py).
+    told: Callable[[BusEvent], None] = _nobody
+
+
+NO_PLUMBING = Plumbing()  # a bus on its own: one by one, no stamp, nobody told
+
+
 class Bus(Protocol):
-    # Told of each subject first seen through another hub (the topic service routes it).
-    new_subjects: list[Callable[[str], None]]
     connected: bool  # False while a shared bus is cut off from its servers
     name: str  # this hub's name on the bus (unique among the hubs sharing it)
-    outgoing: Callable[[Message], Message] | None  # see SubjectTable
-    deliver_many: Callable[[Collection[Subscriber], Message], None]  # see SubjectTable
 
     async def start(self, wait_s: float = 10.0) -> None:
         """Connect and read what the bus already holds (before ``restore``)."""
@@ -89,11 +131,6 @@ class Bus(Protocol):
         ...
 
 
-def _one_by_one(subscribers: Collection[Subscriber], message: Message) -> None:
-    for subscriber in list(subscribers):
-        subscriber.deliver(message)
-
-
 class SubjectState:
     """What every bus keeps per subject: the latest message and the subscribers here."""
 
@@ -110,20 +147,18 @@ S = TypeVar("S", bound=SubjectState)
 class SubjectTable(Generic[S]):
     """The subscriber side every bus shares (a bus subclasses it with its own state)."""
 
-    def __init__(self, make: Callable[[], S]) -> None:
+    def __init__(self, make: Callable[[], S], plumbing: Plumbing) -> None:
         self._make = make
         self._subjects: dict[str, S] = {}
-        # Makes the line subscribers get from a message as its fan-out begins (the channel
-        # service stamps the moment into states, docs/latency.md); kept messages stay as made.
-        self.outgoing: Callable[[Message], Message] | None = None
-        # Hands a message to many subscribers (the hub's runs on several threads: fanout.py).
-        self.deliver_many: Callable[[Collection[Subscriber], Message], None] = _one_by_one
+        self._outgoing = plumbing.outgoing
+        self._deliver_many = plumbing.deliver_many
+        self._told = plumbing.told
 
     def _fan_out(self, state: S, message: Message) -> None:
         """Deliver ``message`` to the subject's subscribers here (the hot path of fan-out)."""
-        if self.outgoing is not None:
-            message = self.outgoing(message)
-        self.deliver_many(state.subscribers, message)
+        if self._outgoing is not None:
+            message = self._outgoing(message)
+        self._deliver_many(state.subscribers, message)
 
     def _subject(self, name: str) -> S:
         subject = self._subjects.get(name)

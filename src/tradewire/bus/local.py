@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from tradewire.bus.base import (
+    NO_PLUMBING,
     Done,
     Forgotten,
     Message,
     Persist,
+    Plumbing,
     Stamp,
     SubjectState,
     SubjectTable,
@@ -25,12 +27,12 @@ class _Subject(SubjectState):
 
 
 class LocalBus(SubjectTable[_Subject]):
-    def __init__(self, persist: Persist | None = None) -> None:
+    def __init__(self, persist: Persist | None = None, plumbing: Plumbing = NO_PLUMBING) -> None:
         """``persist``: makes a message durable and calls back with ``None`` or an exception
-        (the hub's group-committed state store); without it messages are delivered at once."""
-        super().__init__(_Subject)
+        (the hub's group-committed state store); without it messages are delivered at once.
+        One hub sees every subject first: ``plumbing.told`` is never called."""
+        super().__init__(_Subject, plumbing)
         self._persist = persist
-        self.new_subjects: list[Callable[[str], None]] = []  # never called: one hub sees all
         self.connected = True
         self.name = "local"
 

@@ -33,7 +33,19 @@ from nats.aio.msg import Msg
 from nats.js import api
 from nats.js.errors import APIError
 
-from tradewire.bus.base import Done, Forgotten, Message, Stamp, SubjectState, SubjectTable
+from tradewire.bus.base import (
+    NO_PLUMBING,
+    Done,
+    Forgotten,
+    LinkBack,
+    LinkLost,
+    Message,
+    Plumbing,
+    Stamp,
+    SubjectSeen,
+    SubjectState,
+    SubjectTable,
+)
 from tradewire.exceptions import BusError
 
 log = logging.getLogger(__name__)
@@ -101,19 +113,19 @@ class NatsBus(SubjectTable[_Subject]):
         publish_timeout_s: float = 2.0,
         stream: str = STREAM,
         tls: ssl.SSLContext | None = None,
+        plumbing: Plumbing = NO_PLUMBING,
     ) -> None:
-        """``tls``: the context for ``tls://`` servers (default: the system's CAs)."""
+        """``tls``: the context for ``tls://`` servers (default: the system's CAs).
+        ``plumbing.told`` hears of subjects first seen through another hub and of the link
+        lost and back."""
         self._tls = tls
         self._servers, self._decode, self.name = servers, decode, name
-        super().__init__(_Subject)
+        super().__init__(_Subject, plumbing)
         self._replicas, self._timeout, self._stream = replicas, publish_timeout_s, stream
         self._pending: dict[str, Message] = {}  # by Nats-Msg-Id: our own, not decoded again
         self._tasks: set[asyncio.Task[None]] = set()
         self._caught_up = asyncio.Event()
         self.connected = False
-        self.new_subjects: list[Callable[[str], None]] = []  # told of a subject seen first
-        self.on_disconnect: list[Callable[[], None]] = []
-        self.on_reconnect: list[Callable[[], None]] = []
         self._nc: Any = None
         self._closing = False
         self._last_error: Exception | None = None
@@ -195,13 +207,11 @@ class NatsBus(SubjectTable[_Subject]):
         if self._closing:
             return
         self.connected = False
-        for call in self.on_disconnect:
-            call()
+        self._told(LinkLost())
 
     async def _reconnected(self) -> None:
         self.connected = True
-        for call in self.on_reconnect:
-            call()
+        self._told(LinkBack())
 
     async def _error(self, exc: Exception) -> None:
         self._last_error = exc
@@ -299,8 +309,7 @@ class NatsBus(SubjectTable[_Subject]):
         if state is None:
             state = self._subject(subject)
             if not tombstone:
-                for call in self.new_subjects:
-                    call(subject)
+                self._told(SubjectSeen(subject))
         stream_seq = meta.sequence.stream
         if stream_seq > state.stream_seq and tombstone:
             state.latest = None

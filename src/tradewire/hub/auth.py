@@ -19,12 +19,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from tradewire.clock import Clock
 from tradewire.config import Config
 from tradewire.exceptions import FrameError
+from tradewire.hub.events import Banned, HubEvents, LoginFailed
 from tradewire.hub.guard import BanBook, NameGate, NameThrottle
 from tradewire.metrics import Metrics
 from tradewire.model import BanRecord, UserRecord
@@ -41,8 +41,16 @@ NAME_CHARS = 64
 class Authenticator:
     """Checks passwords and keeps the ban book and the name throttle up to date."""
 
-    def __init__(self, config: Config, store: StateStore, clock: Clock, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: StateStore,
+        clock: Clock,
+        metrics: Metrics,
+        events: HubEvents,
+    ) -> None:
         self._config = config
+        self._events = events  # told of each failed login and each ban made here
         self._store = store
         self._clock = clock
         self._passwords = Passwords(config.auth)
@@ -56,9 +64,6 @@ class Authenticator:
         metrics.gauge("tradewire_logins_pending", "logins in a password check", self._pending)
         self._in_flight: dict[str, int] = {}  # source -> checks running
         self._turns: dict[str, asyncio.Event] = {}  # source -> set when one of them ends
-        # Told of each failed login and each ban made here (shared with other hubs over NATS).
-        self.on_failure: list[Callable[[str], None]] = []
-        self.on_ban: list[Callable[[BanRecord], None]] = []
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -150,12 +155,10 @@ class Authenticator:
         # The audit names the attempted user (cut short) but never the password.
         self._store.audit("login_failed", name[:NAME_CHARS], address)
         log.info("login failed: %r from %s", name[:NAME_CHARS], address)
-        for call in self.on_failure:
-            call(address)
+        self._events.emit(LoginFailed(address))
         if ban is not None:
             self._banned(ban)
-            for share in self.on_ban:
-                share(ban)
+            self._events.emit(Banned(ban))
 
     def count_failure_elsewhere(self, address: str) -> None:
         """A failed login from ``address`` on another hub counts here too: failures spread

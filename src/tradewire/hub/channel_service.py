@@ -1,11 +1,12 @@
 """Signal channels as a hub service (PROTOCOL.md 1.1): ``state``, ``sub``/``unsub`` of a
 channel. It owns who subscribes to what and who publishes each channel; the bus numbers, stores
-(through the hub's persist hook) and fans out the states."""
+(through the hub's persist hook) and fans out the states, stamped by :class:`FanOutStamps` as
+their fan-out begins. The whole route is in hub/compose.py."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import cast
 
 import msgspec
@@ -15,6 +16,7 @@ from tradewire.clock import Clock, format_ms, micros, now_ms
 from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
 from tradewire.hub.channels import Channel, ChannelRegistry
+from tradewire.hub.events import HubEvents, StateStored
 from tradewire.hub.service import Handler, Session
 from tradewire.metrics import Metrics
 from tradewire.model import UserRecord
@@ -24,24 +26,48 @@ from tradewire.protocol.messages import Ack, PublishState, StateUpdate, Sub, Uns
 log = logging.getLogger(__name__)
 
 
+class FanOutStamps:
+    """The last hop the hub sees: each state is stamped with the moment its fan-out begins
+    (the bus's ``outgoing``; docs/latency.md). It remembers the states stamped here, whose
+    earlier hops are on this hub's clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        # States stamped here and not yet fanned out (a NATS bus may number one several times).
+        self.made_here: dict[tuple[str, int], StateUpdate] = {}
+
+    def outgoing(self, message: Message) -> Message:
+        """A state as its fan-out begins. A state another hub received keeps only this stamp:
+        its others are on that hub's clock. One encoding per state, not per subscriber."""
+        update = message.value
+        if type(update) is not StateUpdate or update.hops is None:
+            return message
+        mine = self.made_here.pop((message.subject, message.seq), None) is update
+        earlier = update.hops[:2] if mine else [0, 0]
+        update = msgspec.structs.replace(update, hops=[*earlier, micros(self._clock.monotonic())])
+        return Message(message.subject, message.seq, update, encode(update))
+
+
 class ChannelService:
     def __init__(
         self,
         bus: Bus,
+        stamps: FanOutStamps,
         channels: ChannelRegistry,
         clock: Clock,
         auditor: Auditor,
         max_subscriptions: int,
         metrics: Metrics,
+        events: HubEvents,
     ) -> None:
         self.bus = bus
         self.channels = channels
+        self._made_here = stamps.made_here
+        self._events = events  # told of each state stored (StateStored)
         self._clock = clock
         self._auditor = auditor
         self._max_subscriptions = max_subscriptions
         self._subscribed: dict[Session, set[str]] = {}
-        # Other services that read each stored state (sentiment from published positions).
-        self.observers: list[Callable[[Session, StateUpdate], None]] = []
         self._publishing: dict[Session, set[Channel]] = {}  # the reverse of Channel.publisher
         self._states = metrics.counter("tradewire_states_total", "states stored and fanned out")
         self._deliveries = metrics.counter(
@@ -50,9 +76,6 @@ class ChannelService:
         self._fanout = metrics.histogram(
             "tradewire_publish_fanout_seconds", "a state's arrival to its fan-out (stored first)"
         )
-        # States stamped here and not yet fanned out (a NATS bus may number one several times).
-        self._made_here: dict[tuple[str, int], StateUpdate] = {}
-        bus.outgoing = self._outgoing
 
     def handlers(self) -> Mapping[str, Handler]:
         return {"state": self.publish, "sub:ch": self.subscribe, "unsub:ch": self.unsubscribe}
@@ -101,22 +124,9 @@ class ChannelService:
             self._states.inc()
             self._deliveries.inc(self.bus.subscribers(frame.ch))
             session.send(encode(Ack(re=frame.id, seq=result.seq)))
-            for observe in self.observers:
-                observe(session, result.value)
+            self._events.emit(StateStored(session, result.value))
 
         self.bus.publish(frame.ch, stamped, published)
-
-    def _outgoing(self, message: Message) -> Message:
-        """A state as its fan-out begins: stamped with that moment, the last hop the hub sees.
-        A state another hub received keeps only this stamp: its others are on that hub's clock.
-        One encoding per state, not per subscriber."""
-        update = message.value
-        if type(update) is not StateUpdate or update.hops is None:
-            return message
-        mine = self._made_here.pop((message.subject, message.seq), None) is update
-        earlier = update.hops[:2] if mine else [0, 0]
-        update = msgspec.structs.replace(update, hops=[*earlier, micros(self._clock.monotonic())])
-        return Message(message.subject, message.seq, update, encode(update))
 
     def _claim(self, session: Session, channel: Channel, frame: PublishState) -> bool:
         """One live publisher per channel (see Channel.claim); False when refused."""

@@ -46,10 +46,12 @@ class Host(Protocol):
     config: Config
     clock: Clock
     auth: Authenticator
-    dispatcher: Dispatcher
     supported_versions: tuple[int, ...]
     frames: MetricCounter  # frames by type
     slow_consumers: MetricCounter
+
+    @property
+    def dispatcher(self) -> Dispatcher: ...
 
     def admit(self, conn: Connection) -> bytes | None: ...
 

@@ -9,6 +9,7 @@ from typing import Any
 from tradewire.clock import Clock
 from tradewire.config import Config
 from tradewire.hub.audit import Auditor
+from tradewire.hub.events import HubEvents
 from tradewire.hub.service import Service
 from tradewire.metrics import Metrics
 from tradewire.store.state import StateStore
@@ -22,6 +23,7 @@ class ServiceContext:
     auditor: Auditor
     metrics: Metrics
     spawn: Callable[[Coroutine[Any, Any, None]], object]  # run a task the hub owns
+    events: HubEvents  # what happens in the hub (hub/events.py): subscribe, or tell
 
 
 ServiceFactory = Callable[[ServiceContext], Service]

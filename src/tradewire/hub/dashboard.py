@@ -27,6 +27,7 @@ from aiohttp import web
 from tradewire.exceptions import FrameError
 from tradewire.hub.acl import may
 from tradewire.hub.dashboard_data import DashboardHost, TickWatch, snapshot
+from tradewire.hub.events import HubEvents, TicksStored
 from tradewire.model import BanRecord
 from tradewire.protocol.codec import encode
 from tradewire.protocol.messages import Bye
@@ -47,13 +48,13 @@ class WebSession:
 
 
 class Dashboard:
-    def __init__(self, hub: DashboardHost, secure: bool) -> None:
+    def __init__(self, hub: DashboardHost, secure: bool, events: HubEvents) -> None:
         self._hub = hub
         self._secure = secure
         self._sessions: dict[str, WebSession] = {}
         self._closing = asyncio.Event()  # ends the event streams at shutdown
         self.ticks = TickWatch()
-        hub.ticks.observers.append(self.ticks.on_ticks)
+        events.subscribe(TicksStored, lambda stored: self.ticks.on_ticks(stored.rows))
 
     def routes(self, app: web.Application) -> None:
         app.on_response_prepare.append(_protective_headers)

@@ -4,7 +4,7 @@ Plain data (JSON-ready); nothing here writes."""
 from __future__ import annotations
 
 import collections
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tradewire.hub.reports import ReportService
     from tradewire.hub.ticks import TickService
     from tradewire.hub.topics import TopicService
+    from tradewire.metrics import Metrics
     from tradewire.store.state import StateStore
 
 
@@ -61,7 +62,8 @@ class DashboardHost(Protocol):
     @property
     def jobs(self) -> JobSummaries: ...
 
-    def snapshot(self) -> Mapping[str, Any]: ...
+    @property
+    def metrics(self) -> Metrics: ...
 
 
 PRICE_POINTS = 600  # per symbol, for the price chart
@@ -96,7 +98,7 @@ def snapshot(hub: DashboardHost, ticks: TickWatch) -> dict[str, Any]:
             for b in hub.auth.bans.active()
         ],
         "counters": _counters(hub),
-        "fanout": dict(hub.snapshot()["tradewire_publish_fanout_seconds"]),
+        "fanout": dict(hub.metrics.snapshot()["tradewire_publish_fanout_seconds"]),
         "ticks": {
             "stored": dict(ticks.counts),
             "prices": {s: list(p) for s, p in ticks.prices.items()},
@@ -152,7 +154,7 @@ def _sessions(hub: DashboardHost) -> list[dict[str, Any]]:
 
 
 def _counters(hub: DashboardHost) -> dict[str, Any]:
-    snap = hub.snapshot()
+    snap = hub.metrics.snapshot()
 
     def total(name: str) -> float:
         return float(sum(snap.get(name, {}).values()))

@@ -13,6 +13,7 @@ from tradewire.bus.base import Bus
 from tradewire.config import ListenerSettings
 from tradewire.exceptions import ConfigError
 from tradewire.hub.article_signal import ArticleSignalListener
+from tradewire.hub.events import HubEvents
 from tradewire.hub.files import FileService
 from tradewire.hub.listener_gate import ListenerGates
 from tradewire.hub.sentiment import SentimentService
@@ -35,8 +36,10 @@ class ArticleListeners:
         sentiment: SentimentService,
         spawn: Callable[[Coroutine[Any, Any, None]], object],
         gates: ListenerGates,
+        events: HubEvents,
     ) -> None:
         self.settings = settings
+        self._events = events
         self._gates = gates
         self._ticks, self._bus, self._files, self._sentiment = ticks, bus, files, sentiment
         self._spawn = spawn
@@ -82,7 +85,10 @@ class ArticleListeners:
             self._started("tcp", "article signals", await self.article_signal.start())
         elif key == "sentiment":
             self.sentiment = SentimentListener(
-                self.settings.sentiment, self._sentiment, self._gates.gate("sentiment")
+                self.settings.sentiment,
+                self._sentiment,
+                self._gates.gate("sentiment"),
+                self._events,
             )
             self._started("tcp", "article sentiment", await self.sentiment.start())
         else:

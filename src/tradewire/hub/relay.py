@@ -23,6 +23,7 @@ from tradewire.clock import Clock
 from tradewire.config import RelaySettings
 from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
+from tradewire.hub.events import HubEvents, RelayLeft, RelayListening
 from tradewire.hub.ratelimit import SessionBuckets
 from tradewire.hub.service import Handler, Session
 from tradewire.metrics import Metrics
@@ -50,9 +51,15 @@ class _Pending:
 
 class RelayService:
     def __init__(
-        self, settings: RelaySettings, clock: Clock, auditor: Auditor, metrics: Metrics
+        self,
+        settings: RelaySettings,
+        clock: Clock,
+        auditor: Auditor,
+        metrics: Metrics,
+        events: HubEvents,
     ) -> None:
         self._settings = settings
+        self._events = events  # told of names taken and left here
         self._clock = clock
         self._auditor = auditor
         self._names: dict[str, Session] = {}  # address -> the session listening under it
@@ -64,10 +71,8 @@ class RelayService:
         self._relayed = metrics.counter(
             "tradewire_relay_messages_total", "relay frames by outcome", ("outcome",)
         )
-        # With several hubs (hub/shared_relay.py): told of names taken and left here, and asked
-        # to carry a message whose addressee listens on another hub (True when it did).
-        self.on_listen: list[Callable[[str], None]] = []
-        self.on_unlisten: list[Callable[[str], None]] = []
+        # With several hubs (hub/shared_relay.py, which sets it): asked to carry a message
+        # whose addressee listens on another hub (True when it did).
         self.forward: Callable[[Session, str, Relay], bool] | None = None
 
     def handlers(self) -> Mapping[str, Handler]:
@@ -105,8 +110,7 @@ class RelayService:
         self._names[frame.name] = session
         held.add(frame.name)
         session.send(encode(Ack(re=frame.id)))
-        for told in self.on_listen:
-            told(frame.name)
+        self._events.emit(RelayListening(frame.name))
 
     def take_name_away(self, name: str) -> None:
         """Another hub's session listens under ``name`` now: ours is told, as in a takeover."""
@@ -270,8 +274,7 @@ class RelayService:
         for name in self._held.pop(session, set()):
             if self._names.get(name) is session:
                 del self._names[name]
-                for told in self.on_unlisten:
-                    told(name)
+                self._events.emit(RelayLeft(name))
         self._fail_requests_to(session)
         if session in self._waiting:
             for rid, pending in list(self._pending.items()):

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 
 from tradewire import __version__
 from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
 from tradewire.hub.channel_service import ChannelService
+from tradewire.hub.events import HubEvents, Kicked
 from tradewire.hub.service import Handler, Session
 from tradewire.hub.topics import TopicService
 from tradewire.metrics import Counter, Histogram, Metrics
@@ -52,6 +53,7 @@ class SessionService:
         metrics: Metrics | None = None,
         started: float = 0.0,
         topics: TopicService | None = None,
+        events: HubEvents | None = None,
     ) -> None:
         self._sessions = sessions  # the hub's live connections (read only here)
         self._channels = channels
@@ -59,8 +61,7 @@ class SessionService:
         self._auditor = auditor
         self._metrics = metrics or Metrics()
         self._started = started  # monotonic seconds at hub start
-        # Told of each kick (session id or user, by whom): hub/shared_kicks.py tells other hubs.
-        self.on_kick: list[Callable[[str | None, str | None, str], None]] = []
+        self._events = events or HubEvents()  # told of each kick (other hubs close theirs)
 
     def handlers(self) -> Mapping[str, Handler]:
         return {"sessions": self.list, "kick": self.kick, "status": self.status}
@@ -125,8 +126,7 @@ class SessionService:
         what = f"session={frame.session}" if frame.session else f"user={frame.user}"
         self._auditor.audit("kick", session.user.name, session.address, f"{what} closed={closed}")
         session.send(encode(Ack(re=frame.id, n=closed)))
-        for told in self.on_kick:  # the other hubs close theirs (docs/scaling.md)
-            told(frame.session, frame.user, session.user.name)
+        self._events.emit(Kicked(frame.session, frame.user, session.user.name))
 
     def close_matching(
         self, session_id: str | None, user: str | None, by: str, spare: object = None

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from tradewire.clock import Clock, now_ms
 from tradewire.config import SentimentSettings
 from tradewire.hub.audit import Auditor
+from tradewire.hub.events import (
+    HubEvents,
+    SentimentChanged,
+    SentimentContributed,
+    SentimentForgotten,
+)
 from tradewire.hub.ratelimit import SessionBuckets
 from tradewire.hub.sentiment_book import Contribution, SentimentBook, from_positions
 from tradewire.hub.service import Handler, Session
@@ -43,19 +49,16 @@ class SentimentService:
         clock: Clock,
         auditor: Auditor,
         metrics: Metrics,
+        events: HubEvents,
     ) -> None:
         self.settings = settings
+        self._events = events
         self._clock = clock
         self._auditor = auditor
         self.book = SentimentBook(settings.min_contributors)
         self._owned: dict[Owner, set[tuple[str, str]]] = {}  # owner -> (contributor, symbol)
         self._subscribers: dict[Session, set[str]] = {}  # symbols, or {"*"}
         self._buckets = SessionBuckets(settings.rate_per_s, settings.burst)
-        self.listeners: list[Callable[[list[SentimentRow]], None]] = []  # the article listener
-        # With several hubs (hub/shared_sentiment.py): told of each contribution made here, and
-        # of each owner whose contributions lapse.
-        self.on_put: list[Callable[[Owner, str, str, Contribution], None]] = []
-        self.on_forget: list[Callable[[Owner], None]] = []
         self._puts = metrics.counter("tradewire_sentiment_puts_total", "contributions accepted")
         metrics.gauge(
             "tradewire_sentiment_symbols", "symbols with contributions", self._count_symbols
@@ -121,8 +124,7 @@ class SentimentService:
         self._owned.setdefault(owner, set()).add((contributor, symbol))
         self._puts.inc()
         if made_here:
-            for told in self.on_put:
-                told(owner, contributor, symbol, contribution)
+            self._events.emit(SentimentContributed(owner, contributor, symbol, contribution))
 
     def forget(self, owner: Owner, made_here: bool = True) -> None:
         """Everything ``owner`` contributed lapses (a logout, a closed article connection)."""
@@ -130,8 +132,7 @@ class SentimentService:
         for contributor, symbol in owned:
             self.book.drop(contributor, [symbol])
         if owned and made_here:
-            for told in self.on_forget:
-                told(owner)
+            self._events.emit(SentimentForgotten(owner))
 
     def observe_state(self, session: Session, update: StateUpdate) -> None:
         """With ``from_states``: a provider's published positions replace its contributions."""
@@ -187,8 +188,7 @@ class SentimentService:
             for row in mine:  # a slow reader keeps only the newest figures per symbol
                 line = encode(SentimentUpdate(rows=[row], ts=stamp))
                 session.send_state(f"sentiment:{row.symbol}", line)
-        for listener in self.listeners:
-            listener(rows)
+        self._events.emit(SentimentChanged(rows))
 
     async def run(self) -> None:
         """The long-lived publisher of what changed, every interval (supervised by the hub)."""

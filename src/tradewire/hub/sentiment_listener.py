@@ -17,6 +17,7 @@ from typing import cast
 
 from tradewire.config import SentimentListenerSettings
 from tradewire.hub.addresses import AddressList, write_or_drop
+from tradewire.hub.events import HubEvents, SentimentChanged
 from tradewire.hub.listener_gate import ListenerGate, gated
 from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.sentiment_book import Contribution
@@ -35,7 +36,11 @@ def totals(rows: list[SentimentRow]) -> bytes:
 
 class SentimentListener:
     def __init__(
-        self, settings: SentimentListenerSettings, service: SentimentService, gate: ListenerGate
+        self,
+        settings: SentimentListenerSettings,
+        service: SentimentService,
+        gate: ListenerGate,
+        events: HubEvents,
     ) -> None:
         self.settings = settings
         self.gate = gate
@@ -44,7 +49,7 @@ class SentimentListener:
         self._clients: set[_SentimentClient] = set()
         self._per_address: Counter[str] = Counter()
         self._server: asyncio.Server | None = None
-        service.listeners.append(self._changed)
+        events.subscribe(SentimentChanged, self._changed)
 
     async def start(self) -> tuple[str, int]:
         self._server = await asyncio.get_running_loop().create_server(
@@ -96,8 +101,8 @@ class SentimentListener:
         if reply and client.transport is not None:
             write_or_drop(client.transport, reply, "sentiment")
 
-    def _changed(self, rows: list[SentimentRow]) -> None:
-        update = totals(rows)
+    def _changed(self, event: SentimentChanged) -> None:
+        update = totals(event.rows)
         for client in list(self._clients):
             if client.transport is not None:
                 write_or_drop(client.transport, update, "sentiment")

@@ -7,50 +7,27 @@ import contextlib
 import logging
 import math
 import ssl
-import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tradewire import __version__
-from tradewire.bus.base import Bus, Message
-from tradewire.bus.local import LocalBus
+from tradewire.bus.base import Message
 from tradewire.clock import Clock, SystemClock, host_id
 from tradewire.config import Config, plaintext_problem
 from tradewire.exceptions import BusError, ConfigError, StoreError
-from tradewire.hub.audit import Auditor
-from tradewire.hub.auth import Authenticator
-from tradewire.hub.channel_service import ChannelService
-from tradewire.hub.channels import ChannelRegistry
-from tradewire.hub.connection import Connection
-from tradewire.hub.context import ServiceContext, ServiceFactory
-from tradewire.hub.dashboard import Dashboard
-from tradewire.hub.fanout import ParallelFanOut
-from tradewire.hub.files import FileService
-from tradewire.hub.indicators import IndicatorPublisher
-from tradewire.hub.job_backend import JobBackend
-from tradewire.hub.jobs import JobService
-from tradewire.hub.legacy import ArticleListeners
-from tradewire.hub.local_jobs import LocalJobs
-
-if TYPE_CHECKING:
-    from tradewire.hub.article_signal import ArticleSignalListener
-    from tradewire.hub.sentiment_listener import SentimentListener
-    from tradewire.hub.sharing import NatsLink
-    from tradewire.hub.template import TemplateListener
 from tradewire.hub.affinity import steer_by_source
-from tradewire.hub.budgets import BudgetService, Holdings
-from tradewire.hub.listener_gate import HEADERS_END, HTTP_BUSY, ListenerGates
-from tradewire.hub.relay import RelayService
-from tradewire.hub.reports import ReportService
-from tradewire.hub.revocation import SessionService
-from tradewire.hub.sentiment import SentimentService
+from tradewire.hub.auth import Authenticator
+from tradewire.hub.compose import Ground, HubParts, assemble
+from tradewire.hub.connection import Connection
+from tradewire.hub.context import ServiceFactory
+from tradewire.hub.dashboard import Dashboard
+from tradewire.hub.events import HubEvents
+from tradewire.hub.listener_gate import HEADERS_END, HTTP_BUSY
 from tradewire.hub.service import Dispatcher
 from tradewire.hub.supervisor import TaskSupervisor
-from tradewire.hub.ticks import TickService
 from tradewire.hub.tls import TlsListener, tls_context
-from tradewire.hub.topics import TopicService
 from tradewire.hub.upkeep import Upkeep
 from tradewire.hub.web import WebServer
 from tradewire.metrics import Metrics
@@ -63,11 +40,15 @@ from tradewire.protocol.messages import (
     Welcome,
 )
 from tradewire.store import committer as committers
-from tradewire.store.jobs import JobStore
 from tradewire.store.private import DataLock, loose_modes
 from tradewire.store.state import SqliteStateStore
 from tradewire.store.tick_stores import open_tick_store
 from tradewire.store.ticks import TickStore
+
+if TYPE_CHECKING:
+    from tradewire.hub.article_signal import ArticleSignalListener
+    from tradewire.hub.sentiment_listener import SentimentListener
+    from tradewire.hub.template import TemplateListener
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +80,7 @@ class Hub:
         self._extra_services = services
         self.data_dir = data_dir
         self.clock: Clock = clock or SystemClock()
-        self.channels = ChannelRegistry()
+        self.events = HubEvents()  # what happens in the hub; who listens: hub/compose.py
         self.connections: set[Connection] = set()
         self.per_address: Counter[str] = Counter()
         self.metrics = Metrics()
@@ -148,11 +129,14 @@ class Hub:
         self._stopped = asyncio.Event()
         self._all_gone = asyncio.Event()  # set when stopping and the last connection is gone
         self.tls_context: ssl.SSLContext | None = None
-        self.legacy: ArticleListeners | None = None
         self.web: WebServer | None = None
         self._tls_listener: TlsListener | None = None
-        self.nats: NatsLink | None = None  # with [nats]: the hub among others
         self._lock = DataLock(data_dir)
+        # Made by start(), in this order: storage, the login check, then every part at once.
+        self.store: SqliteStateStore
+        self.auth: Authenticator
+        self.parts: HubParts
+        self.upkeep: Upkeep
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -175,31 +159,44 @@ class Hub:
             log.warning("%s (allowed by hub.allow_plaintext)", problem)
         for line in loose_modes(self.data_dir):
             log.warning("%s", line)
-        self.auth = Authenticator(self.config, self.store, self.clock, self.metrics)
+        self.auth = Authenticator(self.config, self.store, self.clock, self.metrics, self.events)
         if self.config.ticks.postgres:  # unreachable: say so now, not at the first tick
             try:
                 await asyncio.to_thread(lambda: self.open_tick_store().close())
             except StoreError as exc:
                 await loop.run_in_executor(None, self._release)
                 raise ConfigError(f"ticks.postgres: {exc}") from exc
-        self._start_services(loop)  # before listening: a frame may come at once
+        ground = Ground(
+            self.config,
+            self.data_dir,
+            self.clock,
+            self.metrics,
+            self.events,
+            self.store,
+            self.auth,
+            self.connections,
+            self.spawn,
+            lambda: self._stopping,
+            self.open_tick_store,
+        )
+        parts = self.parts = assemble(ground, loop, self._extra_services)  # before listening
         try:
-            await self.bus.start(self.config.nats.connect_timeout_s)
+            await parts.bus.start(self.config.nats.connect_timeout_s)
         except BusError as exc:
             await self._abandon_start()
             raise ConfigError(f"nats.servers: {exc} (is nats-server running there?)") from exc
         stored = await self.store.load_states()
-        self.bus.restore(
+        parts.bus.restore(
             Message(s.channel, s.seq, decode_server_frame(s.frame), s.frame) for s in stored
         )
-        self.topics.restore((s.channel for s in stored), await self.store.load_topic_owners())
-        await self.jobs.load()
-        self.supervisor.start("jobs", self.jobs.run)
-        self.supervisor.start("sentiment", self.sentiment.run)
-        self.upkeep = Upkeep(self)
+        parts.topics.restore((s.channel for s in stored), await self.store.load_topic_owners())
+        await parts.jobs.load()
+        self.supervisor.start("jobs", parts.jobs.run)
+        self.supervisor.start("sentiment", parts.sentiment.run)
+        self.upkeep = Upkeep(parts)
         await self.upkeep.load()
-        if self.nats is not None:  # the users only this hub has, to the others
-            await self.nats.users.publish_changes()
+        if parts.nats is not None:  # the users only this hub has, to the others
+            await parts.nats.users.publish_changes()
         try:
             if self.tls_context is None:
                 self._server = await loop.create_server(
@@ -234,18 +231,9 @@ class Hub:
             self.supervisor.start("upkeep", self.upkeep.run)
             return self.addresses
         try:
-            self.legacy = ArticleListeners(
-                self.config.listeners,
-                self.ticks,
-                self.bus,
-                self.files,
-                self.sentiment,
-                self.spawn,
-                self.gates,
-            )
-            await self.legacy.start()
-            self.addresses += self.legacy.addresses
-            self.listening += self.legacy.banners
+            await parts.legacy.start()
+            self.addresses += parts.legacy.addresses
+            self.listening += parts.legacy.banners
             if self.config.web.enabled:
                 await self._start_web()
         except ConfigError:
@@ -265,8 +253,8 @@ class Hub:
             self._server.close()
         if self._tls_listener is not None:
             self._tls_listener.close()
-        if self.legacy is not None:
-            await self.legacy.stop()
+        parts = self.parts
+        await parts.legacy.stop()
         if self.web is not None:
             await self.web.stop()
         bye = encode(Bye(reason="shutdown"))
@@ -283,11 +271,11 @@ class Hub:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.sleep(0)  # aborted connections' connection_lost (their audit rows) runs
-        await self.bus.close()
-        self.fanout.close()
+        await parts.bus.close()
+        parts.fanout.close()
         await self.store.flush()
-        await asyncio.to_thread(self.ticks.stop)  # commits what is queued
-        await asyncio.to_thread(self.job_store.stop)
+        await asyncio.to_thread(parts.ticks.stop)  # commits what is queued
+        await asyncio.to_thread(parts.job_store.stop)
         await asyncio.to_thread(self.upkeep.save_listener_stats)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._release)
@@ -295,15 +283,16 @@ class Hub:
 
     async def _start_web(self) -> None:
         """/metrics, /healthz, /readyz (ready: each store commits, the bus answers)."""
-        settings = self.config.web
+        settings, parts = self.config.web, self.parts
         checks = {
             "state_store": self.store.flush,
-            "tick_store": self.ticks.flush,
-            "job_store": self.job_store.flush,
+            "tick_store": parts.ticks.flush,
+            "job_store": parts.job_store.flush,
             "bus": self._bus_answers,
             "tasks": self.supervisor.check,
         }
-        dashboard = Dashboard(self, self.tls_context is not None) if settings.dashboard else None
+        secure = self.tls_context is not None
+        dashboard = Dashboard(parts, secure, self.events) if settings.dashboard else None
         self.web = WebServer(
             settings,
             self.metrics,
@@ -311,7 +300,7 @@ class Hub:
             self.tls_context,
             dashboard.routes if dashboard else None,
             dashboard.close if dashboard else None,
-            self.gates.gate("web", HTTP_BUSY, HEADERS_END),
+            parts.gates.gate("web", HTTP_BUSY, HEADERS_END),
         )
         try:
             address = await self.web.start()
@@ -326,38 +315,24 @@ class Hub:
         self.listening.append(f"{scheme}://{address[0]}:{address[1]} ({what})")
 
     async def _bus_answers(self) -> object:
-        if not self.bus.connected:
+        if not self.parts.bus.connected:
             raise BusError("the hub is cut off from NATS")
-        return self.bus.latest("")
+        return self.parts.bus.latest("")
 
     async def _abandon_start(self) -> None:
         """Undo a start that failed before listening."""
-        await self.bus.close()
-        await asyncio.to_thread(self.ticks.stop)
-        await asyncio.to_thread(self.job_store.stop)
+        await self.parts.bus.close()
+        await asyncio.to_thread(self.parts.ticks.stop)
+        await asyncio.to_thread(self.parts.job_store.stop)
         await asyncio.get_running_loop().run_in_executor(None, self._release)
 
     def open_tick_store(self) -> TickStore:
         """A tick store for the calling thread: SQLite, or PostgreSQL under ``[ticks]``."""
         return open_tick_store(self.data_dir, self.config.ticks.postgres)
 
-    def _make_bus(self) -> Bus:
-        """The local bus, or NATS JetStream when ``[nats]`` names servers (docs/scaling.md)."""
-        if not self.config.nats.enabled:
-            return LocalBus(self._persist_state)
-        from tradewire.hub.sharing import NatsLink  # only here: nats-py is the [scale] extra
-
-        self.nats = NatsLink(self)
-        return self.nats.bus
-
     @property
     def stopping(self) -> bool:
         return self._stopping
-
-    def _persist_state(self, message: Message, stored: Callable[[object], None]) -> None:
-        """The bus's durability for channel states: the latest state per channel in state.db,
-        group-committed; subscribers see a state only once this calls back."""
-        self.store.put_state(message.subject, message.seq, message.value.ts, message.line, stored)
 
     def _count_connections(self) -> dict[tuple[str, ...], float]:
         return {(): float(len(self.connections))}
@@ -366,132 +341,27 @@ class Hub:
         roles = Counter(c.user.role for c in self.connections if c.user is not None)
         return {(role,): float(n) for role, n in roles.items()}
 
-    def _ticks_stored(self) -> dict[tuple[str, ...], float]:
-        writer = self.ticks.writer
-        return {(): float(writer.stored_rows if writer else 0)}
-
-    def _listener_counts(self) -> dict[tuple[str, ...], float]:
-        out: dict[tuple[str, ...], float] = {}
-        for c in self.ticks.listeners:
-            out[(c.name, "received")] = c.received
-            out[(c.name, "malformed")] = c.malformed
-            out[(c.name, "kernel_dropped")] = c.kernel_drops
-        return out
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """Every service's frames (Connection's Host)."""
+        return self.parts.dispatcher
 
     # The article listeners, for tests and the status of a running hub.
     @property
     def template(self) -> TemplateListener | None:
-        return self.legacy.template if self.legacy else None
+        return self.parts.legacy.template
 
     @property
     def article_signal(self) -> ArticleSignalListener | None:
-        return self.legacy.article_signal if self.legacy else None
+        return self.parts.legacy.article_signal
 
     @property
     def sentiment_listener(self) -> SentimentListener | None:
-        return self.legacy.sentiment if self.legacy else None
+        return self.parts.legacy.sentiment
 
     def snapshot(self) -> Mapping[str, Any]:
         """A read-only view of every metric (for the status command, a dashboard, /metrics)."""
         return self.metrics.snapshot()
-
-    def _start_services(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Every hub feature, each handed only what it needs; one dispatch table for all."""
-        self.auditor = Auditor(self.store)
-        # caps and idle timeouts of the web side and the article ports, from [limits]
-        self.gates = ListenerGates(
-            self.config.limits,
-            lambda address, why: self.auditor.audit("refused", None, address, why),
-            self.metrics.counter(
-                "tradewire_listener_closed_total",
-                "connections the web side and article ports closed: over a cap, or idle",
-                ("listener", "why"),
-            ),
-        )
-        self.metrics.gauge(
-            "tradewire_listener_connections",
-            "open connections of the web side and each article port",
-            self.gates.open_counts,
-            ("listener",),
-        )
-        limit = self.config.hub.max_subscriptions
-        self.bus = self._make_bus()
-        self.fanout = ParallelFanOut(self.config.hub.fanout_thread_count)
-        self.bus.deliver_many = self.fanout.deliver
-        self.channel_service = ChannelService(
-            self.bus, self.channels, self.clock, self.auditor, limit, self.metrics
-        )
-        self.ticks = TickService(
-            self.open_tick_store,
-            self.clock,
-            self.auditor,
-            limit,
-            lambda session: len(self.channel_service.subscribed(session)),
-        )
-        self.ticks.start(loop)
-        self.metrics.gauge(
-            "tradewire_tick_rows_stored_total", "tick rows stored durably", self._ticks_stored
-        )
-        self.metrics.gauge(
-            "tradewire_listener_datagrams_total",
-            "lines or datagrams received by the text tick listeners",
-            self._listener_counts,
-            ("listener", "outcome"),
-        )
-        self.files = FileService(self.config, self.store, self.auditor, self.spawn)
-        self.topics = TopicService(
-            self.config.topics, self.bus, self.clock, self.auditor, self.metrics, self.store
-        )
-        self.sessions = SessionService(
-            self.connections,
-            self.channel_service,
-            self.auditor,
-            self.metrics,
-            time.monotonic(),
-            topics=self.topics,
-        )
-        context = ServiceContext(
-            self.config, self.clock, self.store, self.auditor, self.metrics, self.spawn
-        )
-        extra = [make(context) for make in self._extra_services]
-        self.relay = RelayService(self.config.relay, self.clock, self.auditor, self.metrics)
-        self.sentiment = SentimentService(
-            self.config.sentiment, self.clock, self.auditor, self.metrics
-        )
-        self.channel_service.observers.append(self.sentiment.observe_state)
-        self.bus.new_subjects.append(lambda subject: self.topics.restore([subject]))
-        self.indicators = IndicatorPublisher(self.config.topics.indicators, self.topics)
-        self.ticks.observers.append(self.indicators.on_ticks)
-        self.reports = ReportService(self.auditor)
-        self.job_store = JobStore(self.data_dir, loop)  # with [nats] the queue is in JetStream
-        self.job_store.start()
-        backend: JobBackend = (
-            self.nats.job_backend()
-            if self.nats is not None
-            else LocalJobs(self.job_store, self.clock, self.metrics)
-        )
-        self.jobs = JobService(
-            self.config.jobs, backend, self.clock, self.auditor, self.metrics, self.spawn
-        )
-        if self.nats is not None:  # each service linked to the other hubs
-            extra += self.nats.share()
-        holdings = Holdings(self.store, self.topics, self.jobs, self.sentiment)
-        self.budgets = BudgetService(self.config, holdings, self.auditor, self.spawn)
-        self.dispatcher = Dispatcher(
-            [
-                self.channel_service,
-                self.ticks,
-                self.files,
-                self.sessions,
-                self.relay,
-                self.sentiment,
-                self.topics,
-                self.jobs,
-                self.reports,
-                self.budgets,
-                *extra,
-            ]
-        )
 
     def _release(self) -> None:
         self.auth.close()
@@ -516,14 +386,15 @@ class Hub:
         """Register a new connection, or return the frame to refuse it with."""
         if self._stopping:
             return encode(Bye(reason="shutdown"))
-        if self.nats is not None and self.nats.cut_off:
+        nats = self.parts.nats
+        if nats is not None and nats.cut_off:
             self.refused.inc(1, "bus_unavailable")
             return encode(Bye(reason="bus_unavailable"))
         refusal = self._refusal(conn)
         if refusal is not None:
             reason, line = refusal
             self.refused.inc(1, reason)
-            self.auditor.audit("refused", None, conn.address, reason)
+            self.parts.auditor.audit("refused", None, conn.address, reason)
             return line
         self.connections.add(conn)
         self.per_address[conn.source] += 1
@@ -555,9 +426,9 @@ class Hub:
         self.per_address[conn.source] -= 1
         if self.per_address[conn.source] <= 0:
             del self.per_address[conn.source]
-        self.dispatcher.session_ended(conn)
+        self.parts.dispatcher.session_ended(conn)
         if conn.user is not None:
-            self.auditor.audit(
+            self.parts.auditor.audit(
                 "session_end",
                 conn.user.name,
                 conn.address,

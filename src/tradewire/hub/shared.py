@@ -10,7 +10,8 @@ from typing import TypeVar
 
 import msgspec
 
-from tradewire.bus.base import Bus, Subscriber
+from tradewire.bus.base import Bus, SubjectSeen, Subscriber
+from tradewire.hub.events import HubEvents
 
 log = logging.getLogger(__name__)
 
@@ -18,17 +19,17 @@ T = TypeVar("T")
 K = TypeVar("K")
 
 
-def follow_subjects(bus: Bus, prefix: str, subscriber: Subscriber) -> None:
+def follow_subjects(events: HubEvents, bus: Bus, prefix: str, subscriber: Subscriber) -> None:
     """Subscribe ``subscriber`` to every subject of ``prefix`` another hub publishes, from
     its latest message on (subjects this hub publishes it subscribes to itself)."""
 
-    def seen(subject: str) -> None:
-        if subject.startswith(prefix):
-            latest = bus.subscribe(subject, subscriber)
+    def seen(event: SubjectSeen) -> None:
+        if event.subject.startswith(prefix):
+            latest = bus.subscribe(event.subject, subscriber)
             if latest is not None:
                 subscriber.deliver(latest)
 
-    bus.new_subjects.append(seen)
+    events.subscribe(SubjectSeen, seen)
 
 
 def read_event(decoder: msgspec.json.Decoder[T], payload: bytes, what: str) -> T | None:

@@ -16,6 +16,7 @@ import msgspec
 
 from tradewire.bus.base import Bus, Message
 from tradewire.hub.auth import Authenticator
+from tradewire.hub.events import Banned, HubEvents, LoginFailed
 from tradewire.hub.shared import follow_subjects
 from tradewire.model import BanRecord
 from tradewire.store.state import StateStore
@@ -42,15 +43,15 @@ def decode_ban(line: bytes) -> BanRecord:
 
 
 class SharedBans:
-    def __init__(self, bus: Bus, auth: Authenticator, store: StateStore) -> None:
+    def __init__(self, bus: Bus, auth: Authenticator, store: StateStore, events: HubEvents) -> None:
         self._bus, self._auth, self._store = bus, auth, store
         bus.on_event(FAILED, self._failed_elsewhere)
-        follow_subjects(bus, PREFIX, self)
-        auth.on_failure.append(self._failed_here)
-        auth.on_ban.append(self.share)
+        follow_subjects(events, bus, PREFIX, self)
+        events.subscribe(LoginFailed, self._failed_here)
+        events.subscribe(Banned, lambda banned: self.share(banned.ban))
 
-    def _failed_here(self, address: str) -> None:
-        self._bus.broadcast(FAILED, address.encode())
+    def _failed_here(self, failed: LoginFailed) -> None:
+        self._bus.broadcast(FAILED, failed.address.encode())
 
     def _failed_elsewhere(self, payload: bytes) -> None:
         self._auth.count_failure_elsewhere(payload.decode(errors="replace"))

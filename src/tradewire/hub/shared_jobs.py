@@ -32,6 +32,7 @@ from nats.js.errors import APIError, NotFoundError
 from tradewire.bus.base import Message
 from tradewire.bus.nats import WRONG_LAST_SEQUENCE, NatsBus
 from tradewire.clock import Clock, now_ms
+from tradewire.hub.events import HubEvents
 from tradewire.hub.job_backend import JobView
 from tradewire.hub.service import Session
 from tradewire.hub.shared import follow_subjects
@@ -93,6 +94,7 @@ class JetStreamJobs:
         clock: Clock,
         metrics: Metrics,
         spawn: Callable[[Coroutine[Any, Any, None]], object],
+        events: HubEvents,
         replicas: int = 1,
     ) -> None:
         self._bus, self._clock, self._spawn = bus, clock, spawn
@@ -106,7 +108,7 @@ class JetStreamJobs:
         self._finished = metrics.counter(
             "tradewire_job_tasks_total", "tasks finished, by outcome", ("outcome",)
         )
-        follow_subjects(bus, PREFIX, self)
+        follow_subjects(events, bus, PREFIX, self)
 
     @property
     def _js(self) -> Any:

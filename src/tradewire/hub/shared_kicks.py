@@ -8,6 +8,7 @@ import msgspec
 
 from tradewire.bus.base import Bus
 from tradewire.hub.audit import Auditor
+from tradewire.hub.events import HubEvents, Kicked
 from tradewire.hub.revocation import SessionService
 from tradewire.hub.shared import read_event
 
@@ -21,9 +22,9 @@ class _Kick(msgspec.Struct, frozen=True):
 _kick = msgspec.json.Decoder(_Kick)
 
 
-def share_kicks(bus: Bus, sessions: SessionService, auditor: Auditor) -> None:
-    def kicked_here(session: str | None, user: str | None, by: str) -> None:
-        bus.broadcast("kick", msgspec.json.encode(_Kick(by, session, user)))
+def share_kicks(bus: Bus, sessions: SessionService, auditor: Auditor, events: HubEvents) -> None:
+    def kicked_here(kick: Kicked) -> None:
+        bus.broadcast("kick", msgspec.json.encode(_Kick(kick.by, kick.session, kick.user)))
 
     def kicked_elsewhere(payload: bytes) -> None:
         kick = read_event(_kick, payload, "a kick")
@@ -33,5 +34,5 @@ def share_kicks(bus: Bus, sessions: SessionService, auditor: Auditor) -> None:
         what = f"session={kick.session}" if kick.session else f"user={kick.user}"
         auditor.audit("kick", kick.by, None, f"{what} closed={closed} (from another hub)")
 
-    sessions.on_kick.append(kicked_here)
+    events.subscribe(Kicked, kicked_here)
     bus.on_event("kick", kicked_elsewhere)

@@ -25,6 +25,7 @@ import msgspec
 
 from tradewire.bus.base import Bus, Message
 from tradewire.config import RelaySettings
+from tradewire.hub.events import HubEvents, RelayLeft, RelayListening
 from tradewire.hub.relay import RelayService
 from tradewire.hub.service import Handler, Session
 from tradewire.hub.shared import follow_subjects, read_event, release
@@ -110,17 +111,19 @@ class _Sender:
 class SharedRelay:
     """A hub service with no frames of its own: it links this hub's relay to the others."""
 
-    def __init__(self, bus: Bus, relay: RelayService, settings: RelaySettings) -> None:
+    def __init__(
+        self, bus: Bus, relay: RelayService, settings: RelaySettings, events: HubEvents
+    ) -> None:
         self._bus, self._relay, self._settings = bus, relay, settings
         self._owners: dict[str, str] = {}  # name -> hub listening under it ("" for nobody)
         self._announcing: Counter[str] = Counter()  # names this hub claims, not yet back
         self._waiting: dict[int, _Waiting] = {}
         self._per_session: Counter[Session] = Counter()
         self._keys = itertools.count(1)
-        relay.on_listen.append(self._listened)
-        relay.on_unlisten.append(self._left)
+        events.subscribe(RelayListening, lambda taken: self._announce(taken.name, claim=True))
+        events.subscribe(RelayLeft, lambda left: self._announce(left.name, claim=False))
         relay.forward = self._forward
-        follow_subjects(bus, PREFIX, self)
+        follow_subjects(events, bus, PREFIX, self)
         bus.on_event("relay", self._carry)
         bus.on_event("relay_back", self._answered)
 
@@ -128,12 +131,6 @@ class SharedRelay:
         return {}
 
     # ---- who listens where ----------------------------------------------------------------------
-
-    def _listened(self, name: str) -> None:
-        self._announce(name, claim=True)
-
-    def _left(self, name: str) -> None:
-        self._announce(name, claim=False)
 
     def _announce(self, name: str, claim: bool) -> None:
         subject = PREFIX + name

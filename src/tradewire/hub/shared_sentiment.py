@@ -13,7 +13,8 @@ import msgspec
 
 from tradewire.bus.base import Bus
 from tradewire.clock import Clock
-from tradewire.hub.sentiment import Owner, SentimentService
+from tradewire.hub.events import HubEvents, SentimentContributed, SentimentForgotten
+from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.sentiment_book import Contribution
 from tradewire.hub.shared import read_event
 
@@ -40,17 +41,18 @@ class _Forget(msgspec.Struct, frozen=True, array_like=True):
 _put, _forget = msgspec.json.Decoder(_Put), msgspec.json.Decoder(_Forget)
 
 
-def share_sentiment(bus: Bus, service: SentimentService, clock: Clock) -> None:
-    def put_here(owner: Owner, contributor: str, symbol: str, c: Contribution) -> None:
+def share_sentiment(bus: Bus, service: SentimentService, clock: Clock, events: HubEvents) -> None:
+    def put_here(put: SentimentContributed) -> None:
+        c = put.contribution
         ttl = max(0.0, c.expires - clock.monotonic())
         event = _Put(
-            bus.name, id(owner), contributor, symbol,
+            bus.name, id(put.owner), put.contributor, put.symbol,
             c.long, c.short, c.long_n, c.short_n, c.long_price, c.short_price, ttl,
         )  # fmt: skip
         bus.broadcast("sentiment_put", msgspec.json.encode(event))
 
-    def forgotten_here(owner: Owner) -> None:
-        bus.broadcast("sentiment_forget", msgspec.json.encode(_Forget(bus.name, id(owner))))
+    def forgotten_here(gone: SentimentForgotten) -> None:
+        bus.broadcast("sentiment_forget", msgspec.json.encode(_Forget(bus.name, id(gone.owner))))
 
     def put_elsewhere(payload: bytes) -> None:
         e = read_event(_put, payload, "a sentiment contribution")
@@ -65,7 +67,7 @@ def share_sentiment(bus: Bus, service: SentimentService, clock: Clock) -> None:
         if gone is not None:
             service.forget(("hub", gone.hub, gone.owner), made_here=False)
 
-    service.on_put.append(put_here)
-    service.on_forget.append(forgotten_here)
+    events.subscribe(SentimentContributed, put_here)
+    events.subscribe(SentimentForgotten, forgotten_here)
     bus.on_event("sentiment_put", put_elsewhere)
     bus.on_event("sentiment_forget", forgotten_elsewhere)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import msgspec
 
 from tradewire.bus.base import Bus
+from tradewire.hub.events import HubEvents, TicksStored
 from tradewire.hub.shared import read_event
 from tradewire.hub.ticks import TickService
 from tradewire.protocol.ticks import TickRow
@@ -16,14 +17,14 @@ EVENT = "ticks"
 _rows = msgspec.json.Decoder(list[TickRow])
 
 
-def share_live_ticks(bus: Bus, ticks: TickService) -> None:
-    def stored_here(rows: list[TickRow]) -> None:
-        bus.broadcast(EVENT, msgspec.json.encode(rows))
+def share_live_ticks(bus: Bus, ticks: TickService, events: HubEvents) -> None:
+    def stored_here(stored: TicksStored) -> None:
+        bus.broadcast(EVENT, msgspec.json.encode(stored.rows))
 
     def stored_elsewhere(payload: bytes) -> None:
         rows = read_event(_rows, payload, "live ticks")
         if rows is not None:
             ticks.fan_out(rows)
 
-    ticks.observers.append(stored_here)
+    events.subscribe(TicksStored, stored_here)
     bus.on_event(EVENT, stored_elsewhere)

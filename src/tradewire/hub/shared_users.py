@@ -19,6 +19,7 @@ from collections import Counter
 import msgspec
 
 from tradewire.bus.base import Bus, Message
+from tradewire.hub.events import HubEvents
 from tradewire.hub.shared import follow_subjects, release
 from tradewire.model import UserRecord
 from tradewire.store.state import StateStore
@@ -57,11 +58,11 @@ def decode_user(subject: str, line: bytes) -> Synced:
 
 
 class SharedUsers:
-    def __init__(self, bus: Bus, store: StateStore) -> None:
+    def __init__(self, bus: Bus, store: StateStore, events: HubEvents) -> None:
         self._bus, self._store = bus, store
         self._known: dict[str, UserRecord | None] = {}  # as last synced (either way)
         self._applying: Counter[str] = Counter()  # names whose bus value is being written here
-        follow_subjects(bus, PREFIX, self)
+        follow_subjects(events, bus, PREFIX, self)
 
     def deliver(self, message: Message) -> None:
         """Another hub's (or our own, echoed) user record: into this hub's database."""

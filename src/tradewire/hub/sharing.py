@@ -13,9 +13,10 @@ import asyncio
 import logging
 import ssl
 import uuid
-from collections.abc import Callable, Collection, Coroutine
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from tradewire.bus.base import LinkBack, LinkLost, Plumbing
 from tradewire.bus.nats import NatsBus
 from tradewire.hub.service import Service
 from tradewire.hub.shared_bans import PREFIX as BAN_PREFIX
@@ -33,17 +34,12 @@ from tradewire.protocol.codec import decode_server_frame, encode
 from tradewire.protocol.messages import Bye
 
 if TYPE_CHECKING:
-    from tradewire.clock import Clock
-    from tradewire.config import Config
     from tradewire.hub.audit import Auditor
-    from tradewire.hub.auth import Authenticator
-    from tradewire.hub.connection import Connection
+    from tradewire.hub.compose import Ground
     from tradewire.hub.relay import RelayService
     from tradewire.hub.revocation import SessionService
     from tradewire.hub.sentiment import SentimentService
     from tradewire.hub.ticks import TickService
-    from tradewire.metrics import Metrics
-    from tradewire.store.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -63,42 +59,12 @@ def decode_bus_line(subject: str, line: bytes) -> Any:
     return _DECODERS.get(prefix, decode_server_frame)(line)
 
 
-class SharingHost(Protocol):
-    """What a hub among others shares through NATS: the services each ``shared_*`` module
-    links, and what the link needs to watch itself and send clients away."""
-
-    @property
-    def config(self) -> Config: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
-    def metrics(self) -> Metrics: ...
-    @property
-    def auth(self) -> Authenticator: ...
-    @property
-    def store(self) -> StateStore: ...
-    @property
-    def auditor(self) -> Auditor: ...
-    @property
-    def sessions(self) -> SessionService: ...
-    @property
-    def sentiment(self) -> SentimentService: ...
-    @property
-    def ticks(self) -> TickService: ...
-    @property
-    def relay(self) -> RelayService: ...
-    @property
-    def connections(self) -> Collection[Connection]: ...
-    @property
-    def stopping(self) -> bool: ...
-
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]: ...
-
-
 class NatsLink:
-    def __init__(self, hub: SharingHost) -> None:
-        self._hub = hub
-        settings = hub.config.nats
+    def __init__(self, ground: Ground, plumbing: Plumbing) -> None:
+        """``ground``: what the hub has before its services exist (hub/compose.py);
+        ``plumbing``: the bus's fan-out and the hub's event stream."""
+        self._ground = ground
+        settings = ground.config.nats
         self.bus = NatsBus(
             settings.servers,
             decode_bus_line,
@@ -106,48 +72,58 @@ class NatsLink:
             replicas=settings.replicas,
             publish_timeout_s=settings.publish_timeout_s,
             tls=ssl.create_default_context(cafile=settings.ca_file) if settings.ca_file else None,
+            plumbing=plumbing,
         )
         self.cut_off = False  # cut off for longer than nats.lost_after_s
-        self.bus.on_disconnect.append(self._lost)
-        self.bus.on_reconnect.append(self._back)
-        hub.metrics.gauge(
+        ground.events.subscribe(LinkLost, self._lost)
+        ground.events.subscribe(LinkBack, self._back)
+        ground.metrics.gauge(
             "tradewire_nats_connected",
             "1 while the hub reaches NATS, 0 while it is cut off (docs/scaling.md)",
             lambda: {(): 1.0 if self.bus.connected else 0.0},
         )
         # Before the bus reads what it holds: bans and users already there reach this hub.
-        self.bans = SharedBans(self.bus, hub.auth, hub.store)
-        self.users = SharedUsers(self.bus, hub.store)
+        self.bans = SharedBans(self.bus, ground.auth, ground.store, ground.events)
+        self.users = SharedUsers(self.bus, ground.store, ground.events)
 
-    def share(self) -> list[Service]:
+    def share(
+        self,
+        sessions: SessionService,
+        auditor: Auditor,
+        sentiment: SentimentService,
+        ticks: TickService,
+        relay: RelayService,
+    ) -> list[Service]:
         """Link the hub's services to the other hubs (once they exist); returns the services
         to add to the dispatcher."""
-        hub = self._hub
-        share_kicks(self.bus, hub.sessions, hub.auditor)
-        share_sentiment(self.bus, hub.sentiment, hub.clock)
-        share_live_ticks(self.bus, hub.ticks)
-        return [SharedRelay(self.bus, hub.relay, hub.config.relay)]
+        ground = self._ground
+        share_kicks(self.bus, sessions, auditor, ground.events)
+        share_sentiment(self.bus, sentiment, ground.clock, ground.events)
+        share_live_ticks(self.bus, ticks, ground.events)
+        return [SharedRelay(self.bus, relay, ground.config.relay, ground.events)]
 
     def job_backend(self) -> JetStreamJobs:
         """The jobs' queue in JetStream (every hub's workers serve it)."""
-        hub = self._hub
-        return JetStreamJobs(self.bus, hub.clock, hub.metrics, hub.spawn, hub.config.nats.replicas)
+        g = self._ground
+        return JetStreamJobs(
+            self.bus, g.clock, g.metrics, g.spawn, g.events, g.config.nats.replicas
+        )
 
-    def _lost(self) -> None:
+    def _lost(self, _: LinkLost) -> None:
         """Cut off from NATS: if it lasts, tell every client (they fail over) rather than let
         them follow channels that have silently stopped."""
-        wait = self._hub.config.nats.lost_after_s
+        wait = self._ground.config.nats.lost_after_s
         log.warning("cut off from NATS; clients are told to go in %g s unless it returns", wait)
         asyncio.get_running_loop().call_later(wait, self._gone)
 
-    def _back(self) -> None:
+    def _back(self, _: LinkBack) -> None:
         if self.cut_off:
             log.warning("NATS is back: admitting clients again")
         self.cut_off = False
 
     def _gone(self) -> None:
-        hub = self._hub
-        if self.bus.connected or hub.stopping:
+        hub = self._ground
+        if self.bus.connected or hub.stopping():
             return
         self.cut_off = True  # until NATS is back, newcomers are sent away too
         log.error("still cut off from NATS: saying bye to %d clients", len(hub.connections))

@@ -12,6 +12,7 @@ from tradewire.clock import Clock, now_ms
 from tradewire.exceptions import StoreError
 from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
+from tradewire.hub.events import HubEvents, TicksStored
 from tradewire.hub.service import Handler, Session
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.messages import Ack, PublishTicks, Sub, TicksUpdate, Unsub
@@ -64,16 +65,16 @@ class TickService:
         auditor: Auditor,
         max_subscriptions: int,
         other_subscriptions: Callable[[Session], int],
+        events: HubEvents,
     ) -> None:
         self._open_store = open_store
+        self._events = events
         self.clock = clock
         self._auditor = auditor
         self._max_subscriptions = max_subscriptions
         self._other_subscriptions = other_subscriptions  # the session's channel subscriptions
         self.writer: TickWriter | None = None
         self.listeners: list[ListenerCounters] = []
-        # Other services that read every stored row (the indicator publisher).
-        self.observers: list[Callable[[list[TickRow]], None]] = []
         self._by_symbol: dict[str, set[TickSubscriber]] = {}
         self._symbols: dict[Session, set[str]] = {}
 
@@ -170,13 +171,14 @@ class TickService:
                     del self._by_symbol[symbol]
 
     def _publish(self, batches: list[TickColumns]) -> None:
-        """Newly stored ticks go to the observers and every live subscriber of their symbols
-        (as rows, made only when someone wants them)."""
-        if not self.observers and not self._by_symbol:
+        """Newly stored ticks go to the hub's event stream and every live subscriber of their
+        symbols (as rows, made only when someone wants them)."""
+        told = self._events.wanted(TicksStored)
+        if not told and not self._by_symbol:
             return
         rows = [row for batch in batches for row in batch.rows()]
-        for observe in self.observers:
-            observe(rows)
+        if told:
+            self._events.emit(TicksStored(rows))
         self.fan_out(rows)
 
     def fan_out(self, rows: list[TickRow]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Protocol
 
 from tradewire.clock import Clock, now_ms
@@ -49,8 +49,8 @@ class UpkeepHost(Protocol):
     def topics(self) -> TopicService: ...
     @property
     def nats(self) -> NatsLink | None: ...
-
-    def open_tick_store(self) -> TickStore: ...
+    @property
+    def open_tick_store(self) -> Callable[[], TickStore]: ...
 
 
 class Upkeep:
