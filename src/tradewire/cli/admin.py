@@ -23,7 +23,7 @@ from tradewire.config import load_config
 from tradewire.hub.guard import source_key
 from tradewire.protocol.messages import ROLES
 from tradewire.protocol.names import USER_RE, is_grant
-from tradewire.store.db import StateDB
+from tradewire.store.admin import open_admin_store
 from tradewire.store.passwords import Passwords
 
 MIN_PASSWORD = 8
@@ -114,7 +114,7 @@ def user_add(
         console.print(f"[yellow]note:[/] {name} has no channel yet; add --channel to grant one")
     config = load_config(config_path)
     password = _read_password(password_stdin)
-    with closing(StateDB(data_dir)) as db:
+    with closing(open_admin_store(data_dir)) as db:
         db.add_user(
             name, Passwords(config.auth).hash(password), role, channels, _now_ms(), by=_actor()
         )
@@ -128,7 +128,7 @@ def user_add(
 @reports_errors
 def user_list(data_dir: Path) -> None:
     """List users with their roles and channels."""
-    with closing(StateDB(data_dir)) as db:
+    with closing(open_admin_store(data_dir)) as db:
         users = db.list_users()
     table = Table("user", "role", "channels", "status")
     for user in users:
@@ -147,7 +147,7 @@ def user_list(data_dir: Path) -> None:
 @reports_errors
 def user_del(name: str, data_dir: Path) -> None:
     """Delete user NAME and its grants; its live sessions end within a second."""
-    with closing(StateDB(data_dir)) as db:
+    with closing(open_admin_store(data_dir)) as db:
         db.delete_user(name, _now_ms(), by=_actor())
     console.print(f"deleted {name}")
 
@@ -163,7 +163,7 @@ def user_del(name: str, data_dir: Path) -> None:
 def user_passwd(name: str, password_stdin: bool, data_dir: Path, config_path: Path | None) -> None:
     """Set a new password for NAME; sessions logged in with the old one end."""
     config = load_config(config_path)
-    with closing(StateDB(data_dir)) as db:
+    with closing(open_admin_store(data_dir)) as db:
         if db.get_user(name) is None:
             fail(f"no user named {name!r}")
         password = _read_password(password_stdin)
@@ -205,7 +205,7 @@ def _change_grants(
     revoke: tuple[str, ...] = (),
 ) -> None:
     _check_channels(grant + revoke)
-    with closing(StateDB(data_dir)) as db:
+    with closing(open_admin_store(data_dir)) as db:
         user = db.change_user(name, _now_ms(), event, by=_actor(), grant=grant, revoke=revoke)
     console.print(f"{name} may now use {', '.join(user.channels) or 'no channel'}")
 
@@ -216,7 +216,7 @@ def _switch_command(verb: str, disabled: bool, doc: str) -> None:
     @data_option
     @reports_errors
     def switch(name: str, data_dir: Path) -> None:
-        with closing(StateDB(data_dir)) as db:
+        with closing(open_admin_store(data_dir)) as db:
             db.change_user(name, _now_ms(), f"user_{verb}", by=_actor(), disabled=disabled)
         console.print(f"{verb}d {name}")
 
@@ -240,7 +240,7 @@ def ban_group() -> None:
 @reports_errors
 def ban_list(show_all: bool, data_dir: Path) -> None:
     """List banned addresses."""
-    with closing(StateDB(data_dir)) as db:
+    with closing(open_admin_store(data_dir)) as db:
         bans = db.load_bans()
     now = _now_ms()
     table = Table("address", "banned for", "offenses")
@@ -264,7 +264,7 @@ def ban_lift(address: str, data_dir: Path, config_path: Path | None) -> None:
     as 2001:db8:1:2::/64 (a running hub applies it within 5 seconds)."""
     ban = load_config(config_path).ban
     source = source_key(address, ban.ipv4_prefix, ban.ipv6_prefix)
-    with closing(StateDB(data_dir)) as db:
+    with closing(open_admin_store(data_dir)) as db:
         lifted = db.lift_ban(address, _now_ms(), by=_actor()) or (
             source != address and db.lift_ban(source, _now_ms(), by=_actor())
         )
