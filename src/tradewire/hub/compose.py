@@ -45,7 +45,13 @@ from tradewire.hub.channel_service import ChannelService, FanOutStamps
 from tradewire.hub.channels import ChannelRegistry
 from tradewire.hub.connection import Connection
 from tradewire.hub.context import ServiceContext, ServiceFactory
-from tradewire.hub.events import HubEvents, StateStored, TicksStored
+from tradewire.hub.events import (
+    HubEvents,
+    RelayCarriedIn,
+    RelayTakenElsewhere,
+    StateStored,
+    TicksStored,
+)
 from tradewire.hub.fanout import ParallelFanOut
 from tradewire.hub.files import FileService
 from tradewire.hub.indicators import IndicatorPublisher
@@ -224,7 +230,11 @@ def assemble(
         topics=topics,
         events=events,
     )
-    relay = RelayService(config.relay, clock, auditor, metrics, events)
+    relay = RelayService(
+        config.relay, clock, auditor, metrics, events, nats.relay.forward if nats else None
+    )
+    events.subscribe(RelayTakenElsewhere, lambda taken: relay.take_name_away(taken.name))
+    events.subscribe(RelayCarriedIn, relay.carried_in)
     reports = ReportService(auditor)
     job_store = JobStore(ground.data_dir, loop)  # with [nats] the queue is in JetStream
     job_store.start()
@@ -237,7 +247,7 @@ def assemble(
     context = ServiceContext(config, clock, store, auditor, metrics, ground.spawn, events)
     added = [make(context) for make in extra]
     if nats is not None:  # each service linked to the other hubs
-        added += nats.share(sessions, auditor, sentiment, ticks, relay)
+        added += nats.share(sessions, auditor, sentiment, ticks)
     legacy = ArticleListeners(
         config.listeners, ticks, bus, files, sentiment, ground.spawn, gates, events
     )

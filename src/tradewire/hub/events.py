@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from tradewire.hub.sentiment_book import Contribution
 from tradewire.hub.service import Session
 from tradewire.model import BanRecord
-from tradewire.protocol.messages import SentimentRow, StateUpdate
+from tradewire.protocol.messages import Relay, SentimentRow, StateUpdate
 from tradewire.protocol.ticks import TickRow
 
 E = TypeVar("E")
@@ -83,6 +83,24 @@ class RelayLeft:
     """Nobody here listens on relay name ``name`` any more."""
 
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelayTakenElsewhere:
+    """A session on another hub now listens on relay name ``name`` (ours is told, as in a
+    takeover)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelayCarriedIn:
+    """A relay message from a sender on another hub, for a listener here; ``stand_in`` stands
+    for the sender and gets every answer."""
+
+    stand_in: Session
+    sender: str
+    frame: Relay
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from tradewire.clock import Clock
 from tradewire.config import RelaySettings
 from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
-from tradewire.hub.events import HubEvents, RelayLeft, RelayListening
+from tradewire.hub.events import HubEvents, RelayCarriedIn, RelayLeft, RelayListening
 from tradewire.hub.ratelimit import SessionBuckets
 from tradewire.hub.service import Handler, Session
 from tradewire.metrics import Metrics
@@ -57,7 +57,10 @@ class RelayService:
         auditor: Auditor,
         metrics: Metrics,
         events: HubEvents,
+        forward: Callable[[Session, str, Relay], bool] | None = None,
     ) -> None:
+        """``forward``: with several hubs (hub/shared_relay.py), asked to carry a message whose
+        addressee listens on another hub (True when it did)."""
         self._settings = settings
         self._events = events  # told of names taken and left here
         self._clock = clock
@@ -71,9 +74,7 @@ class RelayService:
         self._relayed = metrics.counter(
             "tradewire_relay_messages_total", "relay frames by outcome", ("outcome",)
         )
-        # With several hubs (hub/shared_relay.py, which sets it): asked to carry a message
-        # whose addressee listens on another hub (True when it did).
-        self.forward: Callable[[Session, str, Relay], bool] | None = None
+        self._forward = forward
 
     def handlers(self) -> Mapping[str, Handler]:
         return {"listen": self.listen, "relay": self.relay, "reply": self.answer}
@@ -142,12 +143,17 @@ class RelayService:
         addressee = self._names.get(frame.to)
         if (
             addressee is None
-            and self.forward is not None
-            and self.forward(session, user.name, frame)
+            and self._forward is not None
+            and self._forward(session, user.name, frame)
         ):
             self._relayed.inc(1, "forwarded")
             return
         self.hand_over(session, user.name, frame, addressee)
+
+    def carried_in(self, carried: RelayCarriedIn) -> None:
+        """A message another hub carried here, for a listener here."""
+        addressee = self.listener(carried.frame.to)
+        self.hand_over(carried.stand_in, carried.sender, carried.frame, addressee)
 
     def hand_over(
         self, session: Session, sender: str, frame: Relay, addressee: Session | None

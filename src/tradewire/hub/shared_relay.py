@@ -25,8 +25,13 @@ import msgspec
 
 from tradewire.bus.base import Bus, Message
 from tradewire.config import RelaySettings
-from tradewire.hub.events import HubEvents, RelayLeft, RelayListening
-from tradewire.hub.relay import RelayService
+from tradewire.hub.events import (
+    HubEvents,
+    RelayCarriedIn,
+    RelayLeft,
+    RelayListening,
+    RelayTakenElsewhere,
+)
 from tradewire.hub.service import Handler, Session
 from tradewire.hub.shared import follow_subjects, read_event, release
 from tradewire.model import UserRecord
@@ -111,10 +116,10 @@ class _Sender:
 class SharedRelay:
     """A hub service with no frames of its own: it links this hub's relay to the others."""
 
-    def __init__(
-        self, bus: Bus, relay: RelayService, settings: RelaySettings, events: HubEvents
-    ) -> None:
-        self._bus, self._relay, self._settings = bus, relay, settings
+    def __init__(self, bus: Bus, settings: RelaySettings, events: HubEvents) -> None:
+        """Made before the relay, which it is handed as ``forward``; it reaches the relay
+        only through events (RelayTakenElsewhere, RelayCarriedIn)."""
+        self._bus, self._settings, self._events = bus, settings, events
         self._owners: dict[str, str] = {}  # name -> hub listening under it ("" for nobody)
         self._announcing: Counter[str] = Counter()  # names this hub claims, not yet back
         self._waiting: dict[int, _Waiting] = {}
@@ -122,7 +127,6 @@ class SharedRelay:
         self._keys = itertools.count(1)
         events.subscribe(RelayListening, lambda taken: self._announce(taken.name, claim=True))
         events.subscribe(RelayLeft, lambda left: self._announce(left.name, claim=False))
-        relay.forward = self._forward
         follow_subjects(events, bus, PREFIX, self)
         bus.on_event("relay", self._carry)
         bus.on_event("relay_back", self._answered)
@@ -157,11 +161,13 @@ class SharedRelay:
         name, owner = message.subject[len(PREFIX) :], message.value
         self._owners[name] = owner
         if owner not in ("", self._bus.name) and name not in self._announcing:
-            self._relay.take_name_away(name)  # a session on another hub listens now
+            self._events.emit(RelayTakenElsewhere(name))  # a session on another hub listens now
 
     # ---- carrying -------------------------------------------------------------------------------
 
-    def _forward(self, session: Session, sender: str, frame: Relay) -> bool:
+    def forward(self, session: Session, sender: str, frame: Relay) -> bool:
+        """Carry ``frame`` to the hub whose session listens as its addressee; False when
+        that is this hub or nobody (the relay delivers, or refuses, here)."""
         owner = self._owners.get(frame.to, "")
         if owner in ("", self._bus.name):
             return False
@@ -207,7 +213,7 @@ class SharedRelay:
             timeout_ms=carried.timeout_ms,
         )
         stand_in = _Sender(self._bus, carried.origin, carried.key)
-        self._relay.hand_over(stand_in, carried.sender, frame, self._relay.listener(carried.to))
+        self._events.emit(RelayCarriedIn(stand_in, carried.sender, frame))
 
     def _answered(self, payload: bytes) -> None:
         """The one answer to a message this hub carried elsewhere."""

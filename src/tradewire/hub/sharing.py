@@ -36,7 +36,6 @@ from tradewire.protocol.messages import Bye
 if TYPE_CHECKING:
     from tradewire.hub.audit import Auditor
     from tradewire.hub.compose import Ground
-    from tradewire.hub.relay import RelayService
     from tradewire.hub.revocation import SessionService
     from tradewire.hub.sentiment import SentimentService
     from tradewire.hub.ticks import TickService
@@ -85,6 +84,8 @@ class NatsLink:
         # Before the bus reads what it holds: bans and users already there reach this hub.
         self.bans = SharedBans(self.bus, ground.auth, ground.store, ground.events)
         self.users = SharedUsers(self.bus, ground.store, ground.events)
+        # Before the relay: it is handed the link's forward (hub/compose.py).
+        self.relay = SharedRelay(self.bus, ground.config.relay, ground.events)
 
     def share(
         self,
@@ -92,7 +93,6 @@ class NatsLink:
         auditor: Auditor,
         sentiment: SentimentService,
         ticks: TickService,
-        relay: RelayService,
     ) -> list[Service]:
         """Link the hub's services to the other hubs (once they exist); returns the services
         to add to the dispatcher."""
@@ -100,7 +100,7 @@ class NatsLink:
         share_kicks(self.bus, sessions, auditor, ground.events)
         share_sentiment(self.bus, sentiment, ground.clock, ground.events)
         share_live_ticks(self.bus, ticks, ground.events)
-        return [SharedRelay(self.bus, relay, ground.config.relay, ground.events)]
+        return [self.relay]
 
     def job_backend(self) -> JetStreamJobs:
         """The jobs' queue in JetStream (every hub's workers serve it)."""
