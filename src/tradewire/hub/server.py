@@ -141,11 +141,47 @@ class Hub:
     # ---- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> list[tuple[str, int]]:
-        """Open storage, restore state and bans, listen. Returns the (host, port) pairs bound."""
+        """Open storage, make every part (hub/compose.py), restore what was stored, listen.
+        Returns the (host, port) pairs bound."""
         loop = asyncio.get_running_loop()
-        hub = self.config.hub
+        await self._open_storage(loop)
+        ground = Ground(
+            self.config,
+            self.data_dir,
+            self.clock,
+            self.metrics,
+            self.events,
+            self.store,
+            self.auth,
+            self.connections,
+            self.spawn,
+            lambda: self._stopping,
+            self.open_tick_store,
+        )
+        self.parts = assemble(ground, loop, self._extra_services)  # before listening
+        await self._restore()
+        await self._listen(loop)
+        if self.worker:  # the article listeners and the web side run in worker 0 only
+            self.supervisor.start("upkeep", self.upkeep.run)
+            return self.addresses
+        try:
+            await self.parts.legacy.start()
+            self.addresses += self.parts.legacy.addresses
+            self.listening += self.parts.legacy.banners
+            if self.config.web.enabled:
+                await self._start_web()
+        except ConfigError:
+            await self.stop()
+            raise
+        self.supervisor.start("upkeep", self.upkeep.run)
+        log.info("hub listening on %s", ", ".join(f"{h}:{p}" for h, p in self.addresses))
+        return self.addresses
+
+    async def _open_storage(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The settings checked, state.db opened and locked, the login check, the tick store
+        reached (PostgreSQL: unreachable is said now, not at the first tick)."""
         problem = plaintext_problem(self.config)
-        if problem is not None and not hub.allow_plaintext:
+        if problem is not None and not self.config.hub.allow_plaintext:
             raise ConfigError(problem)
         self.tls_context = tls_context(self.config.tls)
         self.store = await SqliteStateStore.open(self.data_dir, self.clock)
@@ -160,26 +196,17 @@ class Hub:
         for line in loose_modes(self.data_dir):
             log.warning("%s", line)
         self.auth = Authenticator(self.config, self.store, self.clock, self.metrics, self.events)
-        if self.config.ticks.postgres:  # unreachable: say so now, not at the first tick
+        if self.config.ticks.postgres:
             try:
                 await asyncio.to_thread(lambda: self.open_tick_store().close())
             except StoreError as exc:
                 await loop.run_in_executor(None, self._release)
                 raise ConfigError(f"ticks.postgres: {exc}") from exc
-        ground = Ground(
-            self.config,
-            self.data_dir,
-            self.clock,
-            self.metrics,
-            self.events,
-            self.store,
-            self.auth,
-            self.connections,
-            self.spawn,
-            lambda: self._stopping,
-            self.open_tick_store,
-        )
-        parts = self.parts = assemble(ground, loop, self._extra_services)  # before listening
+
+    async def _restore(self) -> None:
+        """The bus started, each channel's latest state, topic owners, jobs, bans and users
+        read back; the long-lived tasks started."""
+        parts = self.parts
         try:
             await parts.bus.start(self.config.nats.connect_timeout_s)
         except BusError as exc:
@@ -197,6 +224,10 @@ class Hub:
         await self.upkeep.load()
         if parts.nats is not None:  # the users only this hub has, to the others
             await parts.nats.users.publish_changes()
+
+    async def _listen(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The native port, in plain TCP or TLS."""
+        hub = self.config.hub
         try:
             if self.tls_context is None:
                 self._server = await loop.create_server(
@@ -227,21 +258,6 @@ class Hub:
                 f"{exc.strerror} (another hub running? pick another port "
                 "with --port)"
             ) from exc
-        if self.worker:  # the article listeners and the web side run in worker 0 only
-            self.supervisor.start("upkeep", self.upkeep.run)
-            return self.addresses
-        try:
-            await parts.legacy.start()
-            self.addresses += parts.legacy.addresses
-            self.listening += parts.legacy.banners
-            if self.config.web.enabled:
-                await self._start_web()
-        except ConfigError:
-            await self.stop()
-            raise
-        self.supervisor.start("upkeep", self.upkeep.run)
-        log.info("hub listening on %s", ", ".join(f"{h}:{p}" for h, p in self.addresses))
-        return self.addresses
 
     async def stop(self) -> None:
         """Stop accepting, say bye to everyone, flush storage, release everything."""
