@@ -12,7 +12,8 @@ from tests.conftest import Raw, make_config
 from tradewire.hub.context import ServiceContext
 from tradewire.hub.server import Hub
 from tradewire.hub.service import Handler, Session
-from tradewire.protocol.codec import encode, register_client_frame
+from tradewire.protocol.codec import encode
+from tradewire.protocol.frames.base import FrameSet
 from tradewire.protocol.messages import RequestId
 
 
@@ -26,6 +27,8 @@ class TimeReply(msgspec.Struct, frozen=True, tag_field="t", tag="time_is"):
 
 
 class TimeService:
+    frames = FrameSet("time", client=(TimeRequest,), server=(TimeReply,))
+
     def __init__(self, context: ServiceContext) -> None:
         self._clock = context.clock
         self._asked = context.metrics.counter("toy_time_requests_total", "time frames answered")
@@ -39,9 +42,6 @@ class TimeService:
     def answer(self, session: Session, frame: TimeRequest) -> None:
         self._asked.inc()
         session.send(encode(TimeReply(ms=int(self._clock.time() * 1000), re=frame.id)))
-
-
-register_client_frame(TimeRequest)
 
 
 async def test_a_service_in_one_file_answers_its_own_frame(data_dir: Path) -> None:

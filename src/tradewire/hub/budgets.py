@@ -24,6 +24,7 @@ from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.service import Handler, Session
 from tradewire.hub.topics import TopicService
 from tradewire.protocol.codec import encode, error_line
+from tradewire.protocol.frames import budgets as budgets_frames
 from tradewire.protocol.messages import BudgetReply, BudgetRequest, BudgetRow
 from tradewire.store.state import StateStore
 
@@ -82,6 +83,8 @@ BUDGETS = (
 
 
 class BudgetService:
+    frames = budgets_frames.FRAMES
+
     def __init__(
         self,
         config: Config,

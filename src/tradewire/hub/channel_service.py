@@ -21,6 +21,7 @@ from tradewire.hub.service import Handler, Session
 from tradewire.metrics import Metrics
 from tradewire.model import UserRecord
 from tradewire.protocol.codec import encode, error_line, stamp
+from tradewire.protocol.frames import channels as channels_frames
 from tradewire.protocol.messages import Ack, PublishState, StateUpdate, Sub, Unsub
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class FanOutStamps:
 
 
 class ChannelService:
+    frames = channels_frames.FRAMES
+
     def __init__(
         self,
         bus: Bus,

@@ -70,7 +70,11 @@ class Connection(asyncio.Protocol):
         settings = hub.config.hub
         timers = SessionTimers(settings.auth_timeout_s, settings.heartbeat_s, settings.idle_timeout)
         self.session = ServerSession(
-            hub.clock.monotonic(), settings.max_frame_bytes, timers, hub.supported_versions
+            hub.clock.monotonic(),
+            settings.max_frame_bytes,
+            timers,
+            hub.supported_versions,
+            hub.dispatcher.codec,
         )
         self._machine = self.session.machine  # read directly on the fan-out path
         self.transport: asyncio.Transport | None = None

@@ -19,6 +19,7 @@ from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
 from tradewire.hub.service import Handler, Session
 from tradewire.protocol.codec import encode, error_line
+from tradewire.protocol.frames import files as files_frames
 from tradewire.protocol.legacy import template_header_problem
 from tradewire.protocol.messages import (
     Ack,
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 class FileService:
     """A hub service: ``file_put``, ``file_get``, ``file_list``."""
+
+    frames = files_frames.FRAMES
 
     def __init__(
         self,

@@ -28,6 +28,7 @@ from tradewire.hub.service import Handler, Session
 from tradewire.hub.shared import release
 from tradewire.metrics import Metrics
 from tradewire.protocol.codec import encode, error_line
+from tradewire.protocol.frames import jobs as jobs_frames
 from tradewire.protocol.messages import (
     Ack,
     JobAdd,
@@ -49,6 +50,8 @@ MAX_PAUSE_S = 0.2  # a long-poll looks again at least this often (JetStream has 
 
 
 class JobService:
+    frames = jobs_frames.FRAMES
+
     def __init__(
         self,
         settings: JobSettings,

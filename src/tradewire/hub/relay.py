@@ -28,6 +28,7 @@ from tradewire.hub.ratelimit import SessionBuckets
 from tradewire.hub.service import Handler, Session
 from tradewire.metrics import Metrics
 from tradewire.protocol.codec import encode, error_line
+from tradewire.protocol.frames import relay as relay_frames
 from tradewire.protocol.messages import (
     Ack,
     Listen,
@@ -50,6 +51,8 @@ class _Pending:
 
 
 class RelayService:
+    frames = relay_frames.FRAMES
+
     def __init__(
         self,
         settings: RelaySettings,

@@ -11,6 +11,7 @@ from tradewire.hub.acl import may
 from tradewire.hub.audit import Auditor
 from tradewire.hub.service import Handler, Session
 from tradewire.protocol.codec import encode
+from tradewire.protocol.frames import reports as reports_frames
 from tradewire.protocol.messages import Ack, FollowerReport
 
 # A copy engine sends one report per channel it copies; more than this many channels from one
@@ -19,6 +20,8 @@ MAX_CHANNELS_PER_SESSION = 256
 
 
 class ReportService:
+    frames = reports_frames.FRAMES
+
     def __init__(self, auditor: Auditor) -> None:
         self._auditor = auditor
         self._latest: dict[Session, dict[str, FollowerReport]] = {}

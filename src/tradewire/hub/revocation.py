@@ -29,6 +29,7 @@ from tradewire.hub.topics import TopicService
 from tradewire.metrics import Counter, Histogram, Metrics
 from tradewire.model import UserRecord
 from tradewire.protocol.codec import encode, error_line
+from tradewire.protocol.frames import sessions as sessions_frames
 from tradewire.protocol.messages import (
     Ack,
     Bye,
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 
 
 class SessionService:
+    frames = sessions_frames.FRAMES
+
     def __init__(
         self,
         sessions: Collection[Session],

@@ -27,6 +27,7 @@ from tradewire.hub.sentiment_book import Contribution, SentimentBook, from_posit
 from tradewire.hub.service import Handler, Session
 from tradewire.metrics import Metrics
 from tradewire.protocol.codec import encode, error_line
+from tradewire.protocol.frames import sentiment as sentiment_frames
 from tradewire.protocol.messages import (
     Ack,
     SentimentPut,
@@ -43,6 +44,8 @@ Owner = object  # a session, or a connection of the article listener
 
 
 class SentimentService:
+    frames = sentiment_frames.FRAMES
+
     def __init__(
         self,
         settings: SentimentSettings,

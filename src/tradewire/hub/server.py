@@ -55,6 +55,16 @@ log = logging.getLogger(__name__)
 SHUTDOWN_DRAIN_S = 2.0
 
 
+def _per_writer(figure: str) -> dict[tuple[str, ...], float]:
+    """A figure of each storage writer, by name, summed over the live writers of that name
+    (one per hub; a test process may hold several hubs' until they are collected)."""
+    out: dict[tuple[str, ...], float] = {}
+    for committer in list(committers.LIVE):
+        key = (committer.name,)
+        out[key] = out.get(key, 0.0) + float(getattr(committer, figure))
+    return out
+
+
 class Hub:
     """An authenticated signal hub. ``await start()``, then ``await stop()``."""
 
@@ -103,19 +113,19 @@ class Hub:
         self.metrics.gauge(
             "tradewire_writer_queue_depth",
             "items waiting for each storage writer",
-            lambda: {(c.name,): float(c.queued) for c in committers.LIVE},
+            lambda: _per_writer("queued"),
             ("writer",),
         )
         self.metrics.gauge(
             "tradewire_writer_commits",
             "group commits made by each storage writer",
-            lambda: {(c.name,): float(c.commits) for c in committers.LIVE},
+            lambda: _per_writer("commits"),
             ("writer",),
         )
         self.metrics.gauge(
             "tradewire_writer_commit_seconds",
             "time spent committing, by writer (divide by commits for the mean)",
-            lambda: {(c.name,): c.commit_seconds for c in committers.LIVE},
+            lambda: _per_writer("commit_seconds"),
             ("writer",),
         )
         self.metrics.gauge(

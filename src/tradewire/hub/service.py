@@ -13,6 +13,9 @@ from typing import Any, Protocol
 
 from tradewire.bus.base import Message
 from tradewire.model import UserRecord
+from tradewire.protocol.codec import Codec
+from tradewire.protocol.frames import core
+from tradewire.protocol.frames.base import FrameSet, tag
 from tradewire.protocol.messages import Sub, Unsub, sub_kind
 from tradewire.protocol.ticks import TickRow
 
@@ -63,9 +66,16 @@ class Session(Protocol):
 
 
 Handler = Callable[[Session, Any], None]
+SUBSCRIBING = {"sub", "unsub"}  # core frames, routed by what they name (see route)
 
 
 class Service(Protocol):
+    @property
+    def frames(self) -> FrameSet:
+        """The frames this service's clients send and it answers with (its module in
+        protocol/frames/, or its own); the hub's codec is built from every service's."""
+        ...
+
     def handlers(self) -> Mapping[str, Handler]:
         """Route key (see :func:`route`) -> the method that handles such a frame."""
         ...
@@ -88,13 +98,20 @@ class Dispatcher:
     """The one table from route key to handler, built from the services."""
 
     def __init__(self, services: Iterable[Service]) -> None:
+        """Raises ValueError when two services handle one route, a service handles a frame
+        it does not declare, or two services declare one frame tag."""
         self.services = list(services)
         self._table: dict[str, Handler] = {}
         for service in self.services:
+            declared = {tag(f) for f in service.frames.client} | SUBSCRIBING
             for key, handler in service.handlers().items():
                 if key in self._table:
                     raise ValueError(f"two services handle {key!r}")
+                if key.split(":")[0] not in declared:
+                    raise ValueError(f"{service.frames.name} handles {key!r}, not in its frames")
                 self._table[key] = handler
+        # The session's decoder: the core frames and every service's own, no others.
+        self.codec = Codec([core.FRAMES, *(service.frames for service in self.services)])
 
     def dispatch(self, session: Session, frame: Any, key: str | None = None) -> bool:
         """Hand ``frame`` to its service (``key``: its route, if the caller has it already);

@@ -36,6 +36,7 @@ from tradewire.hub.service import Handler, Session
 from tradewire.hub.shared import follow_subjects, read_event, release
 from tradewire.model import UserRecord
 from tradewire.protocol.codec import error_line
+from tradewire.protocol.frames.base import FrameSet
 from tradewire.protocol.messages import Relay, RequestId
 from tradewire.protocol.ticks import TickRow
 
@@ -115,6 +116,8 @@ class _Sender:
 
 class SharedRelay:
     """A hub service with no frames of its own: it links this hub's relay to the others."""
+
+    frames = FrameSet("shared relay")
 
     def __init__(self, bus: Bus, settings: RelaySettings, events: HubEvents) -> None:
         """Made before the relay, which it is handed as ``forward``; it reaches the relay

@@ -15,6 +15,7 @@ from tradewire.hub.audit import Auditor
 from tradewire.hub.events import HubEvents, TicksStored
 from tradewire.hub.service import Handler, Session
 from tradewire.protocol.codec import encode, error_line
+from tradewire.protocol.frames import ticks as ticks_frames
 from tradewire.protocol.messages import Ack, PublishTicks, Sub, TicksUpdate, Unsub
 from tradewire.protocol.names import is_symbol
 from tradewire.protocol.tick_columns import TickColumns, native_ticks
@@ -57,6 +58,8 @@ class ListenerCounters:
 class TickService:
     """A hub service: native ``ticks`` frames, ``sub``/``unsub`` of live ticks. Owns the tick
     writer, the listeners' counters and who subscribes to which symbols."""
+
+    frames = ticks_frames.FRAMES
 
     def __init__(
         self,

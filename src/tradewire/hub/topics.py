@@ -36,6 +36,7 @@ from tradewire.hub.topic_owners import TopicOwners
 from tradewire.metrics import Metrics
 from tradewire.model import UserRecord
 from tradewire.protocol.codec import encode, error_line
+from tradewire.protocol.frames import topics as topics_frames
 from tradewire.protocol.messages import Ack, Sub, TopicDel, TopicPub, TopicUpdate, Unsub
 from tradewire.protocol.names import is_topic, is_topic_pattern
 from tradewire.store.state import StateStore
@@ -45,6 +46,8 @@ PREFIX = "topic:"  # bus subjects; ":" never appears in a channel name
 
 
 class TopicService:
+    frames = topics_frames.FRAMES
+
     def __init__(
         self,
         settings: TopicSettings,

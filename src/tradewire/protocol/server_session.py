@@ -23,7 +23,7 @@ from typing import Any
 
 from tradewire.clock import micros
 from tradewire.exceptions import FrameError, FrameTooLarge
-from tradewire.protocol.codec import decode_client_frame, encode, error_line
+from tradewire.protocol.codec import BUILTIN_CODEC, Codec, encode, error_line
 from tradewire.protocol.framing import DEFAULT_HEARTBEAT_S, DEFAULT_MAX_FRAME_BYTES, LineFramer
 from tradewire.protocol.messages import Bye, Hello, Ping, Pong
 from tradewire.protocol.session import SessionEvent, SessionMachine, SessionState
@@ -48,7 +48,10 @@ class ServerSession:
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         timers: SessionTimers | None = None,
         supported_versions: tuple[int, ...] = (1,),
+        codec: Codec = BUILTIN_CODEC,
     ) -> None:
+        """``codec``: the frames this session decodes (the hub's, from its services)."""
+        self._codec = codec
         self.machine = SessionMachine()
         self.timers = timers or SessionTimers()
         self.supported_versions = supported_versions
@@ -106,7 +109,7 @@ class ServerSession:
 
     def _decode(self, line: bytes, now: float) -> Any | None:
         try:
-            frame: Any = decode_client_frame(line)
+            frame: Any = self._codec.decode_client(line)
         except FrameError as exc:
             self.send(error_line(exc.code, exc.msg, exc.re))
             if exc.code == "bad_frame":
