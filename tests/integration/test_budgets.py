@@ -1,6 +1,6 @@
-"""The per-user budget table (hub/budgets.py) on a real hub: what an account holds of each
-budget matches what it was made to store, a user sees their own, only an admin sees another's,
-and admins show as exempt where they are."""
+"""The per-user budget table (hub/services/budgets/service.py) on a real hub: what an account
+holds of each budget matches what it was made to store, a user sees their own, only an admin
+sees another's, and admins show as exempt where they are."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import msgspec
 
 from tests.conftest import grant, logged_in, make_config
 from tradewire.config import FileSettings, TopicSettings
-from tradewire.hub.budgets import BUDGETS
 from tradewire.hub.server import Hub
+from tradewire.hub.services.budgets.service import BUDGETS
 
 
 def frames(*items: dict[str, object]) -> bytes:

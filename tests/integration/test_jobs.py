@@ -39,7 +39,7 @@ async def hub(data_dir: Path) -> AsyncIterator[Hub]:
 @pytest.fixture(params=["jobs.db", "jetstream"])
 async def any_hub(request: pytest.FixtureRequest, data_dir: Path) -> AsyncIterator[Hub]:
     """A hub with the jobs queue in its jobs.db, or (with [nats]) in JetStream: the same
-    frames must behave the same (hub/shared_jobs.py)."""
+    frames must behave the same (hub/services/jobs/shared.py)."""
     for name in ("w1", "w2"):
         add_user(data_dir, name, "worker")
     sections: dict[str, Any] = {}

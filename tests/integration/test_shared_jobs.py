@@ -1,6 +1,6 @@
-"""Jobs whose queue is in JetStream (hub/shared_jobs.py), across hubs: a job submitted through
-one hub is worked on by workers of every hub, survives every hub going away, gives the tasks of
-a worker that leaves back at once, and is deleted everywhere after keep_days. (The frames'
+"""Jobs whose queue is in JetStream (hub/services/jobs/shared.py), across hubs: a job submitted
+through one hub is worked on by workers of every hub, survives every hub going away, gives the
+tasks of a worker that leaves back at once, and is deleted everywhere after keep_days. (The frames'
 behaviour on one hub is tests/integration/test_jobs.py, run with both queues.)"""
 
 from __future__ import annotations

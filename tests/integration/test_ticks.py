@@ -15,9 +15,9 @@ import pytest
 
 from tests.conftest import PASSWORD, HubFactory, logged_in, make_config
 from tradewire.config import ListenerSettings, TickListenerSettings
+from tradewire.hub.article.tcp_ticks import TcpTickListener
+from tradewire.hub.article.udp_ticks import UdpTickListener
 from tradewire.hub.server import Hub
-from tradewire.hub.tcp_ticks import TcpTickListener
-from tradewire.hub.udp_ticks import UdpTickListener
 from tradewire.store.ticks import SqliteTickStore
 
 TRADEWIRE = str(Path(sys.executable).parent / "tradewire")

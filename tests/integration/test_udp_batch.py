@@ -1,4 +1,4 @@
-"""Datagrams many at a time (hub/udp_batch.py) on real sockets: recvmmsg, and the one-by-one
+"""Datagrams many at a time (hub/article/udp_batch.py) on real sockets: recvmmsg, and the one-by-one
 fallback used where recvmmsg is not there."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from tradewire.hub.udp_batch import BATCH, SIZE, BatchReceiver
+from tradewire.hub.article.udp_batch import BATCH, SIZE, BatchReceiver
 
 
 @pytest.mark.parametrize("batched", [True, False], ids=["recvmmsg", "recvfrom"])

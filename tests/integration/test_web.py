@@ -125,8 +125,8 @@ async def test_a_copy_engine_reports_each_channel_and_is_held_to_a_quota(
 ) -> None:
     """Issue 25: an engine copying alpha and beta sends a report for each; the dashboard shows
     both rows and the audit log has no ``forbidden``. A session's channels are capped."""
-    from tradewire.hub import reports
     from tradewire.hub.dashboard_data import TickWatch, snapshot
+    from tradewire.hub.services.reports import service as reports
 
     monkeypatch.setattr(reports, "MAX_CHANNELS_PER_SESSION", 2)
     grant(data_dir, "bob", "beta", "gamma")

@@ -17,8 +17,8 @@ from tests.services.fakes import AuditSink, FakeSession
 from tradewire.clock import ManualClock
 from tradewire.config import JobSettings
 from tradewire.hub.audit import Auditor
-from tradewire.hub.jobs import JobService
-from tradewire.hub.local_jobs import LocalJobs
+from tradewire.hub.services.jobs.local import LocalJobs
+from tradewire.hub.services.jobs.service import JobService
 from tradewire.metrics import Metrics
 from tradewire.protocol.messages import (
     JobCancel,

@@ -17,10 +17,10 @@ from tradewire.config import (
     TemplateListenerSettings,
     TickListenerSettings,
 )
-from tradewire.hub.article_signal import ArticleSignalListener
+from tradewire.hub.article.signal import ArticleSignalListener
+from tradewire.hub.article.template import TemplateListener
+from tradewire.hub.article.udp_ticks import UdpTickListener
 from tradewire.hub.server import Hub
-from tradewire.hub.template import TemplateListener
-from tradewire.hub.udp_ticks import UdpTickListener
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "article"
 LISTENERS = ListenerSettings(

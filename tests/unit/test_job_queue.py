@@ -3,7 +3,7 @@ worker leaves, cancellation, an outcome recorded once."""
 
 from __future__ import annotations
 
-from tradewire.hub.job_queue import Job, JobQueue
+from tradewire.hub.services.jobs.queue import Job, JobQueue
 
 
 def queue_with(*jobs: tuple[str, int, int]) -> JobQueue:

@@ -78,18 +78,29 @@ def test_no_layer_reaches_up_by_a_string(layer: str) -> None:
             assert f'"tradewire.{above}.' not in text, f"{path} names tradewire.{above} in a string"
 
 
+def hub_modules() -> dict[str, Path]:
+    """Every module of the hub by its dotted name inside it (``services.jobs.service``)."""
+    hub = ROOT / "hub"
+    return {
+        ".".join(path.relative_to(hub).with_suffix("").parts): path
+        for path in hub.rglob("*.py")
+        if path.name != "__init__.py"
+    }
+
+
 def test_no_import_cycle_inside_the_hub_and_the_connection_does_not_import_the_server() -> None:
     """Issue 13: services and the connection depend on narrow protocols, not on the hub."""
-    hub = ROOT / "hub"
+    modules = hub_modules()
     graph = {
-        path.stem: {
-            name.split(".")[2]
+        module: {
+            name.removeprefix("tradewire.hub.")
             for name in runtime_imports(path)
-            if name.startswith("tradewire.hub.") and len(name.split(".")) > 2
+            if name.removeprefix("tradewire.hub.") in modules
         }
-        for path in hub.glob("*.py")
+        for module, path in modules.items()
     }
     assert "server" not in graph["connection"]
+    assert len(graph) > 40 and graph["compose"]  # the walk below sees the whole hub
     seen: dict[str, str] = {}
 
     def visit(module: str, trail: list[str]) -> None:
@@ -129,9 +140,9 @@ def test_no_hub_module_takes_the_whole_hub() -> None:
     """Issue 29: each part takes a narrow protocol of what it needs (Connection's Host, Upkeep's
     UpkeepHost, the dashboard's DashboardHost, NatsLink's Ground), never the Hub."""
     takers = {
-        path.name
-        for path in (ROOT / "hub").glob("*.py")
-        if path.name != "server.py" and "tradewire.hub.server" in imports(path)
+        module
+        for module, path in hub_modules().items()
+        if module != "server" and "tradewire.hub.server" in imports(path)
     }
     assert not takers, f"these take the whole Hub: {sorted(takers)}"
 
@@ -139,8 +150,8 @@ def test_no_hub_module_takes_the_whole_hub() -> None:
 def test_services_read_model_records_not_the_sqlite_module() -> None:
     """Issue 29: the hub's modules get users and bans as model records through the StateStore
     protocol; store/db.py (SQLite) is the stores' own business."""
-    for path in (ROOT / "hub").glob("*.py"):
-        assert "tradewire.store.db" not in imports(path), f"{path.name} imports store/db.py"
+    for module, path in hub_modules().items():
+        assert "tradewire.store.db" not in imports(path), f"{module} imports store/db.py"
 
 
 def test_no_hub_part_rewires_another_parts_hooks() -> None:
@@ -148,7 +159,7 @@ def test_no_hub_part_rewires_another_parts_hooks() -> None:
     subscribed where the parts are made (hub/compose.py), never by appending to another
     object's callback list or setting its callbacks after it is built."""
     rewired = []
-    for path in (ROOT / "hub").glob("*.py"):
+    for path in hub_modules().values():
         for node in ast.walk(ast.parse(path.read_text())):
             if (
                 isinstance(node, ast.Call)
@@ -168,3 +179,16 @@ def test_no_hub_part_rewires_another_parts_hooks() -> None:
                     ):
                         rewired.append(f"{path.name}:{node.lineno} {ast.unparse(target)} =")
     assert not rewired, f"hooks rewired after construction: {rewired}"
+
+
+def test_each_service_lives_in_its_own_folder() -> None:
+    """Issue 29: hub/services/NAME/ holds each service (service.py) with what only it uses
+    (its queue, its book, its link to the other hubs); none is left flat in hub/."""
+    services = ROOT / "hub" / "services"
+    folders = sorted(p.name for p in services.iterdir() if (p / "service.py").exists())
+    assert folders == [
+        "budgets", "channels", "files", "jobs", "relay", "reports", "sentiment", "sessions",
+        "ticks", "topics",
+    ]  # fmt: skip
+    flat = sorted(p.name for p in (ROOT / "hub").glob("*.py"))
+    assert not [name for name in flat if name.removesuffix(".py") in folders], flat

@@ -3,7 +3,7 @@ threshold with its withheld row, expiry, and positions as contributions."""
 
 from __future__ import annotations
 
-from tradewire.hub.sentiment_book import Contribution, SentimentBook, from_positions
+from tradewire.hub.services.sentiment.book import Contribution, SentimentBook, from_positions
 from tradewire.protocol.messages import Position, SentimentRow
 
 

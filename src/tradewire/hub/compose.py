@@ -38,11 +38,9 @@ from tradewire.bus.base import Bus, Message, Plumbing, SubjectSeen
 from tradewire.bus.local import LocalBus
 from tradewire.clock import Clock
 from tradewire.config import Config
+from tradewire.hub.article.listeners import ArticleListeners
 from tradewire.hub.audit import Auditor
 from tradewire.hub.auth import Authenticator
-from tradewire.hub.budgets import BudgetService, Holdings
-from tradewire.hub.channel_service import ChannelService, FanOutStamps
-from tradewire.hub.channels import ChannelRegistry
 from tradewire.hub.connection import Connection
 from tradewire.hub.context import ServiceContext, ServiceFactory
 from tradewire.hub.events import (
@@ -53,27 +51,29 @@ from tradewire.hub.events import (
     TicksStored,
 )
 from tradewire.hub.fanout import ParallelFanOut
-from tradewire.hub.files import FileService
-from tradewire.hub.indicators import IndicatorPublisher
-from tradewire.hub.job_backend import JobBackend
-from tradewire.hub.jobs import JobService
-from tradewire.hub.legacy import ArticleListeners
 from tradewire.hub.listener_gate import ListenerGates
-from tradewire.hub.local_jobs import LocalJobs
-from tradewire.hub.relay import RelayService
-from tradewire.hub.reports import ReportService
-from tradewire.hub.revocation import SessionService
-from tradewire.hub.sentiment import SentimentService
 from tradewire.hub.service import Dispatcher
-from tradewire.hub.ticks import TickService
-from tradewire.hub.topics import TopicService
+from tradewire.hub.services.budgets.service import BudgetService, Holdings
+from tradewire.hub.services.channels.registry import ChannelRegistry
+from tradewire.hub.services.channels.service import ChannelService, FanOutStamps
+from tradewire.hub.services.files.service import FileService
+from tradewire.hub.services.jobs.backend import JobBackend
+from tradewire.hub.services.jobs.local import LocalJobs
+from tradewire.hub.services.jobs.service import JobService
+from tradewire.hub.services.relay.service import RelayService
+from tradewire.hub.services.reports.service import ReportService
+from tradewire.hub.services.sentiment.service import SentimentService
+from tradewire.hub.services.sessions.service import SessionService
+from tradewire.hub.services.ticks.service import TickService
+from tradewire.hub.services.topics.indicators import IndicatorPublisher
+from tradewire.hub.services.topics.service import TopicService
 from tradewire.metrics import Metrics
 from tradewire.store.jobs import JobStore
 from tradewire.store.state import StateStore
 from tradewire.store.ticks import TickStore
 
 if TYPE_CHECKING:
-    from tradewire.hub.sharing import NatsLink
+    from tradewire.hub.sharing.link import NatsLink
 
 Spawn = Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]
 
@@ -179,7 +179,7 @@ def assemble(
     nats: NatsLink | None = None
     bus: Bus
     if config.nats.enabled:  # docs/scaling.md
-        from tradewire.hub.sharing import NatsLink  # only here: nats-py is the [scale] extra
+        from tradewire.hub.sharing.link import NatsLink  # only here: nats-py is the [scale] extra
 
         nats = NatsLink(ground, plumbing)
         bus = nats.bus

@@ -17,11 +17,11 @@ from tradewire.protocol.ticks import TickRow
 if TYPE_CHECKING:
     from tradewire.hub.audit import Auditor
     from tradewire.hub.auth import Authenticator
-    from tradewire.hub.channels import ChannelRegistry
     from tradewire.hub.connection import Connection
-    from tradewire.hub.reports import ReportService
-    from tradewire.hub.ticks import TickService
-    from tradewire.hub.topics import TopicService
+    from tradewire.hub.services.channels.registry import ChannelRegistry
+    from tradewire.hub.services.reports.service import ReportService
+    from tradewire.hub.services.ticks.service import TickService
+    from tradewire.hub.services.topics.service import TopicService
     from tradewire.metrics import Metrics
     from tradewire.store.state import StateStore
 

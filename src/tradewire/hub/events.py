@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tradewire.hub.sentiment_book import Contribution
 from tradewire.hub.service import Session
+from tradewire.hub.services.sentiment.book import Contribution
 from tradewire.model import BanRecord
 from tradewire.protocol.messages import Relay, SentimentRow, StateUpdate
 from tradewire.protocol.ticks import TickRow

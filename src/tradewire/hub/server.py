@@ -46,9 +46,9 @@ from tradewire.store.tick_stores import open_tick_store
 from tradewire.store.ticks import TickStore
 
 if TYPE_CHECKING:
-    from tradewire.hub.article_signal import ArticleSignalListener
-    from tradewire.hub.sentiment_listener import SentimentListener
-    from tradewire.hub.template import TemplateListener
+    from tradewire.hub.article.sentiment import SentimentListener
+    from tradewire.hub.article.signal import ArticleSignalListener
+    from tradewire.hub.article.template import TemplateListener
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from tradewire.config import Config
 if TYPE_CHECKING:
     from tradewire.hub.auth import Authenticator
     from tradewire.hub.connection import Connection
-    from tradewire.hub.revocation import SessionService
-    from tradewire.hub.sharing import NatsLink
-    from tradewire.hub.ticks import TickService
-    from tradewire.hub.topics import TopicService
+    from tradewire.hub.services.sessions.service import SessionService
+    from tradewire.hub.services.ticks.service import TickService
+    from tradewire.hub.services.topics.service import TopicService
+    from tradewire.hub.sharing.link import NatsLink
     from tradewire.store.state import StateStore
     from tradewire.store.ticks import TickStore
 

@@ -2,7 +2,7 @@
 finishes after a hub restart with every result stored once (docs/jobs.md).
 
 Writes are operations group-committed on one thread (:class:`GroupCommitter`); the scheduler
-(hub/job_queue.py) keeps the live view in memory and reloads it from here at start.
+(hub/services/jobs/queue.py) keeps the live view in memory and reloads it from here at start.
 """
 
 from __future__ import annotations
