@@ -164,7 +164,7 @@ async def hop_costs(port: int, rounds: int = 300) -> dict[str, float]:
 
 
 async def provide(port: int, data: Path, changes: int, followers: int, gap_s: float = 0.4) -> None:
-    from tradewire.brokers.paper import PaperBroker, PaperSettings
+    from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
     from tradewire.clients import HubClient
     from tradewire.clients.provider import Provider
     from tradewire.model import OrderRequest

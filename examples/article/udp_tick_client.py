@@ -15,7 +15,7 @@ import argparse
 import socket as ws2_32
 import sys
 
-from tradewire.brokers.feed import SeededFeed
+from tradewire.brokers.paper.feed import SeededFeed
 from tradewire.brokers.symbols import resolve
 from tradewire.mql5 import StringToCharArray
 

@@ -18,8 +18,8 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from tradewire.brokers.feed import SeededFeed
 from tradewire.brokers.ledger import apply_fill, margin
+from tradewire.brokers.paper.feed import SeededFeed
 from tradewire.brokers.stop_rules import check_pending, check_stops
 from tradewire.brokers.symbols import resolve
 from tradewire.exceptions import OrderRejected

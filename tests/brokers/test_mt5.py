@@ -13,7 +13,7 @@ from tests.brokers.conformance import *  # noqa: F403  (the shared suite runs he
 from tests.brokers.conformance import BrokerFactory
 from tests.brokers.fake_mt5 import FakeMetaTrader5
 from tradewire.broker_schemes import check_broker, open_broker
-from tradewire.brokers.mt5 import Mt5Broker
+from tradewire.brokers.mt5.broker import Mt5Broker
 from tradewire.brokers.retcodes import RETCODES
 from tradewire.exceptions import BrokerError, ConfigError, OrderRejected
 from tradewire.model import OrderRequest

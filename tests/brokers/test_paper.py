@@ -11,8 +11,8 @@ import pytest
 from tests.brokers.conformance import *  # noqa: F403  (the shared suite runs here)
 from tests.brokers.conformance import BrokerFactory
 from tradewire.brokers.base import OrderRequest
-from tradewire.brokers.feed import ReplayFeed, SeededFeed
-from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
+from tradewire.brokers.paper.feed import ReplayFeed, SeededFeed
 from tradewire.brokers.symbols import resolve
 from tradewire.exceptions import OrderRejected
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tradewire.broker_schemes import OpenBroker, check_broker, open_broker
-from tradewire.brokers.paper import PaperBroker
+from tradewire.brokers.paper.broker import PaperBroker
 from tradewire.brokers.registry import register, unregister
 from tradewire.exceptions import ConfigError
 

@@ -15,11 +15,11 @@ from tests.brokers.conformance import *  # noqa: F403  (the shared suite runs he
 from tests.brokers.conformance import BrokerFactory
 from tests.conftest import PASSWORD, add_user, make_config
 from tradewire.broker_schemes import check_broker, open_broker
-from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
 from tradewire.clients.hub_client import HubClient
 from tradewire.clients.relay import RelayClient
-from tradewire.clients.terminal_broker import TerminalBroker
-from tradewire.clients.terminal_sim import TerminalSim
+from tradewire.clients.terminal.broker import TerminalBroker
+from tradewire.clients.terminal.sim import TerminalSim
 from tradewire.exceptions import ConfigError
 from tradewire.hub.server import Hub
 from tradewire.model import OrderRequest

@@ -14,7 +14,7 @@ import pytest
 
 from tests.mql5.conftest import Http, http_server  # noqa: F401  (the webhook fixture)
 from tests.system.test_copy_cli import TRADEWIRE
-from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
 from tradewire.clients.alerts import REPEAT_S, Alerts
 from tradewire.clients.follower import Follower
 from tradewire.clients.follower_report import report

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PASSWORD, HubFactory, add_user
-from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
 from tradewire.clients import HubClient
 from tradewire.clients.backoff import Backoff
 from tradewire.clients.follower import Follower

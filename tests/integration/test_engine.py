@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PASSWORD, HubFactory, add_user, grant
-from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
 from tradewire.clients import HubClient
 from tradewire.clients import hub_client as hub_client_module
 from tradewire.clients.engine import CopyEngine

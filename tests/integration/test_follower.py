@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
 from tradewire.clients.follower import Follower
 from tradewire.clients.journal import Journal
 from tradewire.copy import CopyRules

@@ -12,7 +12,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
 from tradewire.clients.follower import Follower
 from tradewire.clients.journal import Journal
 from tradewire.clients.triggers import TriggerWatch, triggers_path

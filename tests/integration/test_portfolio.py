@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from tests.integration.test_pending_copy import until
-from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
 from tradewire.clients.journal import Journal
 from tradewire.clients.portfolio import PortfolioFollower, shares_path
 from tradewire.copy import CopyRules

@@ -13,7 +13,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
 from tradewire.clients.follower import Follower
 from tradewire.copy import CopyRules
 from tradewire.model import Position

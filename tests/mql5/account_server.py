@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 from typing import Any
 
-from tradewire.brokers.mt5 import PENDING_TYPES
-from tradewire.brokers.paper import PaperBroker
+from tradewire.brokers.mt5.broker import PENDING_TYPES
+from tradewire.brokers.paper.broker import PaperBroker
 from tradewire.brokers.retcodes import DONE, retcode_of
 from tradewire.exceptions import OrderRejected
 from tradewire.model import OrderRequest, PendingOrder

@@ -29,7 +29,7 @@ from tests.mql5.account_server import AccountServer
 from tests.mql5.sources import parse
 from tests.mql5.test_client_shim import translate
 from tests.needs import missing
-from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
 from tradewire.hub.server import Hub
 from tradewire.model import OrderRequest, PendingOrder
 

@@ -71,7 +71,7 @@ def test_imports_point_downwards(layer: str) -> None:
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_no_layer_reaches_up_by_a_string(layer: str) -> None:
     """An import by name (importlib) slips past the check above: brokers/registry.py used to
-    load ``tradewire.clients.terminal_broker`` that way. A layer names no package above it."""
+    load ``tradewire.clients.terminal.broker`` that way. A layer names no package above it."""
     for path in (ROOT / layer).rglob("*.py"):
         text = path.read_text()
         for above in FORBIDDEN[layer]:

@@ -14,7 +14,7 @@ import msgspec
 from rich.table import Table
 
 from tradewire.broker_schemes import OpenBroker, check_broker, open_broker
-from tradewire.brokers.paper import PaperBroker
+from tradewire.brokers.paper.broker import PaperBroker
 from tradewire.cli.common import console, reports_errors
 from tradewire.model import Account, OrderRequest, PendingOrder, Position, Quote
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 import uvloop
 
-from tradewire.brokers.paper import PaperBroker
-from tradewire.brokers.spec import parse_paper_spec
+from tradewire.brokers.paper.broker import PaperBroker
+from tradewire.brokers.paper.scheme import parse_paper_spec
 from tradewire.cli.common import (
     client_password,
     connection_options,
@@ -21,7 +21,7 @@ from tradewire.cli.common import (
     until_signalled,
 )
 from tradewire.clients.relay import RelayClient
-from tradewire.clients.terminal_sim import TerminalSim
+from tradewire.clients.terminal.sim import TerminalSim
 
 
 @click.group("terminal")

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import msgspec
 
-from tradewire.brokers.feed import SeededFeed
-from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
+from tradewire.brokers.paper.feed import SeededFeed
 from tradewire.brokers.symbols import resolve
 from tradewire.clients import HubClient
 from tradewire.clients.follower import Follower
 from tradewire.clients.provider import Provider
 from tradewire.clients.relay import RelayClient
 from tradewire.clients.sentiment import SentimentClient
-from tradewire.clients.terminal_broker import TerminalBroker, TerminalOptions
-from tradewire.clients.terminal_sim import TerminalSim
+from tradewire.clients.terminal.broker import TerminalBroker, TerminalOptions
+from tradewire.clients.terminal.sim import TerminalSim
 from tradewire.clients.tick_sender import TickSender
 from tradewire.clients.topics import TopicClient
 from tradewire.config import (

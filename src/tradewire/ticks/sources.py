@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from tradewire.brokers.mt5 import load_package
+from tradewire.brokers.mt5.scheme import load_package
 from tradewire.brokers.symbols import REFERENCE_MID, resolve
 from tradewire.exceptions import BrokerError
 from tradewire.protocol.mt5csv import detect_encoding, read_ticks

@@ -1,7 +1,7 @@
 """The paper broker: a simulated MT5-like account persisted in SQLite (the embedded default).
 
 One SQLite file per account, so a follower restarted finds its positions. All SQLite work runs
-on the paper desk's threads (:mod:`tradewire.brokers.paper_desk`), an account's work in turn.
+on the paper desk's threads (:mod:`tradewire.brokers.paper.desk`), an account's work in turn.
 Reads answer from the account as last read or written here, so a follower's round costs no thread
 hop; an order always applies to the file's own state, and a change another process makes to the
 file is noticed within 0.2 s. Fills at bid/ask with configurable latency and slippage; realistic
@@ -24,7 +24,6 @@ from typing import Annotated, TypeVar
 
 import msgspec
 
-from tradewire.brokers import paper_pending
 from tradewire.brokers.base import (
     Account,
     Deal,
@@ -37,7 +36,6 @@ from tradewire.brokers.base import (
     Side,
     SymbolSpec,
 )
-from tradewire.brokers.feed import Feed, ReplayFeed, SeededFeed
 from tradewire.brokers.ledger import (
     Mid,
     apply_fill,
@@ -47,7 +45,9 @@ from tradewire.brokers.ledger import (
     profit,
     replace_pos,
 )
-from tradewire.brokers.paper_desk import DESK
+from tradewire.brokers.paper import pending as paper_pending
+from tradewire.brokers.paper.desk import DESK
+from tradewire.brokers.paper.feed import Feed, ReplayFeed, SeededFeed
 from tradewire.brokers.stop_rules import (
     check_pending,
     check_stops,

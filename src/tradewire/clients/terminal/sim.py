@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from tradewire.brokers.paper import PaperBroker
+from tradewire.brokers.paper.broker import PaperBroker
 from tradewire.brokers.retcodes import DONE, retcode_of
 from tradewire.clients.relay import Incoming
 from tradewire.exceptions import OrderRejected

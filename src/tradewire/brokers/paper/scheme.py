@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-from tradewire.brokers.paper import PaperBroker, PaperSettings
+from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
 from tradewire.brokers.registry import spec_options
 from tradewire.exceptions import ConfigError
 
