@@ -1,7 +1,7 @@
 """The parsers tradewire exposes to untrusted bytes, each with the only errors it may raise.
 
 Shared by the atheris harnesses (``fuzzing/fuzz.py``, coverage-guided, run by ``make fuzz``) and
-the hypothesis tests in ``make test`` (``tests/unit/test_parsers_fuzz.py``): a parser that
+the hypothesis tests in ``make test`` (``tests/unit/protocol/test_parsers_fuzz.py``): a parser that
 raises anything else, or returns something out of contract, is a bug.
 """
 

@@ -3,7 +3,7 @@ import for code that speaks many services (the client, the CLI). A service's fra
 in its module there, with its ``FRAMES`` set; the codec builds its decoders from those sets.
 
 ``ClientFrame`` and ``ServerFrame`` are the built-in unions as types, for annotations; the test
-``tests/unit/test_frames.py`` keeps them equal to the sets.
+``tests/unit/protocol/test_frames.py`` keeps them equal to the sets.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from tests.unit.test_copy_plan import NOW, follower, pos, provider
+from tests.unit.copy.test_plan import NOW, follower, pos, provider
 from tradewire.copy import plan
 from tradewire.copy.rules import DEFAULT_MAGIC, parse_rules
 from tradewire.exceptions import ConfigError

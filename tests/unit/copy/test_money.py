@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from tests.unit.test_copy_plan import NOW, follower, provider
+from tests.unit.copy.test_plan import NOW, follower, provider
 from tradewire.copy import CopyRules, FollowerView, plan
 from tradewire.copy.rules import parse_rules
 from tradewire.exceptions import ConfigError

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import msgspec
 
-from tests.unit.test_copy_plan import NOW, pos, provider
+from tests.unit.copy.test_plan import NOW, pos, provider
 from tradewire.brokers.symbols import resolve
 from tradewire.copy import CopyRules, FollowerView
 from tradewire.copy.holdings import Holding
