@@ -31,6 +31,7 @@ def pytest_asyncio_loop_factories(config: Any, item: Any) -> dict[str, Any]:
 
 SECTIONS = (
     "tls",
+    "history",
     "ban",
     "listeners",
     "files",

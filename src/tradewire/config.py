@@ -255,6 +255,17 @@ class SentimentSettings(_Section, frozen=True):
     burst: Count = 200
 
 
+class HistorySettings(_Section, frozen=True):
+    """``[history]``: each channel's history, for its statistics (docs/statistics.md)."""
+
+    enabled: bool = True
+    sample_s: Positive = 60.0  # equity kept at least this often while the provider is live
+    keep_days: Positive = 3650.0  # older moments are deleted
+    max_points_per_channel: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 200_000
+    rate_per_s: Positive = 5.0  # channel_stats requests one session may make, sustained
+    burst: Count = 10
+
+
 class IndicatorSettings(_Section, frozen=True):
     """``[[topics.indicators]]``: one indicator the hub computes from the live ticks it
     collects and publishes on ``ind.SYMBOL.TIMEFRAME.KINDPERIOD`` at each closed bar."""
@@ -386,6 +397,7 @@ class Config(_Section, frozen=True):
     audit: AuditSettings = AuditSettings()
     relay: RelaySettings = RelaySettings()
     sentiment: SentimentSettings = SentimentSettings()
+    history: HistorySettings = HistorySettings()
     topics: TopicSettings = TopicSettings()
     jobs: JobSettings = JobSettings()
     web: WebSettings = WebSettings()

@@ -203,3 +203,41 @@ def test_version_and_help(tmp_path: Path) -> None:
     assert run("--version", cwd=tmp_path).stdout.startswith("tradewire, version ")
     help_text = run("user", "add", "--help", cwd=tmp_path).stdout
     assert "--role" in help_text and "stdin" in help_text and "argv" in help_text
+
+
+def test_channel_stats_shows_a_followers_figures(
+    served: tuple[subprocess.Popen[str], int], workdir: Path
+) -> None:
+    _, port = served
+    provider = socket.create_connection(("127.0.0.1", port))
+    lines = provider.makefile("rb")
+    send(provider, {"t": "hello", "v": 1, "user": "alice", "password": PASSWORD})
+    assert json.loads(lines.readline())["t"] == "welcome"
+    account = {"login": "1", "currency": "USD", "leverage": 100, "mode": "hedging"}
+    held = [{"id": "1", "symbol": "EURUSD", "side": "buy", "volume": 0.1, "price": 1.1, "time": 1}]
+    for n, (balance, positions) in enumerate(((10_000.0, held), (10_250.0, [])), 1):
+        frame = {"t": "state", "ch": "alpha", "ts": 1_796_000_000_000 + n * 3_600_000, "id": n}
+        account_now = {**account, "balance": balance, "equity": balance}
+        send(provider, {**frame, "account": account_now, "positions": positions})
+        assert json.loads(lines.readline())["t"] == "ack"
+    hub = ["--hub", f"127.0.0.1:{port}", "--user", "bob"]
+    env = {**os.environ, "TRADEWIRE_PASSWORD": PASSWORD}
+    shown = subprocess.run(
+        [TRADEWIRE, "channel", "stats", "alpha", *hub], capture_output=True, text=True,
+        env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "+2.50%" in shown.stdout and "250.00 USD" in shown.stdout, shown.stdout
+    assert "monthly returns" in shown.stdout
+    raw = subprocess.run(
+        [TRADEWIRE, "channel", "stats", "alpha", "--json", *hub], capture_output=True,
+        text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    figures = json.loads(raw.stdout)
+    assert (figures["trades"], figures["win_pct"], figures["profit_factor"]) == (1, 100.0, None)
+    refused = subprocess.run(
+        [TRADEWIRE, "channel", "stats", "beta", *hub], capture_output=True, text=True,
+        env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 1 and "forbidden" in refused.stderr + refused.stdout
+    provider.close()

@@ -21,6 +21,7 @@ FORBIDDEN = {
     "brokers": {"hub", "clients", "cli", "demo", "web"},
     "mql5": {"hub", "clients", "cli", "demo", "store", "brokers", "copy", "ticks", "web"},
     "bus": {"hub", "clients", "cli", "demo", "store", "brokers", "copy", "ticks", "web", "mql5"},
+    "stats": {"hub", "clients", "cli", "demo", "store", "brokers", "copy", "ticks", "web", "bus"},
 }
 
 
@@ -49,7 +50,7 @@ def imports(path: Path) -> set[str]:
 NETWORK_ADAPTERS = {"nats.py", "nats_server.py"}
 
 
-@pytest.mark.parametrize("layer", ["protocol", "copy", "bus"])
+@pytest.mark.parametrize("layer", ["protocol", "copy", "bus", "stats"])
 def test_pure_layers_import_no_io(layer: str) -> None:
     files = [p for p in (ROOT / layer).rglob("*.py") if p.name not in NETWORK_ADAPTERS]
     files += [ROOT / "model.py"] if layer == "copy" else []
@@ -187,8 +188,8 @@ def test_each_service_lives_in_its_own_folder() -> None:
     services = ROOT / "hub" / "services"
     folders = sorted(p.name for p in services.iterdir() if (p / "service.py").exists())
     assert folders == [
-        "budgets", "channels", "files", "jobs", "relay", "reports", "sentiment", "sessions",
-        "ticks", "topics",
+        "budgets", "channels", "files", "history", "jobs", "relay", "reports", "sentiment",
+        "sessions", "ticks", "topics",
     ]  # fmt: skip
     flat = sorted(p.name for p in (ROOT / "hub").glob("*.py"))
     assert not [name for name in flat if name.removesuffix(".py") in folders], flat

@@ -13,6 +13,7 @@ import uvloop
 from tradewire import __version__
 from tradewire.cli.admin import ban_group, user_group
 from tradewire.cli.budget import budget
+from tradewire.cli.channel import channel_group
 from tradewire.cli.common import config_option, console, data_option, reports_errors
 from tradewire.cli.copy import follow, provide
 from tradewire.cli.demo import demo
@@ -155,6 +156,7 @@ cli.add_command(files_group)
 cli.add_command(session_group)
 cli.add_command(status)
 cli.add_command(budget)
+cli.add_command(channel_group)
 cli.add_command(relay_group)
 cli.add_command(sentiment)
 cli.add_command(terminal_group)

@@ -34,6 +34,8 @@ from tradewire.protocol.messages import (
     BudgetReply,
     BudgetRequest,
     Bye,
+    ChannelStats,
+    ChannelStatsRequest,
     Error,
     FileData,
     FileGet,
@@ -332,6 +334,17 @@ class HubClient:
         budget, with its limit."""
         reply = await self._request(BudgetRequest(user=user))
         assert isinstance(reply, BudgetReply)
+        return reply
+
+    async def channel_stats(
+        self, channel: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> ChannelStats:
+        """A channel's statistics over a period (its followers, providers and admins;
+        docs/statistics.md). Raises :class:`HubRefused` (``not_found``: no history yet)."""
+        reply = await self._request(
+            ChannelStatsRequest(ch=channel, since_ms=since_ms, until_ms=until_ms)
+        )
+        assert isinstance(reply, ChannelStats)
         return reply
 
     async def kick(self, *, session: str | None = None, user: str | None = None) -> int:

@@ -57,6 +57,7 @@ from tradewire.hub.services.budgets.service import BudgetService, Holdings
 from tradewire.hub.services.channels.registry import ChannelRegistry
 from tradewire.hub.services.channels.service import ChannelService, FanOutStamps
 from tradewire.hub.services.files.service import FileService
+from tradewire.hub.services.history.service import HistoryService
 from tradewire.hub.services.jobs.backend import JobBackend
 from tradewire.hub.services.jobs.local import LocalJobs
 from tradewire.hub.services.jobs.service import JobService
@@ -68,6 +69,7 @@ from tradewire.hub.services.ticks.service import TickService
 from tradewire.hub.services.topics.indicators import IndicatorPublisher
 from tradewire.hub.services.topics.service import TopicService
 from tradewire.metrics import Metrics
+from tradewire.store.history import HistoryStore
 from tradewire.store.jobs import JobStore
 from tradewire.store.state import StateStore
 from tradewire.store.ticks import TickStore
@@ -126,6 +128,8 @@ class HubParts:
     reports: ReportService
     job_store: JobStore
     jobs: JobService
+    history_store: HistoryStore
+    history: HistoryService
     budgets: BudgetService
     legacy: ArticleListeners
     dispatcher: Dispatcher
@@ -242,6 +246,10 @@ def assemble(
         nats.job_backend() if nats is not None else LocalJobs(job_store, clock, metrics)
     )
     jobs = JobService(config.jobs, backend, clock, auditor, metrics, ground.spawn)
+    history_store = HistoryStore(ground.data_dir, loop)
+    history_store.start()
+    history = HistoryService(config.history, history_store, clock, auditor, ground.spawn)
+    events.subscribe(StateStored, history.record)  # each channel's moments, for its statistics
     holdings = Holdings(store, topics, jobs, sentiment)
     budgets = BudgetService(config, holdings, auditor, ground.spawn)
     context = ServiceContext(config, clock, store, auditor, metrics, ground.spawn, events)
@@ -263,6 +271,7 @@ def assemble(
             jobs,
             reports,
             budgets,
+            history,
             *added,
         ]
     )
@@ -292,6 +301,8 @@ def assemble(
         reports=reports,
         job_store=job_store,
         jobs=jobs,
+        history_store=history_store,
+        history=history,
         budgets=budgets,
         legacy=legacy,
         dispatcher=dispatcher,

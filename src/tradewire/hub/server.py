@@ -302,6 +302,7 @@ class Hub:
         await self.store.flush()
         await asyncio.to_thread(parts.ticks.stop)  # commits what is queued
         await asyncio.to_thread(parts.job_store.stop)
+        await asyncio.to_thread(parts.history_store.stop)
         await asyncio.to_thread(self.upkeep.save_listener_stats)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._release)
@@ -350,6 +351,7 @@ class Hub:
         await self.parts.bus.close()
         await asyncio.to_thread(self.parts.ticks.stop)
         await asyncio.to_thread(self.parts.job_store.stop)
+        await asyncio.to_thread(self.parts.history_store.stop)
         await asyncio.get_running_loop().run_in_executor(None, self._release)
 
     def open_tick_store(self) -> TickStore:

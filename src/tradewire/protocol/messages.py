@@ -48,6 +48,10 @@ from tradewire.protocol.frames.files import FileListing as FileListing
 from tradewire.protocol.frames.files import FilePut as FilePut
 from tradewire.protocol.frames.files import MetaValue as MetaValue
 from tradewire.protocol.frames.files import file_problem as file_problem
+from tradewire.protocol.frames.history import ChannelStats as ChannelStats
+from tradewire.protocol.frames.history import ChannelStatsRequest as ChannelStatsRequest
+from tradewire.protocol.frames.history import CurvePoint as CurvePoint
+from tradewire.protocol.frames.history import MonthReturn as MonthReturn
 from tradewire.protocol.frames.jobs import FunctionRef as FunctionRef
 from tradewire.protocol.frames.jobs import JobAdd as JobAdd
 from tradewire.protocol.frames.jobs import JobCancel as JobCancel
@@ -124,6 +128,7 @@ ClientFrame = (
     | TaskLease
     | TaskExtend
     | TaskResult
+    | ChannelStatsRequest
 )
 ServerFrame = (
     Welcome
@@ -146,4 +151,5 @@ ServerFrame = (
     | Tasks
     | StatusReply
     | BudgetReply
+    | ChannelStats
 )

@@ -8,6 +8,7 @@ from tradewire.protocol.frames import (
     channels,
     core,
     files,
+    history,
     jobs,
     relay,
     reports,
@@ -30,4 +31,5 @@ BUILTIN: tuple[FrameSet, ...] = (
     sentiment.FRAMES,
     topics.FRAMES,
     jobs.FRAMES,
+    history.FRAMES,
 )

@@ -1,0 +1,128 @@
+"""Each channel's history, and its statistics on request (issue 27; docs/statistics.md).
+
+The service hears every state the hub stored (``StateStored``, hub/events.py) and keeps a moment
+of the channel when its positions, pending orders or balance change, and its equity at least
+every ``history.sample_s`` while the provider publishes. ``channel_stats`` answers with the
+figures of stats/channel.py over a period, to the channel's followers and providers and to
+admins; they are computed off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import Counter
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from tradewire.clock import Clock, now_ms
+from tradewire.config import HistorySettings
+from tradewire.exceptions import StoreError
+from tradewire.hub.acl import may
+from tradewire.hub.audit import Auditor
+from tradewire.hub.events import StateStored
+from tradewire.hub.ratelimit import SessionBuckets
+from tradewire.hub.service import Handler, Session
+from tradewire.protocol.codec import encode, error_line
+from tradewire.protocol.frames import history as history_frames
+from tradewire.protocol.frames.history import ChannelStatsRequest
+from tradewire.stats.channel import Point, channel_stats
+from tradewire.store.history import HistoryStore
+
+PRUNE_EVERY = 1000  # moments kept per channel between prunings
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class _Kept:
+    ts: int
+    what: tuple[object, ...]  # what a change of makes a full moment
+
+
+class HistoryService:
+    frames = history_frames.FRAMES
+
+    def __init__(
+        self,
+        settings: HistorySettings,
+        store: HistoryStore,
+        clock: Clock,
+        auditor: Auditor,
+        spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]],
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._clock = clock
+        self._auditor = auditor
+        self._spawn = spawn
+        self._last: dict[str, _Kept] = {}
+        self._since_prune: Counter[str] = Counter()
+        self._buckets = SessionBuckets(settings.rate_per_s, settings.burst)
+
+    def handlers(self) -> Mapping[str, Handler]:
+        return {"channel_stats": self.stats}
+
+    def session_ended(self, session: Session) -> None:
+        pass  # nothing held per session (its rate bucket goes with it)
+
+    # ---- keeping --------------------------------------------------------------------------------
+
+    def record(self, stored: StateStored) -> None:
+        """A state the hub stored: kept as a full moment when what it holds changed, as an
+        equity sample when the last kept moment is ``sample_s`` old, else not at all."""
+        if not self._settings.enabled:
+            return
+        state = stored.update
+        held = tuple(
+            (p.id, p.symbol, p.side, p.volume, p.price, p.sl, p.tp) for p in state.positions
+        )
+        orders = tuple((o.id, o.volume, o.price) for o in state.orders or ())
+        what = (state.account.balance, held, orders)
+        last = self._last.get(state.ch)
+        if last is not None and what == last.what:
+            if state.ts - last.ts < self._settings.sample_s * 1000:
+                return
+            positions = None
+        else:
+            positions = tuple(state.positions)
+        account = state.account
+        point = Point(state.ts, account.balance, account.equity, positions, account.margin)
+        self._store.put(state.ch, account.currency, point)
+        self._last[state.ch] = _Kept(state.ts, what)
+        self._since_prune[state.ch] += 1
+        if self._since_prune[state.ch] >= PRUNE_EVERY:
+            self._since_prune[state.ch] = 0
+            oldest = now_ms(self._clock) - int(self._settings.keep_days * DAY_MS)
+            self._store.prune(state.ch, oldest, self._settings.max_points_per_channel)
+
+    # ---- answering ------------------------------------------------------------------------------
+
+    def stats(self, session: Session, frame: ChannelStatsRequest) -> None:
+        user = session.user
+        assert user is not None
+        if not (may(user, "subscribe", frame.ch) or may(user, "publish", frame.ch)):
+            self._auditor.forbidden(session, f"you may not read {frame.ch!r}", frame.id)
+            return
+        wait = self._buckets.take(session, self._clock.monotonic())
+        if wait > 0:
+            msg = "too many channel_stats requests"
+            retry = max(1, math.ceil(wait))
+            session.send(error_line("rate_limited", msg, frame.id, retry_after_s=retry))
+            return
+        session.replying(self._spawn(self._answer(session, frame)))
+
+    async def _answer(self, session: Session, frame: ChannelStatsRequest) -> None:
+        try:
+            currency, points = await self._store.points(frame.ch, frame.since_ms, frame.until_ms)
+        except StoreError:
+            session.send(error_line("internal", "history store unavailable", frame.id))
+            return
+        if not points:
+            msg = f"no history of {frame.ch!r} in that period (kept from its first state on)"
+            session.send(error_line("not_found", msg, frame.id))
+            return
+        figures = await asyncio.to_thread(channel_stats, frame.ch, currency, points)
+        session.send(encode(msgspec.structs.replace(figures, re=frame.id)))

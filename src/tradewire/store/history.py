@@ -1,0 +1,131 @@
+"""Each channel's history on disk (``<data>/history.db``, WAL): the moments the hub keeps for
+a channel's statistics (hub/services/history/, docs/statistics.md).
+
+Writes are group-committed on one thread (:class:`GroupCommitter`) and never wait on the event
+loop; reads run on the same thread. A channel keeps at most ``max_points`` moments (the oldest
+go first) and none older than the retention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import msgspec
+
+from tradewire.exceptions import StoreError
+from tradewire.model import Position
+from tradewire.stats.channel import Point
+from tradewire.store.committer import GroupCommitter
+from tradewire.store.private import private_dir, private_file
+from tradewire.store.sqlite import transaction
+
+T = TypeVar("T")
+Op = Callable[[sqlite3.Connection], object]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS points (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,
+    ts INTEGER NOT NULL, currency TEXT NOT NULL, balance REAL NOT NULL, equity REAL NOT NULL,
+    margin REAL NOT NULL, positions BLOB);
+CREATE INDEX IF NOT EXISTS points_by_channel ON points (channel, ts);
+"""
+_positions = msgspec.json.Decoder(tuple[Position, ...])
+
+
+class HistoryStore:
+    def __init__(self, data_dir: Path, loop: asyncio.AbstractEventLoop) -> None:
+        self.path = data_dir / "history.db"
+        self._data_dir = data_dir
+        self._conn: sqlite3.Connection | None = None
+        self._committer: GroupCommitter[Op, object] = GroupCommitter(
+            "history", self._open, loop, max_batch=10_000
+        )
+
+    def _open(self) -> tuple[Callable[[list[Op]], list[object]], Callable[[], None]]:
+        try:
+            private_dir(self._data_dir)
+            private_file(self.path)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        self._conn = conn
+
+        def commit(ops: list[Op]) -> list[object]:
+            with transaction(conn, self.path, "history not stored"):
+                return [op(conn) for op in ops]
+
+        return commit, conn.close
+
+    def start(self) -> None:
+        self._committer.start()
+
+    def stop(self) -> None:
+        self._committer.stop()
+
+    async def flush(self) -> None:
+        await self._committer.flush()
+
+    def put(self, channel: str, currency: str, point: Point) -> None:
+        """Keep ``point`` of ``channel`` (queued; a failure is logged by the committer)."""
+        positions = None if point.positions is None else msgspec.json.encode(point.positions)
+        row = (channel, point.ts, currency, point.balance, point.equity, point.margin, positions)
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO points (channel, ts, currency, balance, equity, margin, positions)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+
+        self._committer.put(op, None)
+
+    def prune(self, channel: str, older_than_ms: int, max_points: int) -> None:
+        """Delete ``channel``'s moments before ``older_than_ms`` and beyond the newest
+        ``max_points``."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM points WHERE channel=? AND ts<?", (channel, older_than_ms))
+            conn.execute(
+                "DELETE FROM points WHERE channel=? AND id <= (SELECT id FROM points"
+                " WHERE channel=? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (channel, channel, max_points),
+            )
+
+        self._committer.put(op, None)
+
+    async def points(
+        self, channel: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> tuple[str, list[Point]]:
+        """The channel's currency and its moments in the period, oldest first; the first one
+        always carries positions (the last full moment before the period, if it has none)."""
+
+        def read() -> tuple[str, list[Point]]:
+            conn = self._conn
+            assert conn is not None
+            low, high = since_ms or 0, until_ms if until_ms is not None else 2**62
+            start = conn.execute(
+                "SELECT id FROM points WHERE channel=? AND ts<=? AND positions IS NOT NULL"
+                " ORDER BY ts DESC, id DESC LIMIT 1",
+                (channel, low),
+            ).fetchone()
+            rows = conn.execute(
+                "SELECT ts, currency, balance, equity, margin, positions FROM points"
+                " WHERE channel=? AND (ts>=? OR id=?) AND ts<=? ORDER BY ts, id",
+                (channel, low, start[0] if start else -1, high),
+            ).fetchall()
+            while rows and rows[0][5] is None:  # the period starts with what was held
+                rows.pop(0)
+            currency = rows[-1][1] if rows else ""
+            return currency, [
+                Point(
+                    ts, balance, equity, None if held is None else _positions.decode(held), margin
+                )
+                for ts, _, balance, equity, margin, held in rows
+            ]
+
+        return await self._committer.call(read)

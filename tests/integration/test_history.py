@@ -1,0 +1,66 @@
+"""A channel's history on a real hub (hub/services/history/): the moments a provider's states
+make, kept across a restart, read back as statistics by the channel's follower; equity sampled
+no more often than history.sample_s; the figures refused to whoever may not read the channel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import add_user, logged_in, make_config, state_frame
+from tradewire.config import HistorySettings
+from tradewire.hub.server import Hub
+
+T0 = 1_796_000_000_000
+
+
+def state(n: int, ts: int, balance: float, equity: float, held: bool) -> dict[str, Any]:
+    frame = state_frame("alpha", 1, id=n, ts=ts)
+    frame["account"] = {**frame["account"], "balance": balance, "equity": equity}
+    if not held:
+        frame["positions"] = []
+    return frame
+
+
+async def test_a_followers_figures_come_from_the_providers_states(data_dir: Path) -> None:
+    add_user(data_dir, "mallory", "follower", ["beta"])
+    config = make_config(history=HistorySettings(sample_s=60))
+    hub = Hub(config, data_dir)
+    await hub.start()
+    try:
+        alice = await logged_in(hub, "alice")
+        states = [
+            state(1, T0, 10_000, 10_000, held=True),
+            state(2, T0 + 10_000, 10_000, 9_950, held=True),  # 10 s: not kept
+            state(3, T0 + 70_000, 10_000, 9_900, held=True),  # 70 s: an equity sample
+            state(4, T0 + 80_000, 10_100, 10_100, held=False),  # closed: +100
+            state(5, T0 + 90_000, 12_100, 12_100, held=False),  # a deposit of 2,000
+        ]
+        for frame in states:
+            alice.send(frame)
+            assert (await alice.recv())["t"] == "ack"
+        await hub.parts.history_store.flush()
+    finally:
+        await hub.stop()
+    hub = Hub(config, data_dir)  # the history outlives the hub
+    await hub.start()
+    try:
+        bob = await logged_in(hub, "bob")
+        bob.send({"t": "channel_stats", "ch": "alpha", "id": 7})
+        figures = await bob.recv()
+        assert (figures["t"], figures["re"], figures["ch"]) == ("channel_stats", 7, "alpha")
+        assert (figures["points"], figures["trades"], figures["profit"]) == (4, 1, 100)
+        assert figures["deposits"] == 2_000 and figures["growth_pct"] == pytest.approx(1.0)
+        assert figures["equity_drawdown"] == 100 and figures["currency"] == "USD"
+        bob.send({"t": "channel_stats", "ch": "alpha", "since_ms": T0 + 85_000, "id": 8})
+        later = await bob.recv()  # from the last full moment before the period on
+        assert (later["trades"], later["points"]) == (0, 2)
+        mallory = await logged_in(hub, "mallory")
+        mallory.send({"t": "channel_stats", "ch": "alpha", "id": 9})
+        assert (await mallory.recv())["code"] == "forbidden"
+        mallory.send({"t": "channel_stats", "ch": "beta", "id": 10})
+        assert (await mallory.recv())["code"] == "not_found"
+    finally:
+        await hub.stop()
