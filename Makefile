@@ -6,6 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test check lint serve clean fuzz bench browser postgres cxx
 
+# Debian packages a target needs, installed quietly: one line says what, apt's own output goes
+# to $(APT_LOG) (read it when an install fails).
+APT_LOG := /tmp/tradewire-apt.log
+apt = (echo "installing Debian packages: $(1) (apt's output in $(APT_LOG))" && \
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1)) \
+  >$(APT_LOG) 2>&1 && echo "installed: $(1)")
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
@@ -21,21 +28,18 @@ lint: $(STAMP)
 
 # The dashboard's tests drive a real browser: Debian's chromium and its driver.
 browser:
-	command -v chromedriver >/dev/null || (apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) || \
+	@command -v chromedriver >/dev/null || $(call apt,chromium chromium-driver) || \
 	  echo "warning: could not install chromium (not root?): the dashboard browser test is skipped (fails under CI)"
 
 # The MQL5 shim tests compile the Include files and run the EAs with g++ (Debian's g++).
 cxx:
-	command -v g++ >/dev/null || (apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++) || \
+	@command -v g++ >/dev/null || $(call apt,g++) || \
 	  echo "warning: could not install g++ (not root?): the MQL5 shim tests are skipped (fail under CI)"
 
 # The PostgreSQL tick store's tests run a real server: Debian's postgresql (initdb and pg_ctl;
 # the tests start their own cluster in a temporary folder on a free port).
 postgres:
-	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || (apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) || \
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || $(call apt,postgresql) || \
 	  echo "warning: could not install postgresql (not root?): the PostgreSQL tests are skipped (fail under CI)"
 
 # Everything, four tests at a time: most of them wait on sockets and subprocesses, so four
@@ -59,8 +63,7 @@ serve: $(STAMP)
 # Writes benchmarks/results/*.json, benchmarks/RESULTS.md and PNG plots.
 bench: $(STAMP) postgres
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	command -v redis-server >/dev/null || (apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
+	@command -v redis-server >/dev/null || $(call apt,redis-server)
 	cd benchmarks && ../$(BIN)/python fanout.py
 	cd benchmarks && ../$(BIN)/python copy_latency.py
 	cd benchmarks && ../$(BIN)/python copy_engine.py --profile results/profiles
