@@ -138,7 +138,7 @@ async def test_the_hub_publishes_indicators_from_the_ticks_it_collects(granted: 
         rows = [["EURUSD", start + i * 20_000, 1.1 + (i % 7) / 1000, 1.2] for i in range(24)]
         alice.send({"t": "ticks", "rows": rows, "id": "b1"})
         assert (await alice.recv())["t"] == "ack"
-        closed = list(bars([(r[0], r[1], r[2], r[3], None, None) for r in rows], 60_000))[:-1]
+        closed = list(bars([(r[0], r[1], r[2], r[3], None, None) for r in rows], "M1"))[:-1]
         reference = Sma(3)
         expected = [(b.time_ms, v) for b in closed if (v := reference.update(b)) is not None]
         got = await topics_of(bob, len(expected))

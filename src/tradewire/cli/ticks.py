@@ -36,7 +36,7 @@ from tradewire.store.tick_stores import open_tick_store
 
 if TYPE_CHECKING:
     from tradewire.store.ticks import TickStore
-from tradewire.ticks.bars import TIMEFRAMES_MS, bars
+from tradewire.ticks.bars import TIMEFRAMES, bars
 from tradewire.ticks.sources import from_mt5_csv, from_mt5_terminal, random_walk
 
 COLUMNS = ["symbol", "time_ms", "bid", "ask", "last", "volume"]
@@ -330,9 +330,7 @@ def _found(store: TickStore, symbol: str, rows: Iterable[TickRow]) -> Iterator[T
 
 @ticks_group.command("bars")
 @click.option("--symbol", required=True)
-@click.option(
-    "--timeframe", type=click.Choice(list(TIMEFRAMES_MS)), default="M1", show_default=True
-)
+@click.option("--timeframe", type=click.Choice(TIMEFRAMES), default="M1", show_default=True)
 @click.option("--from", "from_", help="Start (Unix ms or ISO time).")
 @click.option("--to", help="End (Unix ms or ISO time, exclusive).")
 @format_option
@@ -353,10 +351,7 @@ def ticks_bars(
     store = _reader(data_dir, postgres)
     try:
         rows = _found(store, symbol, store.query(symbol, start, end))
-        out = (
-            (b.time_ms, b.open, b.high, b.low, b.close, b.ticks)
-            for b in bars(rows, TIMEFRAMES_MS[timeframe])
-        )
+        out = ((b.time_ms, b.open, b.high, b.low, b.close, b.ticks) for b in bars(rows, timeframe))
         _print_rows(out, ["time_ms", "open", "high", "low", "close", "ticks"], fmt)
     finally:
         store.close()

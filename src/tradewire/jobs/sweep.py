@@ -18,7 +18,7 @@ from typing import Any
 
 from tradewire.jobs.registry import TaskError, bounded_int, data_file, task_function
 from tradewire.protocol.names import is_symbol
-from tradewire.ticks.bars import TIMEFRAMES_MS, bars
+from tradewire.ticks.bars import TIMEFRAMES, bars
 from tradewire.ticks.sources import from_mt5_csv
 
 
@@ -31,10 +31,10 @@ def _closes(data_key: str) -> tuple[float, ...]:
         symbol, timeframe = data.get("symbol", "EURUSD"), data.get("timeframe", "M1")
         if not isinstance(symbol, str) or not is_symbol(symbol):
             raise TaskError("data.symbol must be a symbol name")
-        if timeframe not in TIMEFRAMES_MS:
-            raise TaskError(f"data.timeframe must be one of {', '.join(TIMEFRAMES_MS)}")
+        if timeframe not in TIMEFRAMES:
+            raise TaskError(f"data.timeframe must be one of {', '.join(TIMEFRAMES)}")
         rows = from_mt5_csv(data_file(data["file"]), symbol)
-        return tuple(bar.close for bar in bars(rows, TIMEFRAMES_MS[timeframe]))
+        return tuple(bar.close for bar in bars(rows, timeframe))
     rng = random.Random(bounded_int(data, "seed", 0, 2**31, 7))
     price, closes = 1.1, []
     for _ in range(bounded_int(data, "bars", 2, 10_000_000, 5000)):

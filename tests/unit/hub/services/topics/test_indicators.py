@@ -89,5 +89,5 @@ def test_the_bar_builder_closes_the_same_bars_as_the_batch_aggregation() -> None
         rows.append(("EURUSD", t, 1.1 + rng.random() / 100, 1.2, None, None))
     builder = BarBuilder(60_000)
     closed = [bar for row in rows if (bar := builder.add(row[1], row[2])) is not None]
-    assert closed == list(bars(rows, 60_000))[:-1]  # the last bar is still open
+    assert closed == list(bars(rows, "M1"))[:-1]  # the last bar is still open
     assert builder.add(rows[0][1], 1.0) is None  # a late tick is ignored
