@@ -150,3 +150,46 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path) -> None:
         done = run(*args, cwd=tmp_path)
         assert done.returncode != 0 and fragment in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+def test_an_export_in_server_time_with_a_one_sided_first_tick_says_what_it_did(
+    tmp_path: Path,
+) -> None:
+    assert run("user", "add", "feeder", "--role", "provider", cwd=tmp_path, stdin=PASSWORD + "\n")
+    lines = EXPORT.splitlines()
+    lines.insert(1, "2024.01.02\t09:59:59.000\t1.10400\t\t\t\t2")  # a bid, no ask yet
+    (tmp_path / "server.csv").write_text("\n".join(lines) + "\n")
+    hub = subprocess.Popen(
+        [TRADEWIRE, "serve", "--host", "127.0.0.1", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+        stderr=subprocess.DEVNULL,
+    )
+    assert hub.stdout is not None
+    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
+    try:
+        sent = run(
+            "ticks", "send", "--to", f"127.0.0.1:{port}", "--user", "feeder",
+            "--csv", "server.csv", "--symbol", "eurusd", "--tz", "+02:00", cwd=tmp_path,
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stderr
+        said = " ".join(sent.stdout.split())
+        assert "1 tick(s) before the first one with both a bid and an ask were skipped" in said
+        assert "(line 2)" in said
+        assert "stored under 'eurusd' as given" in said and "--symbol EURUSD" in said
+        assert "sent 5, acked 5" in said
+    finally:
+        hub.send_signal(signal.SIGTERM)
+        assert hub.wait(timeout=10) == 0
+    query = run("ticks", "query", "--symbol", "eurusd", "--format", "json", cwd=tmp_path)
+    first = json.loads(query.stdout.splitlines()[0])
+    assert first["time_ms"] == 1704189600100 - 2 * 3_600_000  # 10:00 at +02:00 is 08:00 UTC
+    bad_zone = run(
+        "ticks", "send", "--to", "127.0.0.1:1", "--csv", "server.csv", "--symbol", "EURUSD",
+        "--tz", "Mars/Olympus", cwd=tmp_path,
+    )  # fmt: skip
+    assert bad_zone.returncode == 1
+    assert bad_zone.stderr.strip() == (
+        "error: --tz 'Mars/Olympus': give a zone such as Europe/Athens, or an offset such as +02:00"
+    )

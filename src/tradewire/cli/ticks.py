@@ -8,18 +8,21 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 import uvloop
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tradewire.brokers.symbols import resolve
 from tradewire.cli.common import (
     client_password,
     console,
@@ -30,6 +33,7 @@ from tradewire.cli.common import (
 )
 from tradewire.clients.tick_sender import TickSender
 from tradewire.config import check_postgres_url
+from tradewire.protocol.mt5csv import Skipped
 from tradewire.protocol.names import is_symbol
 from tradewire.protocol.ticks import TickRow
 from tradewire.store.tick_stores import open_tick_store
@@ -55,6 +59,35 @@ def parse_time(value: str | None, default: int) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
+
+
+def _zone(value: str) -> tzinfo:
+    """``UTC``, an IANA zone (``Europe/Athens``), or a fixed offset (``+02:00``)."""
+    offset = re.fullmatch(r"([+-])(\d{1,2}):?(\d{2})?", value)
+    if offset:
+        sign = 1 if offset.group(1) == "+" else -1
+        hours, minutes = int(offset.group(2)), int(offset.group(3) or 0)
+        if hours > 14 or minutes > 59:
+            fail(f"--tz {value!r}: an offset is at most ±14:00")
+        return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(f"--tz {value!r}: give a zone such as Europe/Athens, or an offset such as +02:00")
+
+
+def _sent_symbol(value: str) -> str:
+    """A symbol to store ticks under; said aloud when it is a known symbol in other case
+    (symbols are case-sensitive: eurusd would be a second symbol beside EURUSD)."""
+    symbol = _symbol(value)
+    if symbol != symbol.upper() and resolve(symbol.upper()) is not None:
+        console.print(
+            f"[yellow]note:[/] ticks are stored under {symbol!r} as given, beside any "
+            f"{symbol.upper()!r} (symbols are case-sensitive); pass --symbol "
+            f"{symbol.upper()} if that is what the file holds",
+            soft_wrap=True,
+        )
+    return symbol
 
 
 def _symbol(value: str) -> str:
@@ -89,7 +122,15 @@ def ticks_group() -> None:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="An MT5 tick export (tab-separated <DATE> <TIME> <BID> <ASK> ...).",
 )
-@click.option("--symbol", help="The symbol of the --csv file.")
+@click.option("--symbol", help="The symbol of the --csv file (case-sensitive, as stored).")
+@click.option(
+    "--tz",
+    "zone",
+    default="UTC",
+    show_default=True,
+    help="The time zone of the --csv file's times: MT5 exports are in the broker server's time "
+    "(e.g. --tz Europe/Athens for most EET servers, or a fixed offset such as +02:00).",
+)
 @click.option(
     "--from-mt5",
     "mt5_symbol",
@@ -143,6 +184,7 @@ def ticks_send(
     via: str,
     csv_path: Path | None,
     symbol: str | None,
+    zone: str,
     mt5_symbol: str | None,
     mt5_from: datetime | None,
     mt5_until: datetime | None,
@@ -173,7 +215,10 @@ def ticks_send(
     elif csv_path is not None:
         if symbol is None:
             fail("--csv needs --symbol (an MT5 export holds one symbol)")
-        rows = list(from_mt5_csv(csv_path, _symbol(symbol)))
+        skipped = Skipped()
+        rows = list(from_mt5_csv(csv_path, _sent_symbol(symbol), _zone(zone), skipped))
+        if skipped.lines:
+            console.print(f"[yellow]note:[/] {skipped}", soft_wrap=True)
         digest = hashlib.sha256(csv_path.read_bytes())
         digest.update(f"\0{symbol}\0{batch}".encode())
         import_name = f"import-{digest.hexdigest()[:24]}"

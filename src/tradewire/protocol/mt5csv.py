@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 
 import msgspec
 
@@ -48,10 +49,10 @@ def _number(text: str, line: int, name: str) -> float | None:
     return value
 
 
-def _time_ms(date: str, clock: str, line: int) -> int:
+def _time_ms(date: str, clock: str, line: int, zone: tzinfo = UTC) -> int:
     try:
         whole, _, frac = clock.partition(".")
-        moment = datetime.strptime(f"{date} {whole}", "%Y.%m.%d %H:%M:%S").replace(tzinfo=UTC)
+        moment = datetime.strptime(f"{date} {whole}", "%Y.%m.%d %H:%M:%S").replace(tzinfo=zone)
         millis = int(frac.ljust(3, "0")[:3]) if frac else 0
     except ValueError:
         raise Mt5CsvError(line, f"bad date/time {date[:12]!r} {clock[:14]!r}") from None
@@ -81,8 +82,33 @@ def detect_encoding(head: bytes) -> str:
     return "utf-8"
 
 
-def read_ticks(lines: Iterable[str]) -> Iterator[CsvTick]:
-    """Yield ticks in file order. Raises :class:`Mt5CsvError` naming the first bad line."""
+@dataclass
+class Skipped:
+    """The lines of ticks skipped because no bid or no ask was known yet (MT5 writes only what
+    changed, so a file may start with a tick that has one side)."""
+
+    lines: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if not self.lines:
+            return ""
+        where = (
+            f"line {self.lines[0]}"
+            if len(self.lines) == 1
+            else (f"lines {self.lines[0]} to {self.lines[-1]}")
+        )
+        return (
+            f"{len(self.lines)} tick(s) before the first one with both a bid and an ask were "
+            f"skipped ({where}): MT5 writes only what changed, so they have no price to store"
+        )
+
+
+def read_ticks(
+    lines: Iterable[str], zone: tzinfo = UTC, skipped: Skipped | None = None
+) -> Iterator[CsvTick]:
+    """Yield ticks in file order. ``zone``: the time zone the export's times are in (MT5
+    writes the broker server's time); ``skipped`` collects the lines of ticks with no bid or
+    no ask known yet. Raises :class:`Mt5CsvError` naming the first bad line."""
     bid: float | None = None
     ask: float | None = None
     for number, raw in enumerate(lines, start=1):
@@ -101,7 +127,7 @@ def read_ticks(lines: Iterable[str]) -> Iterator[CsvTick]:
         if len(fields) < 4 or len(fields) > 7:
             raise Mt5CsvError(number, f"expected 4 to 7 tab-separated fields, got {len(fields)}")
         fields += [""] * (7 - len(fields))
-        time_ms = _time_ms(fields[0].strip(), fields[1].strip(), number)
+        time_ms = _time_ms(fields[0].strip(), fields[1].strip(), number, zone)
         new_bid = _number(fields[2].strip(), number, "BID")
         new_ask = _number(fields[3].strip(), number, "ASK")
         last = _number(fields[4].strip(), number, "LAST") or 0.0
@@ -114,3 +140,5 @@ def read_ticks(lines: Iterable[str]) -> Iterator[CsvTick]:
         ask = new_ask if new_ask is not None else ask
         if bid is not None and ask is not None:
             yield CsvTick(time_ms, bid, ask, last, volume, flags)
+        elif skipped is not None:
+            skipped.lines.append(number)

@@ -6,14 +6,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TextIO
 
 from tradewire.brokers.mt5.scheme import load_package
 from tradewire.brokers.symbols import REFERENCE_MID, resolve
 from tradewire.exceptions import BrokerError
-from tradewire.protocol.mt5csv import detect_encoding, read_ticks
+from tradewire.protocol.mt5csv import Skipped, detect_encoding, read_ticks
 from tradewire.protocol.ticks import TickRow
 
 
@@ -24,10 +24,13 @@ def open_export(path: Path) -> TextIO:
     return path.open(encoding=detect_encoding(head), errors="replace", newline="")
 
 
-def from_mt5_csv(path: Path, symbol: str) -> Iterator[TickRow]:
-    """Rows of an MT5 tick export (raises Mt5CsvError naming a bad line)."""
+def from_mt5_csv(
+    path: Path, symbol: str, zone: tzinfo = UTC, skipped: Skipped | None = None
+) -> Iterator[TickRow]:
+    """Rows of an MT5 tick export whose times are in ``zone`` (raises Mt5CsvError naming a bad
+    line; ``skipped`` collects the ticks with no price yet)."""
     with open_export(path) as fh:
-        for tick in read_ticks(fh):
+        for tick in read_ticks(fh, zone, skipped):
             yield (symbol, tick.time_ms, tick.bid, tick.ask, tick.last or None, tick.volume or None)
 
 

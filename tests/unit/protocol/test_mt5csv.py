@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+from zoneinfo import ZoneInfo
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tradewire.protocol.mt5csv import CsvTick, Mt5CsvError, read_ticks
+from tradewire.protocol.mt5csv import CsvTick, Mt5CsvError, Skipped, read_ticks
 
 EXPORT = [
     "<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>\n",
@@ -22,6 +25,24 @@ def test_unchanged_fields_are_carried_forward() -> None:
         CsvTick(1704153601500, 1.104, 1.1042, 0.0, 0.0, 2),
         CsvTick(1704153602000, 1.1039, 1.10395, 1.1039, 3.0, 134),
     ]
+
+
+def test_the_ticks_skipped_for_want_of_a_price_are_named() -> None:
+    skipped = Skipped()
+    assert len(list(read_ticks(EXPORT, skipped=skipped))) == 3
+    assert skipped.lines == [2]
+    assert str(skipped).startswith("1 tick(s) before the first one with both a bid and an ask")
+    assert "(line 2)" in str(skipped)
+
+
+def test_times_in_the_broker_servers_zone_are_read_as_such() -> None:
+    utc = [t.time_ms for t in read_ticks(EXPORT)]
+    plus2 = [t.time_ms for t in read_ticks(EXPORT, timezone(timedelta(hours=2)))]
+    assert [u - p for u, p in zip(utc, plus2, strict=True)] == [7_200_000] * 3
+    summer = ["2024.07.01\t12:00:00\t1.1\t1.2\n"]  # Athens is UTC+3 in July, +2 in January
+    (athens,) = read_ticks(summer, ZoneInfo("Europe/Athens"))
+    (naive,) = read_ticks(summer)
+    assert naive.time_ms - athens.time_ms == 3 * 3_600_000
 
 
 @pytest.mark.parametrize(
