@@ -58,6 +58,26 @@ async def check_the_audit_log_is_capped(opened: Opened, add_user: AddUser) -> No
     store.close()
 
 
+async def check_the_audit_log_pages_and_filters_by_start(opened: Opened, add_user: AddUser) -> None:
+    store = await opened()
+    for n in range(5):
+        store.audit("login_failed", f"u{n}", f"10.0.0.{n}", None)
+    store.audit("login", "bob", "192.168.1.7", None)
+    store.audit("kick", "root", "10.0.0.1", "user=bob")
+    await store.flush()
+    logins = await store.audit_page(10, event_prefix="login")
+    assert [r[2] for r in logins] == ["login"] + ["login_failed"] * 5  # newest first
+    assert [r[4] for r in await store.audit_page(10, address_prefix="10.0.0.1")] == [
+        "10.0.0.1",
+        "10.0.0.1",
+    ]
+    first = await store.audit_page(2, event_prefix="login_f")
+    rest = await store.audit_page(10, event_prefix="login_f", before_id=first[-1][0])
+    assert [r[3] for r in first + rest] == ["u4", "u3", "u2", "u1", "u0"]  # each once
+    assert await store.audit_page(10, event_prefix="login", user="bob") == [logins[0]]
+    store.close()
+
+
 async def check_files_have_versions_and_owners(opened: Opened, add_user: AddUser) -> None:
     store = await opened()
     got, done = outcome()
@@ -135,6 +155,7 @@ CHECKS = [
     check_states_are_durable_and_the_latest_wins,
     check_bans_reload_by_change_and_expire,
     check_the_audit_log_is_capped,
+    check_the_audit_log_pages_and_filters_by_start,
     check_files_have_versions_and_owners,
     check_users_and_their_revision,
     check_a_user_synced_from_another_hub_replaces_or_deletes_it,

@@ -121,6 +121,7 @@ def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrom
         wait.until(lambda d: d.find_element(By.ID, "status").text == "live")
         # nobody has reported: no empty latency axes; the page has an icon (no favicon 404)
         assert not browser.find_element(By.ID, "latency").is_displayed()
+        assert not browser.find_element(By.ID, "price").is_displayed()  # no ticks: no bare axes
         icon = browser.find_element(By.CSS_SELECTOR, "link[rel=icon]").get_attribute("href")
         assert icon is not None and icon.startswith("data:image/svg+xml")
 
@@ -167,6 +168,32 @@ def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrom
         wait.until(lambda d: "127.0.0.2" not in d.find_element(By.ID, "bans").text)
         sock, answer = hello(port, "bob", source="127.0.0.2")
         assert answer["t"] == "welcome"
+
+        # The audit log, filtered by the start of an event and an address, times readable.
+        browser.find_element(By.ID, "audit-event").send_keys("ban")
+        browser.find_element(By.ID, "audit-address").send_keys("127.0.0")
+        browser.find_element(By.ID, "audit-load").click()
+        wait.until(lambda d: "ban_lift" in d.find_element(By.ID, "audit").text)
+        audit = browser.find_element(By.ID, "audit").text
+        assert "ban " in audit and "login" not in audit  # ban and ban_lift, nothing else
+        assert re.search(r"until=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", audit), audit
+        assert not re.search(r"until_ms=\d", audit)
+        browser.save_screenshot(str(tmp_path / "audit.png"))
+        cookie = browser.get_cookie("tw_dashboard")
+        assert cookie is not None
+        pages, older = [], None
+        while True:  # paged by id, two a page: every failed login once, newest first
+            query = {"event": "login_failed", "limit": "2", **({"before": older} if older else {})}
+            page = httpx.get(
+                base + "/api/audit", params=query, cookies={"tw_dashboard": cookie["value"]}
+            ).json()
+            pages.append([row["id"] for row in page["rows"]])
+            older = page["older"]
+            if older is None:
+                break
+        ids = [i for p in pages for i in p]
+        # the dashboard's wrong password, then bob's five
+        assert len(ids) == 6 and ids == sorted(ids, reverse=True) and len(pages) == 3
 
         # A follower reports its copy quality: the operator sees it.
         report = {"t": "follower_report", "ch": "alpha", "in_sync": True, "fills": 4}

@@ -40,6 +40,10 @@ SESSION_S = 8 * 3600
 STATIC = files("tradewire.hub").joinpath("static")
 
 
+AUDIT_PAGE = 50  # rows per page of the audit log
+AUDIT_PAGE_MAX = 500
+
+
 @dataclass
 class WebSession:
     user: str
@@ -179,11 +183,23 @@ class Dashboard:
     async def _audit(self, request: web.Request) -> web.Response:
         if await self._session(request) is None:
             raise web.HTTPForbidden(text="log in first")
-        event = request.query.get("event") or None
-        user = request.query.get("user") or None
-        rows = await self._hub.store.audit_log(200, event, user)
-        keys = ("ts_ms", "event", "user", "address", "detail")
-        return web.json_response([dict(zip(keys, row, strict=True)) for row in rows])
+        query = request.query
+        try:
+            limit = min(AUDIT_PAGE_MAX, max(1, int(query.get("limit", AUDIT_PAGE))))
+            before = int(query["before"]) if query.get("before") else None
+        except ValueError:
+            raise web.HTTPBadRequest(text="limit and before must be whole numbers") from None
+        rows = await self._hub.store.audit_page(
+            limit + 1,  # one more: is there an older page?
+            event_prefix=query.get("event") or None,
+            user=query.get("user") or None,
+            address_prefix=query.get("address") or None,
+            before_id=before,
+        )
+        keys = ("id", "ts_ms", "event", "user", "address", "detail")
+        page = [dict(zip(keys, row, strict=True)) for row in rows[:limit]]
+        older = page[-1]["id"] if len(rows) > limit else None
+        return web.json_response({"rows": page, "older": older})
 
     # ---- actions -------------------------------------------------------------------------------
 

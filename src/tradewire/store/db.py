@@ -442,6 +442,32 @@ class StateDB:
         rows = self._conn().execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
         return list(rows)
 
+    def audit_page(
+        self,
+        limit: int,
+        *,
+        event_prefix: str | None = None,
+        user: str | None = None,
+        address_prefix: str | None = None,
+        before_id: int | None = None,
+    ) -> list[tuple[int, int, str, str | None, str | None, str | None]]:
+        """A page of the audit log, newest first: (id, time ms, event, user, address, detail)
+        of the rows older than ``before_id`` whose event and address start as given."""
+        where, args = [], []
+        for column, prefix in (("event", event_prefix), ("address", address_prefix)):
+            if prefix:
+                where.append(f"substr({column}, 1, ?) = ?")
+                args += [len(prefix), prefix]
+        if user is not None:
+            where.append("user = ?")
+            args.append(user)
+        if before_id is not None:
+            where.append("id < ?")
+            args.append(before_id)
+        sql = "SELECT id, ts_ms, event, user, address, detail FROM audit"
+        sql += f" WHERE {' AND '.join(where)}" if where else ""
+        return list(self._conn().execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)))
+
 
 def _user(conn: sqlite3.Connection, name: str) -> UserRecord | None:
     row = conn.execute(

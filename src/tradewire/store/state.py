@@ -109,6 +109,19 @@ class StateStore(Protocol):
         """The newest audit rows (time ms, event, user, address, detail), filtered."""
         ...
 
+    async def audit_page(
+        self,
+        limit: int,
+        *,
+        event_prefix: str | None = None,
+        user: str | None = None,
+        address_prefix: str | None = None,
+        before_id: int | None = None,
+    ) -> list[tuple[int, int, str, str | None, str | None, str | None]]:
+        """A page of the audit log for people: (id, time ms, event, user, address, detail),
+        newest first, older than ``before_id``, the event and address starting as given."""
+        ...
+
     # ---- lifecycle ----
     async def flush(self) -> None:
         """Wait until every write queued so far is committed (or failed) and reported."""
@@ -228,6 +241,25 @@ class SqliteStateStore:
         self, limit: int, event: str | None = None, user: str | None = None
     ) -> list[tuple[int, str, str | None, str | None, str | None]]:
         return await self._writer.call(lambda: self.db.audit_log(limit, event, user))
+
+    async def audit_page(
+        self,
+        limit: int,
+        *,
+        event_prefix: str | None = None,
+        user: str | None = None,
+        address_prefix: str | None = None,
+        before_id: int | None = None,
+    ) -> list[tuple[int, int, str, str | None, str | None, str | None]]:
+        return await self._writer.call(
+            lambda: self.db.audit_page(
+                limit,
+                event_prefix=event_prefix,
+                user=user,
+                address_prefix=address_prefix,
+                before_id=before_id,
+            )
+        )
 
     async def flush(self) -> None:
         await self._writer.flush()

@@ -86,6 +86,9 @@ function render(s) {
     if (symbols.includes(chosen)) select.value = chosen;
   }
   const points = s.ticks.prices[select.value] || [];
+  // no ticks yet: no bare axes, no empty symbol menu
+  document.getElementById("price").style.display = symbols.length ? "" : "none";
+  document.getElementById("price-pick").style.display = symbols.length ? "" : "none";
   Plotly.react("price", [{x: points.map((p) => new Date(p[0])), y: points.map((p) => p[1]), mode: "lines"}],
     {margin: {t: 10, b: 30, l: 60, r: 10}}, {displayModeBar: false});
   fill("ticks", Object.entries(s.ticks.stored).sort(), ([sym, n]) => {
@@ -112,14 +115,35 @@ function render(s) {
   previous = s;
 }
 
-async function loadAudit() {
+// Times the hub writes into audit details as Unix ms (until_ms=1796607010395), for people.
+function readable(detail) {
+  // 0 is "none" (a lifted ban's until_ms=0)
+  return detail.replace(/\b(\w+)_ms=(\d{11,}|0)\b/g, (_, key, ms) => `${key}=${ms === "0" ? "-" : utc(Number(ms))}`);
+}
+
+let auditOlder = null;
+
+async function loadAudit(older) {
   const query = new URLSearchParams();
-  const event = document.getElementById("audit-event").value.trim();
-  const user = document.getElementById("audit-user").value.trim();
-  if (event) query.set("event", event);
-  if (user) query.set("user", user);
-  const rows = await (await fetch(`/api/audit?${query}`)).json();
-  fill("audit", rows, (r) => [cell(utc(r.ts_ms)), cell(r.event), cell(r.user || ""), cell(r.address || ""), cell(r.detail || "")]);
+  for (const [key, id] of [["event", "audit-event"], ["user", "audit-user"], ["address", "audit-address"]]) {
+    const value = document.getElementById(id).value.trim();
+    if (value) query.set(key, value);
+  }
+  if (older) query.set("before", auditOlder);
+  const page = await (await fetch(`/api/audit?${query}`)).json();
+  const make = (r) => [cell(utc(r.ts_ms)), cell(r.event), cell(r.user || ""), cell(r.address || ""), cell(readable(r.detail || ""))];
+  if (older) {
+    const body = document.querySelector("#audit tbody");
+    for (const row of page.rows) {
+      const tr = document.createElement("tr");
+      tr.append(...make(row));
+      body.append(tr);
+    }
+  } else {
+    fill("audit", page.rows, make);
+  }
+  auditOlder = page.older;
+  document.getElementById("audit-older").hidden = auditOlder === null;
 }
 
 function connect() {
@@ -136,7 +160,8 @@ function connect() {
   };
 }
 
-document.getElementById("audit-load").addEventListener("click", loadAudit);
+document.getElementById("audit-load").addEventListener("click", () => loadAudit(false));
+document.getElementById("audit-older").addEventListener("click", () => loadAudit(true));
 document.getElementById("logout").addEventListener("submit", async (e) => {
   e.preventDefault();
   await fetch("/logout", {method: "POST", headers: {"X-CSRF-Token": csrf}});
