@@ -118,6 +118,13 @@ def test_send_a_csv_then_query_bars_and_export(tmp_path: Path) -> None:
     table = pyarrow.parquet.read_table(tmp_path / "all.parquet")
     assert table.num_rows == 5 and table.column("bid").to_pylist()[0] == 1.1041
 
+    # the table, for people, shows times in UTC (CSV and JSON keep Unix ms); --local, local
+    table = run("ticks", "query", "--symbol", "EURUSD", "--limit", "1", cwd=tmp_path)
+    assert "time (UTC)" in table.stdout and "2024-01-02 10:00:00.100" in table.stdout
+    assert "1704189600100" not in table.stdout
+    bars_table = run("ticks", "bars", "--symbol", "EURUSD", "--local", cwd=tmp_path)
+    assert "time (local)" in bars_table.stdout and "1704189600000" not in bars_table.stdout
+
     # symbols are case-sensitive: a query of eurusd says where EURUSD's ticks are
     lower = run("ticks", "query", "--symbol", "eurusd", cwd=tmp_path)
     assert lower.returncode == 1 and lower.stderr.strip() == (

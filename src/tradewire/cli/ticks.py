@@ -272,10 +272,14 @@ def ticks_send(
     )
 
 
-def _print_rows(rows: Iterator[tuple[object, ...]], columns: list[str], fmt: str) -> None:
-    """Print ``rows``; a reader that stops early (``| head``) ends the command quietly."""
+def _print_rows(
+    rows: Iterator[tuple[object, ...]], columns: list[str], fmt: str, local: bool = False
+) -> None:
+    """Print ``rows``; a reader that stops early (``| head``) ends the command quietly. The
+    table, for people, shows ``time_ms`` as a time (UTC, or this machine's with ``local``);
+    CSV and JSON keep Unix ms for programs."""
     try:
-        _write_rows(rows, columns, fmt)
+        _write_rows(rows, columns, fmt, local)
         sys.stdout.flush()
     except BrokenPipeError:
         # Nothing more can be printed; point stdout at /dev/null so that Python's own flush
@@ -287,7 +291,15 @@ def _print_rows(rows: Iterator[tuple[object, ...]], columns: list[str], fmt: str
             close()  # the query's cursor, before its database is closed
 
 
-def _write_rows(rows: Iterator[tuple[object, ...]], columns: list[str], fmt: str) -> None:
+def _when(time_ms: object, local: bool) -> str:
+    assert isinstance(time_ms, int)
+    moment = datetime.fromtimestamp(time_ms / 1000, None if local else UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def _write_rows(
+    rows: Iterator[tuple[object, ...]], columns: list[str], fmt: str, local: bool = False
+) -> None:
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
@@ -296,9 +308,16 @@ def _write_rows(rows: Iterator[tuple[object, ...]], columns: list[str], fmt: str
         for row in rows:
             sys.stdout.write(json.dumps(dict(zip(columns, row, strict=True))) + "\n")
     else:
-        table = Table(*columns)
+        when = columns.index("time_ms") if "time_ms" in columns else -1
+        zone = "local" if local else "UTC"
+        table = Table(*(f"time ({zone})" if i == when else c for i, c in enumerate(columns)))
         for row in itertools.islice(rows, 10_000):
-            table.add_row(*("" if v is None else str(v) for v in row))
+            table.add_row(
+                *(
+                    _when(v, local) if i == when else "" if v is None else str(v)
+                    for i, v in enumerate(row)
+                )
+            )
         console.print(table)
 
 
@@ -327,12 +346,18 @@ def _reader(data_dir: Path, postgres: str) -> TickStore:
     return open_tick_store(data_dir, postgres, readonly=True)
 
 
+local_option = click.option(
+    "--local", is_flag=True, help="Show times in this machine's zone in the table, not UTC."
+)
+
+
 @ticks_group.command("query")
 @click.option("--symbol", required=True)
 @click.option("--from", "from_", help="Start (Unix ms or ISO time, inclusive).")
 @click.option("--to", help="End (Unix ms or ISO time, exclusive).")
 @click.option("--limit", type=click.IntRange(min=1), default=None)
 @format_option
+@local_option
 @data_option
 @postgres_option
 @reports_errors
@@ -342,14 +367,17 @@ def ticks_query(
     to: str | None,
     limit: int | None,
     fmt: str,
+    local: bool,
     data_dir: Path,
     postgres: str,
 ) -> None:
-    """Print stored ticks of one symbol."""
+    """Print stored ticks of one symbol (times in UTC in the table; Unix ms in CSV and
+    JSON)."""
     symbol, start, end = _symbol(symbol), parse_time(from_, 0), parse_time(to, 2**62)
     store = _reader(data_dir, postgres)
     try:
-        _print_rows(_found(store, symbol, store.query(symbol, start, end, limit)), COLUMNS, fmt)
+        rows = _found(store, symbol, store.query(symbol, start, end, limit))
+        _print_rows(rows, COLUMNS, fmt, local)
     finally:
         store.close()
 
@@ -379,6 +407,7 @@ def _found(store: TickStore, symbol: str, rows: Iterable[TickRow]) -> Iterator[T
 @click.option("--from", "from_", help="Start (Unix ms or ISO time).")
 @click.option("--to", help="End (Unix ms or ISO time, exclusive).")
 @format_option
+@local_option
 @data_option
 @postgres_option
 @reports_errors
@@ -388,6 +417,7 @@ def ticks_bars(
     from_: str | None,
     to: str | None,
     fmt: str,
+    local: bool,
     data_dir: Path,
     postgres: str,
 ) -> None:
@@ -397,7 +427,7 @@ def ticks_bars(
     try:
         rows = _found(store, symbol, store.query(symbol, start, end))
         out = ((b.time_ms, b.open, b.high, b.low, b.close, b.ticks) for b in bars(rows, timeframe))
-        _print_rows(out, ["time_ms", "open", "high", "low", "close", "ticks"], fmt)
+        _print_rows(out, ["time_ms", "open", "high", "low", "close", "ticks"], fmt, local)
     finally:
         store.close()
 
