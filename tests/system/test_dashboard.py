@@ -98,8 +98,12 @@ def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrom
     add_cli_user(data, "root", "admin")
     add_cli_user(data, "alice", "provider")
     add_cli_user(data, "bob", "follower")
-    web_port = free_port()
-    with hub_process(tmp_path, f"[web]\nenabled = true\nport = {web_port}\n") as port:
+    web_port, udp_port = free_port(), free_port()
+    config = (
+        f"[web]\nenabled = true\nport = {web_port}\n"
+        f"[listeners.udp_ticks]\nenabled = true\nport = {udp_port}\n"
+    )
+    with hub_process(tmp_path, config) as port:
         base = f"http://127.0.0.1:{web_port}"
         # A form posts and the page reloads: an element found just before may be gone (stale).
         wait = WebDriverWait(
@@ -154,6 +158,33 @@ def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrom
         finally:
             stop.set()
             publisher.join()
+
+        # UDP ticks at about 20 a second: the Ticks panel counts them and says how fast.
+        sending = threading.Event()
+
+        def send_ticks() -> None:
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            while not sending.is_set():
+                udp.sendto(b"EURUSD 1.10410", ("127.0.0.1", udp_port))
+                time.sleep(0.05)
+            udp.close()
+
+        def per_second() -> float:
+            text = browser.execute_script(
+                "const r = [...document.querySelectorAll('#ticks tbody tr')]"
+                ".find((tr) => tr.cells[0].textContent === 'EURUSD');"
+                "return r ? r.cells[2].textContent : '';"
+            )
+            return float(text) if text else 0.0
+
+        ticker = threading.Thread(target=send_ticks, daemon=True)
+        ticker.start()
+        try:
+            wait.until(lambda d: per_second() >= 5.0)
+            assert browser.find_element(By.ID, "price").is_displayed()
+        finally:
+            sending.set()
+            ticker.join()
 
         # Five wrong passwords from 127.0.0.2 ban it; the admin lifts the ban.
         for _ in range(5):

@@ -1,7 +1,7 @@
 // The tradewire dashboard: one server-sent event a second carries the whole picture.
 "use strict";
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
-let previous = null;
+let lastTicks = null;
 
 function cell(text, cls) {
   const td = document.createElement("td");
@@ -91,11 +91,15 @@ function render(s) {
   document.getElementById("price-pick").style.display = symbols.length ? "" : "none";
   Plotly.react("price", [{x: points.map((p) => new Date(p[0])), y: points.map((p) => p[1]), mode: "lines"}],
     {margin: {t: 10, b: 30, l: 60, r: 10}}, {displayModeBar: false});
+  // The rate from the last counts seen here, kept apart from the rest of the page: a panel
+  // that fails to draw must not freeze it at 0.0.
+  const last = lastTicks;
   fill("ticks", Object.entries(s.ticks.stored).sort(), ([sym, n]) => {
-    const before = previous ? (previous.ticks.stored[sym] || 0) : n;
-    const seconds = previous ? (s.ts - previous.ts) / 1000 : 1;
+    const before = last && sym in last.stored ? last.stored[sym] : n;
+    const seconds = last ? Math.max((s.ts - last.ts) / 1000, 0.001) : 1;
     return [cell(sym), cell(n, "num"), cell(((n - before) / seconds).toFixed(1), "num")];
   });
+  lastTicks = {ts: s.ts, stored: s.ticks.stored};
   fill("listeners", s.ticks.listeners, (l) => [
     cell(l.name), cell(l.received, "num"), cell(l.malformed, "num"), cell(l.kernel_drops, "num"),
   ]);
@@ -112,7 +116,6 @@ function render(s) {
   fill("jobs", s.jobs, (j) => [
     cell(j.job), cell(j.owner), cell(j.fn), cell(`${j.done} / ${j.failed} / ${j.n}`, "num"), cell(j.status),
   ]);
-  previous = s;
 }
 
 // Times the hub writes into audit details as Unix ms (until_ms=1796607010395), for people.
