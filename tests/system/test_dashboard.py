@@ -231,6 +231,12 @@ def test_an_admin_watches_and_acts_live(tmp_path: Path, browser: webdriver.Chrom
         sock.sendall(json.dumps({**report, "latency_hist": [0, 3, 1]}).encode() + b"\n")
         wait.until(lambda d: "in sync" in d.find_element(By.ID, "followers").text)
         time.sleep(1.2)  # one more update: the histogram drawn
+        overflowing = browser.execute_script(
+            "return [...document.querySelectorAll('section')]"
+            ".filter((x) => x.scrollWidth > x.clientWidth + 1).map((x) => x.querySelector('h2')"
+            ".textContent);"
+        )
+        assert overflowing == [], overflowing  # charts shown late are fitted to their cards
         browser.save_screenshot(str(tmp_path / "dashboard.png"))
         if os.environ.get("TRADEWIRE_SCREENSHOTS"):  # the README's picture, on demand
             browser.save_screenshot(str(Path(__file__).parents[2] / "docs" / "dashboard.png"))

@@ -38,6 +38,15 @@ async function act(path, body) {
   if (!response.ok) alert(`${path}: ${response.status} ${await response.text()}`);
 }
 
+// Show or hide an element; true when it has just appeared (a chart drawn while hidden took
+// Plotly's default width and must be fitted to its card).
+function show(id, visible) {
+  const element = document.getElementById(id);
+  const appeared = visible && element.style.display === "none";
+  element.style.display = visible ? "" : "none";
+  return appeared;
+}
+
 const utc = (ms) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
 
 function render(s) {
@@ -58,10 +67,11 @@ function render(s) {
   ]);
   const edges = s.latency_edges_ms.map((e) => `≤${e} ms`).concat(["more"]);
   // no follower has reported: no empty axes, a line saying so
-  document.getElementById("latency").style.display = s.followers.length ? "" : "none";
+  const latencyShown = show("latency", s.followers.length > 0);
   Plotly.react("latency", s.followers.map((f) => ({type: "bar", name: f.user, x: edges, y: f.latency_hist})),
     {barmode: "stack", margin: {t: 10, b: 50, l: 40, r: 10}, yaxis: {title: "fills"}, showlegend: true},
     {displayModeBar: false});
+  if (latencyShown) Plotly.Plots.resize("latency");
   fill("sessions", s.sessions, (x) => [
     cell(x.user), cell(x.role), cell(x.address), cell(utc(x.since_ms)), cell(x.session.slice(0, 8)),
     cell(x.agent),
@@ -87,10 +97,11 @@ function render(s) {
   }
   const points = s.ticks.prices[select.value] || [];
   // no ticks yet: no bare axes, no empty symbol menu
-  document.getElementById("price").style.display = symbols.length ? "" : "none";
-  document.getElementById("price-pick").style.display = symbols.length ? "" : "none";
+  const priceShown = show("price", symbols.length > 0);
+  show("price-pick", symbols.length > 0);
   Plotly.react("price", [{x: points.map((p) => new Date(p[0])), y: points.map((p) => p[1]), mode: "lines"}],
     {margin: {t: 10, b: 30, l: 60, r: 10}}, {displayModeBar: false});
+  if (priceShown) Plotly.Plots.resize("price");
   // The rate from the last counts seen here, kept apart from the rest of the page: a panel
   // that fails to draw must not freeze it at 0.0.
   const last = lastTicks;
