@@ -264,6 +264,10 @@ class HistorySettings(_Section, frozen=True):
     max_points_per_channel: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 200_000
     rate_per_s: Positive = 5.0  # channel_stats requests one session may make, sustained
     burst: Count = 10
+    # Channels whose statistics page is open to anyone, without a login (/channels/NAME).
+    public: list[str] = msgspec.field(default_factory=list)
+    public_rate_per_s: Positive = 2.0  # public page requests one address may make, sustained
+    public_burst: Count = 20
 
 
 class IndicatorSettings(_Section, frozen=True):
@@ -474,6 +478,9 @@ def _check(config: Config, source: str) -> None:
                 ) from None
     if not is_channel(config.listeners.signal.channel):
         raise ConfigError(f"{source}: listeners.signal.channel: not a channel name")
+    for index, name in enumerate(config.history.public):
+        if not is_channel(name):
+            raise ConfigError(f"{source}: history.public[{index}]: {name!r} is not a channel name")
     for index, item in enumerate(config.topics.indicators):
         if not is_symbol(item.symbol):
             raise ConfigError(f"{source}: topics.indicators[{index}].symbol: not a symbol name")

@@ -63,6 +63,9 @@ def test_defaults_match_the_contract() -> None:
         ({"sentiment": {"from_states": "yes"}}, "sentiment.from_states"),
         ({"listeners": {"sentiment": {"allow": ["x"]}}}, "listeners.sentiment.allow[0]"),
         ({"topics": {"max_value_bytes": 0}}, "topics.max_value_bytes"),
+        ({"history": {"public": ["alpha", "bad channel"]}}, "history.public[1]"),
+        ({"history": {"sample_s": 0}}, "history.sample_s"),
+        ({"history": {"max_points_per_channel": 10}}, "history.max_points_per_channel"),
         (
             {"topics": {"indicators": [{"symbol": "EURUSD", "kind": "macd"}]}},
             "topics.indicators[0].kind",

@@ -26,6 +26,7 @@ from aiohttp import web
 
 from tradewire.exceptions import FrameError
 from tradewire.hub.acl import may
+from tradewire.hub.channel_pages import ChannelPages
 from tradewire.hub.dashboard_data import DashboardHost, TickWatch, snapshot
 from tradewire.hub.events import HubEvents, TicksStored
 from tradewire.model import BanRecord
@@ -72,6 +73,8 @@ class Dashboard:
         app.router.add_post("/api/session/kick", self._kick)
         app.router.add_get("/static/dashboard.js", self._script)
         app.router.add_get("/static/plotly.min.js", self._plotly)
+        pages = ChannelPages(self._hub.history, self._hub.config.history, self._admin, _address)
+        pages.routes(app)
 
     # ---- sessions ------------------------------------------------------------------------------
 
@@ -88,6 +91,9 @@ class Dashboard:
             self._sessions.pop(token, None)  # access taken back: at once
             return None
         return found
+
+    async def _admin(self, request: web.Request) -> bool:
+        return await self._session(request) is not None
 
     async def _action(self, request: web.Request) -> WebSession:
         """A session whose CSRF token came with the request, else 403."""

@@ -15,10 +15,12 @@ from tradewire.protocol.messages import LATENCY_EDGES_MS, SentimentRow
 from tradewire.protocol.ticks import TickRow
 
 if TYPE_CHECKING:
+    from tradewire.config import Config
     from tradewire.hub.audit import Auditor
     from tradewire.hub.auth import Authenticator
     from tradewire.hub.connection import Connection
     from tradewire.hub.services.channels.registry import ChannelRegistry
+    from tradewire.hub.services.history.service import HistoryService
     from tradewire.hub.services.reports.service import ReportService
     from tradewire.hub.services.ticks.service import TickService
     from tradewire.hub.services.topics.service import TopicService
@@ -64,6 +66,10 @@ class DashboardHost(Protocol):
 
     @property
     def metrics(self) -> Metrics: ...
+    @property
+    def history(self) -> HistoryService: ...
+    @property
+    def config(self) -> Config: ...
 
 
 PRICE_POINTS = 600  # per symbol, for the price chart

@@ -10,6 +10,16 @@ function cell(text, cls) {
   return td;
 }
 
+function link(text, href) {
+  const td = document.createElement("td");
+  const a = document.createElement("a");
+  a.textContent = text;
+  a.href = href;
+  a.title = "its statistics";
+  td.append(a);
+  return td;
+}
+
 function fill(id, rows, make) {
   const body = document.querySelector(`#${id} tbody`);
   body.replaceChildren(...rows.map((row) => {
@@ -54,7 +64,7 @@ function render(s) {
   document.getElementById("summary").textContent =
     `connections ${c.connections} · states ${c.states} · ticks stored ${c.tick_rows_stored}`;
   fill("channels", s.channels, (ch) => [
-    cell(ch.name), cell(ch.publisher ? `${ch.publisher} (${ch.account})` : "—"),
+    link(ch.name, `/channels/${encodeURIComponent(ch.name)}`), cell(ch.publisher ? `${ch.publisher} (${ch.account})` : "—"),
     cell(ch.seq, "num seq"), cell(ch.age_s === null ? "—" : `${ch.age_s} s ago`, "num"),
     cell(ch.subscribers, "num"),
   ]);

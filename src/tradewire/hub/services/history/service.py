@@ -28,7 +28,7 @@ from tradewire.hub.ratelimit import SessionBuckets
 from tradewire.hub.service import Handler, Session
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.frames import history as history_frames
-from tradewire.protocol.frames.history import ChannelStatsRequest
+from tradewire.protocol.frames.history import ChannelStats, ChannelStatsRequest
 from tradewire.stats.channel import Point, channel_stats
 from tradewire.store.history import HistoryStore
 
@@ -114,15 +114,24 @@ class HistoryService:
             return
         session.replying(self._spawn(self._answer(session, frame)))
 
+    async def figures(
+        self, channel: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> ChannelStats | None:
+        """The channel's figures over the period, or None when nothing of it is kept there
+        (computed off the event loop). Raises StoreError."""
+        currency, points = await self._store.points(channel, since_ms, until_ms)
+        if not points:
+            return None
+        return await asyncio.to_thread(channel_stats, channel, currency, points)
+
     async def _answer(self, session: Session, frame: ChannelStatsRequest) -> None:
         try:
-            currency, points = await self._store.points(frame.ch, frame.since_ms, frame.until_ms)
+            figures = await self.figures(frame.ch, frame.since_ms, frame.until_ms)
         except StoreError:
             session.send(error_line("internal", "history store unavailable", frame.id))
             return
-        if not points:
+        if figures is None:
             msg = f"no history of {frame.ch!r} in that period (kept from its first state on)"
             session.send(error_line("not_found", msg, frame.id))
             return
-        figures = await asyncio.to_thread(channel_stats, frame.ch, currency, points)
         session.send(encode(msgspec.structs.replace(figures, re=frame.id)))

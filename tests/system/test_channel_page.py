@@ -1,0 +1,82 @@
+"""A channel's statistics page (hub/channel_pages.py) in a real browser: a public channel's page
+opens without a login and shows its figures and curves; another channel's page and figures need
+an admin; the public figures are rate-limited per address (429 with Retry-After)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import httpx
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.security.hubproc import add_cli_user, hub_process
+from tests.system.test_dashboard import browser, free_port, hello  # noqa: F401
+
+T0 = 1_796_000_000_000
+H = 3_600_000
+
+
+def publish(port: int, user: str, channel: str) -> None:
+    """A win of 250, a deposit of 1,000, a loss of 100: states as a provider sends them."""
+    sock, _ = hello(port, user)
+    lines = sock.makefile("rb")
+    account = {"login": "5012345", "currency": "USD", "leverage": 100, "mode": "hedging"}
+    held = [{"id": "1", "symbol": "EURUSD", "side": "buy", "volume": 0.1, "price": 1.1, "time": T0}]
+    again = [{**held[0], "id": "2", "time": T0 + 3 * H}]
+    moments = [
+        (10_000, 10_000, held), (10_000, 9_900, held), (10_250, 10_250, []),
+        (11_250, 11_250, []), (11_250, 11_250, again), (11_150, 11_150, []),
+    ]  # fmt: skip
+    for n, (balance, equity, positions) in enumerate(moments, 1):
+        frame = {
+            "t": "state", "ch": channel, "ts": T0 + n * H, "id": n, "positions": positions,
+            "account": {**account, "balance": balance, "equity": equity},
+        }  # fmt: skip
+        sock.sendall(json.dumps(frame).encode() + b"\n")
+        assert json.loads(lines.readline())["t"] == "ack"
+    sock.close()
+
+
+def test_a_public_channel_page_and_a_private_one(
+    tmp_path: Path,
+    browser: webdriver.Chrome,  # noqa: F811
+) -> None:
+    data = tmp_path / "data"
+    add_cli_user(data, "root", "admin")
+    add_cli_user(data, "alice", "provider", "alpha")
+    add_cli_user(data, "carol", "provider", "beta")
+    web_port = free_port()
+    config = (
+        f"[web]\nenabled = true\nport = {web_port}\n"
+        '[history]\npublic = ["alpha"]\npublic_rate_per_s = 0.5\npublic_burst = 6\n'
+    )
+    with hub_process(tmp_path, config) as port:
+        publish(port, "alice", "alpha")
+        publish(port, "carol", "beta")
+        base = f"http://127.0.0.1:{web_port}"
+        browser.get(base + "/channels/alpha")  # no login
+        wait = WebDriverWait(browser, 10, ignored_exceptions=(NoSuchElementException,))
+        wait.until(lambda d: "growth" in d.find_element(By.ID, "figures").text)
+        figures = browser.find_element(By.ID, "figures").text
+        assert "+1.59%" in figures  # 1.025 x (1 - 100/11,250) = 1.01589: the deposit left out
+        assert "1,000 USD" in figures and "5012345" not in browser.page_source
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#curve .main-svg"))
+        assert "2026-11" in browser.find_element(By.ID, "monthly").text
+        browser.save_screenshot(str(tmp_path / "channel.png"))
+        if os.environ.get("TRADEWIRE_SCREENSHOTS"):  # docs/statistics.md's picture
+            browser.save_screenshot(str(Path(__file__).parents[2] / "docs" / "channel.png"))
+
+        private = httpx.get(base + "/api/channels/beta/stats")
+        assert private.status_code == 403
+        page = httpx.get(base + "/channels/beta", follow_redirects=False)
+        assert page.status_code == 303 and page.headers["Location"] == "/login"
+        statuses = [httpx.get(base + "/api/channels/alpha/stats").status_code for _ in range(8)]
+        assert 429 in statuses  # 6 at once, then one each 2 s
+        refused = httpx.get(base + "/api/channels/alpha/stats")
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert httpx.get(base + "/api/channels/../stats").status_code == 404
