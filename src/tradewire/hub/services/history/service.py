@@ -81,21 +81,23 @@ class HistoryService:
         )
         orders = tuple((o.id, o.volume, o.price) for o in state.orders or ())
         what = (state.account.balance, held, orders)
+        # The hub's time, not the state's: a provider cannot backdate or spread its record.
+        now = now_ms(self._clock)
         last = self._last.get(state.ch)
         if last is not None and what == last.what:
-            if state.ts - last.ts < self._settings.sample_s * 1000:
+            if now - last.ts < self._settings.sample_s * 1000:
                 return
             positions = None
         else:
             positions = tuple(state.positions)
         account = state.account
-        point = Point(state.ts, account.balance, account.equity, positions, account.margin)
+        point = Point(now, account.balance, account.equity, positions, account.margin)
         self._store.put(state.ch, account.currency, point)
-        self._last[state.ch] = _Kept(state.ts, what)
+        self._last[state.ch] = _Kept(now, what)
         self._since_prune[state.ch] += 1
         if self._since_prune[state.ch] >= PRUNE_EVERY:
             self._since_prune[state.ch] = 0
-            oldest = now_ms(self._clock) - int(self._settings.keep_days * DAY_MS)
+            oldest = now - int(self._settings.keep_days * DAY_MS)
             self._store.prune(state.ch, oldest, self._settings.max_points_per_channel)
 
     # ---- answering ------------------------------------------------------------------------------
