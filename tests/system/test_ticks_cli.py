@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -9,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet
@@ -39,14 +41,12 @@ def run(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[s
     )
 
 
-def test_send_a_csv_then_query_bars_and_export(tmp_path: Path) -> None:
-    assert (
-        run(
-            "user", "add", "feeder", "--role", "provider", cwd=tmp_path, stdin=PASSWORD + "\n"
-        ).returncode
-        == 0
-    )
-    (tmp_path / "EURUSD.csv").write_text(EXPORT)
+@contextlib.contextmanager
+def feeder_hub(tmp_path: Path) -> Iterator[int]:
+    """A hub (``tradewire serve``) in ``tmp_path`` with a provider ``feeder``; yields its port
+    and checks that it stops cleanly."""
+    added = run("user", "add", "feeder", "--role", "provider", cwd=tmp_path, stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
     hub = subprocess.Popen(
         [TRADEWIRE, "serve", "--host", "127.0.0.1", "--port", "0"],
         cwd=tmp_path,
@@ -55,8 +55,18 @@ def test_send_a_csv_then_query_bars_and_export(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     assert hub.stdout is not None
-    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
+    found = re.search(r":(\d+)\s*$", hub.stdout.readline())
+    assert found, "the hub did not start"
     try:
+        yield int(found.group(1))
+    finally:
+        hub.send_signal(signal.SIGTERM)
+        assert hub.wait(timeout=10) == 0
+
+
+def test_send_a_csv_then_query_bars_and_export(tmp_path: Path) -> None:
+    (tmp_path / "EURUSD.csv").write_text(EXPORT)
+    with feeder_hub(tmp_path) as port:
         sent = run(
             "ticks",
             "send",
@@ -72,9 +82,6 @@ def test_send_a_csv_then_query_bars_and_export(tmp_path: Path) -> None:
         )
         assert sent.returncode == 0, sent.stderr
         assert "sent 5, acked 5" in sent.stdout
-    finally:
-        hub.send_signal(signal.SIGTERM)
-        assert hub.wait(timeout=10) == 0
 
     query = run(
         "ticks",
@@ -162,20 +169,10 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path) -> None:
 def test_an_export_in_server_time_with_a_one_sided_first_tick_says_what_it_did(
     tmp_path: Path,
 ) -> None:
-    assert run("user", "add", "feeder", "--role", "provider", cwd=tmp_path, stdin=PASSWORD + "\n")
     lines = EXPORT.splitlines()
     lines.insert(1, "2024.01.02\t09:59:59.000\t1.10400\t\t\t\t2")  # a bid, no ask yet
     (tmp_path / "server.csv").write_text("\n".join(lines) + "\n")
-    hub = subprocess.Popen(
-        [TRADEWIRE, "serve", "--host", "127.0.0.1", "--port", "0"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        text=True,
-        stderr=subprocess.DEVNULL,
-    )
-    assert hub.stdout is not None
-    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
-    try:
+    with feeder_hub(tmp_path) as port:
         sent = run(
             "ticks", "send", "--to", f"127.0.0.1:{port}", "--user", "feeder",
             "--csv", "server.csv", "--symbol", "eurusd", "--tz", "+02:00", cwd=tmp_path,
@@ -186,9 +183,6 @@ def test_an_export_in_server_time_with_a_one_sided_first_tick_says_what_it_did(
         assert "(line 2)" in said
         assert "stored under 'eurusd' as given" in said and "--symbol EURUSD" in said
         assert "sent 5, acked 5" in said
-    finally:
-        hub.send_signal(signal.SIGTERM)
-        assert hub.wait(timeout=10) == 0
     query = run("ticks", "query", "--symbol", "eurusd", "--format", "json", cwd=tmp_path)
     first = json.loads(query.stdout.splitlines()[0])
     assert first["time_ms"] == 1704189600100 - 2 * 3_600_000  # 10:00 at +02:00 is 08:00 UTC
