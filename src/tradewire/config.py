@@ -262,6 +262,8 @@ class HistorySettings(_Section, frozen=True):
     sample_s: Positive = 60.0  # equity kept at least this often while the provider is live
     keep_days: Positive = 3650.0  # older moments are deleted
     max_points_per_channel: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 200_000
+    # what one channel's kept positions may take on disk (a provider with many positions)
+    max_bytes_per_channel: Annotated[int, msgspec.Meta(ge=1 << 20)] = 64 << 20
     rate_per_s: Positive = 5.0  # channel_stats requests one session may make, sustained
     burst: Count = 10
     # Channels whose statistics page is open to anyone, without a login (/channels/NAME).

@@ -66,6 +66,7 @@ def test_defaults_match_the_contract() -> None:
         ({"history": {"public": ["alpha", "bad channel"]}}, "history.public[1]"),
         ({"history": {"sample_s": 0}}, "history.sample_s"),
         ({"history": {"max_points_per_channel": 10}}, "history.max_points_per_channel"),
+        ({"history": {"max_bytes_per_channel": 1000}}, "history.max_bytes_per_channel"),
         (
             {"topics": {"indicators": [{"symbol": "EURUSD", "kind": "macd"}]}},
             "topics.indicators[0].kind",

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS points (id INTEGER PRIMARY KEY, channel TEXT NOT NULL
 CREATE INDEX IF NOT EXISTS points_by_channel ON points (channel, ts);
 """
 _positions = msgspec.json.Decoder(tuple[Position, ...])
+ROW_BYTES = 64  # a moment's own columns, about, beside its positions
 
 
 class HistoryStore:
@@ -70,8 +71,9 @@ class HistoryStore:
     async def flush(self) -> None:
         await self._committer.flush()
 
-    def put(self, channel: str, currency: str, point: Point) -> None:
-        """Keep ``point`` of ``channel`` (queued; a failure is logged by the committer)."""
+    def put(self, channel: str, currency: str, point: Point) -> int:
+        """Keep ``point`` of ``channel`` (queued; a failure is logged by the committer);
+        returns the bytes it takes, about."""
         positions = None if point.positions is None else msgspec.json.encode(point.positions)
         row = (channel, point.ts, currency, point.balance, point.equity, point.margin, positions)
 
@@ -83,10 +85,11 @@ class HistoryStore:
             )
 
         self._committer.put(op, None)
+        return ROW_BYTES + (len(positions) if positions is not None else 0)
 
-    def prune(self, channel: str, older_than_ms: int, max_points: int) -> None:
-        """Delete ``channel``'s moments before ``older_than_ms`` and beyond the newest
-        ``max_points``."""
+    def prune(self, channel: str, older_than_ms: int, max_points: int, max_bytes: int) -> None:
+        """Delete ``channel``'s moments before ``older_than_ms``, beyond the newest
+        ``max_points``, and beyond the newest that take ``max_bytes`` in all."""
 
         def op(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM points WHERE channel=? AND ts<?", (channel, older_than_ms))
@@ -95,6 +98,14 @@ class HistoryStore:
                 " WHERE channel=? ORDER BY id DESC LIMIT 1 OFFSET ?)",
                 (channel, channel, max_points),
             )
+            over = conn.execute(
+                "SELECT id FROM (SELECT id, SUM(? + COALESCE(length(positions), 0))"
+                " OVER (ORDER BY id DESC) AS total FROM points WHERE channel=?)"
+                " WHERE total > ? ORDER BY id DESC LIMIT 1",
+                (ROW_BYTES, channel, max_bytes),
+            ).fetchone()
+            if over is not None:
+                conn.execute("DELETE FROM points WHERE channel=? AND id<=?", (channel, over[0]))
 
         self._committer.put(op, None)
 

@@ -32,7 +32,8 @@ from tradewire.protocol.frames.history import ChannelStats, ChannelStatsRequest
 from tradewire.stats.channel import Point, channel_stats
 from tradewire.store.history import HistoryStore
 
-PRUNE_EVERY = 1000  # moments kept per channel between prunings
+PRUNE_EVERY = 1000  # moments kept per channel between prunings, at most
+MAX_COMPUTING = 2  # figures computed at once (each reads a channel's history into memory)
 DAY_MS = 86_400_000
 
 
@@ -59,7 +60,13 @@ class HistoryService:
         self._auditor = auditor
         self._spawn = spawn
         self._last: dict[str, _Kept] = {}
-        self._since_prune: Counter[str] = Counter()
+        self._since_prune: Counter[str] = Counter()  # moments kept since the last pruning
+        self._bytes_since_prune: Counter[str] = Counter()
+        # Prune often enough that a channel never holds more than its limits and a tenth.
+        self._prune_points = min(PRUNE_EVERY, max(1, settings.max_points_per_channel // 10))
+        self._prune_bytes = settings.max_bytes_per_channel // 10
+        # Figures are computed off the loop, at most this many at once, whoever asks.
+        self._computing = asyncio.Semaphore(MAX_COMPUTING)
         self._buckets = SessionBuckets(settings.rate_per_s, settings.burst)
 
     def handlers(self) -> Mapping[str, Handler]:
@@ -92,13 +99,20 @@ class HistoryService:
             positions = tuple(state.positions)
         account = state.account
         point = Point(now, account.balance, account.equity, positions, account.margin)
-        self._store.put(state.ch, account.currency, point)
+        size = self._store.put(state.ch, account.currency, point)
         self._last[state.ch] = _Kept(now, what)
         self._since_prune[state.ch] += 1
-        if self._since_prune[state.ch] >= PRUNE_EVERY:
-            self._since_prune[state.ch] = 0
-            oldest = now - int(self._settings.keep_days * DAY_MS)
-            self._store.prune(state.ch, oldest, self._settings.max_points_per_channel)
+        self._bytes_since_prune[state.ch] += size
+        if (
+            self._since_prune[state.ch] >= self._prune_points
+            or self._bytes_since_prune[state.ch] >= self._prune_bytes
+        ):
+            self._since_prune[state.ch] = self._bytes_since_prune[state.ch] = 0
+            settings = self._settings
+            oldest = now - int(settings.keep_days * DAY_MS)
+            self._store.prune(
+                state.ch, oldest, settings.max_points_per_channel, settings.max_bytes_per_channel
+            )
 
     # ---- answering ------------------------------------------------------------------------------
 
@@ -121,10 +135,11 @@ class HistoryService:
     ) -> ChannelStats | None:
         """The channel's figures over the period, or None when nothing of it is kept there
         (computed off the event loop). Raises StoreError."""
-        currency, points = await self._store.points(channel, since_ms, until_ms)
-        if not points:
-            return None
-        return await asyncio.to_thread(channel_stats, channel, currency, points)
+        async with self._computing:
+            currency, points = await self._store.points(channel, since_ms, until_ms)
+            if not points:
+                return None
+            return await asyncio.to_thread(channel_stats, channel, currency, points)
 
     async def _answer(self, session: Session, frame: ChannelStatsRequest) -> None:
         try:

@@ -1,0 +1,104 @@
+"""The history service's limits, driven without a hub (fakes.py) over the real history.db: a
+provider changing its positions as fast as it can leaves the channel within its moments and
+bytes (and a tenth, the pruning's step), and however many ask at once, figures are computed at
+most MAX_COMPUTING at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.services.fakes import AuditSink, FakeSession
+from tradewire.clock import ManualClock
+from tradewire.config import HistorySettings
+from tradewire.hub.audit import Auditor
+from tradewire.hub.events import StateStored
+from tradewire.hub.services.history import service as history_service
+from tradewire.hub.services.history.service import MAX_COMPUTING, HistoryService
+from tradewire.model import Account, Position
+from tradewire.protocol.messages import StateUpdate
+from tradewire.stats.channel import channel_stats
+from tradewire.store.history import HistoryStore
+
+ACCOUNT = Account("5012345", "USD", 10_000.0, 10_000.0, 100, "hedging")
+
+
+def state(n: int, positions: int) -> StateUpdate:
+    held = [
+        Position(f"{n}-{i}", "EURUSD", "buy", 0.01 * (i + 1), 1.1, 1_700_000_000_000)
+        for i in range(positions)
+    ]
+    return StateUpdate(ch="alpha", seq=n, ts=n, account=ACCOUNT, positions=held)
+
+
+async def make(tmp_path: Path, settings: HistorySettings) -> tuple[HistoryService, HistoryStore]:
+    store = HistoryStore(tmp_path, asyncio.get_running_loop())
+    store.start()
+    loop = asyncio.get_running_loop()
+    service = HistoryService(
+        settings,
+        store,
+        ManualClock(),
+        Auditor(AuditSink()),
+        loop.create_task,  # type: ignore[arg-type]
+    )
+    return service, store
+
+
+async def test_a_provider_flooding_changes_stays_within_its_moments_and_bytes(
+    tmp_path: Path,
+) -> None:
+    settings = HistorySettings(max_points_per_channel=100, max_bytes_per_channel=1 << 20)
+    service, store = await make(tmp_path, settings)
+    session = FakeSession("alice", "provider")
+    try:
+        for n in range(600):  # every state a change, 300 positions: about 36 KB a moment
+            service.record(StateStored(session, state(n, 300)))
+        await store.flush()
+
+        def measure() -> tuple[int, int]:
+            assert store._conn is not None
+            count, size = store._conn.execute(
+                "SELECT COUNT(*), SUM(64 + COALESCE(length(positions), 0)) FROM points"
+            ).fetchone()
+            return count, size
+
+        count, size = await store._committer.call(measure)
+        assert count <= 100 + 10  # the limit and the pruning's step
+        assert count < 100 and size <= (1 << 20) * 1.1 + 40_000  # the bytes bind first
+        _, points = await store.points("alpha")
+        assert points[-1].positions is not None and points[-1].positions[0].id == "599-0"
+    finally:
+        store.stop()
+
+
+async def test_figures_are_computed_a_few_at_a_time_whoever_asks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, store = await make(tmp_path, HistorySettings())
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def slow(*args: object) -> object:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return channel_stats(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(history_service, "channel_stats", slow)
+    try:
+        service.record(StateStored(FakeSession("alice", "provider"), state(1, 1)))
+        await store.flush()
+        answers = await asyncio.gather(*(service.figures("alpha") for _ in range(8)))
+        assert all(a is not None and a.points == 1 for a in answers)
+        assert most == MAX_COMPUTING
+    finally:
+        store.stop()
