@@ -240,4 +240,14 @@ def test_channel_stats_shows_a_followers_figures(
         env=env, timeout=60, check=False,
     )  # fmt: skip
     assert refused.returncode == 1 and "forbidden" in refused.stderr + refused.stdout
+    for args, said in [
+        (("bad name",), "error: channel 'bad name' must match"),
+        (("alpha", "--since", "yesterday"), "error: time 'yesterday': give Unix milliseconds"),
+    ]:
+        bad = subprocess.run(
+            [TRADEWIRE, "channel", "stats", *args, *hub], capture_output=True, text=True,
+            env=env, timeout=60, check=False,
+        )  # fmt: skip
+        assert bad.returncode == 1 and bad.stderr.startswith(said), bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
     provider.close()

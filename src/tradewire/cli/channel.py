@@ -7,11 +7,19 @@ import click
 import msgspec
 from rich.table import Table
 
-from tradewire.cli.common import HubLogin, console, hub_login, reports_errors, with_client
+from tradewire.cli.common import (
+    HubLogin,
+    console,
+    fail,
+    hub_login,
+    reports_errors,
+    with_client,
+)
 from tradewire.cli.ticks import parse_time
 from tradewire.clients import HubClient
 from tradewire.clock import format_ms
 from tradewire.protocol.messages import ChannelStats
+from tradewire.protocol.names import is_channel
 
 
 @click.group("channel")
@@ -77,6 +85,8 @@ def stats(
 
     Example: TRADEWIRE_PASSWORD=... tradewire channel stats alpha --user bob --since 2026-01-01
     """
+    if not is_channel(channel):
+        fail(f"channel {channel!r} must match [A-Za-z0-9_.-]{{1,64}}")
     since_ms = parse_time(since, 0) if since else None
     until_ms = parse_time(until, 0) if until else None
 
