@@ -266,6 +266,10 @@ class HistorySettings(_Section, frozen=True):
     max_bytes_per_channel: Annotated[int, msgspec.Meta(ge=1 << 20)] = 64 << 20
     rate_per_s: Positive = 5.0  # channel_stats requests one session may make, sustained
     burst: Count = 10
+    # The deals providers send (protocol 1.5): kept per channel, the oldest go first.
+    max_deals_per_channel: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 100_000
+    deals_rate_per_s: Positive = 20.0  # deals frames one session may send, sustained
+    deals_burst: Count = 100
     # Channels whose statistics page is open to anyone, without a login (/channels/NAME).
     public: list[str] = msgspec.field(default_factory=list)
     public_rate_per_s: Positive = 2.0  # public page requests one address may make, sustained

@@ -13,6 +13,9 @@ OrderType = Literal[
     "buy_limit", "sell_limit", "buy_stop", "sell_stop", "buy_stop_limit", "sell_stop_limit"
 ]
 Mode = Literal["netting", "hedging"]
+# What a deal did to its position (MT5's DEAL_ENTRY_*): opened or added to it, reduced or
+# closed it, reversed it (netting), or closed it by an opposite one.
+DealEntry = Literal["in", "out", "inout", "out_by"]
 # Every integer a client sends fits in SQLite's INTEGER (signed 64 bits), or the frame is refused.
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 # A stop-loss or take-profit: 0 is none, anything else a finite price (inf, from 1e400 on the
@@ -137,6 +140,9 @@ class Deal(msgspec.Struct, frozen=True, omit_defaults=True):
     magic: Int64 = 0
     profit: float = 0.0
     comment: str = ""  # the order's (a copied pending order's link stays on its deal)
+    entry: DealEntry = "in"
+    commission: float = 0.0  # charged on this deal (negative), in the account currency
+    swap: float = 0.0  # the position's swap, booked on the deal that closes it
 
 
 class Fill(msgspec.Struct, frozen=True):

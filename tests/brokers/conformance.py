@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import msgspec
 import pytest
 
-from tradewire.brokers.base import Broker, OrderRequest, PendingOrder
+from tradewire.brokers.base import Broker, DealHistory, OrderRequest, PendingOrder
 from tradewire.exceptions import OrderRejected
 
 BrokerFactory = Callable[[str], Awaitable[Broker]]
@@ -128,7 +128,31 @@ async def test_position_deals_say_who_traded_and_survive_a_reversal(
     deals = await broker.position_deals(pos.id)
     assert net([msgspec.structs.replace(d, symbol="EURUSD") for d in deals], "EURUSD") == -0.15
     assert [d.magic for d in deals] == [0, 7, 7]
+    assert [d.entry for d in deals] == ["in", "in", "inout"]
     assert await broker.position_deals("987654") == []
+
+
+@pytest.mark.parametrize("mode", ["netting", "hedging"])
+async def test_the_deal_history_says_entries_and_profit(
+    broker_factory: BrokerFactory, mode: str
+) -> None:
+    """What a provider sends for its channel's statistics (protocol 1.5): every adapter keeps
+    a deal history (DealHistory), except the terminal bridge's, whose module leaves it out."""
+    broker = await broker_factory(mode)
+    assert isinstance(broker, DealHistory)
+    since = int(time.time() * 1000) - 1000
+    balance = (await broker.account()).balance
+    opened = await broker.market_order(OrderRequest("EURUSD", "buy", 0.2))
+    await broker.market_order(OrderRequest("EURUSD", "sell", 0.2, opened.position_id))
+    deals = await broker.deals_since(since)
+    assert [(d.entry, d.side, d.volume) for d in deals] == [
+        ("in", "buy", 0.2),
+        ("out", "sell", 0.2),
+    ]
+    assert deals[0].profit == 0 and all(d.position_id == opened.position_id for d in deals)
+    result = sum(d.profit + d.commission + d.swap for d in deals)
+    assert (await broker.account()).balance == pytest.approx(balance + result, abs=0.01)
+    assert await broker.deals_since(int(time.time() * 1000) + 60_000) == []
 
 
 @pytest.mark.parametrize("mode", ["netting", "hedging"])

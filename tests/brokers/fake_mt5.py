@@ -43,7 +43,8 @@ OrderSendResult = namedtuple(
 )
 TradeDeal = namedtuple(
     "TradeDeal",
-    "ticket order time time_msc type entry magic position_id volume price symbol comment profit",
+    "ticket order time time_msc type entry magic position_id volume price symbol comment profit"
+    " commission swap",
 )
 TradeOrder = namedtuple(
     "TradeOrder",
@@ -97,6 +98,7 @@ class FakeMetaTrader5(types.ModuleType):
         self.deals: list[Any] = []
         self.requests: list[dict[str, Any]] = []
         self.next_ticket = 5001
+        self.commission_per_lot = 0.0  # charged on every deal, as some brokers do
         self.error: tuple[int, str] = (self.RES_S_OK, "Success")
         self.initialized: dict[str, Any] | None = None
         self.refuse_login = False
@@ -286,7 +288,7 @@ class FakeMetaTrader5(types.ModuleType):
                 now_ms // 1000,
                 now_ms,
                 0 if side == "buy" else 1,
-                0,
+                {"in": 0, "out": 1, "inout": 2}[applied.entry],  # DEAL_ENTRY_*
                 order.magic,
                 int(applied.position_id),
                 order.volume,
@@ -294,8 +296,11 @@ class FakeMetaTrader5(types.ModuleType):
                 order.symbol,
                 order.comment,
                 round(applied.realized, 2),
+                -round(self.commission_per_lot * order.volume, 2),
+                0.0,
             )
         )
+        self.balance -= round(self.commission_per_lot * order.volume, 2)
         return answer(10009, "Request executed", order.volume, request["price"])
 
     def _quote(self, symbol: str) -> Quote:
@@ -385,6 +390,9 @@ class FakeMetaTrader5(types.ModuleType):
         if not self._ready("history_deals_get"):
             return None
         self._ok()
+        if args:  # history_deals_get(date_from, date_to): datetimes or Unix seconds
+            low, high = (a.timestamp() if isinstance(a, datetime) else float(a) for a in args)
+            return tuple(d for d in self.deals if low <= d.time <= high)
         return tuple(
             d
             for d in self.deals

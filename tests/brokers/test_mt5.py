@@ -5,6 +5,7 @@ the package's conventions: None + last_error(), retcodes, filling modes, comment
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -13,6 +14,7 @@ from tests.brokers.conformance import *  # noqa: F403  (the shared suite runs he
 from tests.brokers.conformance import BrokerFactory
 from tests.brokers.fake_mt5 import FakeMetaTrader5
 from tradewire.broker_schemes import check_broker, open_broker
+from tradewire.brokers.base import DealHistory
 from tradewire.brokers.mt5.broker import Mt5Broker
 from tradewire.brokers.retcodes import RETCODES
 from tradewire.exceptions import BrokerError, ConfigError, OrderRejected
@@ -143,3 +145,21 @@ async def test_without_the_package_the_error_says_how_to_install_it(
     monkeypatch.setitem(sys.modules, "MetaTrader5", None)  # import fails, as on Linux
     with pytest.raises(ConfigError, match=r"pip install 'tradewire\[mt5\]'"):
         await open_broker("mt5:")
+
+
+async def test_deals_carry_the_brokers_commission(
+    broker_factory: BrokerFactory, fake: FakeMetaTrader5
+) -> None:
+    """A broker charging 7.0 a lot on each deal: the provider's deals say so, and the balance
+    moved by exactly what they say (the statistics' net of each trade)."""
+    fake.commission_per_lot = 7.0
+    broker = await broker_factory("hedging")
+    assert isinstance(broker, DealHistory)
+    since = int(time.time() * 1000) - 1000
+    opened = await broker.market_order(OrderRequest("EURUSD", "buy", 0.5))
+    await broker.market_order(OrderRequest("EURUSD", "sell", 0.5, opened.position_id))
+    deals = await broker.deals_since(since)
+    assert [(d.entry, d.commission) for d in deals] == [("in", -3.5), ("out", -3.5)]
+    fake.broken = {"history_deals_get"}
+    with pytest.raises(BrokerError, match="history_deals_get"):
+        await broker.deals_since(since)

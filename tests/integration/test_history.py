@@ -10,10 +10,15 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import add_user, logged_in, make_config, state_frame
+from tests.conftest import PASSWORD, add_user, logged_in, make_config, state_frame
+from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
+from tradewire.clients.hub_client import HubClient
+from tradewire.clients.provider import Provider
 from tradewire.clock import ManualClock
 from tradewire.config import HistorySettings
+from tradewire.exceptions import HubRefused
 from tradewire.hub.server import Hub
+from tradewire.model import Deal, OrderRequest
 
 T0 = 1_796_000_000_000
 OLD = 946_684_800_000  # 2000-01-01: what a provider backdating its record would send
@@ -71,3 +76,36 @@ async def test_a_followers_figures_come_from_the_providers_states(data_dir: Path
         assert (await mallory.recv())["code"] == "not_found"
     finally:
         await hub.stop()
+
+
+async def test_a_providers_deals_make_its_trades(start_hub: Any, tmp_path: Path) -> None:
+    """`tradewire provide` on a paper account sends its deals after the state that shows
+    them: the figures count the paper ledger's realised profit, trade by trade; a bad deals
+    frame is refused in one line and keeps nothing."""
+    hub = await start_hub()
+    host, port = hub.addresses[0]
+    broker = await PaperBroker.open(tmp_path / "p.db", PaperSettings(mode="hedging"))
+    client = HubClient(host, port, "alice", PASSWORD)
+    await client.start()
+    provider = Provider(broker, client, "alpha", refresh_s=60.0)
+    try:
+        await provider.publish_now()  # the moment before any trade
+        await broker.pin("EURUSD", 1.1000, 1.1002)
+        fill = await broker.market_order(OrderRequest("EURUSD", "buy", 1.0))
+        await provider.publish_now()
+        await broker.pin("EURUSD", 1.1052, 1.1054)
+        await broker.market_order(OrderRequest("EURUSD", "sell", 1.0, fill.position_id))
+        await provider.publish_now()
+        assert provider.deals_sent == 2
+        figures = await client.channel_stats("alpha")
+        assert figures.trades_from == "deals" and figures.trades == 1
+        assert figures.profit == pytest.approx(500.0)  # (1.1052 - 1.1002) x 100,000
+        assert figures.deposits == pytest.approx(0.0)
+        with pytest.raises(HubRefused) as refused:
+            bad = Deal("9", "9", "EURUSD", "buy", -1.0, 1.1, 1)
+            await client.put_deals("alpha", [bad], "bad-1")
+        assert refused.value.code == "invalid_deals" and "volume" in str(refused.value)
+        assert len(await hub.parts.history_store.deals("alpha")) == 2
+    finally:
+        await client.close()
+        await broker.close()

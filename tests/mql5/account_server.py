@@ -17,7 +17,7 @@ from tradewire.brokers.mt5.broker import PENDING_TYPES
 from tradewire.brokers.paper.broker import PaperBroker
 from tradewire.brokers.retcodes import DONE, retcode_of
 from tradewire.exceptions import OrderRejected
-from tradewire.model import OrderRequest, PendingOrder
+from tradewire.model import Deal, OrderRequest, PendingOrder
 
 TYPE_NAMES = {code: name for name, code in PENDING_TYPES.items()}
 DEAL, PENDING, SLTP, MODIFY, REMOVE = 1, 5, 6, 7, 8
@@ -136,40 +136,9 @@ class AccountServer:
                 for o in await broker.orders()
             ]
         if op == "history":  # every fill is a deal; its ticket is the order's (paper: one each)
-            return [
-                {
-                    "ticket": o.id,
-                    "order": o.id,
-                    "position_id": o.result_position or "0",
-                    "symbol": o.symbol,
-                    "side": o.side,
-                    "volume": o.volume,
-                    "price": o.price,
-                    "time": o.time_ms,
-                    "magic": o.magic,
-                    "comment": o.comment,
-                    "profit": 0.0,
-                }
-                for o in await broker.order_log()
-                if o.status == "filled"
-            ]
+            return [_deal_row(d) for d in await broker.deals_since(0)]
         if op == "deals":
-            return [
-                {
-                    "ticket": d.ticket,
-                    "order": d.ticket,
-                    "position_id": d.position_id,
-                    "symbol": d.symbol,
-                    "side": d.side,
-                    "volume": d.volume,
-                    "price": d.price,
-                    "time": d.time,
-                    "magic": d.magic,
-                    "comment": d.comment,
-                    "profit": d.profit,
-                }
-                for d in await broker.position_deals(args[0])
-            ]
+            return [_deal_row(d) for d in await broker.position_deals(args[0])]
         if op == "symbol":
             spec = await broker.symbol(args[0])
             if spec is None:
@@ -259,3 +228,23 @@ class AccountServer:
         except OrderRejected as exc:
             return {"retcode": retcode_of(exc.reason), "comment": exc.detail}
         return {"retcode": 10013, "comment": f"action {action} is not simulated"}
+
+
+def _deal_row(d: Deal) -> dict[str, Any]:
+    """A deal as the shim's HistoryDeal* functions read it."""
+    return {
+        "ticket": d.ticket,
+        "order": d.ticket,
+        "position_id": d.position_id,
+        "symbol": d.symbol,
+        "side": d.side,
+        "volume": d.volume,
+        "price": d.price,
+        "time": d.time,
+        "magic": d.magic,
+        "comment": d.comment,
+        "profit": d.profit,
+        "entry": ("in", "out", "inout", "out_by").index(d.entry),
+        "commission": d.commission,
+        "swap": d.swap,
+    }

@@ -249,3 +249,21 @@ async def test_the_eas_copy_trades_stops_and_pending_orders_exactly_once(setup: 
     # executed before the kill, answered after the restart: by the bridge's duplicate check
     assert len(fills) == 1, fills
     assert "had executed order" in (setup.tmp / "follow.log").read_text()
+
+    # The provider EA sent its deals (protocol 1.5) once each, after the states that show them:
+    # closing EURUSD makes a trade of the paper ledger's profit, counted from deals.
+    await prov.market_order(OrderRequest("EURUSD", "sell", 0.2, source.id))
+    store = setup.hub.parts.history_store
+    expected = {d.ticket: d for d in await prov.deals_since(0)}
+
+    async def deals_kept() -> bool:
+        return len(await store.deals("alpha")) == len(expected) == 3
+
+    await until(deals_kept)
+    kept = {d.ticket: d for _, d in await store.deals("alpha")}
+    assert kept.keys() == expected.keys()
+    closed = next(d for d in kept.values() if d.entry == "out")
+    assert closed.profit == pytest.approx(expected[closed.ticket].profit, abs=0.01)
+    assert abs(closed.time - expected[closed.ticket].time) < 1000  # UTC, as the ledger's
+    figures = await setup.hub.parts.history.figures("alpha")
+    assert figures is not None and figures.trades_from == "deals" and figures.trades == 1

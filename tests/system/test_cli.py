@@ -228,7 +228,7 @@ def test_channel_stats_shows_a_followers_figures(
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     assert "+2.50%" in shown.stdout and "250.00 USD" in shown.stdout, shown.stdout
-    assert "monthly returns" in shown.stdout
+    assert "monthly returns" in shown.stdout and "from states" in shown.stdout
     raw = subprocess.run(
         [TRADEWIRE, "channel", "stats", "alpha", "--json", *hub], capture_output=True,
         text=True, env=env, timeout=60, check=False,

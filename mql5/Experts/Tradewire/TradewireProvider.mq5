@@ -8,9 +8,13 @@
 //| timer sends the full state (PROTOCOL 1.2) once, and again every   |
 //| RefreshSeconds as a keepalive. A state not yet acked is sent      |
 //| again after a reconnect; a newer one replaces it.                 |
+//|                                                                   |
+//| The deals made since the EA started (PROTOCOL 1.5) are read       |
+//| before each state and sent once that state is acked, so the hub   |
+//| sets them beside the moment that shows them (docs/statistics.md). |
 //+------------------------------------------------------------------+
 #property copyright "tradewire"
-#property version   "1.20"
+#property version   "1.50"
 #property description "Publishes the account's positions and pending orders to a tradewire hub channel."
 #property strict
 
@@ -26,9 +30,15 @@ input string Channel        = "alpha";      // channel granted to User
 input int    RefreshSeconds = 30;           // publish at least this often
 input int    TimerMs        = 20;           // how often to check for work
 
+#define TW_DEALS_PER_READ 100  // a deals frame stays far below the hub's 64 KB
+
 CTradewireClient Hub;
 bool             Dirty = true;
 ulong            LastSentMs = 0;
+ulong            LastDeal = 0;       // the newest deal ticket read (tickets grow)
+datetime         DealsFrom = 0;      // server time the deal history is read from
+string           DealsWaiting = "";  // deals the last state shows, sent once it is acked
+string           DealsAfter = "";    // that state's id
 
 int OnInit(void)
   {
@@ -37,7 +47,9 @@ int OnInit(void)
       Alert("TradewireProvider: set User and Password in the inputs");
       return INIT_PARAMETERS_INCORRECT;
      }
-   Hub.Init(HubHost, HubPort, UseTls, User, Password, "TradewireProvider/1.0");
+   Hub.Init(HubHost, HubPort, UseTls, User, Password, "TradewireProvider/1.5");
+   DealsFrom = TimeTradeServer() - 60;
+   TwDealsJson(0, DealsFrom, INT_MAX, LastDeal);  // the history before the EA is not sent
    EventSetMillisecondTimer(TimerMs);
    return INIT_SUCCEEDED;
   }
@@ -62,6 +74,9 @@ void OnTimer(void)
       Dirty = true;  // whatever changed while away
    for(int i = 0; i < ArraySize(frames); i++)
      {
+      if(JsonGetString(frames[i], "t") == "ack" && DealsWaiting != "" &&
+         JsonGetString(frames[i], "re") == DealsAfter)
+         SendDeals();
       if(JsonGetString(frames[i], "t") == "error")
         {
          string code = JsonGetString(frames[i], "code");
@@ -78,6 +93,10 @@ void OnTimer(void)
 
 void Publish(void)
   {
+   ulong newest = LastDeal;
+   string deals = "";
+   if(StringLen(DealsWaiting) < 20000)  // before the account is read: the state shows them
+      deals = TwDealsJson(LastDeal, DealsFrom, TW_DEALS_PER_READ, newest);
    string id = Hub.NextId("s");
    string state = "{\"t\":\"state\",\"ch\":" + JsonStr(Channel) + ",\"ts\":" + JsonInt(TwNowMs()) +
                   ",\"account\":" + TwAccountJson() + ",\"positions\":" + TwPositionsJson() +
@@ -85,5 +104,22 @@ void Publish(void)
    Hub.SendUntilAcked("state", id, state);
    Dirty = false;
    LastSentMs = GetTickCount64();
+   if(deals != "")
+     {
+      DealsWaiting = DealsWaiting == "" ? deals : DealsWaiting + "," + deals;
+      LastDeal = newest;
+      DealsFrom = TimeTradeServer() - 3600;
+     }
+   if(DealsWaiting != "")
+      DealsAfter = id;  // the newest state shows every deal waiting
+  }
+
+void SendDeals(void)
+  {
+   string id = Hub.NextId("d");
+   Hub.SendUntilAcked("", id, "{\"t\":\"deals\",\"ch\":" + JsonStr(Channel) + ",\"deals\":[" +
+                      DealsWaiting + "],\"id\":" + JsonStr(id) + "}");
+   DealsWaiting = "";
+   DealsAfter = "";
   }
 //+------------------------------------------------------------------+

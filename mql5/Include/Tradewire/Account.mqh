@@ -1,7 +1,7 @@
 //+------------------------------------------------------------------+
 //| Account.mqh: the account, its positions and its pending orders as |
 //| PROTOCOL 1.2 JSON (the shapes tradewire.model.Account, Position   |
-//| and PendingOrder read).                                           |
+//| and PendingOrder read), and its deals as PROTOCOL 1.5 JSON (Deal). |
 //+------------------------------------------------------------------+
 #property strict
 
@@ -99,5 +99,65 @@ string TwOrdersJson(void)
 long TwNowMs(void)
   {
    return (long)TimeGMT() * 1000;
+  }
+
+//--- the trade server's clock less UTC, in ms, to the half hour (deal times are the server's)
+long TwServerOffsetMs(void)
+  {
+   long offset = (long)TimeTradeServer() - (long)TimeGMT();
+   long half_hours = (offset >= 0 ? offset + 900 : offset - 900) / 1800;
+   return half_hours * 1800 * 1000;
+  }
+
+string TwDealEntry(const long entry)
+  {
+   if(entry == DEAL_ENTRY_OUT)
+      return "out";
+   if(entry == DEAL_ENTRY_INOUT)
+      return "inout";
+   if(entry == DEAL_ENTRY_OUT_BY)
+      return "out_by";
+   return "in";
+  }
+
+//--- PROTOCOL 1.5: the buy and sell deals with a ticket above `after` from the server time
+//--- `from` on (at most `most`), as JSON objects joined by commas; `newest` gets the highest
+//--- ticket among them (deal tickets grow)
+string TwDealsJson(const ulong after, const datetime from, const int most, ulong &newest)
+  {
+   string out = "";
+   newest = after;
+   if(!HistorySelect(from, TimeTradeServer() + 86400))
+      return out;
+   long offset = TwServerOffsetMs();
+   int total = HistoryDealsTotal();
+   int count = 0;
+   for(int i = 0; i < total && count < most; i++)
+     {
+      ulong ticket = HistoryDealGetTicket(i);
+      long type = HistoryDealGetInteger(ticket, DEAL_TYPE);
+      if(ticket <= after || (type != DEAL_TYPE_BUY && type != DEAL_TYPE_SELL))
+         continue;
+      if(ticket > newest)
+         newest = ticket;
+      double commission = HistoryDealGetDouble(ticket, DEAL_COMMISSION) +
+                          HistoryDealGetDouble(ticket, DEAL_FEE);
+      if(out != "")
+         out += ",";
+      out += "{\"ticket\":" + JsonStr(IntegerToString((long)ticket)) +
+             ",\"position_id\":" + JsonStr(IntegerToString(HistoryDealGetInteger(ticket, DEAL_POSITION_ID))) +
+             ",\"symbol\":" + JsonStr(HistoryDealGetString(ticket, DEAL_SYMBOL)) +
+             ",\"side\":" + JsonStr(type == DEAL_TYPE_BUY ? "buy" : "sell") +
+             ",\"volume\":" + JsonNum(HistoryDealGetDouble(ticket, DEAL_VOLUME)) +
+             ",\"price\":" + JsonNum(HistoryDealGetDouble(ticket, DEAL_PRICE)) +
+             ",\"time\":" + JsonInt(HistoryDealGetInteger(ticket, DEAL_TIME_MSC) - offset) +
+             ",\"magic\":" + JsonInt(HistoryDealGetInteger(ticket, DEAL_MAGIC)) +
+             ",\"entry\":" + JsonStr(TwDealEntry(HistoryDealGetInteger(ticket, DEAL_ENTRY))) +
+             ",\"profit\":" + JsonNum(HistoryDealGetDouble(ticket, DEAL_PROFIT), 2) +
+             ",\"commission\":" + JsonNum(commission, 2) +
+             ",\"swap\":" + JsonNum(HistoryDealGetDouble(ticket, DEAL_SWAP), 2) + "}";
+      count++;
+     }
+   return out;
   }
 //+------------------------------------------------------------------+

@@ -6,7 +6,7 @@ Every adapter implements :class:`Broker` and passes ``tests/brokers/conformance.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from tradewire.model import (
     Account,
@@ -25,6 +25,7 @@ __all__ = [
     "Account",
     "Broker",
     "Deal",
+    "DealHistory",
     "Fill",
     "Mode",
     "OrderRequest",
@@ -103,3 +104,14 @@ class Broker(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class DealHistory(Protocol):
+    """A broker that can list its account's deal history (the paper and MT5 adapters): a
+    provider sends its closed deals to the hub with it, for the channel's statistics."""
+
+    async def deals_since(self, since_ms: int) -> list[Deal]:
+        """Every trade deal from ``since_ms`` (Unix ms) on, oldest first, with its entry,
+        profit, commission and swap (balance operations are not deals here)."""
+        ...

@@ -15,6 +15,7 @@ import msgspec
 from tradewire.brokers.base import Mode, OrderRequest, Position, Side, SymbolSpec
 from tradewire.brokers.symbols import CATALOGUE
 from tradewire.exceptions import OrderRejected
+from tradewire.model import DealEntry
 
 Mid = Callable[[str], float | None]  # catalogue symbol -> mid price now
 VOLUME_EPS = 1e-9
@@ -63,6 +64,7 @@ class Applied:
     positions: list[Position]
     realized: float
     position_id: str
+    entry: DealEntry = "in"  # what the fill did to the position (MT5's DEAL_ENTRY_*)
 
 
 def apply_fill(
@@ -108,7 +110,7 @@ def apply_fill(
     realized = profit(current, spec, price, closing, mid)
     rest = _round(current.volume - order.volume)
     if rest > VOLUME_EPS:
-        return Applied([*others, replace_pos(current, volume=rest)], realized, current.id)
+        return Applied([*others, replace_pos(current, volume=rest)], realized, current.id, "out")
     if rest < -VOLUME_EPS:  # reversal: the remainder opens the other way
         # It keeps the position's identifier, as MT5 does ("position turnover doesn't change
         # its identifier"), so the position's deals tell who put what into it.
@@ -124,8 +126,8 @@ def apply_fill(
             magic=order.magic,
             comment=order.comment,
         )
-        return Applied([*others, flipped], realized, flipped.id)
-    return Applied(others, realized, current.id)
+        return Applied([*others, flipped], realized, flipped.id, "inout")
+    return Applied(others, realized, current.id, "out")
 
 
 def _reduce(
@@ -144,8 +146,8 @@ def _reduce(
     others = [p for p in positions if p is not current]
     rest = _round(current.volume - order.volume)
     if rest > VOLUME_EPS:
-        return Applied([*others, replace_pos(current, volume=rest)], realized, current.id)
-    return Applied(others, realized, current.id)
+        return Applied([*others, replace_pos(current, volume=rest)], realized, current.id, "out")
+    return Applied(others, realized, current.id, "out")
 
 
 def replace_pos(pos: Position, **changes: object) -> Position:

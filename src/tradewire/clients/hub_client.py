@@ -36,6 +36,7 @@ from tradewire.protocol.messages import (
     Bye,
     ChannelStats,
     ChannelStatsRequest,
+    Deal,
     Error,
     FileData,
     FileGet,
@@ -52,6 +53,7 @@ from tradewire.protocol.messages import (
     Position,
     PublishState,
     PublishTicks,
+    PutDeals,
     Relayed,
     SessionInfo,
     SessionList,
@@ -346,6 +348,14 @@ class HubClient:
         )
         assert isinstance(reply, ChannelStats)
         return reply
+
+    async def put_deals(self, channel: str, deals: list[Deal], batch_id: str) -> int:
+        """Send a provider's deals for the channel's statistics (protocol 1.5), after the state
+        that shows them was acked; returns how many the hub had not kept yet. Sent again after
+        a reconnect (the hub keeps each ticket once)."""
+        ack = await self._until_acked(PutDeals(ch=channel, deals=deals), batch_id)
+        assert ack.n is not None
+        return ack.n
 
     async def kick(self, *, session: str | None = None, user: str | None = None) -> int:
         """Close one session, or every session of a user (admins only); returns how many."""

@@ -4,6 +4,11 @@ It publishes on every change the broker announces and at least every ``refresh_s
 that also refreshes ``ts`` so followers can tell a live signal from a stale one). Changes that
 arrive while a publication is under way are coalesced: the next publication reads the newest
 state, so nothing is lost and nothing is sent twice for nothing.
+
+A broker that keeps a deal history (:class:`DealHistory`: the paper and MT5 adapters) has its
+new deals sent too (protocol 1.5), for the channel's statistics: those made before the account
+is read go to the hub once the state that shows them is acked, so the hub sets them beside
+that state's moment (docs/statistics.md). Deals from before the provider started are not sent.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ import logging
 
 import msgspec
 
-from tradewire.brokers.base import Broker
+from tradewire.brokers.base import Broker, Deal, DealHistory
 from tradewire.clients.hub_client import HubClient
 from tradewire.clock import Clock, SystemClock, now_ms
+from tradewire.exceptions import BrokerError, HubRefused
+from tradewire.protocol.frames.history import MAX_DEALS_PER_FRAME
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +49,16 @@ class Provider:
         self.clock: Clock = clock or SystemClock()
         self.published = 0
         self.last_seq = 0
+        self.deals_sent = 0
+        self._deals_from = now_ms(self.clock)  # deals from here on are sent
+        self._sent: set[str] = set()  # tickets sent at _deals_from or later
+        self._batches = 0
 
     async def publish_now(self) -> int:
         """Read the account and publish it; returns the hub's seq."""
         stamp = now_ms(self.clock)  # the moment the change was seen: followers' latency base
         detected = self.clock.monotonic()
+        deals = await self._new_deals()  # before the account: the state shows each of them
         account, positions, orders = await asyncio.gather(
             self.broker.account(), self.broker.positions(), self.broker.orders()
         )
@@ -60,7 +72,37 @@ class Provider:
             orders=orders,  # protocol 1.2: its pending orders, [] when none
         )
         self.published += 1
+        if deals:
+            await self._send_deals(deals)
         return self.last_seq
+
+    async def _new_deals(self) -> list[Deal]:
+        if not isinstance(self.broker, DealHistory):
+            return []
+        try:
+            deals = await self.broker.deals_since(self._deals_from)
+        except BrokerError as exc:
+            log.warning("deal history unavailable, statistics use the states: %s", exc)
+            return []
+        return [d for d in deals if d.ticket not in self._sent]
+
+    async def _send_deals(self, deals: list[Deal]) -> None:
+        """Send ``deals`` (the state showing them is acked); a refusal is logged, not retried:
+        sent later, they would sit beside a later state."""
+        for start in range(0, len(deals), MAX_DEALS_PER_FRAME):
+            batch = deals[start : start + MAX_DEALS_PER_FRAME]
+            self._batches += 1
+            try:
+                await self.hub.put_deals(self.channel, batch, f"deals-{self._batches}")
+            except HubRefused as exc:
+                log.warning("the hub refused %d deals: %s", len(batch), exc)
+        self.deals_sent += len(deals)
+        newest = max(d.time for d in deals)
+        if newest > self._deals_from:  # keep only the tickets the next read can return
+            self._deals_from = newest
+            self._sent = {d.ticket for d in deals if d.time >= newest}
+        else:
+            self._sent.update(d.ticket for d in deals)
 
     async def run(self) -> None:
         """Publish until cancelled."""

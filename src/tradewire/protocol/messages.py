@@ -9,6 +9,7 @@ in its module there, with its ``FRAMES`` set; the codec builds its decoders from
 from __future__ import annotations
 
 from tradewire.model import Account as Account
+from tradewire.model import Deal as Deal
 from tradewire.model import Int64 as Int64
 from tradewire.model import PendingOrder as PendingOrder
 from tradewire.model import Position as Position
@@ -52,6 +53,7 @@ from tradewire.protocol.frames.history import ChannelStats as ChannelStats
 from tradewire.protocol.frames.history import ChannelStatsRequest as ChannelStatsRequest
 from tradewire.protocol.frames.history import CurvePoint as CurvePoint
 from tradewire.protocol.frames.history import MonthReturn as MonthReturn
+from tradewire.protocol.frames.history import PutDeals as PutDeals
 from tradewire.protocol.frames.jobs import FunctionRef as FunctionRef
 from tradewire.protocol.frames.jobs import JobAdd as JobAdd
 from tradewire.protocol.frames.jobs import JobCancel as JobCancel
@@ -129,6 +131,7 @@ ClientFrame = (
     | TaskExtend
     | TaskResult
     | ChannelStatsRequest
+    | PutDeals
 )
 ServerFrame = (
     Welcome

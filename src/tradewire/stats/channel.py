@@ -10,7 +10,12 @@ equity at least once a minute while the provider is live. From consecutive point
 * **growth** compounds each point's trading profit over the balance before it, as MT5 Signals
   counts it, so that deposits neither add growth nor hide a loss.
 
-Pure: the caller gives the points, oldest first.
+Where the provider sent its **deals** (protocol 1.5), the deals placed between two points say
+that point's trading profit instead (profit, commission and swap), each closing deal is a trade
+(with its share of the commission paid when its position was opened), and only what the
+balance changed beyond them is a deposit or withdrawal. Points with no deal keep the rules above.
+
+Pure: the caller gives the points, oldest first, and the deals with their places.
 """
 
 from __future__ import annotations
@@ -19,72 +24,15 @@ import math
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from tradewire.model import Position
+from tradewire.model import Deal
 from tradewire.protocol.frames.history import ChannelStats, CurvePoint, MonthReturn
+from tradewire.stats.trades import EPS, Point, Trade, walk
 
-EPS = 1e-9
+__all__ = ["Point", "Trade", "channel_stats", "walk"]
+
 WEEK_MS = 7 * 24 * 3600 * 1000
 CURVE_POINTS = 500
-
-
-@dataclass(frozen=True)
-class Point:
-    ts: int  # Unix ms
-    balance: float
-    equity: float
-    positions: tuple[Position, ...] | None  # None: an equity sample, positions as before
-    margin: float = 0.0
-
-
-@dataclass(frozen=True)
-class Trade:
-    position_id: str
-    symbol: str
-    volume: float
-    opened_ms: int
-    closed_ms: int
-    profit: float
-
-
-@dataclass(frozen=True)
-class _Walk:
-    trades: list[Trade]
-    flows: list[float]  # per point: the deposit (+) or withdrawal (-) at it
-    returns: list[tuple[int, float]]  # (ts, trading profit / balance before) per closing point
-
-
-def walk(points: Sequence[Point]) -> _Walk:
-    """The trades, flows and returns the points say."""
-    trades: list[Trade] = []
-    flows = [0.0] * len(points)
-    returns: list[tuple[int, float]] = []
-    held = {p.id: p for p in (points[0].positions or ())} if points else {}
-    for i in range(1, len(points)):
-        before, now = points[i - 1], points[i]
-        change = now.balance - before.balance
-        if now.positions is None:
-            if abs(change) > EPS:  # a sample never carries a balance change; if it does: a flow
-                flows[i] = change
-            continue
-        current = {p.id: p for p in now.positions}
-        closed = [
-            (p, p.volume - (current[p.id].volume if p.id in current else 0.0))
-            for p in held.values()
-        ]
-        closed = [(p, v) for p, v in closed if v > EPS]
-        if closed:
-            total = sum(v for _, v in closed)
-            for p, volume in closed:
-                share = change * volume / total
-                trades.append(Trade(p.id, p.symbol, volume, p.time, now.ts, share))
-            if before.balance > EPS:
-                returns.append((now.ts, change / before.balance))
-        elif abs(change) > EPS:
-            flows[i] = change
-        held = current
-    return _Walk(trades, flows, returns)
 
 
 def _drawdown(values: Sequence[float], flows: Sequence[float]) -> tuple[float, float]:
@@ -127,11 +75,17 @@ def _curve(points: Sequence[Point]) -> list[CurvePoint]:
     return [CurvePoint(p.ts, round(p.balance, 2), round(p.equity, 2)) for p in picked]
 
 
-def channel_stats(channel: str, currency: str, points: Sequence[Point]) -> ChannelStats:
-    """Every figure of docs/statistics.md over ``points`` (oldest first; at least one)."""
+def channel_stats(
+    channel: str,
+    currency: str,
+    points: Sequence[Point],
+    deals: Sequence[tuple[int, Deal]] = (),
+) -> ChannelStats:
+    """Every figure of docs/statistics.md over ``points`` (oldest first; at least one) and the
+    provider's ``deals`` (each with its place on the points' clock, in order)."""
     if not points:
         raise ValueError("no points")
-    w = walk(points)
+    w = walk(points, deals)
     trades = w.trades
     profits = [t.profit for t in trades]
     wins = [p for p in profits if p > EPS]
@@ -177,4 +131,7 @@ def channel_stats(channel: str, currency: str, points: Sequence[Point]) -> Chann
         deposit_load_pct=max(loads) if loads else None,
         monthly=_monthly(w.returns),
         curve=_curve(points),
+        trades_from="deals" if w.from_deals else "states",
+        commission=w.commission,
+        swap=w.swap,
     )

@@ -17,7 +17,7 @@ from typing import TypeVar
 import msgspec
 
 from tradewire.exceptions import StoreError
-from tradewire.model import Position
+from tradewire.model import Deal, Position
 from tradewire.stats.channel import Point
 from tradewire.store.committer import GroupCommitter
 from tradewire.store.private import private_dir, private_file
@@ -31,8 +31,12 @@ CREATE TABLE IF NOT EXISTS points (id INTEGER PRIMARY KEY, channel TEXT NOT NULL
     ts INTEGER NOT NULL, currency TEXT NOT NULL, balance REAL NOT NULL, equity REAL NOT NULL,
     margin REAL NOT NULL, positions BLOB);
 CREATE INDEX IF NOT EXISTS points_by_channel ON points (channel, ts);
+CREATE TABLE IF NOT EXISTS deals (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,
+    ticket TEXT NOT NULL, at INTEGER NOT NULL, deal BLOB NOT NULL, UNIQUE (channel, ticket));
+CREATE INDEX IF NOT EXISTS deals_by_time ON deals (channel, at);
 """
 _positions = msgspec.json.Decoder(tuple[Position, ...])
+_deal = msgspec.json.Decoder(Deal)
 ROW_BYTES = 64  # a moment's own columns, about, beside its positions
 
 
@@ -87,12 +91,73 @@ class HistoryStore:
         self._committer.put(op, None)
         return ROW_BYTES + (len(positions) if positions is not None else 0)
 
+    async def put_deals(
+        self, channel: str, deals: list[Deal], arrival_ms: int, max_deals: int
+    ) -> int:
+        """Keep each of ``deals`` once (by ticket); returns how many were new, once committed.
+        Raises StoreError.
+
+        Each is placed at the channel's newest moment: the provider sends its deals once the
+        state that shows them is acked, and that state's moment is queued before this write.
+        Never at the deal's own time, so a deal cannot rewrite the past. Beyond ``max_deals``
+        the channel's oldest go.
+        """
+        rows = [(d.ticket, msgspec.json.encode(d)) for d in deals]
+
+        def op(conn: sqlite3.Connection) -> int:
+            (last,) = conn.execute(
+                "SELECT MAX(ts) FROM points WHERE channel=?", (channel,)
+            ).fetchone()
+            at = arrival_ms if last is None else last
+            new = 0
+            for ticket, blob in rows:
+                new += conn.execute(
+                    "INSERT OR IGNORE INTO deals (channel, ticket, at, deal) VALUES (?, ?, ?, ?)",
+                    (channel, ticket, at, blob),
+                ).rowcount
+            conn.execute(
+                "DELETE FROM deals WHERE channel=? AND id <= (SELECT id FROM deals"
+                " WHERE channel=? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (channel, channel, max_deals),
+            )
+            return new
+
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def settle(result: object) -> None:
+            if done.done():
+                return
+            if isinstance(result, StoreError):
+                done.set_exception(result)
+            else:
+                assert isinstance(result, int)
+                done.set_result(result)
+
+        self._committer.put(op, settle)
+        return await done
+
+    async def deals(self, channel: str, until_ms: int | None = None) -> list[tuple[int, Deal]]:
+        """The channel's deals placed up to ``until_ms``, each with its place, oldest first."""
+
+        def read() -> list[tuple[int, Deal]]:
+            conn = self._conn
+            assert conn is not None
+            high = until_ms if until_ms is not None else 2**62
+            rows = conn.execute(
+                "SELECT at, deal FROM deals WHERE channel=? AND at<=? ORDER BY at, id",
+                (channel, high),
+            )
+            return [(at, _deal.decode(blob)) for at, blob in rows]
+
+        return await self._committer.call(read)
+
     def prune(self, channel: str, older_than_ms: int, max_points: int, max_bytes: int) -> None:
         """Delete ``channel``'s moments before ``older_than_ms``, beyond the newest
         ``max_points``, and beyond the newest that take ``max_bytes`` in all."""
 
         def op(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM points WHERE channel=? AND ts<?", (channel, older_than_ms))
+            conn.execute("DELETE FROM deals WHERE channel=? AND at<?", (channel, older_than_ms))
             conn.execute(
                 "DELETE FROM points WHERE channel=? AND id <= (SELECT id FROM points"
                 " WHERE channel=? ORDER BY id DESC LIMIT 1 OFFSET ?)",

@@ -3,6 +3,7 @@
 // UTF-16, as here. This is a test harness, not a port: only what Json.mqh calls is defined.
 #pragma once
 #include <cstdarg>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <string>

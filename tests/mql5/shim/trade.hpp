@@ -45,13 +45,15 @@ constexpr int ORDER_TIME_GTC = 0, ORDER_TIME_SPECIFIED = 2;
 constexpr int SYMBOL_FILLING_FOK = 1, SYMBOL_FILLING_IOC = 2;
 constexpr int POSITION_TYPE_BUY = 0, POSITION_TYPE_SELL = 1;
 constexpr int DEAL_TYPE_BUY = 0, DEAL_TYPE_SELL = 1;
+constexpr int DEAL_ENTRY_IN = 0, DEAL_ENTRY_OUT = 1, DEAL_ENTRY_INOUT = 2, DEAL_ENTRY_OUT_BY = 3;
 enum { POSITION_TICKET = 100, POSITION_TIME_MSC, POSITION_TYPE, POSITION_MAGIC, POSITION_IDENTIFIER,
        POSITION_VOLUME, POSITION_PRICE_OPEN, POSITION_SL, POSITION_TP, POSITION_SYMBOL, POSITION_COMMENT };
 enum { ORDER_TYPE = 200, ORDER_TYPE_TIME, ORDER_TIME_EXPIRATION, ORDER_TIME_SETUP_MSC, ORDER_MAGIC,
        ORDER_VOLUME_CURRENT, ORDER_PRICE_OPEN, ORDER_PRICE_STOPLIMIT, ORDER_SL, ORDER_TP, ORDER_SYMBOL,
        ORDER_COMMENT };
 enum { DEAL_TYPE = 300, DEAL_ORDER, DEAL_TIME_MSC, DEAL_POSITION_ID, DEAL_MAGIC, DEAL_VOLUME,
-       DEAL_PRICE, DEAL_PROFIT, DEAL_SYMBOL, DEAL_COMMENT };
+       DEAL_PRICE, DEAL_PROFIT, DEAL_SYMBOL, DEAL_COMMENT, DEAL_ENTRY, DEAL_COMMISSION, DEAL_SWAP,
+       DEAL_FEE };
 enum { SYMBOL_DIGITS = 400, SYMBOL_FILLING_MODE, SYMBOL_TRADE_CONTRACT_SIZE, SYMBOL_VOLUME_MIN,
        SYMBOL_VOLUME_STEP, SYMBOL_VOLUME_MAX, SYMBOL_CURRENCY_BASE, SYMBOL_CURRENCY_PROFIT };
 
@@ -93,6 +95,7 @@ inline void EventKillTimer() {}
 inline long TerminalInfoInteger(int) { return 1; }
 inline datetime TimeCurrent() { return (datetime)time(nullptr); }
 inline datetime TimeGMT() { return (datetime)time(nullptr); }
+inline datetime TimeTradeServer() { return (datetime)time(nullptr); }  // a server on UTC
 
 // ---- the simulated account, over a local socket ----------------------------------------------
 
@@ -308,13 +311,21 @@ inline long HistoryDealGetInteger(ulong ticket, int property) {
     case DEAL_TIME_MSC: return tw_long(*d, "time");
     case DEAL_POSITION_ID: return tw_long(*d, "position_id");
     case DEAL_MAGIC: return tw_long(*d, "magic");
+    case DEAL_ENTRY: return tw_long(*d, "entry");
   }
   return 0;
 }
 inline double HistoryDealGetDouble(ulong ticket, int property) {
   const Record* d = tw_deal(ticket);
   if (d == nullptr) return 0;
-  return tw_double(*d, property == DEAL_VOLUME ? "volume" : property == DEAL_PRICE ? "price" : "profit");
+  switch (property) {
+    case DEAL_VOLUME: return tw_double(*d, "volume");
+    case DEAL_PRICE: return tw_double(*d, "price");
+    case DEAL_PROFIT: return tw_double(*d, "profit");
+    case DEAL_COMMISSION: return tw_double(*d, "commission");
+    case DEAL_SWAP: return tw_double(*d, "swap");
+  }
+  return 0;  // DEAL_FEE: none here
 }
 inline string HistoryDealGetString(ulong ticket, int property) {
   const Record* d = tw_deal(ticket);

@@ -28,6 +28,7 @@ from tradewire.exceptions import BrokerError, OrderRejected
 from tradewire.model import (
     Account,
     Deal,
+    DealEntry,
     Fill,
     OrderRequest,
     OrderType,
@@ -208,19 +209,36 @@ class Mt5Broker:
         found = self._mt5.history_deals_get(position=int(position_id))
         if found is None:
             raise self._failed("history_deals_get")
-        trades = (self._mt5.DEAL_TYPE_BUY, self._mt5.DEAL_TYPE_SELL)
+        return self._trade_deals(found)
+
+    def _deals_since(self, since_ms: int) -> list[Deal]:
+        # Unix seconds, as the package takes them; a day ahead covers a broker server whose
+        # clock runs ahead of ours (deal times are the server's).
+        found = self._mt5.history_deals_get(since_ms // 1000, int(time.time()) + 86_400)
+        if found is None:
+            raise self._failed("history_deals_get")
+        return [d for d in self._trade_deals(found) if d.time >= since_ms]
+
+    def _trade_deals(self, found: Any) -> list[Deal]:
+        """The buy and sell deals of ``found``, oldest first (balance operations left out)."""
+        mt5 = self._mt5
+        trades = (mt5.DEAL_TYPE_BUY, mt5.DEAL_TYPE_SELL)
+        entries: tuple[DealEntry, ...] = ("in", "out", "inout", "out_by")  # DEAL_ENTRY_*
         return [
             Deal(
                 str(d.ticket),
                 str(d.position_id),
                 d.symbol,
-                "buy" if d.type == self._mt5.DEAL_TYPE_BUY else "sell",
+                "buy" if d.type == mt5.DEAL_TYPE_BUY else "sell",
                 d.volume,
                 d.price,
                 d.time_msc,
                 magic=d.magic,
                 profit=d.profit,
                 comment=d.comment,
+                entry=entries[d.entry] if 0 <= d.entry < len(entries) else "in",
+                commission=getattr(d, "commission", 0.0) + getattr(d, "fee", 0.0),
+                swap=getattr(d, "swap", 0.0),
             )
             for d in sorted(found, key=lambda d: (d.time_msc, d.ticket))
             if d.type in trades
@@ -346,6 +364,10 @@ class Mt5Broker:
 
     async def position_deals(self, position_id: str) -> list[Deal]:
         return await self._call(self._deals, position_id)
+
+    async def deals_since(self, since_ms: int) -> list[Deal]:
+        """The account's buy and sell deals from ``since_ms`` on, oldest first."""
+        return await self._call(self._deals_since, since_ms)
 
     async def modify_position(self, position_id: str, sl: float, tp: float) -> None:
         await self._call(self._modify, position_id, sl, tp)

@@ -70,7 +70,7 @@ CREATE TABLE IF NOT EXISTS positions (id TEXT PRIMARY KEY, symbol TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,
     symbol TEXT NOT NULL, side TEXT NOT NULL, volume REAL NOT NULL, position_id TEXT,
     magic INTEGER NOT NULL, comment TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
-    price REAL, result_position TEXT);
+    price REAL, result_position TEXT, profit REAL, entry TEXT);
 CREATE INDEX IF NOT EXISTS orders_by_position ON orders (result_position);
 CREATE TABLE IF NOT EXISTS modifications (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,
     position_id TEXT NOT NULL, sl REAL NOT NULL, tp REAL NOT NULL, status TEXT NOT NULL,
@@ -156,6 +156,8 @@ class OrderRecord(msgspec.Struct, frozen=True):
     reason: str | None
     price: float | None
     result_position: str | None
+    profit: float | None = None  # realised by a fill (closing deals; 0 for an opening one)
+    entry: str | None = None  # a fill's DEAL_ENTRY: in, out or inout
 
 
 class PaperBroker:
@@ -334,6 +336,7 @@ class PaperBroker:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=5000")
             db.executescript(SCHEMA + paper_pending.SCHEMA)
+            _add_deal_columns(db)
             row = db.execute("SELECT mode, suffix, leverage, login FROM account").fetchone()
             if row is None:
                 s = self.settings
@@ -511,7 +514,13 @@ class PaperBroker:
         )
         db.execute("UPDATE account SET balance = balance + ?", (applied.realized,))
         order_id = _log_order(
-            db, stamp, order, "filled", price=price, result_position=applied.position_id
+            db,
+            stamp,
+            order,
+            "filled",
+            price=price,
+            result_position=applied.position_id,
+            deal=(applied.realized, applied.entry),
         )
         fill = Fill(
             order_id, order.symbol, order.side, order.volume, price, stamp, applied.position_id
@@ -711,15 +720,28 @@ class PaperBroker:
     def _pending_history(self) -> list[paper_pending.PendingLogRecord]:
         return paper_pending.history(self._conn())
 
-    def _deals(self, position_id: str) -> list[Deal]:
+    def _deals(self, where: str, value: object) -> list[Deal]:
         rows = self._conn().execute(
-            "SELECT id, result_position, symbol, side, volume, price, time_ms, magic, comment "
-            "FROM orders WHERE result_position = ? AND status = 'filled' ORDER BY id",
-            (position_id,),
+            "SELECT id, result_position, symbol, side, volume, price, time_ms, magic, comment,"
+            f" profit, entry FROM orders WHERE {where} AND status = 'filled' ORDER BY id",
+            (value,),
         )
+        # (ticket, position, symbol, side, volume, price, time, magic, comment, profit, entry)
         return [
-            Deal(str(ticket), position, symbol, side, volume, price, time_ms, magic, comment=text)
-            for ticket, position, symbol, side, volume, price, time_ms, magic, text in rows
+            Deal(
+                str(r[0]),
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[9] or 0.0,
+                r[8],
+                r[10] or "in",
+            )
+            for r in rows
         ]
 
     def _data_version_now(self) -> int:
@@ -743,7 +765,12 @@ class PaperBroker:
 
     async def position_deals(self, position_id: str) -> list[Deal]:
         """The filled orders of one position (each fill is one deal here)."""
-        return await self._run(self._deals, position_id)
+        return await self._run(self._deals, "result_position = ?", position_id)
+
+    async def deals_since(self, since_ms: int) -> list[Deal]:
+        """Every deal from ``since_ms`` on, oldest first (a paper account charges no commission
+        or swap)."""
+        return await self._run(self._deals, "time_ms >= ?", since_ms)
 
     async def modify_position(self, position_id: str, sl: float, tp: float) -> None:
         """Set a position's stop-loss and take-profit (0: none). Raises OrderRejected
@@ -876,11 +903,14 @@ def _log_order(
     reason: str | None = None,
     price: float | None = None,
     result_position: str | None = None,
+    deal: tuple[float, str] | None = None,
 ) -> str:
-    """One row of the account's order log; returns its id."""
+    """One row of the account's order log; returns its id. ``deal``: a fill's realised profit
+    and entry."""
+    profit, entry = deal if deal is not None else (None, None)
     cur = db.execute(
         "INSERT INTO orders (time_ms, symbol, side, volume, position_id, magic, comment, "
-        "status, reason, price, result_position) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "status, reason, price, result_position, profit, entry) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             stamp,
             order.symbol,
@@ -893,6 +923,17 @@ def _log_order(
             reason,
             price,
             result_position,
+            profit,
+            entry,
         ),
     )
     return str(cur.lastrowid)
+
+
+def _add_deal_columns(db: sqlite3.Connection) -> None:
+    """Accounts made before fills kept their profit and entry get the two columns (their old
+    fills read as opening deals with no profit)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
+    for column, kind in (("profit", "REAL"), ("entry", "TEXT")):
+        if column not in have:
+            db.execute(f"ALTER TABLE orders ADD COLUMN {column} {kind}")

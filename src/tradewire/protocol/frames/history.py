@@ -8,8 +8,45 @@ from typing import Annotated
 
 import msgspec
 
-from tradewire.model import Int64
+from tradewire.model import Deal, Int64
 from tradewire.protocol.frames.base import Frame, FrameSet, RequestId
+from tradewire.protocol.names import is_channel, is_finite, is_symbol
+
+MAX_DEALS_PER_FRAME = 500
+
+
+class PutDeals(Frame, frozen=True, tag="deals"):
+    """Protocol 1.5: a provider's deals on channel ``ch`` (its closed trades, with their entry,
+    profit, commission and swap), for the channel's statistics. The hub keeps each once, by
+    ``ticket``, and acks with ``n``: how many were new. Send them before the state that shows
+    their balance change (docs/statistics.md)."""
+
+    ch: str
+    deals: Annotated[list[Deal], msgspec.Meta(max_length=MAX_DEALS_PER_FRAME)]
+    id: RequestId = None
+
+
+def _deals_check(frame: PutDeals) -> tuple[str, str] | None:
+    if not is_channel(frame.ch):
+        return ("invalid_deals", "channel name must match [A-Za-z0-9_.-]{1,64}")
+    seen: set[str] = set()
+    for index, deal in enumerate(frame.deals):
+        where = f"deals[{index}]"
+        if not (0 < len(deal.ticket) <= 32) or deal.ticket in seen:
+            return ("invalid_deals", f"{where}.ticket must be 1 to 32 characters and unique")
+        seen.add(deal.ticket)
+        if len(deal.position_id) > 32 or len(deal.comment) > 64:
+            return ("invalid_deals", f"{where}: position_id or comment too long")
+        if not is_symbol(deal.symbol):
+            return ("invalid_deals", f"{where}.symbol must match [A-Za-z0-9_.#+-]{{1,32}}")
+        if not (is_finite(deal.volume) and deal.volume > 0):
+            return ("invalid_deals", f"{where}.volume must be finite and > 0")
+        for name in ("price", "profit", "commission", "swap"):
+            if not is_finite(getattr(deal, name)) or abs(getattr(deal, name)) > 1e12:
+                return ("invalid_deals", f"{where}.{name} must be finite")
+        if deal.price < 0 or deal.time <= 0:
+            return ("invalid_deals", f"{where}: price must be >= 0 and time Unix ms")
+    return None
 
 
 class ChannelStatsRequest(Frame, frozen=True, tag="channel_stats"):
@@ -66,7 +103,17 @@ class ChannelStats(Frame, frozen=True, tag="channel_stats"):
     deposit_load_pct: float | None  # the highest margin / equity, when the provider sends margin
     monthly: list[MonthReturn]
     curve: Annotated[list[CurvePoint], msgspec.Meta(max_length=2000)]  # thinned for charts
+    # Protocol 1.5: where the trades come from ("deals" the provider sent, or "states" where
+    # it sent none), and the commission and swap in ``profit`` (deals only).
+    trades_from: str = "states"
+    commission: float = 0.0
+    swap: float = 0.0
     re: RequestId = None
 
 
-FRAMES = FrameSet("history", client=(ChannelStatsRequest,), server=(ChannelStats,))
+FRAMES = FrameSet(
+    "history",
+    client=(ChannelStatsRequest, PutDeals),
+    server=(ChannelStats,),
+    checks={PutDeals: _deals_check},
+)

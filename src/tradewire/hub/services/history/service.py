@@ -28,7 +28,8 @@ from tradewire.hub.ratelimit import SessionBuckets
 from tradewire.hub.service import Handler, Session
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.frames import history as history_frames
-from tradewire.protocol.frames.history import ChannelStats, ChannelStatsRequest
+from tradewire.protocol.frames.core import Ack
+from tradewire.protocol.frames.history import ChannelStats, ChannelStatsRequest, PutDeals
 from tradewire.stats.channel import Point, channel_stats
 from tradewire.store.history import HistoryStore
 
@@ -68,9 +69,10 @@ class HistoryService:
         # Figures are computed off the loop, at most this many at once, whoever asks.
         self._computing = asyncio.Semaphore(MAX_COMPUTING)
         self._buckets = SessionBuckets(settings.rate_per_s, settings.burst)
+        self._deal_buckets = SessionBuckets(settings.deals_rate_per_s, settings.deals_burst)
 
     def handlers(self) -> Mapping[str, Handler]:
-        return {"channel_stats": self.stats}
+        return {"channel_stats": self.stats, "deals": self.put_deals}
 
     def session_ended(self, session: Session) -> None:
         pass  # nothing held per session (its rate bucket goes with it)
@@ -114,6 +116,38 @@ class HistoryService:
                 state.ch, oldest, settings.max_points_per_channel, settings.max_bytes_per_channel
             )
 
+    def put_deals(self, session: Session, frame: PutDeals) -> None:
+        """A provider's deals: kept once each, acked with how many were new."""
+        user = session.user
+        assert user is not None
+        if not may(user, "publish", frame.ch):
+            self._auditor.forbidden(session, f"you may not publish on {frame.ch!r}", frame.id)
+            return
+        if not self._settings.enabled:
+            session.send(encode(Ack(re=frame.id, n=0)))  # nothing is kept, by configuration
+            return
+        wait = self._deal_buckets.take(session, self._clock.monotonic())
+        if wait > 0:
+            retry = max(1, math.ceil(wait))
+            session.send(
+                error_line("rate_limited", "too many deals frames", frame.id, retry_after_s=retry)
+            )
+            return
+        session.replying(self._spawn(self._keep_deals(session, frame)))
+
+    async def _keep_deals(self, session: Session, frame: PutDeals) -> None:
+        try:
+            new = await self._store.put_deals(
+                frame.ch,
+                frame.deals,
+                now_ms(self._clock),
+                self._settings.max_deals_per_channel,
+            )
+        except StoreError:
+            session.send(error_line("internal", "history store unavailable", frame.id))
+            return
+        session.send(encode(Ack(re=frame.id, n=new)))
+
     # ---- answering ------------------------------------------------------------------------------
 
     def stats(self, session: Session, frame: ChannelStatsRequest) -> None:
@@ -139,7 +173,8 @@ class HistoryService:
             currency, points = await self._store.points(channel, since_ms, until_ms)
             if not points:
                 return None
-            return await asyncio.to_thread(channel_stats, channel, currency, points)
+            deals = await self._store.deals(channel, points[-1].ts)
+            return await asyncio.to_thread(channel_stats, channel, currency, points, deals)
 
     async def _answer(self, session: Session, frame: ChannelStatsRequest) -> None:
         try:
