@@ -270,6 +270,10 @@ class HistorySettings(_Section, frozen=True):
     max_deals_per_channel: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 100_000
     deals_rate_per_s: Positive = 20.0  # deals frames one session may send, sustained
     deals_burst: Count = 100
+    # What-if replays (docs/simulate.md): one at a time, each in a process of its own.
+    simulate_max_moments: Annotated[int, msgspec.Meta(ge=10, le=1_000_000)] = 20_000
+    simulate_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 120.0
+    simulate_memory_mb: Annotated[int, msgspec.Meta(ge=256, le=65_536)] = 2048
     # Channels whose statistics page is open to anyone, without a login (/channels/NAME).
     public: list[str] = msgspec.field(default_factory=list)
     public_rate_per_s: Positive = 2.0  # public page requests one address may make, sustained

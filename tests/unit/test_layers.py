@@ -22,6 +22,8 @@ FORBIDDEN = {
     "mql5": {"hub", "clients", "cli", "demo", "store", "brokers", "copy", "ticks", "web"},
     "bus": {"hub", "clients", "cli", "demo", "store", "brokers", "copy", "ticks", "web", "mql5"},
     "stats": {"hub", "clients", "cli", "demo", "store", "brokers", "copy", "ticks", "web", "bus"},
+    # the what-if replay runs in a process of its own, started by the hub by module name
+    "simulate": {"hub", "cli", "demo", "web", "bus", "mql5"},
 }
 
 

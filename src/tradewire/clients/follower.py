@@ -166,6 +166,10 @@ class Follower:
                 task.cancel()
             await asyncio.gather(watcher, *self._tasks, return_exceptions=True)
 
+    async def settle(self) -> None:
+        """Wait for the orders this round started (a what-if replay drives rounds itself)."""
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def _watch_broker(self) -> None:
         async for _ in self.broker.changes():
             self._wake.set()

@@ -57,6 +57,8 @@ from tradewire.protocol.messages import (
     Relayed,
     SessionInfo,
     SessionList,
+    SimulateRequest,
+    Simulation,
     Sessions,
     StateUpdate,
     StatusReply,
@@ -347,6 +349,14 @@ class HubClient:
             ChannelStatsRequest(ch=channel, since_ms=since_ms, until_ms=until_ms)
         )
         assert isinstance(reply, ChannelStats)
+        return reply
+
+    async def channel_simulate(self, request: SimulateRequest) -> Simulation:
+        """A what-if replay of a channel's history (docs/simulate.md). Raises
+        :class:`HubRefused` (``not_found``, ``invalid_rules``, ``too_large``, ``rate_limited``:
+        one runs at a time)."""
+        reply = await self._request(request)
+        assert isinstance(reply, Simulation)
         return reply
 
     async def put_deals(self, channel: str, deals: list[Deal], batch_id: str) -> int:

@@ -58,6 +58,7 @@ from tradewire.hub.services.channels.registry import ChannelRegistry
 from tradewire.hub.services.channels.service import ChannelService, FanOutStamps
 from tradewire.hub.services.files.service import FileService
 from tradewire.hub.services.history.service import HistoryService
+from tradewire.hub.services.history.simulations import Simulations
 from tradewire.hub.services.jobs.backend import JobBackend
 from tradewire.hub.services.jobs.local import LocalJobs
 from tradewire.hub.services.jobs.service import JobService
@@ -248,7 +249,10 @@ def assemble(
     jobs = JobService(config.jobs, backend, clock, auditor, metrics, ground.spawn)
     history_store = HistoryStore(ground.data_dir, loop)
     history_store.start()
-    history = HistoryService(config.history, history_store, clock, auditor, ground.spawn)
+    simulations = Simulations(config.history, ground.data_dir, config.ticks.postgres)
+    history = HistoryService(
+        config.history, history_store, clock, auditor, ground.spawn, simulations
+    )
     events.subscribe(StateStored, history.record)  # each channel's moments, for its statistics
     holdings = Holdings(store, topics, jobs, sentiment)
     budgets = BudgetService(config, holdings, auditor, ground.spawn)

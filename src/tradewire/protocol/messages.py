@@ -54,6 +54,8 @@ from tradewire.protocol.frames.history import ChannelStatsRequest as ChannelStat
 from tradewire.protocol.frames.history import CurvePoint as CurvePoint
 from tradewire.protocol.frames.history import MonthReturn as MonthReturn
 from tradewire.protocol.frames.history import PutDeals as PutDeals
+from tradewire.protocol.frames.history import SimulateRequest as SimulateRequest
+from tradewire.protocol.frames.history import Simulation as Simulation
 from tradewire.protocol.frames.jobs import FunctionRef as FunctionRef
 from tradewire.protocol.frames.jobs import JobAdd as JobAdd
 from tradewire.protocol.frames.jobs import JobCancel as JobCancel
@@ -132,6 +134,7 @@ ClientFrame = (
     | TaskResult
     | ChannelStatsRequest
     | PutDeals
+    | SimulateRequest
 )
 ServerFrame = (
     Welcome
@@ -155,4 +158,5 @@ ServerFrame = (
     | StatusReply
     | BudgetReply
     | ChannelStats
+    | Simulation
 )

@@ -29,7 +29,7 @@ from tradewire.model import Deal
 from tradewire.protocol.frames.history import ChannelStats, CurvePoint, MonthReturn
 from tradewire.stats.trades import EPS, Point, Trade, walk
 
-__all__ = ["Point", "Trade", "channel_stats", "walk"]
+__all__ = ["Point", "Trade", "channel_stats", "thin_curve", "walk"]
 
 WEEK_MS = 7 * 24 * 3600 * 1000
 CURVE_POINTS = 500
@@ -67,7 +67,7 @@ def _longest_losing(trades: Sequence[Trade]) -> int:
     return longest
 
 
-def _curve(points: Sequence[Point]) -> list[CurvePoint]:
+def thin_curve(points: Sequence[Point]) -> list[CurvePoint]:
     step = max(1, math.ceil(len(points) / CURVE_POINTS))
     picked = list(points[::step])
     if points and picked[-1] is not points[-1]:
@@ -130,7 +130,7 @@ def channel_stats(
         trades_per_week=len(trades) * WEEK_MS / span_ms,
         deposit_load_pct=max(loads) if loads else None,
         monthly=_monthly(w.returns),
-        curve=_curve(points),
+        curve=thin_curve(points),
         trades_from="deals" if w.from_deals else "states",
         commission=w.commission,
         swap=w.swap,

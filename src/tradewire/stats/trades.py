@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tradewire.model import Deal, Position
+from tradewire.model import Deal, Mode, PendingOrder, Position
 
 EPS = 1e-9
 CENT = 0.005  # a balance difference below this beside the deals is rounding, not a deposit
@@ -19,6 +19,11 @@ class Point:
     equity: float
     positions: tuple[Position, ...] | None  # None: an equity sample, positions as before
     margin: float = 0.0
+    # With the positions: the provider's pending orders (None: it sent none, protocol 1.1),
+    # and its account's mode and leverage (what a what-if replay hands the copier).
+    orders: tuple[PendingOrder, ...] | None = None
+    mode: Mode = "hedging"
+    leverage: int = 100
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import TypeVar
 import msgspec
 
 from tradewire.exceptions import StoreError
-from tradewire.model import Deal, Position
+from tradewire.model import Deal, PendingOrder, Position
 from tradewire.stats.channel import Point
 from tradewire.store.committer import GroupCommitter
 from tradewire.store.private import private_dir, private_file
@@ -29,13 +29,14 @@ Op = Callable[[sqlite3.Connection], object]
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS points (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,
     ts INTEGER NOT NULL, currency TEXT NOT NULL, balance REAL NOT NULL, equity REAL NOT NULL,
-    margin REAL NOT NULL, positions BLOB);
+    margin REAL NOT NULL, positions BLOB, orders BLOB, mode TEXT, leverage INTEGER);
 CREATE INDEX IF NOT EXISTS points_by_channel ON points (channel, ts);
 CREATE TABLE IF NOT EXISTS deals (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,
     ticket TEXT NOT NULL, at INTEGER NOT NULL, deal BLOB NOT NULL, UNIQUE (channel, ticket));
 CREATE INDEX IF NOT EXISTS deals_by_time ON deals (channel, at);
 """
 _positions = msgspec.json.Decoder(tuple[Position, ...])
+_orders = msgspec.json.Decoder(tuple[PendingOrder, ...])
 _deal = msgspec.json.Decoder(Deal)
 ROW_BYTES = 64  # a moment's own columns, about, beside its positions
 
@@ -56,6 +57,7 @@ class HistoryStore:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
+            _add_moment_columns(conn)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
         self._conn = conn
@@ -78,18 +80,22 @@ class HistoryStore:
     def put(self, channel: str, currency: str, point: Point) -> int:
         """Keep ``point`` of ``channel`` (queued; a failure is logged by the committer);
         returns the bytes it takes, about."""
-        positions = None if point.positions is None else msgspec.json.encode(point.positions)
-        row = (channel, point.ts, currency, point.balance, point.equity, point.margin, positions)
+        positions = orders = None
+        if point.positions is not None:
+            positions = msgspec.json.encode(point.positions)
+            orders = None if point.orders is None else msgspec.json.encode(point.orders)
+        row = (channel, point.ts, currency, point.balance, point.equity, point.margin)
+        row_rest = (positions, orders, point.mode, point.leverage)
 
         def op(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO points (channel, ts, currency, balance, equity, margin, positions)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                row,
+                "INSERT INTO points (channel, ts, currency, balance, equity, margin, positions,"
+                " orders, mode, leverage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row + row_rest,
             )
 
         self._committer.put(op, None)
-        return ROW_BYTES + (len(positions) if positions is not None else 0)
+        return ROW_BYTES + len(positions or b"") + len(orders or b"")
 
     async def put_deals(
         self, channel: str, deals: list[Deal], arrival_ms: int, max_deals: int
@@ -140,14 +146,8 @@ class HistoryStore:
         """The channel's deals placed up to ``until_ms``, each with its place, oldest first."""
 
         def read() -> list[tuple[int, Deal]]:
-            conn = self._conn
-            assert conn is not None
-            high = until_ms if until_ms is not None else 2**62
-            rows = conn.execute(
-                "SELECT at, deal FROM deals WHERE channel=? AND at<=? ORDER BY at, id",
-                (channel, high),
-            )
-            return [(at, _deal.decode(blob)) for at, blob in rows]
+            assert self._conn is not None
+            return read_deals(self._conn, channel, until_ms)
 
         return await self._committer.call(read)
 
@@ -181,27 +181,61 @@ class HistoryStore:
         always carries positions (the last full moment before the period, if it has none)."""
 
         def read() -> tuple[str, list[Point]]:
-            conn = self._conn
-            assert conn is not None
-            low, high = since_ms or 0, until_ms if until_ms is not None else 2**62
-            start = conn.execute(
-                "SELECT id FROM points WHERE channel=? AND ts<=? AND positions IS NOT NULL"
-                " ORDER BY ts DESC, id DESC LIMIT 1",
-                (channel, low),
-            ).fetchone()
-            rows = conn.execute(
-                "SELECT ts, currency, balance, equity, margin, positions FROM points"
-                " WHERE channel=? AND (ts>=? OR id=?) AND ts<=? ORDER BY ts, id",
-                (channel, low, start[0] if start else -1, high),
-            ).fetchall()
-            while rows and rows[0][5] is None:  # the period starts with what was held
-                rows.pop(0)
-            currency = rows[-1][1] if rows else ""
-            return currency, [
-                Point(
-                    ts, balance, equity, None if held is None else _positions.decode(held), margin
-                )
-                for ts, _, balance, equity, margin, held in rows
-            ]
+            assert self._conn is not None
+            return read_points(self._conn, channel, since_ms, until_ms)
 
         return await self._committer.call(read)
+
+
+def _add_moment_columns(conn: sqlite3.Connection) -> None:
+    """A history.db made before moments kept orders, mode and leverage gets the columns (its
+    moments read as a hedging provider at 1:100 that said nothing of pending orders)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(points)")}
+    for column, kind in (("orders", "BLOB"), ("mode", "TEXT"), ("leverage", "INTEGER")):
+        if column not in have:
+            conn.execute(f"ALTER TABLE points ADD COLUMN {column} {kind}")
+
+
+def read_points(
+    conn: sqlite3.Connection, channel: str, since_ms: int | None, until_ms: int | None
+) -> tuple[str, list[Point]]:
+    """The channel's currency and its moments in the period, oldest first; the first one
+    always carries positions (the last full moment before the period, if it has none)."""
+    low, high = since_ms or 0, until_ms if until_ms is not None else 2**62
+    start = conn.execute(
+        "SELECT id FROM points WHERE channel=? AND ts<=? AND positions IS NOT NULL"
+        " ORDER BY ts DESC, id DESC LIMIT 1",
+        (channel, low),
+    ).fetchone()
+    rows = conn.execute(
+        "SELECT ts, currency, balance, equity, margin, positions, orders, mode, leverage"
+        " FROM points WHERE channel=? AND (ts>=? OR id=?) AND ts<=? ORDER BY ts, id",
+        (channel, low, start[0] if start else -1, high),
+    ).fetchall()
+    while rows and rows[0][5] is None:  # the period starts with what was held
+        rows.pop(0)
+    currency = rows[-1][1] if rows else ""
+    return currency, [
+        Point(
+            ts,
+            balance,
+            equity,
+            None if held is None else _positions.decode(held),
+            margin,
+            None if orders is None else _orders.decode(orders),
+            "netting" if mode == "netting" else "hedging",
+            leverage or 100,
+        )
+        for ts, _, balance, equity, margin, held, orders, mode, leverage in rows
+    ]
+
+
+def read_deals(
+    conn: sqlite3.Connection, channel: str, until_ms: int | None
+) -> list[tuple[int, Deal]]:
+    """The channel's deals placed up to ``until_ms``, each with its place, oldest first."""
+    high = until_ms if until_ms is not None else 2**62
+    rows = conn.execute(
+        "SELECT at, deal FROM deals WHERE channel=? AND at<=? ORDER BY at, id", (channel, high)
+    )
+    return [(at, _deal.decode(blob)) for at, blob in rows]

@@ -4,7 +4,7 @@ with :class:`ChannelStats` (docs/statistics.md)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -111,9 +111,68 @@ class ChannelStats(Frame, frozen=True, tag="channel_stats"):
     re: RequestId = None
 
 
+class SimulateRequest(Frame, frozen=True, tag="channel_simulate"):
+    """Protocol 1.5: what following ``ch`` from ``since_ms`` to ``until_ms`` would have done to
+    a ``mode`` paper account of ``deposit`` USD copying with ``rules`` (the keys of a rules
+    file, docs/copying.md). Same readers as ``channel_stats``; docs/simulate.md."""
+
+    ch: str
+    deposit: Annotated[float, msgspec.Meta(gt=0, le=1e9)]
+    rules: dict[str, Any] = {}
+    mode: Literal["hedging", "netting"] = "hedging"
+    leverage: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
+    since_ms: Int64 | None = None
+    until_ms: Int64 | None = None
+    id: RequestId = None
+
+
+class SimFill(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A deal of the simulated account: a copy's fill, or its stop-loss or take-profit."""
+
+    ts: int
+    symbol: str
+    side: str
+    volume: float
+    price: float
+    entry: str
+    profit: float = 0.0
+
+
+class SimSkip(msgspec.Struct, frozen=True):
+    """A copy not made, or refused, and why (the follower's journal: skip, reject)."""
+
+    ts: int
+    symbol: str
+    reason: str
+
+
+MAX_FILLS, MAX_SKIPS = 2000, 500
+
+
+class Simulation(Frame, frozen=True, tag="channel_simulation"):
+    """The what-if replay's result: the simulated account's figures (as ``channel_stats``),
+    its curve beside the provider's, its deals and skips (the first MAX_FILLS/MAX_SKIPS, and
+    how many in all), and how many quotes each price source gave (docs/simulate.md)."""
+
+    ch: str
+    deposit: float
+    mode: str
+    moments: int
+    balance: float
+    equity: float
+    stats: ChannelStats
+    provider_curve: Annotated[list[CurvePoint], msgspec.Meta(max_length=2000)]
+    fills: list[SimFill]
+    fills_total: int
+    skips: list[SimSkip]
+    skips_total: int
+    prices: dict[str, int]
+    re: RequestId = None
+
+
 FRAMES = FrameSet(
     "history",
-    client=(ChannelStatsRequest, PutDeals),
-    server=(ChannelStats,),
+    client=(ChannelStatsRequest, PutDeals, SimulateRequest),
+    server=(ChannelStats, Simulation),
     checks={PutDeals: _deals_check},
 )

@@ -26,10 +26,17 @@ from tradewire.hub.audit import Auditor
 from tradewire.hub.events import StateStored
 from tradewire.hub.ratelimit import SessionBuckets
 from tradewire.hub.service import Handler, Session
+from tradewire.hub.services.history.simulations import SimulationRefused, Simulations
 from tradewire.protocol.codec import encode, error_line
 from tradewire.protocol.frames import history as history_frames
+from tradewire.protocol.frames.base import RequestId
 from tradewire.protocol.frames.core import Ack
-from tradewire.protocol.frames.history import ChannelStats, ChannelStatsRequest, PutDeals
+from tradewire.protocol.frames.history import (
+    ChannelStats,
+    ChannelStatsRequest,
+    PutDeals,
+    SimulateRequest,
+)
 from tradewire.stats.channel import Point, channel_stats
 from tradewire.store.history import HistoryStore
 
@@ -54,8 +61,10 @@ class HistoryService:
         clock: Clock,
         auditor: Auditor,
         spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]],
+        simulations: Simulations | None = None,
     ) -> None:
         self._settings = settings
+        self.simulations = simulations
         self._store = store
         self._clock = clock
         self._auditor = auditor
@@ -72,7 +81,11 @@ class HistoryService:
         self._deal_buckets = SessionBuckets(settings.deals_rate_per_s, settings.deals_burst)
 
     def handlers(self) -> Mapping[str, Handler]:
-        return {"channel_stats": self.stats, "deals": self.put_deals}
+        return {
+            "channel_stats": self.stats,
+            "deals": self.put_deals,
+            "channel_simulate": self.simulate,
+        }
 
     def session_ended(self, session: Session) -> None:
         pass  # nothing held per session (its rate bucket goes with it)
@@ -88,8 +101,8 @@ class HistoryService:
         held = tuple(
             (p.id, p.symbol, p.side, p.volume, p.price, p.sl, p.tp) for p in state.positions
         )
-        orders = tuple((o.id, o.volume, o.price) for o in state.orders or ())
-        what = (state.account.balance, held, orders)
+        pending = tuple((o.id, o.volume, o.price) for o in state.orders or ())
+        what = (state.account.balance, held, pending)
         # The hub's time, not the state's: a provider cannot backdate or spread its record.
         now = now_ms(self._clock)
         last = self._last.get(state.ch)
@@ -100,7 +113,17 @@ class HistoryService:
         else:
             positions = tuple(state.positions)
         account = state.account
-        point = Point(now, account.balance, account.equity, positions, account.margin)
+        orders = None if positions is None or state.orders is None else tuple(state.orders)
+        point = Point(
+            now,
+            account.balance,
+            account.equity,
+            positions,
+            account.margin,
+            orders,
+            account.mode,
+            int(account.leverage),
+        )
         size = self._store.put(state.ch, account.currency, point)
         self._last[state.ch] = _Kept(now, what)
         self._since_prune[state.ch] += 1
@@ -151,18 +174,42 @@ class HistoryService:
     # ---- answering ------------------------------------------------------------------------------
 
     def stats(self, session: Session, frame: ChannelStatsRequest) -> None:
+        if self._may_read(session, frame.ch, frame.id, "channel_stats"):
+            session.replying(self._spawn(self._answer(session, frame)))
+
+    def simulate(self, session: Session, frame: SimulateRequest) -> None:
+        if not self._may_read(session, frame.ch, frame.id, "channel_simulate"):
+            return
+        if self.simulations is None or self.simulations.busy:
+            msg = "a simulation is running (one at a time); try again shortly"
+            session.send(error_line("rate_limited", msg, frame.id, retry_after_s=5))
+            return
+        session.replying(self._spawn(self._simulate(session, frame)))
+
+    def _may_read(self, session: Session, channel: str, re: RequestId, what: str) -> bool:
+        """May ``session`` read the channel's history now (audited and answered if not)."""
         user = session.user
         assert user is not None
-        if not (may(user, "subscribe", frame.ch) or may(user, "publish", frame.ch)):
-            self._auditor.forbidden(session, f"you may not read {frame.ch!r}", frame.id)
-            return
+        if not (may(user, "subscribe", channel) or may(user, "publish", channel)):
+            self._auditor.forbidden(session, f"you may not read {channel!r}", re)
+            return False
         wait = self._buckets.take(session, self._clock.monotonic())
         if wait > 0:
-            msg = "too many channel_stats requests"
             retry = max(1, math.ceil(wait))
-            session.send(error_line("rate_limited", msg, frame.id, retry_after_s=retry))
+            session.send(
+                error_line("rate_limited", f"too many {what} requests", re, retry_after_s=retry)
+            )
+            return False
+        return True
+
+    async def _simulate(self, session: Session, frame: SimulateRequest) -> None:
+        assert self.simulations is not None
+        try:
+            result = await self.simulations.run(frame)
+        except SimulationRefused as exc:
+            session.send(error_line(exc.code, str(exc), frame.id))
             return
-        session.replying(self._spawn(self._answer(session, frame)))
+        session.send(encode(msgspec.structs.replace(result, re=frame.id)))
 
     async def figures(
         self, channel: str, since_ms: int | None = None, until_ms: int | None = None

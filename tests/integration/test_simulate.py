@@ -1,0 +1,137 @@
+"""The what-if simulator against a live copy (docs/simulate.md): a provider trades on a paper
+account and a follower copies it live through a real hub; then the hub replays the channel's
+kept history onto a simulated account with the follower's deposit and rules. The replay must
+end where the live follower ended: the same deals, in the same order, at the same prices, and
+the same balance. Both paper accounts are pinned to the same quotes at every step, as two
+accounts at one broker see one market."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import PASSWORD
+from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
+from tradewire.clients.backoff import Backoff
+from tradewire.clients.follower import Follower
+from tradewire.clients.hub_client import HubClient
+from tradewire.clients.provider import Provider
+from tradewire.copy.rules import parse_rules
+from tradewire.exceptions import HubRefused
+from tradewire.model import OrderRequest
+from tradewire.protocol.frames.history import SimulateRequest
+
+RULES: dict[str, Any] = {"sizing": "multiplier", "multiplier": 0.5, "max_volume": 0.4}
+
+
+async def in_sync(follower: Follower, provider: Provider) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        state = follower.state
+        if state is not None and state.seq == provider.last_seq and not follower.in_flight:
+            if not await follower.drift():
+                return
+        assert time.monotonic() < deadline, "the live follower did not copy the change"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_replay_ends_where_the_live_follower_ended(start_hub: Any, tmp_path: Path) -> None:
+    hub = await start_hub()
+    host, port = hub.addresses[0]
+    source = await PaperBroker.open(tmp_path / "p.db", PaperSettings(mode="hedging"))
+    copy = await PaperBroker.open(tmp_path / "f.db", PaperSettings(mode="hedging", balance=5_000))
+    provider_client = HubClient(host, port, "alice", PASSWORD)
+    await provider_client.start()
+    provider = Provider(source, provider_client, "alpha", refresh_s=60)
+    follower = Follower(copy, "alpha", parse_rules(RULES), resync_s=0.2, retry_initial_s=0.02)
+    bob = HubClient(
+        host, port, "bob", PASSWORD, on_state=follower.on_state, backoff=Backoff(0.05, 0.3)
+    )
+    await bob.start()
+    await bob.subscribe("alpha")
+    live = asyncio.create_task(follower.run())
+
+    async def market(eur: tuple[float, float], gbp: tuple[float, float]) -> None:
+        for broker in (source, copy):
+            await broker.pin("EURUSD", *eur)
+            await broker.pin("GBPUSD", *gbp)
+
+    async def step(order: OrderRequest | None = None, **modify: Any) -> None:
+        if order is not None:
+            await source.market_order(order)
+        if modify:
+            await source.modify_position(**modify)
+        await provider.publish_now()
+        await in_sync(follower, provider)
+
+    try:
+        await market((1.1000, 1.1002), (1.2500, 1.2503))
+        await step()  # the channel's first moment: nothing held
+        await step(OrderRequest("EURUSD", "buy", 1.0, sl=1.0900, tp=1.1300))
+        await market((1.1010, 1.1012), (1.2490, 1.2493))
+        await step(OrderRequest("GBPUSD", "sell", 0.6))
+        (eur,) = [p for p in await source.positions() if p.symbol == "EURUSD"]
+        await market((1.1030, 1.1032), (1.2470, 1.2473))
+        await step(OrderRequest("EURUSD", "sell", 0.4, eur.id))  # a partial close
+        await step(position_id=eur.id, sl=1.0950, tp=1.1300)  # the stop moved
+        (gbp,) = [p for p in await source.positions() if p.symbol == "GBPUSD"]
+        await market((1.1040, 1.1042), (1.2520, 1.2523))
+        await step(OrderRequest("GBPUSD", "buy", 0.6, gbp.id))  # closed at a loss
+        await market((1.1060, 1.1062), (1.2520, 1.2523))
+        await step(OrderRequest("EURUSD", "sell", 0.6, eur.id))
+        assert await copy.positions() == []
+        await hub.parts.history_store.flush()
+
+        request = SimulateRequest(ch="alpha", deposit=5_000, rules=RULES, id=1)
+        result = await bob.channel_simulate(request)
+        lived = await copy.deals_since(0)
+        replayed = [(f.symbol, f.side, f.volume, f.entry, f.price) for f in result.fills]
+        assert replayed == [(d.symbol, d.side, d.volume, d.entry, d.price) for d in lived]
+        # EURUSD: 0.5 capped to 0.4; the partial close takes the same share (0.4 of 1.0)
+        # of the copy, 0.16; the rest, 0.24. GBPUSD: 0.3 in and out.
+        volumes = [(d.symbol, d.volume) for d in lived]
+        assert volumes == [
+            ("EURUSD", 0.4),
+            ("GBPUSD", 0.3),
+            ("EURUSD", 0.16),
+            ("GBPUSD", 0.3),
+            ("EURUSD", 0.24),
+        ]
+        assert result.balance == pytest.approx((await copy.account()).balance, abs=0.01)
+        assert result.stats.trades == 3 and result.stats.trades_from == "deals"
+        assert result.prices["deals"] > 0 and result.prices["ticks"] == 0
+        assert result.skips_total == 0
+    finally:
+        live.cancel()
+        await asyncio.gather(live, return_exceptions=True)
+        for client in (bob, provider_client):
+            await client.close()
+        await source.close()
+        await copy.close()
+
+
+async def test_bad_rules_and_an_unknown_channel_are_one_line_refusals(start_hub: Any) -> None:
+    hub = await start_hub()
+    host, port = hub.addresses[0]
+    bob = HubClient(host, port, "bob", PASSWORD)
+    await bob.start()
+    try:
+        bad = SimulateRequest(ch="alpha", deposit=1_000, rules={"sizing": "lots"}, id=1)
+        with pytest.raises(HubRefused) as refused:
+            await bob.channel_simulate(bad)
+        assert refused.value.code == "invalid_rules" and "sizing" in str(refused.value)
+        assert "\n" not in str(refused.value)
+        missing = SimulateRequest(ch="alpha", deposit=1_000, id=2)
+        with pytest.raises(HubRefused) as refused:
+            await bob.channel_simulate(missing)
+        assert refused.value.code == "not_found"
+        other = SimulateRequest(ch="beta", deposit=1_000, id=3)
+        with pytest.raises(HubRefused) as refused:
+            await bob.channel_simulate(other)
+        assert refused.value.code == "forbidden"
+    finally:
+        await bob.close()
