@@ -32,9 +32,9 @@ async def in_sync(follower: Follower, provider: Provider) -> None:
     deadline = time.monotonic() + 10
     while True:
         state = follower.state
-        if state is not None and state.seq == provider.last_seq and not follower.in_flight:
-            if not await follower.drift():
-                return
+        caught_up = state is not None and state.seq == provider.last_seq
+        if caught_up and not follower.in_flight and not await follower.drift():
+            return
         assert time.monotonic() < deadline, "the live follower did not copy the change"
         await asyncio.sleep(0.02)
 
