@@ -250,4 +250,29 @@ def test_channel_stats_shows_a_followers_figures(
         )  # fmt: skip
         assert bad.returncode == 1 and bad.stderr.startswith(said), bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1
+    # What following it with 5,000 and twice the volume would have done: 0.2 lots bought at
+    # 1.1 and sold where the provider's +250 on 0.1 lots says it sold (1.125), +500.
+    (workdir / "rules.toml").write_text("[rules]\nmultiplier = 2\n")
+    page = workdir / "alpha.html"
+    simulate = [TRADEWIRE, "channel", "simulate", "alpha", "--deposit", "5000", *hub]
+    replayed = subprocess.run(
+        [*simulate, "--rules", "rules.toml", "--html", str(page)], capture_output=True,
+        text=True, env=env, timeout=120, check=False, cwd=workdir,
+    )  # fmt: skip
+    assert replayed.returncode == 0, replayed.stderr
+    assert "balance 5,500.00" in replayed.stdout and "states 100%" in replayed.stdout
+    assert "<svg" in page.read_text() and "1.125" in page.read_text()
+    as_json = subprocess.run(
+        [*simulate, "--rules", "rules.toml", "--json"], capture_output=True, text=True,
+        env=env, timeout=120, check=False, cwd=workdir,
+    )  # fmt: skip
+    result = json.loads(as_json.stdout)
+    assert [(f["volume"], f["entry"]) for f in result["fills"]] == [(0.2, "in"), (0.2, "out")]
+    (workdir / "bad.toml").write_text('sizing = "lots"\n')
+    bad = subprocess.run(
+        [*simulate, "--rules", "bad.toml"], capture_output=True, text=True, env=env,
+        timeout=60, check=False, cwd=workdir,
+    )  # fmt: skip
+    assert bad.returncode == 1 and "sizing" in bad.stderr, bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
     provider.close()

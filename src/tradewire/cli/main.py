@@ -25,6 +25,7 @@ from tradewire.cli.paper import paper_group
 from tradewire.cli.relay import relay_group
 from tradewire.cli.sentiment import sentiment
 from tradewire.cli.sessions import session_group
+from tradewire.cli.simulate import simulate
 from tradewire.cli.status import status
 from tradewire.cli.terminal import terminal_group
 from tradewire.cli.ticks import ticks_group
@@ -156,6 +157,7 @@ cli.add_command(files_group)
 cli.add_command(session_group)
 cli.add_command(status)
 cli.add_command(budget)
+channel_group.add_command(simulate)
 cli.add_command(channel_group)
 cli.add_command(relay_group)
 cli.add_command(sentiment)
