@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, logged_in, state_frame
 from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
 from tradewire.clients.backoff import Backoff
 from tradewire.clients.follower import Follower
 from tradewire.clients.hub_client import HubClient
 from tradewire.clients.provider import Provider
+from tradewire.config import HistorySettings
 from tradewire.copy.rules import parse_rules
 from tradewire.exceptions import HubRefused
 from tradewire.model import OrderRequest
@@ -135,3 +136,48 @@ async def test_bad_rules_and_an_unknown_channel_are_one_line_refusals(start_hub:
         assert refused.value.code == "forbidden"
     finally:
         await bob.close()
+
+
+async def _history(hub: Any, changes: int) -> None:
+    alice = await logged_in(hub, "alice")
+    for n in range(1, changes + 1):  # each volume differs: each state is a change
+        alice.send(state_frame("alpha", n, id=n))
+        assert (await alice.recv())["t"] == "ack"
+    await hub.parts.history_store.flush()
+
+
+async def test_a_replay_too_long_for_the_hub_is_refused_saying_what_to_do(
+    start_hub: Any,
+) -> None:
+    hub = await start_hub(history=HistorySettings(simulate_max_moments=10))
+    await _history(hub, 12)
+    bob = await logged_in(hub, "bob")
+    bob.send({"t": "channel_simulate", "ch": "alpha", "deposit": 1000, "id": 1})
+    refused = await bob.recv()
+    assert refused["code"] == "too_large" and "12 changes" in refused["msg"]
+    assert "shorter period" in refused["msg"]
+    late = {"t": "channel_simulate", "ch": "alpha", "deposit": 1000, "since_ms": 4 * 10**12}
+    bob.send({**late, "id": 2})  # a later period: what was held when it starts, replayed
+    assert (await bob.recv())["moments"] == 1
+
+
+async def test_a_replay_past_its_time_is_killed(start_hub: Any) -> None:
+    hub = await start_hub(history=HistorySettings(simulate_timeout_s=0.01))
+    await _history(hub, 2)
+    bob = await logged_in(hub, "bob")
+    bob.send({"t": "channel_simulate", "ch": "alpha", "deposit": 1000, "id": 1})
+    refused = await bob.recv()
+    assert refused["code"] == "too_large" and "simulate_timeout_s" in refused["msg"]
+
+
+async def test_one_replay_runs_at_a_time(start_hub: Any) -> None:
+    hub = await start_hub()
+    await _history(hub, 3)
+    first, second = await logged_in(hub, "bob"), await logged_in(hub, "bob")
+    first.send({"t": "channel_simulate", "ch": "alpha", "deposit": 1000, "id": 1})
+    await asyncio.sleep(0.05)  # the first has started its process
+    second.send({"t": "channel_simulate", "ch": "alpha", "deposit": 1000, "id": 2})
+    busy = await second.recv()
+    assert busy["code"] == "rate_limited" and busy["retry_after_s"] >= 1
+    done = await first.recv()
+    assert done["t"] == "channel_simulation" and done["moments"] == 3
