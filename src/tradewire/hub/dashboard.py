@@ -73,7 +73,9 @@ class Dashboard:
         app.router.add_post("/api/session/kick", self._kick)
         app.router.add_get("/static/dashboard.js", self._script)
         app.router.add_get("/static/plotly.min.js", self._plotly)
-        pages = ChannelPages(self._hub.history, self._hub.config.history, self._admin, _address)
+        pages = ChannelPages(
+            self._hub.history, self._hub.config.history, self._csrf, self._action, _address
+        )
         pages.routes(app)
 
     # ---- sessions ------------------------------------------------------------------------------
@@ -92,8 +94,10 @@ class Dashboard:
             return None
         return found
 
-    async def _admin(self, request: web.Request) -> bool:
-        return await self._session(request) is not None
+    async def _csrf(self, request: web.Request) -> str | None:
+        """The CSRF token of the request's admin session (None: not an admin)."""
+        found = await self._session(request)
+        return None if found is None else found.csrf
 
     async def _action(self, request: web.Request) -> WebSession:
         """A session whose CSRF token came with the request, else 403."""

@@ -61,4 +61,73 @@ async function load() {
   draw(await answer.json());
 }
 
+// ---- the what-if simulator (admins: the page carries their CSRF token) ----------------------
+
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
+
+function growth(curve, base) {
+  return curve.map((p) => (100 * (p[2] / base - 1)));
+}
+
+function drawSimulation(r) {
+  const s = r.stats;
+  const c = s.currency;
+  const quotes = Object.values(r.prices).reduce((a, b) => a + b, 0) || 1;
+  const sources = Object.entries(r.prices).filter(([, n]) => n).map(([k, n]) => `${k} ${(100 * n / quotes).toFixed(0)}%`).join(", ");
+  document.querySelector("#sim-figures tbody").replaceChildren(
+    row("ends with", `balance ${money(r.balance, c)}, equity ${money(r.equity, c)}`),
+    row("growth", `${s.growth_pct >= 0 ? "+" : ""}${s.growth_pct.toFixed(2)}%`, s.growth_pct >= 0 ? "up" : "down"),
+    row("max drawdown, equity", `${money(s.equity_drawdown, c)} (${s.equity_drawdown_pct.toFixed(2)}%)`),
+    row("trades", `${s.trades}, won ${ratio(s.win_pct, "%")}`),
+    row("profit factor", ratio(s.profit_factor)),
+    row("deals", `${r.fills_total}`),
+    row("prices from", sources || "-"),
+  );
+  const skips = r.skips.slice(0, 50).map((k) => row(`${utc(k.ts)} ${k.symbol}`, k.reason));
+  document.querySelector("#sim-skips tbody").replaceChildren(...(skips.length ? skips : [row("none", "")]));
+  const provider = r.provider_curve;
+  const traces = [
+    {x: s.curve.map((p) => new Date(p[0])), y: growth(s.curve, r.deposit), mode: "lines", name: "your account, % of the deposit", line: {color: "#2563eb"}},
+  ];
+  if (provider.length && provider[0][2] > 0) {
+    traces.push({x: provider.map((p) => new Date(p[0])), y: growth(provider, provider[0][2]), mode: "lines", name: "the provider, % of its first equity", line: {color: "#6b7280"}});
+  }
+  document.getElementById("sim-result").hidden = false;
+  Plotly.react("sim-curve", traces, {margin: {t: 10, b: 40, l: 60, r: 10}, yaxis: {title: "%"}, legend: {orientation: "h"}}, {displayModeBar: false});
+}
+
+async function simulate(event) {
+  event.preventDefault();
+  const channel = document.getElementById("channel").textContent;
+  const status = document.getElementById("sim-status");
+  const day = (id) => { const v = document.getElementById(id).value; return v ? Date.parse(v + "T00:00:00Z") : null; };
+  const body = {
+    deposit: Number(document.getElementById("deposit").value),
+    mode: document.getElementById("mode").value,
+    rules: document.getElementById("rules").value,
+    since_ms: day("from"),
+    until_ms: day("until"),
+  };
+  status.textContent = "replaying… (the hub runs one simulation at a time)";
+  document.getElementById("run").disabled = true;
+  try {
+    const answer = await fetch(`/api/channels/${encodeURIComponent(channel)}/simulate`, {
+      method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}, body: JSON.stringify(body),
+    });
+    if (!answer.ok) {
+      status.textContent = await answer.text();
+      return;
+    }
+    status.textContent = "";
+    drawSimulation(await answer.json());
+  } finally {
+    document.getElementById("run").disabled = false;
+  }
+}
+
+if (csrf) {
+  document.getElementById("simulator").hidden = false;
+  document.getElementById("simulate-form").addEventListener("submit", simulate);
+}
+
 load();
