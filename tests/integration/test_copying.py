@@ -85,6 +85,9 @@ class Rig:
 
     async def converged(self, timeout: float = 15.0) -> None:
         """Wait until every follower has the provider's last state and nothing left to do."""
+        # The provider's own loop may be between a trade and its state: publish the account
+        # as it is now, so that last_seq is the newest state there will be.
+        await self.provider.publish_now()
 
         async def check() -> bool:
             for copier in self.copiers.values():

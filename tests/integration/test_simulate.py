@@ -40,7 +40,12 @@ async def in_sync(follower: Follower, provider: Provider) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_a_replay_ends_where_the_live_follower_ended(start_hub: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("ticks", [False, True], ids=["deal-prices", "stored-ticks"])
+async def test_a_replay_ends_where_the_live_follower_ended(
+    start_hub: Any, tmp_path: Path, ticks: bool
+) -> None:
+    """Without ticks the replay fills at the provider's deal prices; with the market's ticks
+    stored at the hub (sent as a terminal would), at their bid and ask: the spread too."""
     hub = await start_hub()
     host, port = hub.addresses[0]
     source = await PaperBroker.open(tmp_path / "p.db", PaperSettings(mode="hedging"))
@@ -56,10 +61,16 @@ async def test_a_replay_ends_where_the_live_follower_ended(start_hub: Any, tmp_p
     await bob.subscribe("alpha")
     live = asyncio.create_task(follower.run())
 
+    batches = iter(range(1, 100))
+
     async def market(eur: tuple[float, float], gbp: tuple[float, float]) -> None:
         for broker in (source, copy):
             await broker.pin("EURUSD", *eur)
             await broker.pin("GBPUSD", *gbp)
+        if ticks:
+            now = int(time.time() * 1000)
+            rows: list[list[Any]] = [["EURUSD", now, *eur], ["GBPUSD", now, *gbp]]
+            await provider_client.send_ticks(rows, f"market-{next(batches)}")
 
     async def step(order: OrderRequest | None = None, **modify: Any) -> None:
         if order is not None:
@@ -104,7 +115,10 @@ async def test_a_replay_ends_where_the_live_follower_ended(start_hub: Any, tmp_p
         ]
         assert result.balance == pytest.approx((await copy.account()).balance, abs=0.01)
         assert result.stats.trades == 3 and result.stats.trades_from == "deals"
-        assert result.prices["deals"] > 0 and result.prices["ticks"] == 0
+        if ticks:
+            assert result.prices["ticks"] > 0 and result.prices["deals"] == 0
+        else:
+            assert result.prices["deals"] > 0 and result.prices["ticks"] == 0
         assert result.skips_total == 0
     finally:
         live.cancel()

@@ -24,6 +24,7 @@ from tradewire.cli.common import (
 )
 from tradewire.cli.engine import keep_status, run_engine, send_reports
 from tradewire.cli.follow_status import print_explanations, print_status, read_status
+from tradewire.cli.follower_page import page_address, serve_page
 from tradewire.clients.account_lock import AccountLock
 from tradewire.clients.alerts import Alerts
 from tradewire.clients.breakers import breakers_path, clear_breakers
@@ -313,6 +314,13 @@ def _status_path(journal: Path) -> Path:
     "tgram://TOKEN/CHAT or mailto://USER:PASS@HOST (repeatable; docs/copying.md).",
 )
 @click.option(
+    "--page",
+    metavar="HOST:PORT",
+    help="Serve your own page of the accounts copied here (P/L, targets against what is "
+    "held, copy quality, the journal with filters) on a loopback address, e.g. "
+    "127.0.0.1:8480 (docs/follower-page.md).",
+)
+@click.option(
     "--accounts",
     "accounts_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -368,6 +376,7 @@ def _follow(
     clear_breaker: tuple[str, ...],
     resume: bool,
     alert_urls: tuple[str, ...],
+    page: str | None,
     **flags: Any,
 ) -> None:
     if channel is None and journal is None:
@@ -401,11 +410,16 @@ def _follow(
     check_broker(broker_spec)
     parse_hubs(hub_address)
     alerts = Alerts(alert_urls) if alert_urls else None
+    page_at = page_address(page) if page else None
     password = client_password(password_stdin)
 
     async def run() -> None:
         broker = await open_broker(broker_spec)
         follower = Follower(broker, channel, rules, journal=Journal(journal_path))
+        extra = []
+        if page_at is not None:
+            accounts = {journal_path.stem: follower}
+            extra.append(asyncio.create_task(serve_page(page_at, lambda: accounts)))
         if alerts is not None:
             follower.journal.listener = alerts.listener(f"{user}/{channel}")
         client = new_client(
@@ -424,6 +438,7 @@ def _follow(
                     keep_status(lambda: _status(follower), _status_path(journal_path))
                 ),
                 asyncio.create_task(send_reports(lambda: [report(follower)], client)),
+                *extra,
             )
             if follower.stopped:
                 fail(

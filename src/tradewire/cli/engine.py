@@ -26,6 +26,7 @@ from tradewire.cli.common import (
     until_signalled,
 )
 from tradewire.cli.engine_explain import ask_and_print, asked
+from tradewire.cli.follower_page import page_address, serve_page
 from tradewire.clients import HubClient
 from tradewire.clients.account_lock import AccountLock
 from tradewire.clients.accounts import AccountSpec, load_accounts
@@ -57,6 +58,7 @@ def run_engine(
 ) -> None:
     status_path = accounts_file.with_suffix(".status.json")
     alert_urls = flags.pop("alert_urls", ())
+    page = flags.pop("page", None)
     if flags.pop("resume", False):
         fail(
             "--resume acts on one account's risk file: tradewire follow --user U --journal "
@@ -94,7 +96,7 @@ def run_engine(
     accounts = load_accounts(accounts_file)
     status_command = f"tradewire follow --accounts {accounts_file} --status"
     run_accounts(accounts, hub_address, user, password_stdin, use_tls, tls_ca, alert_urls,
-                 status_path, status_command)  # fmt: skip
+                 status_path, status_command, page)  # fmt: skip
 
 
 def run_accounts(
@@ -107,16 +109,21 @@ def run_accounts(
     alert_urls: tuple[str, ...],
     status_path: Path,
     status_command: str,
+    page: str | None = None,
 ) -> None:
     """Copy ``accounts`` (checked whole) until SIGINT or SIGTERM, one hub session for all;
     their status in ``status_path``, which ``status_command`` prints."""
     parse_hubs(hub_address)
     alerts = Alerts(alert_urls) if alert_urls else None
+    page_at = page_address(page) if page else None
     password = client_password(password_stdin)
 
     async def run() -> None:
         brokers = await open_all(accounts)
         followers = await make_followers(accounts, brokers)
+        extra = []
+        if page_at is not None:
+            extra.append(asyncio.create_task(serve_page(page_at, lambda: followers)))
         if alerts is not None:
             for name, follower in followers.items():
                 follower.journal.listener = alerts.listener(name)
@@ -137,6 +144,7 @@ def run_accounts(
                     keep_status(lambda: engine.status(asked(status_path)), status_path)
                 ),
                 asyncio.create_task(send_reports(engine.reports, client)),
+                *extra,
             )
         finally:
             await client.close()

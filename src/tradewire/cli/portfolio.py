@@ -31,6 +31,7 @@ def follow_portfolio(
     clear_breaker: tuple[str, ...],
     resume: bool,
     alert_urls: tuple[str, ...],
+    page: str | None = None,
     **flags: Any,
 ) -> None:
     """Follow ``channels`` onto one account; ``rules``: one for all, or one per channel."""
@@ -71,4 +72,4 @@ def follow_portfolio(
     ]
     check_portfolio(f"--channel {' --channel '.join(channels)}", specs)
     run_accounts(specs, hub_address, user, password_stdin, use_tls, tls_ca, alert_urls,
-                 status_path, f"{command} --status")  # fmt: skip
+                 status_path, f"{command} --status", page)  # fmt: skip

@@ -72,6 +72,7 @@ CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, time_ms INTEGER NOT N
     magic INTEGER NOT NULL, comment TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
     price REAL, result_position TEXT, profit REAL, entry TEXT);
 CREATE INDEX IF NOT EXISTS orders_by_position ON orders (result_position);
+CREATE INDEX IF NOT EXISTS orders_by_time ON orders (time_ms);
 CREATE TABLE IF NOT EXISTS modifications (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,
     position_id TEXT NOT NULL, sl REAL NOT NULL, tp REAL NOT NULL, status TEXT NOT NULL,
     reason TEXT);
