@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import PASSWORD
 from tests.security.hubproc import add_cli_user, hub_process
+from tests.system.test_copy_cli import TRADEWIRE
 from tests.system.test_dashboard import browser, free_port, hello  # noqa: F401
 
 T0 = 1_796_000_000_000
@@ -132,3 +134,60 @@ def test_an_admin_simulates_following_a_channel(
             base + "/api/channels/alpha/simulate", json={"deposit": 5000}, cookies=cookies
         )
         assert forged.status_code == 403 and "CSRF" in forged.text
+
+
+def test_a_follower_logs_in_to_the_pages_of_its_channels(
+    tmp_path: Path,
+    browser: webdriver.Chrome,  # noqa: F811
+) -> None:
+    """Followers log in to the web side with their hub user and see the channels they may
+    read, with the simulator; not other channels, not the admins' dashboard. A worker is
+    refused. Access is taken back at once when the user is disabled."""
+    data = tmp_path / "data"
+    add_cli_user(data, "alice", "provider", "alpha")
+    add_cli_user(data, "carol", "provider", "beta")
+    add_cli_user(data, "bob", "follower", "alpha")
+    add_cli_user(data, "wendy", "worker")
+    web_port = free_port()
+    config = f"[web]\nenabled = true\nport = {web_port}\n[history]\nsample_s = 0.1\n"
+    with hub_process(tmp_path, config) as port:
+        publish(port, "alice", "alpha")
+        publish(port, "carol", "beta")
+        base = f"http://127.0.0.1:{web_port}"
+        wait = WebDriverWait(browser, 30, ignored_exceptions=(NoSuchElementException,))
+
+        def log_in(user: str) -> None:
+            browser.get(base + "/login")
+            browser.find_element(By.ID, "user").send_keys(user)
+            browser.find_element(By.ID, "password").send_keys(PASSWORD)
+            browser.find_element(By.ID, "submit").click()
+
+        log_in("wendy")
+        wait.until(lambda d: "workers have no web pages" in d.find_element(By.ID, "error").text)
+        log_in("bob")
+        wait.until(lambda d: d.current_url.endswith("/channels"))
+        assert "alpha" in browser.page_source and "beta" not in browser.page_source
+        browser.find_element(By.LINK_TEXT, "alpha").click()
+        wait.until(lambda d: "growth" in d.find_element(By.ID, "figures").text)
+        assert browser.find_element(By.ID, "simulator").is_displayed()
+        csrf = browser.find_element(By.CSS_SELECTOR, 'meta[name="csrf-token"]')
+        token = csrf.get_attribute("content")
+        cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+        headers = {"X-CSRF-Token": token or ""}
+        other = httpx.post(base + "/api/channels/beta/simulate", json={"deposit": 1000},
+                           cookies=cookies, headers=headers)  # fmt: skip
+        assert other.status_code == 403
+        mine = httpx.post(base + "/api/channels/alpha/simulate", json={"deposit": 1000},
+                          cookies=cookies, headers=headers, timeout=60)  # fmt: skip
+        assert mine.status_code == 200 and mine.json()["moments"] >= 2
+        assert httpx.get(base + "/channels/beta", cookies=cookies).status_code == 403
+        assert httpx.get(base + "/api/channels/beta/stats", cookies=cookies).status_code == 403
+        home = httpx.get(base + "/", cookies=cookies, follow_redirects=False)
+        assert home.status_code == 303 and home.headers["Location"] == "/channels"
+        assert httpx.get(base + "/api/audit", cookies=cookies).status_code == 403
+        subprocess.run(
+            [TRADEWIRE, "user", "disable", "bob", "--data", str(data)],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        gone = httpx.get(base + "/api/channels/alpha/stats", cookies=cookies)
+        assert gone.status_code == 403

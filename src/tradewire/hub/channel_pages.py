@@ -3,7 +3,9 @@ page with the figures and the balance and equity curves, and ``/api/channels/NAM
 same as JSON. Admins also get the what-if simulator's form there, which posts to
 ``/api/channels/NAME/simulate`` with the session's CSRF token (docs/simulate.md).
 
-Admins logged in to the dashboard see every channel. A channel listed in ``[history] public``
+Admins logged in to the dashboard see every channel; followers and providers logged in see the
+channels they may read (``/channels`` lists them) and may run the simulator on them. A channel
+listed in ``[history] public``
 is open to anyone, without a login: its page shows no account number (the figures carry none),
 and each source address may ask ``public_rate_per_s`` times a second (429 beyond, with
 Retry-After).
@@ -11,10 +13,12 @@ Retry-After).
 
 from __future__ import annotations
 
+import html
 import math
 import time
 import tomllib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from importlib.resources import files
 
 import msgspec
@@ -22,14 +26,29 @@ from aiohttp import web
 
 from tradewire.config import HistorySettings
 from tradewire.exceptions import StoreError
+from tradewire.hub.acl import may
 from tradewire.hub.ratelimit import TokenBucket
 from tradewire.hub.services.history.service import HistoryService
 from tradewire.hub.services.history.simulations import SimulationRefused
+from tradewire.model import UserRecord
 from tradewire.protocol.frames.history import SimulateRequest
 from tradewire.protocol.names import is_channel
 
 STATIC = files("tradewire.hub").joinpath("static")
 MAX_SOURCES = 10_000  # rate buckets kept; the oldest go first
+Audit = Callable[[str, str | None, str | None, str | None], None]
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A logged-in web user, and the CSRF token its session's actions carry."""
+
+    user: UserRecord
+    csrf: str
+
+    def may_read(self, channel: str) -> bool:
+        user = self.user
+        return may(user, "subscribe", channel) or may(user, "publish", channel)
 
 
 class ChannelPages:
@@ -37,30 +56,34 @@ class ChannelPages:
         self,
         history: HistoryService,
         settings: HistorySettings,
-        admin_csrf: Callable[[web.Request], Awaitable[str | None]],
-        action: Callable[[web.Request], Awaitable[object]],
+        viewer: Callable[[web.Request], Awaitable[Viewer | None]],
+        action: Callable[[web.Request], Awaitable[UserRecord]],
         address: Callable[[web.Request], str],
+        audit: Audit,
     ) -> None:
-        """``admin_csrf``: the CSRF token of the request's admin session, None for anyone
-        else; ``action``: raises 403 (audited) unless an admin sent its CSRF token."""
+        """``viewer``: the request's logged-in user, if any; ``action``: that user, or 403
+        (audited) unless the request carries its session's CSRF token."""
         self._history = history
         self._settings = settings
         self._public = frozenset(settings.public)
-        self._admin_csrf = admin_csrf
+        self._viewer = viewer
         self._action = action
         self._address = address
+        self._audit = audit
         self._buckets: dict[str, TokenBucket] = {}
 
     def routes(self, app: web.Application) -> None:
+        app.router.add_get("/channels", self._index)
         app.router.add_get("/channels/{ch}", self._page)
         app.router.add_get("/api/channels/{ch}/stats", self._stats)
         app.router.add_post("/api/channels/{ch}/simulate", self._simulate)
         app.router.add_get("/static/channel.js", self._script)
 
     async def _allowed(self, request: web.Request, channel: str) -> bool:
-        """True for an admin, or for anyone on a public channel within the address's rate;
-        raises 429 past it."""
-        if await self._admin_csrf(request) is not None:
+        """True for a logged-in user who may read the channel, or for anyone on a public
+        channel within the address's rate; raises 429 past it."""
+        viewer = await self._viewer(request)
+        if viewer is not None and viewer.may_read(channel):
             return True
         if channel not in self._public:
             return False
@@ -88,16 +111,44 @@ class ChannelPages:
     async def _page(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
         if not await self._allowed(request, channel):
+            if await self._viewer(request) is not None:
+                raise web.HTTPForbidden(text=f"you may not read {channel!r}")
             raise web.HTTPSeeOther("/login")
         page = (STATIC / "channel.html").read_text().replace("{{channel}}", channel)
-        page = page.replace("{{csrf}}", await self._admin_csrf(request) or "")
+        viewer = await self._viewer(request)
+        readable = viewer is not None and viewer.may_read(channel)
+        page = page.replace("{{csrf}}", viewer.csrf if viewer and readable else "")
+        return web.Response(text=page, content_type="text/html")
+
+    async def _index(self, request: web.Request) -> web.Response:
+        """The channels a logged-in follower or provider may read, as links."""
+        viewer = await self._viewer(request)
+        if viewer is None:
+            raise web.HTTPSeeOther("/login")
+        names = sorted(c for c in viewer.user.channels if is_channel(c))
+        items = "".join(
+            f'<li><a href="/channels/{html.escape(c)}">{html.escape(c)}</a></li>' for c in names
+        )
+        who = html.escape(viewer.user.name)
+        body = f"<ul>{items}</ul>" if items else "<p>No channel is granted to you yet.</p>"
+        if may(viewer.user, "admin"):
+            body = '<p>Admins: every channel is linked from <a href="/">the dashboard</a>.</p>'
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tradewire · '
+            f'channels</title></head><body style="font-family: system-ui, sans-serif">'
+            f"<h1>Channels {who} may read</h1>{body}</body></html>"
+        )
         return web.Response(text=page, content_type="text/html")
 
     async def _simulate(self, request: web.Request) -> web.Response:
         """A what-if replay for an admin: JSON with ``deposit``, ``rules`` (a rules file's
         text), ``mode``, ``leverage``, ``since_ms``, ``until_ms``."""
         channel = self._channel(request)
-        await self._action(request)
+        user = await self._action(request)
+        if not Viewer(user, "").may_read(channel):
+            msg = f"web: you may not simulate {channel!r}"
+            self._audit("forbidden", user.name, self._address(request), msg)
+            raise web.HTTPForbidden(text=f"you may not read {channel!r}")
         try:
             asked = await request.json()
             rules = tomllib.loads(str(asked.pop("rules", "") or ""))
@@ -122,7 +173,9 @@ class ChannelPages:
     async def _stats(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
         if not await self._allowed(request, channel):
-            raise web.HTTPForbidden(text="log in as an admin, or ask for a public channel")
+            raise web.HTTPForbidden(
+                text="log in as a reader of this channel, or ask for a public one"
+            )
         try:
             figures = await self._history.figures(channel)
         except StoreError:

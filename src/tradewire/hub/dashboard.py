@@ -1,6 +1,7 @@
 """The web dashboard (``[web]``; docs/operations.md): admins log in with their hub user, with
 the hub's password checks and bans; the page updates itself every second (server-sent events)
-and can lift bans and kick sessions.
+and can lift bans and kick sessions. Followers and providers log in the same way to the pages
+of the channels they may read (hub/channel_pages.py): statistics and the what-if simulator.
 
 Security: the session cookie is ``HttpOnly``, ``SameSite=Strict``, ``Secure`` under TLS, and
 ends after ``SESSION_S`` or when the user is no longer an admin; every action needs the
@@ -26,10 +27,10 @@ from aiohttp import web
 
 from tradewire.exceptions import FrameError
 from tradewire.hub.acl import may
-from tradewire.hub.channel_pages import ChannelPages
+from tradewire.hub.channel_pages import ChannelPages, Viewer
 from tradewire.hub.dashboard_data import DashboardHost, TickWatch, snapshot
 from tradewire.hub.events import HubEvents, TicksStored
-from tradewire.model import BanRecord
+from tradewire.model import BanRecord, UserRecord
 from tradewire.protocol.codec import encode
 from tradewire.protocol.messages import Bye
 
@@ -43,6 +44,11 @@ STATIC = files("tradewire.hub").joinpath("static")
 
 AUDIT_PAGE = 50  # rows per page of the audit log
 AUDIT_PAGE_MAX = 500
+
+
+def _may_log_in(user: UserRecord) -> bool:
+    """Admins, and followers and providers for their channels' pages; not workers."""
+    return user.role in ("admin", "follower", "provider")
 
 
 @dataclass
@@ -74,13 +80,20 @@ class Dashboard:
         app.router.add_get("/static/dashboard.js", self._script)
         app.router.add_get("/static/plotly.min.js", self._plotly)
         pages = ChannelPages(
-            self._hub.history, self._hub.config.history, self._csrf, self._action, _address
+            self._hub.history,
+            self._hub.config.history,
+            self._viewer,
+            self._user_action,
+            _address,
+            self._hub.auditor.audit,
         )
         pages.routes(app)
 
     # ---- sessions ------------------------------------------------------------------------------
 
-    async def _session(self, request: web.Request) -> WebSession | None:
+    async def _login_session(self, request: web.Request) -> tuple[WebSession, UserRecord] | None:
+        """The request's session and its user, read afresh: a user disabled or deleted is
+        logged out at once."""
         token = request.cookies.get(COOKIE, "")
         found = self._sessions.get(token)
         if found is None or found.expires < time.monotonic():
@@ -89,21 +102,41 @@ class Dashboard:
         user = await asyncio.get_running_loop().run_in_executor(
             None, self._hub.store.get_user, found.user
         )
-        if user is None or user.disabled or not may(user, "admin"):
+        if user is None or user.disabled or not _may_log_in(user):
             self._sessions.pop(token, None)  # access taken back: at once
             return None
-        return found
+        return found, user
 
-    async def _csrf(self, request: web.Request) -> str | None:
-        """The CSRF token of the request's admin session (None: not an admin)."""
-        found = await self._session(request)
-        return None if found is None else found.csrf
+    async def _session(self, request: web.Request) -> WebSession | None:
+        """An admin's session (the dashboard's own pages and actions)."""
+        got = await self._login_session(request)
+        return got[0] if got is not None and may(got[1], "admin") else None
+
+    async def _viewer(self, request: web.Request) -> Viewer | None:
+        """Who is looking at a channel page: any logged-in user, with the session's token."""
+        got = await self._login_session(request)
+        return None if got is None else Viewer(got[1], got[0].csrf)
 
     async def _action(self, request: web.Request) -> WebSession:
-        """A session whose CSRF token came with the request, else 403."""
-        found = await self._session(request)
+        """An admin session whose CSRF token came with the request, else 403."""
+        found = await self._checked(request)
         if found is None:
+            raise web.HTTPForbidden(text="log in as an admin first")
+        return found
+
+    async def _user_action(self, request: web.Request) -> UserRecord:
+        """Any logged-in user whose CSRF token came with the request, else 403."""
+        got = await self._login_session(request)
+        if got is None or await self._checked(request, got[0]) is None:
             raise web.HTTPForbidden(text="log in first")
+        return got[1]
+
+    async def _checked(
+        self, request: web.Request, found: WebSession | None = None
+    ) -> WebSession | None:
+        found = found or await self._session(request)
+        if found is None:
+            return None
         if not secrets.compare_digest(request.headers.get("X-CSRF-Token", ""), found.csrf):
             self._hub.auditor.audit(
                 "refused", found.user, _address(request), "dashboard: no CSRF token"
@@ -141,16 +174,17 @@ class Dashboard:
             return await self._login_page(request, f"{exc.msg or exc.code}")
         if user is None:
             return await self._login_page(request, "wrong user name or password")
-        if not may(user, "admin"):
-            self._hub.auditor.audit("refused", name, address, "dashboard: not an admin")
-            return await self._login_page(request, "only admins may use the dashboard")
+        if not _may_log_in(user):
+            self._hub.auditor.audit("refused", name, address, "dashboard: a worker")
+            return await self._login_page(request, "workers have no web pages")
         token = secrets.token_urlsafe(32)
         self._sessions[token] = WebSession(
             name, secrets.token_urlsafe(32), time.monotonic() + SESSION_S
         )
         self._hub.auditor.audit("dashboard_login", name, address)
         log.info("dashboard login: %s from %s", name, address)
-        response = web.HTTPSeeOther("/")
+        # Admins get the dashboard; followers and providers the pages of their channels.
+        response = web.HTTPSeeOther("/" if may(user, "admin") else "/channels")
         self._cookie(response, COOKIE, token, SESSION_S)
         response.del_cookie(LOGIN_COOKIE, path="/")
         raise response
@@ -165,7 +199,7 @@ class Dashboard:
     async def _page(self, request: web.Request) -> web.Response:
         found = await self._session(request)
         if found is None:
-            raise web.HTTPSeeOther("/login")
+            raise web.HTTPSeeOther("/channels" if await self._viewer(request) else "/login")
         page = (STATIC / "dashboard.html").read_text()
         page = page.replace("{{csrf}}", found.csrf).replace("{{user}}", html.escape(found.user))
         return web.Response(text=page, content_type="text/html")
