@@ -42,6 +42,7 @@ SECTIONS = (
     "web",
     "limits",
     "nats",
+    "ticks",
 )
 
 

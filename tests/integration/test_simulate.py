@@ -20,7 +20,7 @@ from tradewire.clients.backoff import Backoff
 from tradewire.clients.follower import Follower
 from tradewire.clients.hub_client import HubClient
 from tradewire.clients.provider import Provider
-from tradewire.config import HistorySettings
+from tradewire.config import HistorySettings, TickSettings
 from tradewire.copy.rules import parse_rules
 from tradewire.exceptions import HubRefused
 from tradewire.model import OrderRequest
@@ -195,3 +195,16 @@ async def test_one_replay_runs_at_a_time(start_hub: Any) -> None:
     assert busy["code"] == "rate_limited" and busy["retry_after_s"] >= 1
     done = await first.recv()
     assert done["t"] == "channel_simulation" and done["moments"] == 3
+
+
+async def test_a_hub_on_postgres_keeps_the_history_there_and_replays_from_it(
+    start_hub: Any, postgres: str, data_dir: Path
+) -> None:
+    hub = await start_hub(ticks=TickSettings(postgres=postgres))
+    await _history(hub, 3)
+    bob = await logged_in(hub, "bob")
+    bob.send({"t": "channel_stats", "ch": "alpha", "id": 1})
+    assert (await bob.recv())["points"] == 3
+    bob.send({"t": "channel_simulate", "ch": "alpha", "deposit": 1000, "id": 2})
+    assert (await bob.recv())["moments"] == 3  # the replay's process read PostgreSQL
+    assert not (data_dir / "history.db").exists()

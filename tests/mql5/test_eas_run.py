@@ -251,19 +251,22 @@ async def test_the_eas_copy_trades_stops_and_pending_orders_exactly_once(setup: 
     assert "had executed order" in (setup.tmp / "follow.log").read_text()
 
     # The provider EA sent its deals (protocol 1.5) once each, after the states that show them:
-    # closing EURUSD makes a trade of the paper ledger's profit, counted from deals.
+    # closing EURUSD makes a trade of the paper ledger's profit, counted from deals. (The first
+    # EURUSD deal may predate the EA's start under load: deals from before it are not sent.)
     await prov.market_order(OrderRequest("EURUSD", "sell", 0.2, source.id))
     store = setup.hub.parts.history_store
     expected = {d.ticket: d for d in await prov.deals_since(0)}
+    close = next(d for d in expected.values() if d.entry == "out")
+    yen = next(d for d in expected.values() if d.symbol == "USDJPY")
 
     async def deals_kept() -> bool:
-        return len(await store.deals("alpha")) == len(expected) == 3
+        return close.ticket in {d.ticket for _, d in await store.deals("alpha")}
 
     await until(deals_kept)
     kept = {d.ticket: d for _, d in await store.deals("alpha")}
-    assert kept.keys() == expected.keys()
-    closed = next(d for d in kept.values() if d.entry == "out")
-    assert closed.profit == pytest.approx(expected[closed.ticket].profit, abs=0.01)
-    assert abs(closed.time - expected[closed.ticket].time) < 1000  # UTC, as the ledger's
+    assert yen.ticket in kept and kept.keys() <= expected.keys()
+    closed = kept[close.ticket]
+    assert closed.profit == pytest.approx(close.profit, abs=0.01)
+    assert abs(closed.time - close.time) < 1000  # UTC, as the ledger's
     figures = await setup.hub.parts.history.figures("alpha")
     assert figures is not None and figures.trades_from == "deals" and figures.trades == 1

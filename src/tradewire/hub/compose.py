@@ -247,7 +247,7 @@ def assemble(
         nats.job_backend() if nats is not None else LocalJobs(job_store, clock, metrics)
     )
     jobs = JobService(config.jobs, backend, clock, auditor, metrics, ground.spawn)
-    history_store = HistoryStore(ground.data_dir, loop)
+    history_store = HistoryStore(ground.data_dir, loop, config.ticks.postgres)
     history_store.start()
     simulations = Simulations(config.history, ground.data_dir, config.ticks.postgres)
     history = HistoryService(

@@ -15,15 +15,17 @@ import resource
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
 from tradewire.copy.rules import parse_rules
 from tradewire.exceptions import ConfigError, StoreError
-from tradewire.model import Mode
+from tradewire.model import Deal, Mode
 from tradewire.simulate.prices import TICK_AGE_MS, PriceBook, TickLookup
 from tradewire.simulate.replay import replay
-from tradewire.store.history import read_deals, read_points
+from tradewire.stats.trades import Point
+from tradewire.store.history_sql import POSTGRES, SQLITE, read_deals, read_points
 from tradewire.store.tick_stores import open_tick_store
 
 
@@ -71,19 +73,36 @@ def ticks_of(data_dir: Path, postgres: str) -> TickLookup | None:
     return lookup
 
 
+def read_history(job: SimulationJob) -> tuple[list[Point], list[tuple[int, Deal]]]:
+    """The period's moments and the deals up to its end, read-only, from where the hub keeps
+    them: history.db, or PostgreSQL under ``[ticks] postgres``."""
+    dialect = POSTGRES if job.postgres else SQLITE
+    try:
+        conn: Any
+        if job.postgres:
+            import psycopg
+
+            conn = psycopg.connect(job.postgres, connect_timeout=10, autocommit=True)
+            conn.execute("SET default_transaction_read_only = on")
+        else:
+            path = Path(job.data_dir) / "history.db"
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            _, points = read_points(conn, job.channel, job.since_ms, job.until_ms, dialect)
+            deals = read_deals(conn, job.channel, points[-1].ts, dialect) if points else []
+        finally:
+            conn.close()
+    except Exception as exc:  # sqlite3.Error or psycopg.Error: the store is away
+        raise JobFailed("internal", f"history store unavailable: {exc}") from None
+    return points, deals
+
+
 def run(job: SimulationJob) -> bytes:
     try:
         rules = parse_rules(job.rules, "rules")
     except ConfigError as exc:
         raise JobFailed("invalid_rules", str(exc)) from None
-    path = Path(job.data_dir) / "history.db"
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        _, points = read_points(conn, job.channel, job.since_ms, job.until_ms)
-        deals = read_deals(conn, job.channel, points[-1].ts) if points else []
-        conn.close()
-    except sqlite3.Error as exc:
-        raise JobFailed("internal", f"history store unavailable: {exc}") from None
+    points, deals = read_history(job)
     if not points:
         raise JobFailed("not_found", f"no history of {job.channel!r} in that period")
     full = sum(1 for p in points if p.positions is not None)
