@@ -71,6 +71,7 @@ bench: $(STAMP) postgres
 	cd benchmarks && ../$(BIN)/python connections.py
 	cd benchmarks && ../$(BIN)/python ban_reload.py
 	cd benchmarks && ../$(BIN)/python services.py
+	cd benchmarks && ../$(BIN)/python history.py
 	cd benchmarks && ../$(BIN)/python attacks.py
 	cd benchmarks && ../$(BIN)/python report.py
 

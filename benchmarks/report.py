@@ -280,6 +280,21 @@ def services_section(data: dict[str, Any], targets: list[str]) -> list[str]:
     return [*lines, ""]
 
 
+def history_section(data: dict[str, Any], targets: list[str]) -> list[str]:
+    return [
+        "## A channel's history at its limits: figures and what-if replays",
+        "",
+        f"A provider holding {data['positions']} positions, one replaced at every change and "
+        f"an equity sample between: {data['moments_made']:,} moments made, "
+        f"{data['moments_kept']:,} kept within `[history]` limits "
+        f"({data['db_bytes'] / 2**20:.0f} MiB of history.db). `channel_stats` over all of it "
+        f"(read and computed): {', '.join(f'{t:.2f}' for t in data['figures_s'])} s. A replay "
+        f"of the last {data['replay_moments']:,} moments in its own process: "
+        f"{data['replay_s']} s, {data['replay_moments_per_s']} moments/s.",
+        "",
+    ]
+
+
 def ticks_section(data: dict[str, Any], targets: list[str]) -> list[str]:
     lines = [
         "## Tick ingest",
@@ -406,6 +421,7 @@ def main() -> None:
         ("connections", connections_section),
         ("ban_reload", ban_reload_section),
         ("services", services_section),
+        ("history", history_section),
         ("attacks", attacks_section),
     )
     for name, render in sections:

@@ -272,7 +272,7 @@ class HistorySettings(_Section, frozen=True):
     deals_burst: Count = 100
     # What-if replays (docs/simulate.md): one at a time, each in a process of its own.
     simulate_max_moments: Annotated[int, msgspec.Meta(ge=10, le=1_000_000)] = 20_000
-    simulate_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 120.0
+    simulate_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 300.0
     simulate_memory_mb: Annotated[int, msgspec.Meta(ge=256, le=65_536)] = 2048
     # Channels whose statistics page is open to anyone, without a login (/channels/NAME).
     public: list[str] = msgspec.field(default_factory=list)

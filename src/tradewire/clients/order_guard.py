@@ -65,7 +65,7 @@ class OrderGuard:
         Stop modifications move no volume, so they go on while a key is stopped (its positions
         keep following the provider's stops); the same one asked again after the broker said
         it was done means the broker is not applying it, and stops after MODIFY_REPEATS."""
-        self._observe(plan, view)
+        self._observe(plan, view, held)
         per_key: dict[str, int] = {}
         for order in orders:
             per_key[order.key] = per_key.get(order.key, 0) + 1
@@ -94,7 +94,7 @@ class OrderGuard:
                     allowed.append(order)
         return allowed
 
-    def _observe(self, plan: Plan, view: FollowerView) -> None:
+    def _observe(self, plan: Plan, view: FollowerView, held: Mapping[str, float]) -> None:
         """Tell the breaker this round's targets: volume by key, placements by their link."""
         targets = {key: signed(t.side, t.volume) for key, t in plan.target.items()}
         frozen = {s for s, h in (view.holdings or {}).items() if not h.settled}
@@ -102,7 +102,7 @@ class OrderGuard:
             frozen.update(key for key in self.breaker.tracked() if key.startswith("o"))
         else:
             targets.update({f"o{link}": o.volume for link, o in plan.orders.items()})
-        self.breaker.observe(targets, frozen)
+        self.breaker.observe(targets, frozen, held)
 
     def _may_go(self, order: CopyOrder, target: float, needed: int) -> bool:
         was_tripped = order.key in self.breaker.tripped

@@ -25,6 +25,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 TOLERANCE = 1e-6  # lots: volumes are rounded to 8 places, steps are at least 0.0001
+IDLE_ROUNDS = 100  # rounds a closed key's track is kept (volume reopened under it counts)
 
 
 @dataclass(slots=True)
@@ -33,6 +34,7 @@ class _Track:
     allowed: int  # orders it may take
     sent: int = 0
     sides: set[str] = field(default_factory=set)
+    idle: int = 0  # rounds in a row its key had no target, held nothing and awaited no fill
 
 
 @dataclass(slots=True)
@@ -67,15 +69,37 @@ class RunawayBreaker:
                 trips.append((key, self._trip(key, _landed_elsewhere(key, expected, have))))
         return trips
 
-    def observe(self, targets: Mapping[str, float], frozen: Collection[str] = ()) -> None:
+    def observe(
+        self,
+        targets: Mapping[str, float],
+        frozen: Collection[str] = (),
+        held: Mapping[str, float] | None = None,
+    ) -> None:
         """A round's targets (signed; absent: 0): a key whose target moved since its orders went
         counts afresh. The account may reach a new target without an order (a pending copy that
         triggered), and a later return to the old target is a new one, not orders turning back.
         ``frozen``: keys whose target only holds what the account has for now (a netting
-        position whose deals are behind): their count goes on."""
+        position whose deals are behind): their count goes on. ``held``: each key's signed
+        volume now; a key closed for IDLE_ROUNDS rounds in a row (no target, nothing held, no
+        fill awaited) is forgotten, so a follower's tracks do not grow with every position it
+        ever closed, while volume reopened under it soon after still counts against it."""
         for key, track in list(self._tracks.items()):
-            if key not in frozen and abs(targets.get(key, 0.0) - track.target) > TOLERANCE:
+            if key in frozen:
+                continue
+            target = targets.get(key)
+            if abs((target or 0.0) - track.target) > TOLERANCE:
                 del self._tracks[key]
+            elif (
+                target is None
+                and held is not None
+                and abs(held.get(key, 0.0)) <= TOLERANCE
+                and key not in self._expected
+            ):
+                track.idle += 1
+                if track.idle >= IDLE_ROUNDS:
+                    del self._tracks[key]
+            else:
+                track.idle = 0
 
     def tracked(self) -> list[str]:
         return list(self._tracks)
@@ -111,6 +135,7 @@ class RunawayBreaker:
         if track is not None:
             track.sent += 1
             track.sides.add(side)
+            track.idle = 0
 
     def filled(
         self, key: str, symbol: str, own_before: float, signed_fill: float, completed: int,

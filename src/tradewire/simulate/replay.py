@@ -71,6 +71,7 @@ async def _run(
     progress: Progress | None,
 ) -> list[Point]:
     symbols = list(prices.symbols())
+    pinned: dict[str, tuple[float, float]] = {}
     curve: list[Point] = []
     latest = points[0]
     for seq, point in enumerate(points, start=1):
@@ -79,7 +80,8 @@ async def _run(
             clock.advance(step / 1000)
         for symbol in symbols:  # stops and pending orders the move reaches trigger here
             quote = prices.quote(symbol, point.ts)
-            if quote is not None:
+            if quote is not None and pinned.get(symbol) != quote:  # a pin is a write
+                pinned[symbol] = quote
                 for name in {symbol, map_symbol(symbol, rules)[0] or symbol}:
                     await broker.pin(name, *quote)
         if point.positions is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tradewire.copy.breaker import RunawayBreaker, orders_needed
+from tradewire.copy.breaker import IDLE_ROUNDS, RunawayBreaker, orders_needed
 from tradewire.copy.holdings import netting_holdings
 from tradewire.model import Deal, Position
 
@@ -96,3 +96,33 @@ def test_orders_needed_counts_volume_max_and_positions() -> None:
     assert orders_needed(250.0, 100.0, 1) == 3
     assert orders_needed(0.3, 100.0, 4) == 4
     assert orders_needed(0.3, None, 0) == 1
+
+
+def test_a_closed_keys_track_is_forgotten_after_idle_rounds_not_before() -> None:
+    """A follower closes thousands of positions over its life: their tracks must not pile up
+    (every round walks them), yet volume reopened under a key soon after still counts."""
+    breaker = RunawayBreaker()
+    for n in range(50):  # positions opened then closed to 0
+        key = f"p{n}"
+        assert breaker.refusal(key, 0.0, "sell", 1) is None
+        breaker.sent(key, "sell")
+    for _ in range(IDLE_ROUNDS - 1):
+        breaker.observe({}, held={})
+    assert len(breaker.tracked()) == 50
+    # reopened under p0 by someone else: the second close for the same target 0 trips
+    assert breaker.refusal("p0", 0.0, "sell", 1) is None
+    breaker.sent("p0", "sell")
+    assert breaker.refusal("p0", 0.0, "sell", 1) is not None
+    # One round more: the idle closed keys go; p0 (an order just now) and p2 (held) stay,
+    # and p1, targeted again, starts afresh.
+    breaker.observe({"p1": 0.1}, held={"p2": 0.1})
+    assert sorted(breaker.tracked()) == ["p0", "p2"]
+
+
+def test_a_held_or_awaited_key_is_never_forgotten() -> None:
+    breaker = RunawayBreaker()
+    assert breaker.refusal("p1", 0.0, "sell", 1) is None
+    breaker.sent("p1", "sell")
+    for _ in range(IDLE_ROUNDS * 2):
+        breaker.observe({}, held={"p1": 0.2})
+    assert breaker.tracked() == ["p1"]
