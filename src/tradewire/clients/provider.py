@@ -53,6 +53,7 @@ class Provider:
         self._deals_from = now_ms(self.clock)  # deals from here on are sent
         self._sent: set[str] = set()  # tickets sent at _deals_from or later
         self._batches = 0
+        self._hub_takes_deals = True  # an older hub answers bad_frame: the states must do
 
     async def publish_now(self) -> int:
         """Read the account and publish it; returns the hub's seq."""
@@ -77,7 +78,7 @@ class Provider:
         return self.last_seq
 
     async def _new_deals(self) -> list[Deal]:
-        if not isinstance(self.broker, DealHistory):
+        if not isinstance(self.broker, DealHistory) or not self._hub_takes_deals:
             return []
         try:
             deals = await self.broker.deals_since(self._deals_from)
@@ -95,6 +96,10 @@ class Provider:
             try:
                 await self.hub.put_deals(self.channel, batch, f"deals-{self._batches}")
             except HubRefused as exc:
+                if exc.code == "bad_frame":  # a hub from before protocol 1.5
+                    log.warning("the hub does not take deals (%s): statistics use states", exc)
+                    self._hub_takes_deals = False
+                    return
                 log.warning("the hub refused %d deals: %s", len(batch), exc)
         self.deals_sent += len(deals)
         newest = max(d.time for d in deals)
