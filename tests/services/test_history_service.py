@@ -179,3 +179,20 @@ async def test_a_flood_of_deals_frames_is_refused_with_a_retry(tmp_path: Path) -
         assert len(await store.deals("alpha")) == 3
     finally:
         store.stop()
+
+
+async def test_two_states_in_one_millisecond_are_two_moments_in_order(tmp_path: Path) -> None:
+    """The hub's clock has millisecond steps; a fast provider can change twice within one. Each
+    moment gets its own time, so a deal sent after the second sits beside the second."""
+    service, store = await make(tmp_path, HistorySettings())
+    provider = publisher()
+    try:
+        service.record(StateStored(provider, state(1, 1)))  # the clock does not move
+        service.record(StateStored(provider, state(2, 2)))
+        service.put_deals(provider, PutDeals(ch="alpha", deals=[closing("1", 5)], id=1))
+        await provider.settled()
+        _, points = await store.points("alpha")
+        assert points[1].ts == points[0].ts + 1
+        assert [at for at, _ in await store.deals("alpha")] == [points[1].ts]
+    finally:
+        store.stop()

@@ -75,9 +75,13 @@ async def _run(
     curve: list[Point] = []
     latest = points[0]
     for seq, point in enumerate(points, start=1):
-        step = point.ts - now_ms(clock)
-        if step > 0:
-            clock.advance(step / 1000)
+        before = now_ms(clock)
+        if point.ts > before:
+            clock.advance((point.ts - before) / 1000)
+        # Strictly later each moment (whatever the float rounding of the ms): the account's
+        # deals then sit beside their own moment.
+        while seq > 1 and now_ms(clock) <= before:
+            clock.advance(0.001)
         for symbol in symbols:  # stops and pending orders the move reaches trigger here
             quote = prices.quote(symbol, point.ts)
             if quote is not None and pinned.get(symbol) != quote:  # a pin is a write
@@ -103,7 +107,7 @@ async def _run(
                 await follower.settle()
         mine = await broker.account()
         held = tuple(await broker.positions()) if point.positions is not None else None
-        curve.append(Point(point.ts, mine.balance, mine.equity, held, mine.margin))
+        curve.append(Point(now_ms(clock), mine.balance, mine.equity, held, mine.margin))
         if progress is not None:
             progress(seq, len(points))
     return curve

@@ -106,6 +106,8 @@ class HistoryService:
         # The hub's time, not the state's: a provider cannot backdate or spread its record.
         now = now_ms(self._clock)
         last = self._last.get(state.ch)
+        if last is not None:  # two states in one millisecond: each moment its own time
+            now = max(now, last.ts + 1)
         if last is not None and what == last.what:
             if now - last.ts < self._settings.sample_s * 1000:
                 return
