@@ -115,6 +115,7 @@ async def test_a_replay_ends_where_the_live_follower_ended(
         ]
         assert result.balance == pytest.approx((await copy.account()).balance, abs=0.01)
         assert result.stats.trades == 3 and result.stats.trades_from == "deals"
+        assert sum(result.price_time_pct.values()) == pytest.approx(100, abs=0.5)
         if ticks:
             assert result.prices["ticks"] > 0 and result.prices["deals"] == 0
         else:

@@ -140,8 +140,11 @@ def _rules_table(rules_file: Path | None) -> dict[str, object]:
 
 
 def _summary(r: Simulation) -> list[tuple[str, str]]:
-    quotes = sum(r.prices.values()) or 1
-    sources = ", ".join(f"{k} {100 * v / quotes:.0f}%" for k, v in r.prices.items() if v)
+    if r.price_time_pct:  # of the period's symbol-time
+        sources = ", ".join(f"{k} {v:.0f}%" for k, v in r.price_time_pct.items() if v)
+    else:  # one moment: of the quotes
+        quotes = sum(r.prices.values()) or 1
+        sources = ", ".join(f"{k} {100 * v / quotes:.0f}%" for k, v in r.prices.items() if v)
     provider = r.provider_curve
     provider_growth = (
         f"{100 * (provider[-1].equity / provider[0].equity - 1):+.2f}% (equity, deposits in)"
@@ -155,5 +158,5 @@ def _summary(r: Simulation) -> list[tuple[str, str]]:
         ),
         ("the provider's equity moved", provider_growth),
         ("deals", f"{r.fills_total}"),
-        ("prices from", sources or "-"),
+        ("prices from (of the period)", sources or "-"),
     ]

@@ -89,7 +89,10 @@ def render(result: Simulation, figures: Sequence[tuple[str, str]]) -> str:
         for f in result.fills
     ]
     skips = [(_utc(s.ts), s.symbol, s.reason) for s in result.skips]
-    prices = ", ".join(f"{k}: {v}" for k, v in result.prices.items())
+    shares = result.price_time_pct or {}
+    prices = ", ".join(f"{k} {v:g}%" for k, v in shares.items() if v) or ", ".join(
+        f"{k}: {v} quotes" for k, v in result.prices.items() if v
+    )
     title = f"What following {result.ch} would have done"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -99,7 +102,8 @@ border-bottom:1px solid #eee}}th{{background:#f5f5f5}}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>A {html.escape(result.mode)} paper account of {result.deposit:,.2f} USD, replayed over
 {result.moments} kept moments: it ends with balance {result.balance:,.2f} and equity
-{result.equity:,.2f}. Quotes used, by source: {html.escape(prices)} (docs/simulate.md).</p>
+{result.equity:,.2f}. Prices by source, as shares of the period: {html.escape(prices)}
+(docs/simulate.md).</p>
 {chart}
 <h2>Figures of the simulated account</h2>
 {_table(("figure", "value"), figures)}

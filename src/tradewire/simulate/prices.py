@@ -40,6 +40,7 @@ class PriceBook:
         self._ticks = ticks
         self._known: dict[str, tuple[list[int], list[float], list[str]]] = {}
         self.used: Counter[str] = Counter()  # quotes given, by source
+        self.held_ms: Counter[str] = Counter()  # symbol-milliseconds priced, by source
         self._from_states(points, {d.position_id for _, d in deals if d.entry != "in"})
         for at, deal in deals:  # after the states: at the same moment, a deal's price wins
             self._add(deal.symbol, at, deal.price, "deals")
@@ -85,10 +86,12 @@ class PriceBook:
         i = bisect.bisect_right(known[0], ts) - 1
         return known[1][i] if i >= 0 else None
 
-    def quote(self, symbol: str, ts: int) -> tuple[float, float] | None:
-        """(bid, ask) of ``symbol`` at ``ts``, counted by source; None: nothing known yet."""
+    def quote(self, symbol: str, ts: int, holds_ms: int = 0) -> tuple[float, float] | None:
+        """(bid, ask) of ``symbol`` at ``ts``, counted by source, and ``holds_ms`` (until the
+        next moment) added to that source's time; None: nothing known yet."""
         if self._ticks is not None and (tick := self._ticks(symbol, ts)) is not None:
             self.used["ticks"] += 1
+            self.held_ms["ticks"] += holds_ms
             return tick
         known = self._known.get(symbol)
         if known is None:
@@ -96,7 +99,10 @@ class PriceBook:
         times, prices, sources = known
         i = bisect.bisect_right(times, ts) - 1
         # A known price holds until the next; before the first, the first is the best guess.
-        self.used[sources[i] if i >= 0 else "unknown"] += 1
+        source = sources[i] if i >= 0 else "unknown"
+        self.used[source] += 1
+        if i >= 0:  # before its first price nothing of the symbol was ever held: no time
+            self.held_ms[source] += holds_ms
         price = prices[max(i, 0)]
         return price, price
 

@@ -8,7 +8,7 @@ risk limits, stops and pending orders; the paper account fills at the prices of
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
@@ -74,7 +74,8 @@ async def _run(
     pinned: dict[str, tuple[float, float]] = {}
     curve: list[Point] = []
     latest = points[0]
-    for seq, point in enumerate(points, start=1):
+    ends = [p.ts for p in points[1:]] + [points[-1].ts]
+    for seq, (point, end) in enumerate(zip(points, ends, strict=True), start=1):
         before = now_ms(clock)
         if point.ts > before:
             clock.advance((point.ts - before) / 1000)
@@ -83,7 +84,7 @@ async def _run(
         while seq > 1 and now_ms(clock) <= before:
             clock.advance(0.001)
         for symbol in symbols:  # stops and pending orders the move reaches trigger here
-            quote = prices.quote(symbol, point.ts)
+            quote = prices.quote(symbol, point.ts, end - point.ts)
             if quote is not None and pinned.get(symbol) != quote:  # a pin is a write
                 pinned[symbol] = quote
                 for name in {symbol, map_symbol(symbol, rules)[0] or symbol}:
@@ -149,4 +150,11 @@ def _report(
         skips=skips[:MAX_SKIPS],
         skips_total=len(skips),
         prices={source: prices.used[source] for source in SOURCES},
+        price_time_pct=_shares(prices.held_ms),
     )
+
+
+def _shares(held_ms: Mapping[str, int]) -> dict[str, float]:
+    """Each price source's share of the period's symbol-time, in %."""
+    total = sum(held_ms.values())
+    return {s: round(100 * held_ms[s] / total, 1) for s in SOURCES} if total else {}

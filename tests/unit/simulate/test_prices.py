@@ -53,3 +53,12 @@ def test_a_deal_wins_over_the_states_and_a_tick_over_both() -> None:
     book = PriceBook(points, [(H, deal)], ticks)
     assert book.quote("EURUSD", H) == (1.1001, 1.1004)
     assert book.used["ticks"] == 1
+
+
+def test_each_source_is_counted_for_the_time_its_price_holds() -> None:
+    points = [Point(0, 10_000, 10_000, ()), Point(H, 10_000, 10_000, (EUR,))]
+    book = PriceBook(points, [(H, Deal("7", "1", "EURUSD", "buy", 0.1, 1.1003, H))])
+    book.quote("EURUSD", 0, H)  # before any known price: a quote, but no time (nothing held)
+    book.quote("EURUSD", H, 3 * H)  # the deal's price holds three hours
+    assert dict(book.held_ms) == {"deals": 3 * H}
+    assert book.used["unknown"] == 1

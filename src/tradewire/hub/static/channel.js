@@ -72,8 +72,12 @@ function growth(curve, base) {
 function drawSimulation(r) {
   const s = r.stats;
   const c = s.currency;
+  // each source's share of the period (a quote holds until the next moment); one moment: of the quotes
+  const shares = r.price_time_pct && Object.keys(r.price_time_pct).length ? r.price_time_pct : null;
   const quotes = Object.values(r.prices).reduce((a, b) => a + b, 0) || 1;
-  const sources = Object.entries(r.prices).filter(([, n]) => n).map(([k, n]) => `${k} ${(100 * n / quotes).toFixed(0)}%`).join(", ");
+  const sources = shares
+    ? Object.entries(shares).filter(([, v]) => v).map(([k, v]) => `${k} ${v.toFixed(0)}%`).join(", ")
+    : Object.entries(r.prices).filter(([, n]) => n).map(([k, n]) => `${k} ${(100 * n / quotes).toFixed(0)}%`).join(", ");
   document.querySelector("#sim-figures tbody").replaceChildren(
     row("ends with", `balance ${money(r.balance, c)}, equity ${money(r.equity, c)}`),
     row("growth", `${s.growth_pct >= 0 ? "+" : ""}${s.growth_pct.toFixed(2)}%`, s.growth_pct >= 0 ? "up" : "down"),
@@ -81,7 +85,7 @@ function drawSimulation(r) {
     row("trades", `${s.trades}, won ${ratio(s.win_pct, "%")}`),
     row("profit factor", ratio(s.profit_factor)),
     row("deals", `${r.fills_total}`),
-    row("prices from", sources || "-"),
+    row("prices from (of the period)", sources || "-"),
   );
   const skips = r.skips.slice(0, 50).map((k) => row(`${utc(k.ts)} ${k.symbol}`, k.reason));
   document.querySelector("#sim-skips tbody").replaceChildren(...(skips.length ? skips : [row("none", "")]));

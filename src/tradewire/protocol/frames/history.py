@@ -167,6 +167,9 @@ class Simulation(Frame, frozen=True, tag="channel_simulation"):
     skips: list[SimSkip]
     skips_total: int
     prices: dict[str, int]
+    # each source's share of the period, in % of symbol-time (a quote holds until the next
+    # moment); empty for a period of one moment
+    price_time_pct: dict[str, float] = {}
     re: RequestId = None
 
 
