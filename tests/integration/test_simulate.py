@@ -8,6 +8,7 @@ accounts at one broker see one market."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,39 @@ async def test_a_replay_past_its_time_is_killed(start_hub: Any) -> None:
     bob.send({"t": "channel_simulate", "ch": "alpha", "deposit": 1000, "id": 1})
     refused = await bob.recv()
     assert refused["code"] == "too_large" and "simulate_timeout_s" in refused["msg"]
+
+
+async def test_two_replays_asked_in_one_read_are_not_both_started(start_hub: Any) -> None:
+    hub = await start_hub()
+    await _history(hub, 3)
+    bob = await logged_in(hub, "bob")
+    asked = b"".join(
+        json.dumps({"t": "channel_simulate", "ch": "alpha", "deposit": 1000, "id": n}).encode()
+        + b"\n"
+        for n in (1, 2)
+    )
+    bob.send(asked)  # one write: the hub reads both before either replay has begun
+    answers = {(m := await bob.recv(timeout=60))["re"]: m for _ in range(2)}
+    assert answers[1]["t"] == "channel_simulation"
+    assert answers[2]["code"] == "rate_limited"
+
+
+async def test_a_replay_whose_asker_left_gives_its_slot_back(start_hub: Any) -> None:
+    hub = await start_hub()
+    await _history(hub, 3)
+    gone = await logged_in(hub, "bob")
+    gone.send({"t": "channel_simulate", "ch": "alpha", "deposit": 1000, "id": 1})
+    await asyncio.sleep(0.05)
+    gone.writer.close()  # left while its replay runs: the replay is stopped
+    bob = await logged_in(hub, "bob")
+    deadline = time.monotonic() + 30
+    while True:
+        bob.send({"t": "channel_simulate", "ch": "alpha", "deposit": 1000, "id": 2})
+        answer = await bob.recv(timeout=60)
+        if answer["t"] == "channel_simulation":
+            break
+        assert answer["code"] == "rate_limited" and time.monotonic() < deadline
+        await asyncio.sleep(0.5)
 
 
 async def test_one_replay_runs_at_a_time(start_hub: Any) -> None:

@@ -158,7 +158,7 @@ class ChannelPages:
         except (ValueError, tomllib.TOMLDecodeError, msgspec.ValidationError, TypeError) as exc:
             raise web.HTTPBadRequest(text=f"bad simulation request: {exc}") from None
         simulations = self._history.simulations
-        if simulations is None or simulations.busy:
+        if simulations is None or not simulations.reserve():
             raise web.HTTPTooManyRequests(
                 text="a simulation is running (one at a time); try again shortly",
                 headers={"Retry-After": "5"},
@@ -168,6 +168,8 @@ class ChannelPages:
         except SimulationRefused as exc:
             status = {"not_found": 404, "too_large": 413, "invalid_rules": 400}.get(exc.code, 503)
             return web.Response(status=status, text=str(exc))
+        finally:
+            simulations.release()
         return web.Response(body=msgspec.json.encode(result), content_type="application/json")
 
     async def _stats(self, request: web.Request) -> web.Response:

@@ -182,11 +182,14 @@ class HistoryService:
     def simulate(self, session: Session, frame: SimulateRequest) -> None:
         if not self._may_read(session, frame.ch, frame.id, "channel_simulate"):
             return
-        if self.simulations is None or self.simulations.busy:
+        if self.simulations is None or not self.simulations.reserve():
             msg = "a simulation is running (one at a time); try again shortly"
             session.send(error_line("rate_limited", msg, frame.id, retry_after_s=5))
             return
-        session.replying(self._spawn(self._simulate(session, frame)))
+        task = self._spawn(self._simulate(session, frame))
+        simulations = self.simulations
+        task.add_done_callback(lambda _: simulations.release())
+        session.replying(task)
 
     def _may_read(self, session: Session, channel: str, re: RequestId, what: str) -> bool:
         """May ``session`` read the channel's history now (audited and answered if not)."""

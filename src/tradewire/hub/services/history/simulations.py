@@ -31,14 +31,23 @@ class Simulations:
         self._settings = settings
         self._data_dir = data_dir
         self._postgres = postgres
-        self._running = asyncio.Lock()
+        self._reserved = False
 
-    @property
-    def busy(self) -> bool:
-        return self._running.locked()
+    def reserve(self) -> bool:
+        """Take the one replay slot, at once (no await between the check and the taking:
+        two requests in one read cannot both pass); False when a replay holds it."""
+        if self._reserved:
+            return False
+        self._reserved = True
+        return True
+
+    def release(self) -> None:
+        """Give the slot back (whoever reserved it, once the replay's task is done, however it
+        ended: a task cancelled before it ran runs none of its own code)."""
+        self._reserved = False
 
     async def run(self, frame: SimulateRequest) -> Simulation:
-        """The replay's result. Raises SimulationRefused."""
+        """The replay's result, on the slot :meth:`reserve` took. Raises SimulationRefused."""
         settings = self._settings
         job = {
             "data_dir": str(self._data_dir),
@@ -53,8 +62,7 @@ class Simulations:
             "max_moments": settings.simulate_max_moments,
             "memory_mb": settings.simulate_memory_mb,
         }
-        async with self._running:
-            out = await self._spawn(msgspec.json.encode(job))
+        out = await self._spawn(msgspec.json.encode(job))
         try:
             answer = msgspec.json.decode(out)
         except msgspec.DecodeError:
