@@ -82,6 +82,8 @@ def test_the_follower_page_shows_the_copied_account(
             browser.save_screenshot(str(Path(__file__).parents[2] / "docs" / "follower-page.png"))
         detail = httpx.get(base + "/api/account", params={"name": "fol"}).json()
         assert detail["summary"]["realized"] == 0 and detail["summary"]["floating"] is not None
+        assert "realized since start 0 USD" in browser.find_element(By.ID, "pl").text
+        assert httpx.get(base + "/api/accounts").json()[0]["realized"] is None  # list: cheap
         assert httpx.get(base + "/api/account", params={"name": "nobody"}).status_code == 404
     finally:
         for process in reversed(processes):

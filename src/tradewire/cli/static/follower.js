@@ -31,7 +31,7 @@ async function accounts() {
     const row = tr([
       cell(a.account), cell(a.channels.join(", ")), cell(a.stopped ? "STOPPED" : a.in_sync ? "yes" : "catching up", a.stopped ? "down" : ""),
       cell(`${num(a.balance)} ${a.currency}`, "num"), cell(num(a.floating), signed(a.floating)),
-      cell(a.realized === null ? "-" : num(a.realized), signed(a.realized)), cell(a.fills, "num"), cell(a.skips, "num"),
+      cell(a.fills, "num"), cell(a.skips, "num"),
       cell(a.rejects + a.errors, "num"), cell(`${num(a.latency_ms_p50, 1)} / ${num(a.latency_ms_p99, 1)}`, "num"),
       cell(num(a.slippage_points_mean), "num"),
     ], a.account === chosen ? "pick chosen" : "pick");
@@ -46,6 +46,9 @@ async function detail() {
   if (!answer.ok) return;
   const d = await answer.json();
   document.getElementById("chosen").textContent = `${chosen} (${d.summary.channels.join(", ")})`;
+  const m = d.summary;
+  const realized = m.realized === null ? "- (this broker keeps no deal history)" : `${num(m.realized)} ${m.currency}`;
+  document.getElementById("pl").textContent = `P/L: floating ${num(m.floating)} ${m.currency}, realized since start ${realized}`;
   const keys = new Set([...Object.keys(d.target), ...Object.keys(d.held)]);
   const side = (t) => (t ? `${t.side} ${num(t.volume, 8)}` : "0");
   document.querySelector("#positions tbody").replaceChildren(...[...keys].sort().map((k) => {
