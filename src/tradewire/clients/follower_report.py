@@ -3,7 +3,6 @@ seconds, for the operator's dashboard). The copy engine sends one for all its ac
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 
 from tradewire.clients.follower import Follower
@@ -16,13 +15,15 @@ def report(follower: Follower) -> FollowerReport:
 
 
 def combined_report(channel: str, followers: Sequence[Follower]) -> FollowerReport:
-    """The quality of ``followers`` together: counts summed, percentiles over every fill."""
+    """The quality of ``followers`` together: counts and the latency histogram summed over
+    every fill, percentiles and the slippage over each one's recent fills (clients/journal.py)."""
     journals = [f.journal for f in followers]
     latencies = [v for j in journals for v in j.latencies_ms]
     slips = [v for j in journals for v in j.slippage_points]
     hist = [0] * (len(LATENCY_EDGES_MS) + 1)
-    for latency in latencies:
-        hist[bisect.bisect_left(LATENCY_EDGES_MS, latency)] += 1
+    for journal in journals:
+        for bucket, count in enumerate(journal.latency_hist):
+            hist[bucket] += count
     seqs = [f.state.seq for f in followers if f.state is not None]
     return FollowerReport(
         ch=channel,

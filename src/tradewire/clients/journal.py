@@ -2,20 +2,26 @@
 
 Each fill records the latency from the provider's change (the state's ``ts``) to the fill, and
 the slippage in points against the provider's entry price (opens and increases only: the state
-does not carry the provider's closing price). The newest entries and the latencies are also
-kept in memory for the live view and ``--status``.
+does not carry the provider's closing price). The newest entries, the latencies and slippages
+of the last RECENT_FILLS fills, and a histogram of every fill's latency are also kept in memory
+for the live view, ``--status`` and the hub's dashboard: bounded, so that a follower running
+for months neither grows nor walks more each time it reports.
 """
 
 from __future__ import annotations
 
+import bisect
 import collections
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 import msgspec
 
+from tradewire.protocol.frames.reports import LATENCY_EDGES_MS
+
 _encoder = msgspec.json.Encoder()
+RECENT_FILLS = 200  # latencies and slippages kept for p50/p99 and the mean
 
 
 class Journal:
@@ -24,8 +30,10 @@ class Journal:
     def __init__(self, path: Path | None = None, keep: int = 200) -> None:
         self.path = path
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=keep)
-        self.latencies_ms: list[float] = []
-        self.slippage_points: list[float] = []
+        self.latencies_ms: collections.deque[float] = collections.deque(maxlen=RECENT_FILLS)
+        self.slippage_points: collections.deque[float] = collections.deque(maxlen=RECENT_FILLS)
+        # every fill's latency since start, per bucket of LATENCY_EDGES_MS (then "more")
+        self.latency_hist = [0] * (len(LATENCY_EDGES_MS) + 1)
         self.counts: collections.Counter[str] = collections.Counter()
         self._file: TextIO | None = None
         # told of every event as it is written (clients/alerts.py sends some to a person)
@@ -39,8 +47,9 @@ class Journal:
         self.recent.append(entry)
         self.counts[event] += 1
         if event == "fill":
-            if fields.get("latency_ms") is not None:
-                self.latencies_ms.append(fields["latency_ms"])
+            if (latency := fields.get("latency_ms")) is not None:
+                self.latencies_ms.append(latency)
+                self.latency_hist[bisect.bisect_left(LATENCY_EDGES_MS, latency)] += 1
             if fields.get("slippage_points") is not None:
                 self.slippage_points.append(fields["slippage_points"])
         if self._file is not None:
@@ -54,7 +63,7 @@ class Journal:
             self._file = None
 
 
-def percentile(values: list[float], q: float) -> float | None:
+def percentile(values: Sequence[float], q: float) -> float | None:
     """The ``q`` quantile (0..1) by nearest rank, or ``None`` without values."""
     if not values:
         return None
