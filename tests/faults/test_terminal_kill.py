@@ -8,6 +8,7 @@ import collections
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -40,6 +41,21 @@ def opens_per_link(db: Path) -> collections.Counter[str]:
                 "SELECT comment FROM orders WHERE status='filled' AND position_id IS NULL"
             )
         )
+
+
+def wait_output(proc: subprocess.Popen[str], text: str, within: float = 30) -> None:
+    """Read ``proc``'s output until a line holds ``text`` (on a thread: a read blocks)."""
+    found = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if text in line:
+                found.set()
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    assert found.wait(within), f"{text!r} never printed"
 
 
 def test_terminal_and_follower_killed_mid_order_execute_each_copy_once(tmp_path: Path) -> None:
@@ -85,6 +101,9 @@ def test_terminal_and_follower_killed_mid_order_execute_each_copy_once(tmp_path:
         fol.send_signal(signal.SIGKILL)  # the follower dies waiting for the answer
         fol.wait(timeout=10)
         fol = follower()
+        # Copying again (its signal handlers are set from here on: a SIGTERM before, under a
+        # loaded CI machine, ended it with -15 instead of a clean exit)
+        wait_output(fol, "following alpha")
         wait_in_sync(tmp_path, "term1.db", "")
         time.sleep(1.5)  # a doubled order would show up by now
         wait_in_sync(tmp_path, "term1.db", "")
