@@ -14,7 +14,7 @@ import asyncio
 import ipaddress
 import json
 import statistics
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Mapping
 from importlib.resources import files
 from pathlib import Path
@@ -29,6 +29,7 @@ from tradewire.exceptions import BrokerError, ConfigError
 
 STATIC = files("tradewire.cli").joinpath("static")
 JOURNAL_TAIL = 20_000  # journal lines the table filters, the newest
+TAIL_BYTES = 8 << 20  # read from the journal's end, at most
 PAGE_ROWS = 200
 
 Accounts = Callable[[], Mapping[str, Follower]]
@@ -111,10 +112,14 @@ def journal_rows(follower: Follower, asked: Mapping[str, str]) -> list[dict[str,
     path = follower.journal.path
     entries: list[dict[str, Any]]
     if path is not None and Path(path).exists():
-        with Path(path).open(encoding="utf-8") as fh:
-            tail = deque(fh, maxlen=JOURNAL_TAIL)
+        with Path(path).open("rb") as fh:  # the end only: a journal grows for months
+            size = fh.seek(0, 2)
+            fh.seek(max(0, size - TAIL_BYTES))
+            lines = fh.read().splitlines()
+        if size > TAIL_BYTES:
+            lines = lines[1:]  # the first is cut
         entries = []
-        for line in tail:
+        for line in lines[-JOURNAL_TAIL:]:
             try:
                 entries.append(json.loads(line))
             except ValueError:
