@@ -180,6 +180,11 @@ def test_a_follower_logs_in_to_the_pages_of_its_channels(
         mine = httpx.post(base + "/api/channels/alpha/simulate", json={"deposit": 1000},
                           cookies=cookies, headers=headers, timeout=60)  # fmt: skip
         assert mine.status_code == 200 and mine.json()["moments"] >= 2
+        for body in (b"{", b'{"deposit": -5}', b'{"deposit": 1000, "rules": "sizing = "}'):
+            bad = httpx.post(base + "/api/channels/alpha/simulate", content=body,
+                             cookies=cookies, headers=headers)  # fmt: skip
+            assert bad.status_code == 400 and "bad simulation request" in bad.text
+            assert "\n" not in bad.text.strip()
         assert httpx.get(base + "/channels/beta", cookies=cookies).status_code == 403
         assert httpx.get(base + "/api/channels/beta/stats", cookies=cookies).status_code == 403
         home = httpx.get(base + "/", cookies=cookies, follow_redirects=False)

@@ -67,6 +67,11 @@ def test_defaults_match_the_contract() -> None:
         ({"history": {"sample_s": 0}}, "history.sample_s"),
         ({"history": {"max_points_per_channel": 10}}, "history.max_points_per_channel"),
         ({"history": {"max_bytes_per_channel": 1000}}, "history.max_bytes_per_channel"),
+        ({"history": {"max_deals_per_channel": 5}}, "history.max_deals_per_channel"),
+        ({"history": {"deals_rate_per_s": 0}}, "history.deals_rate_per_s"),
+        ({"history": {"simulate_max_moments": 0}}, "history.simulate_max_moments"),
+        ({"history": {"simulate_timeout_s": 0}}, "history.simulate_timeout_s"),
+        ({"history": {"simulate_memory_mb": 16}}, "history.simulate_memory_mb"),
         (
             {"topics": {"indicators": [{"symbol": "EURUSD", "kind": "macd"}]}},
             "topics.indicators[0].kind",

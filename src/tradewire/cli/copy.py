@@ -225,16 +225,25 @@ RULE_FLAGS = {
 }
 
 
+def rules_table(rules_file: Path | None) -> dict[str, Any]:
+    """A rules file's table as written (its [rules] table or top level; {} for none).
+    Raises ConfigError naming the file."""
+    if rules_file is None:
+        return {}
+    try:
+        with rules_file.open("rb") as fh:
+            loaded = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{rules_file}: {exc}") from None
+    table = loaded.get("rules", loaded)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{rules_file}: [rules] must be a table (docs/copying.md)")
+    return table
+
+
 def rules_from(rules_file: Path | None, flags: dict[str, Any]) -> CopyRules:
     """Rules from a TOML file (its [rules] table or top level), overridden by flags."""
-    data: dict[str, Any] = {}
-    if rules_file is not None:
-        try:
-            with rules_file.open("rb") as fh:
-                loaded = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{rules_file}: {exc}") from None
-        data = loaded.get("rules", loaded)
+    data = rules_table(rules_file)
     for key, value in flags.items():
         if value is None or value == ():
             continue

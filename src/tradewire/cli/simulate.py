@@ -4,7 +4,6 @@ through the same copier ``tradewire follow`` runs."""
 
 from __future__ import annotations
 
-import tomllib
 from collections import Counter
 from pathlib import Path
 
@@ -21,9 +20,10 @@ from tradewire.cli.common import (
     reports_errors,
     with_client,
 )
-from tradewire.cli.copy import rules_from
+from tradewire.cli.copy import rules_table
 from tradewire.cli.ticks import parse_time
 from tradewire.clients import HubClient
+from tradewire.copy.rules import parse_rules
 from tradewire.protocol.frames.history import SimulateRequest, Simulation
 from tradewire.protocol.names import is_channel
 from tradewire.simulate.html import render
@@ -85,11 +85,14 @@ def simulate(
     """
     if not is_channel(channel):
         fail(f"channel {channel!r} must match [A-Za-z0-9_.-]{{1,64}}")
-    rules_from(rules_file, {})  # a bad rules file is told here, before the hub is asked
+    rules = rules_table(rules_file)
+    parse_rules(
+        rules, str(rules_file or "rules")
+    )  # a bad rule is told here, before the hub is asked
     request = SimulateRequest(
         ch=channel,
         deposit=deposit,
-        rules=_rules_table(rules_file),
+        rules=rules,
         mode="netting" if mode == "netting" else "hedging",
         leverage=leverage,
         since_ms=parse_time(since, 0) if since else None,
@@ -127,16 +130,6 @@ def simulate(
         console.print(skipped)
     if html_file is not None:
         console.print(f"wrote {html_file}")
-
-
-def _rules_table(rules_file: Path | None) -> dict[str, object]:
-    """The rules file's table as sent (checked already by rules_from)."""
-    if rules_file is None:
-        return {}
-    with rules_file.open("rb") as fh:
-        loaded = tomllib.load(fh)
-    table = loaded.get("rules", loaded)
-    return dict(table) if isinstance(table, dict) else {}
 
 
 def _summary(r: Simulation) -> list[tuple[str, str]]:
