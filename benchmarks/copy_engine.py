@@ -27,11 +27,11 @@ from typing import Any
 from common import (
     BIN,
     bench_hub,
-    cpu_seconds,
     percentile,
     print_hops,
     raise_fd_limit,
     stop,
+    tree_cpu_seconds,
     write_result,
 )
 from copy_latency import provide
@@ -40,7 +40,7 @@ from tradewire.clients.hops import hop_table
 
 
 def run_one(
-    accounts: int, changes: int, gap_s: float, profile: Path | None = None
+    accounts: int, changes: int, gap_s: float, profile: Path | None = None, workers: int = 1
 ) -> dict[str, Any]:
     users = [("prov", "provider", ["alpha"]), ("engine", "follower", ["alpha"])]
     hub, port, data, env = bench_hub("tw-engine-", users)
@@ -64,6 +64,7 @@ def run_one(
             "engine",
             "--accounts",
             str(data / "accounts.toml"),
+            *(["--workers", str(workers)] if workers > 1 else []),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -74,9 +75,17 @@ def run_one(
         while not (data / "accounts.status.json").exists():  # every account open, subscribed
             assert time.monotonic() < ready and engine.poll() is None, "the engine did not start"
             time.sleep(0.2)
-        before = cpu_seconds(engine.pid)
+        if workers > 1:  # the merged status is written once every worker reported
+            while (
+                len(json.loads((data / "accounts.status.json").read_text())["accounts"]) < accounts
+            ):
+                assert time.monotonic() < ready and engine.poll() is None, "no workers"
+                time.sleep(0.2)
+        before = tree_cpu_seconds(engine.pid)
         spy = None
-        if profile is not None:  # py-spy samples the engine while the provider trades
+        if (
+            profile is not None and workers == 1
+        ):  # py-spy samples the engine while the provider trades
             profile.mkdir(parents=True, exist_ok=True)
             spy = subprocess.Popen(
                 [
@@ -96,7 +105,7 @@ def run_one(
                 stderr=subprocess.DEVNULL,
             )
         asyncio.run(provide(port, data, changes, 0, gap_s))
-        engine_cpu = cpu_seconds(engine.pid) - before
+        engine_cpu = tree_cpu_seconds(engine.pid) - before
         if spy is not None:
             spy.send_signal(2)
             spy.wait(timeout=30)
@@ -126,6 +135,7 @@ def run_one(
     subs, totals = list(submitted.values()), list(filled.values())
     return {
         "accounts": accounts,
+        "workers": workers,
         "states": len(filled),
         "fills": len(fills),
         "recv_to_last_submit_p50_ms": percentile(subs, 0.5),
@@ -142,6 +152,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, nargs="+", default=[1, 10, 100, 1000])
     parser.add_argument("--changes", type=int, default=40)
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="Engine processes (--workers)."
+    )
     parser.add_argument("--gap-s", type=float, default=0.4, help="Between provider changes.")
     parser.add_argument(
         "--profile", type=Path, help="Record the engine with py-spy into this directory."
@@ -150,15 +163,17 @@ def main() -> None:
     raise_fd_limit()
     rows = []
     print(
-        f"{'accounts':>8} {'fills':>6} {'recv->submit p50/p99 ms':>24} "
+        f"{'accounts':>8} {'workers':>7} {'fills':>6} {'recv->submit p50/p99 ms':>24} "
         f"{'change->fill p50/p99/max ms':>28} {'CPU ms/fill':>11}"
     )
-    for count in args.accounts:
+    for count, workers in [(a, w) for a in args.accounts for w in args.workers]:
+        if workers > count:
+            continue
         started = time.monotonic()
-        row = run_one(count, args.changes, args.gap_s, args.profile)
+        row = run_one(count, args.changes, args.gap_s, args.profile, workers)
         rows.append(row)
         print(
-            f"{count:8} {row['fills']:6} {row['recv_to_last_submit_p50_ms']:11.2f} /"
+            f"{count:8} {workers:7} {row['fills']:6} {row['recv_to_last_submit_p50_ms']:11.2f} /"
             f"{row['recv_to_last_submit_p99_ms']:8.2f}   {row['change_to_last_fill_p50_ms']:8.2f} /"
             f"{row['change_to_last_fill_p99_ms']:7.2f} /{row['change_to_last_fill_max_ms']:7.2f}"
             f" {row['engine_cpu_ms_per_fill']:11.3f}   ({time.monotonic() - started:.0f} s)",

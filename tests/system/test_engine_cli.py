@@ -116,6 +116,9 @@ def test_follow_accounts_refuses_what_does_not_go_with_it(tmp_path: Path) -> Non
         (["--channel", "alpha"], "--channel does not go with --accounts"),
         (["--multiplier", "2"], "--multiplier does not go with --accounts"),
         ([], "follow --accounts needs --hub"),
+        (["--workers", "4"], "--workers 4 is more than the 3 accounts in accounts.toml"),
+        (["--workers", "2", "--page", "127.0.0.1:8480"], "--page goes with one engine process"),
+        (["--worker", "3/2"], "--worker '3/2': I must be from 0 to N-1"),
     ]
     for extra, message in cases:
         hub = [] if not extra else ["--hub", "127.0.0.1:1"]
@@ -132,6 +135,13 @@ def test_follow_accounts_refuses_what_does_not_go_with_it(tmp_path: Path) -> Non
     assert done.returncode == 1 and "name 'h1' is used twice" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "h1.db").exists()  # nothing opened before the whole file is valid
+    alone = subprocess.run(
+        [TRADEWIRE, "follow", "--hub", "127.0.0.1:1", "--user", "eng", "--channel", "alpha",
+         "--broker", "paper:x.db", "--workers", "2"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert alone.returncode == 1 and "--workers goes with --accounts FILE" in alone.stderr
+    assert not (tmp_path / "x.db").exists()
 
 
 def portfolio(name: str, mode: str, magics: tuple[int, int], magic: str = "") -> str:

@@ -337,6 +337,14 @@ def _status_path(journal: Path) -> Path:
     "each with its channel, broker and rules (docs/engine.md). Replaces --channel, "
     "--broker, --journal and the rule flags.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    help="With --accounts: run the engine as this many processes on this machine, each "
+    "copying its share of the accounts on a core of its own; a worker that dies is "
+    "restarted (docs/engine.md). Default 1: one process.",
+)
+@click.option("--worker", hidden=True, help="Set by --workers: this process is worker I/N.")
 def follow(**kwargs: Any) -> None:
     """Copy a channel onto a broker account, sized and mapped by your rules; several
     channels onto one account with --channel repeated (each with its own --rules); or, with
@@ -346,13 +354,16 @@ def follow(**kwargs: Any) -> None:
     """
     channels: tuple[str, ...] = kwargs.pop("channels")
     rules_files: tuple[Path, ...] = kwargs.pop("rules_files")
+    workers, worker = kwargs.pop("workers"), kwargs.pop("worker")
+    if kwargs["accounts_file"] is None and (workers or worker):
+        fail("--workers goes with --accounts FILE (the copy engine): one account is one process")
     if kwargs["accounts_file"] is not None or len(channels) < 2:
         if len(rules_files) > 1:
             fail("give one --rules file (several go with several --channel, one each)")
         kwargs["channel"] = channels[0] if channels else None
         kwargs["rules_file"] = rules_files[0] if rules_files else None
         if kwargs["accounts_file"] is not None:
-            run_engine(**kwargs)
+            run_engine(**kwargs, workers=workers, worker=worker)
             return
         kwargs.pop("accounts_file")
         _follow(**kwargs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from tradewire.cli.common import (
     until_signalled,
 )
 from tradewire.cli.engine_explain import ask_and_print, asked
+from tradewire.cli.engine_workers import parse_worker, shard, supervise, worker_status_path
 from tradewire.cli.follower_page import page_address, serve_page
 from tradewire.clients import HubClient
 from tradewire.clients.account_lock import AccountLock
@@ -57,6 +59,8 @@ def run_engine(
     **flags: Any,
 ) -> None:
     status_path = accounts_file.with_suffix(".status.json")
+    workers: int = flags.pop("workers", None) or 1
+    worker_of = flags.pop("worker", None)
     alert_urls = flags.pop("alert_urls", ())
     page = flags.pop("page", None)
     if flags.pop("resume", False):
@@ -95,6 +99,21 @@ def run_engine(
         fail("follow --accounts needs --hub HOST:PORT")
     accounts = load_accounts(accounts_file)
     status_command = f"tradewire follow --accounts {accounts_file} --status"
+    if workers > 1:
+        if page is not None:
+            fail("--page goes with one engine process, not --workers: serve a page per "
+                 "process by running one per shard of accounts (docs/engine.md)")  # fmt: skip
+        parse_hubs(hub_address)
+        distinct = len(one_per_account(accounts))
+        if workers > distinct:
+            fail(f"--workers {workers} is more than the {distinct} accounts in {accounts_file}")
+        password = client_password(password_stdin)
+        supervise(workers, password, status_path, distinct, status_command)
+        return
+    if worker_of is not None:
+        index, count = parse_worker(worker_of)
+        accounts = shard(accounts, index, count)
+        status_path = worker_status_path(status_path, index)
     run_accounts(accounts, hub_address, user, password_stdin, use_tls, tls_ca, alert_urls,
                  status_path, status_command, page)  # fmt: skip
 
@@ -121,6 +140,7 @@ def run_accounts(
     async def run() -> None:
         brokers = await open_all(accounts)
         followers = await make_followers(accounts, brokers)
+        calm_collector()
         extra = []
         if page_at is not None:
             extra.append(asyncio.create_task(serve_page(page_at, lambda: followers)))
@@ -163,6 +183,15 @@ def run_accounts(
             locks.enter_context(AccountLock(spec.broker, what))
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(run())
+
+
+def calm_collector() -> None:
+    """Once every account is open: what they keep for the engine's life goes out of the cyclic
+    collector's sight (``gc.freeze``), and it runs less often. A thousand accounts' objects,
+    walked at every full collection, cost the engine measurably (docs/engine.md)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def one_per_account(accounts: list[AccountSpec]) -> list[AccountSpec]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from tradewire.brokers.base import Broker
+from tradewire.brokers.base import Broker, HeldInMemory
 from tradewire.clients.ownership import DealLedger
 from tradewire.clients.triggers import TriggerWatch
 from tradewire.copy import CopyRules, FollowerView, ProviderState
@@ -28,9 +28,12 @@ async def read_view(
     """Read the follower's account as planning needs it. ``channels``: the states and rules
     of a portfolio's channels (clients/portfolio.py), instead of ``state`` with ``rules``."""
     sources = list(channels) or [(state, rules)]
-    account, positions, orders = await asyncio.gather(
-        broker.account(), broker.positions(), broker.orders()
-    )
+    if isinstance(broker, HeldInMemory):
+        account, positions, orders = broker.held_now()
+    else:  # a terminal or bridge: three requests in flight at once
+        account, positions, orders = await asyncio.gather(
+            broker.account(), broker.positions(), broker.orders()
+        )
     holdings = None
     if account.mode == "netting":
         holdings = await ledger.holdings(positions)

@@ -754,6 +754,13 @@ class PaperBroker:
         assert self._snapshot is not None, "use PaperBroker.open()"
         return self._account_of(self._snapshot.row, self._snapshot.positions)
 
+    def held_now(self) -> tuple[Account, list[Position], list[PendingOrder]]:
+        """The account, positions and pending orders at once (base.HeldInMemory)."""
+        snapshot = self._snapshot
+        assert snapshot is not None, "use PaperBroker.open()"
+        account = self._account_of(snapshot.row, snapshot.positions)
+        return account, list(snapshot.positions), list(snapshot.orders)
+
     async def positions(self) -> list[Position]:
         assert self._snapshot is not None, "use PaperBroker.open()"
         return list(self._snapshot.positions)
