@@ -119,6 +119,8 @@ def test_follow_accounts_refuses_what_does_not_go_with_it(tmp_path: Path) -> Non
         (["--workers", "4"], "--workers 4 is more than the 3 accounts in accounts.toml"),
         (["--workers", "2", "--page", "127.0.0.1:8480"], "--page goes with one engine process"),
         (["--worker", "3/2"], "--worker '3/2': I must be from 0 to N-1"),
+        (["--leases", "http://x:1"], "--leases 'http://x:1': expected nats://HOST:PORT[/BUCKET]"),
+        (["--leases", "nats://x:1/a.b"], "a bucket is letters, digits, - and _"),
     ]
     for extra, message in cases:
         hub = [] if not extra else ["--hub", "127.0.0.1:1"]

@@ -345,6 +345,13 @@ def _status_path(journal: Path) -> Path:
     "restarted (docs/engine.md). Default 1: one process.",
 )
 @click.option("--worker", hidden=True, help="Set by --workers: this process is worker I/N.")
+@click.option(
+    "--leases",
+    metavar="nats://HOST:PORT[/BUCKET]",
+    help="With --accounts: share the file's accounts with the other engines (on any machine) "
+    "started with the same NATS JetStream server and bucket: each copies the accounts whose "
+    "lease it holds, and takes over a dead engine's within about 4 s (docs/engine.md).",
+)
 def follow(**kwargs: Any) -> None:
     """Copy a channel onto a broker account, sized and mapped by your rules; several
     channels onto one account with --channel repeated (each with its own --rules); or, with
@@ -354,16 +361,17 @@ def follow(**kwargs: Any) -> None:
     """
     channels: tuple[str, ...] = kwargs.pop("channels")
     rules_files: tuple[Path, ...] = kwargs.pop("rules_files")
-    workers, worker = kwargs.pop("workers"), kwargs.pop("worker")
-    if kwargs["accounts_file"] is None and (workers or worker):
-        fail("--workers goes with --accounts FILE (the copy engine): one account is one process")
+    workers, worker, leases = kwargs.pop("workers"), kwargs.pop("worker"), kwargs.pop("leases")
+    if kwargs["accounts_file"] is None and (workers or worker or leases):
+        what = "--leases" if leases else "--workers"
+        fail(f"{what} goes with --accounts FILE (the copy engine): one account is one process")
     if kwargs["accounts_file"] is not None or len(channels) < 2:
         if len(rules_files) > 1:
             fail("give one --rules file (several go with several --channel, one each)")
         kwargs["channel"] = channels[0] if channels else None
         kwargs["rules_file"] = rules_files[0] if rules_files else None
         if kwargs["accounts_file"] is not None:
-            run_engine(**kwargs, workers=workers, worker=worker)
+            run_engine(**kwargs, workers=workers, worker=worker, leases=leases)
             return
         kwargs.pop("accounts_file")
         _follow(**kwargs)

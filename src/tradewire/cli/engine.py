@@ -27,6 +27,7 @@ from tradewire.cli.common import (
     until_signalled,
 )
 from tradewire.cli.engine_explain import ask_and_print, asked
+from tradewire.cli.engine_leased import LeasedAccounts
 from tradewire.cli.engine_workers import parse_worker, shard, supervise, worker_status_path
 from tradewire.cli.follower_page import page_address, serve_page
 from tradewire.clients import HubClient
@@ -36,6 +37,7 @@ from tradewire.clients.alerts import Alerts
 from tradewire.clients.engine import CopyEngine
 from tradewire.clients.follower import Follower
 from tradewire.clients.journal import Journal
+from tradewire.clients.leases import parse_leases
 from tradewire.clients.portfolio import PortfolioFollower
 from tradewire.exceptions import BrokerError, ConnectionLost, HubRefused
 from tradewire.protocol.messages import FollowerReport
@@ -61,6 +63,7 @@ def run_engine(
     status_path = accounts_file.with_suffix(".status.json")
     workers: int = flags.pop("workers", None) or 1
     worker_of = flags.pop("worker", None)
+    leases: str | None = flags.pop("leases", None)
     alert_urls = flags.pop("alert_urls", ())
     page = flags.pop("page", None)
     if flags.pop("resume", False):
@@ -104,6 +107,8 @@ def run_engine(
             fail("--page goes with one engine process, not --workers: serve a page per "
                  "process by running one per shard of accounts (docs/engine.md)")  # fmt: skip
         parse_hubs(hub_address)
+        if leases is not None:
+            parse_leases(leases)
         distinct = len(one_per_account(accounts))
         if workers > distinct:
             fail(f"--workers {workers} is more than the {distinct} accounts in {accounts_file}")
@@ -112,10 +117,11 @@ def run_engine(
         return
     if worker_of is not None:
         index, count = parse_worker(worker_of)
-        accounts = shard(accounts, index, count)
+        if leases is None:  # leased: every worker competes for every account's lease
+            accounts = shard(accounts, index, count)
         status_path = worker_status_path(status_path, index)
     run_accounts(accounts, hub_address, user, password_stdin, use_tls, tls_ca, alert_urls,
-                 status_path, status_command, page)  # fmt: skip
+                 status_path, status_command, page, leases)  # fmt: skip
 
 
 def run_accounts(
@@ -129,37 +135,53 @@ def run_accounts(
     status_path: Path,
     status_command: str,
     page: str | None = None,
+    leases: str | None = None,
 ) -> None:
     """Copy ``accounts`` (checked whole) until SIGINT or SIGTERM, one hub session for all;
-    their status in ``status_path``, which ``status_command`` prints."""
+    their status in ``status_path``, which ``status_command`` prints. With ``leases`` (a NATS
+    URL): only the accounts whose lease this engine holds (cli/engine_leased.py)."""
     parse_hubs(hub_address)
+    if leases is not None:
+        parse_leases(leases)
     alerts = Alerts(alert_urls) if alert_urls else None
     page_at = page_address(page) if page else None
     password = client_password(password_stdin)
 
     async def run() -> None:
-        brokers = await open_all(accounts)
-        followers = await make_followers(accounts, brokers)
-        calm_collector()
+        leased = None
+        if leases is None:
+            brokers = await open_all(accounts)
+            followers = await make_followers(accounts, brokers)
+            calm_collector()
+        else:
+            brokers, followers = {}, {}
         extra = []
-        if page_at is not None:
-            extra.append(asyncio.create_task(serve_page(page_at, lambda: followers)))
         if alerts is not None:
             for name, follower in followers.items():
                 follower.journal.listener = alerts.listener(name)
         engine = CopyEngine(followers)
+        if page_at is not None:
+            extra.append(asyncio.create_task(serve_page(page_at, lambda: engine.followers)))
+        if leases is not None:
+            listener = alerts.listener if alerts is not None else None
+            leased = LeasedAccounts(engine, accounts, make_followers, listener)
+            await leased.connect(leases)
         client = new_client(hub_address, user, password, use_tls, tls_ca, on_state=engine.on_state)
         engine.hub_clock_offset = lambda: client.clock_offset_us
+        channels = sorted({spec.channel for spec in accounts})
         try:
             await client.start(wait=True)  # banned, or no hub yet: wait, logging why
-            for name in engine.channels:
+            for name in channels:
                 await client.subscribe(name)
+            if leased is not None:
+                extra.append(asyncio.create_task(leased.run()))
             console.print(
-                f"copying {', '.join(engine.channels)} onto {len(accounts)} accounts via "
-                f"{hub_address}; see `{status_command}`"
+                f"copying {', '.join(channels)} onto {len(accounts)} accounts via "
+                f"{hub_address}{' (the accounts leased to this engine)' if leased else ''}; "
+                f"see `{status_command}`"
             )
             await until_signalled(
-                asyncio.create_task(engine.run()),
+                asyncio.create_task(engine.run(keep_running=leased is not None)),
                 asyncio.create_task(
                     keep_status(lambda: engine.status(asked(status_path)), status_path)
                 ),
@@ -167,6 +189,8 @@ def run_accounts(
                 *extra,
             )
         finally:
+            if leased is not None:
+                await leased.close()
             await client.close()
             await asyncio.gather(*(broker.close() for broker in brokers.values()))
             for follower in followers.values():
@@ -178,7 +202,7 @@ def run_accounts(
             fail(f"{len(engine.failed)} account(s) stopped on an error, first {name}: {why}")
 
     with contextlib.ExitStack() as locks:
-        for spec in one_per_account(accounts):
+        for spec in one_per_account(accounts) if leases is None else []:  # leased: as taken
             what = f"the copy engine's account {spec.account_name}"
             locks.enter_context(AccountLock(spec.broker, what))
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

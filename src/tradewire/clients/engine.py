@@ -21,6 +21,7 @@ from tradewire.clients.follower import Follower, arrival
 from tradewire.clients.follower_report import combined_report
 from tradewire.clients.journal import percentile
 from tradewire.clock import Clock, SystemClock
+from tradewire.copy import ProviderState
 from tradewire.protocol.messages import FollowerReport, StateUpdate
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,11 @@ class CopyEngine:
         self.hub_clock_offset: Callable[[], int | None] = lambda: None
         self.failed: dict[str, str] = {}  # account -> why it stopped
         self.states = 0
+        # the newest state of each channel, for an account added later (a lease taken)
+        self._latest: dict[str, tuple[ProviderState, list[int]]] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._ended = asyncio.Event()
+        self._running = False
 
     @property
     def channels(self) -> list[str]:
@@ -48,34 +54,77 @@ class CopyEngine:
     def on_state(self, update: StateUpdate) -> None:
         """HubClient callback: one state, made ready once, for every account on its channel."""
         followers = self._by_channel.get(update.ch)
-        if not followers:
-            return
         self.states += 1
         state, stamps = arrival(update, self.clock, self.hub_clock_offset())
-        for follower in followers:
+        self._latest[update.ch] = (state, stamps)
+        for follower in followers or ():
             follower.accept(state, stamps, update.ch)
 
-    async def run(self) -> None:
-        """Copy until cancelled, or until every account has stopped."""
-        tasks = {
-            asyncio.get_running_loop().create_task(follower.run(), name=f"account {name}"): name
-            for name, follower in self.followers.items()
-        }
+    def add(self, name: str, follower: Follower) -> None:
+        """Copy onto one more account from now on (a lease taken: clients/leases.py), from the
+        newest state of its channels."""
+        self.followers[name] = follower
+        for channel in follower.channels:
+            self._by_channel.setdefault(channel, []).append(follower)
+            if channel in self._latest:
+                follower.accept(*self._latest[channel], channel)
+        self.failed.pop(name, None)
+        if self._running:
+            self._start(name)
+
+    async def remove(self, name: str) -> Follower | None:
+        """Stop copying onto ``name`` (its round ends; its orders under way are cancelled)."""
+        follower = self.followers.pop(name, None)
+        if follower is None:
+            return None
+        for channel in follower.channels:
+            self._by_channel[channel].remove(follower)
+            if not self._by_channel[channel]:
+                del self._by_channel[channel]
+        task = self._tasks.pop(name, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        return follower
+
+    async def run(self, keep_running: bool = False) -> None:
+        """Copy until cancelled, or until every account has stopped (``keep_running``: until
+        cancelled, accounts coming and going with ``add`` and ``remove``)."""
+        self._running = True
+        for name in self.followers:
+            self._start(name)
         try:
-            while tasks:
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    name = tasks.pop(task)
-                    error = task.exception()
-                    if error is not None:
-                        self.failed[name] = f"{type(error).__name__}: {error}"
-                        log.error("account %s stopped: %s", name, self.failed[name])
-                    elif self.followers[name].stopped:
-                        log.warning("account %s stopped: stop_equity reached", name)
+            while self._tasks or keep_running:
+                self._ended.clear()
+                await self._ended.wait()
         finally:
+            self._running = False
+            tasks = list(self._tasks.values())
+            self._tasks.clear()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _start(self, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self.followers[name].run(), name=f"account {name}"
+        )
+        self._tasks[name] = task
+        task.add_done_callback(lambda done: self._on_end(name, done))
+
+    def _on_end(self, name: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(name) is not task:
+            return  # removed, or cancelled at the end of run()
+        del self._tasks[name]
+        self._ended.set()
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            self.failed[name] = f"{type(error).__name__}: {error}"
+            log.error("account %s stopped: %s", name, self.failed[name])
+        elif self.followers[name].stopped:
+            log.warning("account %s stopped: stop_equity reached", name)
 
     def status(self, explain: tuple[str, int] | None = None) -> dict[str, Any]:
         """A JSON-ready summary of every account, for ``tradewire follow --accounts --status``;
