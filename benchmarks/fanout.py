@@ -23,9 +23,12 @@ import json
 import multiprocessing as mp
 import select
 import selectors
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from common import build_c, cpu_seconds, percentile, raise_fd_limit, rss_kib, stop, write_result
@@ -154,8 +157,24 @@ def subscriber_worker(peer: Peer, count: int, progress: Any, ready: Any, out: An
     out.put((received, counts))
 
 
-def run_one_c(peer: Peer, subscribers: int, states: int, workers: int) -> dict[str, Any]:
-    """The same measurement with C subscriber processes; they report progress on stdout."""
+def strace_counts(path: Path) -> dict[str, int]:
+    """System call -> calls, from an ``strace -c`` summary."""
+    counts: dict[str, int] = {}
+    for line in path.read_text().splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and fields[0][0].isdigit() and fields[-1] != "total":
+            calls = fields[3]
+            if calls.isdigit():
+                counts[fields[-1]] = int(calls)
+    return counts
+
+
+def run_one_c(
+    peer: Peer, subscribers: int, states: int, workers: int, trace: Path | None = None
+) -> dict[str, Any]:
+    """The same measurement with C subscriber processes; they report progress on stdout.
+    ``trace``: count the server's system calls meanwhile into this file (``strace -c``; the
+    timings are then strace's, not the server's)."""
     shares = [subscribers // workers + (i < subscribers % workers) for i in range(workers)]
     generator = build_c("subscriber")
     assert generator is not None
@@ -180,6 +199,12 @@ def run_one_c(peer: Peer, subscribers: int, states: int, workers: int) -> dict[s
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
     publisher = peer.open_publisher()
     time.sleep(0.5)
+    tracer = None
+    if trace is not None:
+        pids = [arg for pid in peer.pids() for arg in ("-p", str(pid))]
+        tracer = subprocess.Popen(["strace", "-c", "-f", "-o", str(trace), *pids],
+                                  stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(1.0)  # attached to every thread
     cpu_before = server_cpu(peer)
     workers_before = sum(cpu_seconds(p.pid) for p in procs)
     sent: dict[int, int] = {}
@@ -197,6 +222,9 @@ def run_one_c(peer: Peer, subscribers: int, states: int, workers: int) -> dict[s
     cpu = server_cpu(peer) - cpu_before
     worker_cpu = sum(cpu_seconds(p.pid) for p in procs) - workers_before
     rss = server_rss(peer)
+    if tracer is not None:
+        tracer.send_signal(2)
+        tracer.wait(timeout=60)
     publisher.close()
     merged: dict[int, int] = {}
     for proc in procs:
@@ -311,6 +339,28 @@ def run_one(system: str, subscribers: int, states: int, workers: int) -> dict[st
     }
 
 
+def syscalls_per_delivery(system: str, subscribers: int, states: int) -> dict[str, Any]:
+    """The server's system calls per delivered message while it fans ``states`` out to
+    ``subscribers`` (strace -c), in total and for the calls that make up most of them."""
+    peer = start(system, subscribers)
+    trace = Path(tempfile.mkdtemp(prefix="tw-strace-")) / "summary.txt"
+    try:
+        m = run_one_c(peer, subscribers, states, 2, trace)
+    finally:
+        stop_peer(peer)
+    counts = strace_counts(trace)
+    delivered = max(1, m["delivered"])
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:6]
+    return {
+        "system": system,
+        "subscribers": subscribers,
+        "states": states,
+        "delivered": m["delivered"],
+        "per_delivery": round(sum(counts.values()) / delivered, 3),
+        "top": {name: round(calls / delivered, 4) for name, calls in top},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, nargs="+", default=[100, 1000, 5000, 10000])
@@ -331,8 +381,27 @@ def main() -> None:
     )
     parser.add_argument("--states", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--syscalls",
+        type=int,
+        nargs="*",
+        default=[1000, 5000],
+        help="Subscriber counts at which tradewire's and Redis's system calls per delivery "
+        "are counted (strace -c, 50 states, a pass of its own); none: skip.",
+    )
     args = parser.parse_args()
     raise_fd_limit()
+    syscalls = []
+    if args.syscalls and shutil.which("strace") is None:
+        print("strace not found (apt-get install strace): no system call counts")
+    elif args.syscalls and build_c("subscriber") is not None:
+        for subscribers in args.syscalls:
+            for system in ("tradewire", "redis"):
+                counted = syscalls_per_delivery(system, subscribers, 50)
+                syscalls.append(counted)
+                top = ", ".join(f"{k} {v:g}" for k, v in counted["top"].items())
+                print(f"{system:10} {subscribers:6} system calls per delivery "
+                      f"{counted['per_delivery']:.3f} ({top})", flush=True)  # fmt: skip
     rows = []
     print(
         f"{'system':10} {'subs':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
@@ -349,7 +418,7 @@ def main() -> None:
                 f"{row['delivered']}/{row['expected']}",
                 flush=True,
             )
-    path = write_result("fanout", {"args": vars(args), "rows": rows})
+    path = write_result("fanout", {"args": vars(args), "rows": rows, "syscalls": syscalls})
     print(f"wrote {path}")
     print(json.dumps({"done": len(rows)}))
 
