@@ -8,7 +8,8 @@ and copies only the accounts whose lease it holds:
   second ``create``): one engine holds it.
 - **Keeping.** The holder rewrites it every ``RENEW_S`` with the revision it last wrote; the
   bucket forgets a key not written for ``TTL_S``, so a dead engine's accounts are free
-  ``TTL_S`` after its last renewal, and another engine takes them at its next look.
+  ``TTL_S`` after its last renewal, and another engine takes them at its next look
+  (``LOOK_S``).
 - **Fencing.** An engine stops copying an account whose lease it could not renew for
   ``FENCE_S`` (< ``TTL_S``): cut off from NATS, it stops before anyone else may start. A
   renewal refused (the revision moved) means the lease is gone: it stops at once.
@@ -48,6 +49,7 @@ T = TypeVar("T")
 TTL_S = 3.0  # a lease not renewed for this long is free
 RENEW_S = 0.5  # renewals and looks for free accounts
 FENCE_S = 2.0  # stop copying an account whose lease was last renewed this long ago
+LOOK_S = 0.25  # how often an engine below its share looks for free accounts
 SETTLE_S = 1.5  # after joining: time to see the other engines before taking any account
 CALL_S = 1.0  # a NATS request that takes longer counts as failed
 CONNECT_S = 10.0  # at start: NATS unreachable this long is an error
@@ -189,17 +191,26 @@ class LeaseKeeper:
         self.engines = 1
 
     async def run(self) -> None:
+        """Renew, fence, and take or give back, each in a loop of its own: opening an account
+        (a slow broker) never holds up the renewal of the others."""
         joined = self.clock.monotonic()
-        fence = asyncio.create_task(self._fence())
+        helpers = [asyncio.create_task(self._fence()), asyncio.create_task(self._renewing())]
         try:
             while True:
-                await self.look(settled=self.clock.monotonic() - joined >= SETTLE_S)
-                await asyncio.sleep(RENEW_S)
+                if self.clock.monotonic() - joined >= SETTLE_S:
+                    await self.share()
+                await asyncio.sleep(LOOK_S)
         finally:
-            fence.cancel()
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
             for name in list(self.held):
                 await self._give_back(name)
-            await asyncio.gather(fence, return_exceptions=True)
+
+    async def _renewing(self) -> None:
+        while True:
+            await self.renew()
+            await asyncio.sleep(RENEW_S)
 
     async def _fence(self) -> None:
         """Apart from the looks, which may wait on NATS: stop every account whose lease was
@@ -215,8 +226,8 @@ class LeaseKeeper:
                     await self._stop(name)
             await asyncio.sleep(0.1)
 
-    async def look(self, settled: bool = True) -> None:
-        """Renew what is held, then take or give back to the share."""
+    async def renew(self) -> None:
+        """Say this engine is alive and renew every lease it holds."""
         sent = self.clock.monotonic()
         beat, _ = await asyncio.gather(
             self.bucket.beat(), self._renew(sent), return_exceptions=True
@@ -225,15 +236,16 @@ class LeaseKeeper:
             self.engines = beat
         elif isinstance(beat, Exception):
             log.warning("cannot reach the lease bucket: %s", beat or type(beat).__name__)
-        if not settled:
-            return
+
+    async def share(self) -> None:
+        """Take free accounts up to this engine's share, or give back what is above it."""
         share = math.ceil(len(self.accounts) / self.engines)
         if len(self.held) > share:
             for name in sorted(self.held)[share:][:BATCH]:
                 log.info("giving account %s back (%d engines share them)", name, self.engines)
                 await self._give_back(name)
         elif len(self.held) < share:
-            await self._take(share - len(self.held), sent)
+            await self._take(share - len(self.held))
 
     async def _renew(self, sent: float) -> None:
         names = list(self.held)
@@ -252,7 +264,8 @@ class LeaseKeeper:
                 await self._stop(name)
             # a failed call (NATS away): renewed_at stays, and _fence acts in time
 
-    async def _take(self, wanted: int, now: float) -> None:
+    async def _take(self, wanted: int) -> None:
+        now = self.clock.monotonic()
         try:
             leased = await self.bucket.leased()
         except (TimeoutError, nats.errors.Error):
@@ -263,6 +276,7 @@ class LeaseKeeper:
         for name in free[:BATCH]:
             if taken >= wanted:
                 return
+            asked = self.clock.monotonic()
             try:
                 revision = await self.bucket.take(name)
             except (TimeoutError, nats.errors.Error):
@@ -270,16 +284,19 @@ class LeaseKeeper:
             if revision is None:
                 continue  # another engine took it since
             taken += 1
-            if await self._start(name):
-                self.held[name] = Held(revision, self.clock.monotonic())
-                log.info("took account %s", name)
+            held = self.held[name] = Held(revision, asked)  # renewed (and fenced) from now on
+            if not await self._start(name):
+                self._not_before[name] = self.clock.monotonic() + 5.0
+                if self.held.pop(name, None) is not None:
+                    await self.bucket.release(name, held.revision)
+            elif self.held.get(name) is not held:  # fenced or lost while it opened
+                await self._stop(name)
             else:
-                self._not_before[name] = now + 5.0
-                await self.bucket.release(name, revision)
+                log.info("took account %s", name)
 
     async def _give_back(self, name: str) -> None:
         """Stop copying ``name`` and stop renewing its lease, which another engine may take
         once it expires: not deleted at once, so that an order still on its way to the broker
         lands before anyone else reads the account (TTL_S later)."""
-        del self.held[name]
-        await self._stop(name)
+        if self.held.pop(name, None) is not None:  # not fenced meanwhile
+            await self._stop(name)
