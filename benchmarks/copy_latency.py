@@ -40,6 +40,7 @@ from common import (
 )
 
 from tradewire.clients.hops import hop_table
+from tradewire.exceptions import HubRefused
 
 PASSWORD = BENCH_PASSWORD
 
@@ -102,10 +103,24 @@ def run_one(followers: int, changes: int, path: str = "paper") -> dict[str, Any]
     ]
     hops: dict[str, float] = {}
     try:
-        asyncio.run(provide(port, data, changes, followers))
+        # Every follower subscribed (its status file is written from then on) before the
+        # provider trades: a hundred processes starting on two cores take longer than any
+        # fixed wait, and a follower that is late copies only the newest state.
+        deadline = time.monotonic() + 60 + followers
+        started = 0
+        while started < followers and time.monotonic() < deadline:
+            time.sleep(0.2)
+            started = sum((data / f"f{i}.status.json").exists() for i in range(followers))
+        if started < followers:  # said, and measured as it is: the row's fills show it
+            print(f"only {started} of {followers} followers started within "
+                  f"{60 + followers} s; trading anyway", flush=True)  # fmt: skip
+        asyncio.run(provide(port, data, changes, 0))
         follower_cpu = sum(cpu_seconds(proc.pid) for proc in procs)
         if path == "terminal":
-            hops = asyncio.run(hop_costs(port))
+            try:
+                hops = asyncio.run(hop_costs(port))
+            except HubRefused as exc:  # the terminal t0 is gone: no hop costs, said so
+                print(f"no relay hop costs: {exc}", flush=True)
     finally:
         for proc in procs + terminals:
             proc.terminate()

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import uvloop
-from rich.progress import Progress
 from rich.table import Table
 
-from tradewire.broker_schemes import OpenBroker, open_broker
 from tradewire.cli.common import (
     client_password,
     console,
@@ -26,8 +23,8 @@ from tradewire.cli.common import (
     reports_errors,
     until_signalled,
 )
+from tradewire.cli.engine_accounts import calm_collector, make_followers, one_per_account, open_all
 from tradewire.cli.engine_explain import ask_and_print, asked
-from tradewire.cli.engine_leased import LeasedAccounts
 from tradewire.cli.engine_workers import parse_worker, shard, supervise, worker_status_path
 from tradewire.cli.follower_page import page_address, serve_page
 from tradewire.clients import HubClient
@@ -35,14 +32,8 @@ from tradewire.clients.account_lock import AccountLock
 from tradewire.clients.accounts import AccountSpec, load_accounts
 from tradewire.clients.alerts import Alerts
 from tradewire.clients.engine import CopyEngine
-from tradewire.clients.follower import Follower
-from tradewire.clients.journal import Journal
-from tradewire.clients.leases import parse_leases
-from tradewire.clients.portfolio import PortfolioFollower
-from tradewire.exceptions import BrokerError, ConnectionLost, HubRefused
+from tradewire.exceptions import ConnectionLost, HubRefused
 from tradewire.protocol.messages import FollowerReport
-
-OPENING_AT_ONCE = 32  # accounts opened concurrently at start
 
 
 @reports_errors
@@ -108,6 +99,8 @@ def run_engine(
                  "process by running one per shard of accounts (docs/engine.md)")  # fmt: skip
         parse_hubs(hub_address)
         if leases is not None:
+            from tradewire.clients.leases import parse_leases  # nats-py: only when asked for
+
             parse_leases(leases)
         distinct = len(one_per_account(accounts))
         if workers > distinct:
@@ -142,6 +135,10 @@ def run_accounts(
     URL): only the accounts whose lease this engine holds (cli/engine_leased.py)."""
     parse_hubs(hub_address)
     if leases is not None:
+        # nats-py costs every tradewire command 0.16 s to import: only when asked for
+        from tradewire.cli.engine_leased import LeasedAccounts
+        from tradewire.clients.leases import parse_leases
+
         parse_leases(leases)
     alerts = Alerts(alert_urls) if alert_urls else None
     page_at = page_address(page) if page else None
@@ -164,7 +161,7 @@ def run_accounts(
             extra.append(asyncio.create_task(serve_page(page_at, lambda: engine.followers)))
         if leases is not None:
             listener = alerts.listener if alerts is not None else None
-            leased = LeasedAccounts(engine, accounts, make_followers, listener)
+            leased = LeasedAccounts(engine, accounts, listener)
             await leased.connect(leases)
         client = new_client(hub_address, user, password, use_tls, tls_ca, on_state=engine.on_state)
         engine.hub_clock_offset = lambda: client.clock_offset_us
@@ -207,78 +204,6 @@ def run_accounts(
             locks.enter_context(AccountLock(spec.broker, what))
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(run())
-
-
-def calm_collector() -> None:
-    """Once every account is open: what they keep for the engine's life goes out of the cyclic
-    collector's sight (``gc.freeze``), and it runs less often. A thousand accounts' objects,
-    walked at every full collection, cost the engine measurably (docs/engine.md)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
-
-
-def one_per_account(accounts: list[AccountSpec]) -> list[AccountSpec]:
-    """The first follower of each account (a portfolio's subscriptions share one)."""
-    return list({spec.account_name: spec for spec in reversed(accounts)}.values())[::-1]
-
-
-async def open_all(accounts: list[AccountSpec]) -> dict[str, OpenBroker]:
-    """Open every account's broker once (a few at a time), by account name; on a failure
-    close those opened and raise naming the account."""
-    opened: dict[str, OpenBroker] = {}
-    limit = asyncio.Semaphore(OPENING_AT_ONCE)
-    distinct = one_per_account(accounts)
-    with Progress(console=console, transient=True) as progress:
-        bar = progress.add_task("opening accounts", total=len(distinct))
-
-        async def open_one(spec: AccountSpec) -> None:
-            async with limit:
-                try:
-                    opened[spec.account_name] = await open_broker(spec.broker)
-                except BrokerError as exc:
-                    raise BrokerError(f"account {spec.account_name!r}: {exc}") from None
-                progress.advance(bar)
-
-        try:
-            async with asyncio.TaskGroup() as group:
-                for spec in distinct:
-                    group.create_task(open_one(spec))
-        except* BrokerError as failures:
-            await asyncio.gather(*(broker.close() for broker in opened.values()))
-            raise failures.exceptions[0] from None
-    return opened
-
-
-async def make_followers(
-    accounts: list[AccountSpec], brokers: dict[str, OpenBroker]
-) -> dict[str, Follower]:
-    """A follower per account, and per channel of a portfolio on a hedging account (each its
-    own magic and positions); a portfolio on a netting account is one follower of all its
-    channels, which books each channel's share of the one position per symbol
-    (clients/portfolio.py)."""
-    followers: dict[str, Follower] = {}
-    netting: dict[str, list[AccountSpec]] = {}
-    for spec in accounts:
-        if spec.account and (await brokers[spec.account_name].account()).mode == "netting":
-            netting.setdefault(spec.account_name, []).append(spec)
-            continue
-        followers[spec.name] = Follower(
-            brokers[spec.account_name],
-            spec.channel,
-            spec.rules,
-            journal=Journal(spec.journal),
-            name=spec.name,
-        )
-    for name, specs in netting.items():
-        followers[name] = PortfolioFollower(
-            brokers[name],
-            {spec.channel: spec.rules for spec in specs},
-            magic=specs[0].portfolio_magic,
-            journal=Journal(specs[0].journal.with_name(f"{name}.jsonl")),
-            name=name,
-        )
-    return followers
 
 
 async def send_reports(make: Callable[[], list[FollowerReport]], client: HubClient) -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from tradewire.broker_schemes import OpenBroker, open_broker
+from tradewire.cli.engine_accounts import make_followers
 from tradewire.clients.account_lock import AccountLock
 from tradewire.clients.accounts import AccountSpec
 from tradewire.clients.engine import CopyEngine
@@ -24,7 +25,6 @@ from tradewire.exceptions import BrokerError, ConfigError
 
 log = logging.getLogger(__name__)
 
-MakeFollowers = Callable[[list[AccountSpec], dict[str, OpenBroker]], Awaitable[dict[str, Follower]]]
 Listener = Callable[[str, dict[str, Any]], None]  # a journal's (clients/alerts.py)
 
 
@@ -42,11 +42,9 @@ class LeasedAccounts:
         self,
         engine: CopyEngine,
         accounts: list[AccountSpec],
-        make_followers: MakeFollowers,
         listener: Callable[[str], Listener] | None = None,
     ) -> None:
         self.engine, self.accounts = engine, accounts
-        self._make_followers = make_followers
         self._listener = listener
         self._opened: dict[str, Opened] = {}
         self.keeper: LeaseKeeper | None = None
@@ -78,7 +76,7 @@ class LeasedAccounts:
             lock.__exit__(None, None, None)
             log.error("account %s cannot be opened: %s", name, exc)
             return False
-        followers = await self._make_followers(specs, {name: broker})
+        followers = await make_followers(specs, {name: broker})
         self._opened[name] = Opened(lock, broker, followers)
         for follower_name, follower in followers.items():
             if self._listener is not None:
