@@ -71,6 +71,12 @@ def fanout_section(data: dict[str, Any], targets: list[str]) -> list[str]:
                 f"| fan-out p99 better than Redis ({n:,}) | {tw['p99_ms']:.2f} vs "
                 f"{redis['p99_ms']:.2f} ms | {verdict(better)} |"
             )
+        if tw and redis:
+            ratio = tw["cpu_s_per_1000"] / redis["cpu_s_per_1000"]
+            targets.append(
+                f"| hub CPU per delivery <= Redis's ({n:,}) | {ratio:.2f}x | "
+                f"{verdict(ratio <= 1)} |"
+            )
         if tw and base:
             targets.append(
                 f"| far better than plain asyncio ({n:,}) | {tw['p99_ms']:.2f} vs "
@@ -383,6 +389,16 @@ def ticks_section(data: dict[str, Any], targets: list[str]) -> list[str]:
         f"{data['native']['rows_per_s']:,.0f}/s | "
         f"{verdict(data['native']['rows_per_s'] >= 500_000)} |"
     )
+    # issue 28's targets, beside the earlier ones
+    udp, native = data["udp_tradewire_zero_loss"], data["native"]["rows_per_s"]
+    targets.append(f"| UDP ingest >= 500,000 ticks/s, zero loss | {udp:,.0f}/s | "
+                   f"{verdict(udp >= 500_000)} |")  # fmt: skip
+    targets.append(f"| native durable ingest >= 1,000,000 ticks/s | {native:,.0f}/s | "
+                   f"{verdict(native >= 1_000_000)} |")  # fmt: skip
+    if "native_postgres" in data:
+        pg = data["native_postgres"]["rows_per_s"]
+        targets.append(f"| native durable ingest into PostgreSQL >= 500,000 ticks/s | "
+                       f"{pg:,.0f}/s | {verdict(pg >= 500_000)} |")  # fmt: skip
     return [*lines, ""]
 
 
