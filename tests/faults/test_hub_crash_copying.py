@@ -22,12 +22,14 @@ def serve(
     hub = spawn("serve", "--host", "127.0.0.1", "--port", port, *extra, cwd=tmp_path)
     assert hub.stdout is not None
     # The "listening on HOST:PORT" line; with [nats] a line about shared users may come first.
+    lines = []
     for _ in range(20):
         line = hub.stdout.readline()
+        lines.append(line)
         found = re.search(r"listening on \S+:(\d+)\s*$", line)
         if found or not line:
             break
-    assert found, line
+    assert found, f"the hub did not start (exit {hub.poll()}): {''.join(lines)!r}"
     return hub, found.group(1)
 
 
