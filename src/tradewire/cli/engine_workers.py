@@ -113,6 +113,7 @@ def supervise(
     env = {**os.environ, "TRADEWIRE_PASSWORD": password}
     workers = [Worker(i) for i in range(count)]
     finished: set[int] = set()
+    merged_at = 0.0
     console.print(
         f"copying {accounts} accounts with {count} engine processes; see `{status_command}`"
     )
@@ -146,7 +147,9 @@ def supervise(
                     worker.restarts,
                 )
                 worker.pause_s = min(worker.pause_s * 2, RESTART_MAX_S)
-            _merge(workers, status_path)
+            if now - merged_at >= 1.0:
+                merged_at = now
+                _merge(workers, status_path)
             time.sleep(0.2)
     finally:
         _stop_all(workers)
@@ -182,15 +185,8 @@ def _stop_all(workers: list[Worker]) -> None:
             process.wait()
 
 
-_last_merge = [0.0]
-
-
 def _merge(workers: list[Worker], status_path: Path) -> None:
     """Once a second: the workers' statuses as one, and an --explain request passed on."""
-    now = time.monotonic()
-    if now - _last_merge[0] < 1.0:
-        return
-    _last_merge[0] = now
     request = request_path(status_path)
     asked = request.read_text() if request.exists() else None
     for worker in workers:
