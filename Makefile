@@ -64,6 +64,8 @@ serve: $(STAMP)
 bench: $(STAMP) postgres
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	@command -v redis-server >/dev/null || $(call apt,redis-server)
+	@command -v strace >/dev/null || $(call apt,strace) || \
+	  echo "warning: could not install strace: fanout.py counts no system calls"
 	cd benchmarks && ../$(BIN)/python fanout.py
 	cd benchmarks && ../$(BIN)/python copy_latency.py
 	cd benchmarks && ../$(BIN)/python copy_engine.py --profile results/profiles
