@@ -82,14 +82,14 @@ def assert_protection_copied(stdout: str) -> None:
         assert int(cells[2]) > 0 and int(cells[3]) > 0, row  # stops set, orders placed
 
 
-def spawn(*args: str, cwd: Path) -> subprocess.Popen[str]:
+def spawn(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [TRADEWIRE, *args],
         cwd=cwd,
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "TRADEWIRE_PASSWORD": PASSWORD},
+        env={**os.environ, "TRADEWIRE_PASSWORD": PASSWORD, **(env or {})},
     )
 
 

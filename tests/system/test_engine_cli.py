@@ -3,7 +3,6 @@ started again; its status table; and what it refuses."""
 
 from __future__ import annotations
 
-import collections
 import re
 import signal
 import sqlite3
@@ -11,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.system.engine_rig import hub_and_provider, opens
 from tests.system.test_copy_cli import PASSWORD, TRADEWIRE, positions, run, spawn
 
 ACCOUNTS = """
@@ -36,28 +36,11 @@ rules = { suffix = ".m" }
 """
 
 
-def opens(db: Path) -> collections.Counter[str]:
-    """Filled orders that opened a position, per link key: more than 1 is a duplicate."""
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT symbol, comment FROM orders WHERE status='filled' AND position_id IS NULL"
-        )
-        return collections.Counter(f"{s}:{c.split(':')[1] if ':' in c else ''}" for s, c in rows)
-
-
 def test_engine_killed_with_sigkill_restarts_and_every_account_converges_once(
     tmp_path: Path,
 ) -> None:
-    for user, role in (("prov", "provider"), ("eng", "follower")):
-        run("user", "add", user, "--role", role, "--channel", "alpha", cwd=tmp_path,
-            stdin=PASSWORD + "\n")  # fmt: skip
     (tmp_path / "accounts.toml").write_text(ACCOUNTS)
-    hub = spawn("serve", "--host", "127.0.0.1", "--port", "0", cwd=tmp_path)
-    assert hub.stdout is not None
-    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
-    address = f"127.0.0.1:{port}"
-    provider = spawn("provide", "--hub", address, "--user", "prov", "--channel", "alpha",
-                     "--broker", "paper:prov.db?mode=hedging", cwd=tmp_path)  # fmt: skip
+    address, (provider, hub) = hub_and_provider(tmp_path)
     engine_args = ("follow", "--hub", address, "--user", "eng", "--accounts", "accounts.toml")
     engine = spawn(*engine_args, cwd=tmp_path)
     try:
@@ -137,6 +120,13 @@ def test_follow_accounts_refuses_what_does_not_go_with_it(tmp_path: Path) -> Non
     assert done.returncode == 1 and "name 'h1' is used twice" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "h1.db").exists()  # nothing opened before the whole file is valid
+    token = subprocess.run(
+        [TRADEWIRE, "follow", "--accounts", "accounts.toml", "--user", "eng", "--hub",
+         "127.0.0.1:1", "--leases", "nats://s3cret@x:1/a.b"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert "put the URL in $TRADEWIRE_LEASES" in token.stderr, token.stderr  # seen in `ps`
+    assert token.returncode == 1 and "a bucket is letters" in token.stderr
     alone = subprocess.run(
         [TRADEWIRE, "follow", "--hub", "127.0.0.1:1", "--user", "eng", "--channel", "alpha",
          "--broker", "paper:x.db", "--workers", "2"],

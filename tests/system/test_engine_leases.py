@@ -12,8 +12,8 @@ import threading
 import time
 from pathlib import Path
 
-from tests.system.test_copy_cli import PASSWORD, positions, run, spawn
-from tests.system.test_engine_cli import opens
+from tests.system.engine_rig import converged_once, hub_and_provider, trade_around
+from tests.system.test_copy_cli import spawn
 from tradewire.bus.nats_server import NatsServer
 
 NAMES = ["h1", "h2", "h3", "h4", "n1", "n2"]
@@ -64,21 +64,16 @@ class Output:
 def test_two_engines_share_accounts_and_one_takes_over_a_killed_ones_within_5_s(
     tmp_path: Path, nats_server: NatsServer
 ) -> None:
-    for user, role in (("prov", "provider"), ("eng", "follower")):
-        run("user", "add", user, "--role", role, "--channel", "alpha", cwd=tmp_path,
-            stdin=PASSWORD + "\n")  # fmt: skip
-    hub = spawn("serve", "--host", "127.0.0.1", "--port", "0", cwd=tmp_path)
-    assert hub.stdout is not None
-    port = re.search(r":(\d+)\s*$", hub.stdout.readline()).group(1)  # type: ignore[union-attr]
-    address = f"127.0.0.1:{port}"
-    provider = spawn("provide", "--hub", address, "--user", "prov", "--channel", "alpha",
-                     "--broker", "paper:prov.db?mode=hedging", cwd=tmp_path)  # fmt: skip
+    address, others = hub_and_provider(tmp_path)
     engines, outputs = [], []
     for name in ("a", "b"):  # two machines: each its own folder, journals and status
         (tmp_path / name).mkdir()
         (tmp_path / name / "accounts.toml").write_text(accounts_file(tmp_path))
-        args = ["--accounts", "accounts.toml", "--leases", nats_server.url]
-        engine = spawn("follow", "--hub", address, "--user", "eng", *args, cwd=tmp_path / name)
+        # a gives the URL as --leases, b in $TRADEWIRE_LEASES (where a token belongs)
+        given = ["--leases", nats_server.url] if name == "a" else []
+        env = {} if name == "a" else {"TRADEWIRE_LEASES": nats_server.url}
+        engine = spawn("follow", "--hub", address, "--user", "eng", "--accounts",
+                       "accounts.toml", *given, cwd=tmp_path / name, env=env)  # fmt: skip
         engines.append(engine)
         outputs.append(Output(engine.stdout))
     try:
@@ -88,14 +83,8 @@ def test_two_engines_share_accounts_and_one_takes_over_a_killed_ones_within_5_s(
             time.sleep(0.2)
         shares = [held(tmp_path / n) for n in "ab"]
         assert shares[0].isdisjoint(shares[1]), shares
-        for symbol, side, volume in [("EURUSD", "buy", "0.3"), ("XAUUSD", "sell", "0.2")]:
-            run("paper", "order", "--broker", "paper:prov.db", symbol, side, volume, cwd=tmp_path)
-        time.sleep(0.5)
-        engines[0].send_signal(signal.SIGKILL)  # no goodbye: its leases expire
-        killed_at = time.monotonic()
-        run("paper", "order", "--broker", "paper:prov.db", "US30", "buy", "1.5", cwd=tmp_path)
-        run("paper", "order", "--broker", "paper:prov.db", "EURUSD", "sell", "0.1",
-            "--position", "1", cwd=tmp_path)  # fmt: skip
+        # no goodbye: its leases expire
+        killed_at = trade_around(tmp_path, lambda: engines[0].send_signal(signal.SIGKILL))
         deadline = time.monotonic() + 15
         while not shares[0] <= set(outputs[1].took()):
             assert time.monotonic() < deadline, outputs[1].text()
@@ -104,27 +93,13 @@ def test_two_engines_share_accounts_and_one_takes_over_a_killed_ones_within_5_s(
         taken_in = max(took[name] - killed_at for name in shares[0])
         assert taken_in < 5.0, (taken_in, outputs[1].text())
         print(f"the killed engine's accounts were taken over in {taken_in:.2f} s")
-        provided = positions(tmp_path / "prov.db")
-        netted: dict[tuple[str, str], float] = {}
-        for symbol, side, volume in provided:
-            netted[(symbol, side)] = round(netted.get((symbol, side), 0.0) + volume, 2)
-        expected = {
-            **{f"{n}.db": provided for n in NAMES if n[0] == "h"},
-            **{f"{n}.db": sorted((s, d, v) for (s, d), v in netted.items()) for n in NAMES
-               if n[0] == "n"},
-        }  # fmt: skip
-        deadline = time.monotonic() + 30
-        while {db: positions(tmp_path / db) for db in expected} != expected:
-            assert time.monotonic() < deadline, {db: positions(tmp_path / db) for db in expected}
-            time.sleep(0.2)
-        for name in NAMES[:4]:  # hedging: one open per provider position, ever
-            assert max(opens(tmp_path / f"{name}.db").values()) == 1, opens(tmp_path / f"{name}.db")
+        converged_once(tmp_path, NAMES, lambda: engines[1].poll() is None)
         deadline = time.monotonic() + 10
         while held(tmp_path / "b") != set(NAMES):
             assert time.monotonic() < deadline, held(tmp_path / "b")
             time.sleep(0.2)
     finally:
-        for proc in (*engines, provider, hub):
+        for proc in (*engines, *others):
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
     assert engines[1].returncode == 0, outputs[1].text()

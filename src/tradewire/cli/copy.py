@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import uvloop
@@ -36,6 +39,8 @@ from tradewire.clients.risk_guard import resume as resume_limits
 from tradewire.clients.risk_guard import risk_path
 from tradewire.copy.rules import CopyRules, parse_rules
 from tradewire.exceptions import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def hub_options(func: Any, required: bool = True) -> Any:
@@ -350,7 +355,8 @@ def _status_path(journal: Path) -> Path:
     metavar="nats://HOST:PORT[/BUCKET]",
     help="With --accounts: share the file's accounts with the other engines (on any machine) "
     "started with the same NATS JetStream server and bucket: each copies the accounts whose "
-    "lease it holds, and takes over a dead engine's within about 4 s (docs/engine.md).",
+    "lease it holds, and takes over a dead engine's within about 4 s (docs/engine.md). A URL "
+    "with a token belongs in $TRADEWIRE_LEASES, not here: arguments show in `ps`.",
 )
 def follow(**kwargs: Any) -> None:
     """Copy a channel onto a broker account, sized and mapped by your rules; several
@@ -362,6 +368,11 @@ def follow(**kwargs: Any) -> None:
     channels: tuple[str, ...] = kwargs.pop("channels")
     rules_files: tuple[Path, ...] = kwargs.pop("rules_files")
     workers, worker, leases = kwargs.pop("workers"), kwargs.pop("worker"), kwargs.pop("leases")
+    if leases is not None and urlsplit(leases).username:
+        log.warning("--leases carries a token, which every local user sees in `ps`: put the "
+                    "URL in $TRADEWIRE_LEASES instead")  # fmt: skip
+    if leases is None and kwargs["accounts_file"] is not None:
+        leases = os.environ.get("TRADEWIRE_LEASES") or None
     if kwargs["accounts_file"] is None and (workers or worker or leases):
         what = "--leases" if leases else "--workers"
         fail(f"{what} goes with --accounts FILE (the copy engine): one account is one process")

@@ -12,7 +12,8 @@ subscriptions together), its own hub session and its own status file, and it
   opened once: tests/system/test_engine_workers.py kills one while it copies);
 - merges the workers' status files into the engine's one each second, so ``--status`` and
   ``--explain`` work as with one process;
-- on SIGINT or SIGTERM, stops every worker (SIGTERM, then SIGKILL after 15 s) and exits.
+- on SIGINT or SIGTERM, stops every worker (SIGTERM, then SIGKILL after 15 s) and exits; a
+  supervisor killed outright takes its workers with it (each gets SIGTERM from the kernel).
 
 The password goes to the workers in their environment, never in their arguments.
 """
@@ -32,6 +33,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from tradewire.bus.nats_server import die_with_parent
 from tradewire.cli.common import console, fail
 from tradewire.cli.engine_explain import request_path
 from tradewire.clients.accounts import AccountSpec
@@ -159,7 +161,11 @@ def supervise(
 
 def _start(worker: Worker, env: dict[str, str], count: int) -> None:
     argv = child_argv(sys.argv[1:], worker.index, count)
-    worker.process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL)
+    # A worker never outlives its supervisor, even one killed with SIGKILL: a new supervisor
+    # would otherwise start a second set beside orphans that nobody watches.
+    worker.process = subprocess.Popen(
+        argv, env=env, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent
+    )
     worker.started = time.monotonic()
 
 
