@@ -12,7 +12,7 @@ from tradewire.brokers.base import Broker, HeldInMemory
 from tradewire.clients.ownership import DealLedger
 from tradewire.clients.triggers import TriggerWatch
 from tradewire.copy import CopyRules, FollowerView, ProviderState
-from tradewire.copy.mapping import map_symbol
+from tradewire.copy.provider_keys import follower_symbols
 from tradewire.copy.targets import managed
 from tradewire.exceptions import BrokerError
 from tradewire.model import Quote, SymbolSpec
@@ -48,11 +48,7 @@ async def read_view(
     for source, source_rules in sources:
         if source is None:
             continue
-        provider_symbols = [p.symbol for p in source.positions]
-        for name in provider_symbols + [o.symbol for o in source.orders or []]:
-            mapped, _ = map_symbol(name, source_rules)
-            if mapped is not None:
-                symbols.add(mapped)
+        symbols.update(follower_symbols(source, source_rules))
     rated = any(r.needs_rates for _, r in sources)
     if rated:  # max_leverage values every position, manual ones too
         symbols.update(p.symbol for p in positions)

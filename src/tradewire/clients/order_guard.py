@@ -42,8 +42,10 @@ class OrderGuard:
 
     def check(self, held: Mapping[str, float], completed: Mapping[str, int]) -> None:
         """A round read the account (``held``: each key's signed volume): clear what a person
-        cleared in the file, and check that the last fills landed as planned."""
-        if self._file is not None and mtime_ns(self._file) != self._seen:
+        cleared in the file, and check that the last fills landed as planned. The file is
+        looked at only while a breaker is tripped: a person can clear nothing else, and a
+        thousand accounts' rounds each cost a stat otherwise (measured: 2% of the engine)."""
+        if self._file is not None and self.breaker.tripped and mtime_ns(self._file) != self._seen:
             on_file = self._read()
             for key in [k for k in self.breaker.tripped if k not in on_file]:
                 self.breaker.clear(key)

@@ -7,7 +7,8 @@ import msgspec
 
 from tradewire.copy import explain, money
 from tradewire.copy.mapping import map_symbol
-from tradewire.copy.pending import plan_orders, stand_ins
+from tradewire.copy.pending import plan_orders
+from tradewire.copy.provider_keys import provider_keys
 from tradewire.copy.rules import CopyRules
 from tradewire.copy.sizing import floor_to_step, limit, raw_volume, round_to_step
 from tradewire.copy.stops import target_stops
@@ -156,34 +157,23 @@ def _desired(
     notes: dict[str, str] | None = None,
 ) -> tuple[dict[str, TargetPosition], list[Skip]]:
     skips: list[Skip] = []
-    per_key: dict[str, list[tuple[Position, str]]] = {}
-    positions = [*state.positions, *stand_ins(state, follower.triggered)]
-    for pos in sorted(positions, key=lambda p: (p.time, p.id)):
-        symbol, reason = map_symbol(pos.symbol, rules)
+    provider = provider_keys(state, rules, follower.account.mode, follower.triggered)
+    for pos, symbol, reason, _ in provider.entries:
         if symbol is None:
             skips.append(Skip(pos.symbol, reason))
-            continue
-        if follower.specs.get(symbol) is None:
+        elif follower.specs.get(symbol) is None:
             skips.append(Skip(pos.symbol, f"{symbol} is not offered by the follower's broker"))
-            continue
-        if follower.account.mode == "netting":
-            key = symbol
-        else:
-            key = f"p{pos.id}" if state.account.mode == "hedging" else f"s{pos.symbol}"
-        per_key.setdefault(key, []).append((pos, symbol))
     desired: dict[str, TargetPosition] = {}
     totals: dict[str, float] = {}
     exposure = money.Exposure.of(follower) if rules.max_leverage is not None else None
-    for key, members in per_key.items():
-        symbol = members[0][1]
-        spec = follower.specs[symbol]
-        assert spec is not None
-        net = sum(p.volume if p.side == "buy" else -p.volume for p, _ in members)
-        if abs(net) < 1e-9:
+    for key, total in provider.totals.items():
+        symbol, first = total.symbol, total.first
+        spec = follower.specs.get(symbol)
+        net = total.net
+        if spec is None or abs(net) < 1e-9:
             continue
-        side: Side = "buy" if net > 0 else "sell"
-        same = [p for p, _ in members if p.side == side]
-        ref = sum(p.price * p.volume for p in same) / sum(p.volume for p in same)
+        side: Side = total.side
+        same, ref = total.same, total.ref
         if rules.reverse:
             side = "sell" if side == "buy" else "buy"
         stops = target_stops(same, rules, spec)
@@ -226,7 +216,7 @@ def _desired(
                 formula = explain.sizing(abs(net), state.account, follower.account, rules)
         if reason:  # cannot be sized: what is held on that side stays, nothing is added
             kept = _hold(key, None, held) if held_side == side else None
-            skips.append(Skip(members[0][0].symbol, reason))
+            skips.append(Skip(first.symbol, reason))
             _note(notes, key, kept, reason)
             if kept is not None:
                 desired[key] = msgspec.structs.replace(
@@ -255,7 +245,7 @@ def _desired(
                     reason = f"max_total_volume {rules.max_total_volume:g} reached on {symbol}"
                 why = why and explain.total_cap(why, rules, room, volume)
         if not volume:
-            skips.append(Skip(members[0][0].symbol, reason))
+            skips.append(Skip(first.symbol, reason))
             if notes is not None:
                 notes[key] = f"+0: {why} → {reason}"
             continue
@@ -264,8 +254,9 @@ def _desired(
         totals[symbol] = totals.get(symbol, 0.0) + volume
         if follower.account.mode == "hedging" and not comment:
             comment = link_comment(key, abs(net), volume)
-        ref_volume = round(sum(p.volume for p in same), 8)
-        desired[key] = TargetPosition(key, symbol, side, volume, ref, comment, stops, ref_volume)
+        desired[key] = TargetPosition(
+            key, symbol, side, volume, ref, comment, stops, total.ref_volume
+        )
     return desired, skips
 
 

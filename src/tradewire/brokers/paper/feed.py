@@ -66,13 +66,18 @@ class SeededFeed:
         return _mid(self.seed, base, time_ms)
 
     def quote(self, spec: SymbolSpec, base: str, time_ms: int) -> Quote | None:
-        mid = self.mid(base, time_ms)
-        if mid is None:
-            return None
-        half = REFERENCE_MID[base][1] * spec.point / 2
-        return Quote(
-            spec.name, round(mid - half, spec.digits), round(mid + half, spec.digits), time_ms
-        )
+        return _quote(self.seed, spec.name, spec.point, spec.digits, base, time_ms)
+
+
+@functools.lru_cache(maxsize=4096)  # a thousand accounts value the same symbols each moment
+def _quote(
+    seed: int, name: str, point: float, digits: int, base: str, time_ms: int
+) -> Quote | None:
+    mid = _mid(seed, base, time_ms)
+    if mid is None:
+        return None
+    half = REFERENCE_MID[base][1] * point / 2
+    return Quote(name, round(mid - half, digits), round(mid + half, digits), time_ms)
 
 
 class ReplayFeed:
