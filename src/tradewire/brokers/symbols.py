@@ -7,6 +7,8 @@ to the base spec renamed.
 
 from __future__ import annotations
 
+import functools
+
 import msgspec
 
 from tradewire.brokers.base import SymbolSpec
@@ -59,6 +61,7 @@ REFERENCE_MID: dict[str, tuple[float, int]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a round asks for each of its symbols' specs (frozen)
 def resolve(name: str, suffix: str = "") -> SymbolSpec | None:
     """The spec of ``name`` on a broker that appends ``suffix`` to every symbol, or ``None``."""
     if suffix:
