@@ -257,13 +257,17 @@ def engine_section(data: dict[str, Any], targets: list[str]) -> list[str]:
              if r.get("path", "paper") == "paper" and r["followers"] == 10),
             None,
         )  # fmt: skip
-        if alone is not None:
-            ratio = engine10["change_to_last_fill_p50_ms"] / max(alone["p50_ms"], 1e-9)
+        if alone is not None and "total" in alone.get("hops", {}) and "total" in engine10["hops"]:
+            # Like with like: both per fill, both from the same hop stamps (the provider saw
+            # the change -> the follower has its fill). The processes' journal latency ends at
+            # the broker's fill stamp instead, in whole ms, and the engine's last-fill figure
+            # is the slowest account's.
+            mine, theirs = engine10["hops"]["total"]["p50_ms"], alone["hops"]["total"]["p50_ms"]
+            ratio = mine / max(theirs, 1e-9)
             targets.append(
-                "| engine vs separate processes, 10 accounts: engine's change -> last fill p50 / "
-                f"the processes' per-fill p50 <= 1 | {ratio:.2f} "
-                f"({engine10['change_to_last_fill_p50_ms']:.2f} / {alone['p50_ms']:.1f} ms; the "
-                f"processes' figure is in whole ms) | {verdict(ratio <= 1)} |"
+                "| engine vs separate processes, 10 accounts: change -> fill p50 per fill, "
+                f"engine / processes <= 1 | {ratio:.2f} ({mine:.2f} / {theirs:.2f} ms) | "
+                f"{verdict(ratio <= 1)} |"
             )
     return lines
 
