@@ -178,11 +178,38 @@ async def hop_costs(port: int, rounds: int = 300) -> dict[str, float]:
     }
 
 
+async def provider_change(broker: Any, rng: random.Random) -> None:
+    """One change of the provider's paper account: a stop moved (one modification at each
+    follower), a position closed, or one opened with stops (engine_inprocess.py makes the same)."""
+    from tradewire.model import OrderRequest
+
+    symbols = ["EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "US30"]
+    positions = await broker.positions()
+    roll = rng.random()
+    if positions and roll < 0.2:
+        moved = rng.choice(positions)
+        quote = await broker.quote(moved.symbol)
+        away = quote.bid * rng.uniform(0.003, 0.006)
+        sl = round(quote.bid - away if moved.side == "buy" else quote.ask + away, 5)
+        await broker.modify_position(moved.id, sl, moved.tp)
+    elif positions and roll < 0.5:
+        victim = rng.choice(positions)
+        side = "sell" if victim.side == "buy" else "buy"
+        await broker.market_order(
+            OrderRequest(victim.symbol, side, victim.volume, position_id=victim.id)
+        )
+    else:
+        symbol, side = rng.choice(symbols), rng.choice(["buy", "sell"])
+        quote = await broker.quote(symbol)
+        price, sign = (quote.ask, 1) if side == "buy" else (quote.bid, -1)
+        sl, tp = price * (1 - sign * 0.005), price * (1 + sign * 0.005)
+        await broker.market_order(OrderRequest(symbol, side, 0.1, sl=round(sl, 5), tp=round(tp, 5)))
+
+
 async def provide(port: int, data: Path, changes: int, followers: int, gap_s: float = 0.4) -> None:
     from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
     from tradewire.clients import HubClient
     from tradewire.clients.provider import Provider
-    from tradewire.model import OrderRequest
 
     broker = await PaperBroker.open(data / "prov.db", PaperSettings(mode="hedging"))
     client = HubClient("127.0.0.1", port, "prov", PASSWORD)
@@ -191,34 +218,8 @@ async def provide(port: int, data: Path, changes: int, followers: int, gap_s: fl
     task = asyncio.create_task(provider.run())
     await asyncio.sleep(3 + followers * 0.15)  # every follower connected and subscribed
     rng = random.Random(5)
-    symbols = ["EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "US30"]
     for _ in range(changes):
-        positions = await broker.positions()
-        roll = rng.random()
-        if positions and roll < 0.2:  # a stop moved: one modification at each follower
-            moved = rng.choice(positions)
-            quote = await broker.quote(moved.symbol)
-            away = quote.bid * rng.uniform(0.003, 0.006)
-            sl = round(quote.bid - away if moved.side == "buy" else quote.ask + away, 5)
-            await broker.modify_position(moved.id, sl, moved.tp)
-        elif positions and roll < 0.5:
-            victim = rng.choice(positions)
-            await broker.market_order(
-                OrderRequest(
-                    victim.symbol,
-                    "sell" if victim.side == "buy" else "buy",
-                    victim.volume,
-                    position_id=victim.id,
-                )
-            )
-        else:
-            symbol, side = rng.choice(symbols), rng.choice(["buy", "sell"])
-            quote = await broker.quote(symbol)
-            price, sign = (quote.ask, 1) if side == "buy" else (quote.bid, -1)
-            sl, tp = price * (1 - sign * 0.005), price * (1 + sign * 0.005)
-            await broker.market_order(
-                OrderRequest(symbol, side, 0.1, sl=round(sl, 5), tp=round(tp, 5))  # type: ignore[arg-type]
-            )
+        await provider_change(broker, rng)
         await asyncio.sleep(gap_s)
     await asyncio.sleep(2)
     task.cancel()

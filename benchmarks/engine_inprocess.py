@@ -22,38 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from copy_latency import provider_change
+
 from tradewire.brokers.paper.broker import PaperBroker, PaperSettings
 from tradewire.cli.engine_accounts import calm_collector, make_followers, open_all
 from tradewire.clients.accounts import load_accounts
 from tradewire.clients.engine import CopyEngine
 from tradewire.clock import micros
 from tradewire.copy import ProviderState
-from tradewire.model import OrderRequest
-
-SYMBOLS = ["EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "US30"]
-
-
-async def change(provider: PaperBroker, rng: random.Random) -> None:
-    """One provider change, as copy_latency.py's provider makes them: a stop moved, a position
-    closed or one opened with stops."""
-    positions = await provider.positions()
-    roll = rng.random()
-    if positions and roll < 0.2:
-        moved = rng.choice(positions)
-        quote = await provider.quote(moved.symbol)
-        away = quote.bid * rng.uniform(0.003, 0.006)
-        sl = round(quote.bid - away if moved.side == "buy" else quote.ask + away, 5)
-        await provider.modify_position(moved.id, sl, moved.tp)
-    elif positions and roll < 0.5:
-        gone = rng.choice(positions)
-        side = "sell" if gone.side == "buy" else "buy"
-        await provider.market_order(OrderRequest(gone.symbol, side, gone.volume, gone.id))
-    else:
-        symbol, side = rng.choice(SYMBOLS), rng.choice(["buy", "sell"])
-        quote = await provider.quote(symbol)
-        price, sign = (quote.ask, 1) if side == "buy" else (quote.bid, -1)
-        sl, tp = round(price * (1 - sign * 0.005), 5), round(price * (1 + sign * 0.005), 5)
-        await provider.market_order(OrderRequest(symbol, side, 0.1, sl=sl, tp=tp))  # type: ignore[arg-type]
 
 
 async def run(accounts: int, changes: int, profile: bool) -> None:
@@ -74,7 +50,7 @@ async def run(accounts: int, changes: int, profile: bool) -> None:
     walls: list[float] = []
     cpu = loop_cpu = 0.0
     for seq in range(1, changes + 1):
-        await change(provider, rng)
+        await provider_change(provider, rng)
         state = ProviderState(
             await provider.account(),
             await provider.positions(),
