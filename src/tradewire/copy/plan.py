@@ -167,7 +167,7 @@ def _desired(
     totals: dict[str, float] = {}
     exposure = money.Exposure.of(follower) if rules.max_leverage is not None else None
     for key, total in provider.totals.items():
-        symbol, first = total.symbol, total.first
+        symbol, named = total.symbol, total.named
         spec = follower.specs.get(symbol)
         net = total.net
         if spec is None or abs(net) < 1e-9:
@@ -216,7 +216,7 @@ def _desired(
                 formula = explain.sizing(abs(net), state.account, follower.account, rules)
         if reason:  # cannot be sized: what is held on that side stays, nothing is added
             kept = _hold(key, None, held) if held_side == side else None
-            skips.append(Skip(first.symbol, reason))
+            skips.append(Skip(named, reason))
             _note(notes, key, kept, reason)
             if kept is not None:
                 desired[key] = msgspec.structs.replace(
@@ -245,7 +245,7 @@ def _desired(
                     reason = f"max_total_volume {rules.max_total_volume:g} reached on {symbol}"
                 why = why and explain.total_cap(why, rules, room, volume)
         if not volume:
-            skips.append(Skip(first.symbol, reason))
+            skips.append(Skip(named, reason))
             if notes is not None:
                 notes[key] = f"+0: {why} → {reason}"
             continue

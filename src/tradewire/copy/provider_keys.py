@@ -26,7 +26,7 @@ class KeyTotal(msgspec.Struct, frozen=True):
     """One target key's provider positions, summed."""
 
     symbol: str  # the follower's symbol
-    first: Position  # the oldest, whose symbol names the key in skips
+    named: str  # the provider's symbol of its oldest position: what skips name the key by
     net: float  # signed: buy > 0
     side: Side  # of ``net`` (the provider's, before ``reverse``)
     same: list[Position]  # the positions on that side
@@ -89,7 +89,9 @@ def _work_out(
         same = [p for p, _ in held if p.side == side]
         volume = sum(p.volume for p in same)
         ref = sum(p.price * p.volume for p in same) / volume if volume else 0.0
-        totals[key] = KeyTotal(held[0][1], held[0][0], net, side, same, ref, round(volume, 8))
+        totals[key] = KeyTotal(
+            held[0][1], held[0][0].symbol, net, side, same, ref, round(volume, 8)
+        )
     return ProviderKeys(entries, totals)
 
 

@@ -3,11 +3,15 @@ the same state with equal rules, mode and triggered orders, and never changing a
 
 from __future__ import annotations
 
+import random
+
 import msgspec
 
 from tests.unit.copy.test_plan import follower, pos, provider
 from tradewire.copy import CopyRules, plan
+from tradewire.copy import provider_keys as provider_keys_module
 from tradewire.copy.provider_keys import follower_symbols, provider_keys
+from tradewire.model import PendingOrder
 
 NOW = 1_700_000_100_000
 
@@ -54,3 +58,58 @@ def test_accounts_with_other_rules_planned_in_turn_get_their_own_plans() -> None
     in_turn = [plan(state, view, rules, NOW) for rules, view in accounts * 2]
     assert in_turn == alone * 2
     assert {k: t.side for k, t in in_turn[2].target.items()} == {"p1": "sell", "p2": "buy"}
+
+
+def test_planning_many_accounts_in_any_order_is_planning_each_alone() -> None:
+    """Seeded random accounts (rules, mode, holdings, triggered orders) and provider states,
+    planned in a shuffled order: every plan equals the one made with the memo forgotten."""
+    rng = random.Random(28)
+    symbols = ["EURUSD", "GBPUSD", "XAUUSD", "US30", "USDJPY"]
+    rule_sets = [
+        CopyRules(),
+        CopyRules(multiplier=0.5),
+        CopyRules(reverse=True),
+        CopyRules(include=["EUR*", "XAU*"]),
+        CopyRules(exclude=["US30"]),
+        CopyRules(sizing="fixed", fixed_volume=0.3),
+        CopyRules(sizing="balance"),
+        CopyRules(symbol_map={"XAUUSD": "GBPUSD"}),
+    ]
+    states = []
+    for n in range(6):
+        positions = [
+            pos(
+                f"{n}{i}",
+                rng.choice(symbols),
+                rng.choice(["buy", "sell"]),
+                0.1 * rng.randint(1, 20),
+            )
+            for i in range(rng.randint(0, 8))
+        ]
+        positions = [msgspec.structs.replace(p, time=rng.randint(1, 5)) for p in positions]
+        orders = [PendingOrder(f"o{n}{i}", rng.choice(symbols), "buy_limit", 0.5, 1.0, time=i)
+                  for i in range(rng.randint(0, 2))]  # fmt: skip
+        base = provider(*positions, mode=rng.choice(["hedging", "netting"]))
+        states.append(msgspec.structs.replace(base, orders=orders))
+    # Every state with every mode, triggered set and rules, in a row: consecutive accounts share
+    # the state and differ in one input, which the memo must notice; then shuffled.
+    accounts = []
+    for state in states:
+        everything = frozenset(o.id for o in state.orders or [])
+        for mode in ("hedging", "netting"):
+            for rules in rule_sets:
+                for fired in (frozenset(), everything):
+                    view = msgspec.structs.replace(follower(mode), triggered=fired)
+                    accounts.append((state, view, rules))
+    alone = []
+    for state, view, rules in accounts:
+        provider_keys_module._last = None
+        provider_keys_module._last_symbols = None
+        alone.append((plan(state, view, rules, NOW), follower_symbols(state, rules)))
+    order = list(range(len(accounts)))
+    for shuffled in (False, True, True):
+        if shuffled:
+            rng.shuffle(order)
+        for k in order:
+            state, view, rules = accounts[k]
+            assert (plan(state, view, rules, NOW), follower_symbols(state, rules)) == alone[k]
