@@ -18,6 +18,7 @@ import asyncio
 import cProfile
 import pstats
 import random
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -77,6 +78,8 @@ async def run(accounts: int, changes: int, profile: bool) -> None:
         loop_cpu += time.thread_time() - loop0
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+    await provider.close()
+    shutil.rmtree(data, ignore_errors=True)  # 1,000 accounts' files: not left in /tmp
     counts = [f.journal.counts for f in engine.followers.values()]
     done = max(1, sum(c["fill"] + c["modify"] for c in counts))
     walls.sort()
@@ -89,10 +92,21 @@ async def run(accounts: int, changes: int, profile: bool) -> None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 
 
+def positive(text: str) -> int:
+    """A whole number of at least 1, or argparse's one-line error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=1000)
-    parser.add_argument("--changes", type=int, default=30)
+    parser.add_argument("--accounts", type=positive, default=1000, help="paper accounts (>= 1)")
+    parser.add_argument("--changes", type=positive, default=30, help="provider changes (>= 1)")
     parser.add_argument("--profile", action="store_true", help="cProfile the changes (slower)")
     args = parser.parse_args()
     asyncio.run(run(args.accounts, args.changes, args.profile))
